@@ -1,0 +1,528 @@
+//! Shouwang's persistence.
+//!
+//! One trait, [`Store`], with two real implementations: embedded SQLite (the
+//! default: one file in the data dir, WAL) and PostgreSQL (a central server
+//! for a county or city that watches many units). Both run versioned
+//! migrations on open and keep a hash-chained, keyed audit log whose
+//! [`Store::verify_audit`] names the first row that was edited, inserted or
+//! deleted behind Shouwang's back.
+//!
+//! The trait is synchronous: SQLite is, and it keeps the libraries testable
+//! without a runtime. Async callers (the console) go through
+//! `spawn_blocking`.
+
+mod audit;
+mod pool;
+mod postgres;
+mod sqlite;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use shouwang_model::{
+    Asset, AssetRef, Event, Finding, FindingStatus, NewEvent, NewFinding, Severity,
+};
+
+pub use audit::{AuditKey, AuditVerdict, GENESIS_HASH};
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The newest schema version this build knows.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Everything that can go wrong in the store, phrased for the person who
+/// has to fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the database {path}: {detail}. {hint}")]
+    Open {
+        path: PathBuf,
+        detail: String,
+        hint: &'static str,
+    },
+    #[error(
+        "the database {path} is damaged or is not a Shouwang database ({detail}). Nothing was changed. Move the file aside and restore it from a backup, or start with an empty data dir"
+    )]
+    Corrupt { path: PathBuf, detail: String },
+    #[error(
+        "cannot connect to PostgreSQL at {target}: {detail}. Check [store] postgres_url in the config and that the server is running"
+    )]
+    Connect { target: String, detail: String },
+    #[error(
+        "the database schema is version {found}, newer than this shouwang supports ({supported}). Upgrade shouwang; nothing was changed"
+    )]
+    SchemaTooNew { found: i64, supported: i64 },
+    #[error("{what} {id} not found")]
+    NotFound { what: &'static str, id: String },
+    #[error("{what} {id:?} already exists")]
+    AlreadyExists { what: &'static str, id: String },
+    #[error("the stored {what} is invalid: {detail}")]
+    Invalid { what: &'static str, detail: String },
+    #[error("cannot use the audit key {path}: {detail}")]
+    AuditKey { path: PathBuf, detail: String },
+    #[error("SQLite error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("PostgreSQL error: {0}")]
+    Postgres(#[from] ::postgres::Error),
+}
+
+/// Which database a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// Embedded SQLite in the data dir: the default for one machine.
+    #[default]
+    Sqlite,
+    /// A PostgreSQL server: for a central server that watches many units.
+    Postgres,
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        })
+    }
+}
+
+/// The `[store]` section of the config.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// `sqlite` (default) or `postgres`.
+    pub backend: Backend,
+    /// For `postgres`: a connection string such as
+    /// `postgresql://shouwang:secret@127.0.0.1/shouwang`.
+    pub postgres_url: Option<String>,
+}
+
+/// The name of the SQLite database file inside the data dir.
+pub const SQLITE_FILE: &str = "shouwang.db";
+/// The name of the audit-log key file inside the data dir.
+pub const AUDIT_KEY_FILE: &str = "audit.key";
+
+/// Open (and migrate) the store the config names, keeping its files in
+/// `data_dir`. The data dir must exist.
+pub fn open(config: &StoreConfig, data_dir: &Path) -> Result<Box<dyn Store>> {
+    let key_path = data_dir.join(AUDIT_KEY_FILE);
+    match config.backend {
+        Backend::Sqlite => {
+            let db = data_dir.join(SQLITE_FILE);
+            // Check an existing database read-only before touching anything,
+            // so that a damaged one changes nothing in the data dir.
+            SqliteStore::check_existing(&db)?;
+            let key = AuditKey::load_or_create(&key_path)?;
+            Ok(Box::new(SqliteStore::open(&db, key)?))
+        }
+        Backend::Postgres => {
+            let url = config
+                .postgres_url
+                .as_deref()
+                .ok_or_else(|| StoreError::Connect {
+                    target: "(none)".into(),
+                    detail: "[store] backend is \"postgres\" but postgres_url is not set".into(),
+                })?;
+            let key = AuditKey::load_or_create(&key_path)?;
+            Ok(Box::new(PostgresStore::connect(url, key)?))
+        }
+    }
+}
+
+/// Which findings to list.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct FindingFilter {
+    pub status: Option<FindingStatus>,
+    pub severity: Option<Severity>,
+    pub sensor: Option<String>,
+    pub asset: Option<AssetRef>,
+    /// At most this many, most severe and most recent first; 0 means 500.
+    pub limit: usize,
+    pub offset: usize,
+}
+
+impl FindingFilter {
+    pub(crate) fn effective_limit(&self) -> i64 {
+        if self.limit == 0 {
+            500
+        } else {
+            self.limit as i64
+        }
+    }
+}
+
+/// Which events to list.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct EventFilter {
+    pub sensor: Option<String>,
+    /// Events whose kind starts with this, e.g. `guard.`.
+    pub kind_prefix: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    /// At most this many, newest first; 0 means 500.
+    pub limit: usize,
+}
+
+impl EventFilter {
+    pub(crate) fn effective_limit(&self) -> i64 {
+        if self.limit == 0 {
+            500
+        } else {
+            self.limit as i64
+        }
+    }
+}
+
+/// Open findings of one sensor at one severity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FindingCount {
+    pub sensor: String,
+    pub severity: Severity,
+    pub count: u64,
+}
+
+/// What a person may do in the console and the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// 管理员: everything, including users.
+    Admin,
+    /// 操作员: acts on findings and sensors, not on users.
+    Operator,
+    /// 审计员: reads everything, changes nothing.
+    Auditor,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Admin, Role::Operator, Role::Auditor];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Operator => "operator",
+            Role::Auditor => "auditor",
+        }
+    }
+
+    pub fn zh(self) -> &'static str {
+        match self {
+            Role::Admin => "管理员",
+            Role::Operator => "操作员",
+            Role::Auditor => "审计员",
+        }
+    }
+
+    /// May this role change findings and run actions?
+    pub fn can_operate(self) -> bool {
+        matches!(self, Role::Admin | Role::Operator)
+    }
+
+    /// May this role manage users?
+    pub fn can_admin(self) -> bool {
+        self == Role::Admin
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = shouwang_model::UnknownName;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s || r.zh() == s)
+            .ok_or_else(|| shouwang_model::UnknownName {
+                what: "role",
+                value: s.to_string(),
+                expected: "admin, operator, auditor (管理员, 操作员, 审计员)",
+            })
+    }
+}
+
+/// A console account. The password is kept only as an argon2id PHC string.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+    #[serde(skip_serializing)]
+    pub password_hash: String,
+    pub disabled: bool,
+    /// Set for a generated one-time password: the console asks for a new
+    /// one at the next login.
+    pub must_change_password: bool,
+    pub failed_logins: i64,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A user to create.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub name: String,
+    pub role: Role,
+    pub password_hash: String,
+    pub must_change_password: bool,
+}
+
+/// A change to a user's account state.
+#[derive(Debug, Clone)]
+pub enum UserChange {
+    Password {
+        hash: String,
+        must_change: bool,
+    },
+    Disabled(bool),
+    /// A failed login: count it, and lock the account until the given time
+    /// when the count reached the limit.
+    LoginFailed {
+        locked_until: Option<DateTime<Utc>>,
+    },
+    /// A successful login: forget earlier failures and any lock.
+    LoginSucceeded,
+}
+
+/// A console login session. The store keeps only the hash of the cookie
+/// value, so a copy of the database does not let anyone log in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id_hash: String,
+    pub user_id: i64,
+    pub csrf_token: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// An API token. Only its hash is stored; the token is shown once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApiToken {
+    pub id: i64,
+    pub user_id: i64,
+    pub name: String,
+    #[serde(skip_serializing)]
+    pub token_hash: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An action to append to the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewAuditEntry {
+    /// Who: a user name, or `system` / a sensor name for automatic actions.
+    pub actor: String,
+    /// What, dotted: `user.login`, `finding.status`, `guard.restore`.
+    pub action: String,
+    /// On what: a user, a finding id, a path.
+    pub target: String,
+    /// More facts as JSON text (kept byte for byte: it is hashed).
+    pub details: String,
+}
+
+impl NewAuditEntry {
+    pub fn new(
+        actor: impl Into<String>,
+        action: impl Into<String>,
+        target: impl Into<String>,
+        details: serde_json::Value,
+    ) -> Self {
+        NewAuditEntry {
+            actor: actor.into(),
+            action: action.into(),
+            target: target.into(),
+            details: details.to_string(),
+        }
+    }
+}
+
+/// A row of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub time: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub details: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// The persistence interface every part of Shouwang uses.
+pub trait Store: Send + Sync + std::fmt::Debug {
+    fn backend(&self) -> Backend;
+    /// A human description of where the data lives (file path or server),
+    /// with no password in it.
+    fn location(&self) -> String;
+    /// The schema version the database is at.
+    fn schema_version(&self) -> Result<i64>;
+
+    // --- assets ---
+    fn upsert_asset(&self, asset: &Asset) -> Result<()>;
+    fn assets(&self) -> Result<Vec<Asset>>;
+
+    // --- findings ---
+    /// Record observations. The same check on the same asset and location
+    /// updates one finding (last seen, evidence, severity); a resolved one
+    /// is reopened; an accepted risk stays accepted. Returns the ids.
+    fn record_findings(&self, findings: &[NewFinding]) -> Result<Vec<i64>>;
+    fn finding(&self, id: i64) -> Result<Option<Finding>>;
+    fn findings(&self, filter: &FindingFilter) -> Result<Vec<Finding>>;
+    fn set_finding_status(&self, id: i64, status: FindingStatus) -> Result<Finding>;
+    /// Open findings counted by sensor and severity.
+    fn open_finding_counts(&self) -> Result<Vec<FindingCount>>;
+
+    // --- events ---
+    /// Append events in one transaction.
+    fn record_events(&self, events: &[NewEvent]) -> Result<()>;
+    fn events(&self, filter: &EventFilter) -> Result<Vec<Event>>;
+    fn event_count(&self) -> Result<u64>;
+
+    // --- users, sessions, tokens ---
+    fn create_user(&self, user: &NewUser) -> Result<User>;
+    fn user(&self, id: i64) -> Result<Option<User>>;
+    fn user_by_name(&self, name: &str) -> Result<Option<User>>;
+    fn users(&self) -> Result<Vec<User>>;
+    fn update_user(&self, id: i64, change: &UserChange) -> Result<User>;
+
+    fn create_session(&self, session: &Session) -> Result<()>;
+    fn session(&self, id_hash: &str) -> Result<Option<Session>>;
+    fn delete_session(&self, id_hash: &str) -> Result<()>;
+    /// Log a user out everywhere (password change, disabling).
+    fn delete_user_sessions(&self, user_id: i64) -> Result<()>;
+
+    fn create_api_token(&self, user_id: i64, name: &str, token_hash: &str) -> Result<ApiToken>;
+    fn api_token(&self, token_hash: &str) -> Result<Option<ApiToken>>;
+
+    // --- audit log ---
+    /// Append an action, chained to the previous entry.
+    fn append_audit(&self, entry: &NewAuditEntry) -> Result<AuditEntry>;
+    /// Entries with `seq > after`, oldest first.
+    fn audit_entries(&self, after: i64, limit: usize) -> Result<Vec<AuditEntry>>;
+    /// The newest entries, newest first, for display.
+    fn recent_audit(&self, limit: usize) -> Result<Vec<AuditEntry>>;
+    /// The recorded head of the chain: the last sequence number and hash.
+    fn audit_head(&self) -> Result<(i64, String)>;
+    /// The key the chain is computed with.
+    fn audit_key(&self) -> &AuditKey;
+
+    /// Walk the whole chain and name the first row that does not fit.
+    fn verify_audit(&self) -> Result<AuditVerdict> {
+        audit::verify(self)
+    }
+}
+
+/// Microseconds since the epoch: the precision both backends keep exactly.
+/// A value bound to a filter's placeholder.
+pub(crate) enum FilterValue {
+    Text(String),
+    Int(i64),
+    Time(DateTime<Utc>),
+}
+
+/// The WHERE clause (with `placeholder(n)` for the n-th value) and values
+/// that select the findings a filter asks for. Shared by both backends.
+pub(crate) fn finding_where(
+    f: &FindingFilter,
+    placeholder: fn(usize) -> String,
+) -> (String, Vec<FilterValue>) {
+    let mut clauses = Vec::new();
+    let mut values = Vec::new();
+    let mut add = |clause: &str, v: FilterValue| {
+        values.push(v);
+        clauses.push(clause.replace('?', &placeholder(values.len())));
+    };
+    if let Some(st) = f.status {
+        add("status = ?", FilterValue::Text(st.as_str().into()));
+    }
+    if let Some(sev) = f.severity {
+        add("severity = ?", FilterValue::Int(severity_rank(sev)));
+    }
+    if let Some(s) = &f.sensor {
+        add("sensor = ?", FilterValue::Text(s.clone()));
+    }
+    if let Some(a) = &f.asset {
+        add("asset_kind = ?", FilterValue::Text(a.kind.as_str().into()));
+        add("asset_locator = ?", FilterValue::Text(a.locator.clone()));
+    }
+    (where_sql(&clauses), values)
+}
+
+/// Like [`finding_where`], for events.
+pub(crate) fn event_where(
+    f: &EventFilter,
+    placeholder: fn(usize) -> String,
+) -> (String, Vec<FilterValue>) {
+    let mut clauses = Vec::new();
+    let mut values = Vec::new();
+    let mut add = |clause: &str, v: FilterValue| {
+        values.push(v);
+        clauses.push(clause.replace('?', &placeholder(values.len())));
+    };
+    if let Some(s) = &f.sensor {
+        add("sensor = ?", FilterValue::Text(s.clone()));
+    }
+    if let Some(p) = &f.kind_prefix {
+        // substr rather than LIKE, so that `_` and `%` in the prefix are
+        // literal; the length is a number we computed, safe to inline.
+        let clause = format!("substr(kind, 1, {}) = ?", p.chars().count());
+        add(&clause, FilterValue::Text(p.clone()));
+    }
+    if let Some(t) = f.since {
+        add("time >= ?", FilterValue::Time(t));
+    }
+    if let Some(t) = f.until {
+        add("time < ?", FilterValue::Time(t));
+    }
+    (where_sql(&clauses), values)
+}
+
+fn where_sql(clauses: &[String]) -> String {
+    if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    }
+}
+
+pub(crate) fn to_micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+pub(crate) fn from_micros(us: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(us).unwrap_or_default()
+}
+
+/// Now, truncated to what the database keeps, so that a value read back
+/// equals the value written (the audit chain hashes it).
+pub(crate) fn now() -> DateTime<Utc> {
+    from_micros(to_micros(Utc::now()))
+}
+
+pub(crate) fn parse_name<T: FromStr>(what: &'static str, s: &str) -> Result<T> {
+    s.parse().map_err(|_| StoreError::Invalid {
+        what,
+        detail: format!("unknown value {s:?}"),
+    })
+}
+
+pub(crate) fn severity_from_rank(rank: i64) -> Result<Severity> {
+    usize::try_from(rank)
+        .ok()
+        .and_then(|r| Severity::ALL.iter().rev().nth(r).copied())
+        .ok_or_else(|| StoreError::Invalid {
+            what: "severity",
+            detail: format!("rank {rank}"),
+        })
+}
+
+pub(crate) fn severity_rank(s: Severity) -> i64 {
+    s as i64
+}

@@ -1,0 +1,672 @@
+//! The PostgreSQL store, for a central server that watches many units.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use postgres::types::ToSql;
+use postgres::{Client, Config, NoTls, Row};
+use shouwang_model::{
+    Asset, AssetKind, AssetRef, Event, Finding, FindingStatus, NewEvent, NewFinding, Provenance,
+    Text,
+};
+
+use crate::pool::Pool;
+use crate::{
+    ApiToken, AuditEntry, AuditKey, Backend, EventFilter, FilterValue, FindingCount, FindingFilter,
+    NewAuditEntry, NewUser, Result, SCHEMA_VERSION, Session, Store, StoreError, User, UserChange,
+    event_where, finding_where, now, parse_name, severity_from_rank, severity_rank,
+};
+
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql"))];
+
+/// An arbitrary constant that names Shouwang's migration lock.
+const MIGRATION_LOCK: i64 = 0x5348_4f55_5741_4e47;
+
+pub struct PostgresStore {
+    target: String,
+    pool: Pool<Client>,
+    key: AuditKey,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("target", &self.target)
+            .finish()
+    }
+}
+
+/// `user@host:port/db`, never the password.
+fn describe(config: &Config) -> String {
+    let host = config
+        .get_hosts()
+        .first()
+        .map(|h| match h {
+            postgres::config::Host::Tcp(h) => h.clone(),
+            #[cfg(unix)]
+            postgres::config::Host::Unix(p) => p.display().to_string(),
+        })
+        .unwrap_or_else(|| "localhost".into());
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!(
+        "{}@{}:{}/{}",
+        config.get_user().unwrap_or("?"),
+        host,
+        port,
+        config.get_dbname().unwrap_or("?")
+    )
+}
+
+impl PostgresStore {
+    /// Connect and bring the schema up to date.
+    pub fn connect(url: &str, key: AuditKey) -> Result<Self> {
+        let config = Config::from_str(url).map_err(|e| StoreError::Connect {
+            target: "(unparsable postgres_url)".into(),
+            detail: e.to_string(),
+        })?;
+        let target = describe(&config);
+        let connect = {
+            let config = config.clone();
+            let target = target.clone();
+            move || {
+                config.connect(NoTls).map_err(|e| StoreError::Connect {
+                    target: target.clone(),
+                    detail: e.to_string(),
+                })
+            }
+        };
+        let mut first = connect()?;
+        migrate(&mut first)?;
+        Ok(PostgresStore {
+            target,
+            pool: Pool::new(first, 8, connect, |c| !c.is_closed()),
+            key,
+        })
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Client) -> Result<T, postgres::Error>) -> Result<T> {
+        self.pool.with(|c| f(c).map_err(StoreError::from))
+    }
+}
+
+fn migrate(client: &mut Client) -> Result<()> {
+    let mut tx = client.transaction()?;
+    // Two servers starting at once must not both migrate.
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)",
+    )?;
+    let current: i64 = tx
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0)::BIGINT FROM schema_migrations",
+            &[],
+        )?
+        .get(0);
+    if current > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            found: current,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+        tx.batch_execute(sql)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+            &[version, &now()],
+        )?;
+        tracing::info!(version, "applied database migration");
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn bind(values: &[FilterValue]) -> Vec<Box<dyn ToSql + Sync>> {
+    values
+        .iter()
+        .map(|v| -> Box<dyn ToSql + Sync> {
+            match v {
+                FilterValue::Text(s) => Box::new(s.clone()),
+                FilterValue::Int(i) => Box::new(*i),
+                FilterValue::Time(t) => Box::new(*t),
+            }
+        })
+        .collect()
+}
+
+fn params(values: &[Box<dyn ToSql + Sync>]) -> Vec<&(dyn ToSql + Sync)> {
+    values.iter().map(|b| b.as_ref()).collect()
+}
+
+fn asset_ref(kind: &str, locator: String) -> Result<AssetRef> {
+    Ok(AssetRef::new(
+        parse_name::<AssetKind>("asset kind", kind)?,
+        locator,
+    ))
+}
+
+const FINDING_COLS: &str = "id, sensor, check_id, asset_kind, asset_locator, severity, title_zh, title_en, evidence, location, status, first_seen, last_seen, version, observed_at, input";
+
+fn finding_from_row(r: &Row) -> Result<Finding> {
+    Ok(Finding {
+        id: r.get(0),
+        asset: asset_ref(r.get(3), r.get(4))?,
+        severity: severity_from_rank(r.get(5))?,
+        title: Text::new(r.get::<_, String>(6), r.get::<_, String>(7)),
+        evidence: r.get(8),
+        location: r.get(9),
+        status: parse_name::<FindingStatus>("finding status", r.get(10))?,
+        first_seen: r.get(11),
+        last_seen: r.get(12),
+        provenance: Provenance {
+            sensor: r.get(1),
+            check: r.get(2),
+            version: r.get(13),
+            observed_at: r.get(14),
+            input: r.get(15),
+        },
+    })
+}
+
+const EVENT_COLS: &str = "id, time, kind, sensor, check_id, asset_kind, asset_locator, severity, summary, details, version, observed_at, input";
+
+fn event_from_row(r: &Row) -> Result<Event> {
+    let details: String = r.get(9);
+    Ok(Event {
+        id: r.get(0),
+        event: NewEvent {
+            time: r.get(1),
+            kind: r.get(2),
+            asset: asset_ref(r.get(5), r.get(6))?,
+            severity: severity_from_rank(r.get(7))?,
+            summary: r.get(8),
+            details: serde_json::from_str(&details).unwrap_or(serde_json::Value::String(details)),
+            provenance: Provenance {
+                sensor: r.get(3),
+                check: r.get(4),
+                version: r.get(10),
+                observed_at: r.get(11),
+                input: r.get(12),
+            },
+        },
+    })
+}
+
+const USER_COLS: &str = "id, name, role, password_hash, disabled, must_change_password, failed_logins, locked_until, created_at";
+
+fn user_from_row(r: &Row) -> Result<User> {
+    Ok(User {
+        id: r.get(0),
+        name: r.get(1),
+        role: parse_name("role", r.get(2))?,
+        password_hash: r.get(3),
+        disabled: r.get(4),
+        must_change_password: r.get(5),
+        failed_logins: r.get(6),
+        locked_until: r.get(7),
+        created_at: r.get(8),
+    })
+}
+
+fn audit_from_row(r: &Row) -> AuditEntry {
+    AuditEntry {
+        seq: r.get(0),
+        time: r.get(1),
+        actor: r.get(2),
+        action: r.get(3),
+        target: r.get(4),
+        details: r.get(5),
+        prev_hash: r.get(6),
+        hash: r.get(7),
+    }
+}
+
+fn token_from_row(r: &Row) -> ApiToken {
+    ApiToken {
+        id: r.get(0),
+        user_id: r.get(1),
+        name: r.get(2),
+        token_hash: r.get(3),
+        created_at: r.get(4),
+    }
+}
+
+fn not_found(what: &'static str, id: i64) -> StoreError {
+    StoreError::NotFound {
+        what,
+        id: id.to_string(),
+    }
+}
+
+impl Store for PostgresStore {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    fn location(&self) -> String {
+        format!("postgresql://{}", self.target)
+    }
+
+    fn schema_version(&self) -> Result<i64> {
+        self.with(|c| {
+            Ok(c.query_one(
+                "SELECT COALESCE(MAX(version), 0)::BIGINT FROM schema_migrations",
+                &[],
+            )?
+            .get(0))
+        })
+    }
+
+    fn upsert_asset(&self, asset: &Asset) -> Result<()> {
+        let t = now();
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO assets (kind, locator, name, details, first_seen, last_seen)
+                 VALUES ($1, $2, $3, $4, $5, $5)
+                 ON CONFLICT (kind, locator) DO UPDATE SET
+                   name = excluded.name, details = excluded.details, last_seen = excluded.last_seen",
+                &[&asset.id.kind.as_str(), &asset.id.locator, &asset.name, &asset.details.to_string(), &t],
+            )
+            .map(drop)
+        })
+    }
+
+    fn assets(&self) -> Result<Vec<Asset>> {
+        let rows = self.with(|c| {
+            c.query(
+                "SELECT kind, locator, name, details FROM assets ORDER BY kind, locator",
+                &[],
+            )
+        })?;
+        rows.iter()
+            .map(|r| {
+                Ok(Asset {
+                    id: asset_ref(r.get(0), r.get(1))?,
+                    name: r.get(2),
+                    details: serde_json::from_str(r.get(3)).unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    fn record_findings(&self, findings: &[NewFinding]) -> Result<Vec<i64>> {
+        self.with(|c| {
+            let mut tx = c.transaction()?;
+            let st = tx.prepare(
+                "INSERT INTO findings (fingerprint, sensor, check_id, asset_kind, asset_locator, severity,
+                    title_zh, title_en, evidence, location, status, first_seen, last_seen, version, observed_at, input)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $11, $11, $12, $11, $13)
+                 ON CONFLICT (fingerprint) DO UPDATE SET
+                    severity = excluded.severity, title_zh = excluded.title_zh, title_en = excluded.title_en,
+                    evidence = excluded.evidence, last_seen = excluded.last_seen, version = excluded.version,
+                    observed_at = excluded.observed_at, input = excluded.input,
+                    status = CASE WHEN findings.status = 'resolved' THEN 'open' ELSE findings.status END
+                 RETURNING id",
+            )?;
+            let mut ids = Vec::with_capacity(findings.len());
+            for f in findings {
+                let p = &f.provenance;
+                let row = tx.query_one(
+                    &st,
+                    &[
+                        &f.fingerprint(),
+                        &p.sensor,
+                        &p.check,
+                        &f.asset.kind.as_str(),
+                        &f.asset.locator,
+                        &severity_rank(f.severity),
+                        &f.title.zh,
+                        &f.title.en,
+                        &f.evidence,
+                        &f.location,
+                        &p.observed_at,
+                        &p.version,
+                        &p.input,
+                    ],
+                )?;
+                ids.push(row.get(0));
+            }
+            tx.commit()?;
+            Ok(ids)
+        })
+    }
+
+    fn finding(&self, id: i64) -> Result<Option<Finding>> {
+        let row = self.with(|c| {
+            c.query_opt(
+                &format!("SELECT {FINDING_COLS} FROM findings WHERE id = $1"),
+                &[&id],
+            )
+        })?;
+        row.as_ref().map(finding_from_row).transpose()
+    }
+
+    fn findings(&self, filter: &FindingFilter) -> Result<Vec<Finding>> {
+        let (where_sql, values) = finding_where(filter, |i| format!("${i}"));
+        let sql = format!(
+            "SELECT {FINDING_COLS} FROM findings {where_sql}
+             ORDER BY severity DESC, last_seen DESC, id DESC LIMIT {} OFFSET {}",
+            filter.effective_limit(),
+            filter.offset
+        );
+        let values = bind(&values);
+        let rows = self.with(|c| c.query(&sql, &params(&values)))?;
+        rows.iter().map(finding_from_row).collect()
+    }
+
+    fn set_finding_status(&self, id: i64, status: FindingStatus) -> Result<Finding> {
+        let changed = self.with(|c| {
+            c.execute(
+                "UPDATE findings SET status = $1 WHERE id = $2",
+                &[&status.as_str(), &id],
+            )
+        })?;
+        if changed == 0 {
+            return Err(not_found("finding", id));
+        }
+        self.finding(id)?.ok_or_else(|| not_found("finding", id))
+    }
+
+    fn open_finding_counts(&self) -> Result<Vec<FindingCount>> {
+        let rows = self.with(|c| {
+            c.query(
+                "SELECT sensor, severity, COUNT(*) FROM findings WHERE status = 'open'
+                 GROUP BY sensor, severity ORDER BY sensor, severity DESC",
+                &[],
+            )
+        })?;
+        rows.iter()
+            .map(|r| {
+                Ok(FindingCount {
+                    sensor: r.get(0),
+                    severity: severity_from_rank(r.get(1))?,
+                    count: r.get::<_, i64>(2) as u64,
+                })
+            })
+            .collect()
+    }
+
+    fn record_events(&self, events: &[NewEvent]) -> Result<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        // One statement per batch: the columns go over as arrays and UNNEST
+        // turns them back into rows, which is many times faster than one
+        // INSERT per event.
+        let mut time: Vec<DateTime<Utc>> = Vec::with_capacity(events.len());
+        let (mut kind, mut sensor, mut check, mut akind, mut aloc) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut sev, mut summary, mut details, mut version, mut observed, mut input) = (
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+        );
+        for e in events {
+            let p = &e.provenance;
+            time.push(e.time);
+            kind.push(e.kind.as_str());
+            sensor.push(p.sensor.as_str());
+            check.push(p.check.as_str());
+            akind.push(e.asset.kind.as_str());
+            aloc.push(e.asset.locator.as_str());
+            sev.push(severity_rank(e.severity));
+            summary.push(e.summary.as_str());
+            details.push(e.details.to_string());
+            version.push(p.version.as_str());
+            observed.push(p.observed_at);
+            input.push(p.input.as_str());
+        }
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO events (time, kind, sensor, check_id, asset_kind, asset_locator, severity,
+                    summary, details, version, observed_at, input)
+                 SELECT * FROM UNNEST($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[],
+                    $6::text[], $7::bigint[], $8::text[], $9::text[], $10::text[], $11::timestamptz[], $12::text[])",
+                &[
+                    &time, &kind, &sensor, &check, &akind, &aloc, &sev, &summary, &details, &version,
+                    &observed, &input,
+                ],
+            )
+            .map(drop)
+        })
+    }
+
+    fn events(&self, filter: &EventFilter) -> Result<Vec<Event>> {
+        let (where_sql, values) = event_where(filter, |i| format!("${i}"));
+        let sql = format!(
+            "SELECT {EVENT_COLS} FROM events {where_sql} ORDER BY time DESC, id DESC LIMIT {}",
+            filter.effective_limit()
+        );
+        let values = bind(&values);
+        let rows = self.with(|c| c.query(&sql, &params(&values)))?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    fn event_count(&self) -> Result<u64> {
+        self.with(|c| {
+            Ok(c.query_one("SELECT COUNT(*) FROM events", &[])?
+                .get::<_, i64>(0) as u64)
+        })
+    }
+
+    fn create_user(&self, user: &NewUser) -> Result<User> {
+        let res = self.with(|c| {
+            c.query_one(
+                &format!(
+                    "INSERT INTO users (name, role, password_hash, must_change_password, created_at)
+                     VALUES ($1, $2, $3, $4, $5) RETURNING {USER_COLS}"
+                ),
+                &[
+                    &user.name,
+                    &user.role.as_str(),
+                    &user.password_hash,
+                    &user.must_change_password,
+                    &now(),
+                ],
+            )
+        });
+        match res {
+            Ok(row) => user_from_row(&row),
+            Err(StoreError::Postgres(e))
+                if e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION) =>
+            {
+                Err(StoreError::AlreadyExists {
+                    what: "user",
+                    id: user.name.clone(),
+                })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn user(&self, id: i64) -> Result<Option<User>> {
+        let row = self.with(|c| {
+            c.query_opt(
+                &format!("SELECT {USER_COLS} FROM users WHERE id = $1"),
+                &[&id],
+            )
+        })?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    fn user_by_name(&self, name: &str) -> Result<Option<User>> {
+        let row = self.with(|c| {
+            c.query_opt(
+                &format!("SELECT {USER_COLS} FROM users WHERE name = $1"),
+                &[&name],
+            )
+        })?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    fn users(&self) -> Result<Vec<User>> {
+        let rows =
+            self.with(|c| c.query(&format!("SELECT {USER_COLS} FROM users ORDER BY name"), &[]))?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    fn update_user(&self, id: i64, change: &UserChange) -> Result<User> {
+        let changed = self.with(|c| match change {
+            UserChange::Password { hash, must_change } => c.execute(
+                "UPDATE users SET password_hash = $1, must_change_password = $2,
+                    failed_logins = 0, locked_until = NULL WHERE id = $3",
+                &[hash, must_change, &id],
+            ),
+            UserChange::Disabled(d) => {
+                c.execute("UPDATE users SET disabled = $1 WHERE id = $2", &[d, &id])
+            }
+            UserChange::LoginFailed { locked_until } => c.execute(
+                "UPDATE users SET failed_logins = failed_logins + 1,
+                    locked_until = COALESCE($1, locked_until) WHERE id = $2",
+                &[locked_until, &id],
+            ),
+            UserChange::LoginSucceeded => c.execute(
+                "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1",
+                &[&id],
+            ),
+        })?;
+        if changed == 0 {
+            return Err(not_found("user", id));
+        }
+        self.user(id)?.ok_or_else(|| not_found("user", id))
+    }
+
+    fn create_session(&self, s: &Session) -> Result<()> {
+        self.with(|c| {
+            c.execute("DELETE FROM sessions WHERE expires_at < $1", &[&now()])?;
+            c.execute(
+                "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[
+                    &s.id_hash,
+                    &s.user_id,
+                    &s.csrf_token,
+                    &s.created_at,
+                    &s.expires_at,
+                ],
+            )
+            .map(drop)
+        })
+    }
+
+    fn session(&self, id_hash: &str) -> Result<Option<Session>> {
+        let row = self.with(|c| {
+            c.query_opt(
+                "SELECT id_hash, user_id, csrf_token, created_at, expires_at FROM sessions WHERE id_hash = $1",
+                &[&id_hash],
+            )
+        })?;
+        Ok(row.map(|r| Session {
+            id_hash: r.get(0),
+            user_id: r.get(1),
+            csrf_token: r.get(2),
+            created_at: r.get(3),
+            expires_at: r.get(4),
+        }))
+    }
+
+    fn delete_session(&self, id_hash: &str) -> Result<()> {
+        self.with(|c| {
+            c.execute("DELETE FROM sessions WHERE id_hash = $1", &[&id_hash])
+                .map(drop)
+        })
+    }
+
+    fn delete_user_sessions(&self, user_id: i64) -> Result<()> {
+        self.with(|c| {
+            c.execute("DELETE FROM sessions WHERE user_id = $1", &[&user_id])
+                .map(drop)
+        })
+    }
+
+    fn create_api_token(&self, user_id: i64, name: &str, token_hash: &str) -> Result<ApiToken> {
+        self.with(|c| {
+            c.query_one(
+                "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4)
+                 RETURNING id, user_id, name, token_hash, created_at",
+                &[&user_id, &name, &token_hash, &now()],
+            )
+            .map(|r| token_from_row(&r))
+        })
+    }
+
+    fn api_token(&self, token_hash: &str) -> Result<Option<ApiToken>> {
+        self.with(|c| {
+            c.query_opt(
+                "SELECT id, user_id, name, token_hash, created_at FROM api_tokens WHERE token_hash = $1",
+                &[&token_hash],
+            )
+            .map(|r| r.as_ref().map(token_from_row))
+        })
+    }
+
+    fn append_audit(&self, entry: &NewAuditEntry) -> Result<AuditEntry> {
+        self.with(|c| {
+            let mut tx = c.transaction()?;
+            // The row lock on the head serialises appenders, even across
+            // several Shouwang servers on one database.
+            let head = tx.query_one(
+                "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
+                &[],
+            )?;
+            let e = self
+                .key
+                .chain(head.get::<_, i64>(0) + 1, now(), entry, head.get(1));
+            tx.execute(
+                "INSERT INTO audit_log (seq, time, actor, action, target, details, prev_hash, hash)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                &[
+                    &e.seq,
+                    &e.time,
+                    &e.actor,
+                    &e.action,
+                    &e.target,
+                    &e.details,
+                    &e.prev_hash,
+                    &e.hash,
+                ],
+            )?;
+            tx.execute(
+                "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
+                &[&e.seq, &e.hash],
+            )?;
+            tx.commit()?;
+            Ok(e)
+        })
+    }
+
+    fn audit_entries(&self, after: i64, limit: usize) -> Result<Vec<AuditEntry>> {
+        let rows = self.with(|c| {
+            c.query(
+                "SELECT seq, time, actor, action, target, details, prev_hash, hash FROM audit_log
+                 WHERE seq > $1 ORDER BY seq LIMIT $2",
+                &[&after, &(limit as i64)],
+            )
+        })?;
+        Ok(rows.iter().map(audit_from_row).collect())
+    }
+
+    fn recent_audit(&self, limit: usize) -> Result<Vec<AuditEntry>> {
+        let rows = self.with(|c| {
+            c.query(
+                "SELECT seq, time, actor, action, target, details, prev_hash, hash FROM audit_log
+                 ORDER BY seq DESC LIMIT $1",
+                &[&(limit as i64)],
+            )
+        })?;
+        Ok(rows.iter().map(audit_from_row).collect())
+    }
+
+    fn audit_head(&self) -> Result<(i64, String)> {
+        self.with(|c| {
+            let r = c.query_one("SELECT seq, hash FROM audit_head WHERE id = 1", &[])?;
+            Ok((r.get(0), r.get(1)))
+        })
+    }
+
+    fn audit_key(&self) -> &AuditKey {
+        &self.key
+    }
+}

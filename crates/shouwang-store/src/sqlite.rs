@@ -1,0 +1,729 @@
+//! The embedded SQLite store: one file in the data dir, WAL mode.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, ToSql, params};
+use shouwang_model::{
+    Asset, AssetKind, AssetRef, Event, Finding, FindingStatus, NewEvent, NewFinding, Provenance,
+    Text,
+};
+
+use crate::pool::Pool;
+use crate::{
+    ApiToken, AuditEntry, AuditKey, Backend, EventFilter, FilterValue, FindingCount, FindingFilter,
+    NewAuditEntry, NewUser, Result, SCHEMA_VERSION, Session, Store, StoreError, User, UserChange,
+    event_where, finding_where, from_micros, now, parse_name, severity_from_rank, severity_rank,
+    to_micros,
+};
+
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
+
+pub struct SqliteStore {
+    path: PathBuf,
+    pool: Pool<Connection>,
+    key: AuditKey,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+fn corrupt(path: &Path, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    }
+}
+
+fn open_error(path: &Path, e: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode::*;
+    match e.sqlite_error_code() {
+        Some(NotADatabase | DatabaseCorrupt) => corrupt(path, e),
+        Some(CannotOpen | PermissionDenied | ReadOnly) => StoreError::Open {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+            hint: "Check that the data dir exists and is writable by this user (run as root, or pass --data-dir DIR)",
+        },
+        _ => StoreError::Sqlite(e),
+    }
+}
+
+impl SqliteStore {
+    /// Read-only look at an existing database file: is it SQLite, and is it
+    /// ours? Changes nothing, so a damaged file stays as it was.
+    pub fn check_existing(path: &Path) -> Result<()> {
+        if !path.exists() {
+            return Ok(());
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| open_error(path, e))?;
+        let tables: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+            .and_then(|mut st| st.query_map([], |r| r.get(0))?.collect())
+            .map_err(|e| open_error(path, e))?;
+        if !tables.is_empty() && !tables.iter().any(|t| t == "schema_migrations") {
+            return Err(corrupt(
+                path,
+                format!(
+                    "it has tables ({}) but none of Shouwang's",
+                    tables.join(", ")
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Open or create the database and bring its schema up to date.
+    pub fn open(path: &Path, key: AuditKey) -> Result<Self> {
+        Self::check_existing(path)?;
+        let first = connect(path)?;
+        migrate(path, &first)?;
+        let p = path.to_path_buf();
+        Ok(SqliteStore {
+            path: path.to_path_buf(),
+            pool: Pool::new(first, 8, move || connect(&p), |_| true),
+            key,
+        })
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T> {
+        self.pool.with(|c| f(c).map_err(StoreError::from))
+    }
+}
+
+fn connect(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path).map_err(|e| open_error(path, e))?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(|e| open_error(path, e))?;
+    // WAL lets the console read while a sensor writes; NORMAL sync is
+    // durable across process crashes, which is what we need.
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+    )
+    .map_err(|e| open_error(path, e))?;
+    Ok(conn)
+}
+
+fn migrate(path: &Path, conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+    )
+    .map_err(|e| open_error(path, e))?;
+    let current: i64 = conn
+        .query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(|e| open_error(path, e))?;
+    if current > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            found: current,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+        // Each migration and its bookkeeping commit together or not at all.
+        let apply = || -> rusqlite::Result<()> {
+            conn.execute_batch("BEGIN IMMEDIATE")?;
+            conn.execute_batch(sql)?;
+            conn.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+                params![version, to_micros(now())],
+            )?;
+            conn.execute_batch("COMMIT")
+        };
+        if let Err(e) = apply() {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(open_error(path, e));
+        }
+        tracing::info!(version, path = %path.display(), "applied database migration");
+    }
+    Ok(())
+}
+
+fn bind(values: &[FilterValue]) -> Vec<Box<dyn ToSql>> {
+    values
+        .iter()
+        .map(|v| -> Box<dyn ToSql> {
+            match v {
+                FilterValue::Text(s) => Box::new(s.clone()),
+                FilterValue::Int(i) => Box::new(*i),
+                FilterValue::Time(t) => Box::new(to_micros(*t)),
+            }
+        })
+        .collect()
+}
+
+/// Errors from converting a column are reported as SQLite conversion errors
+/// so they travel through rusqlite's row mapping.
+fn conv(e: StoreError) -> rusqlite::Error {
+    rusqlite::Error::ToSqlConversionFailure(Box::new(e))
+}
+
+fn asset_ref(kind: &str, locator: String) -> rusqlite::Result<AssetRef> {
+    Ok(AssetRef::new(
+        parse_name::<AssetKind>("asset kind", kind).map_err(conv)?,
+        locator,
+    ))
+}
+
+const FINDING_COLS: &str = "id, sensor, check_id, asset_kind, asset_locator, severity, title_zh, title_en, evidence, location, status, first_seen, last_seen, version, observed_at, input";
+
+fn finding_from_row(r: &Row<'_>) -> rusqlite::Result<Finding> {
+    Ok(Finding {
+        id: r.get(0)?,
+        asset: asset_ref(&r.get::<_, String>(3)?, r.get(4)?)?,
+        severity: severity_from_rank(r.get(5)?).map_err(conv)?,
+        title: Text::new(r.get::<_, String>(6)?, r.get::<_, String>(7)?),
+        evidence: r.get(8)?,
+        location: r.get(9)?,
+        status: parse_name::<FindingStatus>("finding status", &r.get::<_, String>(10)?)
+            .map_err(conv)?,
+        first_seen: from_micros(r.get(11)?),
+        last_seen: from_micros(r.get(12)?),
+        provenance: Provenance {
+            sensor: r.get(1)?,
+            check: r.get(2)?,
+            version: r.get(13)?,
+            observed_at: from_micros(r.get(14)?),
+            input: r.get(15)?,
+        },
+    })
+}
+
+const EVENT_COLS: &str = "id, time, kind, sensor, check_id, asset_kind, asset_locator, severity, summary, details, version, observed_at, input";
+
+fn event_from_row(r: &Row<'_>) -> rusqlite::Result<Event> {
+    let details: String = r.get(9)?;
+    Ok(Event {
+        id: r.get(0)?,
+        event: NewEvent {
+            time: from_micros(r.get(1)?),
+            kind: r.get(2)?,
+            asset: asset_ref(&r.get::<_, String>(5)?, r.get(6)?)?,
+            severity: severity_from_rank(r.get(7)?).map_err(conv)?,
+            summary: r.get(8)?,
+            details: serde_json::from_str(&details).unwrap_or(serde_json::Value::String(details)),
+            provenance: Provenance {
+                sensor: r.get(3)?,
+                check: r.get(4)?,
+                version: r.get(10)?,
+                observed_at: from_micros(r.get(11)?),
+                input: r.get(12)?,
+            },
+        },
+    })
+}
+
+const USER_COLS: &str = "id, name, role, password_hash, disabled, must_change_password, failed_logins, locked_until, created_at";
+
+fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
+    Ok(User {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        role: parse_name("role", &r.get::<_, String>(2)?).map_err(conv)?,
+        password_hash: r.get(3)?,
+        disabled: r.get(4)?,
+        must_change_password: r.get(5)?,
+        failed_logins: r.get(6)?,
+        locked_until: r.get::<_, Option<i64>>(7)?.map(from_micros),
+        created_at: from_micros(r.get(8)?),
+    })
+}
+
+fn audit_from_row(r: &Row<'_>) -> rusqlite::Result<AuditEntry> {
+    Ok(AuditEntry {
+        seq: r.get(0)?,
+        time: from_micros(r.get(1)?),
+        actor: r.get(2)?,
+        action: r.get(3)?,
+        target: r.get(4)?,
+        details: r.get(5)?,
+        prev_hash: r.get(6)?,
+        hash: r.get(7)?,
+    })
+}
+
+/// Turn a conversion failure raised inside row mapping back into our error.
+fn unconv(e: StoreError) -> StoreError {
+    match e {
+        StoreError::Sqlite(rusqlite::Error::ToSqlConversionFailure(inner)) => {
+            match inner.downcast::<StoreError>() {
+                Ok(se) => *se,
+                Err(other) => StoreError::Invalid {
+                    what: "row",
+                    detail: other.to_string(),
+                },
+            }
+        }
+        other => other,
+    }
+}
+
+impl Store for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    fn location(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn schema_version(&self) -> Result<i64> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                [],
+                |r| r.get(0),
+            )
+        })
+    }
+
+    fn upsert_asset(&self, asset: &Asset) -> Result<()> {
+        let t = to_micros(now());
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO assets (kind, locator, name, details, first_seen, last_seen)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+                 ON CONFLICT (kind, locator) DO UPDATE SET
+                   name = excluded.name, details = excluded.details, last_seen = excluded.last_seen",
+                params![asset.id.kind.as_str(), asset.id.locator, asset.name, asset.details.to_string(), t],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn assets(&self) -> Result<Vec<Asset>> {
+        self.with(|c| {
+            let mut st = c.prepare(
+                "SELECT kind, locator, name, details FROM assets ORDER BY kind, locator",
+            )?;
+            st.query_map([], |r| {
+                let details: String = r.get(3)?;
+                Ok(Asset {
+                    id: asset_ref(&r.get::<_, String>(0)?, r.get(1)?)?,
+                    name: r.get(2)?,
+                    details: serde_json::from_str(&details).unwrap_or_default(),
+                })
+            })?
+            .collect()
+        })
+        .map_err(unconv)
+    }
+
+    fn record_findings(&self, findings: &[NewFinding]) -> Result<Vec<i64>> {
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let mut ids = Vec::with_capacity(findings.len());
+            {
+                let mut st = tx.prepare_cached(
+                    "INSERT INTO findings (fingerprint, sensor, check_id, asset_kind, asset_locator, severity,
+                        title_zh, title_en, evidence, location, status, first_seen, last_seen, version, observed_at, input)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'open', ?11, ?11, ?12, ?11, ?13)
+                     ON CONFLICT (fingerprint) DO UPDATE SET
+                        severity = excluded.severity, title_zh = excluded.title_zh, title_en = excluded.title_en,
+                        evidence = excluded.evidence, last_seen = excluded.last_seen, version = excluded.version,
+                        observed_at = excluded.observed_at, input = excluded.input,
+                        status = CASE WHEN findings.status = 'resolved' THEN 'open' ELSE findings.status END
+                     RETURNING id",
+                )?;
+                for f in findings {
+                    let p = &f.provenance;
+                    ids.push(st.query_row(
+                        params![
+                            f.fingerprint(),
+                            p.sensor,
+                            p.check,
+                            f.asset.kind.as_str(),
+                            f.asset.locator,
+                            severity_rank(f.severity),
+                            f.title.zh,
+                            f.title.en,
+                            f.evidence,
+                            f.location,
+                            to_micros(p.observed_at),
+                            p.version,
+                            p.input
+                        ],
+                        |r| r.get(0),
+                    )?);
+                }
+            }
+            tx.commit()?;
+            Ok(ids)
+        })
+    }
+
+    fn finding(&self, id: i64) -> Result<Option<Finding>> {
+        self.with(|c| {
+            c.query_row(
+                &format!("SELECT {FINDING_COLS} FROM findings WHERE id = ?1"),
+                [id],
+                finding_from_row,
+            )
+            .optional()
+        })
+        .map_err(unconv)
+    }
+
+    fn findings(&self, filter: &FindingFilter) -> Result<Vec<Finding>> {
+        let (where_sql, values) = finding_where(filter, |i| format!("?{i}"));
+        let sql = format!(
+            "SELECT {FINDING_COLS} FROM findings {where_sql}
+             ORDER BY severity DESC, last_seen DESC, id DESC LIMIT {} OFFSET {}",
+            filter.effective_limit(),
+            filter.offset
+        );
+        let values = bind(&values);
+        self.with(|c| {
+            let mut st = c.prepare(&sql)?;
+            st.query_map(rusqlite::params_from_iter(values.iter()), finding_from_row)?
+                .collect()
+        })
+        .map_err(unconv)
+    }
+
+    fn set_finding_status(&self, id: i64, status: FindingStatus) -> Result<Finding> {
+        let changed = self.with(|c| {
+            c.execute(
+                "UPDATE findings SET status = ?1 WHERE id = ?2",
+                params![status.as_str(), id],
+            )
+        })?;
+        if changed == 0 {
+            return Err(StoreError::NotFound {
+                what: "finding",
+                id: id.to_string(),
+            });
+        }
+        self.finding(id)?.ok_or_else(|| StoreError::NotFound {
+            what: "finding",
+            id: id.to_string(),
+        })
+    }
+
+    fn open_finding_counts(&self) -> Result<Vec<FindingCount>> {
+        self.with(|c| {
+            let mut st = c.prepare(
+                "SELECT sensor, severity, COUNT(*) FROM findings WHERE status = 'open'
+                 GROUP BY sensor, severity ORDER BY sensor, severity DESC",
+            )?;
+            st.query_map([], |r| {
+                Ok(FindingCount {
+                    sensor: r.get(0)?,
+                    severity: severity_from_rank(r.get(1)?).map_err(conv)?,
+                    count: r.get::<_, i64>(2)? as u64,
+                })
+            })?
+            .collect()
+        })
+        .map_err(unconv)
+    }
+
+    fn record_events(&self, events: &[NewEvent]) -> Result<()> {
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            {
+                let mut st = tx.prepare_cached(
+                    "INSERT INTO events (time, kind, sensor, check_id, asset_kind, asset_locator, severity,
+                        summary, details, version, observed_at, input)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                )?;
+                for e in events {
+                    let p = &e.provenance;
+                    st.execute(params![
+                        to_micros(e.time),
+                        e.kind,
+                        p.sensor,
+                        p.check,
+                        e.asset.kind.as_str(),
+                        e.asset.locator,
+                        severity_rank(e.severity),
+                        e.summary,
+                        e.details.to_string(),
+                        p.version,
+                        to_micros(p.observed_at),
+                        p.input
+                    ])?;
+                }
+            }
+            tx.commit()
+        })
+    }
+
+    fn events(&self, filter: &EventFilter) -> Result<Vec<Event>> {
+        let (where_sql, values) = event_where(filter, |i| format!("?{i}"));
+        let sql = format!(
+            "SELECT {EVENT_COLS} FROM events {where_sql} ORDER BY time DESC, id DESC LIMIT {}",
+            filter.effective_limit()
+        );
+        let values = bind(&values);
+        self.with(|c| {
+            let mut st = c.prepare(&sql)?;
+            st.query_map(rusqlite::params_from_iter(values.iter()), event_from_row)?
+                .collect()
+        })
+        .map_err(unconv)
+    }
+
+    fn event_count(&self) -> Result<u64> {
+        self.with(|c| c.query_row("SELECT COUNT(*) FROM events", [], |r| r.get::<_, i64>(0)))
+            .map(|n| n as u64)
+    }
+
+    fn create_user(&self, user: &NewUser) -> Result<User> {
+        let res = self.with(|c| {
+            c.query_row(
+                &format!(
+                    "INSERT INTO users (name, role, password_hash, must_change_password, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5) RETURNING {USER_COLS}"
+                ),
+                params![
+                    user.name,
+                    user.role.as_str(),
+                    user.password_hash,
+                    user.must_change_password,
+                    to_micros(now())
+                ],
+                user_from_row,
+            )
+        });
+        match res {
+            Err(StoreError::Sqlite(e))
+                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) =>
+            {
+                Err(StoreError::AlreadyExists {
+                    what: "user",
+                    id: user.name.clone(),
+                })
+            }
+            other => other.map_err(unconv),
+        }
+    }
+
+    fn user(&self, id: i64) -> Result<Option<User>> {
+        self.with(|c| {
+            c.query_row(
+                &format!("SELECT {USER_COLS} FROM users WHERE id = ?1"),
+                [id],
+                user_from_row,
+            )
+            .optional()
+        })
+        .map_err(unconv)
+    }
+
+    fn user_by_name(&self, name: &str) -> Result<Option<User>> {
+        self.with(|c| {
+            c.query_row(
+                &format!("SELECT {USER_COLS} FROM users WHERE name = ?1"),
+                [name],
+                user_from_row,
+            )
+            .optional()
+        })
+        .map_err(unconv)
+    }
+
+    fn users(&self) -> Result<Vec<User>> {
+        self.with(|c| {
+            let mut st = c.prepare(&format!("SELECT {USER_COLS} FROM users ORDER BY name"))?;
+            st.query_map([], user_from_row)?.collect()
+        })
+        .map_err(unconv)
+    }
+
+    fn update_user(&self, id: i64, change: &UserChange) -> Result<User> {
+        let changed = self.with(|c| match change {
+            UserChange::Password { hash, must_change } => c.execute(
+                "UPDATE users SET password_hash = ?1, must_change_password = ?2,
+                    failed_logins = 0, locked_until = NULL WHERE id = ?3",
+                params![hash, must_change, id],
+            ),
+            UserChange::Disabled(d) => c.execute(
+                "UPDATE users SET disabled = ?1 WHERE id = ?2",
+                params![d, id],
+            ),
+            UserChange::LoginFailed { locked_until } => c.execute(
+                "UPDATE users SET failed_logins = failed_logins + 1,
+                    locked_until = COALESCE(?1, locked_until) WHERE id = ?2",
+                params![locked_until.map(to_micros), id],
+            ),
+            UserChange::LoginSucceeded => c.execute(
+                "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?1",
+                [id],
+            ),
+        })?;
+        if changed == 0 {
+            return Err(StoreError::NotFound {
+                what: "user",
+                id: id.to_string(),
+            });
+        }
+        self.user(id)?.ok_or_else(|| StoreError::NotFound {
+            what: "user",
+            id: id.to_string(),
+        })
+    }
+
+    fn create_session(&self, s: &Session) -> Result<()> {
+        self.with(|c| {
+            // Expired sessions are swept whenever a new one starts.
+            c.execute(
+                "DELETE FROM sessions WHERE expires_at < ?1",
+                [to_micros(now())],
+            )?;
+            c.execute(
+                "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    s.id_hash,
+                    s.user_id,
+                    s.csrf_token,
+                    to_micros(s.created_at),
+                    to_micros(s.expires_at)
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn session(&self, id_hash: &str) -> Result<Option<Session>> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT id_hash, user_id, csrf_token, created_at, expires_at FROM sessions WHERE id_hash = ?1",
+                [id_hash],
+                |r| {
+                    Ok(Session {
+                        id_hash: r.get(0)?,
+                        user_id: r.get(1)?,
+                        csrf_token: r.get(2)?,
+                        created_at: from_micros(r.get(3)?),
+                        expires_at: from_micros(r.get(4)?),
+                    })
+                },
+            )
+            .optional()
+        })
+    }
+
+    fn delete_session(&self, id_hash: &str) -> Result<()> {
+        self.with(|c| {
+            c.execute("DELETE FROM sessions WHERE id_hash = ?1", [id_hash])
+                .map(drop)
+        })
+    }
+
+    fn delete_user_sessions(&self, user_id: i64) -> Result<()> {
+        self.with(|c| {
+            c.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])
+                .map(drop)
+        })
+    }
+
+    fn create_api_token(&self, user_id: i64, name: &str, token_hash: &str) -> Result<ApiToken> {
+        self.with(|c| {
+            c.query_row(
+                "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)
+                 RETURNING id, user_id, name, token_hash, created_at",
+                params![user_id, name, token_hash, to_micros(now())],
+                token_from_row,
+            )
+        })
+    }
+
+    fn api_token(&self, token_hash: &str) -> Result<Option<ApiToken>> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT id, user_id, name, token_hash, created_at FROM api_tokens WHERE token_hash = ?1",
+                [token_hash],
+                token_from_row,
+            )
+            .optional()
+        })
+    }
+
+    fn append_audit(&self, entry: &NewAuditEntry) -> Result<AuditEntry> {
+        self.with(|c| {
+            // IMMEDIATE takes the write lock before reading the head, so two
+            // writers cannot chain onto the same predecessor.
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let (head_seq, prev_hash): (i64, String) =
+                tx.query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?;
+            let e = self.key.chain(head_seq + 1, now(), entry, prev_hash);
+            tx.execute(
+                "INSERT INTO audit_log (seq, time, actor, action, target, details, prev_hash, hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    e.seq,
+                    to_micros(e.time),
+                    e.actor,
+                    e.action,
+                    e.target,
+                    e.details,
+                    e.prev_hash,
+                    e.hash
+                ],
+            )?;
+            tx.execute(
+                "UPDATE audit_head SET seq = ?1, hash = ?2 WHERE id = 1",
+                params![e.seq, e.hash],
+            )?;
+            tx.commit()?;
+            Ok(e)
+        })
+    }
+
+    fn audit_entries(&self, after: i64, limit: usize) -> Result<Vec<AuditEntry>> {
+        self.with(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT seq, time, actor, action, target, details, prev_hash, hash FROM audit_log
+                 WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )?;
+            st.query_map(params![after, limit as i64], audit_from_row)?
+                .collect()
+        })
+    }
+
+    fn recent_audit(&self, limit: usize) -> Result<Vec<AuditEntry>> {
+        self.with(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT seq, time, actor, action, target, details, prev_hash, hash FROM audit_log
+                 ORDER BY seq DESC LIMIT ?1",
+            )?;
+            st.query_map([limit as i64], audit_from_row)?.collect()
+        })
+    }
+
+    fn audit_head(&self) -> Result<(i64, String)> {
+        self.with(|c| {
+            c.query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+        })
+    }
+
+    fn audit_key(&self) -> &AuditKey {
+        &self.key
+    }
+}
+
+fn token_from_row(r: &Row<'_>) -> rusqlite::Result<ApiToken> {
+    Ok(ApiToken {
+        id: r.get(0)?,
+        user_id: r.get(1)?,
+        name: r.get(2)?,
+        token_hash: r.get(3)?,
+        created_at: from_micros(r.get(4)?),
+    })
+}

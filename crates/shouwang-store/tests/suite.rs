@@ -1,0 +1,688 @@
+//! One suite, run against both backends: embedded SQLite, and a real
+//! PostgreSQL server named by `SHOUWANG_TEST_PG_URL` (the test script starts
+//! one). Without that variable the PostgreSQL half is skipped, loudly,
+//! unless `SHOUWANG_REQUIRE_PG=1` says it must run.
+
+use chrono::{Duration, Utc};
+use shouwang_model::{
+    Asset, AssetKind, AssetRef, FindingStatus, NewEvent, NewFinding, Provenance, Severity, Text,
+};
+use shouwang_store::{
+    AuditKey, AuditVerdict, EventFilter, FindingFilter, NewAuditEntry, NewUser, Role, Session,
+    Store, StoreError, UserChange,
+};
+
+/// A store under test, and a way to run raw SQL behind its back.
+struct Harness {
+    store: Box<dyn Store>,
+    raw: Box<dyn Fn(&str)>,
+    _cleanup: Option<Box<dyn std::any::Any>>,
+}
+
+fn sqlite() -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let store = shouwang_store::SqliteStore::open(&path, AuditKey::from_bytes([7; 32])).unwrap();
+    let raw_path = path.clone();
+    Harness {
+        store: Box::new(store),
+        raw: Box::new(move |sql| {
+            rusqlite::Connection::open(&raw_path)
+                .unwrap()
+                .execute_batch(sql)
+                .unwrap();
+        }),
+        _cleanup: Some(Box::new(dir)),
+    }
+}
+
+struct DropDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for DropDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut c) = postgres::Client::connect(&self.admin_url, postgres::NoTls) {
+            let _ = c.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+fn postgres() -> Option<Harness> {
+    let Ok(admin_url) = std::env::var("SHOUWANG_TEST_PG_URL") else {
+        if std::env::var("SHOUWANG_REQUIRE_PG").as_deref() == Ok("1") {
+            panic!("SHOUWANG_REQUIRE_PG=1 but SHOUWANG_TEST_PG_URL is not set");
+        }
+        eprintln!(
+            "SKIPPED: PostgreSQL half of the store suite (set SHOUWANG_TEST_PG_URL; scripts/test does)"
+        );
+        return None;
+    };
+    // A fresh database per test keeps tests independent and parallel.
+    let name = format!("shouwang_t_{:016x}", rand_u64());
+    let mut admin = postgres::Client::connect(&admin_url, postgres::NoTls).unwrap_or_else(|e| {
+        panic!("cannot reach the test PostgreSQL at SHOUWANG_TEST_PG_URL: {e}")
+    });
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap();
+    let mut cfg: postgres::Config = admin_url.parse().unwrap();
+    cfg.dbname(&name);
+    let url = pg_url(&cfg, &name);
+    let store =
+        shouwang_store::PostgresStore::connect(&url, AuditKey::from_bytes([7; 32])).unwrap();
+    let raw_url = url.clone();
+    Some(Harness {
+        store: Box::new(store),
+        raw: Box::new(move |sql| {
+            postgres::Client::connect(&raw_url, postgres::NoTls)
+                .unwrap()
+                .batch_execute(sql)
+                .unwrap();
+        }),
+        _cleanup: Some(Box::new(DropDatabase { admin_url, name })),
+    })
+}
+
+/// The admin URL with its database swapped for `db`, as key=value text.
+fn pg_url(cfg: &postgres::Config, db: &str) -> String {
+    let host = match cfg.get_hosts().first() {
+        Some(postgres::config::Host::Tcp(h)) => h.clone(),
+        Some(postgres::config::Host::Unix(p)) => p.display().to_string(),
+        None => "localhost".into(),
+    };
+    let mut s = format!("host={host} dbname={db}");
+    if let Some(port) = cfg.get_ports().first() {
+        s += &format!(" port={port}");
+    }
+    if let Some(user) = cfg.get_user() {
+        s += &format!(" user={user}");
+    }
+    if let Some(pw) = cfg.get_password() {
+        s += &format!(" password={}", String::from_utf8_lossy(pw));
+    }
+    s
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(std::time::SystemTime::now())
+}
+
+macro_rules! suite {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite {
+            $( #[test] fn $name() { let h = super::sqlite(); super::$name(&h); } )*
+        }
+        mod on_postgres {
+            $( #[test] fn $name() { if let Some(h) = super::postgres() { super::$name(&h); } } )*
+        }
+    };
+}
+
+suite!(
+    migrates_to_current_schema,
+    repeated_observation_updates_one_finding,
+    resolved_finding_reopens_but_accepted_risk_stays,
+    filters_and_orders_findings,
+    counts_open_findings_by_sensor_and_severity,
+    unknown_finding_is_not_found,
+    records_and_filters_events,
+    users_lock_out_and_recover,
+    duplicate_user_is_refused,
+    sessions_and_tokens_round_trip,
+    audit_chain_is_intact_after_appends,
+    audit_detects_an_edited_row,
+    audit_detects_a_deleted_row,
+    audit_detects_truncation,
+    audit_detects_a_forged_row,
+    concurrent_audit_appends_keep_one_chain,
+    assets_upsert,
+);
+
+fn host() -> AssetRef {
+    AssetRef::new(AssetKind::Host, "office-pc-01")
+}
+
+fn finding(check: &str, location: &str, severity: Severity) -> NewFinding {
+    NewFinding {
+        asset: host(),
+        severity,
+        title: Text::new("标题", "Title"),
+        evidence: format!("evidence of {check}"),
+        location: location.into(),
+        provenance: Provenance::now("host", check, "/etc/ssh/sshd_config"),
+    }
+}
+
+fn event(kind: &str, minutes_ago: i64) -> NewEvent {
+    NewEvent {
+        time: Utc::now() - Duration::minutes(minutes_ago),
+        kind: kind.into(),
+        asset: AssetRef::new(AssetKind::WebRoot, "/var/www/html"),
+        severity: Severity::High,
+        summary: "首页被篡改并已恢复".into(),
+        details: serde_json::json!({"path": "index.html", "restore_ms": 3.2}),
+        provenance: Provenance::now(kind.split('.').next().unwrap(), kind, "/var/www/html"),
+    }
+}
+
+fn migrates_to_current_schema(h: &Harness) {
+    assert_eq!(
+        h.store.schema_version().unwrap(),
+        shouwang_store::SCHEMA_VERSION
+    );
+}
+
+fn repeated_observation_updates_one_finding(h: &Harness) {
+    let s = &h.store;
+    let first = s
+        .record_findings(&[finding("ssh.root", "line 3", Severity::High)])
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let mut again = finding("ssh.root", "line 3", Severity::Critical);
+    again.evidence = "PermitRootLogin yes".into();
+    let second = s.record_findings(&[again]).unwrap();
+    assert_eq!(
+        first, second,
+        "same check, asset and location is the same finding"
+    );
+    let f = s.finding(first[0]).unwrap().unwrap();
+    assert_eq!(f.severity, Severity::Critical);
+    assert_eq!(f.evidence, "PermitRootLogin yes");
+    assert!(
+        f.last_seen > f.first_seen,
+        "{} vs {}",
+        f.last_seen,
+        f.first_seen
+    );
+    assert_eq!(f.check_id(), "ssh.root");
+    assert_eq!(f.provenance.input, "/etc/ssh/sshd_config");
+    let other = s
+        .record_findings(&[finding("ssh.root", "line 9", Severity::High)])
+        .unwrap();
+    assert_ne!(other, first);
+}
+
+fn resolved_finding_reopens_but_accepted_risk_stays(h: &Harness) {
+    let s = &h.store;
+    let a = s
+        .record_findings(&[finding("a", "x", Severity::Low)])
+        .unwrap()[0];
+    let b = s
+        .record_findings(&[finding("b", "x", Severity::Low)])
+        .unwrap()[0];
+    s.set_finding_status(a, FindingStatus::Resolved).unwrap();
+    s.set_finding_status(b, FindingStatus::AcceptedRisk)
+        .unwrap();
+    s.record_findings(&[
+        finding("a", "x", Severity::Low),
+        finding("b", "x", Severity::Low),
+    ])
+    .unwrap();
+    assert_eq!(s.finding(a).unwrap().unwrap().status, FindingStatus::Open);
+    assert_eq!(
+        s.finding(b).unwrap().unwrap().status,
+        FindingStatus::AcceptedRisk
+    );
+}
+
+fn filters_and_orders_findings(h: &Harness) {
+    let s = &h.store;
+    s.record_findings(&[
+        finding("low", "1", Severity::Low),
+        finding("crit", "1", Severity::Critical),
+        finding("med", "1", Severity::Medium),
+    ])
+    .unwrap();
+    let mut site = finding("site.deadlink", "https://x.gov.cn/a", Severity::Medium);
+    site.provenance.sensor = "site".into();
+    site.asset = AssetRef::new(AssetKind::Website, "https://x.gov.cn/");
+    s.record_findings(&[site]).unwrap();
+
+    let all = s.findings(&FindingFilter::default()).unwrap();
+    assert_eq!(all.len(), 4);
+    assert_eq!(all[0].severity, Severity::Critical, "most severe first");
+    let sevs: Vec<_> = all.iter().map(|f| f.severity).collect();
+    let mut sorted = sevs.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(sevs, sorted);
+
+    let by_sensor = s
+        .findings(&FindingFilter {
+            sensor: Some("site".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(by_sensor.len(), 1);
+    assert_eq!(by_sensor[0].asset.kind, AssetKind::Website);
+
+    let medium = s
+        .findings(&FindingFilter {
+            severity: Some(Severity::Medium),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(medium.len(), 2);
+
+    s.set_finding_status(all[0].id, FindingStatus::Resolved)
+        .unwrap();
+    let open = s
+        .findings(&FindingFilter {
+            status: Some(FindingStatus::Open),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(open.len(), 3);
+    let by_asset = s
+        .findings(&FindingFilter {
+            asset: Some(host()),
+            limit: 1,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(by_asset.len(), 1);
+}
+
+fn counts_open_findings_by_sensor_and_severity(h: &Harness) {
+    let s = &h.store;
+    s.record_findings(&[
+        finding("a", "1", Severity::High),
+        finding("b", "1", Severity::High),
+        finding("c", "1", Severity::Low),
+    ])
+    .unwrap();
+    let ids = s
+        .record_findings(&[finding("d", "1", Severity::High)])
+        .unwrap();
+    s.set_finding_status(ids[0], FindingStatus::Resolved)
+        .unwrap();
+    let counts = s.open_finding_counts().unwrap();
+    let high = counts
+        .iter()
+        .find(|c| c.severity == Severity::High)
+        .unwrap();
+    assert_eq!((high.sensor.as_str(), high.count), ("host", 2));
+    let low = counts.iter().find(|c| c.severity == Severity::Low).unwrap();
+    assert_eq!(low.count, 1);
+}
+
+fn unknown_finding_is_not_found(h: &Harness) {
+    let err = h
+        .store
+        .set_finding_status(4242, FindingStatus::Resolved)
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err}");
+    assert!(h.store.finding(4242).unwrap().is_none());
+}
+
+fn records_and_filters_events(h: &Harness) {
+    let s = &h.store;
+    let mut batch: Vec<NewEvent> = (0..1000)
+        .map(|i| event("guard.restored", i % 120))
+        .collect();
+    batch.push(event("site.unreachable", 1));
+    batch.push(event("guard_x.other", 1));
+    s.record_events(&batch).unwrap();
+    s.record_events(&[]).unwrap();
+    assert_eq!(s.event_count().unwrap(), 1002);
+
+    let recent = s
+        .events(&EventFilter {
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(recent.len(), 10);
+    assert!(
+        recent
+            .windows(2)
+            .all(|w| w[0].event.time >= w[1].event.time),
+        "newest first"
+    );
+    assert_eq!(recent[0].event.details["path"], "index.html");
+    assert_eq!(recent[0].event.summary, "首页被篡改并已恢复");
+
+    let guard = s
+        .events(&EventFilter {
+            kind_prefix: Some("guard.".into()),
+            limit: 5000,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(
+        guard.len(),
+        1000,
+        "the prefix is literal: guard_x is not guard."
+    );
+    let last_hour = s
+        .events(&EventFilter {
+            kind_prefix: Some("guard.".into()),
+            since: Some(Utc::now() - Duration::minutes(60)),
+            limit: 5000,
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(
+        last_hour.len() > 400 && last_hour.len() < 600,
+        "{}",
+        last_hour.len()
+    );
+    let site = s
+        .events(&EventFilter {
+            sensor: Some("site".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(site.len(), 1);
+    assert_eq!(site[0].sensor(), "site");
+}
+
+fn new_user(name: &str, role: Role) -> NewUser {
+    NewUser {
+        name: name.into(),
+        role,
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        must_change_password: true,
+    }
+}
+
+fn users_lock_out_and_recover(h: &Harness) {
+    let s = &h.store;
+    let u = s.create_user(&new_user("张三", Role::Operator)).unwrap();
+    assert_eq!(u.role, Role::Operator);
+    assert!(u.must_change_password);
+    assert_eq!(s.user_by_name("张三").unwrap().unwrap().id, u.id);
+    s.update_user(u.id, &UserChange::LoginFailed { locked_until: None })
+        .unwrap();
+    let until = Utc::now() + Duration::minutes(15);
+    let locked = s
+        .update_user(
+            u.id,
+            &UserChange::LoginFailed {
+                locked_until: Some(until),
+            },
+        )
+        .unwrap();
+    assert_eq!(locked.failed_logins, 2);
+    assert!(locked.locked_until.unwrap() > Utc::now());
+    let ok = s.update_user(u.id, &UserChange::LoginSucceeded).unwrap();
+    assert_eq!((ok.failed_logins, ok.locked_until), (0, None));
+    let pw = s
+        .update_user(
+            u.id,
+            &UserChange::Password {
+                hash: "new".into(),
+                must_change: false,
+            },
+        )
+        .unwrap();
+    assert_eq!(pw.password_hash, "new");
+    assert!(!pw.must_change_password);
+    assert!(
+        s.update_user(u.id, &UserChange::Disabled(true))
+            .unwrap()
+            .disabled
+    );
+    assert!(matches!(
+        s.update_user(999, &UserChange::Disabled(true)),
+        Err(StoreError::NotFound { .. })
+    ));
+    s.create_user(&new_user("auditor", Role::Auditor)).unwrap();
+    let names: Vec<_> = s.users().unwrap().into_iter().map(|u| u.name).collect();
+    assert_eq!(names.len(), 2);
+}
+
+fn duplicate_user_is_refused(h: &Harness) {
+    h.store
+        .create_user(&new_user("admin", Role::Admin))
+        .unwrap();
+    let err = h
+        .store
+        .create_user(&new_user("admin", Role::Auditor))
+        .unwrap_err();
+    assert!(matches!(err, StoreError::AlreadyExists { .. }), "{err}");
+    assert_eq!(h.store.users().unwrap().len(), 1);
+}
+
+fn sessions_and_tokens_round_trip(h: &Harness) {
+    let s = &h.store;
+    let u = s.create_user(&new_user("admin", Role::Admin)).unwrap();
+    let t = Utc::now();
+    let session = |id: &str, expires| Session {
+        id_hash: id.into(),
+        user_id: u.id,
+        csrf_token: format!("csrf-{id}"),
+        created_at: t,
+        expires_at: expires,
+    };
+    s.create_session(&session("old", t - Duration::hours(1)))
+        .unwrap();
+    s.create_session(&session("a", t + Duration::hours(1)))
+        .unwrap();
+    assert!(
+        s.session("old").unwrap().is_none(),
+        "expired sessions are swept"
+    );
+    let got = s.session("a").unwrap().unwrap();
+    assert_eq!(got.csrf_token, "csrf-a");
+    s.create_session(&session("b", t + Duration::hours(1)))
+        .unwrap();
+    s.delete_session("a").unwrap();
+    assert!(s.session("a").unwrap().is_none());
+    assert!(s.session("b").unwrap().is_some());
+    s.delete_user_sessions(u.id).unwrap();
+    assert!(s.session("b").unwrap().is_none());
+
+    let tok = s.create_api_token(u.id, "ci", "hash-1").unwrap();
+    assert_eq!(s.api_token("hash-1").unwrap().unwrap().id, tok.id);
+    assert!(s.api_token("hash-2").unwrap().is_none());
+}
+
+fn append(h: &Harness, n: usize) {
+    for i in 0..n {
+        h.store
+            .append_audit(&NewAuditEntry::new(
+                "admin",
+                "finding.status",
+                format!("finding/{i}"),
+                serde_json::json!({"to": "resolved", "n": i}),
+            ))
+            .unwrap();
+    }
+}
+
+fn audit_chain_is_intact_after_appends(h: &Harness) {
+    assert_eq!(
+        h.store.verify_audit().unwrap(),
+        AuditVerdict::Intact { entries: 0 }
+    );
+    append(h, 5);
+    assert_eq!(
+        h.store.verify_audit().unwrap(),
+        AuditVerdict::Intact { entries: 5 }
+    );
+    let recent = h.store.recent_audit(2).unwrap();
+    assert_eq!(recent.iter().map(|e| e.seq).collect::<Vec<_>>(), [5, 4]);
+    assert_eq!(recent[1].hash, recent[0].prev_hash);
+}
+
+fn audit_detects_an_edited_row(h: &Harness) {
+    append(h, 5);
+    (h.raw)("UPDATE audit_log SET actor = 'nobody' WHERE seq = 3");
+    assert_eq!(
+        h.store.verify_audit().unwrap(),
+        AuditVerdict::Edited { seq: 3 }
+    );
+}
+
+fn audit_detects_a_deleted_row(h: &Harness) {
+    append(h, 5);
+    (h.raw)("DELETE FROM audit_log WHERE seq = 2");
+    assert_eq!(
+        h.store.verify_audit().unwrap(),
+        AuditVerdict::Deleted { seq: 2 }
+    );
+}
+
+fn audit_detects_truncation(h: &Harness) {
+    append(h, 5);
+    (h.raw)("DELETE FROM audit_log WHERE seq >= 4");
+    assert_eq!(
+        h.store.verify_audit().unwrap(),
+        AuditVerdict::Truncated {
+            last_seq: 3,
+            head_seq: 5
+        }
+    );
+}
+
+fn audit_detects_a_forged_row(h: &Harness) {
+    append(h, 3);
+    let last = h.store.recent_audit(1).unwrap().remove(0);
+    // A row that links to the last one but was hashed without the key.
+    let forged = blake3::hash(b"forged").to_hex();
+    (h.raw)(&format!(
+        "INSERT INTO audit_log (seq, time, actor, action, target, details, prev_hash, hash)
+         SELECT 4, time, 'attacker', 'user.add', 'x', '{{}}', '{}', '{forged}' FROM audit_log WHERE seq = 3;
+         UPDATE audit_head SET seq = 4, hash = '{forged}'",
+        last.hash
+    ));
+    assert_eq!(
+        h.store.verify_audit().unwrap(),
+        AuditVerdict::Edited { seq: 4 }
+    );
+    // Without touching the head it is beyond the chain's end: inserted.
+    (h.raw)(&format!(
+        "UPDATE audit_head SET seq = 3, hash = '{}'",
+        last.hash
+    ));
+    assert_eq!(
+        h.store.verify_audit().unwrap(),
+        AuditVerdict::Inserted { seq: 4 }
+    );
+}
+
+fn concurrent_audit_appends_keep_one_chain(h: &Harness) {
+    // The store is shared by reference across scoped threads, as the
+    // console's blocking pool shares it.
+    let store: &dyn Store = &*h.store;
+    std::thread::scope(|scope| {
+        for t in 0..4 {
+            scope.spawn(move || {
+                for i in 0..25 {
+                    store
+                        .append_audit(&NewAuditEntry::new(
+                            format!("t{t}"),
+                            "x",
+                            i.to_string(),
+                            serde_json::Value::Null,
+                        ))
+                        .unwrap();
+                }
+            });
+        }
+    });
+    assert_eq!(
+        h.store.verify_audit().unwrap(),
+        AuditVerdict::Intact { entries: 100 }
+    );
+}
+
+fn assets_upsert(h: &Harness) {
+    let a = Asset {
+        id: AssetRef::new(AssetKind::Website, "https://www.example.gov.cn/"),
+        name: "县政府门户网站".into(),
+        details: serde_json::json!({"icp": "京ICP备00000000号"}),
+    };
+    h.store.upsert_asset(&a).unwrap();
+    let mut renamed = a.clone();
+    renamed.name = "县人民政府网".into();
+    h.store.upsert_asset(&renamed).unwrap();
+    let all = h.store.assets().unwrap();
+    assert_eq!(all, vec![renamed]);
+}
+
+#[test]
+fn a_damaged_sqlite_file_is_refused_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join(shouwang_store::SQLITE_FILE);
+    let garbage = b"this is not a database, it is a text file that happens to be here".repeat(100);
+    std::fs::write(&db, &garbage).unwrap();
+    let err = shouwang_store::open(&Default::default(), dir.path()).unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("shouwang.db") && msg.contains("backup"),
+        "{msg}"
+    );
+    assert_eq!(
+        std::fs::read(&db).unwrap(),
+        garbage,
+        "the file is unchanged"
+    );
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 1, "nothing else was created: {names:?}");
+}
+
+#[test]
+fn a_foreign_sqlite_database_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join(shouwang_store::SQLITE_FILE);
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch("CREATE TABLE photos (id INTEGER)")
+        .unwrap();
+    let err = shouwang_store::open(&Default::default(), dir.path()).unwrap_err();
+    assert!(err.to_string().contains("photos"), "{err}");
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(shouwang_store::open(&Default::default(), dir.path()).unwrap());
+    let db = dir.path().join(shouwang_store::SQLITE_FILE);
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch("INSERT INTO schema_migrations VALUES (99, 0)")
+        .unwrap();
+    let err = shouwang_store::open(&Default::default(), dir.path()).unwrap_err();
+    assert!(
+        matches!(err, StoreError::SchemaTooNew { found: 99, .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_audit_key_persists_and_a_wrong_key_fails_verification() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = shouwang_store::open(&Default::default(), dir.path()).unwrap();
+        s.append_audit(&NewAuditEntry::new(
+            "admin",
+            "user.add",
+            "bob",
+            serde_json::Value::Null,
+        ))
+        .unwrap();
+    }
+    let s = shouwang_store::open(&Default::default(), dir.path()).unwrap();
+    assert!(s.verify_audit().unwrap().is_intact());
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(dir.path().join("audit.key"))
+            .unwrap()
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+    drop(s);
+    std::fs::write(dir.path().join("audit.key"), [1u8; 32]).unwrap();
+    let s = shouwang_store::open(&Default::default(), dir.path()).unwrap();
+    assert_eq!(s.verify_audit().unwrap(), AuditVerdict::Edited { seq: 1 });
+}
