@@ -1,1 +1,63 @@
+//! Shouwang's web console and JSON API.
+//!
+//! Server-rendered pages (Chinese first, English on request), login with
+//! argon2id hashes, HttpOnly SameSite session cookies rotated at login,
+//! a CSRF token on every state-changing form, three roles (admin, operator,
+//! auditor), lockout after repeated failed logins, a JSON API behind the
+//! same accounts (API tokens), `/healthz` and a Prometheus `/metrics`.
+//!
+//! The console only reads the store and records what people do; it never
+//! talks to a sensor directly.
 
+pub mod accounts;
+mod config;
+mod i18n;
+mod web;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use shouwang_store::Store;
+
+pub use config::ConsoleConfig;
+pub use web::router;
+
+/// Why the console could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ConsoleError {
+    #[error(
+        "cannot listen on {addr}: {source}. Another program may be using the port; set [console] listen in the config to another address"
+    )]
+    Bind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the console stopped with an error: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Bind the configured address. Separate from [`serve`] so that a caller
+/// can report the address before serving, and tests can bind port 0.
+pub async fn bind(config: &ConsoleConfig) -> Result<tokio::net::TcpListener, ConsoleError> {
+    tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ConsoleError::Bind {
+            addr: config.listen,
+            source,
+        })
+}
+
+/// Serve the console on `listener` until `shutdown` completes, then finish
+/// the requests in flight and return.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    store: Arc<dyn Store>,
+    config: ConsoleConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ConsoleError> {
+    let app = router(store, config);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(ConsoleError::Serve)
+}

@@ -1,0 +1,228 @@
+//! Accounts: passwords, users and API tokens, shared by the console and the
+//! `shouwang user` commands so that both hash, check and audit the same way.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use rand::Rng;
+use rand::distr::Alphanumeric;
+use shouwang_store::{NewAuditEntry, NewUser, Role, Store, StoreError, User, UserChange};
+
+/// Why an account action was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error(
+        "the password is too weak: {0}. Use at least 8 characters from at least 3 of: lower case, upper case, digits, symbols"
+    )]
+    WeakPassword(&'static str),
+    #[error("the user name {0:?} is not allowed: use 1 to 64 letters, digits, '.', '-', '_' or Chinese characters")]
+    BadName(String),
+    #[error("no user named {0:?}; `shouwang user list` shows the users")]
+    NoSuchUser(String),
+    #[error("cannot hash the password: {0}")]
+    Hash(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub type Result<T, E = AccountError> = std::result::Result<T, E>;
+
+/// Argon2id with the OWASP-recommended parameters (19 MiB, 2 passes).
+fn argon2() -> Argon2<'static> {
+    Argon2::new(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        Params::new(19 * 1024, 2, 1, None).expect("static argon2 parameters are valid"),
+    )
+}
+
+/// An argon2id PHC string for `password`.
+pub fn hash_password(password: &str) -> Result<String> {
+    let mut salt = [0u8; 16];
+    rand::rng().fill(&mut salt);
+    let salt = SaltString::encode_b64(&salt).map_err(|e| AccountError::Hash(e.to_string()))?;
+    argon2()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AccountError::Hash(e.to_string()))
+}
+
+/// Does `password` match the stored hash? A malformed hash never matches.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| argon2().verify_password(password.as_bytes(), &parsed).is_ok())
+        .unwrap_or(false)
+}
+
+/// A hash that no password matches, verified against when a login names an
+/// unknown user so that the answer takes as long as for a known one.
+pub(crate) fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash_password("no password matches this one!").unwrap_or_default())
+}
+
+/// The password policy: at least 8 characters, at least 3 character classes
+/// (the 等保 requirement of complexity), and not a known weak password.
+pub fn check_password_policy(password: &str) -> Result<()> {
+    if password.chars().count() < 8 {
+        return Err(AccountError::WeakPassword("it has fewer than 8 characters"));
+    }
+    let classes = [
+        password.chars().any(|c| c.is_ascii_lowercase()),
+        password.chars().any(|c| c.is_ascii_uppercase()),
+        password.chars().any(|c| c.is_ascii_digit()),
+        password.chars().any(|c| !c.is_ascii_alphanumeric()),
+    ];
+    if classes.iter().filter(|&&c| c).count() < 3 {
+        return Err(AccountError::WeakPassword("it uses fewer than 3 kinds of characters"));
+    }
+    let lower = password.to_lowercase();
+    const WEAK: &[&str] = &["password", "admin", "qwerty", "123456", "abc123", "shouwang", "p@ssw0rd"];
+    if WEAK.iter().any(|w| lower.contains(w)) {
+        return Err(AccountError::WeakPassword("it contains a well-known weak password"));
+    }
+    Ok(())
+}
+
+/// A random password that satisfies the policy: 16 characters in four
+/// groups, easy to read aloud.
+pub fn generate_password() -> String {
+    const LOWER: &[u8] = b"abcdefghijkmnpqrstuvwxyz";
+    const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
+    const DIGIT: &[u8] = b"23456789";
+    let mut rng = rand::rng();
+    let mut pick = |set: &[u8]| set[rng.random_range(0..set.len())] as char;
+    let mut groups = Vec::new();
+    for _ in 0..3 {
+        let g: String = (0..4)
+            .map(|i| match i % 3 {
+                0 => pick(LOWER),
+                1 => pick(UPPER),
+                _ => pick(DIGIT),
+            })
+            .collect();
+        groups.push(g);
+    }
+    groups.join("-")
+}
+
+/// A new API token: shown once, stored only as its hash.
+pub fn generate_token() -> String {
+    let body: String = rand::rng().sample_iter(&Alphanumeric).take(40).map(char::from).collect();
+    format!("sw_{body}")
+}
+
+/// The hash under which a session id or API token is stored.
+pub fn token_hash(token: &str) -> String {
+    blake3::hash(token.as_bytes()).to_hex().to_string()
+}
+
+fn check_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.chars().count() <= 64
+        && name.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    if ok { Ok(()) } else { Err(AccountError::BadName(name.to_string())) }
+}
+
+fn audit(store: &dyn Store, actor: &str, action: &str, target: &str, details: serde_json::Value) -> Result<()> {
+    store.append_audit(&NewAuditEntry::new(actor, action, target, details))?;
+    Ok(())
+}
+
+/// Create a user. With `must_change`, the console asks for a new password
+/// at the first login (for generated one-time passwords).
+pub fn add_user(
+    store: &dyn Store,
+    actor: &str,
+    name: &str,
+    role: Role,
+    password: &str,
+    must_change: bool,
+) -> Result<User> {
+    check_name(name)?;
+    check_password_policy(password)?;
+    let user = store.create_user(&NewUser {
+        name: name.to_string(),
+        role,
+        password_hash: hash_password(password)?,
+        must_change_password: must_change,
+    })?;
+    audit(store, actor, "user.add", name, serde_json::json!({ "role": role.as_str() }))?;
+    Ok(user)
+}
+
+pub fn find_user(store: &dyn Store, name: &str) -> Result<User> {
+    store.user_by_name(name)?.ok_or_else(|| AccountError::NoSuchUser(name.to_string()))
+}
+
+/// Set a new password; logs the user out everywhere.
+pub fn set_password(store: &dyn Store, actor: &str, name: &str, password: &str, must_change: bool) -> Result<User> {
+    let user = find_user(store, name)?;
+    check_password_policy(password)?;
+    let hash = hash_password(password)?;
+    let user = store.update_user(user.id, &UserChange::Password { hash, must_change })?;
+    store.delete_user_sessions(user.id)?;
+    audit(store, actor, "user.passwd", name, serde_json::json!({ "must_change": must_change }))?;
+    Ok(user)
+}
+
+/// Disable (or re-enable) a user; disabling logs them out everywhere.
+pub fn set_disabled(store: &dyn Store, actor: &str, name: &str, disabled: bool) -> Result<User> {
+    let user = find_user(store, name)?;
+    let user = store.update_user(user.id, &UserChange::Disabled(disabled))?;
+    if disabled {
+        store.delete_user_sessions(user.id)?;
+    }
+    let action = if disabled { "user.disable" } else { "user.enable" };
+    audit(store, actor, action, name, serde_json::Value::Null)?;
+    Ok(user)
+}
+
+/// Create an API token for a user; returns the token, which is shown once.
+pub fn create_api_token(store: &dyn Store, actor: &str, name: &str, label: &str) -> Result<String> {
+    let user = find_user(store, name)?;
+    let token = generate_token();
+    store.create_api_token(user.id, label, &token_hash(&token))?;
+    audit(store, actor, "token.create", name, serde_json::json!({ "label": label }))?;
+    Ok(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_passwords_pass_the_policy_and_differ() {
+        let a = generate_password();
+        let b = generate_password();
+        assert_ne!(a, b);
+        check_password_policy(&a).unwrap();
+        assert_eq!(a.len(), 14);
+    }
+
+    #[test]
+    fn policy_refuses_short_simple_and_well_known_passwords() {
+        assert!(check_password_policy("Ab1!").is_err());
+        assert!(check_password_policy("abcdefghij").is_err());
+        assert!(check_password_policy("Password123").is_err());
+        assert!(check_password_policy("MyShouwang-1").is_err());
+        check_password_policy("Shou-wang-2026").unwrap();
+    }
+
+    #[test]
+    fn hashes_are_argon2id_and_verify() {
+        let h = hash_password("Correct-Horse-7").unwrap();
+        assert!(h.starts_with("$argon2id$"), "{h}");
+        assert!(verify_password("Correct-Horse-7", &h));
+        assert!(!verify_password("correct-horse-7", &h));
+        assert!(!verify_password("x", "not a hash"));
+    }
+
+    #[test]
+    fn names_are_checked() {
+        check_name("张三").unwrap();
+        check_name("ops.admin-1").unwrap();
+        assert!(check_name("a b").is_err());
+        assert!(check_name("../x").is_err());
+        assert!(check_name("").is_err());
+    }
+}

@@ -1,0 +1,38 @@
+use std::net::SocketAddr;
+
+use serde::{Deserialize, Serialize};
+
+/// The `[console]` section of the config.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// Whether `shouwang up` starts the console.
+    pub enabled: bool,
+    /// Address and port the console listens on. Keep it on 127.0.0.1 unless
+    /// a TLS reverse proxy sits in front.
+    pub listen: SocketAddr,
+    /// Hours a login lasts.
+    pub session_hours: u32,
+    /// Failed logins in a row that lock an account.
+    pub max_failed_logins: u32,
+    /// Minutes a locked account stays locked.
+    pub lockout_minutes: u32,
+    /// Mark cookies `Secure` (set when the console is served over HTTPS).
+    pub secure_cookies: bool,
+    /// `zh` (default) or `en`: the language before a user picks one.
+    pub language: String,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        ConsoleConfig {
+            enabled: true,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8700)),
+            session_hours: 8,
+            max_failed_logins: 5,
+            lockout_minutes: 15,
+            secure_cookies: false,
+            language: "zh".into(),
+        }
+    }
+}
