@@ -14,7 +14,9 @@ pub enum AccountError {
         "the password is too weak: {0}. Use at least 8 characters from at least 3 of: lower case, upper case, digits, symbols"
     )]
     WeakPassword(&'static str),
-    #[error("the user name {0:?} is not allowed: use 1 to 64 letters, digits, '.', '-', '_' or Chinese characters")]
+    #[error(
+        "the user name {0:?} is not allowed: use 1 to 64 letters, digits, '.', '-', '_' or Chinese characters"
+    )]
     BadName(String),
     #[error("no user named {0:?}; `shouwang user list` shows the users")]
     NoSuchUser(String),
@@ -49,7 +51,11 @@ pub fn hash_password(password: &str) -> Result<String> {
 /// Does `password` match the stored hash? A malformed hash never matches.
 pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|parsed| argon2().verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            argon2()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -73,12 +79,18 @@ pub fn check_password_policy(password: &str) -> Result<()> {
         password.chars().any(|c| !c.is_ascii_alphanumeric()),
     ];
     if classes.iter().filter(|&&c| c).count() < 3 {
-        return Err(AccountError::WeakPassword("it uses fewer than 3 kinds of characters"));
+        return Err(AccountError::WeakPassword(
+            "it uses fewer than 3 kinds of characters",
+        ));
     }
     let lower = password.to_lowercase();
-    const WEAK: &[&str] = &["password", "admin", "qwerty", "123456", "abc123", "shouwang", "p@ssw0rd"];
+    const WEAK: &[&str] = &[
+        "password", "admin", "qwerty", "123456", "abc123", "shouwang", "p@ssw0rd",
+    ];
     if WEAK.iter().any(|w| lower.contains(w)) {
-        return Err(AccountError::WeakPassword("it contains a well-known weak password"));
+        return Err(AccountError::WeakPassword(
+            "it contains a well-known weak password",
+        ));
     }
     Ok(())
 }
@@ -107,7 +119,11 @@ pub fn generate_password() -> String {
 
 /// A new API token: shown once, stored only as its hash.
 pub fn generate_token() -> String {
-    let body: String = rand::rng().sample_iter(&Alphanumeric).take(40).map(char::from).collect();
+    let body: String = rand::rng()
+        .sample_iter(&Alphanumeric)
+        .take(40)
+        .map(char::from)
+        .collect();
     format!("sw_{body}")
 }
 
@@ -119,11 +135,23 @@ pub fn token_hash(token: &str) -> String {
 fn check_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.chars().count() <= 64
-        && name.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_'));
-    if ok { Ok(()) } else { Err(AccountError::BadName(name.to_string())) }
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    if ok {
+        Ok(())
+    } else {
+        Err(AccountError::BadName(name.to_string()))
+    }
 }
 
-fn audit(store: &dyn Store, actor: &str, action: &str, target: &str, details: serde_json::Value) -> Result<()> {
+fn audit(
+    store: &dyn Store,
+    actor: &str,
+    action: &str,
+    target: &str,
+    details: serde_json::Value,
+) -> Result<()> {
     store.append_audit(&NewAuditEntry::new(actor, action, target, details))?;
     Ok(())
 }
@@ -146,22 +174,42 @@ pub fn add_user(
         password_hash: hash_password(password)?,
         must_change_password: must_change,
     })?;
-    audit(store, actor, "user.add", name, serde_json::json!({ "role": role.as_str() }))?;
+    audit(
+        store,
+        actor,
+        "user.add",
+        name,
+        serde_json::json!({ "role": role.as_str() }),
+    )?;
     Ok(user)
 }
 
 pub fn find_user(store: &dyn Store, name: &str) -> Result<User> {
-    store.user_by_name(name)?.ok_or_else(|| AccountError::NoSuchUser(name.to_string()))
+    store
+        .user_by_name(name)?
+        .ok_or_else(|| AccountError::NoSuchUser(name.to_string()))
 }
 
 /// Set a new password; logs the user out everywhere.
-pub fn set_password(store: &dyn Store, actor: &str, name: &str, password: &str, must_change: bool) -> Result<User> {
+pub fn set_password(
+    store: &dyn Store,
+    actor: &str,
+    name: &str,
+    password: &str,
+    must_change: bool,
+) -> Result<User> {
     let user = find_user(store, name)?;
     check_password_policy(password)?;
     let hash = hash_password(password)?;
     let user = store.update_user(user.id, &UserChange::Password { hash, must_change })?;
     store.delete_user_sessions(user.id)?;
-    audit(store, actor, "user.passwd", name, serde_json::json!({ "must_change": must_change }))?;
+    audit(
+        store,
+        actor,
+        "user.passwd",
+        name,
+        serde_json::json!({ "must_change": must_change }),
+    )?;
     Ok(user)
 }
 
@@ -172,7 +220,11 @@ pub fn set_disabled(store: &dyn Store, actor: &str, name: &str, disabled: bool) 
     if disabled {
         store.delete_user_sessions(user.id)?;
     }
-    let action = if disabled { "user.disable" } else { "user.enable" };
+    let action = if disabled {
+        "user.disable"
+    } else {
+        "user.enable"
+    };
     audit(store, actor, action, name, serde_json::Value::Null)?;
     Ok(user)
 }
@@ -182,7 +234,13 @@ pub fn create_api_token(store: &dyn Store, actor: &str, name: &str, label: &str)
     let user = find_user(store, name)?;
     let token = generate_token();
     store.create_api_token(user.id, label, &token_hash(&token))?;
-    audit(store, actor, "token.create", name, serde_json::json!({ "label": label }))?;
+    audit(
+        store,
+        actor,
+        "token.create",
+        name,
+        serde_json::json!({ "label": label }),
+    )?;
     Ok(token)
 }
 

@@ -1,0 +1,633 @@
+//! Who is asking: sessions and API tokens, CSRF, login, logout, password.
+
+use axum::body::Body;
+use axum::extract::{FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Form, Json};
+use chrono::{Duration, Utc};
+use rand::RngCore;
+use serde::Deserialize;
+use shouwang_store::{NewAuditEntry, Session, User, UserChange};
+
+use super::{AppError, AppState};
+use crate::accounts::{self, AccountError};
+use crate::i18n::tr;
+
+pub(crate) const SESSION_COOKIE: &str = "sw_session";
+const PRELOGIN_COOKIE: &str = "sw_prelogin";
+const LANG_COOKIE: &str = "sw_lang";
+/// The form field and header that carry the CSRF token.
+pub(crate) const CSRF_FIELD: &str = "csrf";
+const CSRF_HEADER: &str = "x-csrf-token";
+/// Bodies of state-changing requests are read to find the CSRF token; no
+/// console form comes near this.
+const MAX_FORM_BYTES: usize = 1 << 20;
+
+/// The language of this request: `zh` or `en`.
+#[derive(Clone, Debug)]
+pub(crate) struct Lang(pub String);
+
+/// An authenticated person.
+#[derive(Clone, Debug)]
+pub(crate) struct Auth {
+    pub user: User,
+    /// Set for a console login; `None` for an API token.
+    pub session: Option<Session>,
+    pub lang: String,
+    /// The path and query of this request, to come back to after switching
+    /// language.
+    pub path: String,
+}
+
+impl Auth {
+    pub fn csrf(&self) -> &str {
+        self.session
+            .as_ref()
+            .map(|s| s.csrf_token.as_str())
+            .unwrap_or("")
+    }
+
+    pub fn require_operator(&self) -> Result<(), AppError> {
+        if self.user.role.can_operate() {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+
+    pub fn require_admin(&self) -> Result<(), AppError> {
+        if self.user.role.can_admin() {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+
+    /// The actor name recorded in the audit log.
+    pub fn actor(&self) -> String {
+        self.user.name.clone()
+    }
+}
+
+fn random_hex() -> String {
+    let mut b = [0u8; 32];
+    rand::rng().fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn set_cookie(state: &AppState, name: &str, value: &str, max_age_secs: i64) -> HeaderValue {
+    let secure = if state.config.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}"
+    ))
+    .expect("cookie values are hex or fixed names")
+}
+
+/// Compare secrets in time that does not depend on where they differ.
+fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+fn is_api(path: &str) -> bool {
+    path.starts_with("/api/")
+}
+
+fn api_error(status: StatusCode, msg: &str) -> Response {
+    (status, Json(serde_json::json!({ "error": msg }))).into_response()
+}
+
+/// Resolve the person behind a request, and refuse state-changing requests
+/// from a login session that do not carry its CSRF token.
+pub(crate) async fn authenticate(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let headers = req.headers();
+    let lang = match cookie(headers, LANG_COOKIE) {
+        Some("en") => "en".to_string(),
+        Some("zh") => "zh".to_string(),
+        _ => state.config.language.clone(),
+    };
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_owned);
+    let session_id = cookie(headers, SESSION_COOKIE).map(str::to_owned);
+    req.extensions_mut().insert(Lang(lang.clone()));
+    let path = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "/".into());
+
+    let auth = if let Some(token) = bearer {
+        let hash = accounts::token_hash(&token);
+        let found = state
+            .db(move |s| {
+                let Some(tok) = s.api_token(&hash)? else {
+                    return Ok(None);
+                };
+                Ok(s.user(tok.user_id)?.filter(|u| !u.disabled))
+            })
+            .await;
+        match found {
+            Ok(Some(user)) => Some(Auth {
+                user,
+                session: None,
+                lang,
+                path,
+            }),
+            Ok(None) => return api_error(StatusCode::UNAUTHORIZED, "invalid API token"),
+            Err(e) => return api_error(e.status(), &e.public_message("en")),
+        }
+    } else if let Some(id) = session_id {
+        let hash = accounts::token_hash(&id);
+        let found = state
+            .db(move |s| {
+                let Some(session) = s.session(&hash)? else {
+                    return Ok(None);
+                };
+                if session.expires_at <= Utc::now() {
+                    s.delete_session(&session.id_hash)?;
+                    return Ok(None);
+                }
+                Ok(s.user(session.user_id)?
+                    .filter(|u| !u.disabled)
+                    .map(|u| (u, session)))
+            })
+            .await;
+        match found {
+            Ok(Some((user, session))) => Some(Auth {
+                user,
+                session: Some(session),
+                lang,
+                path,
+            }),
+            Ok(None) => None,
+            Err(e) => return (e.status(), e.public_message(&lang)).into_response(),
+        }
+    } else {
+        None
+    };
+
+    if let Some(auth) = &auth {
+        // The login form carries its own double-submit token (checked in
+        // `login`), since it is posted before there is a session.
+        let changes_state = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+            && req.uri().path() != "/login";
+        if changes_state && let Some(session) = &auth.session {
+            let (parts, body) = req.into_parts();
+            let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
+                return (StatusCode::PAYLOAD_TOO_LARGE, "request too large").into_response();
+            };
+            let from_header = parts
+                .headers
+                .get(CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let from_form = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+                .ok()
+                .and_then(|fields| {
+                    fields
+                        .into_iter()
+                        .find(|(k, _)| k == CSRF_FIELD)
+                        .map(|(_, v)| v)
+                });
+            let presented = from_header.or(from_form).unwrap_or_default();
+            if !same_secret(&presented, &session.csrf_token) {
+                state
+                    .metrics
+                    .csrf_rejected
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tracing::warn!(user = %auth.user.name, path = %parts.uri.path(), "refused a request without a valid CSRF token");
+                if is_api(parts.uri.path()) {
+                    return api_error(
+                        StatusCode::FORBIDDEN,
+                        "missing or invalid CSRF token (send X-CSRF-Token)",
+                    );
+                }
+                return state.renderer.message_page(
+                    auth,
+                    StatusCode::FORBIDDEN,
+                    &tr(&auth.lang, "error.csrf"),
+                );
+            }
+            req = Request::from_parts(parts, Body::from(bytes));
+        }
+        // Someone with a one-time password sets their own before anything else.
+        let path = req.uri().path();
+        let allowed = path == "/account/password"
+            || path == "/logout"
+            || path.starts_with("/static/")
+            || path.starts_with("/lang/");
+        if auth.user.must_change_password && auth.session.is_some() && !allowed {
+            return Redirect::to("/account/password").into_response();
+        }
+    }
+    if let Some(auth) = auth {
+        req.extensions_mut().insert(auth);
+    }
+    next.run(req).await
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(auth) = parts.extensions.get::<Auth>() {
+            return Ok(auth.clone());
+        }
+        let path = parts.uri.path();
+        if is_api(path) {
+            return Err(api_error(
+                StatusCode::UNAUTHORIZED,
+                "log in or send Authorization: Bearer <token>",
+            ));
+        }
+        let next = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/");
+        let target = format!("/login?next={}", urlencode(next));
+        Err(Redirect::to(&target).into_response())
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Lang {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<Lang>()
+            .cloned()
+            .unwrap_or(Lang("zh".into())))
+    }
+}
+
+pub(crate) fn urlencode(s: &str) -> String {
+    serde_urlencoded::to_string([("", s)])
+        .map(|e| e[1..].to_string())
+        .unwrap_or_default()
+}
+
+/// Only local paths are followed after login, so a crafted link cannot send
+/// someone to another site.
+fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
+        _ => "/",
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct NextQuery {
+    next: Option<String>,
+}
+
+pub(crate) async fn login_page(
+    State(state): State<AppState>,
+    Lang(lang): Lang,
+    auth: Option<axum::Extension<Auth>>,
+    Query(q): Query<NextQuery>,
+) -> Response {
+    if auth.is_some() {
+        return Redirect::to(safe_next(q.next.as_deref())).into_response();
+    }
+    login_form(&state, &lang, q.next.as_deref(), None, StatusCode::OK)
+}
+
+fn login_form(
+    state: &AppState,
+    lang: &str,
+    next: Option<&str>,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    // Login has no session yet, so its CSRF token is a double-submit cookie.
+    let token = random_hex();
+    let mut res = state.renderer.page_with_status(
+        "login.html",
+        lang,
+        None,
+        serde_json::json!({ "csrf": token, "next": safe_next(next), "error": error }),
+        status,
+    );
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(state, PRELOGIN_COOKIE, &token, 1800),
+    );
+    res
+}
+
+#[derive(Deserialize)]
+pub(crate) struct LoginForm {
+    username: String,
+    password: String,
+    #[serde(default)]
+    csrf: String,
+    next: Option<String>,
+}
+
+enum LoginOutcome {
+    Ok(User),
+    Failed,
+    Locked,
+}
+
+pub(crate) async fn login(
+    State(state): State<AppState>,
+    Lang(lang): Lang,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let expected = cookie(&headers, PRELOGIN_COOKIE).unwrap_or("");
+    if expected.is_empty() || !same_secret(&form.csrf, expected) {
+        state
+            .metrics
+            .csrf_rejected
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return login_form(
+            &state,
+            &lang,
+            form.next.as_deref(),
+            Some(tr(&lang, "error.csrf")),
+            StatusCode::FORBIDDEN,
+        );
+    }
+    let max_failed = i64::from(state.config.max_failed_logins.max(1));
+    let lockout = Duration::minutes(i64::from(state.config.lockout_minutes));
+    let name = form.username.trim().to_string();
+    let password = form.password;
+    let outcome = state
+        .db(move |s| {
+            let user = s.user_by_name(&name)?;
+            let audit = |action: &str, details: serde_json::Value| {
+                s.append_audit(&NewAuditEntry::new(&name, action, &name, details))
+            };
+            let Some(user) = user else {
+                // Spend the same time as for a real account.
+                accounts::verify_password(&password, accounts::dummy_hash());
+                audit(
+                    "user.login.failed",
+                    serde_json::json!({ "reason": "unknown user" }),
+                )?;
+                return Ok(LoginOutcome::Failed);
+            };
+            if user.locked_until.is_some_and(|t| t > Utc::now()) {
+                audit(
+                    "user.login.locked",
+                    serde_json::json!({ "locked_until": user.locked_until }),
+                )?;
+                return Ok(LoginOutcome::Locked);
+            }
+            if user.disabled || !accounts::verify_password(&password, &user.password_hash) {
+                let lock = (user.failed_logins + 1 >= max_failed).then(|| Utc::now() + lockout);
+                s.update_user(user.id, &UserChange::LoginFailed { locked_until: lock })?;
+                let reason = if user.disabled {
+                    "disabled"
+                } else {
+                    "wrong password"
+                };
+                audit(
+                    "user.login.failed",
+                    serde_json::json!({ "reason": reason, "failures": user.failed_logins + 1 }),
+                )?;
+                if let Some(until) = lock {
+                    audit("user.lockout", serde_json::json!({ "until": until }))?;
+                    return Ok(LoginOutcome::Locked);
+                }
+                return Ok(LoginOutcome::Failed);
+            }
+            let user = s.update_user(user.id, &UserChange::LoginSucceeded)?;
+            audit("user.login", serde_json::Value::Null)?;
+            Ok(LoginOutcome::Ok(user))
+        })
+        .await;
+    let user = match outcome {
+        Ok(LoginOutcome::Ok(user)) => user,
+        Ok(LoginOutcome::Failed) => {
+            state
+                .metrics
+                .logins_failed
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return login_form(
+                &state,
+                &lang,
+                form.next.as_deref(),
+                Some(tr(&lang, "login.failed")),
+                StatusCode::UNAUTHORIZED,
+            );
+        }
+        Ok(LoginOutcome::Locked) => {
+            state
+                .metrics
+                .logins_failed
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return login_form(
+                &state,
+                &lang,
+                form.next.as_deref(),
+                Some(tr(&lang, "login.locked")),
+                StatusCode::TOO_MANY_REQUESTS,
+            );
+        }
+        Err(e) => return state.renderer.error_page(None, &lang, e),
+    };
+    state
+        .metrics
+        .logins_ok
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    // A fresh session id at every login: a session id planted before login
+    // (session fixation) is worthless afterwards.
+    let old = cookie(&headers, SESSION_COOKIE).map(accounts::token_hash);
+    match start_session(&state, user.id, old).await {
+        Ok(cookie) => {
+            let mut res = Redirect::to(safe_next(form.next.as_deref())).into_response();
+            res.headers_mut().append(header::SET_COOKIE, cookie);
+            res.headers_mut().append(
+                header::SET_COOKIE,
+                set_cookie(&state, PRELOGIN_COOKIE, "", 0),
+            );
+            res
+        }
+        Err(e) => state.renderer.error_page(None, &lang, e),
+    }
+}
+
+/// Create a session for `user_id`, dropping `replaces` if given; returns the
+/// Set-Cookie header that carries it.
+async fn start_session(
+    state: &AppState,
+    user_id: i64,
+    replaces: Option<String>,
+) -> Result<HeaderValue, AppError> {
+    let id = random_hex();
+    let hours = i64::from(state.config.session_hours.max(1));
+    let now = Utc::now();
+    let session = Session {
+        id_hash: accounts::token_hash(&id),
+        user_id,
+        csrf_token: random_hex(),
+        created_at: now,
+        expires_at: now + Duration::hours(hours),
+    };
+    state
+        .db(move |s| {
+            if let Some(old) = replaces {
+                s.delete_session(&old)?;
+            }
+            s.create_session(&session)
+        })
+        .await?;
+    Ok(set_cookie(state, SESSION_COOKIE, &id, hours * 3600))
+}
+
+pub(crate) async fn logout(State(state): State<AppState>, auth: Auth) -> Response {
+    if let Some(session) = auth.session.clone() {
+        let name = auth.actor();
+        let _ = state
+            .db(move |s| {
+                s.delete_session(&session.id_hash)?;
+                s.append_audit(&NewAuditEntry::new(
+                    &name,
+                    "user.logout",
+                    &name,
+                    serde_json::Value::Null,
+                ))
+            })
+            .await;
+    }
+    let mut res = Redirect::to("/login").into_response();
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(&state, SESSION_COOKIE, "", 0),
+    );
+    res
+}
+
+pub(crate) async fn set_language(
+    State(state): State<AppState>,
+    Path(lang): Path<String>,
+    Query(q): Query<NextQuery>,
+) -> Response {
+    let lang = if lang == "en" { "en" } else { "zh" };
+    let mut res = Redirect::to(safe_next(q.next.as_deref())).into_response();
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(&state, LANG_COOKIE, lang, 365 * 24 * 3600),
+    );
+    res
+}
+
+pub(crate) async fn password_page(State(state): State<AppState>, auth: Auth) -> Response {
+    password_form(&state, &auth, None, StatusCode::OK)
+}
+
+fn password_form(
+    state: &AppState,
+    auth: &Auth,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    state.renderer.page_with_status(
+        "password.html",
+        &auth.lang,
+        Some(auth),
+        serde_json::json!({ "error": error, "must": auth.user.must_change_password }),
+        status,
+    )
+}
+
+#[derive(Deserialize)]
+pub(crate) struct PasswordForm {
+    current: String,
+    new: String,
+    confirm: String,
+}
+
+pub(crate) async fn change_password(
+    State(state): State<AppState>,
+    auth: Auth,
+    Form(form): Form<PasswordForm>,
+) -> Response {
+    if auth.session.is_none() {
+        return state
+            .renderer
+            .error_page(Some(&auth), &auth.lang, AppError::Forbidden);
+    }
+    if form.new != form.confirm {
+        return password_form(
+            &state,
+            &auth,
+            Some(tr(&auth.lang, "password.mismatch").into()),
+            StatusCode::BAD_REQUEST,
+        );
+    }
+    let user = auth.user.clone();
+    let result = state
+        .accounts(move |s| {
+            if !accounts::verify_password(&form.current, &user.password_hash) {
+                return Ok(None);
+            }
+            accounts::set_password(s, &user.name, &user.name, &form.new, false).map(Some)
+        })
+        .await;
+    match result {
+        Ok(Ok(Some(user))) => {
+            // set_password ended every session of this user; start a new one
+            // here so that changing one's password does not log one out.
+            match start_session(&state, user.id, None).await {
+                Ok(cookie) => {
+                    let mut res = Redirect::to("/").into_response();
+                    res.headers_mut().append(header::SET_COOKIE, cookie);
+                    res
+                }
+                Err(e) => state.renderer.error_page(Some(&auth), &auth.lang, e),
+            }
+        }
+        Ok(Ok(None)) => password_form(
+            &state,
+            &auth,
+            Some(tr(&auth.lang, "password.wrong").into()),
+            StatusCode::BAD_REQUEST,
+        ),
+        Ok(Err(AccountError::WeakPassword(why))) => password_form(
+            &state,
+            &auth,
+            Some(format!("{} ({why})", tr(&auth.lang, "password.policy"))),
+            StatusCode::BAD_REQUEST,
+        ),
+        Ok(Err(e)) => {
+            state
+                .renderer
+                .error_page(Some(&auth), &auth.lang, AppError::Internal(e.to_string()))
+        }
+        Err(e) => state.renderer.error_page(Some(&auth), &auth.lang, e),
+    }
+}

@@ -1,0 +1,208 @@
+//! Routes, shared state, and the layers every request passes: security
+//! headers, authentication, CSRF.
+
+mod api;
+mod auth;
+mod pages;
+mod render;
+mod users;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use shouwang_store::{Store, StoreError};
+
+use crate::ConsoleConfig;
+use crate::accounts::AccountError;
+
+pub(crate) use auth::Auth;
+pub(crate) use render::Renderer;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: Arc<ConsoleConfig>,
+    pub renderer: Arc<Renderer>,
+    pub metrics: Arc<Counters>,
+}
+
+/// Counters the `/metrics` endpoint reports besides what the store knows.
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub logins_ok: AtomicU64,
+    pub logins_failed: AtomicU64,
+    pub csrf_rejected: AtomicU64,
+}
+
+impl AppState {
+    /// Run a store call on the blocking pool: the store is synchronous.
+    pub async fn db<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, AppError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || f(&*store))
+            .await
+            .map_err(|e| AppError::Internal(format!("store task failed: {e}")))?
+            .map_err(AppError::from)
+    }
+
+    /// Like [`db`](Self::db), for account operations (hashing is slow too).
+    pub async fn accounts<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn Store) -> Result<T, AccountError> + Send + 'static,
+    ) -> Result<Result<T, AccountError>, AppError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || f(&*store))
+            .await
+            .map_err(|e| AppError::Internal(format!("account task failed: {e}")))
+    }
+}
+
+/// Build the console's router.
+pub fn router(store: Arc<dyn Store>, config: ConsoleConfig) -> Router {
+    let state = AppState {
+        store,
+        config: Arc::new(config),
+        renderer: Arc::new(Renderer::new()),
+        metrics: Arc::new(Counters::default()),
+    };
+    Router::new()
+        .route("/", get(pages::dashboard))
+        .route("/login", get(auth::login_page).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/lang/{lang}", get(auth::set_language))
+        .route(
+            "/account/password",
+            get(auth::password_page).post(auth::change_password),
+        )
+        .route("/findings", get(pages::findings))
+        .route("/findings/{id}", get(pages::finding_detail))
+        .route("/findings/{id}/status", post(pages::set_finding_status))
+        .route("/events", get(pages::events))
+        .route("/audit", get(pages::audit))
+        .route("/users", get(users::list).post(users::add))
+        .route("/users/{name}/{action}", post(users::act))
+        .route("/static/app.css", get(static_css))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(api::metrics))
+        .route("/api/v1/status", get(api::status))
+        .route("/api/v1/findings", get(api::findings))
+        .route("/api/v1/findings/{id}", get(api::finding))
+        .route(
+            "/api/v1/findings/{id}/status",
+            post(api::set_finding_status),
+        )
+        .route("/api/v1/events", get(api::events))
+        .route("/api/v1/audit", get(api::audit))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
+        .layer(middleware::from_fn(security_headers))
+        .with_state(state)
+}
+
+async fn static_css() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=3600"),
+        ],
+        include_str!("../../static/app.css"),
+    )
+        .into_response()
+}
+
+/// Liveness and readiness: 200 when the store answers.
+async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
+    match state.db(|s| s.schema_version()).await {
+        Ok(_) => (StatusCode::OK, "ok\n").into_response(),
+        Err(e) => {
+            tracing::warn!(error = ?e, "health check: store unavailable");
+            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response()
+        }
+    }
+}
+
+/// Headers that keep the console out of frames, scripts out of pages, and
+/// pages out of caches.
+async fn security_headers(req: axum::extract::Request, next: middleware::Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        ),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    h.entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    res
+}
+
+/// What a handler can fail with. Pages render it; the API answers JSON.
+#[derive(Debug)]
+pub(crate) enum AppError {
+    NotFound,
+    Forbidden,
+    BadRequest(String),
+    Internal(String),
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound { .. } => AppError::NotFound,
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl AppError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The message a person may see: internal details stay in the log.
+    pub fn public_message(&self, lang: &str) -> String {
+        match self {
+            AppError::NotFound => crate::i18n::tr(lang, "error.not_found").into(),
+            AppError::Forbidden => crate::i18n::tr(lang, "error.forbidden").into(),
+            AppError::BadRequest(m) => m.clone(),
+            AppError::Internal(detail) => {
+                tracing::error!(%detail, "console request failed");
+                crate::i18n::tr(lang, "error.internal").into()
+            }
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    /// Without a page context (no renderer at hand) answer plain text; page
+    /// handlers use [`Renderer::error_page`] instead.
+    fn into_response(self) -> Response {
+        let status = self.status();
+        (status, self.public_message("zh")).into_response()
+    }
+}

@@ -1,0 +1,436 @@
+//! The pages everyone with an account sees: dashboard, findings, events,
+//! audit log.
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{DateTime, Local, Utc};
+use serde::{Deserialize, Serialize};
+use shouwang_model::{Event, Finding, FindingStatus, Severity};
+use shouwang_store::{AuditEntry, EventFilter, FindingFilter, NewAuditEntry};
+
+use super::{AppError, AppState, Auth};
+
+pub(crate) fn fmt_time(t: DateTime<Utc>) -> String {
+    t.with_timezone(&Local)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
+/// A finding as the templates and the API show it.
+#[derive(Serialize)]
+pub(crate) struct FindingView {
+    id: i64,
+    severity: &'static str,
+    severity_label: &'static str,
+    title: String,
+    asset: String,
+    location: String,
+    evidence: String,
+    sensor: String,
+    check: String,
+    version: String,
+    input: String,
+    observed_at: String,
+    first_seen: String,
+    last_seen: String,
+    status: &'static str,
+    status_label: &'static str,
+}
+
+impl FindingView {
+    pub fn new(f: &Finding, lang: &str) -> Self {
+        FindingView {
+            id: f.id,
+            severity: f.severity.as_str(),
+            severity_label: f.severity.label(lang),
+            title: f.title.get(lang).to_string(),
+            asset: f.asset.to_string(),
+            location: f.location.clone(),
+            evidence: f.evidence.clone(),
+            sensor: f.provenance.sensor.clone(),
+            check: f.provenance.check.clone(),
+            version: f.provenance.version.clone(),
+            input: f.provenance.input.clone(),
+            observed_at: fmt_time(f.provenance.observed_at),
+            first_seen: fmt_time(f.first_seen),
+            last_seen: fmt_time(f.last_seen),
+            status: f.status.as_str(),
+            status_label: f.status.label(lang),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct EventView {
+    id: i64,
+    time: String,
+    kind: String,
+    sensor: String,
+    asset: String,
+    severity: &'static str,
+    severity_label: &'static str,
+    summary: String,
+    details: String,
+}
+
+impl EventView {
+    fn new(e: &Event, lang: &str) -> Self {
+        EventView {
+            id: e.id,
+            time: fmt_time(e.event.time),
+            kind: e.event.kind.clone(),
+            sensor: e.sensor().to_string(),
+            asset: e.event.asset.to_string(),
+            severity: e.event.severity.as_str(),
+            severity_label: e.event.severity.label(lang),
+            summary: e.event.summary.clone(),
+            details: if e.event.details.is_null() {
+                String::new()
+            } else {
+                e.event.details.to_string()
+            },
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct AuditView {
+    seq: i64,
+    time: String,
+    actor: String,
+    action: String,
+    target: String,
+    details: String,
+}
+
+impl AuditView {
+    fn new(e: &AuditEntry) -> Self {
+        AuditView {
+            seq: e.seq,
+            time: fmt_time(e.time),
+            actor: e.actor.clone(),
+            action: e.action.clone(),
+            target: e.target.clone(),
+            details: if e.details == "null" {
+                String::new()
+            } else {
+                e.details.clone()
+            },
+        }
+    }
+}
+
+fn severity_options(lang: &str) -> Vec<serde_json::Value> {
+    Severity::ALL
+        .iter()
+        .map(|s| serde_json::json!({ "value": s.as_str(), "label": s.label(lang) }))
+        .collect()
+}
+
+fn status_options(lang: &str) -> Vec<serde_json::Value> {
+    FindingStatus::ALL
+        .iter()
+        .map(|s| serde_json::json!({ "value": s.as_str(), "label": s.label(lang) }))
+        .collect()
+}
+
+/// Render `result`, or the error page in the user's language.
+fn respond(state: &AppState, auth: &Auth, result: Result<Response, AppError>) -> Response {
+    result.unwrap_or_else(|e| state.renderer.error_page(Some(auth), &auth.lang, e))
+}
+
+pub(crate) async fn dashboard(State(state): State<AppState>, auth: Auth) -> Response {
+    let r =
+        async {
+            let (counts, events, total_events, location) = state
+                .db(|s| {
+                    Ok((
+                        s.open_finding_counts()?,
+                        s.events(&EventFilter {
+                            limit: 10,
+                            ..Default::default()
+                        })?,
+                        s.event_count()?,
+                        format!("{} · {}", s.backend(), s.location()),
+                    ))
+                })
+                .await?;
+            let lang = &auth.lang;
+            let by_severity: Vec<_> = Severity::ALL
+            .iter()
+            .map(|sev| {
+                let n: u64 = counts.iter().filter(|c| c.severity == *sev).map(|c| c.count).sum();
+                serde_json::json!({ "value": sev.as_str(), "label": sev.label(lang), "count": n })
+            })
+            .collect();
+            let mut sensors: Vec<&str> = counts.iter().map(|c| c.sensor.as_str()).collect();
+            sensors.dedup();
+            let by_sensor: Vec<_> = sensors
+                .iter()
+                .map(|sensor| {
+                    let cells: Vec<u64> = Severity::ALL
+                        .iter()
+                        .map(|sev| {
+                            counts
+                                .iter()
+                                .filter(|c| c.sensor == *sensor && c.severity == *sev)
+                                .map(|c| c.count)
+                                .sum()
+                        })
+                        .collect();
+                    let total: u64 = cells.iter().sum();
+                    serde_json::json!({ "sensor": sensor, "cells": cells, "total": total })
+                })
+                .collect();
+            let open_total: u64 = counts.iter().map(|c| c.count).sum();
+            let events: Vec<_> = events.iter().map(|e| EventView::new(e, lang)).collect();
+            Ok(state.renderer.page(
+                "dashboard.html",
+                lang,
+                Some(&auth),
+                serde_json::json!({
+                    "nav": "dashboard",
+                    "by_severity": by_severity,
+                    "severities": severity_options(lang),
+                    "by_sensor": by_sensor,
+                    "open_total": open_total,
+                    "events": events,
+                    "events_total": total_events,
+                    "store": location,
+                }),
+            ))
+        }
+        .await;
+    respond(&state, &auth, r)
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct FindingQuery {
+    status: Option<String>,
+    severity: Option<String>,
+    sensor: Option<String>,
+    page: Option<usize>,
+    /// A message to show after a redirect.
+    done: Option<String>,
+}
+
+const PAGE_SIZE: usize = 50;
+
+/// Empty form fields mean "any".
+fn nonempty(s: &Option<String>) -> Option<&str> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+pub(crate) fn parse_filter(q: &FindingQuery) -> Result<FindingFilter, AppError> {
+    let bad = |e: shouwang_model::UnknownName| AppError::BadRequest(e.to_string());
+    let page = q.page.unwrap_or(1).max(1);
+    Ok(FindingFilter {
+        status: nonempty(&q.status)
+            .map(str::parse)
+            .transpose()
+            .map_err(bad)?,
+        severity: nonempty(&q.severity)
+            .map(str::parse)
+            .transpose()
+            .map_err(bad)?,
+        sensor: nonempty(&q.sensor).map(str::to_owned),
+        asset: None,
+        limit: PAGE_SIZE,
+        offset: (page - 1) * PAGE_SIZE,
+    })
+}
+
+pub(crate) async fn findings(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(q): Query<FindingQuery>,
+) -> Response {
+    let r = async {
+        let filter = parse_filter(&q)?;
+        let page = q.page.unwrap_or(1).max(1);
+        let f = filter.clone();
+        let (rows, sensors) = state
+            .db(move |s| {
+                let counts = s.open_finding_counts()?;
+                let mut sensors: Vec<String> = counts.into_iter().map(|c| c.sensor).collect();
+                sensors.dedup();
+                Ok((s.findings(&f)?, sensors))
+            })
+            .await?;
+        let lang = &auth.lang;
+        let has_next = rows.len() == PAGE_SIZE;
+        let rows: Vec<_> = rows.iter().map(|f| FindingView::new(f, lang)).collect();
+        let query_base = serde_urlencoded::to_string([
+            ("status", q.status.clone().unwrap_or_default()),
+            ("severity", q.severity.clone().unwrap_or_default()),
+            ("sensor", q.sensor.clone().unwrap_or_default()),
+        ])
+        .unwrap_or_default();
+        Ok(state.renderer.page(
+            "findings.html",
+            lang,
+            Some(&auth),
+            serde_json::json!({
+                "nav": "findings",
+                "findings": rows,
+                "severities": severity_options(lang),
+                "statuses": status_options(lang),
+                "sensors": sensors,
+                "filter": {
+                    "status": q.status, "severity": q.severity, "sensor": q.sensor,
+                },
+                "page": page,
+                "has_next": has_next,
+                "query_base": query_base,
+                "done": q.done.is_some(),
+            }),
+        ))
+    }
+    .await;
+    respond(&state, &auth, r)
+}
+
+pub(crate) async fn finding_detail(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+) -> Response {
+    let r = async {
+        let f = state
+            .db(move |s| s.finding(id))
+            .await?
+            .ok_or(AppError::NotFound)?;
+        Ok(state.renderer.page(
+            "finding.html",
+            &auth.lang,
+            Some(&auth),
+            serde_json::json!({
+                "nav": "findings",
+                "f": FindingView::new(&f, &auth.lang),
+                "statuses": status_options(&auth.lang),
+            }),
+        ))
+    }
+    .await;
+    respond(&state, &auth, r)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct StatusForm {
+    status: String,
+}
+
+/// Change a finding's status and record who did it. Shared by the page and
+/// the API.
+pub(crate) async fn change_status(
+    state: &AppState,
+    auth: &Auth,
+    id: i64,
+    status: &str,
+) -> Result<Finding, AppError> {
+    auth.require_operator()?;
+    let status: FindingStatus = status
+        .parse()
+        .map_err(|e: shouwang_model::UnknownName| AppError::BadRequest(e.to_string()))?;
+    let actor = auth.actor();
+    state
+        .db(move |s| {
+            let before = s.finding(id)?.ok_or(shouwang_store::StoreError::NotFound { what: "finding", id: id.to_string() })?;
+            let after = s.set_finding_status(id, status)?;
+            s.append_audit(&NewAuditEntry::new(
+                actor,
+                "finding.status",
+                format!("finding/{id}"),
+                serde_json::json!({ "from": before.status.as_str(), "to": status.as_str(), "check": before.provenance.check }),
+            ))?;
+            Ok(after)
+        })
+        .await
+}
+
+pub(crate) async fn set_finding_status(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    Form(form): Form<StatusForm>,
+) -> Response {
+    let r = async {
+        change_status(&state, &auth, id, &form.status).await?;
+        // Back to where the form was, if it was one of ours.
+        let back = headers
+            .get(axum::http::header::REFERER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|r| r.find("/findings").map(|i| r[i..].to_string()))
+            .filter(|p| !p.starts_with("//"))
+            .unwrap_or_else(|| "/findings".into());
+        let sep = if back.contains('?') { '&' } else { '?' };
+        let target = if back.contains("done=") {
+            back
+        } else {
+            format!("{back}{sep}done=1")
+        };
+        Ok(Redirect::to(&target).into_response())
+    }
+    .await;
+    respond(&state, &auth, r)
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct EventQuery {
+    sensor: Option<String>,
+    kind: Option<String>,
+}
+
+pub(crate) fn event_filter(q: &EventQuery, limit: usize) -> EventFilter {
+    EventFilter {
+        sensor: nonempty(&q.sensor).map(str::to_owned),
+        kind_prefix: nonempty(&q.kind).map(str::to_owned),
+        limit,
+        ..Default::default()
+    }
+}
+
+pub(crate) async fn events(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(q): Query<EventQuery>,
+) -> Response {
+    let r = async {
+        let filter = event_filter(&q, 200);
+        let rows = state.db(move |s| s.events(&filter)).await?;
+        let rows: Vec<_> = rows.iter().map(|e| EventView::new(e, &auth.lang)).collect();
+        Ok(state.renderer.page(
+            "events.html",
+            &auth.lang,
+            Some(&auth),
+            serde_json::json!({ "nav": "events", "events": rows, "filter": { "sensor": q.sensor, "kind": q.kind } }),
+        ))
+    }
+    .await;
+    respond(&state, &auth, r)
+}
+
+pub(crate) async fn audit(State(state): State<AppState>, auth: Auth) -> Response {
+    let r = async {
+        let (rows, verdict) = state
+            .db(|s| Ok((s.recent_audit(200)?, s.verify_audit()?)))
+            .await?;
+        let rows: Vec<_> = rows.iter().map(AuditView::new).collect();
+        Ok(state.renderer.page(
+            "audit.html",
+            &auth.lang,
+            Some(&auth),
+            serde_json::json!({
+                "nav": "audit",
+                "entries": rows,
+                "intact": verdict.is_intact(),
+                "verdict": verdict.to_string(),
+            }),
+        ))
+    }
+    .await;
+    respond(&state, &auth, r)
+}

@@ -1,0 +1,167 @@
+//! Server-side rendering: minijinja templates compiled into the binary,
+//! auto-escaped, with `t(key)` for the page's language.
+
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use minijinja::{Environment, State};
+
+use super::{AppError, Auth};
+use crate::i18n::tr;
+
+pub(crate) struct Renderer {
+    env: Environment<'static>,
+}
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("../../templates/base.html")),
+    ("login.html", include_str!("../../templates/login.html")),
+    (
+        "dashboard.html",
+        include_str!("../../templates/dashboard.html"),
+    ),
+    (
+        "findings.html",
+        include_str!("../../templates/findings.html"),
+    ),
+    ("finding.html", include_str!("../../templates/finding.html")),
+    ("events.html", include_str!("../../templates/events.html")),
+    ("audit.html", include_str!("../../templates/audit.html")),
+    ("users.html", include_str!("../../templates/users.html")),
+    (
+        "password.html",
+        include_str!("../../templates/password.html"),
+    ),
+    ("message.html", include_str!("../../templates/message.html")),
+];
+
+impl Renderer {
+    pub fn new() -> Self {
+        let mut env = Environment::new();
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source)
+                .unwrap_or_else(|e| panic!("built-in template {name} does not compile: {e}"));
+        }
+        env.add_function("t", |state: &State, key: &str| -> String {
+            let lang = state
+                .lookup("lang")
+                .map(|v| v.to_string())
+                .unwrap_or_default();
+            tr(&lang, key).to_string()
+        });
+        Renderer { env }
+    }
+
+    /// Render a page. `ctx` (a JSON object) is merged with what every page
+    /// needs: the language, the user, the CSRF token.
+    pub fn page(
+        &self,
+        template: &str,
+        lang: &str,
+        auth: Option<&Auth>,
+        ctx: serde_json::Value,
+    ) -> Response {
+        let mut base = serde_json::json!({
+            "lang": lang,
+            "version": shouwang_model::VERSION,
+        });
+        if let Some(auth) = auth {
+            base["user"] = serde_json::json!({
+                "name": auth.user.name,
+                "role": auth.user.role.as_str(),
+                "can_operate": auth.user.role.can_operate(),
+                "can_admin": auth.user.role.can_admin(),
+            });
+            base["csrf"] = auth.csrf().into();
+            base["request_path"] = super::auth::urlencode(&auth.path).into();
+        }
+        if let (Some(b), serde_json::Value::Object(extra)) = (base.as_object_mut(), ctx) {
+            b.extend(extra);
+        }
+        let rendered = self
+            .env
+            .get_template(template)
+            .and_then(|t| t.render(minijinja::Value::from_serialize(&base)));
+        match rendered {
+            Ok(html) => Html(html).into_response(),
+            Err(e) => {
+                tracing::error!(template, error = %e, detail = ?e.detail(), "template failed to render");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    tr(lang, "error.internal").to_string(),
+                )
+                    .into_response()
+            }
+        }
+    }
+
+    /// Render with a status; a page that failed to render keeps its 500.
+    pub fn page_with_status(
+        &self,
+        template: &str,
+        lang: &str,
+        auth: Option<&Auth>,
+        ctx: serde_json::Value,
+        status: StatusCode,
+    ) -> Response {
+        let mut res = self.page(template, lang, auth, ctx);
+        if res.status().is_success() {
+            *res.status_mut() = status;
+        }
+        res
+    }
+
+    pub fn message_page(&self, auth: &Auth, status: StatusCode, message: &str) -> Response {
+        self.page_with_status(
+            "message.html",
+            &auth.lang,
+            Some(auth),
+            serde_json::json!({ "message": message }),
+            status,
+        )
+    }
+
+    pub fn error_page(&self, auth: Option<&Auth>, lang: &str, err: AppError) -> Response {
+        let status = err.status();
+        self.page_with_status(
+            "message.html",
+            lang,
+            auth,
+            serde_json::json!({ "message": err.public_message(lang), "error": true }),
+            status,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every template renders with an empty context and with a typical one,
+    /// so a template error shows up here with its message, not as a 500.
+    #[test]
+    fn templates_render() {
+        let r = Renderer::new();
+        let ctx = serde_json::json!({
+            "lang": "zh",
+            "user": { "name": "admin", "role": "admin", "can_operate": true, "can_admin": true },
+            "csrf": "tok",
+            "users": [{ "name": "张三", "role": "auditor", "disabled": false, "locked": false, "is_self": false }],
+            "roles": ["admin", "operator", "auditor"],
+            "f": { "id": 1, "severity": "high", "title": "x", "status": "open" },
+            "filter": {},
+        });
+        for (name, _) in TEMPLATES {
+            let t = r.env.get_template(name).unwrap();
+            if let Err(e) = t.render(minijinja::Value::from_serialize(&ctx)) {
+                panic!("{name}: {e} {:?}", e.detail());
+            }
+        }
+        let html = r
+            .env
+            .get_template("users.html")
+            .unwrap()
+            .render(minijinja::Value::from_serialize(&ctx))
+            .unwrap();
+        assert!(html.contains("%E5%BC%A0%E4%B8%89/disable"), "{html}");
+    }
+}

@@ -1,0 +1,113 @@
+//! A real console on 127.0.0.1, on a real SQLite store in a temporary data
+//! dir, with three accounts and a few findings.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use shouwang_console::{ConsoleConfig, accounts};
+use shouwang_model::{AssetKind, AssetRef, NewEvent, NewFinding, Provenance, Severity, Text};
+use shouwang_store::{Role, Store};
+
+pub const ADMIN_PW: &str = "Guard-Tower-2026";
+pub const OPERATOR_PW: &str = "Night-Watch-2026";
+pub const AUDITOR_PW: &str = "Read-Only-Eye-7";
+
+pub struct Console {
+    pub base: String,
+    pub addr: SocketAddr,
+    pub store: Arc<dyn Store>,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn spawn(config: ConsoleConfig) -> Console {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> =
+        Arc::from(shouwang_store::open(&Default::default(), dir.path()).unwrap());
+    let seed = store.clone();
+    tokio::task::spawn_blocking(move || seed_store(&*seed))
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let served = store.clone();
+    tokio::spawn(async move {
+        shouwang_console::serve(listener, served, config, std::future::pending())
+            .await
+            .unwrap();
+    });
+    Console {
+        base: format!("http://{addr}"),
+        addr,
+        store,
+        _dir: dir,
+    }
+}
+
+fn seed_store(s: &dyn Store) {
+    accounts::add_user(s, "test", "admin", Role::Admin, ADMIN_PW, false).unwrap();
+    accounts::add_user(s, "test", "operator", Role::Operator, OPERATOR_PW, false).unwrap();
+    accounts::add_user(s, "test", "auditor", Role::Auditor, AUDITOR_PW, false).unwrap();
+    let host = AssetRef::new(AssetKind::Host, "office-pc-01");
+    let site = AssetRef::new(AssetKind::Website, "https://www.example.gov.cn/");
+    s.record_findings(&[
+        NewFinding {
+            asset: host.clone(),
+            severity: Severity::High,
+            title: Text::new("SSH 允许 root 直接登录", "SSH permits root login"),
+            evidence: "PermitRootLogin yes".into(),
+            location: "/etc/ssh/sshd_config:32".into(),
+            provenance: Provenance::now(
+                "host",
+                "host.ssh.permit-root-login",
+                "/etc/ssh/sshd_config",
+            ),
+        },
+        NewFinding {
+            asset: site.clone(),
+            severity: Severity::Medium,
+            title: Text::new("首页存在死链", "Broken link on the homepage"),
+            evidence: "<a href=\"/old.html\">".into(),
+            location: "https://www.example.gov.cn/ → /old.html (404)".into(),
+            provenance: Provenance::now("site", "site.broken-link", "https://www.example.gov.cn/"),
+        },
+        NewFinding {
+            asset: host,
+            severity: Severity::Critical,
+            title: Text::new("存在空口令账户", "Account with an empty password"),
+            evidence: "guest::19000:0:99999:7:::".into(),
+            location: "/etc/shadow".into(),
+            provenance: Provenance::now("host", "host.accounts.empty-password", "/etc/shadow"),
+        },
+    ])
+    .unwrap();
+    s.record_events(&[NewEvent {
+        time: chrono::Utc::now(),
+        kind: "guard.restored".into(),
+        asset: AssetRef::new(AssetKind::WebRoot, "/var/www/html"),
+        severity: Severity::High,
+        summary: "index.html 被篡改，已在 3 毫秒内恢复".into(),
+        details: serde_json::json!({ "path": "index.html", "restore_ms": 3 }),
+        provenance: Provenance::now("guard", "guard.watch", "/var/www/html"),
+    }])
+    .unwrap();
+}
+
+/// The value of the first `name="csrf"` hidden field in a page.
+pub fn csrf_of(html: &str) -> String {
+    let i = html
+        .find("name=\"csrf\" value=\"")
+        .expect("page has a CSRF field");
+    let rest = &html[i + "name=\"csrf\" value=\"".len()..];
+    rest[..rest.find('"').unwrap()].to_string()
+}
+
+pub fn finding_id(store: &dyn Store, check: &str) -> i64 {
+    store
+        .findings(&Default::default())
+        .unwrap()
+        .into_iter()
+        .find(|f| f.provenance.check == check)
+        .unwrap()
+        .id
+}

@@ -1,0 +1,523 @@
+//! The console over real HTTP: login, roles, CSRF, lockout, API, metrics.
+
+mod common;
+
+use common::*;
+use reqwest::StatusCode;
+use reqwest::redirect::Policy;
+use shouwang_console::ConsoleConfig;
+use shouwang_model::FindingStatus;
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Log in through the form, as a browser does; returns the session's CSRF token.
+async fn login(c: &reqwest::Client, base: &str, user: &str, pw: &str) -> reqwest::Response {
+    let page = c
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&page);
+    c.post(format!("{base}/login"))
+        .form(&[
+            ("username", user),
+            ("password", pw),
+            ("csrf", &csrf),
+            ("next", "/findings"),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn page(c: &reqwest::Client, url: String) -> (StatusCode, String) {
+    let r = c.get(url).send().await.unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn pages_need_a_login_and_the_api_needs_a_token() {
+    let con = spawn(ConsoleConfig::default()).await;
+    let c = client();
+    let r = c
+        .get(format!("{}/findings", con.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/login?next=%2Ffindings");
+    let r = c
+        .get(format!("{}/api/v1/findings", con.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = c
+        .get(format!("{}/api/v1/findings", con.base))
+        .bearer_auth("sw_forged")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn login_sets_a_hardened_cookie_and_rotates_the_session() {
+    let con = spawn(ConsoleConfig::default()).await;
+    let c = client();
+    let r = login(&c, &con.base, "admin", ADMIN_PW).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/findings");
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|v| v.starts_with("sw_session="))
+        .unwrap();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let first = cookie.split(';').next().unwrap().to_string();
+
+    let (status, body) = page(&c, format!("{}/", con.base)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("安全总览"), "Chinese by default");
+    assert!(body.contains("admin"));
+
+    // A login that arrives with a session cookie (one planted by an
+    // attacker, or an old one) gets a new session id; the old id is dropped.
+    let raw = reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap();
+    let r = raw.get(format!("{}/login", con.base)).send().await.unwrap();
+    let prelogin = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string())
+        .find(|v| v.starts_with("sw_prelogin="))
+        .unwrap();
+    let csrf = csrf_of(&r.text().await.unwrap());
+    let r = raw
+        .post(format!("{}/login", con.base))
+        .header("cookie", format!("{prelogin}; {first}"))
+        .form(&[
+            ("username", "admin"),
+            ("password", ADMIN_PW),
+            ("csrf", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let second = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|v| v.starts_with("sw_session="))
+        .unwrap();
+    let second = second.split(';').next().unwrap().to_string();
+    assert_ne!(first, second);
+    let r = raw
+        .get(format!("{}/", con.base))
+        .header("cookie", &first)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "the pre-login session id is dead"
+    );
+    let r = raw
+        .get(format!("{}/", con.base))
+        .header("cookie", &second)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    let audit = con.store.recent_audit(10).unwrap();
+    assert!(audit.iter().filter(|e| e.action == "user.login").count() >= 2);
+}
+
+#[tokio::test]
+async fn operator_changes_a_finding_only_with_the_csrf_token() {
+    let con = spawn(ConsoleConfig::default()).await;
+    let c = client();
+    login(&c, &con.base, "operator", OPERATOR_PW).await;
+    let id = finding_id(&*con.store, "host.ssh.permit-root-login");
+    let (_, html) = page(&c, format!("{}/findings", con.base)).await;
+    let csrf = csrf_of(&html);
+
+    let r = c
+        .post(format!("{}/findings/{id}/status", con.base))
+        .form(&[("status", "resolved")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "no token");
+    let r = c
+        .post(format!("{}/findings/{id}/status", con.base))
+        .form(&[("status", "resolved"), ("csrf", "0000")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "wrong token");
+    assert_eq!(
+        con.store.finding(id).unwrap().unwrap().status,
+        FindingStatus::Open
+    );
+
+    let r = c
+        .post(format!("{}/findings/{id}/status", con.base))
+        .form(&[("status", "resolved"), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        con.store.finding(id).unwrap().unwrap().status,
+        FindingStatus::Resolved
+    );
+    let last = con.store.recent_audit(1).unwrap().remove(0);
+    assert_eq!(
+        (last.actor.as_str(), last.action.as_str()),
+        ("operator", "finding.status")
+    );
+    assert!(last.details.contains("resolved"));
+    assert!(con.store.verify_audit().unwrap().is_intact());
+}
+
+#[tokio::test]
+async fn auditor_reads_but_cannot_change() {
+    let con = spawn(ConsoleConfig::default()).await;
+    let c = client();
+    login(&c, &con.base, "auditor", AUDITOR_PW).await;
+    let id = finding_id(&*con.store, "host.ssh.permit-root-login");
+    let (status, html) = page(&c, format!("{}/findings", con.base)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("SSH 允许 root 直接登录"));
+    assert!(
+        !html.contains("status-form"),
+        "no status form for an auditor"
+    );
+    let csrf = csrf_of(&html);
+    let r = c
+        .post(format!("{}/findings/{id}/status", con.base))
+        .form(&[("status", "accepted-risk"), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        con.store.finding(id).unwrap().unwrap().status,
+        FindingStatus::Open
+    );
+    let (status, _) = page(&c, format!("{}/users", con.base)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, audit) = page(&c, format!("{}/audit", con.base)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(audit.contains("哈希链校验通过"));
+}
+
+#[tokio::test]
+async fn repeated_failures_lock_the_account_and_are_audited() {
+    let config = ConsoleConfig {
+        max_failed_logins: 3,
+        ..Default::default()
+    };
+    let con = spawn(config).await;
+    let c = client();
+    for _ in 0..2 {
+        let r = login(&c, &con.base, "operator", "Wrong-pass-1").await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert!(r.text().await.unwrap().contains("用户名或密码错误"));
+    }
+    let r = login(&c, &con.base, "operator", "Wrong-pass-1").await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    // Now even the right password is refused until the lock expires.
+    let r = login(&c, &con.base, "operator", OPERATOR_PW).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.text().await.unwrap().contains("已锁定"));
+    let actions: Vec<String> = con
+        .store
+        .recent_audit(20)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert!(actions.contains(&"user.lockout".to_string()), "{actions:?}");
+    assert!(
+        actions.contains(&"user.login.locked".to_string()),
+        "{actions:?}"
+    );
+    // An unknown user gets the same answer as a wrong password.
+    let r = login(&c, &con.base, "nobody", "Wrong-pass-1").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn login_form_needs_its_own_token() {
+    let con = spawn(ConsoleConfig::default()).await;
+    let c = client();
+    let r = c
+        .post(format!("{}/login", con.base))
+        .form(&[("username", "admin"), ("password", ADMIN_PW), ("csrf", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn one_time_password_must_be_changed_first() {
+    let con = spawn(ConsoleConfig::default()).await;
+    let store = con.store.clone();
+    tokio::task::spawn_blocking(move || {
+        shouwang_console::accounts::add_user(
+            &*store,
+            "test",
+            "newbie",
+            shouwang_store::Role::Operator,
+            "Temp-pass-2026",
+            true,
+        )
+        .unwrap()
+    })
+    .await
+    .unwrap();
+    let c = client();
+    login(&c, &con.base, "newbie", "Temp-pass-2026").await;
+    let r = c
+        .get(format!("{}/findings", con.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["location"], "/account/password");
+    let (_, html) = page(&c, format!("{}/account/password", con.base)).await;
+    let csrf = csrf_of(&html);
+    let weak = c
+        .post(format!("{}/account/password", con.base))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("current", "Temp-pass-2026"),
+            ("new", "short"),
+            ("confirm", "short"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(weak.status(), StatusCode::BAD_REQUEST);
+    let r = c
+        .post(format!("{}/account/password", con.base))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("current", "Temp-pass-2026"),
+            ("new", "Better-pass-2026"),
+            ("confirm", "Better-pass-2026"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (status, _) = page(&c, format!("{}/findings", con.base)).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "still logged in, no longer redirected"
+    );
+}
+
+#[tokio::test]
+async fn api_token_reads_and_operator_token_writes() {
+    let con = spawn(ConsoleConfig::default()).await;
+    let store = con.store.clone();
+    let (op, aud) = tokio::task::spawn_blocking(move || {
+        (
+            shouwang_console::accounts::create_api_token(&*store, "test", "operator", "ci")
+                .unwrap(),
+            shouwang_console::accounts::create_api_token(&*store, "test", "auditor", "ci").unwrap(),
+        )
+    })
+    .await
+    .unwrap();
+    let c = client();
+    let r = c
+        .get(format!("{}/api/v1/findings?status=open", con.base))
+        .bearer_auth(&aud)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let list: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 3);
+    assert_eq!(list[0]["severity"], "critical", "most severe first");
+
+    let id = finding_id(&*con.store, "site.broken-link");
+    let url = format!("{}/api/v1/findings/{id}/status", con.base);
+    let body = serde_json::json!({ "status": "accepted-risk" });
+    let r = c
+        .post(&url)
+        .bearer_auth(&aud)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = c
+        .post(&url)
+        .bearer_auth(&op)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        con.store.finding(id).unwrap().unwrap().status,
+        FindingStatus::AcceptedRisk
+    );
+    let r = c
+        .post(&url)
+        .bearer_auth(&op)
+        .json(&serde_json::json!({"status": "bogus"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+
+    let r = c
+        .get(format!("{}/api/v1/audit", con.base))
+        .bearer_auth(&op)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::FORBIDDEN,
+        "operators do not read the audit API"
+    );
+    let r = c
+        .get(format!("{}/api/v1/audit", con.base))
+        .bearer_auth(&aud)
+        .send()
+        .await
+        .unwrap();
+    let entries: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        entries
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "finding.status")
+    );
+}
+
+#[tokio::test]
+async fn health_metrics_and_headers() {
+    let con = spawn(ConsoleConfig::default()).await;
+    let c = client();
+    let r = c.get(format!("{}/healthz", con.base)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = c.get(format!("{}/metrics", con.base)).send().await.unwrap();
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = r.text().await.unwrap();
+    assert!(
+        text.contains("shouwang_open_findings{sensor=\"host\",severity=\"critical\"} 1"),
+        "{text}"
+    );
+    assert!(text.contains("shouwang_events 1"), "{text}");
+    let r = c.get(format!("{}/login", con.base)).send().await.unwrap();
+    let csp = r.headers()["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'none'"));
+    assert_eq!(r.headers()["x-frame-options"], "DENY");
+}
+
+#[tokio::test]
+async fn english_on_request() {
+    let con = spawn(ConsoleConfig::default()).await;
+    let c = client();
+    login(&c, &con.base, "admin", ADMIN_PW).await;
+    let r = c
+        .get(format!("{}/lang/en?next=/findings", con.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["location"], "/findings");
+    let (_, html) = page(&c, format!("{}/findings", con.base)).await;
+    assert!(
+        html.contains("Empty password") || html.contains("Account with an empty password"),
+        "{html}"
+    );
+    assert!(html.contains("Findings"));
+    let r = c
+        .get(format!("{}/lang/en?next=//evil.example/", con.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["location"], "/", "no open redirect");
+}
+
+#[tokio::test]
+async fn admin_manages_users_and_disabling_ends_sessions() {
+    let con = spawn(ConsoleConfig::default()).await;
+    let admin = client();
+    login(&admin, &con.base, "admin", ADMIN_PW).await;
+    let op = client();
+    login(&op, &con.base, "operator", OPERATOR_PW).await;
+    let (status, _) = page(&op, format!("{}/", con.base)).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (_, html) = page(&admin, format!("{}/users", con.base)).await;
+    let csrf = csrf_of(&html);
+    let r = admin
+        .post(format!("{}/users", con.base))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name", "李四"),
+            ("role", "auditor"),
+            ("password", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("class=\"secret\""),
+        "a generated password is shown once"
+    );
+    let r = admin
+        .post(format!("{}/users/operator/disable", con.base))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = op.get(format!("{}/", con.base)).send().await.unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "the disabled operator is logged out"
+    );
+    let u = con.store.user_by_name("李四").unwrap().unwrap();
+    assert!(u.must_change_password);
+}
