@@ -1,0 +1,267 @@
+//! The console in a real browser: headless Debian Chromium driven over
+//! WebDriver (chromedriver). A person logs in, sees the dashboard, changes a
+//! finding's status; the same change is refused without the CSRF token and
+//! for an auditor. Screenshots land in the target dir for a reviewer.
+//!
+//! Needs /usr/bin/chromium and /usr/bin/chromedriver (Debian packages
+//! chromium and chromium-driver; scripts/test installs them). Without them
+//! the test says so and passes, unless SHOUWANG_REQUIRE_BROWSER=1.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use fantoccini::{Client, ClientBuilder, Locator};
+use shouwang_console::ConsoleConfig;
+use shouwang_model::FindingStatus;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn browser_available() -> bool {
+    let present =
+        std::path::Path::new(CHROMIUM).exists() && std::path::Path::new(CHROMEDRIVER).exists();
+    if !present {
+        if std::env::var("SHOUWANG_REQUIRE_BROWSER").as_deref() == Ok("1") {
+            panic!("SHOUWANG_REQUIRE_BROWSER=1 but {CHROMIUM} or {CHROMEDRIVER} is missing");
+        }
+        eprintln!(
+            "SKIPPED: browser test needs {CHROMIUM} and {CHROMEDRIVER} (apt-get install chromium chromium-driver)"
+        );
+    }
+    present
+}
+
+async fn start_browser(profile: &std::path::Path) -> (Driver, Client) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let driver = Driver(child);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "chromedriver did not listen on {port}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": CHROMIUM,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-quic", "--no-first-run", "--window-size=1366,900", "--lang=zh-CN",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        }),
+    );
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("WebDriver session");
+    (driver, client)
+}
+
+async fn login(b: &Client, base: &str, user: &str, pw: &str) {
+    b.goto(&format!("{base}/")).await.unwrap();
+    let url = b.current_url().await.unwrap();
+    assert_eq!(
+        url.path(),
+        "/login",
+        "an anonymous visitor lands on the login page"
+    );
+    b.find(Locator::Id("username"))
+        .await
+        .unwrap()
+        .send_keys(user)
+        .await
+        .unwrap();
+    b.find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(pw)
+        .await
+        .unwrap();
+    b.find(Locator::Id("login-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait().for_element(Locator::Id("whoami")).await.unwrap();
+}
+
+async fn screenshot(b: &Client, name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, b.screenshot().await.unwrap()).unwrap();
+    eprintln!("screenshot: {}", path.display());
+    path
+}
+
+/// POST a status change from inside the page with fetch(), as a forged or
+/// scripted request would; returns the HTTP status.
+async fn post_status_from_page(b: &Client, id: i64, body: &str) -> u64 {
+    let script = "const [url, body, done] = arguments; \
+        fetch(url, {method: 'POST', credentials: 'same-origin', \
+          headers: {'Content-Type': 'application/x-www-form-urlencoded'}, body}) \
+        .then(r => done(r.status), e => done(-1));";
+    b.execute_async(
+        script,
+        vec![format!("/findings/{id}/status").into(), body.into()],
+    )
+    .await
+    .unwrap()
+    .as_u64()
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_logs_in_and_changes_a_finding() {
+    if !browser_available() {
+        return;
+    }
+    let con = spawn(ConsoleConfig::default()).await;
+    let profile = tempfile::tempdir().unwrap();
+    let (_driver, b) = start_browser(profile.path()).await;
+
+    login(&b, &con.base, "operator", OPERATOR_PW).await;
+    let dash = b.source().await.unwrap();
+    assert!(dash.contains("安全总览"), "the dashboard in Chinese");
+    let total = b
+        .find(Locator::Id("open-total"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(total, "3", "three open findings seeded");
+    assert!(
+        b.find(Locator::Css("#severity-tiles"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+            .contains("严重")
+    );
+    screenshot(&b, "dashboard.png").await;
+
+    let id = finding_id(&*con.store, "host.ssh.permit-root-login");
+    b.goto(&format!("{}/findings", con.base)).await.unwrap();
+    let row = b.find(Locator::Id(&format!("finding-{id}"))).await.unwrap();
+    assert!(row.text().await.unwrap().contains("SSH 允许 root 直接登录"));
+    row.find(Locator::Css("select[name=status] option[value=resolved]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    row.find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let notice = b.wait().for_element(Locator::Id("notice")).await.unwrap();
+    assert_eq!(notice.text().await.unwrap(), "问题状态已更新。");
+    assert_eq!(
+        con.store.finding(id).unwrap().unwrap().status,
+        FindingStatus::Resolved
+    );
+    screenshot(&b, "findings-operator.png").await;
+
+    // The same kind of request without the token is refused.
+    let other = finding_id(&*con.store, "site.broken-link");
+    assert_eq!(
+        post_status_from_page(&b, other, "status=resolved").await,
+        403
+    );
+    assert_eq!(
+        con.store.finding(other).unwrap().unwrap().status,
+        FindingStatus::Open
+    );
+
+    // Log out, log in as an auditor: no forms, and even a request with a
+    // valid CSRF token is refused.
+    b.find(Locator::Css("form[action='/logout'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .for_element(Locator::Id("login-form"))
+        .await
+        .unwrap();
+    login(&b, &con.base, "auditor", AUDITOR_PW).await;
+    b.goto(&format!("{}/findings", con.base)).await.unwrap();
+    assert!(
+        b.find_all(Locator::Css(".status-form"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let csrf = b
+        .find(Locator::Css("form[action='/logout'] input[name=csrf]"))
+        .await
+        .unwrap()
+        .attr("value")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        post_status_from_page(&b, other, &format!("status=resolved&csrf={csrf}")).await,
+        403
+    );
+    assert_eq!(
+        con.store.finding(other).unwrap().unwrap().status,
+        FindingStatus::Open
+    );
+    screenshot(&b, "findings-auditor.png").await;
+
+    b.goto(&format!("{}/audit", con.base)).await.unwrap();
+    let verdict = b
+        .find(Locator::Id("audit-verdict"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(verdict.contains("哈希链校验通过"), "{verdict}");
+    let table = b
+        .find(Locator::Id("audit"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(table.contains("finding.status") && table.contains("operator"));
+    screenshot(&b, "audit.png").await;
+    b.close().await.unwrap();
+}
