@@ -74,39 +74,18 @@ impl AuditKey {
         }
     }
 
-    /// The chain hash of one entry.
-    pub fn entry_hash(
-        &self,
-        seq: i64,
-        time: DateTime<Utc>,
-        actor: &str,
-        action: &str,
-        target: &str,
-        details: &str,
-        prev_hash: &str,
-    ) -> String {
+    /// The chain hash of an entry: over everything but its own `hash`.
+    pub fn hash_of(&self, e: &AuditEntry) -> String {
         let mut h = blake3::Hasher::new_keyed(&self.0);
-        h.update(&seq.to_le_bytes());
-        h.update(&to_micros(time).to_le_bytes());
+        h.update(&e.seq.to_le_bytes());
+        h.update(&to_micros(e.time).to_le_bytes());
         // Length-prefix every text field so that moving bytes from one field
         // to the next changes the hash.
-        for field in [actor, action, target, details, prev_hash] {
+        for field in [&e.actor, &e.action, &e.target, &e.details, &e.prev_hash] {
             h.update(&(field.len() as u64).to_le_bytes());
             h.update(field.as_bytes());
         }
         h.finalize().to_hex().to_string()
-    }
-
-    pub(crate) fn hash_of(&self, e: &AuditEntry) -> String {
-        self.entry_hash(
-            e.seq,
-            e.time,
-            &e.actor,
-            &e.action,
-            &e.target,
-            &e.details,
-            &e.prev_hash,
-        )
     }
 }
 
@@ -205,16 +184,7 @@ impl AuditKey {
         entry: &crate::NewAuditEntry,
         prev_hash: String,
     ) -> AuditEntry {
-        let hash = self.entry_hash(
-            seq,
-            time,
-            &entry.actor,
-            &entry.action,
-            &entry.target,
-            &entry.details,
-            &prev_hash,
-        );
-        AuditEntry {
+        let mut e = AuditEntry {
             seq,
             time,
             actor: entry.actor.clone(),
@@ -222,7 +192,9 @@ impl AuditKey {
             target: entry.target.clone(),
             details: entry.details.clone(),
             prev_hash,
-            hash,
-        }
+            hash: String::new(),
+        };
+        e.hash = self.hash_of(&e);
+        e
     }
 }

@@ -84,6 +84,13 @@ impl SqliteStore {
     pub fn open(path: &Path, key: AuditKey) -> Result<Self> {
         Self::check_existing(path)?;
         let first = connect(path)?;
+        // The database holds password hashes and session hashes: owner
+        // only. SQLite gives its WAL and shared-memory files the same mode.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+        }
         migrate(path, &first)?;
         let p = path.to_path_buf();
         Ok(SqliteStore {

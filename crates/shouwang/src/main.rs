@@ -1,1 +1,93 @@
-fn main() {}
+//! `shouwang`: parses the command line, loads the config, calls the
+//! libraries. The work is in the library crates; the commands here only
+//! wire them together and talk to the person at the terminal.
+
+mod cli;
+mod commands;
+mod config;
+mod logging;
+mod output;
+mod paths;
+mod pidfile;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory, FromArgMatches};
+
+use crate::cli::{Cli, LogFormat};
+use crate::commands::Outcome;
+use crate::paths::{Origin, Paths};
+
+fn main() -> ExitCode {
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    logging::init(cli.global.log_format, cli.global.verbose);
+
+    let result = Paths::resolve(
+        named(&matches, "data_dir", cli.global.data_dir.clone()),
+        named(&matches, "config", cli.global.config.clone()),
+    )
+    .and_then(|paths| commands::run(cli.command, paths));
+    match result {
+        Ok(Outcome::Clean) => ExitCode::SUCCESS,
+        Ok(Outcome::Findings) => ExitCode::from(1),
+        Err(e) => {
+            // A collector reading JSON lines gets the error as one of them.
+            let message = error_chain(&e);
+            if cli.global.log_format == LogFormat::Json {
+                tracing::error!(error = message, "shouwang failed");
+            } else {
+                eprintln!("error: {message}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// A path the user named, and whether by flag or environment variable, so
+/// that messages can say which one to fix.
+fn named(matches: &ArgMatches, id: &str, value: Option<PathBuf>) -> paths::Named {
+    let origin = match matches.value_source(id) {
+        Some(ValueSource::EnvVariable) => Origin::Env,
+        _ => Origin::Flag,
+    };
+    value.map(|p| (p, origin))
+}
+
+/// Like `{:#}`, but without a cause the message before it already quotes:
+/// library errors often put their source in their own text as well.
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_already_quoted_is_not_repeated() {
+        let io = std::io::Error::other("Address already in use");
+        let e = anyhow::Error::new(io)
+            .context("cannot listen on 127.0.0.1:1: Address already in use; pick another port")
+            .context("cannot start the console");
+        assert_eq!(
+            error_chain(&e),
+            "cannot start the console: cannot listen on 127.0.0.1:1: Address already in use; pick another port"
+        );
+        let e = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(error_chain(&e), "outer: inner");
+    }
+}

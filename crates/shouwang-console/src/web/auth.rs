@@ -233,7 +233,7 @@ pub(crate) async fn authenticate(
                 return state.renderer.message_page(
                     auth,
                     StatusCode::FORBIDDEN,
-                    &tr(&auth.lang, "error.csrf"),
+                    tr(&auth.lang, "error.csrf"),
                 );
             }
             req = Request::from_parts(parts, Body::from(bytes));

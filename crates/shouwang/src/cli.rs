@@ -1,0 +1,203 @@
+//! The command line, as clap sees it.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use shouwang_store::Role;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "shouwang",
+    version,
+    about = "守望 Shouwang: network-security assurance for small organisations, in one binary.",
+    long_about = None,
+    after_help = "Exit codes: 0 clean, 1 findings (open findings, a tampered audit log), 2 error."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command accepts, before or after the subcommand.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Where Shouwang keeps its database, keys and baselines
+    /// [default: /var/lib/shouwang as root, else $XDG_DATA_HOME/shouwang]
+    #[arg(
+        long,
+        global = true,
+        env = "SHOUWANG_DATA_DIR",
+        hide_env_values = true,
+        value_name = "DIR"
+    )]
+    pub data_dir: Option<PathBuf>,
+
+    /// The configuration file [default: /etc/shouwang/shouwang.toml as root,
+    /// else $XDG_CONFIG_HOME/shouwang/shouwang.toml]
+    #[arg(
+        long,
+        global = true,
+        env = "SHOUWANG_CONFIG",
+        hide_env_values = true,
+        value_name = "FILE"
+    )]
+    pub config: Option<PathBuf>,
+
+    /// How to write logs to stderr: `human`, or `json` for log collectors
+    #[arg(
+        long,
+        global = true,
+        env = "SHOUWANG_LOG_FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Human
+    )]
+    pub log_format: LogFormat,
+
+    /// More log detail (-v debug, -vv trace); RUST_LOG overrides
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run Shouwang: open the store, start the console and the enabled
+    /// sensors, and keep running until SIGINT or SIGTERM
+    Up,
+    /// Show where the data is, what it holds and whether `shouwang up` runs
+    /// (exit 1 when there are open findings)
+    Status(JsonArg),
+    /// The tamper-evident audit log
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Console accounts
+    #[command(subcommand)]
+    User(UserCommand),
+    /// The configuration file
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct JsonArg {
+    /// Print JSON on stdout instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the audit log's hash chain; exit 1 when it was tampered with
+    Verify(JsonArg),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user (without --password-stdin, a one-time password is
+    /// generated and printed, to be changed at the first login)
+    Add {
+        name: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        #[command(flatten)]
+        password: PasswordArg,
+    },
+    /// Set a user's password (generated and printed unless --password-stdin)
+    Passwd {
+        name: String,
+        #[command(flatten)]
+        password: PasswordArg,
+    },
+    /// Stop a user from logging in, and end their sessions
+    Disable { name: String },
+    /// Let a disabled user log in again
+    Enable { name: String },
+    /// List the users
+    List(JsonArg),
+    /// Create an API token for a user; it is printed once and cannot be
+    /// shown again
+    Token {
+        name: String,
+        /// What the token is for, e.g. the script that uses it
+        #[arg(long, default_value = "cli")]
+        label: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct PasswordArg {
+    /// Read the password from the first line of standard input instead of
+    /// generating one
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RoleArg {
+    /// 管理员: everything, including users
+    #[value(alias = "管理员")]
+    Admin,
+    /// 操作员: acts on findings and sensors
+    #[value(alias = "操作员")]
+    Operator,
+    /// 审计员: reads everything, changes nothing
+    #[value(alias = "审计员")]
+    Auditor,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Role {
+        match r {
+            RoleArg::Admin => Role::Admin,
+            RoleArg::Operator => Role::Operator,
+            RoleArg::Auditor => Role::Auditor,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Write a commented default configuration file to the config path
+    Init {
+        /// Overwrite an existing file
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the configuration in effect as TOML (passwords redacted)
+    Show,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_flags_are_accepted_after_the_subcommand() {
+        let cli = Cli::try_parse_from([
+            "shouwang",
+            "user",
+            "list",
+            "--json",
+            "--data-dir",
+            "/tmp/x",
+            "--log-format",
+            "json",
+        ])
+        .unwrap();
+        assert_eq!(cli.global.data_dir, Some(PathBuf::from("/tmp/x")));
+        assert_eq!(cli.global.log_format, LogFormat::Json);
+    }
+}

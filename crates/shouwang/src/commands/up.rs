@@ -1,0 +1,312 @@
+//! `shouwang up`: the long-running service.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use serde_json::json;
+use shouwang_console::accounts;
+use shouwang_model::VERSION;
+use shouwang_store::{NewAuditEntry, Role, Store};
+use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio::sync::watch;
+use tokio::task::{Id, JoinSet};
+
+use super::{Access, Ctx, Outcome};
+use crate::output;
+use crate::pidfile::PidLock;
+
+/// How long the console and sensors get to finish what they are doing
+/// after a stop signal before they are cut off.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+const ADMIN: &str = "admin";
+const ADMIN_PASSWORD_ENV: &str = "SHOUWANG_ADMIN_PASSWORD";
+
+/// The long-running parts of `up`, each named for the logs.
+#[derive(Default)]
+struct Tasks {
+    set: JoinSet<Result<()>>,
+    names: HashMap<Id, &'static str>,
+}
+
+impl Tasks {
+    fn spawn(
+        &mut self,
+        name: &'static str,
+        task: impl Future<Output = Result<()>> + Send + 'static,
+        runtime: &tokio::runtime::Handle,
+    ) {
+        let handle = self.set.spawn_on(task, runtime);
+        self.names.insert(handle.id(), name);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.set.is_empty()
+    }
+
+    /// The next task to end, by name, and how it ended.
+    async fn join_next(&mut self) -> Option<(&'static str, Result<()>)> {
+        let (id, result) = match self.set.join_next_with_id().await? {
+            Ok((id, result)) => (id, result),
+            Err(e) if e.is_panic() => (e.id(), Err(anyhow!("it panicked"))),
+            Err(e) => (e.id(), Err(anyhow!("{e}"))),
+        };
+        Some((self.names.remove(&id).unwrap_or("task"), result))
+    }
+
+    async fn abort_all(&mut self) {
+        self.set.abort_all();
+        while self.set.join_next().await.is_some() {}
+    }
+}
+
+pub fn run(ctx: &Ctx) -> Result<Outcome> {
+    let loaded = ctx.load_config()?;
+    let config = loaded.config.clone();
+    let data_dir = ctx.data_dir(&loaded, Access::Create)?.to_path_buf();
+    // Held until this function returns; dropping it removes the pid file.
+    let _lock = PidLock::acquire(&data_dir)?;
+    let store = super::open_store(&loaded, &data_dir)?;
+    tracing::info!(
+        version = VERSION,
+        data_dir = %data_dir.display(),
+        config = %loaded.path.display(),
+        config_found = loaded.exists,
+        backend = %store.backend(),
+        location = %store.location(),
+        "starting"
+    );
+    first_run(store.as_ref())?;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("shouwang")
+        .build()
+        .context("cannot start the async runtime")?;
+    // Before anything is announced, so that a signal sent as soon as the
+    // console address appears is handled rather than killing the process.
+    let mut signals = {
+        let _rt = runtime.enter();
+        Signals::new()?
+    };
+
+    // Bind before recording the start, so that a port in use fails the
+    // start cleanly.
+    let console = if config.console.enabled {
+        let listener = runtime
+            .block_on(shouwang_console::bind(&config.console))
+            .context("cannot start the console")?;
+        let addr = listener
+            .local_addr()
+            .context("cannot read the console's address")?;
+        Some((listener, addr))
+    } else {
+        None
+    };
+
+    let start = NewAuditEntry::new(
+        "system",
+        "system.start",
+        data_dir.display().to_string(),
+        json!({
+            "version": VERSION,
+            "pid": std::process::id(),
+            "console": console.as_ref().map(|(_, addr)| addr.to_string()),
+        }),
+    );
+    store
+        .append_audit(&start)
+        .context("cannot record the start in the audit log")?;
+
+    // Every long-running part of `up` is a task in this one set, started
+    // here and nowhere else, and each stops when `stop_rx` turns true: the
+    // console now; each enabled sensor (guard, site, host, logs) gets its
+    // own task here as it is added. `supervise` treats them all alike.
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut tasks = Tasks::default();
+    if let Some((listener, addr)) = console {
+        let shutdown = stopped(stop_rx.clone());
+        let store = store.clone();
+        let console_config = config.console.clone();
+        tasks.spawn(
+            "console",
+            async move {
+                shouwang_console::serve(listener, store, console_config, shutdown)
+                    .await
+                    .map_err(anyhow::Error::from)
+            },
+            runtime.handle(),
+        );
+        tracing::info!(%addr, "console: http://{addr}/");
+        say(&format!("console: http://{addr}/\n"));
+    }
+    if tasks.is_empty() {
+        tracing::warn!(
+            "the console is disabled and no sensor is enabled: nothing runs until shouwang is stopped"
+        );
+    }
+
+    let result = runtime.block_on(supervise(&mut tasks, &mut signals, stop_tx));
+    drop(tasks);
+    // Blocking store calls the console started may still be finishing.
+    runtime.shutdown_timeout(Duration::from_secs(5));
+
+    let details = match &result {
+        Ok(signal) => json!({ "version": VERSION, "signal": signal }),
+        Err(e) => json!({ "version": VERSION, "error": format!("{e:#}") }),
+    };
+    let stop = NewAuditEntry::new(
+        "system",
+        "system.stop",
+        data_dir.display().to_string(),
+        details,
+    );
+    let recorded = store
+        .append_audit(&stop)
+        .context("cannot record the stop in the audit log");
+    match (result, recorded) {
+        (Ok(_), Ok(_)) => {
+            tracing::info!("stopped");
+            Ok(Outcome::Clean)
+        }
+        (Err(e), Err(audit)) => {
+            tracing::error!("{audit:#}");
+            Err(e)
+        }
+        (Err(e), _) | (Ok(_), Err(e)) => Err(e),
+    }
+}
+
+/// On the first run (no users yet), create the administrator: with the
+/// password in SHOUWANG_ADMIN_PASSWORD (for unattended installs), or with
+/// a generated one shown once, to be changed at the first login.
+fn first_run(store: &dyn Store) -> Result<()> {
+    let users = store.users().context("cannot list the users")?;
+    let from_env = match std::env::var(ADMIN_PASSWORD_ENV) {
+        Ok(p) => Some(p),
+        Err(std::env::VarError::NotPresent) => None,
+        Err(std::env::VarError::NotUnicode(_)) => bail!("{ADMIN_PASSWORD_ENV} is not valid UTF-8"),
+    };
+    if !users.is_empty() {
+        if from_env.is_some() {
+            tracing::info!("{ADMIN_PASSWORD_ENV} is ignored: users exist already");
+        }
+        return Ok(());
+    }
+    match from_env {
+        Some(password) => {
+            accounts::add_user(store, "system", ADMIN, Role::Admin, &password, false)
+                .with_context(|| {
+                    format!("cannot create the first administrator from {ADMIN_PASSWORD_ENV}")
+                })?;
+            tracing::info!(
+                "first run: created the administrator {ADMIN} with the password from {ADMIN_PASSWORD_ENV}"
+            );
+        }
+        None => {
+            let password = accounts::generate_password();
+            accounts::add_user(store, "system", ADMIN, Role::Admin, &password, true)
+                .context("cannot create the first administrator")?;
+            tracing::info!(
+                "first run: created the administrator {ADMIN}; its one-time password is on stdout"
+            );
+            say(&output::boxed(&[
+                format!("首次运行：已创建管理员 {ADMIN}，一次性密码：{password}（登录后须修改）"),
+                format!(
+                    "First run: created the administrator \"{ADMIN}\", one-time password: {password}"
+                ),
+                "It must be changed at the first login and is shown only this once.".to_string(),
+                format!("Lost it? `shouwang user passwd {ADMIN}` sets a new one."),
+            ]));
+        }
+    }
+    Ok(())
+}
+
+/// Run until a signal or until a task ends by itself (which is a failure:
+/// tasks run until told to stop); then stop every task and wait for them.
+/// Returns the signal that stopped us.
+async fn supervise(
+    tasks: &mut Tasks,
+    signals: &mut Signals,
+    stop: watch::Sender<bool>,
+) -> Result<&'static str> {
+    let outcome = tokio::select! {
+        sig = signals.next() => {
+            tracing::info!("received {sig}: stopping");
+            Ok(sig)
+        }
+        Some((name, ended)) = tasks.join_next(), if !tasks.is_empty() => {
+            let e = match ended {
+                Ok(()) => anyhow!("the {name} stopped unexpectedly"),
+                Err(e) => e.context(format!("the {name} stopped unexpectedly")),
+            };
+            tracing::error!("{e:#}; stopping");
+            Err(e)
+        }
+    };
+    let _ = stop.send(true);
+    let forced = tokio::select! {
+        () = drain(tasks) => false,
+        () = tokio::time::sleep(SHUTDOWN_GRACE) => {
+            tracing::warn!(
+                "still busy {} s after the stop signal: stopping anyway",
+                SHUTDOWN_GRACE.as_secs()
+            );
+            true
+        }
+        sig = signals.next() => {
+            tracing::warn!("received {sig} again: stopping at once");
+            true
+        }
+    };
+    if forced {
+        tasks.abort_all().await;
+    }
+    outcome
+}
+
+/// Wait for every task, logging those that failed while stopping.
+async fn drain(tasks: &mut Tasks) {
+    while let Some((name, ended)) = tasks.join_next().await {
+        match ended {
+            Ok(()) => tracing::debug!("the {name} stopped"),
+            Err(e) => tracing::error!("the {name} failed while stopping: {e:#}"),
+        }
+    }
+}
+
+/// Completes when `stop` turns true (or its sender is gone).
+async fn stopped(mut stop: watch::Receiver<bool>) {
+    let _ = stop.wait_for(|&s| s).await;
+}
+
+/// Write to stdout for the person who started `up`; a closed stdout must
+/// not stop the service, and the logs say the same.
+fn say(text: &str) {
+    if let Err(e) = output::print(text) {
+        tracing::warn!("{e:#}");
+    }
+}
+
+struct Signals {
+    term: Signal,
+    int: Signal,
+}
+
+impl Signals {
+    fn new() -> Result<Signals> {
+        Ok(Signals {
+            term: signal(SignalKind::terminate()).context("cannot handle SIGTERM")?,
+            int: signal(SignalKind::interrupt()).context("cannot handle SIGINT")?,
+        })
+    }
+
+    async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.int.recv() => "SIGINT",
+        }
+    }
+}

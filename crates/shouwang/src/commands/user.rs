@@ -1,0 +1,134 @@
+//! `shouwang user add|passwd|disable|enable|list|token`.
+//!
+//! The accounts module of the console does the hashing, the password policy
+//! and the audit entries, so the console and the command line cannot drift.
+
+use std::io::BufRead;
+
+use anyhow::{Context, Result, bail};
+use shouwang_console::accounts;
+use shouwang_store::{Role, User};
+
+use super::{Access, Ctx, Outcome, cli_actor};
+use crate::cli::{PasswordArg, UserCommand};
+use crate::output;
+
+pub fn run(ctx: &Ctx, command: UserCommand) -> Result<Outcome> {
+    let loaded = ctx.load_config()?;
+    let actor = cli_actor();
+    // Only `add` may start a store: the others need an existing user, and
+    // `list` only reads.
+    let access = match command {
+        UserCommand::Add { .. } => Access::Create,
+        _ => Access::Existing,
+    };
+    let store = ctx.open_store(&loaded, access)?;
+    let store = store.as_ref();
+    match command {
+        UserCommand::Add {
+            name,
+            role,
+            password,
+        } => {
+            let role = Role::from(role);
+            let (password, generated) = password_for(&password)?;
+            accounts::add_user(store, &actor, &name, role, &password, generated)
+                .with_context(|| format!("cannot add the user {name}"))?;
+            tracing::debug!(user = %name, role = %role, "user added");
+            let mut text = format!("added user {name} ({role}, {})\n", role.zh());
+            if generated {
+                text.push_str(&one_time_password(&password));
+            }
+            output::print(&text)?;
+        }
+        UserCommand::Passwd { name, password } => {
+            let (password, generated) = password_for(&password)?;
+            accounts::set_password(store, &actor, &name, &password, generated)
+                .with_context(|| format!("cannot set the password of {name}"))?;
+            let mut text = format!("set a new password for {name}; their sessions were ended\n");
+            if generated {
+                text.push_str(&one_time_password(&password));
+            }
+            output::print(&text)?;
+        }
+        UserCommand::Disable { name } => {
+            accounts::set_disabled(store, &actor, &name, true)
+                .with_context(|| format!("cannot disable {name}"))?;
+            output::print(&format!("disabled {name}; their sessions were ended\n"))?;
+        }
+        UserCommand::Enable { name } => {
+            accounts::set_disabled(store, &actor, &name, false)
+                .with_context(|| format!("cannot enable {name}"))?;
+            output::print(&format!("enabled {name}\n"))?;
+        }
+        UserCommand::List(args) => {
+            let users = store.users().context("cannot list the users")?;
+            if args.json {
+                output::print_json(&users)?;
+            } else {
+                output::print(&users_table(&users))?;
+            }
+        }
+        UserCommand::Token { name, label } => {
+            let token = accounts::create_api_token(store, &actor, &name, &label)
+                .with_context(|| format!("cannot create an API token for {name}"))?;
+            output::print(&format!(
+                "API token for {name} ({label}); it is shown only this once:\n{token}\n"
+            ))?;
+        }
+    }
+    Ok(Outcome::Clean)
+}
+
+/// The password to set, and whether it was generated (then the user must
+/// change it at the first login, since it has been on a screen).
+fn password_for(arg: &PasswordArg) -> Result<(String, bool)> {
+    if !arg.password_stdin {
+        return Ok((accounts::generate_password(), true));
+    }
+    // One line, so that both a pipe and a person typing (then Enter) work;
+    // the newline is not part of the password.
+    let mut input = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut input)
+        .context("cannot read the password from standard input")?;
+    let password = input.trim_end_matches(['\n', '\r']).to_string();
+    if password.is_empty() {
+        bail!("--password-stdin: standard input holds no password");
+    }
+    Ok((password, false))
+}
+
+fn one_time_password(password: &str) -> String {
+    format!(
+        "one-time password (shown only this once; it must be changed at the first login):\n{password}\n"
+    )
+}
+
+fn users_table(users: &[User]) -> String {
+    if users.is_empty() {
+        return "no users; `shouwang user add NAME --role admin` creates one\n".to_string();
+    }
+    let now = chrono::Utc::now();
+    let rows: Vec<Vec<String>> = users
+        .iter()
+        .map(|u| {
+            let mut state = Vec::new();
+            state.push(if u.disabled { "disabled" } else { "enabled" }.to_string());
+            if u.locked_until.is_some_and(|t| t > now) {
+                state.push("locked".into());
+            }
+            if u.must_change_password {
+                state.push("must change password".into());
+            }
+            vec![
+                u.name.clone(),
+                format!("{} ({})", u.role, u.role.zh()),
+                state.join(", "),
+                u.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            ]
+        })
+        .collect();
+    output::table(&["NAME", "ROLE", "STATE", "CREATED"], &rows)
+}

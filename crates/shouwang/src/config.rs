@@ -1,0 +1,488 @@
+//! The configuration file: one TOML file, every key optional, unknown keys
+//! rejected with the file, the line and the nearest valid key.
+
+use std::fs;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, anyhow};
+use serde::{Deserialize, Serialize};
+use shouwang_console::ConsoleConfig;
+use shouwang_store::StoreConfig;
+
+use crate::paths::{Origin, Paths};
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub store: StoreConfig,
+    pub console: ConsoleConfig,
+    pub unit: UnitConfig,
+}
+
+/// The organisation Shouwang protects (本单位), as reports name it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UnitConfig {
+    pub name: String,
+    pub contact: String,
+    pub security_officer: String,
+}
+
+/// What `shouwang config init` writes. A unit test parses it, so it always
+/// says exactly what the defaults are.
+pub const TEMPLATE: &str = r#"# Shouwang (守望) configuration.
+#
+# Every key is optional: a key left out takes the default shown here, and a
+# missing file means all defaults. Unknown keys are errors, so that a typo is
+# reported instead of silently ignored.
+#
+# `shouwang config show` prints the configuration in effect.
+
+# The organisation Shouwang protects (本单位). Reports are issued in its name.
+[unit]
+# The unit's full name, e.g. "某某县人民政府办公室".
+name = ""
+# How to reach the people who run Shouwang: a phone number or an e-mail address.
+contact = ""
+# 网络安全负责人: the person responsible for network security.
+security_officer = ""
+
+[store]
+# "sqlite": one file, shouwang.db, in the data dir (the default).
+# "postgres": a PostgreSQL server, for a central server that watches many units.
+backend = "sqlite"
+# For backend = "postgres". When the URL holds a password, make this file
+# readable only by the user Shouwang runs as (chmod 600).
+# postgres_url = "postgresql://shouwang:PASSWORD@127.0.0.1/shouwang"
+
+[console]
+# Whether `shouwang up` starts the web console.
+enabled = true
+# Address and port the console listens on. Keep it on 127.0.0.1 unless a
+# TLS reverse proxy sits in front of it.
+listen = "127.0.0.1:8700"
+# Hours a login lasts.
+session_hours = 8
+# Failed logins in a row that lock an account, and for how many minutes.
+max_failed_logins = 5
+lockout_minutes = 15
+# Mark cookies Secure: set to true when the console is served over HTTPS.
+secure_cookies = false
+# The console's language until a user picks one: "zh" or "en".
+language = "zh"
+"#;
+
+/// The config in effect and where it came from.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: Config,
+    pub path: PathBuf,
+    pub origin: Origin,
+    /// False when the default path has no file and the defaults apply.
+    pub exists: bool,
+}
+
+/// Read the config file. A missing file at the default path means all
+/// defaults; a missing file the user named is a mistake worth stopping for.
+pub fn load(paths: &Paths) -> Result<Loaded> {
+    let path = paths.config()?.to_path_buf();
+    let origin = paths.config_origin;
+    match fs::read_to_string(&path) {
+        Ok(text) => Ok(Loaded {
+            config: parse(&text, &path)?,
+            path,
+            origin,
+            exists: true,
+        }),
+        Err(e) if e.kind() == ErrorKind::NotFound && origin == Origin::Default => {
+            tracing::debug!(path = %path.display(), "no config file; using the defaults");
+            Ok(Loaded {
+                config: Config::default(),
+                path,
+                origin,
+                exists: false,
+            })
+        }
+        Err(e) if e.kind() == ErrorKind::NotFound => Err(anyhow!(
+            "the config file {} ({}) does not exist; fix the path, or create it with `shouwang config init`",
+            path.display(),
+            origin.describe("--config", "SHOUWANG_CONFIG")
+        )),
+        Err(e) => Err(anyhow!(
+            "cannot read the config file {}: {e}",
+            path.display()
+        )),
+    }
+}
+
+pub fn parse(text: &str, path: &Path) -> Result<Config> {
+    toml::from_str(text).map_err(|e| anyhow!(describe_error(&e, text, path)))
+}
+
+/// The config with the password in `postgres_url` replaced, for printing.
+pub fn redacted(config: &Config) -> Config {
+    let mut shown = config.clone();
+    if let Some(url) = &mut shown.store.postgres_url {
+        *url = redact_url(url);
+    }
+    shown
+}
+
+const REDACTED: &str = "REDACTED";
+
+/// Hide the password in a PostgreSQL connection string, in either form
+/// libpq accepts: `postgresql://user:PASSWORD@host/db?password=PASSWORD`
+/// or `host=h user=u password=PASSWORD`.
+pub fn redact_url(url: &str) -> String {
+    let mut out = url.to_string();
+    if let Some(scheme_end) = out.find("://") {
+        let auth_start = scheme_end + 3;
+        let auth_end = out[auth_start..]
+            .find(['/', '?'])
+            .map_or(out.len(), |i| auth_start + i);
+        if let Some(at) = out[auth_start..auth_end].rfind('@') {
+            let userinfo = &out[auth_start..auth_start + at];
+            if let Some(colon) = userinfo.find(':') {
+                let (from, to) = (auth_start + colon + 1, auth_start + at);
+                out.replace_range(from..to, REDACTED);
+            }
+        }
+    }
+    // `password=` as a query parameter or a keyword/value pair.
+    let mut search = 0;
+    while let Some(i) = out[search..].find("password=") {
+        let key_at = search + i;
+        let start = key_at + "password=".len();
+        let is_key =
+            key_at == 0 || matches!(out.as_bytes()[key_at - 1], b'?' | b'&' | b' ' | b'\t');
+        if !is_key {
+            search = start;
+            continue;
+        }
+        let end = if out[start..].starts_with('\'') {
+            // A quoted keyword value may hold spaces: up to the closing quote.
+            out[start + 1..]
+                .find('\'')
+                .map_or(out.len(), |j| start + 1 + j + 1)
+        } else {
+            out[start..]
+                .find(['&', ' ', '\t'])
+                .map_or(out.len(), |j| start + j)
+        };
+        out.replace_range(start..end, REDACTED);
+        search = start + REDACTED.len();
+    }
+    out
+}
+
+/// Phrase a TOML error for the person editing the file: the file, line and
+/// column, the section, and for a misspelt key or value the nearest valid one.
+fn describe_error(err: &toml::de::Error, text: &str, path: &Path) -> String {
+    let message = err.message().trim_end();
+    let Some(span) = err.span() else {
+        return format!("{}: {message}", path.display());
+    };
+    let mut start = span.start.min(text.len());
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_no = text[..start].matches('\n').count() + 1;
+    let column = text[line_start..start].chars().count() + 1;
+    let line = text[line_start..].lines().next().unwrap_or("").trim_start();
+    let header = table_header(line);
+    let section = section_of(text, line_start, line, header.as_deref());
+    let where_ = format!("{} line {line_no}, column {column}", path.display());
+    let in_section = match &section {
+        Some(s) => format!("in [{s}]"),
+        None => "at the top level".to_string(),
+    };
+
+    if let Some((name, expected)) = unknown_name(message, "unknown field") {
+        if header.is_some() && section.is_none() {
+            // An unknown [table] at the top level: the valid keys are sections.
+            return format!(
+                "{where_}: unknown section [{name}]{}",
+                suggestion(&name, &expected, "[", "]")
+            );
+        }
+        return format!(
+            "{where_}: unknown key \"{name}\" {in_section}{}",
+            suggestion(&name, &expected, "\"", "\"")
+        );
+    }
+    let key = key_of(line);
+    if let Some((value, expected)) = unknown_name(message, "unknown variant") {
+        let of = key.map(|k| format!(" for {k}")).unwrap_or_default();
+        return format!(
+            "{where_}: unknown value \"{value}\"{of} {in_section}{}",
+            suggestion(&value, &expected, "\"", "\"")
+        );
+    }
+    match key {
+        Some(k) if header.is_none() => format!("{where_}: {k} {in_section}: {message}"),
+        _ => format!("{where_}: {message}"),
+    }
+}
+
+/// `"; did you mean X?"` for the expected name nearest to `name`, or the
+/// list of valid names when none is near.
+fn suggestion(name: &str, expected: &[String], open: &str, close: &str) -> String {
+    let best = expected
+        .iter()
+        .map(|e| (strsim::jaro_winkler(name, e), e))
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    match best {
+        Some((score, e)) if score >= 0.7 => format!("; did you mean {open}{e}{close}?"),
+        _ if expected.is_empty() => String::new(),
+        _ => format!(
+            "; expected one of: {}",
+            expected
+                .iter()
+                .map(|e| format!("{open}{e}{close}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// From serde's "unknown field `x`, expected one of `a`, `b`" (or "unknown
+/// variant ..."), the name and the expected names.
+fn unknown_name(message: &str, prefix: &str) -> Option<(String, Vec<String>)> {
+    let rest = message.strip_prefix(prefix)?.trim_start();
+    let rest = rest.strip_prefix('`')?;
+    let end = rest.find('`')?;
+    let name = rest[..end].to_string();
+    let tail = &rest[end + 1..];
+    let expected = tail
+        .find("expected")
+        .map(|i| {
+            tail[i..]
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    Some((name, expected))
+}
+
+/// The dotted name of a `[table]` or `[[array]]` header line.
+fn table_header(line: &str) -> Option<String> {
+    let line = line.trim();
+    let inner = line
+        .strip_prefix("[[")
+        .and_then(|l| l.split("]]").next())
+        .or_else(|| line.strip_prefix('[').and_then(|l| l.split(']').next()))?;
+    Some(
+        inner
+            .split('.')
+            .map(|p| p.trim().trim_matches('"'))
+            .collect::<Vec<_>>()
+            .join("."),
+    )
+}
+
+/// The key of a `key = value` line, without quotes.
+fn key_of(line: &str) -> Option<&str> {
+    let (k, _) = line.split_once('=')?;
+    let k = k.trim().trim_matches('"');
+    (!k.is_empty() && !k.starts_with('#')).then_some(k)
+}
+
+/// The table a line belongs to: the last header above it, or for a header
+/// line its parent; a dotted key adds its own prefix.
+fn section_of(text: &str, line_start: usize, line: &str, header: Option<&str>) -> Option<String> {
+    let mut path: Vec<String> = match header {
+        Some(h) => {
+            let mut parts: Vec<String> = h.split('.').map(str::to_string).collect();
+            parts.pop();
+            parts
+        }
+        None => text[..line_start]
+            .lines()
+            .rev()
+            .find_map(|l| table_header(l.trim_start()))
+            .map(|h| h.split('.').map(str::to_string).collect())
+            .unwrap_or_default(),
+    };
+    if header.is_none()
+        && let Some(key) = key_of(line)
+    {
+        let mut parts: Vec<String> = key.split('.').map(|p| p.trim().to_string()).collect();
+        parts.pop();
+        path.extend(parts);
+    }
+    (!path.is_empty()).then(|| path.join("."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        parse(text, Path::new("/etc/shouwang/shouwang.toml"))
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn the_template_is_exactly_the_defaults() {
+        let parsed = parse(TEMPLATE, Path::new("template")).unwrap();
+        assert_eq!(parsed, Config::default());
+    }
+
+    /// The template with its commented-out settings (`# key = value`)
+    /// switched on; those must be valid keys too.
+    fn template_with_every_key() -> toml::Table {
+        let text: String = TEMPLATE
+            .lines()
+            .map(|l| match l.strip_prefix("# ") {
+                Some(rest)
+                    if rest.split_once(" = ").is_some_and(|(k, _)| {
+                        k.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                    }) =>
+                {
+                    rest
+                }
+                _ => l,
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        parse(&text, Path::new("template")).unwrap();
+        toml::from_str(&text).unwrap()
+    }
+
+    fn keys(table: &toml::Table, prefix: &str, out: &mut Vec<String>) {
+        for (k, v) in table {
+            let name = format!("{prefix}{k}");
+            match v {
+                toml::Value::Table(t) => keys(t, &format!("{name}."), out),
+                _ => out.push(name),
+            }
+        }
+    }
+
+    #[test]
+    fn the_template_names_every_key() {
+        // Every optional key set, so that it is serialized too.
+        let mut full = Config::default();
+        full.store.postgres_url = Some("postgresql://u:p@h/db".into());
+        let full: toml::Table = toml::from_str(&toml::to_string(&full).unwrap()).unwrap();
+        let mut want = Vec::new();
+        keys(&full, "", &mut want);
+        let mut have = Vec::new();
+        keys(&template_with_every_key(), "", &mut have);
+        want.sort();
+        have.sort();
+        assert_eq!(have, want);
+    }
+
+    #[test]
+    fn an_empty_file_is_all_defaults() {
+        assert_eq!(parse("", Path::new("x")).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn a_misspelt_key_names_the_line_and_the_nearest_key() {
+        let e = err("[unit]\nname = \"x\"\n\n[console]\nlisen = \"127.0.0.1:1\"\n");
+        assert_eq!(
+            e,
+            "/etc/shouwang/shouwang.toml line 5, column 1: unknown key \"lisen\" in [console]; did you mean \"listen\"?"
+        );
+    }
+
+    #[test]
+    fn a_key_far_from_any_lists_the_valid_ones() {
+        let e = err("[unit]\nzzzzzz = 1\n");
+        assert!(e.contains("line 2"), "{e}");
+        assert!(
+            e.contains("expected one of: \"name\", \"contact\", \"security_officer\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_misspelt_section_is_named_as_a_section() {
+        let e = err("[consol]\nlisten = \"127.0.0.1:1\"\n");
+        assert!(e.contains("line 1"), "{e}");
+        assert!(
+            e.contains("unknown section [consol]; did you mean [console]?"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_dotted_key_counts_its_prefix_as_the_section() {
+        let e = err("console.lisen = 1\n");
+        assert!(e.contains("in [console]; did you mean \"listen\""), "{e}");
+    }
+
+    #[test]
+    fn a_misspelt_value_suggests_the_nearest() {
+        let e = err("[store]\nbackend = \"sqlit\"\n");
+        assert!(e.contains("line 2"), "{e}");
+        assert!(
+            e.contains("unknown value \"sqlit\" for backend in [store]; did you mean \"sqlite\"?"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_wrong_type_names_the_line_and_key() {
+        let e = err("[console]\nenabled = true\nsession_hours = \"eight\"\n");
+        assert!(e.contains("line 3"), "{e}");
+        assert!(e.contains("session_hours in [console]"), "{e}");
+        let e = err("[console]\nlisten = \"nowhere\"\n");
+        assert!(e.contains("line 2"), "{e}");
+        assert!(e.contains("listen in [console]"), "{e}");
+    }
+
+    #[test]
+    fn syntax_errors_name_the_line() {
+        let e = err("[console]\nlisten = \n");
+        assert!(e.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        for (url, want) in [
+            (
+                "postgresql://sw:s3cret@db:5432/sw",
+                "postgresql://sw:REDACTED@db:5432/sw",
+            ),
+            (
+                "postgres://sw:p@ss@db/sw?sslmode=require",
+                "postgres://sw:REDACTED@db/sw?sslmode=require",
+            ),
+            ("postgresql://sw@db/sw", "postgresql://sw@db/sw"),
+            (
+                "postgresql://db/sw?user=sw&password=s3cret&sslmode=require",
+                "postgresql://db/sw?user=sw&password=REDACTED&sslmode=require",
+            ),
+            (
+                "host=db user=sw password=s3cret dbname=sw",
+                "host=db user=sw password=REDACTED dbname=sw",
+            ),
+            (
+                "host=db password='a b' dbname=sw",
+                "host=db password=REDACTED dbname=sw",
+            ),
+            ("host=db mypassword=x", "host=db mypassword=x"),
+        ] {
+            assert_eq!(redact_url(url), want, "{url}");
+        }
+    }
+
+    #[test]
+    fn config_show_output_parses_back() {
+        let mut c = Config::default();
+        c.store.postgres_url = Some("postgresql://a:b@c/d".into());
+        let shown = toml::to_string(&redacted(&c)).unwrap();
+        assert!(!shown.contains(":b@"), "{shown}");
+        let back = parse(&shown, Path::new("x")).unwrap();
+        assert_eq!(back.console, c.console);
+    }
+}

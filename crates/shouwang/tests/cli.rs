@@ -1,0 +1,651 @@
+//! The `shouwang` binary as a user runs it: real processes, a temporary
+//! data dir and config, real signals.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_shouwang");
+const STRONG: &str = "Kestrel-Lamp-2031";
+
+/// A temporary home for one test: data dir and config file inside it.
+struct Sandbox {
+    tmp: tempfile::TempDir,
+    data: PathBuf,
+    config: PathBuf,
+}
+
+impl Sandbox {
+    fn new() -> Sandbox {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        let config = tmp.path().join("shouwang.toml");
+        let s = Sandbox { tmp, data, config };
+        s.write_config("# all defaults\n");
+        s
+    }
+
+    fn remove_config(&self) {
+        std::fs::remove_file(&self.config).unwrap();
+    }
+
+    /// A sandbox whose config makes the console bind a free port.
+    fn with_random_port() -> Sandbox {
+        let s = Sandbox::new();
+        s.write_config("[console]\nlisten = \"127.0.0.1:0\"\n");
+        s
+    }
+
+    fn write_config(&self, text: &str) {
+        std::fs::write(&self.config, text).unwrap();
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("--data-dir")
+            .arg(&self.data)
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .env("HOME", self.tmp.path())
+            .env("USER", "tester")
+            .env_remove("SHOUWANG_DATA_DIR")
+            .env_remove("SHOUWANG_CONFIG")
+            .env_remove("SHOUWANG_ADMIN_PASSWORD")
+            .env_remove("SHOUWANG_LOG_FORMAT")
+            .env_remove("RUST_LOG");
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.command(args).stdin(Stdio::null()).output().unwrap())
+    }
+
+    fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Run {
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        Run::from(child.wait_with_output().unwrap())
+    }
+
+    fn json(&self, args: &[&str]) -> serde_json::Value {
+        let run = self.run(args);
+        serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("{args:?} printed no JSON ({e}):\n{run}"))
+    }
+
+    /// Start `shouwang up`; the guard kills it if the test fails first.
+    fn up(&self, admin_password: Option<&str>) -> Up {
+        let mut cmd = self.command(&["up"]);
+        if let Some(p) = admin_password {
+            cmd.env("SHOUWANG_ADMIN_PASSWORD", p);
+        }
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, lines) = mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let mut pipe = child.stderr.take().unwrap();
+        let sink = stderr.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        Up {
+            child,
+            lines,
+            stdout: Vec::new(),
+            stderr,
+        }
+    }
+}
+
+/// What a finished command left for the user to see.
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().expect("exited, not killed"),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// A running `shouwang up`.
+struct Up {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    stdout: Vec<String>,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Up {
+    /// Wait for the console address it prints.
+    fn console_addr(&mut self) -> SocketAddr {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.stdout.push(line.clone());
+                    if let Some(rest) = line.strip_prefix("console: http://") {
+                        return rest.trim_end_matches('/').parse().unwrap();
+                    }
+                }
+                Err(_) => panic!(
+                    "no console address from `shouwang up`\n--- stdout\n{}\n--- stderr\n{}",
+                    self.stdout.join("\n"),
+                    self.stderr.lock().unwrap()
+                ),
+            }
+        }
+    }
+
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// The exit code, waiting at most `limit`.
+    fn wait(&mut self, limit: Duration) -> i32 {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code().expect("exited, not killed by a signal");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "`shouwang up` did not exit within {limit:?}\n--- stderr\n{}",
+                self.stderr.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn http_get(addr: SocketAddr, path: &str) -> String {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+fn file_bytes(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap()
+}
+
+#[test]
+fn config_init_writes_a_file_that_loads() {
+    let s = Sandbox::new();
+    s.remove_config();
+    let run = s.run(&["config", "init"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(
+        run.stdout.contains(&s.config.display().to_string()),
+        "{run}"
+    );
+    let text = std::fs::read_to_string(&s.config).unwrap();
+    assert!(text.contains("listen = \"127.0.0.1:8700\""), "{text}");
+
+    let run = s.run(&["config", "show"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stdout.contains("listen = \"127.0.0.1:8700\""), "{run}");
+
+    let run = s.run(&["config", "init"]);
+    assert_eq!(run.code, 2, "{run}");
+    assert!(run.stderr.contains("--force"), "{run}");
+    assert_eq!(s.run(&["config", "init", "--force"]).code, 0);
+}
+
+#[test]
+fn config_show_hides_the_database_password() {
+    let s = Sandbox::new();
+    s.write_config("[store]\npostgres_url = \"postgresql://sw:Hunter2-secret@db/sw\"\n");
+    let run = s.run(&["config", "show"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(!run.stdout.contains("Hunter2"), "{run}");
+    assert!(
+        run.stdout.contains("postgresql://sw:REDACTED@db/sw"),
+        "{run}"
+    );
+}
+
+#[test]
+fn a_config_file_named_but_missing_is_an_error() {
+    let s = Sandbox::new();
+    s.remove_config();
+    let run = s.run(&["config", "show"]);
+    assert_eq!(run.code, 2, "{run}");
+    assert!(run.stderr.contains("does not exist"), "{run}");
+    assert!(run.stderr.contains("shouwang config init"), "{run}");
+}
+
+#[test]
+fn a_mistyped_key_names_the_file_the_line_and_the_right_key() {
+    let s = Sandbox::new();
+    s.write_config("[console]\nlisen = \"127.0.0.1:1\"\n");
+    let run = s.run(&["status"]);
+    assert_eq!(run.code, 2, "{run}");
+    assert!(
+        run.stderr.contains(&s.config.display().to_string()),
+        "{run}"
+    );
+    assert!(run.stderr.contains("line 2"), "{run}");
+    assert!(run.stderr.contains("did you mean \"listen\""), "{run}");
+}
+
+#[test]
+fn a_wrong_type_names_the_line() {
+    let s = Sandbox::new();
+    s.write_config("[unit]\nname = \"某县\"\n\n[console]\nsession_hours = \"eight\"\n");
+    let run = s.run(&["up"]);
+    assert_eq!(run.code, 2, "{run}");
+    assert!(run.stderr.contains("line 5"), "{run}");
+    assert!(run.stderr.contains("session_hours"), "{run}");
+    assert!(
+        !s.data.exists(),
+        "a bad config must stop `up` before it makes anything"
+    );
+}
+
+#[test]
+fn user_add_prints_a_generated_password_and_the_user_is_listed() {
+    let s = Sandbox::new();
+    let run = s.run(&["user", "add", "alice", "--role", "operator"]);
+    assert_eq!(run.code, 0, "{run}");
+    let password = run
+        .stdout
+        .lines()
+        .find(|l| l.len() == 14 && l.matches('-').count() == 2)
+        .unwrap_or_else(|| panic!("no generated password printed:\n{run}"));
+    assert!(
+        !run.stderr.contains(password),
+        "the password leaked into the logs"
+    );
+
+    let run = s.run(&["user", "list"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stdout.contains("alice"), "{run}");
+    assert!(run.stdout.contains("must change password"), "{run}");
+
+    let users = s.json(&["user", "list", "--json"]);
+    let alice = &users.as_array().unwrap()[0];
+    assert_eq!(alice["name"], "alice");
+    assert_eq!(alice["role"], "operator");
+    assert_eq!(alice["must_change_password"], true);
+    assert!(alice.get("password_hash").is_none());
+}
+
+#[test]
+fn a_weak_password_from_stdin_is_refused() {
+    let s = Sandbox::new();
+    let run = s.run_with_stdin(
+        &[
+            "user",
+            "add",
+            "bob",
+            "--role",
+            "auditor",
+            "--password-stdin",
+        ],
+        "abc\n",
+    );
+    assert_eq!(run.code, 2, "{run}");
+    assert!(run.stderr.contains("too weak"), "{run}");
+    let users = s.json(&["user", "list", "--json"]);
+    assert_eq!(users, serde_json::json!([]));
+
+    let run = s.run_with_stdin(
+        &[
+            "user",
+            "add",
+            "bob",
+            "--role",
+            "auditor",
+            "--password-stdin",
+        ],
+        &format!("{STRONG}\n"),
+    );
+    assert_eq!(run.code, 0, "{run}");
+    assert!(!run.stdout.contains(STRONG), "{run}");
+    let users = s.json(&["user", "list", "--json"]);
+    assert_eq!(users[0]["must_change_password"], false);
+}
+
+#[test]
+fn the_audit_log_verifies_until_a_row_is_edited_behind_its_back() {
+    let s = Sandbox::new();
+    for args in [
+        &["user", "add", "alice", "--role", "admin"][..],
+        &["user", "disable", "alice"],
+        &["user", "enable", "alice"],
+        &["user", "token", "alice", "--label", "ci"],
+    ] {
+        let run = s.run(args);
+        assert_eq!(run.code, 0, "{args:?}: {run}");
+    }
+    let run = s.run(&["audit", "verify"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stdout.contains("intact"), "{run}");
+    assert_eq!(
+        s.json(&["audit", "verify", "--json"]),
+        serde_json::json!({"verdict": "intact", "entries": 4})
+    );
+
+    let db = rusqlite::Connection::open(s.data.join("shouwang.db")).unwrap();
+    db.execute(
+        "UPDATE audit_log SET actor = 'cli:someone-else' WHERE seq = 2",
+        [],
+    )
+    .unwrap();
+    drop(db);
+
+    let run = s.run(&["audit", "verify"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(run.stdout.contains("TAMPERED"), "{run}");
+    assert!(run.stdout.contains("entry 2"), "{run}");
+    assert_eq!(
+        s.json(&["audit", "verify", "--json"]),
+        serde_json::json!({"verdict": "edited", "seq": 2})
+    );
+}
+
+#[test]
+fn the_cli_is_named_as_the_actor_in_the_audit_log() {
+    let s = Sandbox::new();
+    assert_eq!(
+        s.run(&["user", "add", "carol", "--role", "auditor"]).code,
+        0
+    );
+    let db = rusqlite::Connection::open(s.data.join("shouwang.db")).unwrap();
+    let actor: String = db
+        .query_row("SELECT actor FROM audit_log WHERE seq = 1", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(actor, "cli:tester");
+}
+
+#[test]
+fn a_damaged_database_is_reported_and_left_alone() {
+    let s = Sandbox::new();
+    std::fs::create_dir_all(&s.data).unwrap();
+    let db = s.data.join("shouwang.db");
+    let garbage: Vec<u8> = (0..8192u32).map(|i| (i * 7919 % 251) as u8).collect();
+    std::fs::write(&db, &garbage).unwrap();
+
+    let run = s.run(&["status"]);
+    assert_eq!(run.code, 2, "{run}");
+    assert!(run.stderr.contains(&db.display().to_string()), "{run}");
+    assert!(run.stderr.contains("backup"), "{run}");
+    assert_eq!(file_bytes(&db), garbage, "the damaged file was changed");
+    assert!(!s.data.join("audit.key").exists());
+}
+
+#[test]
+fn a_data_dir_that_cannot_be_created_is_explained() {
+    let mut s = Sandbox::with_random_port();
+    // A path under a regular file: fails for root too, where permissions
+    // would not.
+    let file = s.tmp.path().join("file");
+    std::fs::write(&file, "not a directory").unwrap();
+    s.data = file.join("sub");
+    for args in [&["up"][..], &["user", "add", "frank", "--role", "admin"]] {
+        let run = s.run(args);
+        assert_eq!(run.code, 2, "{run}");
+        assert!(run.stderr.contains("cannot create the data dir"), "{run}");
+        assert!(run.stderr.contains(&s.data.display().to_string()), "{run}");
+        assert!(run.stderr.contains("--data-dir"), "{run}");
+    }
+}
+
+#[test]
+fn commands_that_only_read_do_not_create_the_data_dir() {
+    let s = Sandbox::new();
+    for args in [
+        &["status"][..],
+        &["status", "--json"],
+        &["audit", "verify"],
+        &["user", "list"],
+        &["user", "disable", "nobody"],
+    ] {
+        let run = s.run(args);
+        assert_eq!(run.code, 2, "{args:?}: {run}");
+        assert!(run.stderr.contains("no Shouwang data in"), "{run}");
+        assert!(run.stderr.contains("shouwang up"), "{run}");
+        assert!(run.stdout.is_empty(), "{run}");
+        assert!(!s.data.exists(), "{args:?} created the data dir");
+    }
+}
+
+#[test]
+fn json_logs_are_json_lines() {
+    let s = Sandbox::new();
+    for args in [
+        &[
+            "--log-format",
+            "json",
+            "user",
+            "add",
+            "dave",
+            "--role",
+            "auditor",
+        ][..],
+        &["--log-format", "json", "user", "disable", "nobody"],
+    ] {
+        let run = s.run(args);
+        assert!(!run.stderr.is_empty(), "{run}");
+        for line in run.stderr.lines() {
+            serde_json::from_str::<serde_json::Value>(line)
+                .unwrap_or_else(|e| panic!("not JSON ({e}): {line}\n{run}"));
+        }
+    }
+}
+
+#[test]
+fn status_shows_an_empty_store() {
+    let s = Sandbox::new();
+    assert_eq!(s.run(&["user", "add", "erin", "--role", "admin"]).code, 0);
+    let run = s.run(&["status"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stdout.contains("not running"), "{run}");
+    let status = s.json(&["status", "--json"]);
+    assert_eq!(status["users"], 1);
+    assert_eq!(status["store"]["backend"], "sqlite");
+    assert_eq!(status["store"]["schema_version"], 1);
+    assert_eq!(status["open_findings_total"], 0);
+    assert_eq!(status["events"], 0);
+    assert_eq!(status["audit_entries"], 1);
+    assert_eq!(status["config"]["exists"], true);
+    assert_eq!(status["config"]["origin"], "flag");
+}
+
+#[test]
+fn up_serves_the_console_and_stops_cleanly_on_sigterm() {
+    let s = Sandbox::with_random_port();
+    let mut up = s.up(Some(STRONG));
+    let addr = up.console_addr();
+    assert!(
+        !up.stdout.iter().any(|l| l.contains("一次性密码")),
+        "a password was given, so none is generated"
+    );
+
+    let response = http_get(addr, "/healthz");
+    assert!(response.starts_with("HTTP/1."), "{response}");
+    assert!(
+        response.lines().next().unwrap().contains(" 200 "),
+        "{response}"
+    );
+    assert!(response.trim_end().ends_with("ok"), "{response}");
+
+    let status = s.json(&["status", "--json"]);
+    assert_eq!(status["up"]["running"], true, "{status}");
+    assert_eq!(status["up"]["pid"], up.child.id());
+
+    let second = s.run(&["up"]);
+    assert_eq!(second.code, 2, "{second}");
+    assert!(second.stderr.contains("another"), "{second}");
+    assert!(
+        second.stderr.contains(&up.child.id().to_string()),
+        "{second}"
+    );
+
+    up.signal("TERM");
+    assert_eq!(up.wait(Duration::from_secs(10)), 0);
+    let logs = up.stderr.lock().unwrap().clone();
+    assert!(!logs.contains(STRONG), "the password leaked into the logs");
+
+    assert!(!s.data.join("shouwang.pid").exists());
+    let status = s.json(&["status", "--json"]);
+    assert_eq!(status["up"]["running"], false, "{status}");
+    // user.add (admin), system.start, system.stop
+    assert!(status["audit_entries"].as_i64().unwrap() >= 3, "{status}");
+    assert_eq!(s.run(&["audit", "verify"]).code, 0);
+
+    let db = rusqlite::Connection::open(s.data.join("shouwang.db")).unwrap();
+    let actions: Vec<String> = db
+        .prepare("SELECT action FROM audit_log ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(actions, ["user.add", "system.start", "system.stop"]);
+
+    let users = s.json(&["user", "list", "--json"]);
+    assert_eq!(users[0]["name"], "admin");
+    assert_eq!(users[0]["role"], "admin");
+    assert_eq!(users[0]["must_change_password"], false);
+}
+
+#[test]
+fn up_prints_a_one_time_admin_password_once_and_stops_on_sigint() {
+    let s = Sandbox::with_random_port();
+    let mut up = s.up(None);
+    up.console_addr();
+    let banner = up.stdout.join("\n");
+    assert!(banner.contains("一次性密码"), "{banner}");
+    assert!(banner.contains("admin"), "{banner}");
+    up.signal("INT");
+    assert_eq!(up.wait(Duration::from_secs(10)), 0);
+    let users = s.json(&["user", "list", "--json"]);
+    assert_eq!(users[0]["must_change_password"], true);
+
+    // A second run finds the administrator and creates nothing.
+    let mut again = s.up(None);
+    again.console_addr();
+    assert!(
+        !again.stdout.iter().any(|l| l.contains("一次性密码")),
+        "{:?}",
+        again.stdout
+    );
+    again.signal("TERM");
+    assert_eq!(again.wait(Duration::from_secs(10)), 0);
+    assert_eq!(
+        s.json(&["user", "list", "--json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn a_weak_admin_password_stops_the_first_run() {
+    let s = Sandbox::with_random_port();
+    let run = Run::from(
+        s.command(&["up"])
+            .env("SHOUWANG_ADMIN_PASSWORD", "admin123")
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.code, 2, "{run}");
+    assert!(run.stderr.contains("SHOUWANG_ADMIN_PASSWORD"), "{run}");
+    assert!(!run.stderr.contains("admin123"), "{run}");
+    assert!(!s.data.join("shouwang.pid").exists());
+}
+
+#[test]
+fn a_port_in_use_fails_the_start_once_and_clearly() {
+    let s = Sandbox::new();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    s.write_config(&format!("[console]\nlisten = \"{addr}\"\n"));
+    let run = Run::from(
+        s.command(&["up"])
+            .env("SHOUWANG_ADMIN_PASSWORD", STRONG)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.code, 2, "{run}");
+    assert!(
+        run.stderr.contains(&format!("cannot listen on {addr}")),
+        "{run}"
+    );
+    assert_eq!(run.stderr.matches("in use").count(), 1, "{run}");
+    assert!(!s.data.join("shouwang.pid").exists());
+}
