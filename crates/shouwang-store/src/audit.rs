@@ -17,6 +17,43 @@ use serde::Serialize;
 
 use crate::{AuditEntry, Result, Store, StoreError, to_micros};
 
+/// Read a 32-byte secret from `path`, or create the file with a fresh
+/// random one (mode 0600, written to a temporary file and renamed, so a crash
+/// never leaves a short key behind). Used for every key Shouwang keeps in its
+/// data dir: the audit-log key, the guard's baseline key.
+pub fn load_or_create_secret(path: &Path) -> Result<[u8; 32]> {
+    let err = |detail: String| StoreError::AuditKey {
+        path: path.to_path_buf(),
+        detail,
+    };
+    match fs::read(path) {
+        Ok(bytes) => bytes.try_into().map_err(|b: Vec<u8>| {
+            err(format!(
+                "it holds {} bytes, not 32; restore it from a backup (without it what it protects cannot be verified)",
+                b.len()
+            ))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut bytes = [0u8; 32];
+            rand::rng().fill_bytes(&mut bytes);
+            let tmp = path.with_extension("key.tmp");
+            let mut opts = fs::OpenOptions::new();
+            opts.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+            let write = || -> std::io::Result<()> {
+                let mut f = opts.open(&tmp)?;
+                f.write_all(&bytes)?;
+                f.sync_all()?;
+                fs::rename(&tmp, path)
+            };
+            write().map_err(|e| err(format!("cannot create it: {e}")))?;
+            Ok(bytes)
+        }
+        Err(e) => Err(err(format!("cannot read it: {e}"))),
+    }
+}
+
 /// The `prev_hash` of the first entry.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -35,43 +72,9 @@ impl AuditKey {
         AuditKey(bytes)
     }
 
-    /// Read the key file, or create it with a fresh random key (mode 0600,
-    /// written to a temporary file and renamed, so a crash never leaves a
-    /// short key behind).
+    /// Read the key file, or create it; see [`load_or_create_secret`].
     pub fn load_or_create(path: &Path) -> Result<Self> {
-        let err = |detail: String| StoreError::AuditKey {
-            path: path.to_path_buf(),
-            detail,
-        };
-        match fs::read(path) {
-            Ok(bytes) => {
-                let bytes: [u8; 32] = bytes.try_into().map_err(|b: Vec<u8>| {
-                    err(format!(
-                        "it holds {} bytes, not 32; restore it from a backup (without it the audit log cannot be verified)",
-                        b.len()
-                    ))
-                })?;
-                Ok(AuditKey(bytes))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let mut bytes = [0u8; 32];
-                rand::rng().fill_bytes(&mut bytes);
-                let tmp = path.with_extension("key.tmp");
-                let mut opts = fs::OpenOptions::new();
-                opts.write(true).create(true).truncate(true);
-                #[cfg(unix)]
-                std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-                let write = || -> std::io::Result<()> {
-                    let mut f = opts.open(&tmp)?;
-                    f.write_all(&bytes)?;
-                    f.sync_all()?;
-                    fs::rename(&tmp, path)
-                };
-                write().map_err(|e| err(format!("cannot create it: {e}")))?;
-                Ok(AuditKey(bytes))
-            }
-            Err(e) => Err(err(format!("cannot read it: {e}"))),
-        }
+        load_or_create_secret(path).map(AuditKey)
     }
 
     /// The chain hash of an entry: over everything but its own `hash`.

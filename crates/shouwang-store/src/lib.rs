@@ -26,7 +26,7 @@ use shouwang_model::{
     Asset, AssetRef, Event, Finding, FindingStatus, NewEvent, NewFinding, Severity,
 };
 
-pub use audit::{AuditKey, AuditVerdict, GENESIS_HASH};
+pub use audit::{AuditKey, AuditVerdict, GENESIS_HASH, load_or_create_secret};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -63,7 +63,7 @@ pub enum StoreError {
     AlreadyExists { what: &'static str, id: String },
     #[error("the stored {what} is invalid: {detail}")]
     Invalid { what: &'static str, detail: String },
-    #[error("cannot use the audit key {path}: {detail}")]
+    #[error("cannot use the key file {path}: {detail}")]
     AuditKey { path: PathBuf, detail: String },
     #[error("SQLite error: {0}")]
     Sqlite(#[from] rusqlite::Error),

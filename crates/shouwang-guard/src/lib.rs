@@ -1,0 +1,468 @@
+//! 网页防篡改: web-root anti-tamper.
+//!
+//! `seal` records a web root in a baseline: a content-addressed object
+//! store (BLAKE3; identical files stored once) and a manifest of every path
+//! (type, mode, owner, size, mtime, hash, symlink target) authenticated
+//! with a keyed MAC, kept in the data dir outside the web root. `check`
+//! compares the tree with it; the `restore` module puts paths back safely
+//! and moves intruders to quarantine; `watch` does both in real time.
+//!
+//! Layout in the data dir:
+//! ```text
+//! guard.key                      the MAC key (0600)
+//! guard/roots/<id>/manifest      the authenticated manifest
+//! guard/roots/<id>/objects/      content by hash
+//! guard/roots/<id>/quarantine/   intruders and tampered versions, with records
+//! guard/roots/<id>/pause         end of a maintenance window, if one is open
+//! ```
+
+pub mod diff;
+pub mod manifest;
+pub mod objects;
+pub mod quarantine;
+pub mod restore;
+pub mod scan;
+
+use std::collections::HashSet;
+use std::fs;
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+pub use diff::{Aspect, Change, ChangeKind};
+pub use manifest::{Entry, Kind, Manifest};
+pub use objects::ObjectStore;
+pub use quarantine::{Quarantine, QuarantineRecord};
+pub use restore::{Outcome, Restorer, SafeRoot};
+pub use scan::Filters;
+
+/// What can go wrong, said so that the person at the console can act.
+#[derive(Debug, thiserror::Error)]
+pub enum GuardError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0} is not a directory: give the web root to guard")]
+    NotADirectory(PathBuf),
+    #[error("{0} is not sealed: run `shouwang guard seal {0}` first")]
+    NotSealed(PathBuf),
+    #[error(
+        "the baseline {path} cannot be trusted: {why}. Nothing was restored from it. If you did not change it, someone did: investigate, then seal the web root again from a known-good copy"
+    )]
+    BaselineTampered { path: PathBuf, why: String },
+    #[error("the pattern {pattern:?} is not a valid glob: {detail}")]
+    BadPattern { pattern: String, detail: String },
+    #[error(
+        "sealing {root} stopped: {count} path(s) could not be read, first {first}: {detail}. The previous baseline is unchanged"
+    )]
+    SealIncomplete {
+        root: PathBuf,
+        count: usize,
+        first: PathBuf,
+        detail: String,
+    },
+    #[error("no quarantined item {0:?}: `shouwang guard quarantine list` shows them")]
+    NoSuchQuarantine(String),
+    #[error("{0} is not empty: restore into a new or empty directory")]
+    TargetNotEmpty(PathBuf),
+    #[error(transparent)]
+    Key(#[from] shouwang_store::StoreError),
+}
+
+pub type Result<T, E = GuardError> = std::result::Result<T, E>;
+
+fn io_err(path: &Path) -> impl Fn(std::io::Error) -> GuardError + '_ {
+    move |source| GuardError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The guard's part of the data dir.
+pub struct GuardDir {
+    dir: PathBuf,
+    key: [u8; 32],
+}
+
+/// What `seal` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct SealReport {
+    pub root: PathBuf,
+    pub files: u64,
+    pub dirs: u64,
+    pub symlinks: u64,
+    pub bytes: u64,
+    pub objects: u64,
+    pub removed_objects: u64,
+    pub seconds: f64,
+}
+
+/// How to seal a root.
+#[derive(Debug, Clone, Default)]
+pub struct SealOptions {
+    pub excludes: Vec<String>,
+    pub writables: Vec<String>,
+}
+
+impl GuardDir {
+    /// Open the guard's directory in `data_dir`, creating it and its key.
+    pub fn open(data_dir: &Path) -> Result<GuardDir> {
+        let dir = data_dir.join("guard");
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir.join("roots"))
+            .map_err(io_err(&dir))?;
+        let key = shouwang_store::load_or_create_secret(&data_dir.join("guard.key"))?;
+        Ok(GuardDir { dir, key })
+    }
+
+    /// The baseline directory of a root: a stable name derived from the
+    /// root's canonical path.
+    fn root_dir(&self, canonical: &Path) -> PathBuf {
+        let id = blake3::hash(canonical.as_os_str().as_bytes()).to_hex();
+        self.dir.join("roots").join(&id[..16])
+    }
+
+    fn canonical(root: &Path) -> Result<PathBuf> {
+        let c = fs::canonicalize(root).map_err(io_err(root))?;
+        if !c.is_dir() {
+            return Err(GuardError::NotADirectory(c));
+        }
+        Ok(c)
+    }
+
+    /// Seal `root`: record it in a new baseline that replaces the old one
+    /// only once it is complete and on disk. A seal that is killed half-way
+    /// leaves the previous baseline as it was.
+    pub fn seal(&self, root: &Path, opts: &SealOptions) -> Result<SealReport> {
+        let started = Instant::now();
+        let root = Self::canonical(root)?;
+        let dir = self.root_dir(&root);
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir.join("objects"))
+            .map_err(io_err(&dir))?;
+        let filters = Filters::new(&opts.excludes, &opts.writables)?;
+        let objects = ObjectStore::new(dir.join("objects"));
+        let scan = scan::scan(&root, &filters, Some(&objects))?;
+        if let Some((first, e)) = scan.errors.first() {
+            return Err(GuardError::SealIncomplete {
+                root,
+                count: scan.errors.len(),
+                first: first.clone(),
+                detail: e.to_string(),
+            });
+        }
+        // Every object reaches the disk before the manifest that names it.
+        let objdir = fs::File::open(objects.dir()).map_err(io_err(objects.dir()))?;
+        rustix::fs::syncfs(&objdir).map_err(|e| GuardError::Io {
+            path: objects.dir().to_path_buf(),
+            source: e.into(),
+        })?;
+        let manifest = Manifest {
+            root: root.as_os_str().as_bytes().to_vec(),
+            sealed_at_us: Utc::now().timestamp_micros(),
+            excludes: opts.excludes.clone(),
+            writables: opts.writables.clone(),
+            entries: scan.entries,
+        };
+        self.commit(&dir, &manifest)?;
+        let keep: HashSet<[u8; 32]> = manifest.entries.iter().filter_map(|e| e.hash).collect();
+        let removed_objects = objects
+            .collect_garbage(&keep)
+            .map_err(io_err(objects.dir()))?;
+        let count = |k: Kind| manifest.entries.iter().filter(|e| e.kind == k).count() as u64;
+        Ok(SealReport {
+            root,
+            files: count(Kind::File),
+            dirs: count(Kind::Dir),
+            symlinks: count(Kind::Symlink),
+            bytes: manifest
+                .entries
+                .iter()
+                .filter(|e| e.kind == Kind::File)
+                .map(|e| e.size)
+                .sum(),
+            objects: keep.len() as u64,
+            removed_objects,
+            seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// Write the manifest durably and atomically.
+    fn commit(&self, dir: &Path, manifest: &Manifest) -> Result<()> {
+        let tmp = dir.join("manifest.tmp");
+        let fin = dir.join("manifest");
+        let bytes = manifest.encode(&self.key);
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(io_err(&tmp))?;
+        f.write_all(&bytes).map_err(io_err(&tmp))?;
+        f.sync_all().map_err(io_err(&tmp))?;
+        fs::rename(&tmp, &fin).map_err(io_err(&fin))?;
+        fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io_err(dir))
+    }
+
+    /// The baseline of `root`, authenticated.
+    pub fn baseline(&self, root: &Path) -> Result<Baseline> {
+        let root = Self::canonical(root)?;
+        let dir = self.root_dir(&root);
+        if !dir.join("manifest").exists() {
+            return Err(GuardError::NotSealed(root));
+        }
+        self.load(dir)
+    }
+
+    fn load(&self, dir: PathBuf) -> Result<Baseline> {
+        let path = dir.join("manifest");
+        let bytes = fs::read(&path).map_err(io_err(&path))?;
+        let manifest = Manifest::decode(&bytes, &self.key, &path)?;
+        let filters = Filters::new(&manifest.excludes, &manifest.writables)?;
+        Ok(Baseline {
+            root: PathBuf::from(std::ffi::OsStr::from_bytes(&manifest.root)),
+            objects: ObjectStore::new(dir.join("objects")),
+            quarantine: Quarantine::new(dir.join("quarantine")),
+            dir,
+            manifest,
+            filters,
+        })
+    }
+
+    /// Every sealed root. A baseline that fails authentication is returned
+    /// as an error in its place, never skipped.
+    pub fn baselines(&self) -> Vec<Result<Baseline>> {
+        let Ok(rd) = fs::read_dir(self.dir.join("roots")) else {
+            return Vec::new();
+        };
+        let mut dirs: Vec<PathBuf> = rd
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.join("manifest").exists())
+            .collect();
+        dirs.sort();
+        dirs.into_iter().map(|d| self.load(d)).collect()
+    }
+
+    /// Re-seal only `paths` (relative to or under the root): an operator
+    /// approved these changes. Their current state replaces the baseline's.
+    pub fn publish(&self, root: &Path, paths: &[PathBuf]) -> Result<Vec<String>> {
+        let mut b = self.baseline(root)?;
+        let mut published = Vec::new();
+        let fresh = scan::scan(&b.root, &b.filters, Some(&b.objects))?;
+        for p in paths {
+            let rel = b.relative(p)?;
+            let prefix = |path: &[u8]| {
+                path == rel.as_slice()
+                    || (path.starts_with(&rel) && path.get(rel.len()) == Some(&b'/'))
+                    || rel.is_empty()
+            };
+            b.manifest.entries.retain(|e| !prefix(&e.path));
+            b.manifest
+                .entries
+                .extend(fresh.entries.iter().filter(|e| prefix(&e.path)).cloned());
+            published.push(String::from_utf8_lossy(&rel).into_owned());
+        }
+        b.manifest.sort();
+        b.manifest.sealed_at_us = Utc::now().timestamp_micros();
+        let objdir = fs::File::open(b.objects.dir()).map_err(io_err(b.objects.dir()))?;
+        rustix::fs::syncfs(&objdir).map_err(|e| GuardError::Io {
+            path: b.objects.dir().to_path_buf(),
+            source: e.into(),
+        })?;
+        self.commit(&b.dir, &b.manifest)?;
+        Ok(published)
+    }
+}
+
+impl GuardDir {
+    /// Put a quarantined item back where it was and add it to the baseline:
+    /// an operator judged it legitimate.
+    pub fn release(&self, root: &Path, id: &str) -> Result<String> {
+        let b = self.baseline(root)?;
+        let record = b.quarantine.get(id)?;
+        let rel = record.path.as_bytes().to_vec();
+        let (parent_rel, name) = match rel.iter().rposition(|&c| c == b'/') {
+            Some(i) => (&rel[..i], &rel[i + 1..]),
+            None => (&rel[..0], &rel[..]),
+        };
+        let safe = SafeRoot::open(&b.root)?;
+        let parent = safe.open_existing_dir(parent_rel)?;
+        let slot_path = b.quarantine.dir().join(id);
+        let slot = fs::File::open(&slot_path).map_err(io_err(&slot_path))?;
+        rustix::fs::renameat_with(
+            &slot,
+            quarantine::ITEM,
+            &parent,
+            name,
+            rustix::fs::RenameFlags::NOREPLACE,
+        )
+        .map_err(|e| GuardError::Io {
+            path: b.root.join(&record.path),
+            source: e.into(),
+        })?;
+        self.publish(&b.root, &[PathBuf::from(&record.path)])?;
+        b.quarantine.remove(id)?;
+        Ok(record.path)
+    }
+}
+
+/// One sealed root.
+pub struct Baseline {
+    pub root: PathBuf,
+    pub dir: PathBuf,
+    pub manifest: Manifest,
+    pub objects: ObjectStore,
+    pub quarantine: Quarantine,
+    pub filters: Filters,
+}
+
+impl Baseline {
+    pub fn sealed_at(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp_micros(self.manifest.sealed_at_us).unwrap_or_default()
+    }
+
+    /// `p` as a path relative to the root (it may be given absolute).
+    pub fn relative(&self, p: &Path) -> Result<Vec<u8>> {
+        let rel = if p.is_absolute() {
+            let canon = fs::canonicalize(p.parent().unwrap_or(p))
+                .map(|d| d.join(p.file_name().unwrap_or_default()))
+                .unwrap_or_else(|_| p.to_path_buf());
+            canon
+                .strip_prefix(&self.root)
+                .map(Path::to_path_buf)
+                .map_err(|_| GuardError::Io {
+                    path: p.to_path_buf(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        format!("not under the web root {}", self.root.display()),
+                    ),
+                })?
+        } else {
+            p.to_path_buf()
+        };
+        let bytes = rel.as_os_str().as_bytes();
+        let trimmed = bytes.strip_suffix(b"/").unwrap_or(bytes);
+        Ok(if trimmed == b"." {
+            Vec::new()
+        } else {
+            trimmed.to_vec()
+        })
+    }
+
+    /// Compare the tree with the baseline.
+    pub fn check(&self) -> Result<CheckReport> {
+        let started = Instant::now();
+        let now = scan::scan(&self.root, &self.filters, None)?;
+        let changes = diff::diff(&self.manifest.entries, &now.entries, &self.filters);
+        Ok(CheckReport {
+            changes,
+            unreadable: now
+                .errors
+                .into_iter()
+                .map(|(p, e)| (p, e.to_string()))
+                .collect(),
+            elapsed: started.elapsed(),
+        })
+    }
+
+    pub fn restorer<'a>(&'a self, root: &'a SafeRoot) -> Restorer<'a> {
+        Restorer {
+            root,
+            manifest: &self.manifest,
+            objects: &self.objects,
+            quarantine: &self.quarantine,
+            filters: &self.filters,
+        }
+    }
+
+    /// Put the whole root back: every change is restored or quarantined.
+    pub fn repair(&self) -> Result<Vec<(String, Result<Outcome>)>> {
+        let report = self.check()?;
+        let root = SafeRoot::open(&self.root)?;
+        let r = self.restorer(&root);
+        let mut out = Vec::new();
+        // Deepest first for additions (so a new directory's contents go to
+        // quarantine with it), baseline order for the rest.
+        for c in &report.changes {
+            out.push((c.path_display(), r.fix(c.path())));
+        }
+        Ok(out)
+    }
+
+    /// Rebuild the whole sealed tree into `target` (disaster recovery).
+    pub fn restore_to(&self, target: &Path) -> Result<u64> {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(target)
+            .map_err(io_err(target))?;
+        if fs::read_dir(target)
+            .map_err(io_err(target))?
+            .next()
+            .is_some()
+        {
+            return Err(GuardError::TargetNotEmpty(target.to_path_buf()));
+        }
+        let root = SafeRoot::open(target)?;
+        let r = self.restorer(&root);
+        let mut n = 0;
+        for e in &self.manifest.entries {
+            if self.filters.is_writable(&e.path) {
+                continue;
+            }
+            if let Outcome::Recreated | Outcome::Restored { .. } = r.fix(&e.path)? {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// The end of the maintenance window, if one is open now.
+    pub fn paused_until(&self) -> Option<DateTime<Utc>> {
+        let s = fs::read_to_string(self.dir.join("pause")).ok()?;
+        let until = DateTime::parse_from_rfc3339(s.trim())
+            .ok()?
+            .with_timezone(&Utc);
+        (until > Utc::now()).then_some(until)
+    }
+
+    /// Open a maintenance window: the watcher records but does not restore
+    /// until it closes by itself.
+    pub fn pause(&self, d: Duration) -> Result<DateTime<Utc>> {
+        let until =
+            Utc::now() + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::hours(1));
+        let p = self.dir.join("pause");
+        fs::write(&p, until.to_rfc3339()).map_err(io_err(&p))?;
+        Ok(until)
+    }
+
+    pub fn resume(&self) -> Result<()> {
+        match fs::remove_file(self.dir.join("pause")) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_err(&self.dir)(e)),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The result of a full comparison.
+#[derive(Debug)]
+pub struct CheckReport {
+    pub changes: Vec<Change>,
+    pub unreadable: Vec<(PathBuf, String)>,
+    pub elapsed: Duration,
+}

@@ -1,0 +1,154 @@
+//! Quarantine: where intruding files (and the tampered versions of sealed
+//! files) go instead of being deleted, each with a record of where it was,
+//! what it was and when.
+
+use std::fs;
+use std::io::Write;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rustix::fs::{AtFlags, Mode, OFlags};
+use serde::{Deserialize, Serialize};
+
+use crate::GuardError;
+
+/// What the quarantine keeps about an item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuarantineRecord {
+    pub id: String,
+    /// Where it was, relative to the root.
+    pub path: String,
+    pub root: String,
+    /// `intruder` (not in the baseline) or `tampered` (a sealed path's
+    /// altered version, replaced by the restore).
+    pub reason: String,
+    pub kind: String,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub size: u64,
+    pub blake3: Option<String>,
+    pub symlink_target: Option<String>,
+    pub quarantined_at: chrono::DateTime<chrono::Utc>,
+}
+
+pub struct Quarantine {
+    dir: PathBuf,
+}
+
+static SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// The name of the quarantined item inside its record directory.
+pub const ITEM: &str = "item";
+const RECORD: &str = "record.json";
+
+impl Quarantine {
+    pub fn new(dir: PathBuf) -> Self {
+        Quarantine { dir }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// A fresh, empty record directory and its id.
+    pub(crate) fn slot(&self) -> Result<(String, PathBuf, OwnedFd), GuardError> {
+        let io = |source| GuardError::Io {
+            path: self.dir.clone(),
+            source,
+        };
+        fs::create_dir_all(&self.dir).map_err(io)?;
+        loop {
+            let id = format!(
+                "{}-{}-{}",
+                chrono::Utc::now().format("%Y%m%dT%H%M%S%.6f"),
+                std::process::id(),
+                SEQ.fetch_add(1, Ordering::Relaxed)
+            );
+            let path = self.dir.join(&id);
+            match fs::create_dir(&path) {
+                Ok(()) => {
+                    let fd = rustix::fs::open(
+                        &path,
+                        OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC,
+                        Mode::empty(),
+                    )
+                    .map_err(|e| GuardError::Io {
+                        path: path.clone(),
+                        source: e.into(),
+                    })?;
+                    return Ok((id, path, fd));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(io(e)),
+            }
+        }
+    }
+
+    pub(crate) fn write_record(
+        &self,
+        slot: &Path,
+        record: &QuarantineRecord,
+    ) -> Result<(), GuardError> {
+        let path = slot.join(RECORD);
+        let mut f = fs::File::create(&path).map_err(|e| GuardError::Io {
+            path: path.clone(),
+            source: e,
+        })?;
+        let json = serde_json::to_vec_pretty(record).expect("records serialize");
+        f.write_all(&json)
+            .map_err(|e| GuardError::Io { path, source: e })
+    }
+
+    /// Every record, oldest first.
+    pub fn list(&self) -> Result<Vec<QuarantineRecord>, GuardError> {
+        let mut out = Vec::new();
+        let Ok(rd) = fs::read_dir(&self.dir) else {
+            return Ok(out);
+        };
+        for e in rd.flatten() {
+            if let Ok(r) = self.get(&e.file_name().to_string_lossy()) {
+                out.push(r);
+            }
+        }
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+
+    pub fn get(&self, id: &str) -> Result<QuarantineRecord, GuardError> {
+        if id.is_empty() || id.contains('/') || id.starts_with('.') {
+            return Err(GuardError::NoSuchQuarantine(id.to_string()));
+        }
+        let path = self.dir.join(id).join(RECORD);
+        let bytes = fs::read(&path).map_err(|_| GuardError::NoSuchQuarantine(id.to_string()))?;
+        serde_json::from_slice(&bytes).map_err(|e| GuardError::Io {
+            path,
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+        })
+    }
+
+    /// The quarantined item of a record, for reading.
+    pub fn item_path(&self, id: &str) -> Result<PathBuf, GuardError> {
+        self.get(id)?;
+        Ok(self.dir.join(id).join(ITEM))
+    }
+
+    /// Forget a record after its item was moved back.
+    pub(crate) fn remove(&self, id: &str) -> Result<(), GuardError> {
+        let path = self.dir.join(id);
+        fs::remove_dir_all(&path).map_err(|e| GuardError::Io { path, source: e })
+    }
+}
+
+/// Move `name` out of `parent` into `slot` (same filesystem: one rename,
+/// everything kept). Across filesystems the caller copies instead.
+pub(crate) fn move_into(parent: impl AsFd, name: &[u8], slot: impl AsFd) -> rustix::io::Result<()> {
+    rustix::fs::renameat(parent, name, slot, ITEM)
+}
+
+/// Hard-link `name` into `slot`, leaving it in place (used to keep the
+/// tampered version of a file that an atomic rename then replaces).
+pub(crate) fn link_into(parent: impl AsFd, name: &[u8], slot: impl AsFd) -> rustix::io::Result<()> {
+    rustix::fs::linkat(parent, name, slot, ITEM, AtFlags::empty())
+}

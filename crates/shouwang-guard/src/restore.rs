@@ -1,0 +1,671 @@
+//! Putting a path back to its sealed state, safely against an attacker who
+//! is still on the machine.
+//!
+//! Every path is resolved from an open descriptor of the web root with
+//! `openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)`, one directory at a
+//! time, so a directory swapped for a symlink can never lead a restore
+//! outside the root. Files are written to a fresh temporary name in their
+//! own directory (`O_CREAT | O_EXCL | O_NOFOLLOW`), given their owner and
+//! mode, and renamed into place: readers see the old or the new file, never
+//! half of one. What was there instead is kept in quarantine, not deleted.
+
+use std::collections::HashSet;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rustix::fs::{AtFlags, FileType, Gid, Mode, OFlags, ResolveFlags, Stat, Timestamps, Uid};
+use rustix::io::Errno;
+
+use crate::GuardError;
+use crate::diff::{Aspect, aspects};
+use crate::manifest::{Entry, Kind, Manifest};
+use crate::objects::ObjectStore;
+use crate::quarantine::{self, Quarantine, QuarantineRecord};
+use crate::scan::Filters;
+
+const RESOLVE: ResolveFlags = ResolveFlags::BENEATH
+    .union(ResolveFlags::NO_SYMLINKS)
+    .union(ResolveFlags::NO_MAGICLINKS);
+
+/// Prefix of the temporary names restores write to before renaming.
+pub const TEMP_PREFIX: &[u8] = b".shouwang-restore-";
+
+/// Temporary files of restores in progress (root path + relative path).
+/// A watcher skips exactly these, so an attacker cannot hide a file by
+/// giving it our prefix.
+static IN_FLIGHT: Mutex<Option<HashSet<PathBuf>>> = Mutex::new(None);
+static TEMP_SEQ: AtomicU64 = AtomicU64::new(0);
+
+pub fn is_restore_temp(abs: &Path) -> bool {
+    IN_FLIGHT
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+        .is_some_and(|s| s.contains(abs))
+}
+
+struct TempName {
+    abs: PathBuf,
+    name: Vec<u8>,
+}
+
+impl TempName {
+    fn new(root: &Path, parent_rel: &[u8]) -> TempName {
+        let mut name = TEMP_PREFIX.to_vec();
+        name.extend_from_slice(
+            format!(
+                "{}-{}",
+                std::process::id(),
+                TEMP_SEQ.fetch_add(1, Ordering::Relaxed)
+            )
+            .as_bytes(),
+        );
+        let abs = crate::scan::abs_path(root, &crate::scan::join_rel(parent_rel, &name));
+        IN_FLIGHT
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_or_insert_with(HashSet::new)
+            .insert(abs.clone());
+        TempName { abs, name }
+    }
+}
+
+impl Drop for TempName {
+    fn drop(&mut self) {
+        if let Some(s) = IN_FLIGHT.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            s.remove(&self.abs);
+        }
+    }
+}
+
+/// What fixing one path did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// It already matched the baseline (for example our own restore).
+    Unchanged,
+    /// It differed in `aspects` and was put back; the altered version, if
+    /// worth keeping, is in quarantine under `quarantined`.
+    Restored {
+        aspects: Vec<Aspect>,
+        quarantined: Option<String>,
+    },
+    /// It was missing and was recreated.
+    Recreated,
+    /// It is not in the baseline: moved into quarantine.
+    Quarantined { id: String },
+    /// A new file in a writable area: left alone, reported.
+    WritableNew,
+}
+
+fn errno(path: &Path) -> impl Fn(Errno) -> GuardError + '_ {
+    move |e| GuardError::Io {
+        path: path.to_path_buf(),
+        source: e.into(),
+    }
+}
+
+fn split(rel: &[u8]) -> (&[u8], &[u8]) {
+    match rel.iter().rposition(|&b| b == b'/') {
+        Some(i) => (&rel[..i], &rel[i + 1..]),
+        None => (&[], rel),
+    }
+}
+
+/// An open web root.
+pub struct SafeRoot {
+    path: PathBuf,
+    fd: OwnedFd,
+}
+
+impl SafeRoot {
+    pub fn open(path: &Path) -> Result<SafeRoot, GuardError> {
+        let fd = rustix::fs::open(
+            path,
+            OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(errno(path))?;
+        Ok(SafeRoot {
+            path: path.to_path_buf(),
+            fd,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Like `open_dir`, for callers outside this module.
+    pub fn open_existing_dir(&self, rel: &[u8]) -> Result<OwnedFd, GuardError> {
+        self.open_dir(rel)
+            .map_err(errno(&crate::scan::abs_path(&self.path, rel)))
+    }
+
+    /// Open the existing directory `rel` beneath the root, refusing any
+    /// symlink on the way.
+    fn open_dir(&self, rel: &[u8]) -> rustix::io::Result<OwnedFd> {
+        let path: &[u8] = if rel.is_empty() { b"." } else { rel };
+        rustix::fs::openat2(
+            &self.fd,
+            path,
+            OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW,
+            Mode::empty(),
+            RESOLVE,
+        )
+    }
+}
+
+fn kind_of(st: &Stat) -> Kind {
+    match FileType::from_raw_mode(st.st_mode) {
+        FileType::RegularFile => Kind::File,
+        FileType::Directory => Kind::Dir,
+        FileType::Symlink => Kind::Symlink,
+        _ => Kind::Other,
+    }
+}
+
+/// The entry describing what is at `name` in `dir` now (hashing a file).
+fn current_entry(
+    dir: BorrowedFd<'_>,
+    name: &[u8],
+    rel: &[u8],
+) -> rustix::io::Result<Option<Entry>> {
+    let st = match rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+        Ok(st) => st,
+        Err(Errno::NOENT) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let kind = kind_of(&st);
+    let mut e = Entry {
+        path: rel.to_vec(),
+        kind,
+        mode: st.st_mode & 0o7777,
+        uid: st.st_uid,
+        gid: st.st_gid,
+        size: if kind == Kind::Dir {
+            0
+        } else {
+            st.st_size as u64
+        },
+        mtime_ns: st.st_mtime * 1_000_000_000 + st.st_mtime_nsec as i64,
+        hash: None,
+        target: None,
+    };
+    match kind {
+        Kind::File => {
+            let fd = match rustix::fs::openat(
+                dir,
+                name,
+                OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+                Mode::empty(),
+            ) {
+                Ok(fd) => fd,
+                Err(Errno::NOENT) => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            let mut f = std::fs::File::from(fd);
+            let mut h = blake3::Hasher::new();
+            h.update_reader(&mut f)
+                .map_err(|e| Errno::from_io_error(&e).unwrap_or(Errno::IO))?;
+            e.hash = Some(*h.finalize().as_bytes());
+            e.size = f.metadata().map(|m| m.len()).unwrap_or(e.size);
+        }
+        Kind::Symlink => {
+            e.target = Some(rustix::fs::readlinkat(dir, name, Vec::new())?.into_bytes());
+        }
+        _ => {}
+    }
+    Ok(Some(e))
+}
+
+/// Puts paths of one root back to their sealed state.
+pub struct Restorer<'a> {
+    pub root: &'a SafeRoot,
+    pub manifest: &'a Manifest,
+    pub objects: &'a ObjectStore,
+    pub quarantine: &'a Quarantine,
+    pub filters: &'a Filters,
+}
+
+impl Restorer<'_> {
+    fn abs(&self, rel: &[u8]) -> PathBuf {
+        crate::scan::abs_path(self.root.path(), rel)
+    }
+
+    /// Make `rel` match the baseline: restore, recreate or quarantine.
+    /// Idempotent: a path that already matches is left untouched, so the
+    /// events of our own writes never cause more writes.
+    pub fn fix(&self, rel: &[u8]) -> Result<Outcome, GuardError> {
+        if self.filters.is_excluded(rel) || is_restore_temp(&self.abs(rel)) {
+            return Ok(Outcome::Unchanged);
+        }
+        let want = self.manifest.get(rel);
+        let (parent_rel, name) = split(rel);
+        let Some(want) = want else {
+            // Not sealed. If its directory is gone, there is nothing here.
+            let parent = match self.root.open_dir(parent_rel) {
+                Ok(fd) => fd,
+                Err(Errno::NOENT | Errno::NOTDIR | Errno::LOOP | Errno::XDEV) => {
+                    return Ok(Outcome::Unchanged);
+                }
+                Err(e) => return Err(errno(&self.abs(parent_rel))(e)),
+            };
+            if rel.is_empty() {
+                return Ok(Outcome::Unchanged);
+            }
+            return match rustix::fs::statat(&parent, name, AtFlags::SYMLINK_NOFOLLOW) {
+                Err(Errno::NOENT) => Ok(Outcome::Unchanged),
+                Err(e) => Err(errno(&self.abs(rel))(e)),
+                Ok(_) if self.filters.is_writable(rel) => Ok(Outcome::WritableNew),
+                Ok(st) => {
+                    let id =
+                        self.quarantine_item(parent.as_fd(), name, rel, &st, "intruder", false)?;
+                    Ok(Outcome::Quarantined { id })
+                }
+            };
+        };
+        if self.filters.is_writable(rel) {
+            return Ok(Outcome::Unchanged);
+        }
+        if rel.is_empty() {
+            return self.fix_root(want);
+        }
+        let parent = self.ensure_dir(parent_rel)?;
+        let now = current_entry(parent.as_fd(), name, rel).map_err(errno(&self.abs(rel)))?;
+        let Some(now) = now else {
+            self.create(parent.as_fd(), parent_rel, name, want)?;
+            return Ok(Outcome::Recreated);
+        };
+        let asp = aspects(want, &now);
+        if asp.is_empty() {
+            return Ok(Outcome::Unchanged);
+        }
+        // Keep the altered version as evidence when its content changed.
+        let evidence_worthy = asp
+            .iter()
+            .any(|a| matches!(a, Aspect::Content | Aspect::Type | Aspect::Target));
+        let mut quarantined = None;
+        if now.kind == Kind::Dir && want.kind != Kind::Dir {
+            // A directory where a file belongs: move it (and all in it) away.
+            let st = rustix::fs::statat(&parent, name, AtFlags::SYMLINK_NOFOLLOW)
+                .map_err(errno(&self.abs(rel)))?;
+            quarantined =
+                Some(self.quarantine_item(parent.as_fd(), name, rel, &st, "tampered", false)?);
+        } else if want.kind == Kind::Dir && now.kind == Kind::Dir {
+            let dir = self.root.open_dir(rel).map_err(errno(&self.abs(rel)))?;
+            set_owner_mode(dir.as_fd(), want).map_err(errno(&self.abs(rel)))?;
+            return Ok(Outcome::Restored {
+                aspects: asp,
+                quarantined: None,
+            });
+        } else if evidence_worthy || want.kind == Kind::Dir {
+            let st = rustix::fs::statat(&parent, name, AtFlags::SYMLINK_NOFOLLOW)
+                .map_err(errno(&self.abs(rel)))?;
+            // A non-directory where a directory belongs must go before the
+            // mkdir; otherwise a link keeps the evidence and the rename
+            // below replaces the path atomically.
+            let keep_in_place = want.kind != Kind::Dir;
+            quarantined = Some(self.quarantine_item(
+                parent.as_fd(),
+                name,
+                rel,
+                &st,
+                "tampered",
+                keep_in_place,
+            )?);
+        }
+        self.create(parent.as_fd(), parent_rel, name, want)?;
+        Ok(Outcome::Restored {
+            aspects: asp,
+            quarantined,
+        })
+    }
+
+    fn fix_root(&self, want: &Entry) -> Result<Outcome, GuardError> {
+        let st = rustix::fs::fstat(&self.root.fd).map_err(errno(self.root.path()))?;
+        let now = Entry {
+            mode: st.st_mode & 0o7777,
+            uid: st.st_uid,
+            gid: st.st_gid,
+            ..want.clone()
+        };
+        let asp = aspects(want, &now);
+        if asp.is_empty() {
+            return Ok(Outcome::Unchanged);
+        }
+        set_owner_mode(self.root.fd.as_fd(), want).map_err(errno(self.root.path()))?;
+        Ok(Outcome::Restored {
+            aspects: asp,
+            quarantined: None,
+        })
+    }
+
+    /// Open directory `rel`, recreating it (and its parents) from the
+    /// baseline when missing, and moving a non-directory in its way to
+    /// quarantine.
+    fn ensure_dir(&self, rel: &[u8]) -> Result<OwnedFd, GuardError> {
+        match self.root.open_dir(rel) {
+            Ok(fd) => return Ok(fd),
+            Err(Errno::NOENT | Errno::NOTDIR | Errno::LOOP) => {}
+            Err(e) => return Err(errno(&self.abs(rel))(e)),
+        }
+        if rel.is_empty() {
+            return Err(GuardError::Io {
+                path: self.root.path().to_path_buf(),
+                source: io::Error::new(io::ErrorKind::NotFound, "the web root itself is gone"),
+            });
+        }
+        let (parent_rel, name) = split(rel);
+        let parent = self.ensure_dir(parent_rel)?;
+        let want = self
+            .manifest
+            .get(rel)
+            .filter(|e| e.kind == Kind::Dir)
+            .ok_or_else(|| GuardError::Io {
+                path: self.abs(rel),
+                source: io::Error::new(
+                    io::ErrorKind::NotFound,
+                    "a parent directory is missing and not in the baseline",
+                ),
+            })?;
+        match rustix::fs::statat(&parent, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) if kind_of(&st) != Kind::Dir => {
+                self.quarantine_item(parent.as_fd(), name, rel, &st, "tampered", false)?;
+            }
+            _ => {}
+        }
+        self.create(parent.as_fd(), parent_rel, name, want)?;
+        self.root.open_dir(rel).map_err(errno(&self.abs(rel)))
+    }
+
+    /// Create `name` in `parent` as the baseline has it, atomically for
+    /// files and symlinks.
+    fn create(
+        &self,
+        parent: BorrowedFd<'_>,
+        parent_rel: &[u8],
+        name: &[u8],
+        want: &Entry,
+    ) -> Result<(), GuardError> {
+        let abs = self.abs(&want.path);
+        let err = errno(&abs);
+        match want.kind {
+            Kind::Dir => {
+                match rustix::fs::mkdirat(parent, name, Mode::from_raw_mode(0o700)) {
+                    Ok(()) | Err(Errno::EXIST) => {}
+                    Err(e) => return Err(err(e)),
+                }
+                let fd = rustix::fs::openat2(
+                    parent,
+                    name,
+                    OFlags::DIRECTORY | OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                    Mode::empty(),
+                    RESOLVE,
+                )
+                .map_err(&err)?;
+                set_owner_mode(fd.as_fd(), want).map_err(err)
+            }
+            Kind::File => {
+                let hash = want.hash.as_ref().ok_or_else(|| GuardError::Io {
+                    path: abs.clone(),
+                    source: io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "the baseline has no content for this file",
+                    ),
+                })?;
+                let content = self
+                    .objects
+                    .read_verified(hash)
+                    .map_err(|e| GuardError::Io {
+                        path: self.objects.path_of(hash),
+                        source: e,
+                    })?;
+                let tmp = TempName::new(self.root.path(), parent_rel);
+                let fd = rustix::fs::openat(
+                    parent,
+                    tmp.name.as_slice(),
+                    OFlags::WRONLY
+                        | OFlags::CREATE
+                        | OFlags::EXCL
+                        | OFlags::NOFOLLOW
+                        | OFlags::CLOEXEC,
+                    Mode::from_raw_mode(0o600),
+                )
+                .map_err(&err)?;
+                let result = (|| -> rustix::io::Result<()> {
+                    let mut f = std::fs::File::from(fd);
+                    f.write_all(&content)
+                        .map_err(|e| Errno::from_io_error(&e).unwrap_or(Errno::IO))?;
+                    set_owner_mode(f.as_fd(), want)?;
+                    let t = rustix::fs::Timespec {
+                        tv_sec: want.mtime_ns.div_euclid(1_000_000_000),
+                        tv_nsec: want.mtime_ns.rem_euclid(1_000_000_000) as _,
+                    };
+                    let _ = rustix::fs::futimens(
+                        &f,
+                        &Timestamps {
+                            last_access: t,
+                            last_modification: t,
+                        },
+                    );
+                    rustix::fs::renameat(parent, tmp.name.as_slice(), parent, name)
+                })();
+                if result.is_err() {
+                    let _ = rustix::fs::unlinkat(parent, tmp.name.as_slice(), AtFlags::empty());
+                }
+                result.map_err(err)
+            }
+            Kind::Symlink => {
+                let target = want.target.as_deref().unwrap_or_default();
+                let tmp = TempName::new(self.root.path(), parent_rel);
+                let result = (|| -> rustix::io::Result<()> {
+                    rustix::fs::symlinkat(target, parent, tmp.name.as_slice())?;
+                    match rustix::fs::chownat(
+                        parent,
+                        tmp.name.as_slice(),
+                        Some(Uid::from_raw(want.uid)),
+                        Some(Gid::from_raw(want.gid)),
+                        AtFlags::SYMLINK_NOFOLLOW,
+                    ) {
+                        Ok(()) | Err(Errno::PERM) => {}
+                        Err(e) => return Err(e),
+                    }
+                    rustix::fs::renameat(parent, tmp.name.as_slice(), parent, name)
+                })();
+                if result.is_err() {
+                    let _ = rustix::fs::unlinkat(parent, tmp.name.as_slice(), AtFlags::empty());
+                }
+                result.map_err(err)
+            }
+            Kind::Other => Err(GuardError::Io {
+                path: abs.clone(),
+                source: io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    "special files (sockets, fifos, devices) are not restored",
+                ),
+            }),
+        }
+    }
+
+    /// Move (or, with `keep_in_place`, hard-link) what is at `name` into a
+    /// new quarantine slot, with a record of it. Returns the record id.
+    fn quarantine_item(
+        &self,
+        parent: BorrowedFd<'_>,
+        name: &[u8],
+        rel: &[u8],
+        st: &Stat,
+        reason: &str,
+        keep_in_place: bool,
+    ) -> Result<String, GuardError> {
+        let (id, slot_path, slot) = self.quarantine.slot()?;
+        let kind = kind_of(st);
+        let mut record = QuarantineRecord {
+            id: id.clone(),
+            path: String::from_utf8_lossy(rel).into_owned(),
+            root: self.root.path().display().to_string(),
+            reason: reason.to_string(),
+            kind: format!("{kind:?}").to_lowercase(),
+            mode: st.st_mode & 0o7777,
+            uid: st.st_uid,
+            gid: st.st_gid,
+            size: st.st_size as u64,
+            blake3: None,
+            symlink_target: None,
+            quarantined_at: chrono::Utc::now(),
+        };
+        if kind == Kind::Symlink {
+            record.symlink_target = rustix::fs::readlinkat(parent, name, Vec::new())
+                .ok()
+                .map(|t| String::from_utf8_lossy(t.as_bytes()).into_owned());
+        }
+        let moved = if keep_in_place {
+            quarantine::link_into(parent, name, &slot)
+        } else {
+            quarantine::move_into(parent, name, &slot)
+        };
+        match moved {
+            Ok(()) => {}
+            // Quarantine on another filesystem: copy, then remove (unless
+            // the caller replaces it atomically right after).
+            Err(Errno::XDEV) => {
+                copy_tree(parent, name, slot.as_fd(), quarantine::ITEM.as_bytes())
+                    .map_err(errno(&self.abs(rel)))?;
+                if !keep_in_place {
+                    remove_tree(parent, name).map_err(errno(&self.abs(rel)))?;
+                }
+            }
+            Err(e) => return Err(errno(&self.abs(rel))(e)),
+        }
+        if kind == Kind::File {
+            let item = slot_path.join(quarantine::ITEM);
+            if let Ok(mut f) = crate::scan::open_nofollow(&item) {
+                let mut h = blake3::Hasher::new();
+                if h.update_reader(&mut f).is_ok() {
+                    record.blake3 = Some(h.finalize().to_hex().to_string());
+                }
+            }
+        }
+        self.quarantine.write_record(&slot_path, &record)?;
+        Ok(id)
+    }
+}
+
+fn set_owner_mode(fd: BorrowedFd<'_>, want: &Entry) -> rustix::io::Result<()> {
+    // Owner first: chown clears setuid/setgid bits, which chmod then sets.
+    match rustix::fs::fchown(
+        fd,
+        Some(Uid::from_raw(want.uid)),
+        Some(Gid::from_raw(want.gid)),
+    ) {
+        Ok(()) | Err(Errno::PERM) => {}
+        Err(e) => return Err(e),
+    }
+    rustix::fs::fchmod(fd, Mode::from_raw_mode(want.mode))
+}
+
+/// Copy a file, symlink or directory tree without following symlinks.
+fn copy_tree(
+    src_dir: BorrowedFd<'_>,
+    name: &[u8],
+    dst_dir: BorrowedFd<'_>,
+    dst_name: &[u8],
+) -> rustix::io::Result<()> {
+    let st = rustix::fs::statat(src_dir, name, AtFlags::SYMLINK_NOFOLLOW)?;
+    match kind_of(&st) {
+        Kind::File => {
+            let src = rustix::fs::openat(
+                src_dir,
+                name,
+                OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+                Mode::empty(),
+            )?;
+            let dst = rustix::fs::openat(
+                dst_dir,
+                dst_name,
+                OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC,
+                Mode::from_raw_mode(0o600),
+            )?;
+            let (mut s, mut d) = (std::fs::File::from(src), std::fs::File::from(dst));
+            let mut buf = vec![0u8; 1 << 16];
+            loop {
+                let n = s
+                    .read(&mut buf)
+                    .map_err(|e| Errno::from_io_error(&e).unwrap_or(Errno::IO))?;
+                if n == 0 {
+                    break;
+                }
+                d.write_all(&buf[..n])
+                    .map_err(|e| Errno::from_io_error(&e).unwrap_or(Errno::IO))?;
+            }
+            Ok(())
+        }
+        Kind::Symlink => {
+            let target = rustix::fs::readlinkat(src_dir, name, Vec::new())?;
+            rustix::fs::symlinkat(target.as_bytes(), dst_dir, dst_name)
+        }
+        Kind::Dir => {
+            rustix::fs::mkdirat(dst_dir, dst_name, Mode::from_raw_mode(0o700))?;
+            let src = rustix::fs::openat2(
+                src_dir,
+                name,
+                OFlags::DIRECTORY | OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::empty(),
+                RESOLVE,
+            )?;
+            let dst = rustix::fs::openat2(
+                dst_dir,
+                dst_name,
+                OFlags::DIRECTORY | OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::empty(),
+                RESOLVE,
+            )?;
+            for child in children(src.as_fd())? {
+                copy_tree(src.as_fd(), &child, dst.as_fd(), &child)?;
+            }
+            Ok(())
+        }
+        // A fifo or device is recorded in the quarantine record only.
+        Kind::Other => Ok(()),
+    }
+}
+
+fn remove_tree(dir: BorrowedFd<'_>, name: &[u8]) -> rustix::io::Result<()> {
+    let st = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)?;
+    if kind_of(&st) == Kind::Dir {
+        let sub = rustix::fs::openat2(
+            dir,
+            name,
+            OFlags::DIRECTORY | OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+            RESOLVE,
+        )?;
+        for child in children(sub.as_fd())? {
+            remove_tree(sub.as_fd(), &child)?;
+        }
+        rustix::fs::unlinkat(dir, name, AtFlags::REMOVEDIR)
+    } else {
+        rustix::fs::unlinkat(dir, name, AtFlags::empty())
+    }
+}
+
+fn children(dir: BorrowedFd<'_>) -> rustix::io::Result<Vec<Vec<u8>>> {
+    let fd = rustix::fs::openat(
+        dir,
+        ".",
+        OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let mut out = Vec::new();
+    for e in rustix::fs::Dir::read_from(&fd)? {
+        let e = e?;
+        let n = e.file_name().to_bytes();
+        if n != b"." && n != b".." {
+            out.push(n.to_vec());
+        }
+    }
+    Ok(out)
+}

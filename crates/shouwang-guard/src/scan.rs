@@ -1,0 +1,294 @@
+//! Walking a web root: what is there now, with content hashes, read
+//! without following symlinks. Sealing stores the content as it reads it;
+//! checking only hashes.
+
+use std::fs::{self, File, Metadata, OpenOptions};
+use std::io::{self, Read};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+
+use crate::GuardError;
+use crate::manifest::{Entry, Kind};
+use crate::objects::ObjectStore;
+
+/// Files up to this size are read whole and stored from the same buffer;
+/// larger ones are streamed.
+const WHOLE_READ_LIMIT: u64 = 8 << 20;
+
+/// Which paths a root's baseline leaves out, and which it records but never
+/// restores.
+#[derive(Clone, Debug)]
+pub struct Filters {
+    exclude: GlobSet,
+    writable: GlobSet,
+}
+
+fn globset(patterns: &[String]) -> Result<GlobSet, GuardError> {
+    let mut b = GlobSetBuilder::new();
+    for p in patterns {
+        let glob = Glob::new(p).map_err(|e| GuardError::BadPattern {
+            pattern: p.clone(),
+            detail: e.to_string(),
+        })?;
+        b.add(glob);
+    }
+    b.build().map_err(|e| GuardError::BadPattern {
+        pattern: patterns.join(", "),
+        detail: e.to_string(),
+    })
+}
+
+impl Filters {
+    pub fn new(excludes: &[String], writables: &[String]) -> Result<Self, GuardError> {
+        Ok(Filters {
+            exclude: globset(excludes)?,
+            writable: globset(writables)?,
+        })
+    }
+
+    /// Excluded paths are neither sealed nor compared. A directory whose
+    /// every descendant a pattern excludes (`cache/**`) is excluded too.
+    pub fn is_excluded(&self, rel: &[u8]) -> bool {
+        if rel.is_empty() || self.exclude.is_empty() {
+            return false;
+        }
+        let inside = join_rel(rel, b"\0");
+        self.exclude
+            .is_match(Path::new(std::ffi::OsStr::from_bytes(rel)))
+            || self
+                .exclude
+                .is_match(Path::new(std::ffi::OsStr::from_bytes(&inside)))
+    }
+
+    /// Is this path inside a writable area (uploads, caches)?
+    pub fn is_writable(&self, rel: &[u8]) -> bool {
+        !rel.is_empty()
+            && self
+                .writable
+                .is_match(Path::new(std::ffi::OsStr::from_bytes(rel)))
+    }
+}
+
+pub(crate) fn join_rel(parent: &[u8], name: &[u8]) -> Vec<u8> {
+    if parent.is_empty() {
+        name.to_vec()
+    } else {
+        let mut p = Vec::with_capacity(parent.len() + 1 + name.len());
+        p.extend_from_slice(parent);
+        p.push(b'/');
+        p.extend_from_slice(name);
+        p
+    }
+}
+
+pub(crate) fn abs_path(root: &Path, rel: &[u8]) -> PathBuf {
+    if rel.is_empty() {
+        root.to_path_buf()
+    } else {
+        root.join(std::ffi::OsStr::from_bytes(rel))
+    }
+}
+
+pub(crate) fn entry_from_meta(path: Vec<u8>, meta: &Metadata) -> Entry {
+    let kind = Kind::of(meta.file_type());
+    Entry {
+        path,
+        kind,
+        mode: meta.mode() & 0o7777,
+        uid: meta.uid(),
+        gid: meta.gid(),
+        size: if kind == Kind::Dir { 0 } else { meta.size() },
+        mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
+        hash: None,
+        target: None,
+    }
+}
+
+/// Open a regular file for reading without following a symlink, and
+/// without touching its access time where the kernel lets us.
+pub(crate) fn open_nofollow(path: &Path) -> io::Result<File> {
+    let open = |extra: i32| {
+        OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | extra)
+            .open(path)
+    };
+    match open(libc::O_NOATIME) {
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => open(0),
+        other => other,
+    }
+}
+
+/// Hash a file's content, storing it in `objects` when given. Returns the
+/// hash and the metadata of the file as read (from the open descriptor, so
+/// the two belong together).
+pub(crate) fn hash_file(
+    path: &Path,
+    objects: Option<&ObjectStore>,
+    buf: &mut Vec<u8>,
+) -> io::Result<([u8; 32], Metadata)> {
+    for _ in 0..3 {
+        let mut f = open_nofollow(path)?;
+        let before = f.metadata()?;
+        if !before.is_file() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a regular file",
+            ));
+        }
+        let hash = if before.len() <= WHOLE_READ_LIMIT {
+            buf.clear();
+            f.read_to_end(buf)?;
+            let hash = *blake3::hash(buf).as_bytes();
+            if let Some(objects) = objects {
+                objects.put(&hash, buf)?;
+            }
+            hash
+        } else if let Some(objects) = objects {
+            objects.put_stream(&mut f)?.0
+        } else {
+            let mut hasher = blake3::Hasher::new();
+            hasher.update_reader(&mut f)?;
+            *hasher.finalize().as_bytes()
+        };
+        let after = f.metadata()?;
+        // A file written while we read it is read again, so that the hash
+        // and the metadata describe the same content.
+        if after.mtime_nsec() == before.mtime_nsec()
+            && after.mtime() == before.mtime()
+            && after.len() == before.len()
+        {
+            return Ok((hash, after));
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::WouldBlock,
+        "the file kept changing while it was read",
+    ))
+}
+
+/// A file's hash and its metadata as read, or why it could not be read.
+type HashResult = io::Result<([u8; 32], Metadata)>;
+
+/// What a walk found, and the paths it could not read.
+pub struct Scan {
+    pub entries: Vec<Entry>,
+    pub errors: Vec<(PathBuf, io::Error)>,
+}
+
+/// Walk `root`, skipping excluded paths. File contents are hashed (and
+/// stored in `objects` when given) except inside writable areas, where only
+/// metadata is recorded.
+pub fn scan(
+    root: &Path,
+    filters: &Filters,
+    objects: Option<&ObjectStore>,
+) -> Result<Scan, GuardError> {
+    let root_meta = fs::symlink_metadata(root).map_err(|e| GuardError::Io {
+        path: root.to_path_buf(),
+        source: e,
+    })?;
+    if !root_meta.is_dir() {
+        return Err(GuardError::NotADirectory(root.to_path_buf()));
+    }
+    let mut entries = vec![entry_from_meta(Vec::new(), &root_meta)];
+    let mut errors = Vec::new();
+    let mut stack: Vec<Vec<u8>> = vec![Vec::new()];
+    while let Some(dir_rel) = stack.pop() {
+        let dir_abs = abs_path(root, &dir_rel);
+        let rd = match fs::read_dir(&dir_abs) {
+            Ok(rd) => rd,
+            Err(e) => {
+                errors.push((dir_abs, e));
+                continue;
+            }
+        };
+        for item in rd {
+            let item = match item {
+                Ok(i) => i,
+                Err(e) => {
+                    errors.push((dir_abs.clone(), e));
+                    continue;
+                }
+            };
+            let rel = join_rel(&dir_rel, item.file_name().as_bytes());
+            if filters.is_excluded(&rel) {
+                continue;
+            }
+            let meta = match item.metadata() {
+                Ok(m) => m,
+                Err(e) => {
+                    errors.push((item.path(), e));
+                    continue;
+                }
+            };
+            let mut entry = entry_from_meta(rel.clone(), &meta);
+            match entry.kind {
+                Kind::Dir => stack.push(rel),
+                Kind::Symlink => match fs::read_link(item.path()) {
+                    Ok(t) => entry.target = Some(t.as_os_str().as_bytes().to_vec()),
+                    Err(e) => errors.push((item.path(), e)),
+                },
+                _ => {}
+            }
+            entries.push(entry);
+        }
+    }
+
+    // Hash file contents on every core: the walk is cheap, reading is not.
+    let todo: Vec<usize> = entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.kind == Kind::File && !filters.is_writable(&e.path))
+        .map(|(i, _)| i)
+        .collect();
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(8);
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<(usize, HashResult)>> = Mutex::new(Vec::with_capacity(todo.len()));
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                let mut buf = Vec::new();
+                let mut local = Vec::new();
+                loop {
+                    let k = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&i) = todo.get(k) else { break };
+                    let path = abs_path(root, &entries[i].path);
+                    local.push((i, hash_file(&path, objects, &mut buf)));
+                }
+                results
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .extend(local);
+            });
+        }
+    });
+    let mut vanished = Vec::new();
+    for (i, r) in results.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        match r {
+            Ok((hash, meta)) => {
+                let path = std::mem::take(&mut entries[i].path);
+                entries[i] = entry_from_meta(path, &meta);
+                entries[i].hash = Some(hash);
+            }
+            // Gone between the walk and the read: it is simply not there.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => vanished.push(i),
+            Err(e) => errors.push((abs_path(root, &entries[i].path), e)),
+        }
+    }
+    if !vanished.is_empty() {
+        vanished.sort_unstable();
+        for i in vanished.into_iter().rev() {
+            entries.remove(i);
+        }
+    }
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(Scan { entries, errors })
+}

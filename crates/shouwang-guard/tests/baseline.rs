@@ -1,0 +1,392 @@
+//! Sealing, checking and repairing real temporary web roots, including the
+//! tricks of an attacker who is still on the box.
+
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
+use std::path::{Path, PathBuf};
+
+use shouwang_guard::{Aspect, ChangeKind, GuardDir, GuardError, Outcome, SealOptions};
+
+struct Site {
+    _tmp: tempfile::TempDir,
+    data: PathBuf,
+    root: PathBuf,
+    outside: PathBuf,
+}
+
+/// A small government-site-like tree: pages, assets, a symlink, a Chinese
+/// file name and one that is not UTF-8.
+fn site() -> Site {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let root = tmp.path().join("www");
+    let outside = tmp.path().join("outside");
+    fs::create_dir_all(&data).unwrap();
+    fs::create_dir_all(root.join("news/2026")).unwrap();
+    fs::create_dir_all(root.join("static/css")).unwrap();
+    fs::create_dir_all(root.join("uploads")).unwrap();
+    fs::create_dir_all(&outside).unwrap();
+    fs::write(
+        root.join("index.html"),
+        "<html><title>某某镇人民政府</title><body>欢迎</body></html>",
+    )
+    .unwrap();
+    fs::write(root.join("news/2026/a.html"), "<p>通知公告</p>").unwrap();
+    fs::write(root.join("news/2026/b.html"), "<p>通知公告</p>").unwrap(); // same content as a.html
+    fs::write(root.join("static/css/site.css"), "body{color:#333}").unwrap();
+    fs::write(root.join("联系我们.html"), "电话：0000-1234567").unwrap();
+    fs::write(
+        root.join(std::ffi::OsStr::from_bytes(b"gbk-\xc1\xaa.html")),
+        "gbk name",
+    )
+    .unwrap();
+    symlink("index.html", root.join("home.html")).unwrap();
+    fs::set_permissions(root.join("index.html"), fs::Permissions::from_mode(0o644)).unwrap();
+    fs::write(outside.join("victim.txt"), "outside the web root").unwrap();
+    Site {
+        _tmp: tmp,
+        data,
+        root,
+        outside,
+    }
+}
+
+fn seal(s: &Site) -> GuardDir {
+    let g = GuardDir::open(&s.data).unwrap();
+    g.seal(
+        &s.root,
+        &SealOptions {
+            excludes: vec!["cache/**".into()],
+            writables: vec!["uploads/**".into()],
+        },
+    )
+    .unwrap();
+    g
+}
+
+fn changes(g: &GuardDir, root: &Path) -> Vec<(String, ChangeKind)> {
+    let mut v: Vec<_> = g
+        .baseline(root)
+        .unwrap()
+        .check()
+        .unwrap()
+        .changes
+        .into_iter()
+        .map(|c| (c.path_display(), c.kind))
+        .collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+#[test]
+fn a_fresh_seal_checks_clean_and_stores_identical_files_once() {
+    let s = site();
+    let g = GuardDir::open(&s.data).unwrap();
+    let report = g.seal(&s.root, &SealOptions::default()).unwrap();
+    assert_eq!(report.files, 6);
+    assert_eq!(report.symlinks, 1);
+    assert_eq!(report.objects, 5, "a.html and b.html share one object");
+    assert!(changes(&g, &s.root).is_empty());
+    let mode = fs::metadata(s.data.join("guard.key"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
+
+#[test]
+fn check_names_every_kind_of_change() {
+    let s = site();
+    let g = seal(&s);
+    fs::write(s.root.join("index.html"), "<html>HACKED BY X</html>").unwrap();
+    fs::set_permissions(
+        s.root.join("static/css/site.css"),
+        fs::Permissions::from_mode(0o777),
+    )
+    .unwrap();
+    fs::remove_file(s.root.join("home.html")).unwrap();
+    symlink(&s.outside, s.root.join("home.html")).unwrap();
+    fs::write(
+        s.root.join("news/2026/shell.php"),
+        "<?php eval($_POST['x']);",
+    )
+    .unwrap();
+    fs::remove_dir_all(s.root.join("static/css")).unwrap();
+    fs::create_dir_all(s.root.join("cache")).unwrap();
+    fs::write(s.root.join("cache/x"), "excluded").unwrap();
+    fs::write(s.root.join("uploads/photo.jpg"), "jpeg").unwrap();
+
+    let got = changes(&g, &s.root);
+    let find = |p: &str| {
+        got.iter()
+            .find(|(path, _)| path == p)
+            .map(|(_, k)| k.clone())
+    };
+    assert_eq!(
+        find("index.html"),
+        Some(ChangeKind::Modified {
+            aspects: vec![Aspect::Content]
+        })
+    );
+    assert_eq!(
+        find("home.html"),
+        Some(ChangeKind::Modified {
+            aspects: vec![Aspect::Target]
+        })
+    );
+    assert_eq!(find("news/2026/shell.php"), Some(ChangeKind::Added));
+    assert_eq!(find("static/css"), Some(ChangeKind::Deleted));
+    assert_eq!(find("static/css/site.css"), Some(ChangeKind::Deleted));
+    assert_eq!(find("uploads/photo.jpg"), Some(ChangeKind::WritableAdded));
+    assert!(
+        find("cache/x").is_none() && find("cache").is_none(),
+        "excluded: {got:?}"
+    );
+}
+
+#[test]
+fn repair_restores_bytes_modes_and_quarantines_intruders() {
+    let s = site();
+    let g = seal(&s);
+    let original = fs::read(s.root.join("index.html")).unwrap();
+    fs::write(s.root.join("index.html"), "<html>HACKED</html>").unwrap();
+    fs::set_permissions(
+        s.root.join("news/2026/a.html"),
+        fs::Permissions::from_mode(0o777),
+    )
+    .unwrap();
+    fs::write(
+        s.root.join("news/2026/shell.php"),
+        "<?php eval($_POST['x']);",
+    )
+    .unwrap();
+    fs::remove_dir_all(s.root.join("static")).unwrap();
+    fs::write(s.root.join("uploads/photo.jpg"), "jpeg").unwrap();
+
+    let b = g.baseline(&s.root).unwrap();
+    let results = b.repair().unwrap();
+    assert!(results.iter().all(|(_, r)| r.is_ok()), "{results:?}");
+    assert!(
+        changes(&g, &s.root)
+            .iter()
+            .all(|(_, k)| *k == ChangeKind::WritableAdded),
+        "clean after repair"
+    );
+    assert_eq!(fs::read(s.root.join("index.html")).unwrap(), original);
+    assert_eq!(
+        fs::metadata(s.root.join("news/2026/a.html"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o644
+    );
+    assert_eq!(
+        fs::read_to_string(s.root.join("static/css/site.css")).unwrap(),
+        "body{color:#333}"
+    );
+    assert!(!s.root.join("news/2026/shell.php").exists());
+    assert!(
+        s.root.join("uploads/photo.jpg").exists(),
+        "writable areas are left alone"
+    );
+
+    let q = b.quarantine.list().unwrap();
+    let shell = q
+        .iter()
+        .find(|r| r.path == "news/2026/shell.php")
+        .expect("the webshell is in quarantine");
+    assert_eq!(shell.reason, "intruder");
+    let kept = fs::read_to_string(b.quarantine.item_path(&shell.id).unwrap()).unwrap();
+    assert!(kept.contains("eval"), "kept, not deleted");
+    let tampered = q
+        .iter()
+        .find(|r| r.path == "index.html")
+        .expect("the defaced page is kept as evidence");
+    assert_eq!(tampered.reason, "tampered");
+    assert_eq!(
+        fs::read_to_string(b.quarantine.item_path(&tampered.id).unwrap()).unwrap(),
+        "<html>HACKED</html>"
+    );
+}
+
+#[test]
+fn a_directory_swapped_for_a_symlink_never_leads_a_restore_outside() {
+    let s = site();
+    let g = seal(&s);
+    // The attacker replaces news/2026 by a symlink to a directory outside
+    // that holds a file with the name of a sealed page.
+    fs::remove_dir_all(s.root.join("news/2026")).unwrap();
+    fs::write(s.outside.join("a.html"), "outside file").unwrap();
+    symlink(&s.outside, s.root.join("news/2026")).unwrap();
+    let b = g.baseline(&s.root).unwrap();
+    let r = b.repair().unwrap();
+    assert!(r.iter().all(|(_, x)| x.is_ok()), "{r:?}");
+    assert_eq!(
+        fs::read_to_string(s.outside.join("a.html")).unwrap(),
+        "outside file",
+        "nothing written outside"
+    );
+    assert_eq!(
+        fs::read_to_string(s.outside.join("victim.txt")).unwrap(),
+        "outside the web root"
+    );
+    assert!(
+        fs::symlink_metadata(s.root.join("news/2026"))
+            .unwrap()
+            .is_dir(),
+        "the directory is back"
+    );
+    assert_eq!(
+        fs::read_to_string(s.root.join("news/2026/a.html")).unwrap(),
+        "<p>通知公告</p>"
+    );
+    assert!(
+        b.quarantine
+            .list()
+            .unwrap()
+            .iter()
+            .any(|r| r.path == "news/2026" && r.kind == "symlink")
+    );
+}
+
+#[test]
+fn a_hard_link_to_an_outside_file_is_quarantined_without_touching_it() {
+    let s = site();
+    let g = seal(&s);
+    fs::hard_link(s.outside.join("victim.txt"), s.root.join("linked.html")).unwrap();
+    // And a sealed file replaced by a hard link to the outside file.
+    fs::remove_file(s.root.join("联系我们.html")).unwrap();
+    fs::hard_link(s.outside.join("victim.txt"), s.root.join("联系我们.html")).unwrap();
+    let b = g.baseline(&s.root).unwrap();
+    b.repair().unwrap();
+    assert!(!s.root.join("linked.html").exists());
+    assert_eq!(
+        fs::read_to_string(s.outside.join("victim.txt")).unwrap(),
+        "outside the web root"
+    );
+    assert_eq!(
+        fs::read_to_string(s.root.join("联系我们.html")).unwrap(),
+        "电话：0000-1234567"
+    );
+    assert_ne!(
+        fs::metadata(s.root.join("联系我们.html")).unwrap().ino(),
+        fs::metadata(s.outside.join("victim.txt")).unwrap().ino(),
+        "the restore wrote a new file instead of through the link"
+    );
+}
+
+#[test]
+fn fix_is_idempotent_so_our_own_writes_cause_nothing() {
+    let s = site();
+    let g = seal(&s);
+    fs::write(s.root.join("index.html"), "defaced").unwrap();
+    let b = g.baseline(&s.root).unwrap();
+    let root = shouwang_guard::SafeRoot::open(&b.root).unwrap();
+    let r = b.restorer(&root);
+    assert!(matches!(
+        r.fix(b"index.html").unwrap(),
+        Outcome::Restored { .. }
+    ));
+    assert_eq!(r.fix(b"index.html").unwrap(), Outcome::Unchanged);
+    assert_eq!(r.fix(b"news/2026/a.html").unwrap(), Outcome::Unchanged);
+}
+
+#[test]
+fn an_edited_baseline_is_refused() {
+    let s = site();
+    let g = seal(&s);
+    let dir = g.baseline(&s.root).unwrap().dir;
+    let manifest = dir.join("manifest");
+    let mut bytes = fs::read(&manifest).unwrap();
+    // Change one byte in the middle, as an attacker "adding" a file would.
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x20;
+    fs::write(&manifest, &bytes).unwrap();
+    let err = match g.baseline(&s.root) {
+        Err(e) => e,
+        Ok(_) => panic!("a tampered manifest was accepted"),
+    };
+    assert!(matches!(err, GuardError::BaselineTampered { .. }), "{err}");
+    assert!(err.to_string().contains("Nothing was restored"));
+}
+
+#[test]
+fn a_corrupted_object_is_never_written_back() {
+    let s = site();
+    let g = seal(&s);
+    let b = g.baseline(&s.root).unwrap();
+    let hash = b.manifest.get(b"index.html").unwrap().hash.unwrap();
+    fs::write(b.objects.path_of(&hash), "<html>replaced object</html>").unwrap();
+    fs::write(s.root.join("index.html"), "defaced").unwrap();
+    let root = shouwang_guard::SafeRoot::open(&b.root).unwrap();
+    let err = b.restorer(&root).fix(b"index.html").unwrap_err();
+    assert!(err.to_string().contains("corrupt"), "{err}");
+}
+
+#[test]
+fn restore_to_rebuilds_the_site_elsewhere() {
+    let s = site();
+    let g = seal(&s);
+    let b = g.baseline(&s.root).unwrap();
+    let target = s.data.join("rebuilt");
+    let n = b.restore_to(&target).unwrap();
+    assert!(n >= 10, "{n}");
+    assert_eq!(
+        fs::read(target.join("index.html")).unwrap(),
+        fs::read(s.root.join("index.html")).unwrap()
+    );
+    assert_eq!(
+        fs::read_link(target.join("home.html")).unwrap(),
+        Path::new("index.html")
+    );
+    assert_eq!(
+        fs::metadata(target.join("index.html"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o644
+    );
+    let err = match b.restore_to(&target) {
+        Err(e) => e,
+        Ok(_) => panic!("restored into a non-empty directory"),
+    };
+    assert!(matches!(err, GuardError::TargetNotEmpty(_)));
+}
+
+#[test]
+fn publish_accepts_an_approved_change() {
+    let s = site();
+    let g = seal(&s);
+    fs::write(s.root.join("news/2026/c.html"), "<p>新闻</p>").unwrap();
+    fs::write(s.root.join("index.html"), "<html>改版后的首页</html>").unwrap();
+    g.publish(
+        &s.root,
+        &[PathBuf::from("news/2026/c.html"), s.root.join("index.html")],
+    )
+    .unwrap();
+    assert!(changes(&g, &s.root).is_empty());
+}
+
+#[test]
+fn release_puts_a_quarantined_file_back_and_keeps_it() {
+    let s = site();
+    let g = seal(&s);
+    fs::write(
+        s.root.join("notice.pdf"),
+        "a real notice, uploaded the wrong way",
+    )
+    .unwrap();
+    let b = g.baseline(&s.root).unwrap();
+    b.repair().unwrap();
+    let id = b.quarantine.list().unwrap()[0].id.clone();
+    assert_eq!(g.release(&s.root, &id).unwrap(), "notice.pdf");
+    assert!(s.root.join("notice.pdf").exists());
+    assert!(
+        changes(&g, &s.root).is_empty(),
+        "released files join the baseline"
+    );
+    assert!(b.quarantine.list().unwrap().is_empty());
+}
