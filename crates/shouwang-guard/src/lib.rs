@@ -22,6 +22,7 @@ pub mod objects;
 pub mod quarantine;
 pub mod restore;
 pub mod scan;
+pub mod watch;
 
 use std::collections::HashSet;
 use std::fs;

@@ -1,0 +1,348 @@
+//! Real-time protection: every change under a guarded root is verified
+//! against the baseline as soon as the kernel reports it, and undone.
+//!
+//! The loop reads events (fanotify where the kernel and our privileges
+//! allow, inotify otherwise), reduces them to the set of paths touched,
+//! and runs [`Restorer::fix`] on each: restore, recreate or quarantine.
+//! `fix` is idempotent, so our own writes never start a loop. Reports go
+//! out on a channel and are never waited for: storing and alerting cannot
+//! delay a restore. A queue overflow triggers a full repair.
+
+mod fanotify;
+mod inotify;
+
+use std::collections::BTreeSet;
+use std::io;
+use std::os::fd::BorrowedFd;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Sender;
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::diff::Aspect;
+use crate::manifest::Kind;
+use crate::restore::{Outcome, SafeRoot};
+use crate::{Baseline, GuardDir, GuardError};
+
+pub use fanotify::available as fanotify_available;
+
+/// What the kernel told us, reduced to what we act on.
+pub(crate) enum RawEvent {
+    Path { path: PathBuf },
+    Overflow,
+}
+
+/// Which mechanism a watcher uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Fanotify,
+    Inotify,
+}
+
+/// One thing the watcher did or saw.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub root: PathBuf,
+    pub path: String,
+    pub outcome: Result<Outcome, String>,
+    /// From reading the event to the action done.
+    pub latency: Duration,
+    /// The sealed content hash, where there is one.
+    pub sealed_hash: Option<String>,
+    /// A maintenance window was open: seen, not undone.
+    pub paused: bool,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A notice about the watcher itself.
+#[derive(Debug, Clone)]
+pub enum Notice {
+    Started {
+        backend: Backend,
+        roots: Vec<PathBuf>,
+    },
+    Overflow {
+        repaired: usize,
+    },
+    Reloaded {
+        root: PathBuf,
+    },
+    Error(String),
+}
+
+#[derive(Debug, Clone)]
+pub enum Message {
+    Report(Report),
+    Notice(Notice),
+}
+
+pub(crate) fn wait_readable(fd: BorrowedFd<'_>, timeout: Duration) -> io::Result<bool> {
+    let mut fds = [rustix::event::PollFd::new(
+        &fd,
+        rustix::event::PollFlags::IN,
+    )];
+    let ts = rustix::event::Timespec {
+        tv_sec: timeout.as_secs() as i64,
+        tv_nsec: timeout.subsec_nanos() as i64,
+    };
+    match rustix::event::poll(&mut fds, Some(&ts)) {
+        Ok(n) => Ok(n > 0),
+        Err(rustix::io::Errno::INTR) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+enum Source {
+    Fanotify(fanotify::Fanotify),
+    Inotify(inotify::Inotify),
+}
+
+impl Source {
+    fn read(&mut self, out: &mut Vec<RawEvent>, timeout: Duration) -> io::Result<()> {
+        match self {
+            Source::Fanotify(f) => f.read(out, timeout),
+            Source::Inotify(i) => i.read(out, timeout),
+        }
+    }
+}
+
+struct Guarded {
+    baseline: Baseline,
+    safe: SafeRoot,
+    manifest_mtime: Option<SystemTime>,
+    paused_checked: Instant,
+    paused: bool,
+}
+
+fn manifest_mtime(b: &Baseline) -> Option<SystemTime> {
+    std::fs::metadata(b.dir.join("manifest"))
+        .and_then(|m| m.modified())
+        .ok()
+}
+
+/// Options for [`watch`].
+#[derive(Debug, Clone, Default)]
+pub struct WatchOptions {
+    /// Use inotify even where fanotify would work.
+    pub force_inotify: bool,
+}
+
+/// Guard `roots` until `stop` turns true. Sends what it does on `tx`.
+pub fn watch(
+    guard: &GuardDir,
+    roots: &[PathBuf],
+    opts: &WatchOptions,
+    tx: Sender<Message>,
+    stop: Arc<AtomicBool>,
+) -> Result<Backend, GuardError> {
+    let mut guarded = Vec::new();
+    for r in roots {
+        let baseline = guard.baseline(r)?;
+        let safe = SafeRoot::open(&baseline.root)?;
+        guarded.push(Guarded {
+            manifest_mtime: manifest_mtime(&baseline),
+            paused: baseline.paused_until().is_some(),
+            paused_checked: Instant::now(),
+            baseline,
+            safe,
+        });
+    }
+    let paths: Vec<PathBuf> = guarded.iter().map(|g| g.baseline.root.clone()).collect();
+    let (mut source, backend) = match (opts.force_inotify, fanotify::Fanotify::new(&paths)) {
+        (false, Ok(f)) => (Source::Fanotify(f), Backend::Fanotify),
+        (_, fan) => {
+            if let Err(e) = &fan {
+                tracing::info!(error = %e, "fanotify is not available here; using inotify");
+            }
+            let i = inotify::Inotify::new(&paths).map_err(|e| GuardError::Io {
+                path: paths.first().cloned().unwrap_or_default(),
+                source: e,
+            })?;
+            (Source::Inotify(i), Backend::Inotify)
+        }
+    };
+    let _ = tx.send(Message::Notice(Notice::Started {
+        backend,
+        roots: paths.clone(),
+    }));
+    // Whatever changed while nobody watched is repaired first.
+    repair_all(&mut guarded, &tx);
+
+    let mut raw = Vec::new();
+    while !stop.load(Ordering::Relaxed) {
+        raw.clear();
+        if let Err(e) = source.read(&mut raw, Duration::from_millis(200)) {
+            let _ = tx.send(Message::Notice(Notice::Error(format!(
+                "reading events failed: {e}"
+            ))));
+            std::thread::sleep(Duration::from_millis(200));
+            continue;
+        }
+        if raw.is_empty() {
+            refresh(guard, &mut guarded, &tx);
+            continue;
+        }
+        let t0 = Instant::now();
+        refresh(guard, &mut guarded, &tx);
+        if raw.iter().any(|e| matches!(e, RawEvent::Overflow)) {
+            let repaired = repair_all(&mut guarded, &tx);
+            let _ = tx.send(Message::Notice(Notice::Overflow { repaired }));
+            continue;
+        }
+        // Each path once per batch, parents before children.
+        let mut todo: BTreeSet<(usize, Vec<u8>)> = BTreeSet::new();
+        for ev in &raw {
+            let RawEvent::Path { path } = ev else {
+                continue;
+            };
+            for (i, g) in guarded.iter().enumerate() {
+                if let Ok(rel) = path.strip_prefix(&g.baseline.root) {
+                    todo.insert((
+                        i,
+                        std::os::unix::ffi::OsStrExt::as_bytes(rel.as_os_str()).to_vec(),
+                    ));
+                    break;
+                }
+            }
+        }
+        for (i, rel) in todo {
+            fix_and_report(&guarded[i], &rel, t0, &tx);
+        }
+    }
+    Ok(backend)
+}
+
+fn fix_and_report(g: &Guarded, rel: &[u8], t0: Instant, tx: &Sender<Message>) -> usize {
+    let b = &g.baseline;
+    let sealed_hash = b.manifest.get(rel).and_then(|e| e.hash_hex());
+    let path = if rel.is_empty() {
+        ".".to_string()
+    } else {
+        String::from_utf8_lossy(rel).into_owned()
+    };
+    if g.paused {
+        if b.manifest.get(rel).is_some()
+            || std::fs::symlink_metadata(crate::scan::abs_path(&b.root, rel)).is_ok()
+        {
+            let _ = tx.send(Message::Report(Report {
+                root: b.root.clone(),
+                path,
+                outcome: Ok(Outcome::Unchanged),
+                latency: t0.elapsed(),
+                sealed_hash,
+                paused: true,
+                at: chrono::Utc::now(),
+            }));
+        }
+        return 0;
+    }
+    let r = b.restorer(&g.safe);
+    let outcome = r.fix(rel);
+    let mut count = 0;
+    // A directory put back brings its sealed contents back with it.
+    let dir_back = matches!(
+        &outcome,
+        Ok(Outcome::Recreated) | Ok(Outcome::Restored { .. })
+    ) && b.manifest.get(rel).is_some_and(|e| e.kind == Kind::Dir)
+        && !matches!(&outcome, Ok(Outcome::Restored { aspects, .. }) if !aspects.contains(&Aspect::Type));
+    let latency = t0.elapsed();
+    if !matches!(outcome, Ok(Outcome::Unchanged)) {
+        count += 1;
+        let _ = tx.send(Message::Report(Report {
+            root: b.root.clone(),
+            path,
+            outcome: outcome.map_err(|e| e.to_string()),
+            latency,
+            sealed_hash,
+            paused: false,
+            at: chrono::Utc::now(),
+        }));
+    }
+    if dir_back {
+        let mut prefix = rel.to_vec();
+        if !prefix.is_empty() {
+            prefix.push(b'/');
+        }
+        let children: Vec<Vec<u8>> = b
+            .manifest
+            .entries
+            .iter()
+            .filter(|e| e.path.starts_with(&prefix) && e.path.len() > prefix.len())
+            .map(|e| e.path.clone())
+            .collect();
+        for c in children {
+            count += fix_and_report(g, &c, t0, tx);
+        }
+    }
+    count
+}
+
+/// Compare every root in full and fix what differs.
+fn repair_all(guarded: &mut [Guarded], tx: &Sender<Message>) -> usize {
+    let mut n = 0;
+    for g in guarded.iter() {
+        let t0 = Instant::now();
+        match g.baseline.check() {
+            Ok(report) => {
+                for c in report.changes {
+                    n += fix_and_report(g, c.path(), t0, tx);
+                }
+            }
+            Err(e) => {
+                let _ = tx.send(Message::Notice(Notice::Error(format!(
+                    "full check of {} failed: {e}",
+                    g.baseline.root.display()
+                ))));
+            }
+        }
+    }
+    n
+}
+
+/// Pick up a published baseline and the state of maintenance windows.
+fn refresh(guard: &GuardDir, guarded: &mut [Guarded], tx: &Sender<Message>) {
+    for g in guarded.iter_mut() {
+        if g.paused_checked.elapsed() > Duration::from_millis(500) {
+            let was = g.paused;
+            g.paused = g.baseline.paused_until().is_some();
+            g.paused_checked = Instant::now();
+            if was && !g.paused {
+                // The window closed: whatever changed in it and was not
+                // published is undone now.
+                let t0 = Instant::now();
+                if let Ok(report) = g.baseline.check() {
+                    for c in report.changes {
+                        fix_and_report(g, c.path(), t0, tx);
+                    }
+                }
+            }
+        }
+        let m = manifest_mtime(&g.baseline);
+        if m != g.manifest_mtime {
+            match guard.baseline(&g.baseline.root) {
+                Ok(b) => {
+                    g.baseline = b;
+                    g.manifest_mtime = m;
+                    let _ = tx.send(Message::Notice(Notice::Reloaded {
+                        root: g.baseline.root.clone(),
+                    }));
+                }
+                Err(e) => {
+                    g.manifest_mtime = m;
+                    let _ = tx.send(Message::Notice(Notice::Error(e.to_string())));
+                }
+            }
+        }
+    }
+}
+
+/// Is `root` on a filesystem where this process can use fanotify?
+pub fn backend_for(root: &Path) -> Backend {
+    if fanotify::available(root) {
+        Backend::Fanotify
+    } else {
+        Backend::Inotify
+    }
+}
