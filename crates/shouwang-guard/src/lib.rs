@@ -16,7 +16,9 @@
 //! guard/roots/<id>/pause         end of a maintenance window, if one is open
 //! ```
 
+mod config;
 pub mod diff;
+pub mod event;
 pub mod manifest;
 pub mod objects;
 pub mod quarantine;
@@ -35,6 +37,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+pub use config::GuardConfig;
 pub use diff::{Aspect, Change, ChangeKind};
 pub use manifest::{Entry, Kind, Manifest};
 pub use objects::ObjectStore;

@@ -18,6 +18,7 @@ pub struct Config {
     pub store: StoreConfig,
     pub console: ConsoleConfig,
     pub unit: UnitConfig,
+    pub guard: shouwang_guard::GuardConfig,
 }
 
 /// The organisation Shouwang protects (本单位), as reports name it.
@@ -71,6 +72,13 @@ lockout_minutes = 15
 secure_cookies = false
 # The console's language until a user picks one: "zh" or "en".
 language = "zh"
+
+# 网页防篡改: web roots protected in real time by `shouwang up`.
+[guard]
+# None by default. Seal each first: shouwang guard seal /var/www/html --writable 'uploads/**'
+# roots = ["/var/www/html"]
+# Deny writes outright (eBPF LSM) instead of undoing them.
+block = false
 "#;
 
 /// The config in effect and where it came from.

@@ -78,6 +78,16 @@ pub fn run(ctx: &Ctx) -> Result<Outcome> {
         "starting"
     );
     first_run(store.as_ref())?;
+    // A guarded root that is not sealed, or whose baseline fails its
+    // check, stops `up` here, before anything is announced as running.
+    if !config.guard.roots.is_empty() {
+        let guard = shouwang_guard::GuardDir::open(&data_dir)?;
+        for r in &config.guard.roots {
+            guard
+                .baseline(r)
+                .with_context(|| format!("[guard] roots lists {}", r.display()))?;
+        }
+    }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -140,6 +150,16 @@ pub fn run(ctx: &Ctx) -> Result<Outcome> {
         );
         tracing::info!(%addr, "console: http://{addr}/");
         say(&format!("console: http://{addr}/\n"));
+    }
+    if !config.guard.roots.is_empty() {
+        spawn_guard(
+            &mut tasks,
+            &config.guard,
+            &data_dir,
+            store.clone(),
+            stop_rx.clone(),
+            runtime.handle(),
+        );
     }
     if tasks.is_empty() {
         tracing::warn!(
@@ -275,6 +295,42 @@ async fn drain(tasks: &mut Tasks) {
             Err(e) => tracing::error!("the {name} failed while stopping: {e:#}"),
         }
     }
+}
+
+/// The web-root guard: the watcher runs on a thread of its own (it blocks
+/// on kernel events) and stops when `up` does.
+fn spawn_guard(
+    tasks: &mut Tasks,
+    config: &shouwang_guard::GuardConfig,
+    data_dir: &std::path::Path,
+    store: std::sync::Arc<dyn Store>,
+    stop_rx: watch::Receiver<bool>,
+    runtime: &tokio::runtime::Handle,
+) {
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let roots = config.roots.clone();
+    let data_dir = data_dir.to_path_buf();
+    let watcher_flag = flag.clone();
+    let task = async move {
+        let mut watcher = tokio::task::spawn_blocking(move || {
+            super::guard::run_watch(
+                &data_dir,
+                store,
+                roots,
+                shouwang_guard::watch::WatchOptions::default(),
+                watcher_flag,
+                |line| tracing::info!(target: "guard", "{line}"),
+            )
+        });
+        tokio::select! {
+            ended = &mut watcher => ended.map_err(|e| anyhow!("{e}"))?,
+            () = stopped(stop_rx) => {
+                flag.store(true, std::sync::atomic::Ordering::Relaxed);
+                watcher.await.map_err(|e| anyhow!("{e}"))?
+            }
+        }
+    };
+    tasks.spawn("guard", task, runtime);
 }
 
 /// Completes when `stop` turns true (or its sender is gone).

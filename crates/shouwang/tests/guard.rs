@@ -1,0 +1,347 @@
+//! `shouwang guard` and the guard inside `shouwang up`, as an operator runs
+//! them: real processes, real signals, real files.
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_shouwang");
+
+struct Box_ {
+    tmp: tempfile::TempDir,
+    data: PathBuf,
+    config: PathBuf,
+    www: PathBuf,
+}
+
+fn sandbox() -> Box_ {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let config = tmp.path().join("shouwang.toml");
+    let www = tmp.path().join("www");
+    fs::create_dir_all(www.join("news")).unwrap();
+    fs::write(www.join("index.html"), "<html>乡镇政府</html>").unwrap();
+    fs::write(www.join("news/1.html"), "<p>通知</p>").unwrap();
+    fs::write(&config, "[console]\nlisten = \"127.0.0.1:0\"\n").unwrap();
+    Box_ {
+        tmp,
+        data,
+        config,
+        www,
+    }
+}
+
+impl Box_ {
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.arg("--data-dir")
+            .arg(&self.data)
+            .arg("--config")
+            .arg(&self.config)
+            .args(args);
+        c.env("HOME", self.tmp.path())
+            .env("USER", "tester")
+            .env("SHOUWANG_ADMIN_PASSWORD", "Kestrel-Lamp-2031");
+        c.env_remove("SHOUWANG_DATA_DIR")
+            .env_remove("SHOUWANG_CONFIG")
+            .env_remove("RUST_LOG");
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).stdin(Stdio::null()).output().unwrap()
+    }
+
+    fn www(&self) -> &str {
+        self.www.to_str().unwrap()
+    }
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn eventually(what: &str, cond: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn sigterm(child: &Child) {
+    Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+}
+
+fn wait_exit(mut child: Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            return st;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the process did not exit after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn seal_check_restore_from_the_command_line() {
+    let b = sandbox();
+    let o = b.run(&["guard", "seal", b.www(), "--writable", "uploads/**"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("sealed"), "{}", text(&o));
+    let o = b.run(&["guard", "check"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+    fs::write(b.www.join("index.html"), "HACKED").unwrap();
+    fs::write(b.www.join("news/shell.php"), "<?php eval($_POST[1]);").unwrap();
+    let o = b.run(&["guard", "check", "--json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let changes = v[0]["changes"].as_array().unwrap();
+    assert!(
+        changes
+            .iter()
+            .any(|c| c["path"] == "index.html" && c["change"]["change"] == "modified"),
+        "{v}"
+    );
+    assert!(
+        changes
+            .iter()
+            .any(|c| c["path"] == "news/shell.php" && c["change"]["change"] == "added"),
+        "{v}"
+    );
+
+    let o = b.run(&["guard", "restore", b.www()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        fs::read_to_string(b.www.join("index.html")).unwrap(),
+        "<html>乡镇政府</html>"
+    );
+    let o = b.run(&["guard", "quarantine", "list", "--json"]);
+    let q: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        q.as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["path"] == "news/shell.php"),
+        "{q}"
+    );
+    let o = b.run(&["guard", "check"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = b.run(&["audit", "verify"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}
+
+#[test]
+fn a_seal_killed_half_way_leaves_the_old_baseline() {
+    let b = sandbox();
+    assert!(b.run(&["guard", "seal", b.www()]).status.success());
+    // Enough data that the second seal is still running when it is killed.
+    let mut killed = false;
+    for round in 1..=4 {
+        let big = b.www.join(format!("big{round}"));
+        fs::create_dir_all(&big).unwrap();
+        let chunk = vec![round as u8; 256 * 1024];
+        for i in 0..(500 * round) {
+            fs::write(big.join(format!("{i}.bin")), &chunk).unwrap();
+        }
+        let mut child = b
+            .cmd(&["guard", "seal", b.www()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            killed = true;
+            break;
+        }
+        child.wait().unwrap();
+        // It finished first: seal the small tree again and try with more.
+        fs::remove_dir_all(&big).unwrap();
+        assert!(b.run(&["guard", "seal", b.www()]).status.success());
+    }
+    assert!(killed, "could not catch a seal half-way");
+    // The old baseline is intact and authentic: the new files are "added".
+    let o = b.run(&["guard", "check", "--json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let changes = v[0]["changes"].as_array().unwrap();
+    assert!(
+        changes.iter().all(|c| c["change"]["change"] == "added"),
+        "only additions: {v}"
+    );
+    assert!(
+        changes
+            .iter()
+            .any(|c| c["path"].as_str().unwrap().starts_with("big"))
+    );
+    // And a new seal completes over the leftovers of the killed one.
+    assert!(b.run(&["guard", "seal", b.www()]).status.success());
+    assert_eq!(b.run(&["guard", "check"]).status.code(), Some(0));
+}
+
+#[test]
+fn a_tampered_baseline_is_refused_with_a_clear_error() {
+    let b = sandbox();
+    assert!(b.run(&["guard", "seal", b.www()]).status.success());
+    let roots = b.data.join("guard/roots");
+    let dir = fs::read_dir(&roots)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let manifest = dir.join("manifest");
+    let mut bytes = fs::read(&manifest).unwrap();
+    let n = bytes.len();
+    bytes[n / 3] ^= 1;
+    fs::write(&manifest, bytes).unwrap();
+    fs::write(b.www.join("index.html"), "HACKED").unwrap();
+    let o = b.run(&["guard", "restore", b.www()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("cannot be trusted"), "{}", text(&o));
+    assert_eq!(
+        fs::read_to_string(b.www.join("index.html")).unwrap(),
+        "HACKED",
+        "nothing restored from it"
+    );
+}
+
+fn up_and_wait(b: &Box_, marker: &str) -> Child {
+    let mut child = b
+        .cmd(&["up"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let err = child.stderr.take().unwrap();
+    let (etx, erx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(err).lines().map_while(Result::ok) {
+            let _ = etx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut seen = Vec::new();
+    loop {
+        seen.extend(rx.try_iter());
+        seen.extend(erx.try_iter());
+        if seen.iter().any(|l| l.contains(marker)) {
+            return child;
+        }
+        if let Some(st) = child.try_wait().unwrap() {
+            panic!("up exited with {st}: {seen:#?}");
+        }
+        assert!(Instant::now() < deadline, "no {marker:?} in {seen:#?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn up_guards_the_configured_roots_and_records_events() {
+    let b = sandbox();
+    assert!(b.run(&["guard", "seal", b.www()]).status.success());
+    fs::write(
+        &b.config,
+        format!(
+            "[console]\nlisten = \"127.0.0.1:0\"\n[guard]\nroots = [\"{}\"]\n",
+            b.www()
+        ),
+    )
+    .unwrap();
+    let child = up_and_wait(&b, "guarding 1 web root");
+    fs::write(b.www.join("index.html"), "<html>defaced</html>").unwrap();
+    eventually("restored by up", || {
+        fs::read_to_string(b.www.join("index.html")).ok().as_deref()
+            == Some("<html>乡镇政府</html>")
+    });
+    fs::write(b.www.join("dark.html"), "<a href=http://casino.example>").unwrap();
+    eventually("intruder quarantined", || !b.www.join("dark.html").exists());
+    // Give the recorder a moment to store, then stop.
+    std::thread::sleep(Duration::from_millis(600));
+    sigterm(&child);
+    assert!(wait_exit(child).success());
+    let o = b.run(&["status", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v.to_string().contains("events"), "{v}");
+    let o = b.run(&["audit", "verify", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // The events name what happened.
+    let db = rusqlite::Connection::open(b.data.join("shouwang.db")).unwrap();
+    let kinds: Vec<String> = db
+        .prepare("SELECT kind FROM events ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(kinds.contains(&"guard.restored".to_string()), "{kinds:?}");
+    assert!(
+        kinds.contains(&"guard.quarantined".to_string()),
+        "{kinds:?}"
+    );
+}
+
+#[test]
+fn up_refuses_a_root_that_is_not_sealed() {
+    let b = sandbox();
+    fs::write(&b.config, format!("[guard]\nroots = [\"{}\"]\n", b.www())).unwrap();
+    let o = b.run(&["up"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("guard seal"), "{}", text(&o));
+}
+
+#[test]
+fn guard_watch_stops_cleanly_on_sigterm() {
+    let b = sandbox();
+    assert!(b.run(&["guard", "seal", b.www()]).status.success());
+    let mut child = b
+        .cmd(&["guard", "watch", b.www()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let first = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("a start line");
+    assert!(first.contains("guarding"), "{first}");
+    fs::remove_file(b.www.join("news/1.html")).unwrap();
+    eventually("deleted page back", || b.www.join("news/1.html").exists());
+    let line = rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("a line about the restore");
+    assert!(line.contains("news/1.html"), "{line}");
+    sigterm(&child);
+    assert!(wait_exit(child).success());
+}
