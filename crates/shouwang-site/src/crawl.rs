@@ -1,0 +1,766 @@
+//! The crawl: the homepage first, then every page in scope breadth-first
+//! within the limits, then every other reference (images, scripts,
+//! stylesheets, attachments, links to other sites) checked once.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use chrono::{FixedOffset, NaiveDate, Utc};
+use shouwang_model::{AssetKind, AssetRef, NewFinding, Severity};
+use shouwang_scan::Dictionary;
+use tokio::task::JoinSet;
+use url::Url;
+
+use crate::checks::{self, FindingMaker, PageContext, StaleRule};
+use crate::decode::decode;
+use crate::fetch::{FetchFailure, Fetched, Fetcher, Method, Robots, Visitor, days_left};
+use crate::page::{PageFacts, RefKind, analyse, shorten};
+use crate::{HomepageStatus, InspectOptions, Report, SiteError};
+
+/// Bytes read of a reference that is only checked, not analysed.
+const REF_BODY_CAP: usize = 64 * 1024;
+/// A homepage slower than this is reported.
+const SLOW_HOMEPAGE: Duration = Duration::from_secs(3);
+
+/// Read-only state every page task shares.
+struct Shared {
+    fetcher: Fetcher,
+    dictionary: Arc<Dictionary>,
+    maker: FindingMaker,
+    scope: HashSet<String>,
+    today: NaiveDate,
+    stale_rules: Vec<StaleRule>,
+    homepage: Url,
+    /// Pages still to be fetched again as a spider and from a search.
+    cloak_budget: AtomicUsize,
+}
+
+impl Shared {
+    fn in_scope(&self, url: &Url) -> bool {
+        url.host_str().is_some_and(|h| self.scope.contains(h))
+    }
+
+    fn ctx<'a>(&'a self, is_homepage: bool, anchor: Option<&'a str>) -> PageContext<'a> {
+        PageContext {
+            maker: &self.maker,
+            dictionary: &self.dictionary,
+            scope: &self.scope,
+            today: self.today,
+            stale_rules: &self.stale_rules,
+            is_homepage,
+            anchor,
+        }
+    }
+}
+
+struct PageJob {
+    url: Url,
+    depth: usize,
+    anchor: Option<String>,
+}
+
+struct PageOutcome {
+    job: PageJob,
+    /// `None` when the page answered; else why it is broken.
+    failure: Option<String>,
+    facts: Option<PageFacts>,
+    findings: Vec<NewFinding>,
+    text_bytes: u64,
+}
+
+/// What we know of a URL the site refers to.
+struct RefInfo {
+    url: Url,
+    kind: RefKind,
+    first_referrer: String,
+    element: String,
+    from_homepage: bool,
+    referrers: usize,
+}
+
+/// Today in China, where the sites' dates are written.
+fn today_in_china() -> NaiveDate {
+    let east8 = FixedOffset::east_opt(8 * 3600).expect("valid offset");
+    Utc::now().with_timezone(&east8).date_naive()
+}
+
+pub async fn run(opts: InspectOptions) -> Result<Report, SiteError> {
+    let started_at = Utc::now();
+    let today = opts.today.unwrap_or_else(today_in_china);
+    let (per_host, delay) = if opts.own_site {
+        (opts.per_host_concurrency.max(8), Duration::ZERO)
+    } else {
+        (opts.per_host_concurrency, opts.per_host_delay)
+    };
+    let fetcher = Fetcher::new(opts.timeout, per_host, delay, opts.max_page_bytes)?;
+    let site = opts.url.as_str().to_string();
+    let maker = FindingMaker {
+        asset: AssetRef::new(AssetKind::Website, &site),
+    };
+    let mut findings = Vec::new();
+    let mut limits_hit = Vec::new();
+
+    let home = fetcher
+        .fetch(&opts.url, Method::Get, Visitor::Browser, None)
+        .await;
+    let homepage = HomepageStatus {
+        status: home.as_ref().ok().map(|f| f.status),
+        elapsed_ms: home.as_ref().map_or(0, |f| f.elapsed.as_millis() as u64),
+        final_url: home
+            .as_ref()
+            .map_or_else(|_| site.clone(), |f| f.url.to_string()),
+        redirects: home.as_ref().map_or_else(
+            |_| Vec::new(),
+            |f| {
+                if f.chain.len() > 1 {
+                    f.chain.iter().map(Url::to_string).collect()
+                } else {
+                    Vec::new()
+                }
+            },
+        ),
+        error: home.as_ref().err().map(FetchFailure::zh),
+    };
+    let mut scope: HashSet<String> = opts
+        .extra_hosts
+        .iter()
+        .cloned()
+        .chain(opts.url.host_str().map(str::to_string))
+        .collect();
+    let reachable = match &home {
+        Ok(f) if f.status < 400 => {
+            if let Some(h) = f.url.host_str() {
+                scope.insert(h.to_string());
+            }
+            if f.elapsed > SLOW_HOMEPAGE {
+                findings.push(maker.make(
+                    "site.slow-homepage",
+                    Severity::Low,
+                    "首页打开缓慢",
+                    "Homepage is slow",
+                    &format!(
+                        "首页响应用时 {} 毫秒（超过 15 秒计为无法访问）",
+                        f.elapsed.as_millis()
+                    ),
+                    &site,
+                ));
+            }
+            true
+        }
+        Ok(f) => {
+            findings.push(maker.make(
+                "site.unreachable",
+                Severity::Critical,
+                "首页无法访问",
+                "Homepage unreachable",
+                &format!("首页返回 HTTP {}（{}）", f.status, f.url),
+                &site,
+            ));
+            false
+        }
+        Err(e) => {
+            let (check, zh) = match e {
+                FetchFailure::Tls(_) => ("site.tls-error", "首页 HTTPS 证书或握手错误，无法访问"),
+                _ => ("site.unreachable", "首页无法访问"),
+            };
+            findings.push(maker.make(
+                check,
+                Severity::Critical,
+                zh,
+                "Homepage unreachable",
+                &format!("访问首页失败：{}", e.zh()),
+                &site,
+            ));
+            false
+        }
+    };
+    if opts.transport_checks {
+        findings.extend(transport_checks(&fetcher, &opts.url, &home, &maker, today).await);
+    }
+    if !reachable {
+        return Ok(Report {
+            site,
+            name: opts.name,
+            started_at,
+            finished_at: Utc::now(),
+            homepage,
+            pages: 0,
+            refs_checked: 0,
+            broken_on_homepage: 0,
+            broken_elsewhere: 0,
+            text_bytes: 0,
+            limits_hit,
+            findings,
+        });
+    }
+    let home_final = home
+        .as_ref()
+        .map(|f| f.url.clone())
+        .unwrap_or(opts.url.clone());
+
+    let robots = if opts.own_site {
+        Robots::default()
+    } else {
+        let mut robots_url = home_final.clone();
+        robots_url.set_path("/robots.txt");
+        robots_url.set_query(None);
+        match fetcher
+            .fetch(&robots_url, Method::Get, Visitor::Browser, Some(512 * 1024))
+            .await
+        {
+            Ok(f) if f.status == 200 => {
+                Robots::parse(&decode(&f.body, f.content_type.as_deref()).0)
+            }
+            _ => Robots::default(),
+        }
+    };
+
+    let government = opts.government.unwrap_or_else(|| {
+        opts.url
+            .host_str()
+            .is_some_and(|h| h.ends_with(".gov.cn") || h.ends_with(".xn--zfr164b"))
+    });
+    let shared = Arc::new(Shared {
+        fetcher,
+        dictionary: opts.dictionary.clone(),
+        maker: maker.clone(),
+        scope,
+        today,
+        stale_rules: opts.stale_rules.clone(),
+        homepage: opts.url.clone(),
+        cloak_budget: AtomicUsize::new(opts.cloaking_pages),
+    });
+
+    // --- pages ---
+    let mut frontier: VecDeque<PageJob> = VecDeque::new();
+    let mut seen: HashSet<String> = HashSet::from([opts.url.to_string(), home_final.to_string()]);
+    let mut refs: HashMap<String, RefInfo> = HashMap::new();
+    let mut page_failures: HashMap<String, Option<String>> = HashMap::new();
+    let mut home_facts: Option<PageFacts> = None;
+    let mut pages = 0usize;
+    let mut text_bytes = 0u64;
+    let mut enqueued = 1usize;
+    let mut tasks: JoinSet<PageOutcome> = JoinSet::new();
+    {
+        let shared = shared.clone();
+        let job = PageJob {
+            url: opts.url.clone(),
+            depth: 0,
+            anchor: None,
+        };
+        tasks.spawn(process_page(shared, job, Some(home)));
+    }
+    loop {
+        while tasks.len() < opts.concurrency.max(1) {
+            let Some(job) = frontier.pop_front() else {
+                break;
+            };
+            tasks.spawn(process_page(shared.clone(), job, None));
+        }
+        let Some(joined) = tasks.join_next().await else {
+            break;
+        };
+        let outcome = match joined {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::warn!(error = %e, "a page task failed");
+                continue;
+            }
+        };
+        let is_home = outcome.job.url == opts.url;
+        page_failures.insert(outcome.job.url.to_string(), outcome.failure);
+        findings.extend(outcome.findings);
+        text_bytes += outcome.text_bytes;
+        let Some(facts) = outcome.facts else {
+            continue;
+        };
+        pages += 1;
+        for r in &facts.refs {
+            let key = r.url.to_string();
+            let full = refs.len() >= opts.max_refs;
+            if let Some(info) = refs.get_mut(&key) {
+                info.referrers += 1;
+                info.from_homepage |= is_home;
+            } else if full {
+                note(&mut limits_hit, format!("引用数上限 {}", opts.max_refs));
+                continue;
+            } else {
+                refs.insert(
+                    key.clone(),
+                    RefInfo {
+                        url: r.url.clone(),
+                        kind: r.kind,
+                        first_referrer: outcome.job.url.to_string(),
+                        element: r.element.clone(),
+                        from_homepage: is_home,
+                        referrers: 1,
+                    },
+                );
+            }
+            if r.kind != RefKind::Link || !shared.in_scope(&r.url) || seen.contains(&key) {
+                continue;
+            }
+            if !robots.allows(&r.url) {
+                continue;
+            }
+            if outcome.job.depth + 1 > opts.max_depth {
+                note(&mut limits_hit, format!("深度上限 {}", opts.max_depth));
+                continue;
+            }
+            if enqueued >= opts.max_pages {
+                note(&mut limits_hit, format!("页面数上限 {}", opts.max_pages));
+                continue;
+            }
+            seen.insert(key);
+            enqueued += 1;
+            frontier.push_back(PageJob {
+                url: r.url.clone(),
+                depth: outcome.job.depth + 1,
+                anchor: Some(r.text.clone()).filter(|t| !t.is_empty()),
+            });
+        }
+        if is_home {
+            home_facts = Some(facts);
+        }
+    }
+
+    // --- references that were not crawled as pages ---
+    let mut to_check: Vec<(String, Url, RefKind)> = Vec::new();
+    for (key, info) in &refs {
+        if page_failures.contains_key(key) {
+            continue;
+        }
+        let in_scope = shared.in_scope(&info.url);
+        if (in_scope && info.kind == RefKind::Link && !robots.allows(&info.url))
+            || (!in_scope && !opts.check_external)
+        {
+            continue;
+        }
+        to_check.push((key.clone(), info.url.clone(), info.kind));
+    }
+    let refs_checked = to_check.len() + page_failures.len();
+    let mut ref_failures: HashMap<String, RefCheck> = HashMap::new();
+    let mut checks: JoinSet<(String, RefCheck)> = JoinSet::new();
+    let mut pending = to_check.into_iter();
+    loop {
+        while checks.len() < opts.concurrency.max(1) {
+            let Some((key, url, kind)) = pending.next() else {
+                break;
+            };
+            let shared = shared.clone();
+            checks.spawn(async move { (key, check_ref(&shared.fetcher, &url, kind).await) });
+        }
+        match checks.join_next().await {
+            Some(Ok((key, result))) => {
+                ref_failures.insert(key, result);
+            }
+            Some(Err(e)) => tracing::warn!(error = %e, "a link check failed"),
+            None => break,
+        }
+    }
+
+    // --- broken references ---
+    let mut broken_on_homepage = 0;
+    let mut broken_elsewhere = 0;
+    let mut keys: Vec<&String> = refs.keys().collect();
+    keys.sort();
+    for key in keys {
+        let info = &refs[key];
+        let (broken, empty) = match (page_failures.get(key), ref_failures.get(key)) {
+            (Some(f), _) => (f.clone(), false),
+            (None, Some(c)) => (c.broken.clone(), c.empty),
+            (None, None) => continue,
+        };
+        if empty {
+            findings.push(maker.make(
+                "site.empty-attachment",
+                Severity::Medium,
+                "空白附件",
+                "Empty attachment",
+                &format!(
+                    "附件大小为 0 字节；出现在 {} {}",
+                    info.first_referrer, info.element
+                ),
+                info.url.as_str(),
+            ));
+        }
+        let Some(why) = broken else {
+            continue;
+        };
+        if info.from_homepage {
+            broken_on_homepage += 1;
+        } else {
+            broken_elsewhere += 1;
+        }
+        let external = !shared.in_scope(&info.url);
+        let (check, zh, en) = match info.kind {
+            RefKind::Link => ("site.broken-link", "死链", "Broken link"),
+            RefKind::Attachment => (
+                "site.broken-attachment",
+                "附件无法下载",
+                "Broken attachment",
+            ),
+            RefKind::Image => ("site.broken-image", "图片无法显示", "Broken image"),
+            _ => (
+                "site.broken-resource",
+                "页面资源无法加载",
+                "Broken page resource",
+            ),
+        };
+        let where_zh = if info.from_homepage { "首页" } else { "" };
+        let scope_zh = if external { "外链" } else { "内链" };
+        findings.push(maker.make(
+            check,
+            if info.from_homepage {
+                Severity::Medium
+            } else {
+                Severity::Low
+            },
+            format!("{where_zh}{scope_zh}{zh}"),
+            format!("{en} ({})", if external { "external" } else { "internal" }),
+            &format!(
+                "{why}；首次出现于 {}：{}；共 {} 处引用",
+                info.first_referrer, info.element, info.referrers
+            ),
+            info.url.as_str(),
+        ));
+    }
+
+    if let Some(facts) = &home_facts {
+        findings.extend(checks::identity(
+            &maker,
+            opts.url.as_str(),
+            facts,
+            government,
+        ));
+    }
+
+    Ok(Report {
+        site,
+        name: opts.name,
+        started_at,
+        finished_at: Utc::now(),
+        homepage,
+        pages,
+        refs_checked,
+        broken_on_homepage,
+        broken_elsewhere,
+        text_bytes,
+        limits_hit,
+        findings,
+    })
+}
+
+fn note(limits: &mut Vec<String>, what: String) {
+    if !limits.contains(&what) {
+        limits.push(what);
+    }
+}
+
+/// Fetch a page (unless the homepage was fetched already), analyse it, run
+/// the page checks, and for the first pages compare what search engines
+/// are shown.
+async fn process_page(
+    shared: Arc<Shared>,
+    job: PageJob,
+    prefetched: Option<Result<Fetched, FetchFailure>>,
+) -> PageOutcome {
+    let fetched = match prefetched {
+        Some(r) => r,
+        None => {
+            shared
+                .fetcher
+                .fetch(&job.url, Method::Get, Visitor::Browser, None)
+                .await
+        }
+    };
+    let mut outcome = PageOutcome {
+        job,
+        failure: None,
+        facts: None,
+        findings: Vec::new(),
+        text_bytes: 0,
+    };
+    let f = match fetched {
+        Ok(f) => f,
+        Err(e) => {
+            if let FetchFailure::RedirectLoop(_) | FetchFailure::TooManyRedirects(_) = e {
+                outcome.findings.push(shared.maker.make(
+                    "site.redirect-loop",
+                    Severity::Medium,
+                    "重定向循环",
+                    "Redirect loop",
+                    &e.zh(),
+                    outcome.job.url.as_str(),
+                ));
+            }
+            outcome.failure = Some(e.zh());
+            return outcome;
+        }
+    };
+    if f.status >= 400 {
+        outcome.failure = Some(format!("HTTP {}", f.status));
+        return outcome;
+    }
+    // A link that redirects off the site is checked, not analysed.
+    if !f.is_html() || !shared.in_scope(&f.url) {
+        return outcome;
+    }
+    let is_home = outcome.job.url == shared.homepage;
+    if f.truncated {
+        outcome.findings.push(shared.maker.make(
+            "site.oversized-page",
+            Severity::Low,
+            "页面过大",
+            "Page too large",
+            &format!("页面超过 {} 字节，只检查了前面部分", f.body.len()),
+            outcome.job.url.as_str(),
+        ));
+    }
+    let anchor = outcome.job.anchor.clone();
+    let page_url = outcome.job.url.clone();
+    let (facts, findings) = {
+        let shared = shared.clone();
+        let final_url = f.url.clone();
+        let content_type = f.content_type.clone();
+        let body = f.body;
+        tokio::task::spawn_blocking(move || {
+            let (text, _) = decode(&body, content_type.as_deref());
+            let facts = analyse(&text, &final_url, shared.today);
+            let ctx = shared.ctx(is_home, anchor.as_deref());
+            let mut findings = checks::page_checks(&ctx, &page_url, &facts);
+            if let Some(at) = facts.cut_at_nesting {
+                findings.push(shared.maker.make(
+                    "site.malformed-html",
+                    Severity::Low,
+                    "页面 HTML 结构异常（元素嵌套过深）",
+                    "Malformed HTML: elements nested too deep",
+                    &format!(
+                        "元素嵌套超过 {} 层，第 {at} 字节之后的内容未检查",
+                        crate::page::MAX_NESTING
+                    ),
+                    page_url.as_str(),
+                ));
+            }
+            (facts, findings)
+        })
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "page analysis failed");
+            (PageFacts::default(), Vec::new())
+        })
+    };
+    outcome.text_bytes = facts.text.len() as u64;
+    outcome.findings.extend(findings);
+    if shared
+        .cloak_budget
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+        .is_ok()
+    {
+        for (visitor, name) in [
+            (Visitor::Spider, "百度蜘蛛"),
+            (Visitor::FromSearch, "搜索引擎来访者"),
+        ] {
+            let Ok(other) = shared
+                .fetcher
+                .fetch(&outcome.job.url, Method::Get, visitor, None)
+                .await
+            else {
+                continue;
+            };
+            if other.status >= 400 {
+                continue;
+            }
+            let other_final = other.url.clone();
+            let shared2 = shared.clone();
+            let browser = facts.clone();
+            let at = outcome.job.url.to_string();
+            let anchor = outcome.job.anchor.clone();
+            let found = tokio::task::spawn_blocking(move || {
+                let (text, _) = decode(&other.body, other.content_type.as_deref());
+                let other_facts = analyse(&text, &other.url, shared2.today);
+                let ctx = shared2.ctx(is_home, anchor.as_deref());
+                checks::cloaking(&ctx, &at, name, &browser, &other_facts, &other_final)
+            })
+            .await
+            .ok()
+            .flatten();
+            if let Some(finding) = found {
+                outcome.findings.push(finding);
+                // One finding per page is enough to send someone to look.
+                break;
+            }
+        }
+    }
+    outcome.facts = Some(facts);
+    outcome
+}
+
+/// The result of checking one reference.
+#[derive(Debug, Clone, Default)]
+struct RefCheck {
+    broken: Option<String>,
+    empty: bool,
+}
+
+/// HEAD first (cheap, keeps the connection), GET when HEAD is refused or
+/// says nothing useful.
+async fn check_ref(fetcher: &Fetcher, url: &Url, kind: RefKind) -> RefCheck {
+    let mut out = RefCheck::default();
+    let attachment = kind == RefKind::Attachment;
+    match fetcher
+        .fetch(url, Method::Head, Visitor::Browser, Some(0))
+        .await
+    {
+        Ok(f) if f.status < 400 && !(attachment && f.content_length.is_none()) => {
+            out.empty = attachment && f.content_length == Some(0);
+            if kind == RefKind::Image && content_is_html(&f) {
+                out.broken = Some("返回的是网页而不是图片".into());
+            }
+            return out;
+        }
+        Ok(f) if matches!(f.status, 404 | 410) => {
+            out.broken = Some(format!("HTTP {}", f.status));
+            return out;
+        }
+        _ => {}
+    }
+    match fetcher
+        .fetch(url, Method::Get, Visitor::Browser, Some(REF_BODY_CAP))
+        .await
+    {
+        // Rate limiting is not a broken link.
+        Ok(f) if f.status == 429 => {}
+        Ok(f) if f.status >= 400 => out.broken = Some(format!("HTTP {}", f.status)),
+        Ok(f) => {
+            out.empty = attachment && f.body.is_empty() && !f.truncated;
+            if kind == RefKind::Image && content_is_html(&f) {
+                out.broken = Some("返回的是网页而不是图片".into());
+            }
+        }
+        Err(e) => out.broken = Some(e.zh()),
+    }
+    out
+}
+
+fn content_is_html(f: &Fetched) -> bool {
+    f.content_type
+        .as_deref()
+        .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("text/html"))
+}
+
+/// HTTPS offered, HTTP sent on to HTTPS, certificate expiry, IPv6.
+async fn transport_checks(
+    fetcher: &Fetcher,
+    url: &Url,
+    home: &Result<Fetched, FetchFailure>,
+    maker: &FindingMaker,
+    today: NaiveDate,
+) -> Vec<NewFinding> {
+    let mut out = Vec::new();
+    let at = url.as_str();
+    let final_https = home.as_ref().is_ok_and(|f| f.url.scheme() == "https");
+    if let Ok(f) = home
+        && let Some(not_after) = f.cert_not_after
+    {
+        let left = days_left(not_after, today);
+        if left < 30 {
+            out.push(maker.make(
+                "site.tls.cert-expiring",
+                if left < 7 {
+                    Severity::High
+                } else {
+                    Severity::Medium
+                },
+                "HTTPS 证书即将过期",
+                "TLS certificate expires soon",
+                &format!(
+                    "证书有效期至 {}，剩余 {left} 天",
+                    not_after.format("%Y-%m-%d")
+                ),
+                at,
+            ));
+        }
+    }
+    let mut other = url.clone();
+    let switched = if url.scheme() == "https" {
+        other.set_scheme("http").is_ok() && other.set_port(None).is_ok()
+    } else {
+        other.set_scheme("https").is_ok() && other.set_port(None).is_ok()
+    };
+    if switched {
+        let probe = fetcher
+            .fetch(&other, Method::Get, Visitor::Browser, Some(REF_BODY_CAP))
+            .await;
+        if url.scheme() == "https" || final_https {
+            // We have HTTPS: does plain HTTP send visitors there?
+            let http_url = if url.scheme() == "http" { url } else { &other };
+            let served_plain = if url.scheme() == "http" {
+                home.as_ref().is_ok_and(|f| f.url.scheme() == "http")
+            } else {
+                probe
+                    .as_ref()
+                    .is_ok_and(|f| f.status < 400 && f.url.scheme() == "http")
+            };
+            if served_plain {
+                out.push(maker.make(
+                    "site.http-no-redirect",
+                    Severity::Low,
+                    "HTTP 访问未跳转到 HTTPS",
+                    "HTTP is not redirected to HTTPS",
+                    &format!("{http_url} 以明文 HTTP 提供内容"),
+                    at,
+                ));
+            }
+        } else {
+            match probe {
+                Ok(f) if f.status < 400 && f.url.scheme() == "https" => out.push(maker.make(
+                    "site.http-no-redirect",
+                    Severity::Low,
+                    "HTTP 访问未跳转到 HTTPS",
+                    "HTTP is not redirected to HTTPS",
+                    &format!("站点提供 HTTPS（{other}），但 {at} 仍以明文 HTTP 提供内容"),
+                    at,
+                )),
+                Err(FetchFailure::Tls(e)) => out.push(maker.make(
+                    "site.tls-error",
+                    Severity::High,
+                    "HTTPS 证书或握手错误",
+                    "HTTPS certificate or handshake error",
+                    &format!("{other}：{}", shorten(&e, 300)),
+                    at,
+                )),
+                _ => out.push(maker.make(
+                    "site.https-missing",
+                    Severity::Low,
+                    "未提供 HTTPS 访问",
+                    "No HTTPS",
+                    &format!("{other} 无法访问"),
+                    at,
+                )),
+            }
+        }
+    }
+    if let Some(url::Host::Domain(host)) = url.host() {
+        let port = url.port_or_known_default().unwrap_or(80);
+        if let Ok(addrs) = tokio::net::lookup_host((host, port)).await {
+            let addrs: Vec<_> = addrs.collect();
+            if !addrs.is_empty() && !addrs.iter().any(|a| a.is_ipv6()) {
+                out.push(maker.make(
+                    "site.ipv6-missing",
+                    Severity::Low,
+                    "网站不支持 IPv6 访问",
+                    "No IPv6 (AAAA) address",
+                    &format!(
+                        "{host} 只解析到 IPv4 地址：{}",
+                        addrs.iter().map(|a| a.ip().to_string()).collect::<Vec<_>>().join(", ")
+                    ),
+                    at,
+                ));
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,450 @@
+//! HTTP, politely: one client, per-host concurrency and spacing, redirects
+//! followed by hand (so that loops and the chain are seen), bodies read up
+//! to a cap, every failure turned into a value the checks can report.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION, REFERER, USER_AGENT};
+use tokio::sync::Semaphore;
+use url::Url;
+
+use crate::SiteError;
+
+/// How we present ourselves.
+pub const BROWSER_UA: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36 Shouwang-Site-Inspector/0.1";
+/// Baidu's crawler, to catch pages that show spam only to spiders.
+pub const BAIDU_SPIDER_UA: &str =
+    "Mozilla/5.0 (compatible; Baiduspider/2.0; +http://www.baidu.com/search/spider.html)";
+/// The Referer of a visitor arriving from a Baidu search.
+pub const SEARCH_REFERER: &str = "https://www.baidu.com/s?wd=%E6%94%BF%E5%BA%9C";
+
+/// Redirect hops followed before giving up.
+const MAX_REDIRECTS: usize = 10;
+
+/// What to ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Head,
+}
+
+/// Which visitor to pretend to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visitor {
+    Browser,
+    Spider,
+    FromSearch,
+}
+
+/// A response, after redirects.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub url: Url,
+    /// Every URL visited, the first one included.
+    pub chain: Vec<Url>,
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub content_length: Option<u64>,
+    pub body: Vec<u8>,
+    /// The body was longer than the cap and was cut.
+    pub truncated: bool,
+    pub elapsed: Duration,
+    /// `notAfter` of the server certificate, for HTTPS.
+    pub cert_not_after: Option<DateTime<Utc>>,
+}
+
+impl Fetched {
+    pub fn is_html(&self) -> bool {
+        match &self.content_type {
+            Some(ct) => {
+                let ct = ct.to_ascii_lowercase();
+                ct.contains("text/html") || ct.contains("application/xhtml")
+            }
+            // No type: sniff the start of the body.
+            None => {
+                let head: Vec<u8> = self
+                    .body
+                    .iter()
+                    .take(512)
+                    .map(u8::to_ascii_lowercase)
+                    .collect();
+                head.windows(5)
+                    .any(|w| w == b"<html" || w == b"<body" || w == b"<!doc")
+            }
+        }
+    }
+}
+
+/// Why a fetch produced no response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FetchFailure {
+    Timeout,
+    Tls(String),
+    Connect(String),
+    RedirectLoop(Vec<Url>),
+    TooManyRedirects(Vec<Url>),
+    BadRedirect(String),
+    Other(String),
+}
+
+impl FetchFailure {
+    pub fn zh(&self) -> String {
+        match self {
+            FetchFailure::Timeout => "超时".into(),
+            FetchFailure::Tls(e) => format!("TLS/证书错误: {e}"),
+            FetchFailure::Connect(e) => format!("无法连接: {e}"),
+            FetchFailure::RedirectLoop(chain) => format!(
+                "重定向循环: {}",
+                chain
+                    .iter()
+                    .map(Url::as_str)
+                    .collect::<Vec<_>>()
+                    .join(" → ")
+            ),
+            FetchFailure::TooManyRedirects(chain) => {
+                format!("重定向次数过多 ({} 次)", chain.len().saturating_sub(1))
+            }
+            FetchFailure::BadRedirect(e) => format!("无效的重定向: {e}"),
+            FetchFailure::Other(e) => e.clone(),
+        }
+    }
+}
+
+/// Spacing and concurrency for one host.
+struct HostGate {
+    permits: Semaphore,
+    next_slot: Mutex<Instant>,
+}
+
+/// The HTTP side of an inspection.
+pub struct Fetcher {
+    client: reqwest::Client,
+    per_host: usize,
+    delay: Duration,
+    max_body: usize,
+    gates: Mutex<HashMap<String, Arc<HostGate>>>,
+}
+
+impl Fetcher {
+    pub fn new(
+        timeout: Duration,
+        per_host: usize,
+        delay: Duration,
+        max_body: usize,
+    ) -> Result<Fetcher, SiteError> {
+        // rustls needs a process-wide crypto provider; another part of the
+        // program may have installed one already, which is as good.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .gzip(true)
+            .brotli(true)
+            .tls_info(true)
+            .pool_max_idle_per_host(per_host.max(1))
+            .build()
+            .map_err(|e| SiteError::Client(e.to_string()))?;
+        Ok(Fetcher {
+            client,
+            per_host: per_host.max(1),
+            delay,
+            max_body,
+            gates: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn gate(&self, url: &Url) -> Arc<HostGate> {
+        let key = format!(
+            "{}:{}",
+            url.host_str().unwrap_or(""),
+            url.port_or_known_default().unwrap_or(0)
+        );
+        let mut gates = self.gates.lock().unwrap_or_else(|p| p.into_inner());
+        gates
+            .entry(key)
+            .or_insert_with(|| {
+                Arc::new(HostGate {
+                    permits: Semaphore::new(self.per_host),
+                    next_slot: Mutex::new(Instant::now()),
+                })
+            })
+            .clone()
+    }
+
+    /// Fetch `url` as `visitor`, following redirects, reading at most the
+    /// body cap (`max_body` overrides it when smaller).
+    pub async fn fetch(
+        &self,
+        url: &Url,
+        method: Method,
+        visitor: Visitor,
+        max_body: Option<usize>,
+    ) -> Result<Fetched, FetchFailure> {
+        let cap = max_body.unwrap_or(self.max_body).min(self.max_body);
+        let started = Instant::now();
+        let mut chain = vec![url.clone()];
+        let mut seen: HashSet<Url> = HashSet::from([url.clone()]);
+        let mut current = url.clone();
+        loop {
+            let resp = self.one_request(&current, method, visitor).await?;
+            let status = resp.status().as_u16();
+            if (300..400).contains(&status)
+                && let Some(loc) = resp.headers().get(LOCATION)
+            {
+                let loc = String::from_utf8_lossy(loc.as_bytes()).trim().to_string();
+                let next = current
+                    .join(&loc)
+                    .map_err(|e| FetchFailure::BadRedirect(format!("{loc:?}: {e}")))?;
+                chain.push(next.clone());
+                if !seen.insert(next.clone()) {
+                    return Err(FetchFailure::RedirectLoop(chain));
+                }
+                if chain.len() > MAX_REDIRECTS {
+                    return Err(FetchFailure::TooManyRedirects(chain));
+                }
+                current = next;
+                continue;
+            }
+            let header = |name| {
+                resp.headers()
+                    .get(name)
+                    .map(|v: &reqwest::header::HeaderValue| {
+                        String::from_utf8_lossy(v.as_bytes()).into_owned()
+                    })
+            };
+            let content_type = header(CONTENT_TYPE);
+            let content_length = header(CONTENT_LENGTH).and_then(|v| v.trim().parse().ok());
+            let cert_not_after = resp
+                .extensions()
+                .get::<reqwest::tls::TlsInfo>()
+                .and_then(|i| i.peer_certificate())
+                .and_then(crate::cert::not_after);
+            let mut resp = resp;
+            let mut body = Vec::new();
+            let mut truncated = false;
+            if method == Method::Get {
+                loop {
+                    match resp.chunk().await {
+                        Ok(Some(chunk)) => {
+                            let room = cap.saturating_sub(body.len());
+                            if chunk.len() > room {
+                                body.extend_from_slice(&chunk[..room]);
+                                truncated = true;
+                                break;
+                            }
+                            body.extend_from_slice(&chunk);
+                        }
+                        Ok(None) => break,
+                        Err(e) => return Err(classify(&e)),
+                    }
+                }
+            }
+            return Ok(Fetched {
+                url: current,
+                chain,
+                status,
+                content_type,
+                content_length,
+                body,
+                truncated,
+                elapsed: started.elapsed(),
+                cert_not_after,
+            });
+        }
+    }
+
+    async fn one_request(
+        &self,
+        url: &Url,
+        method: Method,
+        visitor: Visitor,
+    ) -> Result<reqwest::Response, FetchFailure> {
+        let gate = self.gate(url);
+        let _permit = gate
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| FetchFailure::Other(e.to_string()))?;
+        let wait = {
+            let mut next = gate.next_slot.lock().unwrap_or_else(|p| p.into_inner());
+            let now = Instant::now();
+            let slot = (*next).max(now);
+            *next = slot + self.delay;
+            slot - now
+        };
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+        let req = match method {
+            Method::Get => self.client.get(url.clone()),
+            Method::Head => self.client.head(url.clone()),
+        };
+        let req = match visitor {
+            Visitor::Browser => req.header(USER_AGENT, BROWSER_UA),
+            Visitor::Spider => req.header(USER_AGENT, BAIDU_SPIDER_UA),
+            Visitor::FromSearch => req
+                .header(USER_AGENT, BROWSER_UA)
+                .header(REFERER, SEARCH_REFERER),
+        };
+        req.send().await.map_err(|e| classify(&e))
+    }
+}
+
+/// Sort a reqwest error into what a person can act on. The chain of
+/// sources is searched because reqwest wraps hyper wraps rustls.
+fn classify(e: &reqwest::Error) -> FetchFailure {
+    if e.is_timeout() {
+        return FetchFailure::Timeout;
+    }
+    let mut detail = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        detail.push_str(": ");
+        detail.push_str(&s.to_string());
+        source = s.source();
+    }
+    let lower = detail.to_ascii_lowercase();
+    if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+        FetchFailure::Tls(detail)
+    } else if e.is_connect() {
+        FetchFailure::Connect(detail)
+    } else if lower.contains("timed out") {
+        FetchFailure::Timeout
+    } else {
+        FetchFailure::Other(detail)
+    }
+}
+
+/// The rules of a robots.txt that apply to us: the group for our name, or
+/// else the `*` group. Longest matching rule wins; Allow wins ties.
+#[derive(Debug, Clone, Default)]
+pub struct Robots {
+    rules: Vec<(bool, String)>,
+}
+
+impl Robots {
+    pub fn parse(text: &str) -> Robots {
+        let mut ours: Option<Vec<(bool, String)>> = None;
+        let mut star: Option<Vec<(bool, String)>> = None;
+        let mut agents: Vec<String> = Vec::new();
+        let mut rules: Vec<(bool, String)> = Vec::new();
+        let mut in_rules = false;
+        let mut flush = |agents: &mut Vec<String>, rules: &mut Vec<(bool, String)>| {
+            for a in agents.iter() {
+                if a.contains("shouwang") {
+                    ours.get_or_insert_with(Vec::new)
+                        .extend(rules.iter().cloned());
+                } else if a == "*" {
+                    star.get_or_insert_with(Vec::new)
+                        .extend(rules.iter().cloned());
+                }
+            }
+            agents.clear();
+            rules.clear();
+        };
+        for line in text.lines() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            let Some((key, value)) = line.split_once(':') else {
+                continue;
+            };
+            let key = key.trim().to_ascii_lowercase();
+            let value = value.trim();
+            match key.as_str() {
+                "user-agent" => {
+                    if in_rules {
+                        flush(&mut agents, &mut rules);
+                        in_rules = false;
+                    }
+                    agents.push(value.to_ascii_lowercase());
+                }
+                "allow" | "disallow" => {
+                    in_rules = true;
+                    if !value.is_empty() {
+                        rules.push((key == "allow", value.to_string()));
+                    }
+                }
+                _ => {}
+            }
+        }
+        flush(&mut agents, &mut rules);
+        Robots {
+            rules: ours.or(star).unwrap_or_default(),
+        }
+    }
+
+    pub fn allows(&self, url: &Url) -> bool {
+        let path = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
+        };
+        let mut best: Option<(usize, bool)> = None;
+        for (allow, pattern) in &self.rules {
+            if robots_match(pattern, &path) {
+                let len = pattern.len();
+                if best.is_none_or(|(l, a)| len > l || (len == l && *allow && !a)) {
+                    best = Some((len, *allow));
+                }
+            }
+        }
+        best.is_none_or(|(_, allow)| allow)
+    }
+}
+
+/// robots.txt patterns: prefixes, with `*` for any run and a final `$`.
+fn robots_match(pattern: &str, path: &str) -> bool {
+    let (pattern, anchored) = match pattern.strip_suffix('$') {
+        Some(p) => (p, true),
+        None => (pattern, false),
+    };
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if !path.starts_with(parts[0]) {
+        return false;
+    }
+    let mut at = parts[0].len();
+    let last = parts.len() - 1;
+    for (i, part) in parts.iter().enumerate().skip(1) {
+        if anchored && i == last {
+            return path.len() >= at + part.len() && path.ends_with(part);
+        }
+        match path[at..].find(part) {
+            Some(j) => at += j + part.len(),
+            None => return false,
+        }
+    }
+    !anchored || at == path.len()
+}
+
+/// Days from `today` until a certificate expires (negative when expired).
+pub fn days_left(not_after: DateTime<Utc>, today: NaiveDate) -> i64 {
+    (not_after.date_naive() - today).num_days()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn u(p: &str) -> Url {
+        Url::parse(&format!("http://h{p}")).unwrap()
+    }
+
+    #[test]
+    fn robots_groups_and_precedence() {
+        let r = Robots::parse(
+            "User-agent: Googlebot\nDisallow: /\n\nUser-agent: *\nDisallow: /admin/\nDisallow: /*.php$\nAllow: /admin/public\n",
+        );
+        assert!(r.allows(&u("/index.html")));
+        assert!(!r.allows(&u("/admin/x")));
+        assert!(r.allows(&u("/admin/public/a")));
+        assert!(!r.allows(&u("/a/b.php")));
+        assert!(r.allows(&u("/a/b.php?x=1")));
+        let ours =
+            Robots::parse("User-agent: *\nDisallow: /\nUser-agent: Shouwang\nDisallow: /private\n");
+        assert!(ours.allows(&u("/news")));
+        assert!(!ours.allows(&u("/private/1")));
+        assert!(Robots::parse("garbage\n:::\nDisallow").allows(&u("/")));
+    }
+}

@@ -1,0 +1,224 @@
+//! Website inspection: find on a unit's own sites what government-site
+//! inspectors and attackers would find first.
+//!
+//! [`inspect`] crawls a site politely (per-host concurrency and spacing,
+//! robots.txt unless the site is our own, depth, page and size limits,
+//! timeouts), checks every link, image, script, stylesheet and attachment
+//! it finds, and runs the content checks on every page: blank pages,
+//! articles and columns, stale columns, wording, personal information,
+//! dark links and spam, script redirects, pages shown differently to
+//! search engines, footer identity marks, HTTPS, certificates and IPv6.
+//! Each problem is a [`NewFinding`](shouwang_model::NewFinding) of sensor
+//! `site`; the run is summed up in one [`NewEvent`](shouwang_model::NewEvent).
+
+mod cert;
+mod checks;
+mod crawl;
+pub mod dates;
+mod decode;
+mod fetch;
+pub mod page;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use shouwang_model::{AssetKind, AssetRef, NewEvent, NewFinding, Provenance, Severity};
+use shouwang_scan::Dictionary;
+use url::Url;
+
+pub use checks::{StaleRule, default_stale_rules};
+pub use decode::decode;
+
+/// The sensor name on every finding and event of this crate.
+pub const SENSOR: &str = "site";
+
+/// What can stop an inspection before it starts. Everything that goes
+/// wrong while crawling is a finding instead.
+#[derive(Debug, thiserror::Error)]
+pub enum SiteError {
+    #[error(
+        "{0:?} is not a website address: {1}. Give a full URL such as https://www.example.gov.cn/"
+    )]
+    BadUrl(String, String),
+    #[error("cannot set up the HTTP client: {0}")]
+    Client(String),
+}
+
+/// How to inspect a site. [`InspectOptions::new`] gives the defaults.
+#[derive(Debug, Clone)]
+pub struct InspectOptions {
+    /// The homepage.
+    pub url: Url,
+    /// A human name, e.g. 某某镇人民政府网站.
+    pub name: Option<String>,
+    /// Our own site: robots.txt is not consulted and the crawl may go
+    /// faster.
+    pub own_site: bool,
+    /// Host names besides the homepage's that belong to the site.
+    pub extra_hosts: Vec<String>,
+    pub max_pages: usize,
+    pub max_depth: usize,
+    /// Links, images and other references checked at most.
+    pub max_refs: usize,
+    /// Requests in flight at once, in all.
+    pub concurrency: usize,
+    /// Requests in flight at once to one host.
+    pub per_host_concurrency: usize,
+    /// Least time between the starts of two requests to one host.
+    pub per_host_delay: Duration,
+    /// Per request, including the body. The inspection rules count a visit
+    /// that has not opened after 15 s as failed.
+    pub timeout: Duration,
+    /// Bytes of one page read at most; the rest is not looked at.
+    pub max_page_bytes: usize,
+    /// Check links to other sites too (not crawled, only checked).
+    pub check_external: bool,
+    /// HTTPS offered, HTTP → HTTPS redirect, certificate expiry, IPv6.
+    pub transport_checks: bool,
+    /// Pages (from the homepage on) fetched again as Baiduspider and with a
+    /// search Referer, to catch content shown only to search engines.
+    pub cloaking_pages: usize,
+    /// Apply the rules for government sites (网站标识码). `None`: when the
+    /// host ends in .gov.cn or .政务.
+    pub government: Option<bool>,
+    pub stale_rules: Vec<StaleRule>,
+    pub dictionary: Arc<Dictionary>,
+    /// "Today" for dates (tests pin it); `None` is the clock's today.
+    pub today: Option<NaiveDate>,
+}
+
+impl InspectOptions {
+    pub fn new(url: Url) -> InspectOptions {
+        InspectOptions {
+            url,
+            name: None,
+            own_site: false,
+            extra_hosts: Vec::new(),
+            max_pages: 2000,
+            max_depth: 10,
+            max_refs: 50_000,
+            concurrency: 16,
+            per_host_concurrency: 4,
+            per_host_delay: Duration::from_millis(50),
+            timeout: Duration::from_secs(15),
+            max_page_bytes: 8 * 1024 * 1024,
+            check_external: true,
+            transport_checks: true,
+            cloaking_pages: 20,
+            government: None,
+            stale_rules: default_stale_rules(),
+            dictionary: Arc::new(Dictionary::builtin()),
+            today: None,
+        }
+    }
+
+    /// Parse a URL as a person types it: `www.example.gov.cn` becomes
+    /// `http://www.example.gov.cn/`.
+    pub fn parse_url(input: &str) -> Result<Url, SiteError> {
+        let trimmed = input.trim();
+        let with_scheme = if trimmed.contains("://") {
+            trimmed.to_string()
+        } else {
+            format!("http://{trimmed}")
+        };
+        let url = Url::parse(&with_scheme)
+            .map_err(|e| SiteError::BadUrl(input.to_string(), e.to_string()))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(SiteError::BadUrl(
+                input.to_string(),
+                format!("the scheme {:?} is not http or https", url.scheme()),
+            ));
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(SiteError::BadUrl(input.to_string(), "no host".into()));
+        }
+        Ok(url)
+    }
+}
+
+/// How the homepage answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HomepageStatus {
+    pub status: Option<u16>,
+    pub elapsed_ms: u64,
+    pub final_url: String,
+    /// Every URL on the way, when the homepage redirected.
+    pub redirects: Vec<String>,
+    pub error: Option<String>,
+}
+
+/// The result of one inspection.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Report {
+    pub site: String,
+    pub name: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub homepage: HomepageStatus,
+    /// HTML pages fetched and analysed.
+    pub pages: usize,
+    /// Links, images, scripts, stylesheets and attachments checked.
+    pub refs_checked: usize,
+    /// Distinct broken targets referenced from the homepage.
+    pub broken_on_homepage: usize,
+    /// Distinct broken targets referenced only from other pages.
+    pub broken_elsewhere: usize,
+    /// Bytes of page text the content checks read.
+    pub text_bytes: u64,
+    /// Limits that cut the crawl short (pages, depth, references).
+    pub limits_hit: Vec<String>,
+    pub findings: Vec<NewFinding>,
+}
+
+impl Report {
+    pub fn asset(&self) -> AssetRef {
+        AssetRef::new(AssetKind::Website, &self.site)
+    }
+
+    /// The summary event of the run, for the store.
+    pub fn event(&self) -> NewEvent {
+        let worst = self.findings.iter().map(|f| f.severity).max();
+        let mut by_check = std::collections::BTreeMap::<&str, usize>::new();
+        for f in &self.findings {
+            *by_check.entry(f.provenance.check.as_str()).or_default() += 1;
+        }
+        NewEvent {
+            time: self.finished_at,
+            kind: "site.inspected".into(),
+            asset: self.asset(),
+            severity: match worst {
+                Some(s) if s >= Severity::High => s,
+                Some(_) => Severity::Low,
+                None => Severity::Info,
+            },
+            summary: format!(
+                "网站巡查 {}：{} 个页面，{} 个链接和资源，{} 项问题（首页死链 {}，其他页面死链 {}）",
+                self.site,
+                self.pages,
+                self.refs_checked,
+                self.findings.len(),
+                self.broken_on_homepage,
+                self.broken_elsewhere
+            ),
+            details: serde_json::json!({
+                "pages": self.pages,
+                "refs_checked": self.refs_checked,
+                "broken_on_homepage": self.broken_on_homepage,
+                "broken_elsewhere": self.broken_elsewhere,
+                "homepage": self.homepage,
+                "findings_by_check": by_check,
+                "limits_hit": self.limits_hit,
+                "duration_ms": (self.finished_at - self.started_at).num_milliseconds(),
+            }),
+            provenance: Provenance::now(SENSOR, "site.inspection", &self.site),
+        }
+    }
+}
+
+/// Inspect one site. Errors only when it cannot start; a site that is down
+/// is a report with a finding.
+pub async fn inspect(options: InspectOptions) -> Result<Report, SiteError> {
+    crawl::run(options).await
+}

@@ -1,0 +1,789 @@
+//! What an HTML page holds, as the checks need it: visible text, links
+//! and resources (each marked when hidden by CSS), meta tags, list entries
+//! with dates, the article body, inline scripts.
+
+use std::collections::HashSet;
+
+use chrono::NaiveDate;
+use ego_tree::NodeRef;
+use scraper::{Html, Node, Selector};
+use url::Url;
+
+use crate::dates;
+
+/// Files that are attachments rather than pages.
+const ATTACHMENT_EXTENSIONS: &[&str] = &[
+    "pdf", "doc", "docx", "xls", "xlsx", "wps", "et", "ppt", "pptx", "zip", "rar", "7z", "txt",
+    "csv", "ofd",
+];
+
+/// At most this many characters of one inline script are kept.
+const MAX_SCRIPT_CHARS: usize = 64 * 1024;
+/// Elements nested deeper than this are not parsed: html5ever's tree
+/// building is quadratic in depth, and a page of 50,000 unclosed `<div>`s
+/// (malformed or hostile) would otherwise stall the inspection.
+pub const MAX_NESTING: usize = 1500;
+/// At most this many list entries per page are kept.
+const MAX_LIST_ENTRIES: usize = 2000;
+
+/// What kind of thing a URL on a page is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RefKind {
+    /// `<a href>` to a page.
+    Link,
+    /// `<a href>` to a document (PDF, DOC, XLS, …).
+    Attachment,
+    Image,
+    Script,
+    Stylesheet,
+    Frame,
+}
+
+impl RefKind {
+    pub fn zh(self) -> &'static str {
+        match self {
+            RefKind::Link => "链接",
+            RefKind::Attachment => "附件",
+            RefKind::Image => "图片",
+            RefKind::Script => "脚本",
+            RefKind::Stylesheet => "样式表",
+            RefKind::Frame => "框架页",
+        }
+    }
+}
+
+/// A URL a page refers to.
+#[derive(Debug, Clone)]
+pub struct Ref {
+    pub kind: RefKind,
+    pub url: Url,
+    /// Anchor text or image alt text, whitespace collapsed.
+    pub text: String,
+    /// Why the element is not visible, when it is not.
+    pub hidden: Option<&'static str>,
+    /// The element as it appears, shortened, for evidence.
+    pub element: String,
+}
+
+/// A row of a column list: a linked title with a date.
+#[derive(Debug, Clone)]
+pub struct ListEntry {
+    pub title: String,
+    pub date: NaiveDate,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Meta {
+    pub site_id_code: Option<String>,
+    pub column_name: Option<String>,
+    pub article_title: Option<String>,
+    pub pub_date: Option<String>,
+    /// Target of a `<meta http-equiv="refresh">`, resolved.
+    pub refresh: Option<Url>,
+}
+
+/// Everything the checks read from one HTML page.
+#[derive(Debug, Clone, Default)]
+pub struct PageFacts {
+    pub title: String,
+    /// Visible text: blocks on their own lines, whitespace collapsed.
+    pub text: String,
+    /// Text inside elements hidden by CSS.
+    pub hidden_text: String,
+    pub refs: Vec<Ref>,
+    pub meta: Meta,
+    pub scripts: Vec<String>,
+    pub list_entries: Vec<ListEntry>,
+    /// Text of the article container (`#zoom`, `.TRS_Editor`, `article`,
+    /// …) when the page has one, and whether it holds images, video or
+    /// attachments.
+    pub article_body: Option<(String, bool)>,
+    /// The page nested elements deeper than [`MAX_NESTING`]; only the part
+    /// before that point was analysed.
+    pub cut_at_nesting: Option<usize>,
+}
+
+impl PageFacts {
+    pub fn is_article(&self) -> bool {
+        self.meta.article_title.is_some()
+            || (self.article_body.is_some() && self.list_entries.len() < 3)
+    }
+}
+
+/// Elements whose text is never shown.
+fn invisible_container(name: &str) -> bool {
+    matches!(
+        name,
+        "script" | "style" | "noscript" | "template" | "head" | "title" | "iframe" | "object"
+    )
+}
+
+fn block_element(name: &str) -> bool {
+    matches!(
+        name,
+        "p" | "div"
+            | "li"
+            | "tr"
+            | "br"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "ul"
+            | "ol"
+            | "table"
+            | "section"
+            | "article"
+            | "header"
+            | "footer"
+            | "dd"
+            | "dt"
+            | "hr"
+    )
+}
+
+/// Containers that hold an article's body on common Chinese CMSes (TRS,
+/// 大汉, 拓尔思) and in plain HTML, most specific first.
+const ARTICLE_SELECTORS: &[&str] = &[
+    "#zoom",
+    ".TRS_Editor",
+    ".article-content",
+    ".article_content",
+    "#article",
+    ".article",
+    "article",
+    "#content",
+    ".content",
+    ".detail",
+];
+
+/// Parse a page and pull out its facts. `base` resolves relative URLs
+/// (a `<base href>` in the page overrides it).
+pub fn analyse(html: &str, base: &Url, today: NaiveDate) -> PageFacts {
+    let cut = nesting_cut(html);
+    let doc = Html::parse_document(cut.map_or(html, |at| &html[..at]));
+    let base = base_href(&doc, base);
+    let hidden_css = HiddenSelectors::from_style_blocks(&doc);
+    let mut facts = PageFacts {
+        title: select_text(&doc, "title"),
+        ..PageFacts::default()
+    };
+    facts.meta = meta(&doc, &base);
+
+    let mut walker = Walker {
+        base: &base,
+        css: &hidden_css,
+        facts: &mut facts,
+        visible: String::new(),
+        hidden: String::new(),
+    };
+    walker.walk(doc.tree.root(), None);
+    let Walker {
+        visible, hidden, ..
+    } = walker;
+    facts.text = collapse(&visible);
+    facts.hidden_text = collapse(&hidden);
+    facts.list_entries = list_entries(&doc, &hidden_css, today);
+    facts.article_body = article_body(&doc, &hidden_css);
+    facts.cut_at_nesting = cut;
+    facts
+}
+
+/// Where the element nesting of `html` first goes deeper than
+/// [`MAX_NESTING`], by a quick scan of tags: void elements, self-closing
+/// tags and elements whose end tag is usually left out (p, li, td, …) do
+/// not count, so sloppy but ordinary pages are never cut.
+fn nesting_cut(html: &str) -> Option<usize> {
+    let b = html.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while let Some(off) = b[i..].iter().position(|&c| c == b'<') {
+        let at = i + off;
+        i = at + 1;
+        let closing = b.get(i) == Some(&b'/');
+        let name_start = if closing { i + 1 } else { i };
+        let name_len = b[name_start.min(b.len())..]
+            .iter()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .count();
+        if name_len == 0 || !b[name_start].is_ascii_alphabetic() {
+            continue;
+        }
+        let name = html[name_start..name_start + name_len].to_ascii_lowercase();
+        if matches!(
+            name.as_str(),
+            "area"
+                | "base"
+                | "br"
+                | "col"
+                | "embed"
+                | "hr"
+                | "img"
+                | "input"
+                | "link"
+                | "meta"
+                | "param"
+                | "source"
+                | "track"
+                | "wbr"
+                | "p"
+                | "li"
+                | "td"
+                | "th"
+                | "tr"
+                | "dt"
+                | "dd"
+                | "option"
+                | "html"
+                | "head"
+                | "body"
+        ) {
+            continue;
+        }
+        if closing {
+            depth = depth.saturating_sub(1);
+            continue;
+        }
+        let tag_end = b[i..]
+            .iter()
+            .position(|&c| c == b'>')
+            .map_or(b.len(), |e| i + e);
+        if tag_end > 0 && b[tag_end - 1] == b'/' {
+            continue;
+        }
+        depth += 1;
+        if depth > MAX_NESTING {
+            return Some(at);
+        }
+    }
+    None
+}
+
+fn base_href(doc: &Html, page: &Url) -> Url {
+    let sel = Selector::parse("base[href]").expect("static selector");
+    doc.select(&sel)
+        .next()
+        .and_then(|e| e.value().attr("href"))
+        .and_then(|h| page.join(h.trim()).ok())
+        .unwrap_or_else(|| page.clone())
+}
+
+fn select_text(doc: &Html, selector: &str) -> String {
+    let sel = Selector::parse(selector).expect("static selector");
+    doc.select(&sel)
+        .next()
+        .map(|e| collapse(&e.text().collect::<String>()))
+        .unwrap_or_default()
+}
+
+fn meta(doc: &Html, base: &Url) -> Meta {
+    let sel = Selector::parse("meta").expect("static selector");
+    let mut m = Meta::default();
+    for e in doc.select(&sel) {
+        let v = e.value();
+        let content = v.attr("content").map(|c| c.trim().to_string());
+        let name = v.attr("name").unwrap_or("").to_ascii_lowercase();
+        match name.as_str() {
+            "siteidcode" => m.site_id_code = content.filter(|c| !c.is_empty()),
+            "columnname" => m.column_name = content.filter(|c| !c.is_empty()),
+            "articletitle" => m.article_title = content.filter(|c| !c.is_empty()),
+            "pubdate" => m.pub_date = content.filter(|c| !c.is_empty()),
+            _ => {}
+        }
+        if v.attr("http-equiv")
+            .is_some_and(|h| h.eq_ignore_ascii_case("refresh"))
+            && let Some(c) = v.attr("content")
+        {
+            let lower = c.to_ascii_lowercase();
+            if let Some(i) = lower.find("url=") {
+                let target = c[i + 4..].trim().trim_matches(['\'', '"']);
+                m.refresh = base.join(target).ok();
+            }
+        }
+    }
+    m
+}
+
+struct Walker<'a> {
+    base: &'a Url,
+    css: &'a HiddenSelectors,
+    facts: &'a mut PageFacts,
+    visible: String,
+    hidden: String,
+}
+
+impl Walker<'_> {
+    fn walk(&mut self, node: NodeRef<'_, Node>, hidden: Option<&'static str>) {
+        // An explicit stack: a page nested ten thousand levels deep must not
+        // overflow ours. Entries: node, why hidden, closing a block, inside
+        // <head> (refs and scripts count there, text does not).
+        let mut stack = vec![(node, hidden, false, false)];
+        while let Some((node, hidden, closing, in_head)) = stack.pop() {
+            if closing {
+                self.out(hidden).push('\n');
+                continue;
+            }
+            match node.value() {
+                Node::Text(t) if !in_head => self.out(hidden).push_str(t),
+                Node::Element(e) => {
+                    let name = e.name();
+                    if name == "script" && e.attr("src").is_none() {
+                        let body: String = node
+                            .children()
+                            .filter_map(|c| c.value().as_text().map(|t| t.to_string()))
+                            .collect();
+                        self.facts
+                            .scripts
+                            .push(body.chars().take(MAX_SCRIPT_CHARS).collect());
+                    }
+                    let own = hidden.or_else(|| hidden_reason(e, self.css));
+                    self.collect_refs(e, node, own);
+                    let in_head = in_head || name == "head";
+                    if name != "head" && invisible_container(name) {
+                        continue;
+                    }
+                    let block = block_element(name);
+                    if block && !in_head {
+                        self.out(own).push('\n');
+                        stack.push((node, own, true, in_head));
+                    }
+                    for child in node.children().rev() {
+                        stack.push((child, own, false, in_head));
+                    }
+                }
+                _ => {
+                    for child in node.children().rev() {
+                        stack.push((child, hidden, false, in_head));
+                    }
+                }
+            }
+        }
+    }
+
+    fn out(&mut self, hidden: Option<&'static str>) -> &mut String {
+        if hidden.is_some() {
+            &mut self.hidden
+        } else {
+            &mut self.visible
+        }
+    }
+
+    fn collect_refs(
+        &mut self,
+        e: &scraper::node::Element,
+        node: NodeRef<'_, Node>,
+        hidden: Option<&'static str>,
+    ) {
+        let (attr, kind) = match e.name() {
+            "a" | "area" => ("href", RefKind::Link),
+            "img" => ("src", RefKind::Image),
+            "script" => ("src", RefKind::Script),
+            "link"
+                if e.attr("rel")
+                    .is_some_and(|r| r.to_ascii_lowercase().contains("stylesheet")) =>
+            {
+                ("href", RefKind::Stylesheet)
+            }
+            "iframe" | "frame" => ("src", RefKind::Frame),
+            _ => return,
+        };
+        let Some(raw) = e.attr(attr).map(str::trim) else {
+            return;
+        };
+        let lower = raw.to_ascii_lowercase();
+        if raw.is_empty()
+            || raw.starts_with('#')
+            || ["javascript:", "mailto:", "tel:", "data:", "about:"]
+                .iter()
+                .any(|p| lower.starts_with(p))
+        {
+            return;
+        }
+        let Ok(mut url) = self.base.join(raw) else {
+            return;
+        };
+        if !matches!(url.scheme(), "http" | "https") {
+            return;
+        }
+        url.set_fragment(None);
+        let kind = if kind == RefKind::Link && is_attachment(&url) {
+            RefKind::Attachment
+        } else {
+            kind
+        };
+        let text = if kind == RefKind::Image {
+            e.attr("alt").unwrap_or("").to_string()
+        } else {
+            collapse(&node_text(node))
+        };
+        let element = format!(
+            "<{} {attr}=\"{}\">{}",
+            e.name(),
+            shorten(raw, 120),
+            shorten(&text, 40)
+        );
+        self.facts.refs.push(Ref {
+            kind,
+            url,
+            text,
+            hidden,
+            element,
+        });
+    }
+}
+
+fn node_text(node: NodeRef<'_, Node>) -> String {
+    node.descendants()
+        .filter_map(|n| n.value().as_text().map(|t| t.to_string()))
+        .collect()
+}
+
+pub fn is_attachment(url: &Url) -> bool {
+    let path = url.path().to_ascii_lowercase();
+    path.rsplit_once('.')
+        .is_some_and(|(_, ext)| ATTACHMENT_EXTENSIONS.contains(&ext))
+}
+
+pub fn shorten(s: &str, max_chars: usize) -> String {
+    if s.chars().count() <= max_chars {
+        s.to_string()
+    } else {
+        let mut out: String = s.chars().take(max_chars).collect();
+        out.push('…');
+        out
+    }
+}
+
+/// Whitespace runs to one space, blank lines dropped.
+pub fn collapse(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for line in s.split('\n') {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if words.is_empty() {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&words.join(" "));
+    }
+    out
+}
+
+/// Class and id names that the page's own `<style>` blocks hide.
+#[derive(Debug, Default)]
+struct HiddenSelectors {
+    classes: HashSet<String>,
+    ids: HashSet<String>,
+}
+
+impl HiddenSelectors {
+    fn from_style_blocks(doc: &Html) -> Self {
+        let sel = Selector::parse("style").expect("static selector");
+        let mut out = HiddenSelectors::default();
+        for style in doc.select(&sel) {
+            let css = strip_comments(&style.text().collect::<String>());
+            for rule in css.split('}') {
+                let Some((selectors, decls)) = rule.split_once('{') else {
+                    continue;
+                };
+                if style_hides(decls).is_none() {
+                    continue;
+                }
+                for s in selectors.split(',') {
+                    // Only the last compound of simple selectors: `div .x`,
+                    // `a.x`, `#y`.
+                    let last = s.split_whitespace().last().unwrap_or("");
+                    for (i, part) in last.match_indices(['.', '#']) {
+                        let name: String = last[i + 1..]
+                            .chars()
+                            .take_while(|c| c.is_alphanumeric() || *c == '-' || *c == '_')
+                            .collect();
+                        if name.is_empty() {
+                            continue;
+                        }
+                        if part == "." {
+                            out.classes.insert(name);
+                        } else {
+                            out.ids.insert(name);
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+fn strip_comments(css: &str) -> String {
+    let mut out = String::with_capacity(css.len());
+    let mut rest = css;
+    while let Some(i) = rest.find("/*") {
+        out.push_str(&rest[..i]);
+        rest = rest[i + 2..]
+            .find("*/")
+            .map_or("", |j| &rest[i + 2 + j + 2..]);
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Why an element is not visible: its inline style, a hiding class or id,
+/// the `hidden` attribute, or a marquee too small to see.
+fn hidden_reason(e: &scraper::node::Element, css: &HiddenSelectors) -> Option<&'static str> {
+    if e.attr("hidden").is_some() {
+        return Some("hidden 属性");
+    }
+    if let Some(r) = e.attr("style").and_then(style_hides) {
+        return Some(r);
+    }
+    if e.classes().any(|c| css.classes.contains(c)) || e.id().is_some_and(|i| css.ids.contains(i)) {
+        return Some("样式表隐藏 (class/id)");
+    }
+    if e.name() == "marquee" {
+        let tiny = |a: &str| {
+            e.attr(a)
+                .and_then(|v| v.trim().trim_end_matches("px").parse::<f64>().ok())
+                .is_some_and(|v| v <= 5.0)
+        };
+        let fast = e
+            .attr("scrollamount")
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            .is_some_and(|v| v >= 1000);
+        if tiny("height") || tiny("width") || fast {
+            return Some("微型滚动字幕 (marquee)");
+        }
+    }
+    None
+}
+
+/// Why a CSS declaration block hides its element, if it does.
+fn style_hides(decls: &str) -> Option<&'static str> {
+    let mut display_none = false;
+    let mut visibility_hidden = false;
+    let mut tiny_font = false;
+    let mut offscreen = false;
+    let mut zero_box = false;
+    let mut overflow_hidden = false;
+    let mut transparent = false;
+    for decl in decls.split(';') {
+        let Some((prop, value)) = decl.split_once(':') else {
+            continue;
+        };
+        let prop = prop.trim().to_ascii_lowercase();
+        let value = value
+            .trim()
+            .trim_end_matches("!important")
+            .trim()
+            .to_ascii_lowercase();
+        let px = || -> Option<f64> {
+            let v = value
+                .trim_end_matches("px")
+                .trim_end_matches("pt")
+                .trim_end_matches("em");
+            v.trim().parse::<f64>().ok()
+        };
+        match prop.as_str() {
+            "display" if value == "none" => display_none = true,
+            "visibility" if value == "hidden" || value == "collapse" => visibility_hidden = true,
+            "font-size" if px().is_some_and(|v| v < 2.0) => tiny_font = true,
+            "left" | "top" | "margin-left" | "margin-top" | "text-indent"
+                if px().is_some_and(|v| v <= -500.0) =>
+            {
+                offscreen = true
+            }
+            "height" | "width" | "max-height" | "max-width" if px().is_some_and(|v| v < 2.0) => {
+                zero_box = true
+            }
+            "overflow" if value == "hidden" => overflow_hidden = true,
+            "opacity" if value.parse::<f64>().is_ok_and(|v| v < 0.05) => transparent = true,
+            _ => {}
+        }
+    }
+    if display_none {
+        Some("display:none")
+    } else if visibility_hidden {
+        Some("visibility:hidden")
+    } else if offscreen {
+        Some("移出屏幕 (负偏移)")
+    } else if tiny_font {
+        Some("字号为零")
+    } else if zero_box && overflow_hidden {
+        Some("零尺寸 + overflow:hidden")
+    } else if transparent {
+        Some("opacity:0")
+    } else {
+        None
+    }
+}
+
+/// Rows (`li`, `tr`, `dd`) holding a link and a date: the entries of a
+/// column's list.
+fn list_entries(doc: &Html, css: &HiddenSelectors, today: NaiveDate) -> Vec<ListEntry> {
+    let sel = Selector::parse("li, tr, dd").expect("static selector");
+    let a = Selector::parse("a[href]").expect("static selector");
+    let mut out = Vec::new();
+    for row in doc.select(&sel) {
+        if out.len() >= MAX_LIST_ENTRIES {
+            break;
+        }
+        if hidden_reason(row.value(), css).is_some() {
+            continue;
+        }
+        // Nested lists: only the innermost row counts.
+        if row.select(&sel).next().is_some() {
+            continue;
+        }
+        let Some(link) = row.select(&a).next() else {
+            continue;
+        };
+        let text = row.text().collect::<String>();
+        if let Some(date) = dates::newest_date(&text, today) {
+            out.push(ListEntry {
+                title: collapse(&link.text().collect::<String>()),
+                date,
+            });
+        }
+    }
+    out
+}
+
+fn article_body(doc: &Html, css: &HiddenSelectors) -> Option<(String, bool)> {
+    let media = Selector::parse("img, video, embed, object, iframe, audio, a[href]").ok()?;
+    for s in ARTICLE_SELECTORS {
+        let sel = Selector::parse(s).ok()?;
+        if let Some(e) = doc.select(&sel).next() {
+            if hidden_reason(e.value(), css).is_some() {
+                continue;
+            }
+            let text = collapse(&e.text().collect::<String>());
+            let has_media = e.select(&media).any(|m| {
+                m.value().name() != "a"
+                    || m.value()
+                        .attr("href")
+                        .and_then(|h| Url::parse("http://x/").ok()?.join(h).ok())
+                        .is_some_and(|u| is_attachment(&u))
+            });
+            return Some((text, has_media));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 6, 1).unwrap()
+    }
+
+    fn page(html: &str) -> PageFacts {
+        analyse(
+            html,
+            &Url::parse("http://site.test/a/index.html").unwrap(),
+            today(),
+        )
+    }
+
+    #[test]
+    fn visible_and_hidden_text_and_links() {
+        let f = page(
+            r#"<html><head><title> 首页 </title><style>.x{display:none} #y { position:absolute; left:-9999px }</style></head>
+            <body><p>欢迎访问</p>
+            <div style="display:none"><a href="http://spam.example/">百家乐</a></div>
+            <span class="x"><a href="http://a.example/">A</a></span>
+            <div id="y"><a href="http://b.example/">B</a></div>
+            <p style="font-size:0px"><a href="http://c.example/">C</a></p>
+            <marquee height="1" width="1"><a href="http://d.example/">D</a></marquee>
+            <a href="../b.html#top">内页</a><img src="/img/logo.png" alt="标志">
+            <a href="/files/notice.PDF">附件</a><a href="javascript:void(0)">x</a></body></html>"#,
+        );
+        assert_eq!(f.title, "首页");
+        assert!(f.text.contains("欢迎访问"));
+        assert!(!f.text.contains("百家乐"));
+        assert!(f.hidden_text.contains("百家乐"));
+        let hidden: Vec<_> = f
+            .refs
+            .iter()
+            .filter(|r| r.hidden.is_some())
+            .map(|r| r.url.host_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            hidden,
+            [
+                "spam.example",
+                "a.example",
+                "b.example",
+                "c.example",
+                "d.example"
+            ]
+        );
+        let inner = f.refs.iter().find(|r| r.text == "内页").unwrap();
+        assert_eq!(inner.url.as_str(), "http://site.test/b.html");
+        assert!(inner.hidden.is_none());
+        assert!(
+            f.refs
+                .iter()
+                .any(|r| r.kind == RefKind::Image && r.url.path() == "/img/logo.png")
+        );
+        assert!(f.refs.iter().any(|r| r.kind == RefKind::Attachment));
+        assert_eq!(f.refs.len(), 8);
+    }
+
+    #[test]
+    fn list_entries_and_meta() {
+        let f = page(
+            r#"<meta name="ColumnName" content="通知公告"><meta name="SiteIDCode" content="3501000001">
+            <ul><li><a href="1.html">关于春节放假的通知</a><span>2025-01-20</span></li>
+            <li><a href="2.html">防汛通知</a> [05-01]</li><li>无链接 2026-01-01</li></ul>"#,
+        );
+        assert_eq!(f.meta.column_name.as_deref(), Some("通知公告"));
+        assert_eq!(f.meta.site_id_code.as_deref(), Some("3501000001"));
+        let dates: Vec<_> = f.list_entries.iter().map(|e| e.date.to_string()).collect();
+        assert_eq!(dates, ["2025-01-20", "2026-05-01"]);
+    }
+
+    #[test]
+    fn article_bodies() {
+        let f = page(
+            r#"<meta name="ArticleTitle" content="图片新闻"><h1>图片新闻</h1><div id="zoom">  </div>"#,
+        );
+        assert!(f.is_article());
+        assert_eq!(f.article_body, Some((String::new(), false)));
+        let f = page(r#"<div class="TRS_Editor"><img src="a.jpg"></div>"#);
+        assert_eq!(f.article_body, Some((String::new(), true)));
+    }
+
+    #[test]
+    fn malformed_and_deep_html_does_not_break() {
+        let shallow = "<div>".repeat(1000) + "深处" + &"</div>".repeat(10);
+        let f = page(&shallow);
+        assert!(f.text.contains("深处"));
+        assert_eq!(f.cut_at_nesting, None);
+        let started = std::time::Instant::now();
+        let deep =
+            "<p>正文</p>".to_string() + &"<div>".repeat(50_000) + "深处" + &"</div>".repeat(10);
+        let f = page(&deep);
+        assert!(f.text.contains("正文"));
+        assert!(!f.text.contains("深处"));
+        assert!(f.cut_at_nesting.is_some());
+        assert!(started.elapsed().as_secs() < 5, "{:?}", started.elapsed());
+        // Thousands of unclosed list items are ordinary, not deep.
+        let list = "<ul>".to_string() + &"<li><a href=x>条目</a>".repeat(5000) + "</ul>";
+        assert_eq!(page(&list).cut_at_nesting, None);
+        let f = page(
+            "<a href='http://[::1'>x</a><<<>>><p <a>\u{0}<script>document.write('<a href=x>')",
+        );
+        assert!(f.refs.is_empty());
+        assert_eq!(f.scripts.len(), 1);
+    }
+
+    #[test]
+    fn meta_refresh_is_resolved() {
+        let f = page(r#"<meta http-equiv="refresh" content="0; URL='http://evil.example/x'">"#);
+        assert_eq!(f.meta.refresh.unwrap().host_str(), Some("evil.example"));
+    }
+}
