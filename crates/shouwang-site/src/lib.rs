@@ -13,10 +13,12 @@
 
 mod cert;
 mod checks;
+mod config;
 mod crawl;
 pub mod dates;
 mod decode;
 mod fetch;
+mod html;
 pub mod page;
 
 use std::sync::Arc;
@@ -26,10 +28,12 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use shouwang_model::{AssetKind, AssetRef, NewEvent, NewFinding, Provenance, Severity};
 use shouwang_scan::Dictionary;
-use url::Url;
 
 pub use checks::{StaleRule, default_stale_rules};
+pub use config::{SiteConfig, SiteConfigError};
 pub use decode::decode;
+pub use html::render_html;
+pub use url::Url;
 
 /// The sensor name on every finding and event of this crate.
 pub const SENSOR: &str = "site";

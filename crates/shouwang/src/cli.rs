@@ -83,6 +83,10 @@ pub enum Command {
     /// The configuration file
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Website inspection (网站巡查): broken links, blank and stale columns,
+    /// wording, personal information, dark links, cloaking, identity marks
+    #[command(subcommand)]
+    Site(crate::commands::site::SiteCommand),
 }
 
 #[derive(Debug, Args)]

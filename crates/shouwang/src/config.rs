@@ -19,6 +19,7 @@ pub struct Config {
     pub console: ConsoleConfig,
     pub unit: UnitConfig,
     pub guard: shouwang_guard::GuardConfig,
+    pub site: shouwang_site::SiteConfig,
 }
 
 /// The organisation Shouwang protects (本单位), as reports name it.
@@ -79,6 +80,27 @@ language = "zh"
 # roots = ["/var/www/html"]
 # Deny writes outright (eBPF LSM) instead of undoing them.
 block = false
+
+# Website inspection (shouwang site inspect).
+[site]
+# A wording dictionary of the unit's own, in the format of the built-in one:
+# its rules add to and replace the built-in ones; `disable = [...]` switches
+# built-in ones off.
+# wording_dictionary = "/etc/shouwang/wording.toml"
+# Pages crawled at most per site, and links followed from the homepage.
+max_pages = 2000
+max_depth = 10
+# Also check links to other sites (they are never crawled).
+check_external = true
+# Seconds a request may take: the inspection rules count a visit that has
+# not opened after 15 seconds as failed.
+timeout_seconds = 15
+# Least milliseconds between two requests to one host (not for sites added
+# with --own).
+per_host_delay_ms = 50
+# Pages fetched again as Baiduspider and from a search, to catch spam shown
+# only to search engines.
+cloaking_pages = 20
 "#;
 
 /// The config in effect and where it came from.
@@ -378,6 +400,7 @@ mod tests {
         // Every optional key set, so that it is serialized too.
         let mut full = Config::default();
         full.store.postgres_url = Some("postgresql://u:p@h/db".into());
+        full.site.wording_dictionary = Some("/etc/shouwang/wording.toml".into());
         let full: toml::Table = toml::from_str(&toml::to_string(&full).unwrap()).unwrap();
         let mut want = Vec::new();
         keys(&full, "", &mut want);

@@ -2,6 +2,7 @@
 
 mod audit;
 mod config;
+pub mod site;
 mod status;
 mod up;
 mod user;
@@ -34,6 +35,7 @@ pub fn run(command: Command, paths: Paths) -> Result<Outcome> {
         Command::Audit(AuditCommand::Verify(a)) => audit::verify(&ctx, a.json),
         Command::User(c) => user::run(&ctx, c),
         Command::Config(c) => config::run(&ctx, c),
+        Command::Site(c) => site::run(&ctx, c),
     }
 }
 

@@ -1,0 +1,129 @@
+//! The `[site]` section of the config file.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use shouwang_scan::{Dictionary, DictionaryError};
+
+use crate::InspectOptions;
+
+/// Settings for website inspection. Every key has a default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SiteConfig {
+    /// A wording dictionary of the unit's own (same format as the built-in
+    /// one; it adds, replaces and disables entries).
+    pub wording_dictionary: Option<PathBuf>,
+    /// Pages crawled at most per site.
+    pub max_pages: usize,
+    /// Links followed from the homepage at most.
+    pub max_depth: usize,
+    /// Check links to other sites as well (they are never crawled).
+    pub check_external: bool,
+    /// Seconds a request may take; the inspection rules count a visit that
+    /// has not opened after 15 s as failed.
+    pub timeout_seconds: u64,
+    /// Least milliseconds between two requests to one host (sites marked
+    /// as our own are not spaced).
+    pub per_host_delay_ms: u64,
+    /// Pages fetched again as Baiduspider and with a search Referer.
+    pub cloaking_pages: usize,
+}
+
+impl Default for SiteConfig {
+    fn default() -> Self {
+        SiteConfig {
+            wording_dictionary: None,
+            max_pages: 2000,
+            max_depth: 10,
+            check_external: true,
+            timeout_seconds: 15,
+            per_host_delay_ms: 50,
+            cloaking_pages: 20,
+        }
+    }
+}
+
+/// The unit's dictionary file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SiteConfigError {
+    #[error("cannot read the wording dictionary {path} ([site] wording_dictionary): {detail}")]
+    ReadDictionary { path: PathBuf, detail: String },
+    #[error(transparent)]
+    Dictionary(#[from] DictionaryError),
+}
+
+impl SiteConfig {
+    /// The built-in dictionary with the unit's file applied, if it has one.
+    pub fn dictionary(&self) -> Result<Dictionary, SiteConfigError> {
+        match &self.wording_dictionary {
+            None => Ok(Dictionary::builtin()),
+            Some(path) => {
+                let text =
+                    std::fs::read_to_string(path).map_err(|e| SiteConfigError::ReadDictionary {
+                        path: path.clone(),
+                        detail: e.to_string(),
+                    })?;
+                Ok(Dictionary::builtin_with(
+                    &path.display().to_string(),
+                    &text,
+                )?)
+            }
+        }
+    }
+
+    /// Options for inspecting `url` with these settings.
+    pub fn options(&self, url: url::Url, dictionary: Arc<Dictionary>) -> InspectOptions {
+        let mut o = InspectOptions::new(url);
+        o.max_pages = self.max_pages.max(1);
+        o.max_depth = self.max_depth;
+        o.check_external = self.check_external;
+        o.timeout = Duration::from_secs(self.timeout_seconds.max(1));
+        o.per_host_delay = Duration::from_millis(self.per_host_delay_ms);
+        o.cloaking_pages = self.cloaking_pages;
+        o.dictionary = dictionary;
+        o
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_inspection_defaults() {
+        let o = SiteConfig::default().options(
+            "http://x.test/".parse().unwrap(),
+            Arc::new(Dictionary::builtin()),
+        );
+        let d = InspectOptions::new("http://x.test/".parse().unwrap());
+        assert_eq!(
+            (
+                o.max_pages,
+                o.max_depth,
+                o.timeout,
+                o.per_host_delay,
+                o.cloaking_pages
+            ),
+            (
+                d.max_pages,
+                d.max_depth,
+                d.timeout,
+                d.per_host_delay,
+                d.cloaking_pages
+            )
+        );
+    }
+
+    #[test]
+    fn a_missing_dictionary_file_is_named() {
+        let c = SiteConfig {
+            wording_dictionary: Some("/nonexistent/words.toml".into()),
+            ..SiteConfig::default()
+        };
+        let e = c.dictionary().unwrap_err().to_string();
+        assert!(e.contains("/nonexistent/words.toml"), "{e}");
+    }
+}

@@ -1,0 +1,152 @@
+//! A self-contained HTML report of one inspection: no scripts, no external
+//! styles, so that it can be mailed or archived as one file.
+
+use std::fmt::Write as _;
+
+use shouwang_model::Severity;
+
+use crate::Report;
+
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The report as one HTML document (Chinese, as it is meant for the unit).
+pub fn render_html(report: &Report) -> String {
+    let mut h = String::new();
+    let title = format!(
+        "网站巡查报告 — {}",
+        report.name.as_deref().unwrap_or(&report.site)
+    );
+    let _ = write!(
+        h,
+        r#"<!DOCTYPE html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>{t}</title>
+<style>
+body{{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:2em;color:#222}}
+table{{border-collapse:collapse;width:100%;margin:1em 0}}
+th,td{{border:1px solid #ccc;padding:.35em .5em;vertical-align:top;text-align:left;font-size:.92em}}
+th{{background:#f3f3f3}} .critical{{color:#fff;background:#a00}} .high{{background:#f4a}}
+.medium{{background:#fc6}} .low{{background:#cef}} .info{{background:#eee}}
+td.ev{{word-break:break-all;max-width:40em}} .note{{color:#666;font-size:.9em}}
+</style></head><body>
+<h1>{t}</h1>
+<p class="note">守望 Shouwang {v} 自动巡查生成。个人信息已脱敏。</p>
+<table>
+<tr><th>网站</th><td>{site}</td></tr>
+<tr><th>巡查时间</th><td>{start} — {end} (UTC)</td></tr>
+<tr><th>首页</th><td>{home}</td></tr>
+<tr><th>检查页面数</th><td>{pages}</td></tr>
+<tr><th>检查链接与资源数</th><td>{refs}</td></tr>
+<tr><th>首页死链</th><td>{bh}</td></tr>
+<tr><th>其他页面死链</th><td>{be}</td></tr>
+<tr><th>问题总数</th><td>{n}</td></tr>
+</table>
+"#,
+        t = esc(&title),
+        v = shouwang_model::VERSION,
+        site = esc(&report.site),
+        start = report.started_at.format("%Y-%m-%d %H:%M:%S"),
+        end = report.finished_at.format("%Y-%m-%d %H:%M:%S"),
+        home = esc(&match (&report.homepage.status, &report.homepage.error) {
+            (Some(s), _) => format!("HTTP {s}，{} 毫秒", report.homepage.elapsed_ms),
+            (None, Some(e)) => format!("无法访问：{e}"),
+            (None, None) => "未知".to_string(),
+        }),
+        pages = report.pages,
+        refs = report.refs_checked,
+        bh = report.broken_on_homepage,
+        be = report.broken_elsewhere,
+        n = report.findings.len(),
+    );
+    if !report.limits_hit.is_empty() {
+        let _ = writeln!(
+            h,
+            "<p class=\"note\">本次巡查受到限制：{}</p>",
+            esc(&report.limits_hit.join("；"))
+        );
+    }
+    let mut findings: Vec<_> = report.findings.iter().collect();
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.provenance.check.cmp(&b.provenance.check))
+    });
+    h.push_str("<h2>问题清单</h2>\n");
+    if findings.is_empty() {
+        h.push_str("<p>未发现问题。</p>\n");
+    } else {
+        h.push_str(
+            "<table><tr><th>级别</th><th>问题</th><th>位置</th><th>证据</th><th>检查项</th></tr>\n",
+        );
+        for f in findings {
+            let class = f.severity.as_str();
+            let _ = writeln!(
+                h,
+                "<tr><td class=\"{class}\">{}</td><td>{}</td><td class=\"ev\">{}</td><td class=\"ev\">{}</td><td>{}</td></tr>",
+                esc(Severity::zh(f.severity)),
+                esc(&f.title.zh),
+                esc(&f.location),
+                esc(&f.evidence),
+                esc(&f.provenance.check),
+            );
+        }
+        h.push_str("</table>\n");
+    }
+    h.push_str("</body></html>\n");
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::HomepageStatus;
+    use shouwang_model::{AssetKind, AssetRef, NewFinding, Provenance, Text};
+
+    #[test]
+    fn findings_are_escaped() {
+        let report = Report {
+            site: "http://x.test/".into(),
+            name: Some("某镇".into()),
+            started_at: chrono::Utc::now(),
+            finished_at: chrono::Utc::now(),
+            homepage: HomepageStatus {
+                status: Some(200),
+                elapsed_ms: 12,
+                final_url: "http://x.test/".into(),
+                redirects: vec![],
+                error: None,
+            },
+            pages: 1,
+            refs_checked: 2,
+            broken_on_homepage: 0,
+            broken_elsewhere: 0,
+            text_bytes: 10,
+            limits_hit: vec![],
+            findings: vec![NewFinding {
+                asset: AssetRef::new(AssetKind::Website, "http://x.test/"),
+                severity: Severity::Critical,
+                title: Text::new("暗链", "dark link"),
+                evidence: "<a href=\"http://evil\">百家乐</a>".into(),
+                location: "http://x.test/".into(),
+                provenance: Provenance::now("site", "site.dark-link", "http://x.test/"),
+            }],
+        };
+        let html = render_html(&report);
+        assert!(html.contains("&lt;a href=&quot;http://evil&quot;&gt;"));
+        assert!(!html.contains("<a href=\"http://evil\">"));
+        assert!(html.contains("某镇"));
+        assert!(!html.contains("<script"));
+    }
+}

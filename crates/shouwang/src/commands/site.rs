@@ -1,0 +1,380 @@
+//! `shouwang site inspect|add|list`: website inspection.
+//!
+//! `site inspect URL` is a one-shot: no config, data dir or store needed,
+//! it prints what it finds (and writes an HTML report with --html). With
+//! --record, and always with --all, the findings and the run's summary
+//! event go into the store, and findings of the site that were not seen
+//! again are marked resolved.
+//!
+//! The sites to inspect are kept in the store as assets of kind `website`
+//! rather than in the config file: the console lists and will edit them,
+//! and `site add` must not rewrite a hand-commented TOML file.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use serde::Serialize;
+use serde_json::json;
+use shouwang_model::{Asset, AssetKind, AssetRef, FindingStatus};
+use shouwang_site::{InspectOptions, Report};
+use shouwang_store::{FindingFilter, NewAuditEntry, Store};
+
+use super::{Access, Ctx, Outcome, cli_actor};
+use crate::cli::JsonArg;
+use crate::output;
+
+#[derive(Debug, Subcommand)]
+pub enum SiteCommand {
+    /// Inspect a website now: crawl it, check every link, image and
+    /// attachment, and look for what inspectors and attackers find first;
+    /// exit 1 when anything is found
+    Inspect(InspectArgs),
+    /// Add a website to the sites `site inspect --all` inspects
+    Add {
+        /// The homepage, e.g. https://www.example.gov.cn/
+        url: String,
+        /// A human name, e.g. 某某镇人民政府网站
+        #[arg(long)]
+        name: Option<String>,
+        /// The site is our own: do not consult robots.txt, do not space
+        /// requests
+        #[arg(long)]
+        own: bool,
+    },
+    /// List the websites added with `site add`
+    List(JsonArg),
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The homepage, e.g. https://www.example.gov.cn/
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub url: Option<String>,
+    /// Inspect every site added with `site add` (and record the results)
+    #[arg(long)]
+    pub all: bool,
+    /// Print JSON on stdout instead of a table
+    #[arg(long)]
+    pub json: bool,
+    /// Also write a self-contained HTML report to FILE
+    #[arg(long, value_name = "FILE", conflicts_with = "all")]
+    pub html: Option<PathBuf>,
+    /// A human name for the report
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The site is our own: do not consult robots.txt, do not space requests
+    #[arg(long)]
+    pub own: bool,
+    /// Pages crawled at most [default: [site] max_pages, 2000]
+    #[arg(long, value_name = "N")]
+    pub max_pages: Option<usize>,
+    /// Do not check links to other sites
+    #[arg(long)]
+    pub no_external: bool,
+    /// Skip the HTTPS, certificate and IPv6 checks
+    #[arg(long)]
+    pub no_transport: bool,
+    /// Record the findings and the run in the store
+    #[arg(long)]
+    pub record: bool,
+}
+
+pub fn run(ctx: &Ctx, command: SiteCommand) -> Result<Outcome> {
+    match command {
+        SiteCommand::Inspect(args) => inspect(ctx, args),
+        SiteCommand::Add { url, name, own } => add(ctx, &url, name, own),
+        SiteCommand::List(a) => list(ctx, a.json),
+    }
+}
+
+/// A site to inspect.
+struct Target {
+    url: shouwang_site::Url,
+    name: Option<String>,
+    own: bool,
+}
+
+fn own_flag(asset: &Asset) -> bool {
+    asset
+        .details
+        .get("own_site")
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false)
+}
+
+fn websites(store: &dyn Store) -> Result<Vec<Asset>> {
+    Ok(store
+        .assets()
+        .context("cannot list the sites in the store")?
+        .into_iter()
+        .filter(|a| a.id.kind == AssetKind::Website)
+        .collect())
+}
+
+fn inspect(ctx: &Ctx, args: InspectArgs) -> Result<Outcome> {
+    let loaded = ctx.load_config()?;
+    let config = &loaded.config.site;
+    let dictionary = Arc::new(config.dictionary()?);
+    let record = args.record || args.all;
+    let store = if args.all {
+        Some(ctx.open_store(&loaded, Access::Existing)?)
+    } else if record {
+        Some(ctx.open_store(&loaded, Access::Create)?)
+    } else {
+        None
+    };
+    let targets = match (&args.url, &store) {
+        (Some(url), _) => vec![Target {
+            url: InspectOptions::parse_url(url)?,
+            name: args.name.clone(),
+            own: args.own,
+        }],
+        (None, Some(store)) => {
+            let sites = websites(store.as_ref())?;
+            if sites.is_empty() {
+                bail!("no websites to inspect: add one with `shouwang site add URL`");
+            }
+            sites
+                .iter()
+                .map(|a| {
+                    Ok(Target {
+                        url: InspectOptions::parse_url(&a.id.locator)?,
+                        name: Some(a.name.clone()).filter(|n| !n.is_empty()),
+                        own: own_flag(a) || args.own,
+                    })
+                })
+                .collect::<Result<_>>()?
+        }
+        (None, None) => bail!("name a URL to inspect, or use --all"),
+    };
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("shouwang-site")
+        .build()
+        .context("cannot start the async runtime")?;
+    let mut reports = Vec::new();
+    for t in targets {
+        let mut opts = config.options(t.url.clone(), dictionary.clone());
+        opts.name = t.name.clone();
+        opts.own_site = t.own;
+        if let Some(n) = args.max_pages {
+            opts.max_pages = n.max(1);
+        }
+        if args.no_external {
+            opts.check_external = false;
+        }
+        if args.no_transport {
+            opts.transport_checks = false;
+        }
+        tracing::info!(site = %t.url, "inspecting");
+        let report = runtime
+            .block_on(shouwang_site::inspect(opts))
+            .with_context(|| format!("cannot inspect {}", t.url))?;
+        if let Some(store) = &store {
+            save(store.as_ref(), &report, &t, args.all)?;
+        }
+        reports.push(report);
+    }
+
+    if let Some(path) = &args.html
+        && let Some(report) = reports.first()
+    {
+        std::fs::write(path, shouwang_site::render_html(report))
+            .with_context(|| format!("cannot write the HTML report {}", path.display()))?;
+    }
+    if args.json {
+        if reports.len() == 1 {
+            output::print_json(&reports[0])?;
+        } else {
+            output::print_json(&reports)?;
+        }
+    } else {
+        let text: String = reports.iter().map(render).collect::<Vec<_>>().join("\n");
+        output::print(&text)?;
+    }
+    Ok(if reports.iter().any(|r| !r.findings.is_empty()) {
+        Outcome::Findings
+    } else {
+        Outcome::Clean
+    })
+}
+
+/// Record a run: the site as an asset (unless it is already there), the
+/// findings, the event, and the findings not seen again marked resolved
+/// when the crawl was complete.
+fn save(store: &dyn Store, report: &Report, target: &Target, known: bool) -> Result<()> {
+    let asset = report.asset();
+    if !known && !websites(store)?.iter().any(|a| a.id == asset) {
+        store
+            .upsert_asset(&Asset {
+                id: asset.clone(),
+                name: target.name.clone().unwrap_or_default(),
+                details: json!({ "own_site": target.own }),
+            })
+            .context("cannot record the site")?;
+    }
+    store
+        .record_findings(&report.findings)
+        .context("cannot record the findings")?;
+    store
+        .record_events(&[report.event()])
+        .context("cannot record the inspection event")?;
+    if report.limits_hit.is_empty() && report.homepage.error.is_none() {
+        let seen: HashSet<(&str, &str)> = report
+            .findings
+            .iter()
+            .map(|f| (f.provenance.check.as_str(), f.location.as_str()))
+            .collect();
+        let open = store
+            .findings(&FindingFilter {
+                status: Some(FindingStatus::Open),
+                sensor: Some(shouwang_site::SENSOR.into()),
+                asset: Some(asset),
+                limit: 100_000,
+                ..FindingFilter::default()
+            })
+            .context("cannot read the site's open findings")?;
+        for f in open {
+            if !seen.contains(&(f.check_id(), f.location.as_str())) {
+                store
+                    .set_finding_status(f.id, FindingStatus::Resolved)
+                    .context("cannot mark a fixed finding resolved")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn render(r: &Report) -> String {
+    let homepage = match (&r.homepage.status, &r.homepage.error) {
+        (Some(s), _) => format!("HTTP {s}, {} ms", r.homepage.elapsed_ms),
+        (None, Some(e)) => format!("无法访问 unreachable: {e}"),
+        (None, None) => "?".into(),
+    };
+    let mut pairs = vec![
+        ("网站 site", r.site.clone()),
+        ("首页 homepage", homepage),
+        ("页面 pages", r.pages.to_string()),
+        ("链接与资源 links and resources", r.refs_checked.to_string()),
+        (
+            "死链 broken",
+            format!(
+                "首页 homepage {}，其他页面 other pages {}",
+                r.broken_on_homepage, r.broken_elsewhere
+            ),
+        ),
+        ("问题 findings", r.findings.len().to_string()),
+    ];
+    if let Some(name) = &r.name {
+        pairs.insert(0, ("名称 name", name.clone()));
+    }
+    if !r.limits_hit.is_empty() {
+        pairs.push(("限制 limits hit", r.limits_hit.join("; ")));
+    }
+    let mut out = output::key_values(&pairs);
+    if !r.findings.is_empty() {
+        let mut findings: Vec<_> = r.findings.iter().collect();
+        findings.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then(a.provenance.check.cmp(&b.provenance.check))
+                .then(a.location.cmp(&b.location))
+        });
+        let rows: Vec<Vec<String>> = findings
+            .iter()
+            .map(|f| {
+                vec![
+                    f.severity.zh().to_string(),
+                    f.provenance.check.clone(),
+                    shorten(&f.title.zh, 30),
+                    shorten(&f.location, 70),
+                    shorten(&f.evidence.replace('\n', " "), 60),
+                ]
+            })
+            .collect();
+        out.push('\n');
+        out.push_str(&output::table(
+            &["级别", "CHECK", "问题", "位置 LOCATION", "证据 EVIDENCE"],
+            &rows,
+        ));
+    }
+    out
+}
+
+fn shorten(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(max).collect();
+        t.push('…');
+        t
+    }
+}
+
+fn add(ctx: &Ctx, url: &str, name: Option<String>, own: bool) -> Result<Outcome> {
+    let url = InspectOptions::parse_url(url)?;
+    let loaded = ctx.load_config()?;
+    let store = ctx.open_store(&loaded, Access::Create)?;
+    let id = AssetRef::new(AssetKind::Website, url.as_str());
+    let name = name.unwrap_or_default();
+    store
+        .upsert_asset(&Asset {
+            id: id.clone(),
+            name: name.clone(),
+            details: json!({ "own_site": own }),
+        })
+        .context("cannot add the site")?;
+    store
+        .append_audit(&NewAuditEntry::new(
+            cli_actor(),
+            "site.add",
+            url.as_str(),
+            json!({ "name": name, "own_site": own }),
+        ))
+        .context("cannot record the change in the audit log")?;
+    output::print(&format!(
+        "added {url}{}; inspect it with `shouwang site inspect --all`\n",
+        if own { " (our own site)" } else { "" }
+    ))?;
+    Ok(Outcome::Clean)
+}
+
+#[derive(Debug, Serialize)]
+struct SiteRow {
+    url: String,
+    name: String,
+    own_site: bool,
+}
+
+fn list(ctx: &Ctx, json: bool) -> Result<Outcome> {
+    let loaded = ctx.load_config()?;
+    let store = ctx.open_store(&loaded, Access::Existing)?;
+    let rows: Vec<SiteRow> = websites(store.as_ref())?
+        .iter()
+        .map(|a| SiteRow {
+            url: a.id.locator.clone(),
+            name: a.name.clone(),
+            own_site: own_flag(a),
+        })
+        .collect();
+    if json {
+        output::print_json(&rows)?;
+    } else {
+        let table: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.url.clone(),
+                    r.name.clone(),
+                    if r.own_site { "yes" } else { "no" }.to_string(),
+                ]
+            })
+            .collect();
+        output::print(&output::table(&["URL", "名称 NAME", "OWN"], &table))?;
+    }
+    Ok(Outcome::Clean)
+}

@@ -1,0 +1,176 @@
+//! `shouwang site` as a user runs it, against a tiny site served on
+//! 127.0.0.1 by a thread of this test.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_shouwang");
+
+/// Serve a homepage with one broken link and a page with a typo; every
+/// other path is 404. Runs until the test process ends.
+fn serve() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            if reader.read_line(&mut request_line).is_err() {
+                continue;
+            }
+            // Skip the headers.
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+            }
+            let path = request_line.split_whitespace().nth(1).unwrap_or("/");
+            let (status, body) = match path {
+                "/" => (
+                    "200 OK",
+                    "<html><head><title>某某镇</title></head><body><a href=\"/a.html\">动态</a> \
+                     <a href=\"/gone.html\">旧链接</a><p>主办单位：某某镇 联系电话：0591-87654321 \
+                     闽ICP备12345678号 闽公网安备 35010202001234号</p></body></html>",
+                ),
+                "/a.html" => (
+                    "200 OK",
+                    "<html><head><title>动态</title></head><body><div id=\"zoom\">全镇上下再接再励，\
+                     完成全年任务。</div></body></html>",
+                ),
+                _ => ("404 Not Found", "<html><body>404</body></html>"),
+            };
+            let head = request_line.starts_with("HEAD");
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            if !head {
+                let _ = stream.write_all(body.as_bytes());
+            }
+        }
+    });
+    addr
+}
+
+struct Sandbox {
+    tmp: tempfile::TempDir,
+    data: PathBuf,
+}
+
+impl Sandbox {
+    fn new() -> Sandbox {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        std::fs::write(tmp.path().join("shouwang.toml"), "# all defaults\n").unwrap();
+        Sandbox { tmp, data }
+    }
+
+    fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let out = Command::new(BIN)
+            .arg("--data-dir")
+            .arg(&self.data)
+            .arg("--config")
+            .arg(self.tmp.path().join("shouwang.toml"))
+            .args(args)
+            .env("HOME", self.tmp.path())
+            .env("USER", "tester")
+            .env_remove("SHOUWANG_DATA_DIR")
+            .env_remove("SHOUWANG_CONFIG")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+#[test]
+fn a_one_shot_inspection_needs_no_setup_and_exits_1_on_findings() {
+    let addr = serve();
+    let sb = Sandbox::new();
+    let html = sb.tmp.path().join("report.html");
+    let url = format!("http://{addr}/");
+    let (code, stdout, stderr) = sb.run(&[
+        "site",
+        "inspect",
+        &url,
+        "--json",
+        "--no-transport",
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["pages"], 2, "{stdout}");
+    let checks: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["provenance"]["check"].as_str().unwrap())
+        .collect();
+    assert!(checks.contains(&"site.broken-link"), "{checks:?}");
+    assert!(checks.contains(&"site.wording.typo"), "{checks:?}");
+    assert_eq!(report["broken_on_homepage"], 1);
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("网站巡查报告") && page.contains("再接再厉"),
+        "{page}"
+    );
+    // Nothing was written to a data dir.
+    assert!(!sb.data.exists());
+
+    // The table names the problems too.
+    let (code, table, _) = sb.run(&["site", "inspect", &url, "--no-transport"]);
+    assert_eq!(code, 1);
+    assert!(
+        table.contains("site.broken-link") && table.contains("再接再励"),
+        "{table}"
+    );
+}
+
+#[test]
+fn sites_are_added_listed_and_inspected_into_the_store() {
+    let addr = serve();
+    let sb = Sandbox::new();
+    let url = format!("http://{addr}/");
+    let (code, out, err) = sb.run(&["site", "add", &url, "--name", "某某镇网站", "--own"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, _) = sb.run(&["site", "list", "--json"]);
+    assert_eq!(code, 0);
+    let list: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(list[0]["url"], url.as_str());
+    assert_eq!(list[0]["name"], "某某镇网站");
+    assert_eq!(list[0]["own_site"], true);
+
+    let (code, out, err) = sb.run(&["site", "inspect", "--all", "--no-transport"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("某某镇网站"), "{out}");
+    let (code, out, _) = sb.run(&["status", "--json"]);
+    assert_eq!(code, 1, "open findings: {out}");
+    let status: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        status["open_findings_total"].as_u64().unwrap() >= 2,
+        "{out}"
+    );
+    assert!(status["events"].as_u64().unwrap() >= 1, "{out}");
+}
+
+#[test]
+fn bad_input_is_a_clear_error() {
+    let sb = Sandbox::new();
+    let (code, _, err) = sb.run(&["site", "inspect", "ftp://example.invalid/"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("not http or https"), "{err}");
+    let (code, _, err) = sb.run(&["site", "inspect", "--all"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no Shouwang data"), "{err}");
+}
