@@ -87,6 +87,9 @@ pub enum Command {
     /// wording, personal information, dark links, cloaking, identity marks
     #[command(subcommand)]
     Site(crate::commands::site::SiteCommand),
+    /// Host self-inspection (主机自查): baseline checks mapped to 等保2.0
+    #[command(subcommand)]
+    Host(crate::commands::host::HostCommand),
 }
 
 #[derive(Debug, Args)]

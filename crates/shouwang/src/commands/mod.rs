@@ -2,6 +2,7 @@
 
 mod audit;
 mod config;
+pub mod host;
 pub mod site;
 mod status;
 mod up;
@@ -36,6 +37,7 @@ pub fn run(command: Command, paths: Paths) -> Result<Outcome> {
         Command::User(c) => user::run(&ctx, c),
         Command::Config(c) => config::run(&ctx, c),
         Command::Site(c) => site::run(&ctx, c),
+        Command::Host(c) => host::run(&ctx, c),
     }
 }
 
