@@ -3,6 +3,7 @@
 
 mod api;
 mod auth;
+mod hosts;
 mod pages;
 mod render;
 mod users;
@@ -86,6 +87,8 @@ pub fn router(store: Arc<dyn Store>, config: ConsoleConfig) -> Router {
         .route("/findings/{id}", get(pages::finding_detail))
         .route("/findings/{id}/status", post(pages::set_finding_status))
         .route("/events", get(pages::events))
+        .route("/hosts", get(hosts::list))
+        .route("/hosts/{name}", get(hosts::detail))
         .route("/audit", get(pages::audit))
         .route("/users", get(users::list).post(users::add))
         .route("/users/{name}/{action}", post(users::act))

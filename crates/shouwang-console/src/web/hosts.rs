@@ -1,0 +1,195 @@
+//! 主机自查 pages: the hosts `shouwang host check` ran on, and per host its
+//! score history, the latest run's scores per 等保 control and failed checks
+//! with evidence and fixes, and its open findings.
+//!
+//! The history comes from the `host.check.completed` events; the latest
+//! run's details from the run file that event names. The file is read as
+//! JSON, so the console needs no dependency on the host sensor.
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+use serde::Serialize;
+use shouwang_model::{AssetKind, AssetRef, Event, FindingStatus};
+use shouwang_store::{EventFilter, FindingFilter};
+
+use super::pages::{FindingView, fmt_time};
+use super::{AppError, AppState, Auth};
+
+const COMPLETED: &str = "host.check.completed";
+
+#[derive(Serialize)]
+struct RunSummary {
+    time: String,
+    profile: String,
+    score: f64,
+    pass: u64,
+    fail: u64,
+    cannot_check: u64,
+    resolved: u64,
+}
+
+impl RunSummary {
+    fn of(e: &Event) -> RunSummary {
+        let d = &e.event.details;
+        let n = |k: &str| d[k].as_u64().unwrap_or(0);
+        RunSummary {
+            time: fmt_time(e.event.time),
+            profile: d["profile"].as_str().unwrap_or("").to_string(),
+            score: d["score"].as_f64().unwrap_or(0.0),
+            pass: n("pass"),
+            fail: n("fail"),
+            cannot_check: n("cannot_check"),
+            resolved: n("resolved"),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct HostRow {
+    name: String,
+    last: RunSummary,
+    open: usize,
+}
+
+async fn completed_runs(state: &AppState) -> Result<Vec<Event>, AppError> {
+    state
+        .db(|s| {
+            s.events(&EventFilter {
+                sensor: Some("host".into()),
+                kind_prefix: Some(COMPLETED.into()),
+                limit: 5000,
+                ..EventFilter::default()
+            })
+        })
+        .await
+}
+
+pub(crate) async fn list(State(state): State<AppState>, auth: Auth) -> Response {
+    let r = async {
+        let events = completed_runs(&state).await?;
+        let open = state
+            .db(|s| {
+                s.findings(&FindingFilter {
+                    sensor: Some("host".into()),
+                    status: Some(FindingStatus::Open),
+                    limit: 100_000,
+                    ..FindingFilter::default()
+                })
+            })
+            .await?;
+        // Events come newest first: the first one per host is its last run.
+        let mut rows: Vec<HostRow> = Vec::new();
+        for e in &events {
+            let name = &e.event.asset.locator;
+            if rows.iter().any(|r| &r.name == name) {
+                continue;
+            }
+            rows.push(HostRow {
+                name: name.clone(),
+                last: RunSummary::of(e),
+                open: open
+                    .iter()
+                    .filter(|f| f.asset.kind == AssetKind::Host && &f.asset.locator == name)
+                    .count(),
+            });
+        }
+        rows.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(state.renderer.page(
+            "hosts.html",
+            &auth.lang,
+            Some(&auth),
+            serde_json::json!({ "nav": "hosts", "hosts": rows }),
+        ))
+    }
+    .await;
+    r.unwrap_or_else(|e| state.renderer.error_page(Some(&auth), &auth.lang, e))
+}
+
+/// The run file an event names, if it is one: a `.json` file in a
+/// `host-runs` directory. Anything else is not read.
+fn read_run(path: &str) -> Option<serde_json::Value> {
+    let p = std::path::Path::new(path);
+    let in_runs = p.components().any(|c| c.as_os_str() == "host-runs");
+    if !in_runs || p.extension().is_none_or(|x| x != "json") {
+        return None;
+    }
+    let text = std::fs::read(p).ok()?;
+    serde_json::from_slice(&text).ok()
+}
+
+pub(crate) async fn detail(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(name): Path<String>,
+) -> Response {
+    let r = async {
+        let events: Vec<Event> = completed_runs(&state)
+            .await?
+            .into_iter()
+            .filter(|e| e.event.asset.kind == AssetKind::Host && e.event.asset.locator == name)
+            .collect();
+        let latest = events.first().ok_or(AppError::NotFound)?;
+        let history: Vec<RunSummary> = events.iter().take(30).map(RunSummary::of).collect();
+        let run_file = latest.event.details["run_file"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        let path = run_file.clone();
+        let run = tokio::task::spawn_blocking(move || read_run(&path))
+            .await
+            .map_err(|e| AppError::Internal(format!("reading the run file failed: {e}")))?;
+        let lang = auth.lang.clone();
+        let (scores, results, overall) = match &run {
+            Some(run) => {
+                let mut results: Vec<serde_json::Value> = run["results"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|r| r["verdict"] != "pass")
+                    .map(|mut r| {
+                        let title = r["title"][lang.as_str()].clone();
+                        r["title_text"] = title;
+                        r
+                    })
+                    .collect();
+                // Failures first, then what could not be checked.
+                results.sort_by_key(|r| r["verdict"] != "fail");
+                (run["scores"].clone(), results, run["overall"].clone())
+            }
+            None => (serde_json::Value::Null, Vec::new(), serde_json::Value::Null),
+        };
+        let asset = AssetRef::new(AssetKind::Host, name.clone());
+        let open = state
+            .db(move |s| {
+                s.findings(&FindingFilter {
+                    sensor: Some("host".into()),
+                    asset: Some(asset),
+                    status: Some(FindingStatus::Open),
+                    limit: 1000,
+                    ..FindingFilter::default()
+                })
+            })
+            .await?;
+        let open: Vec<FindingView> = open.iter().map(|f| FindingView::new(f, &lang)).collect();
+        Ok(state.renderer.page(
+            "hosts.html",
+            &lang,
+            Some(&auth),
+            serde_json::json!({
+                "nav": "hosts",
+                "host": name,
+                "os": run.as_ref().map(|r| r["os"].clone()),
+                "run_file": run_file,
+                "run_missing": run.is_none(),
+                "history": history,
+                "scores": scores,
+                "overall": overall,
+                "results": results,
+                "findings": open,
+            }),
+        ))
+    }
+    .await;
+    r.unwrap_or_else(|e| state.renderer.error_page(Some(&auth), &auth.lang, e))
+}

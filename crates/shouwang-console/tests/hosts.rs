@@ -1,0 +1,154 @@
+//! The 主机自查 pages over real HTTP: hosts from `host.check.completed`
+//! events, a host's latest run from its run file, its open findings.
+
+mod common;
+
+use common::*;
+use reqwest::StatusCode;
+use reqwest::redirect::Policy;
+use shouwang_console::ConsoleConfig;
+use shouwang_model::{AssetKind, AssetRef, NewEvent, NewFinding, Provenance, Severity, Text};
+
+async fn logged_in(base: &str) -> reqwest::Client {
+    let c = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .unwrap();
+    let page = c
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&page);
+    let r = c
+        .post(format!("{base}/login"))
+        .form(&[
+            ("username", "admin"),
+            ("password", ADMIN_PW),
+            ("csrf", &csrf),
+            ("next", "/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    c
+}
+
+fn run_json(host: &str) -> serde_json::Value {
+    serde_json::json!({
+        "host": host, "os": "Kylin V10 (SP1)", "root": "/", "live": true, "profile": "terminal",
+        "started_at": "2026-11-22T01:00:00Z", "duration_ms": 80, "version": "0.1.0",
+        "results": [
+            {"id": "acct.pass-max-days", "title": {"zh": "新账户口令最长使用 90 天", "en": "New accounts' passwords expire within 90 days"},
+             "clause": "8.1.4.1 a)", "severity": "medium", "verdict": "fail",
+             "summary": "99999 (expected 1..90)", "value": "99999", "expected": "1..90",
+             "evidence": [{"file": "/etc/login.defs", "line": 12, "text": "PASS_MAX_DAYS 99999"}],
+             "location": "/etc/login.defs PASS_MAX_DAYS",
+             "fix": {"zh": "设置 PASS_MAX_DAYS 90。", "en": "Set PASS_MAX_DAYS 90.", "command": "sed -i s/x/y/ /etc/login.defs"}},
+            {"id": "kernel.aslr", "title": {"zh": "启用地址空间随机化（ASLR）", "en": "ASLR is on"},
+             "clause": "8.1.4.4 b)", "severity": "high", "verdict": "pass", "summary": "2 (expected = 2)",
+             "expected": "= 2", "evidence": [], "location": "sysctl kernel.randomize_va_space",
+             "fix": {"zh": "x", "en": "x"}}
+        ],
+        "scores": [{"control": "8.1.4.1", "name": "身份鉴别", "pass": 0, "fail": 1, "cannot_check": 0, "score": 0.0}],
+        "overall": {"control": "all", "name": "总体", "pass": 1, "fail": 1, "cannot_check": 0, "score": 66.7}
+    })
+}
+
+#[tokio::test]
+async fn hosts_list_and_detail() {
+    let con = spawn(ConsoleConfig::default()).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("host-runs/pc01");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("20261122T010000.000Z-terminal.json");
+    std::fs::write(&file, run_json("pc01").to_string()).unwrap();
+    // A second host whose run file is somewhere the console must not read.
+    let stray = tmp.path().join("elsewhere.json");
+    std::fs::write(&stray, run_json("pc02").to_string()).unwrap();
+
+    let asset = AssetRef::new(AssetKind::Host, "pc01");
+    let event = |host: &str, path: &std::path::Path, score: f64| NewEvent {
+        time: chrono::Utc::now(),
+        kind: "host.check.completed".into(),
+        asset: AssetRef::new(AssetKind::Host, host),
+        severity: Severity::Medium,
+        summary: "主机自查".into(),
+        details: serde_json::json!({"profile": "terminal", "score": score, "pass": 1, "fail": 1,
+            "cannot_check": 0, "resolved": 0, "run_file": path.display().to_string()}),
+        provenance: Provenance::now("host", "profile:terminal", "/"),
+    };
+    con.store
+        .record_events(&[event("pc01", &file, 66.7), event("pc02", &stray, 50.0)])
+        .unwrap();
+    con.store
+        .record_findings(&[NewFinding {
+            asset: asset.clone(),
+            severity: Severity::Medium,
+            title: Text::new(
+                "新账户口令最长使用 90 天",
+                "New accounts' passwords expire within 90 days",
+            ),
+            evidence: "/etc/login.defs:12: PASS_MAX_DAYS 99999".into(),
+            location: "/etc/login.defs PASS_MAX_DAYS".into(),
+            provenance: Provenance::now("host", "acct.pass-max-days", "/"),
+        }])
+        .unwrap();
+
+    let c = logged_in(&con.base).await;
+    let list = c.get(format!("{}/hosts", con.base)).send().await.unwrap();
+    assert_eq!(list.status(), StatusCode::OK);
+    let list = list.text().await.unwrap();
+    assert!(
+        list.contains("/hosts/pc01") && list.contains("66.7"),
+        "{list}"
+    );
+    assert!(list.contains("/hosts/pc02"));
+
+    let detail = c
+        .get(format!("{}/hosts/pc01", con.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(detail.contains("Kylin V10 (SP1)"), "{detail}");
+    assert!(detail.contains("身份鉴别"));
+    assert!(
+        detail.contains("login.defs:12: PASS_MAX_DAYS 99999"),
+        "{detail}"
+    );
+    assert!(detail.contains("设置 PASS_MAX_DAYS 90。"));
+    // Passed checks are not listed among the failures.
+    assert!(!detail.contains("kernel.aslr"));
+    // The open finding links to its page.
+    let id = finding_id(con.store.as_ref(), "acct.pass-max-days");
+    assert!(detail.contains(&format!("/findings/{id}")));
+
+    let stray_page = c
+        .get(format!("{}/hosts/pc02", con.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        stray_page.contains("检查记录文件不在本机"),
+        "a file outside host-runs is not read"
+    );
+    assert!(!stray_page.contains("身份鉴别"));
+
+    let missing = c
+        .get(format!("{}/hosts/nobody", con.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+}
