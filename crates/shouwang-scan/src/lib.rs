@@ -8,8 +8,12 @@
 //!   common 错别字 and forbidden or spam words, matched in one Aho-Corasick
 //!   pass, with context rules that keep valid uses (纪念馆, 建国门) quiet.
 //!
-//! Pure functions over `&str`: no IO, no allocation per byte scanned.
+//! - [`extract`]: text out of attachments (DOCX, XLSX, PDF, DOC, XLS,
+//!   CSV) for the PII detectors.
+//!
+//! Pure functions over bytes and `&str`: no IO.
 
+pub mod extract;
 pub mod pii;
 pub mod wording;
 

@@ -355,6 +355,49 @@ pub fn pii(ctx: &PageContext<'_>, at: &str, text: &str, out: &mut Vec<NewFinding
     }
 }
 
+/// Personal numbers in an attachment's text: one finding per kind and
+/// attachment, the values masked.
+pub fn attachment_pii(
+    maker: &FindingMaker,
+    at: &str,
+    referrer: &str,
+    text: &str,
+    truncated: bool,
+    out: &mut Vec<NewFinding>,
+) {
+    let hits = find_pii(text);
+    for kind in [PiiKind::IdCard, PiiKind::BankCard, PiiKind::Mobile] {
+        let of_kind: Vec<_> = hits.iter().filter(|h| h.kind == kind).collect();
+        let Some(first) = of_kind.first() else {
+            continue;
+        };
+        let severity = match kind {
+            PiiKind::IdCard | PiiKind::BankCard => Severity::Critical,
+            PiiKind::Mobile => Severity::High,
+        };
+        let examples: Vec<&str> = of_kind.iter().take(5).map(|h| h.masked.as_str()).collect();
+        let context = masked_snippet(text, first.start, first.end, 15).replace(['\n', '\t'], " ");
+        out.push(maker.make(
+            &format!("site.pii.{}", kind.as_str()),
+            severity,
+            format!("附件泄露个人信息：{}", kind.zh()),
+            format!("Personal information in an attachment: {kind}"),
+            &format!(
+                "附件中共 {} 个{}（{}）{}；首处：…{context}…；链接自 {referrer}",
+                of_kind.len(),
+                kind.zh(),
+                examples.join("、"),
+                if truncated {
+                    "（附件过大，只检查了前面部分）"
+                } else {
+                    ""
+                }
+            ),
+            &format!("{at} {}", kind.as_str()),
+        ));
+    }
+}
+
 /// Spam words in a text, as `find` strings.
 fn spam_words(dictionary: &Dictionary, text: &str) -> Vec<String> {
     let mut words: Vec<String> = dictionary

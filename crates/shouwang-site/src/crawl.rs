@@ -327,7 +327,7 @@ pub async fn run(opts: InspectOptions) -> Result<Report, SiteError> {
     }
 
     // --- references that were not crawled as pages ---
-    let mut to_check: Vec<(String, Url, RefKind)> = Vec::new();
+    let mut to_check: Vec<(String, Url, RefKind, String)> = Vec::new();
     for (key, info) in &refs {
         if page_failures.contains_key(key) {
             continue;
@@ -338,7 +338,12 @@ pub async fn run(opts: InspectOptions) -> Result<Report, SiteError> {
         {
             continue;
         }
-        to_check.push((key.clone(), info.url.clone(), info.kind));
+        to_check.push((
+            key.clone(),
+            info.url.clone(),
+            info.kind,
+            info.first_referrer.clone(),
+        ));
     }
     let refs_checked = to_check.len() + page_failures.len();
     let mut ref_failures: HashMap<String, RefCheck> = HashMap::new();
@@ -346,11 +351,22 @@ pub async fn run(opts: InspectOptions) -> Result<Report, SiteError> {
     let mut pending = to_check.into_iter();
     loop {
         while checks.len() < opts.concurrency.max(1) {
-            let Some((key, url, kind)) = pending.next() else {
+            let Some((key, url, kind, referrer)) = pending.next() else {
                 break;
             };
             let shared = shared.clone();
-            checks.spawn(async move { (key, check_ref(&shared.fetcher, &url, kind).await) });
+            // Our own attachments are downloaded and read for personal
+            // information; other sites' are only checked.
+            let scan =
+                (kind == RefKind::Attachment && opts.scan_attachments && shared.in_scope(&url))
+                    .then_some(opts.max_attachment_bytes);
+            checks.spawn(async move {
+                let result = match scan {
+                    Some(cap) => scan_attachment(&shared, &url, &referrer, cap).await,
+                    None => check_ref(&shared.fetcher, &url, kind).await,
+                };
+                (key, result)
+            });
         }
         match checks.join_next().await {
             Some(Ok((key, result))) => {
@@ -368,9 +384,12 @@ pub async fn run(opts: InspectOptions) -> Result<Report, SiteError> {
     keys.sort();
     for key in keys {
         let info = &refs[key];
-        let (broken, empty) = match (page_failures.get(key), ref_failures.get(key)) {
+        let (broken, empty) = match (page_failures.get_mut(key), ref_failures.get_mut(key)) {
             (Some(f), _) => (f.clone(), false),
-            (None, Some(c)) => (c.broken.clone(), c.empty),
+            (None, Some(c)) => {
+                findings.append(&mut c.findings);
+                (c.broken.clone(), c.empty)
+            }
             (None, None) => continue,
         };
         if empty {
@@ -603,6 +622,58 @@ async fn process_page(
 struct RefCheck {
     broken: Option<String>,
     empty: bool,
+    /// What reading the reference found (personal information in an
+    /// attachment).
+    findings: Vec<NewFinding>,
+}
+
+/// Download one of the site's attachments, check it like any reference,
+/// and read its text for personal information.
+async fn scan_attachment(shared: &Shared, url: &Url, referrer: &str, cap: usize) -> RefCheck {
+    let mut out = RefCheck::default();
+    let f = match shared
+        .fetcher
+        .fetch_capped(url, Visitor::Browser, cap)
+        .await
+    {
+        Ok(f) => f,
+        Err(e) => {
+            out.broken = Some(e.zh());
+            return out;
+        }
+    };
+    if f.status == 429 {
+        return out;
+    }
+    if f.status >= 400 {
+        out.broken = Some(format!("HTTP {}", f.status));
+        return out;
+    }
+    if f.body.is_empty() {
+        out.empty = true;
+        return out;
+    }
+    let extension = url
+        .path()
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    let maker = shared.maker.clone();
+    let at = url.to_string();
+    let referrer = referrer.to_string();
+    let truncated = f.truncated;
+    let body = f.body;
+    out.findings = tokio::task::spawn_blocking(move || {
+        let Ok(text) = shouwang_scan::extract::text_of(&body, &extension) else {
+            return Vec::new();
+        };
+        let mut findings = Vec::new();
+        checks::attachment_pii(&maker, &at, &referrer, &text, truncated, &mut findings);
+        findings
+    })
+    .await
+    .unwrap_or_default();
+    out
 }
 
 /// HEAD first (cheap, keeps the connection), GET when HEAD is refused or

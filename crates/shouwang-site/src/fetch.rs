@@ -185,6 +185,16 @@ impl Fetcher {
         max_body: Option<usize>,
     ) -> Result<Fetched, FetchFailure> {
         let cap = max_body.unwrap_or(self.max_body).min(self.max_body);
+        self.fetch_with_cap(url, method, visitor, cap).await
+    }
+
+    async fn fetch_with_cap(
+        &self,
+        url: &Url,
+        method: Method,
+        visitor: Visitor,
+        cap: usize,
+    ) -> Result<Fetched, FetchFailure> {
         let started = Instant::now();
         let mut chain = vec![url.clone()];
         let mut seen: HashSet<Url> = HashSet::from([url.clone()]);
@@ -255,6 +265,17 @@ impl Fetcher {
                 cert_not_after,
             });
         }
+    }
+
+    /// GET with a body cap of its own, which may exceed the page cap
+    /// (attachments are larger than pages).
+    pub async fn fetch_capped(
+        &self,
+        url: &Url,
+        visitor: Visitor,
+        cap: usize,
+    ) -> Result<Fetched, FetchFailure> {
+        self.fetch_with_cap(url, Method::Get, visitor, cap).await
     }
 
     async fn one_request(

@@ -77,6 +77,11 @@ pub struct InspectOptions {
     pub timeout: Duration,
     /// Bytes of one page read at most; the rest is not looked at.
     pub max_page_bytes: usize,
+    /// Download the site's own attachments (DOCX, XLSX, PDF, DOC, XLS, …)
+    /// and look for personal information in them.
+    pub scan_attachments: bool,
+    /// Bytes of one attachment read at most.
+    pub max_attachment_bytes: usize,
     /// Check links to other sites too (not crawled, only checked).
     pub check_external: bool,
     /// HTTPS offered, HTTP → HTTPS redirect, certificate expiry, IPv6.
@@ -108,6 +113,8 @@ impl InspectOptions {
             per_host_delay: Duration::from_millis(50),
             timeout: Duration::from_secs(15),
             max_page_bytes: 8 * 1024 * 1024,
+            scan_attachments: true,
+            max_attachment_bytes: 32 * 1024 * 1024,
             check_external: true,
             transport_checks: true,
             cloaking_pages: 20,

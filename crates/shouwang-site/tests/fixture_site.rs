@@ -79,6 +79,65 @@ fn file(content_type: &'static str, body: &[u8]) -> Reply {
     }
 }
 
+/// A zip archive with stored (uncompressed) entries: enough for an XLSX
+/// that the inspection must open.
+fn stored_zip(entries: &[(&str, String)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut central = Vec::new();
+    for (name, content) in entries {
+        let offset = out.len() as u32;
+        let sizes = |v: &mut Vec<u8>| {
+            v.extend(0u32.to_le_bytes()); // crc, not checked by readers we test
+            v.extend((content.len() as u32).to_le_bytes());
+            v.extend((content.len() as u32).to_le_bytes());
+            v.extend((name.len() as u16).to_le_bytes());
+        };
+        out.extend(b"PK\x03\x04\x14\0\0\0\0\0\0\0\0\0");
+        sizes(&mut out);
+        out.extend(0u16.to_le_bytes());
+        out.extend(name.as_bytes());
+        out.extend(content.as_bytes());
+        central.extend(b"PK\x01\x02\x14\0\x14\0\0\0\0\0\0\0\0\0");
+        sizes(&mut central);
+        central.extend([0u8; 8]);
+        central.extend(0u32.to_le_bytes());
+        central.extend(offset.to_le_bytes());
+        central.extend(name.as_bytes());
+    }
+    let cd = out.len() as u32;
+    out.extend(&central);
+    out.extend(b"PK\x05\x06\0\0\0\0");
+    out.extend((entries.len() as u16).to_le_bytes());
+    out.extend((entries.len() as u16).to_le_bytes());
+    out.extend((central.len() as u32).to_le_bytes());
+    out.extend(cd.to_le_bytes());
+    out.extend([0, 0]);
+    out
+}
+
+fn xlsx(rows: &[(&str, &str)]) -> Vec<u8> {
+    let strings: String = rows
+        .iter()
+        .map(|(a, b)| format!("<si><t>{a}</t></si><si><t>{b}</t></si>"))
+        .collect();
+    stored_zip(&[
+        ("[Content_Types].xml", "<Types/>".into()),
+        ("xl/sharedStrings.xml", format!("<sst>{strings}</sst>")),
+    ])
+}
+
+/// A legacy binary document: text in UTF-16LE, numbers in ASCII.
+fn binary_doc(text: &str, number: &str) -> Vec<u8> {
+    let mut doc = vec![0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1, 0, 0];
+    for unit in text.encode_utf16() {
+        doc.extend(unit.to_le_bytes());
+    }
+    doc.extend([0, 0, 0x13]);
+    doc.extend(number.as_bytes());
+    doc.extend([0, 0xff]);
+    doc
+}
+
 type Site = Arc<HashMap<&'static str, Reply>>;
 
 async fn serve(State(site): State<Site>, uri: Uri, headers: HeaderMap) -> Response {
@@ -204,8 +263,24 @@ fn defect_site() -> HashMap<&'static str, Reply> {
         html(format!(
             r#"<html><head><title>本地概况 - 某某镇</title></head><body><div id="content">
 <p>我镇位于县城东部，建国以来经济社会发展迅速，辖 12 个行政村。</p>
-<p>低保对象公示：王某某，身份证号 {id}，联系电话 13812345678。</p></div></body></html>"#
+<p>低保对象公示：王某某，身份证号 {id}，联系电话 13812345678。</p>
+<p><a href="/files/dibao.xlsx">低保名单.xlsx</a> <a href="/files/contacts.doc">联络表.doc</a></p></div></body></html>"#
         )),
+    );
+    let other_id = valid_id("11010519491231002");
+    s.insert(
+        "/files/dibao.xlsx",
+        file(
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            &xlsx(&[("姓名", "身份证号"), ("赵某某", other_id.as_str())]),
+        ),
+    );
+    s.insert(
+        "/files/contacts.doc",
+        file(
+            "application/msword",
+            &binary_doc("联络人手机", "13987654321"),
+        ),
     );
     s.insert(
         "/ldbz/",
@@ -316,13 +391,21 @@ fn clean_site() -> HashMap<&'static str, Reply> {
         file("image/jpeg", b"\xff\xd8\xff\xe0fake"),
     );
     s.insert("/files/form.pdf", file("application/pdf", b"%PDF-1.4 fake"));
+    let wrong_id = invalid_id("11010519491231002");
+    s.insert(
+        "/files/mingdan.xlsx",
+        file(
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            &xlsx(&[("档案号", wrong_id.as_str()), ("咨询电话", "0591-87654321")]),
+        ),
+    );
     s.insert(
         "/bdgk/",
         html(format!(
             r#"<html><head><title>本地概况 - 某某镇</title></head><body><div id="content">
 <p>我镇位于县城东部，新中国成立以来经济社会发展迅速，辖 12 个行政村。</p>
 <p>镇内有革命纪念馆一座，每年国家公祭日和烈士纪念日组织祭扫。档案编号 {not_an_id}。</p>
-<p>服务热线 0591-87654321。</p></div>{FOOTER_OK}</body></html>"#
+<p>服务热线 0591-87654321。<a href="/files/mingdan.xlsx">名单.xlsx</a></p></div>{FOOTER_OK}</body></html>"#
         )),
     );
     s.insert(
@@ -482,6 +565,21 @@ async fn every_planted_defect_is_found() {
         assert!(!f.evidence.contains(&id), "{}", f.evidence);
         assert!(!f.evidence.contains("13812345678"), "{}", f.evidence);
     }
+    // Attachments are read: the XLSX list and the legacy DOC.
+    let in_xlsx = located(&report, "site.pii.id-card", "/files/dibao.xlsx");
+    assert_eq!(in_xlsx.len(), 1, "{}", dump());
+    assert!(
+        in_xlsx[0].evidence.contains("11*************"),
+        "{}",
+        in_xlsx[0].evidence
+    );
+    assert!(!in_xlsx[0].evidence.contains(&valid_id("11010519491231002")));
+    assert_eq!(
+        located(&report, "site.pii.mobile", "/files/contacts.doc").len(),
+        1,
+        "{}",
+        dump()
+    );
     let pii = &located(&report, "site.pii.id-card", "/bdgk/")[0];
     assert!(pii.evidence.contains("35*************"), "{}", pii.evidence);
     assert_eq!(pii.severity, Severity::Critical);
