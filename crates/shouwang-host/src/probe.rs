@@ -1152,22 +1152,28 @@ fn pending_updates(facts: &Facts) -> ProbeResult {
         )));
     }
     let root = facts.root;
-    let lists = root.expand(&format!("{APT_LISTS}/*_Packages"))?;
+    // apt keeps its lists uncompressed by default; Docker images and
+    // `Acquire::GzipIndexes` keep them lz4- or gzip-compressed.
+    let mut lists = Vec::new();
+    for suffix in ["", ".lz4", ".gz"] {
+        lists.extend(root.expand(&format!("{APT_LISTS}/*_Packages{suffix}"))?);
+    }
     if lists.is_empty() {
-        let compressed = root.expand(&format!("{APT_LISTS}/*_Packages.*"))?;
-        return Err(CannotCheck(if compressed.is_empty() {
-            format!("no package lists in {APT_LISTS}: run `apt-get update` first")
-        } else {
-            format!(
-                "the package lists in {APT_LISTS} are compressed; this check reads uncompressed lists (remove Acquire::GzipIndexes, run `apt-get update`)"
-            )
+        let other = root.expand(&format!("{APT_LISTS}/*_Packages.*"))?;
+        return Err(CannotCheck(match other.first() {
+            None => format!("no package lists in {APT_LISTS}: run `apt-get update` first"),
+            Some(f) => format!(
+                "the package lists in {APT_LISTS} are compressed in a format this check does not read ({f}); uncompressed, lz4 and gzip are read"
+            ),
         }));
     }
     let installed: BTreeMap<&str, &parse::Package> =
         db.packages.iter().map(|p| (p.name.as_str(), p)).collect();
     let mut newest: BTreeMap<String, (String, String)> = BTreeMap::new();
+    let mut any_package = false;
     for list in &lists {
-        let text = root.read_text(list)?;
+        let text = read_list(root, list)?;
+        any_package |= text.starts_with("Package: ") || text.contains("\nPackage: ");
         for (name, version) in parse::apt_list_versions(&text, |n| installed.contains_key(n)) {
             let better = newest
                 .get(&name)
@@ -1176,6 +1182,13 @@ fn pending_updates(facts: &Facts) -> ProbeResult {
                 newest.insert(name, (version, list.clone()));
             }
         }
+    }
+    // Lists that name no package at all are truncated or damaged: they
+    // cannot say that nothing is pending.
+    if !any_package {
+        return Err(CannotCheck(format!(
+            "the package lists in {APT_LISTS} name no package (truncated or damaged?): run `apt-get update`"
+        )));
     }
     let items = newest
         .into_iter()
@@ -1197,6 +1210,28 @@ fn pending_updates(facts: &Facts) -> ProbeResult {
         items,
         looked_at: vec![db.source.to_string(), format!("{APT_LISTS}/*_Packages")],
     })
+}
+
+/// An apt package list, decompressed by its suffix.
+fn read_list(root: &Root, path: &str) -> Result<String, CannotCheck> {
+    use std::io::Read;
+    let bytes = root.read_bytes(path)?;
+    let damaged =
+        |e: std::io::Error| CannotCheck(format!("the package list {path} is damaged: {e}"));
+    let mut text = String::new();
+    if path.ends_with(".lz4") {
+        lz4_flex::frame::FrameDecoder::new(&bytes[..])
+            .read_to_string(&mut text)
+            .map_err(damaged)?;
+    } else if path.ends_with(".gz") {
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_string(&mut text)
+            .map_err(damaged)?;
+    } else {
+        text = String::from_utf8(bytes)
+            .map_err(|_| CannotCheck(format!("the package list {path} is not UTF-8 text")))?;
+    }
+    Ok(text)
 }
 
 fn package_lists_age(facts: &Facts) -> ProbeResult {

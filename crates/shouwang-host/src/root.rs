@@ -186,6 +186,20 @@ impl Root {
         })
     }
 
+    /// A file's bytes (package lists, compressed or not), with the same
+    /// size limit as text.
+    pub fn read_bytes(&self, abs: &str) -> Result<Vec<u8>, ReadError> {
+        let path = self.host_path(abs);
+        let meta = fs::metadata(&path).map_err(|e| ReadError::from_io(abs, &e))?;
+        if meta.len() > MAX_TEXT_BYTES {
+            return Err(ReadError::NotText {
+                path: abs.into(),
+                detail: format!("{} bytes, too large", meta.len()),
+            });
+        }
+        fs::read(&path).map_err(|e| ReadError::from_io(abs, &e))
+    }
+
     /// The first `n` bytes of a file (binary headers such as ClamAV's).
     pub fn read_head(&self, abs: &str, n: usize) -> Result<Vec<u8>, ReadError> {
         use std::io::Read;

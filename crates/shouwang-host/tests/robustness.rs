@@ -188,7 +188,15 @@ fn pending_updates_need_readable_lists() {
             "\u{4}\"M\u{18}",
         ),
     ]);
-    cannot(&root, "pkg.no-pending-updates", "compressed");
+    cannot(&root, "pkg.no-pending-updates", "name no package");
+    let (_t, root) = fixture(&[
+        ("/var/lib/dpkg/status", status),
+        (
+            "/var/lib/apt/lists/x_main_binary-amd64_Packages.xz",
+            "\u{fd}7zXZ",
+        ),
+    ]);
+    cannot(&root, "pkg.no-pending-updates", "does not read");
     let tmp = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(tmp.path().join("var/lib/rpm")).unwrap();
     shouwang_host::rpmdb::write_sqlite(
@@ -325,4 +333,31 @@ fix = { zh = "停止不需要的服务。", en = "Stop what you do not need." }
     std::fs::write(dir.path().join("broken.toml"), "[[rule]]\nid = \"x\"\n").unwrap();
     let err = RuleSet::with_overrides(dir.path()).unwrap_err().to_string();
     assert!(err.contains("broken.toml"), "{err}");
+}
+
+#[test]
+fn pending_updates_read_lz4_and_gzip_lists() {
+    use std::io::Write;
+    let status = "Package: openssl\nStatus: install ok installed\nVersion: 3.0.11-1~deb12u1\n";
+    let list = "Package: openssl\nVersion: 3.0.11-1~deb12u2\n";
+    let mut lz4 = lz4_flex::frame::FrameEncoder::new(Vec::new());
+    lz4.write_all(list.as_bytes()).unwrap();
+    let lz4 = lz4.finish().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(list.as_bytes()).unwrap();
+    let gz = gz.finish().unwrap();
+    for (name, bytes) in [("a_Packages.lz4", lz4), ("b_Packages.gz", gz)] {
+        let tmp = tempfile::tempdir().unwrap();
+        common::write(tmp.path(), "/var/lib/dpkg/status", status);
+        let dir = tmp.path().join("var/lib/apt/lists");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(name), bytes).unwrap();
+        let r = check(&Root::offline(tmp.path()), "pkg.no-pending-updates");
+        assert_eq!(r.verdict, Verdict::Fail, "{name}: {r:?}");
+        assert_eq!(
+            r.evidence[0].text,
+            "openssl 3.0.11-1~deb12u1 -> 3.0.11-1~deb12u2"
+        );
+        assert_eq!(r.evidence[0].file, name);
+    }
 }
