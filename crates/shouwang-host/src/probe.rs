@@ -129,6 +129,9 @@ pub enum AccountQuery {
     Named,
     /// Login accounts whose password was not changed for `days`.
     PasswordOlderThan,
+    /// Human accounts that can log in but did not for `days` (or never),
+    /// per /var/log/lastlog.
+    Unused,
     /// Human accounts whose home directory is readable or writable by others.
     HomeOpen,
     /// Members of the wheel/sudo groups other than the `names` allowed.
@@ -318,7 +321,8 @@ impl Probe {
                 Err(format!("max_mode {max_mode:?} is not an octal mode"))
             }
             Probe::Accounts {
-                select: AccountQuery::MaxAgeOver | AccountQuery::PasswordOlderThan,
+                select:
+                    AccountQuery::MaxAgeOver | AccountQuery::PasswordOlderThan | AccountQuery::Unused,
                 days: None,
                 ..
             } => Err("this account query needs `days`".into()),
@@ -1043,6 +1047,59 @@ fn accounts(
                 }
             }
         }
+        Unused => {
+            looked = vec![LASTLOG.into()];
+            if !facts.root.exists(LASTLOG) {
+                return Err(CannotCheck(format!(
+                    "{LASTLOG} does not exist (a system that records logins elsewhere, such as lastlog2 or wtmpdb, is not read yet)"
+                )));
+            }
+            let uid_min = facts.uid_min();
+            // Accounts that cannot log in are not "unused accounts": they
+            // are locked or system accounts. Without shadow, say so.
+            let shadow = facts.shadow()?;
+            let can_log_in = |name: &str| {
+                shadow
+                    .iter()
+                    .any(|s| s.name == name && usable_hash(&s.hash))
+            };
+            let limit = days.unwrap_or(90);
+            let now = facts
+                .now
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0);
+            for p in facts.passwd()? {
+                if p.uid < uid_min
+                    || p.uid == 65534
+                    || !has_login_shell(&p.shell)
+                    || !can_log_in(&p.name)
+                {
+                    continue;
+                }
+                let record = facts
+                    .root
+                    .read_at(LASTLOG, u64::from(p.uid) * LASTLOG_RECORD, 4)?;
+                let last = (record.len() == 4)
+                    .then(|| {
+                        i64::from(i32::from_le_bytes([
+                            record[0], record[1], record[2], record[3],
+                        ]))
+                    })
+                    .filter(|t| *t > 0);
+                let text = match last {
+                    None => format!("{}: never logged in", p.name),
+                    Some(t) if now - t > limit * 86_400 => {
+                        format!("{}: last login {} days ago", p.name, (now - t) / 86_400)
+                    }
+                    Some(_) => continue,
+                };
+                items.push(Item {
+                    name: p.name.clone(),
+                    evidence: Evidence::new(LASTLOG, None, text),
+                });
+            }
+        }
         DuplicateUid | DuplicateName => {
             let mut seen: BTreeMap<String, usize> = BTreeMap::new();
             for p in facts.passwd()? {
@@ -1142,6 +1199,9 @@ fn packages(facts: &Facts, names: &[String]) -> ProbeResult {
 }
 
 const APT_LISTS: &str = "/var/lib/apt/lists";
+const LASTLOG: &str = "/var/log/lastlog";
+/// `struct lastlog` on Linux: a 32-bit time, a 32-byte line, a 256-byte host.
+const LASTLOG_RECORD: u64 = 4 + 32 + 256;
 
 fn pending_updates(facts: &Facts) -> ProbeResult {
     let db = facts.packages()?;

@@ -200,6 +200,21 @@ impl Root {
         fs::read(&path).map_err(|e| ReadError::from_io(abs, &e))
     }
 
+    /// Up to `len` bytes at `offset` (records of sparse files such as
+    /// lastlog, whose apparent size can be terabytes). Short at the end.
+    pub fn read_at(&self, abs: &str, offset: u64, len: usize) -> Result<Vec<u8>, ReadError> {
+        use std::io::{Read, Seek, SeekFrom};
+        let path = self.host_path(abs);
+        let mut file = fs::File::open(&path).map_err(|e| ReadError::from_io(abs, &e))?;
+        file.seek(SeekFrom::Start(offset))
+            .map_err(|e| ReadError::from_io(abs, &e))?;
+        let mut buf = Vec::with_capacity(len);
+        file.take(len as u64)
+            .read_to_end(&mut buf)
+            .map_err(|e| ReadError::from_io(abs, &e))?;
+        Ok(buf)
+    }
+
     /// The first `n` bytes of a file (binary headers such as ClamAV's).
     pub fn read_head(&self, abs: &str, n: usize) -> Result<Vec<u8>, ReadError> {
         use std::io::Read;

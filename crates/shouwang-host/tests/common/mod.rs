@@ -28,6 +28,10 @@ pub struct Fixture {
     /// File → age in days (its modification time is set that far back).
     #[serde(default)]
     pub age_days: BTreeMap<String, u64>,
+    /// Binary files: path → (offset, hex bytes) written at that offset
+    /// (sparse files such as lastlog).
+    #[serde(default)]
+    pub binary: BTreeMap<String, (u64, String)>,
     /// Packages (name, version, release) in /var/lib/rpm/rpmdb.sqlite.
     #[serde(default)]
     pub rpm: Vec<(String, String, String)>,
@@ -94,6 +98,23 @@ impl Fixture {
             }
             for (p, text) in &fx.files {
                 write(dir, p, text);
+            }
+            for (p, (offset, hex)) in &fx.binary {
+                use std::io::{Seek, SeekFrom, Write};
+                let h = host(dir, p);
+                std::fs::create_dir_all(h.parent().unwrap()).unwrap();
+                let bytes: Vec<u8> = (0..hex.len())
+                    .step_by(2)
+                    .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+                    .collect();
+                let mut f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .write(true)
+                    .truncate(false)
+                    .open(&h)
+                    .unwrap();
+                f.seek(SeekFrom::Start(*offset)).unwrap();
+                f.write_all(&bytes).unwrap();
             }
             for (p, target) in &fx.links {
                 let h = host(dir, p);
