@@ -42,20 +42,29 @@ lychee --no-progress --format json --output "$work/lychee.json" --max-concurrenc
     --exclude '^https?://[^1]' --exclude '^mailto:' $(cat "$work/urls.txt") >/dev/null 2>&1 || true
 end=$(date +%s.%N)
 lychee_s=$(echo "$end - $start" | bc -l)
-lychee_links=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["total"])' "$work/lychee.json")
+# Links lychee checked: every occurrence (it answers repeats from its cache),
+# less the excluded ones (other hosts, mail).
+read -r lychee_links lychee_unique <<<"$(python3 -c '
+import json,sys; d=json.load(open(sys.argv[1]))
+print(d["total"] - d["excludes"], d["unique"])' "$work/lychee.json")"
 
 start=$(date +%s.%N)
 /usr/bin/time -f '%M' -o "$work/rss" "$repo/target/release/shouwang" site inspect "$base/index.html" \
     --own --no-external --no-transport --max-pages 100000 --json >"$work/shouwang.json" 2>/dev/null || true
 end=$(date +%s.%N)
 ours_s=$(echo "$end - $start" | bc -l)
-read -r ours_pages ours_links ours_findings ours_text <<<"$(python3 -c '
+# The same measure for us: every reference on every page (each judged by
+# its URL's one check), beside the distinct URLs actually requested.
+read -r ours_pages ours_links ours_unique ours_findings ours_text <<<"$(python3 -c '
 import json,sys; r=json.load(open(sys.argv[1]))
-print(r["pages"], r["refs_checked"], len(r["findings"]), r["text_bytes"])' "$work/shouwang.json")"
+print(r["pages"], r["links_found"], r["refs_checked"], len(r["findings"]), r["text_bytes"])' "$work/shouwang.json")"
 
 lychee_rate=$(echo "$lychee_links / $lychee_s" | bc -l)
 ours_rate=$(echo "$ours_links / $ours_s" | bc -l)
-printf 'lychee:   %s links in %.2f s = %.0f links/s (link checking only)\n' "$lychee_links" "$lychee_s" "$lychee_rate"
-printf 'shouwang: %s pages, %s unique links and resources in %.2f s = %.0f links/s, %s findings, %.1f MB of page text, max RSS %s KiB\n' \
-    "$ours_pages" "$ours_links" "$ours_s" "$ours_rate" "$ours_findings" "$(echo "$ours_text / 1048576" | bc -l)" "$(cat "$work/rss")"
+printf 'lychee:   %s links (%s unique) in %.2f s = %.0f links/s (link checking only)\n' \
+    "$lychee_links" "$lychee_unique" "$lychee_s" "$lychee_rate"
+printf 'shouwang: %s pages, %s links (%s distinct URLs requested) in %.2f s = %.0f links/s, %s findings, %.1f MB of page text, max RSS %s KiB\n' \
+    "$ours_pages" "$ours_links" "$ours_unique" "$ours_s" "$ours_rate" "$ours_findings" \
+    "$(echo "$ours_text / 1048576" | bc -l)" "$(tail -n 1 "$work/rss")"
+printf 'wall time for the whole site: lychee %.2f s, shouwang %.2f s\n' "$lychee_s" "$ours_s"
 printf 'ratio: %.2f\n' "$(echo "$ours_rate / $lychee_rate" | bc -l)"

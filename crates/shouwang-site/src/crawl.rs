@@ -188,6 +188,7 @@ pub async fn run(opts: InspectOptions) -> Result<Report, SiteError> {
             homepage,
             pages: 0,
             refs_checked: 0,
+            links_found: 0,
             broken_on_homepage: 0,
             broken_elsewhere: 0,
             text_bytes: 0,
@@ -240,6 +241,7 @@ pub async fn run(opts: InspectOptions) -> Result<Report, SiteError> {
     let mut page_failures: HashMap<String, Option<String>> = HashMap::new();
     let mut home_facts: Option<PageFacts> = None;
     let mut pages = 0usize;
+    let mut links_found = 0usize;
     let mut text_bytes = 0u64;
     let mut enqueued = 1usize;
     let mut tasks: JoinSet<PageOutcome> = JoinSet::new();
@@ -277,6 +279,7 @@ pub async fn run(opts: InspectOptions) -> Result<Report, SiteError> {
             continue;
         };
         pages += 1;
+        links_found += facts.refs.len();
         for r in &facts.refs {
             let key = r.url.to_string();
             let full = refs.len() >= opts.max_refs;
@@ -464,6 +467,7 @@ pub async fn run(opts: InspectOptions) -> Result<Report, SiteError> {
         homepage,
         pages,
         refs_checked,
+        links_found,
         broken_on_homepage,
         broken_elsewhere,
         text_bytes,

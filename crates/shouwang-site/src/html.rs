@@ -130,6 +130,7 @@ mod tests {
             },
             pages: 1,
             refs_checked: 2,
+            links_found: 3,
             broken_on_homepage: 0,
             broken_elsewhere: 0,
             text_bytes: 10,

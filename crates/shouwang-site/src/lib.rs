@@ -170,8 +170,12 @@ pub struct Report {
     pub homepage: HomepageStatus,
     /// HTML pages fetched and analysed.
     pub pages: usize,
-    /// Links, images, scripts, stylesheets and attachments checked.
+    /// Links, images, scripts, stylesheets and attachments checked: each
+    /// distinct URL once.
     pub refs_checked: usize,
+    /// References found on all pages, counting repeats (a menu link on
+    /// every page counts on every page); each is judged by its URL's check.
+    pub links_found: usize,
     /// Distinct broken targets referenced from the homepage.
     pub broken_on_homepage: usize,
     /// Distinct broken targets referenced only from other pages.
@@ -216,6 +220,7 @@ impl Report {
             details: serde_json::json!({
                 "pages": self.pages,
                 "refs_checked": self.refs_checked,
+                "links_found": self.links_found,
                 "broken_on_homepage": self.broken_on_homepage,
                 "broken_elsewhere": self.broken_elsewhere,
                 "homepage": self.homepage,

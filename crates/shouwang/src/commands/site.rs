@@ -259,7 +259,13 @@ fn render(r: &Report) -> String {
         ("网站 site", r.site.clone()),
         ("首页 homepage", homepage),
         ("页面 pages", r.pages.to_string()),
-        ("链接与资源 links and resources", r.refs_checked.to_string()),
+        (
+            "链接与资源 links and resources",
+            format!(
+                "{} 个地址 distinct URLs，{} 处引用 occurrences",
+                r.refs_checked, r.links_found
+            ),
+        ),
         (
             "死链 broken",
             format!(
