@@ -103,7 +103,11 @@ pub struct Run {
     pub duration_ms: u64,
     pub version: String,
     pub results: Vec<CheckResult>,
+    /// Per 等保 control (8.1.4.1 身份鉴别, ...).
     pub scores: Vec<Score>,
+    /// Per 等保 clause item (8.1.4.1 a), 8.1.4.1 b), ...).
+    #[serde(default)]
+    pub clause_scores: Vec<Score>,
     pub overall: Score,
 }
 
@@ -162,6 +166,7 @@ pub fn run_at(root: &Root, profile: &str, rules: &[&Rule], now: SystemTime) -> R
         .map(|r| evaluate(r, &facts))
         .collect();
     let scores = scores(&results);
+    let clause_scores = clause_scores(&results);
     let overall = score("all", "总体", results.iter());
     Run {
         host: hostname(root),
@@ -174,6 +179,7 @@ pub fn run_at(root: &Root, profile: &str, rules: &[&Rule], now: SystemTime) -> R
         version: shouwang_model::VERSION.to_string(),
         results,
         scores,
+        clause_scores,
         overall,
     }
 }
@@ -374,6 +380,26 @@ fn scores(results: &[CheckResult]) -> Vec<Score> {
             .split('.')
             .map(|p| p.parse::<u32>().unwrap_or(0))
             .collect::<Vec<_>>()
+    });
+    out
+}
+
+fn clause_scores(results: &[CheckResult]) -> Vec<Score> {
+    let mut by: BTreeMap<&str, Vec<&CheckResult>> = BTreeMap::new();
+    for r in results {
+        by.entry(r.clause.as_str()).or_default().push(r);
+    }
+    let mut out: Vec<Score> = by
+        .into_iter()
+        .map(|(clause, rs)| {
+            let (_, name) = clause_control(clause);
+            score(clause, name, rs.into_iter())
+        })
+        .collect();
+    out.sort_by_key(|s| {
+        let (number, item) = s.control.split_once(' ').unwrap_or((&s.control, ""));
+        let number: Vec<u32> = number.split('.').map(|p| p.parse().unwrap_or(0)).collect();
+        (number, item.to_string())
     });
     out
 }

@@ -55,6 +55,19 @@ td,th{{border:1px solid #ccc;padding:4px 6px;vertical-align:top;text-align:left}
             s.score
         );
     }
+    h.push_str("</table>\n<h2>条款得分 Scores per clause</h2>\n<table><tr><th>条款</th><th>控制点</th><th>符合</th><th>不符合</th><th>无法检查</th><th>得分</th></tr>\n");
+    for s in &run.clause_scores {
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td></tr>",
+            esc(&s.control),
+            esc(&s.name),
+            s.pass,
+            s.fail,
+            s.cannot_check,
+            s.score
+        );
+    }
     h.push_str("</table>\n<h2>检查结果 Results</h2>\n<table><tr><th>结果</th><th>检查项</th><th>条款</th><th>级别</th><th>所见与证据</th><th>整改建议</th></tr>\n");
     let mut results: Vec<_> = run.results.iter().collect();
     results.sort_by_key(|r| {

@@ -51,6 +51,20 @@ fn scores_weigh_severity_and_count_unknown_as_unearned() {
     assert_eq!(run.overall.score, 64.0);
     let order: Vec<&str> = run.scores.iter().map(|s| s.control.as_str()).collect();
     assert_eq!(order, ["8.1.4.1", "8.1.4.2", "8.1.4.4"]);
+    // Per clause item too: both 8.1.4.1 rules are item a).
+    let items: Vec<(&str, f64)> = run
+        .clause_scores
+        .iter()
+        .map(|s| (s.control.as_str(), s.score))
+        .collect();
+    assert_eq!(
+        items,
+        [
+            ("8.1.4.1 a)", 76.9),
+            ("8.1.4.2 d)", 0.0),
+            ("8.1.4.4 b)", 100.0)
+        ]
+    );
 }
 
 #[test]
