@@ -361,3 +361,46 @@ fn pending_updates_read_lz4_and_gzip_lists() {
         assert_eq!(r.evidence[0].file, name);
     }
 }
+
+#[test]
+fn a_software_allow_list_is_a_user_rule() {
+    let mut set = RuleSet::embedded().unwrap();
+    set.add_file(
+        "local.toml",
+        r#"
+[[rule]]
+id = "local.software-allow-list"
+title = { zh = "只安装单位允许的软件", en = "Only the unit's allowed software is installed" }
+clause = "8.1.4.4 a)"
+severity = "medium"
+profiles = ["terminal"]
+probe = { type = "packages", names = ["*"] }
+expect = { allow = ["lib*", "bash", "wps-office"] }
+fix = { zh = "卸载未经允许的软件。", en = "Remove the software that is not allowed." }
+"#,
+        true,
+    )
+    .unwrap();
+    let rule = set.rule("local.software-allow-list").unwrap();
+    let status = |extra: &str| {
+        format!(
+            "Package: bash\nStatus: install ok installed\nVersion: 5.2\n\nPackage: libc6\nStatus: install ok installed\nVersion: 2.36\n{extra}"
+        )
+    };
+    let (_t, root) = fixture(&[("/var/lib/dpkg/status", &status(""))]);
+    let r = &shouwang_host::run(&root, "t", &[rule]).results[0];
+    assert_eq!(r.verdict, Verdict::Pass, "{r:?}");
+    let (_t, root) = fixture(&[(
+        "/var/lib/dpkg/status",
+        &status("\nPackage: steam\nStatus: install ok installed\nVersion: 1.0\n"),
+    )]);
+    let r = &shouwang_host::run(&root, "t", &[rule]).results[0];
+    assert_eq!(r.verdict, Verdict::Fail);
+    assert_eq!(r.summary, "1 found: steam");
+    assert!(
+        set.profile("terminal")
+            .unwrap()
+            .iter()
+            .any(|r| r.id == "local.software-allow-list")
+    );
+}
