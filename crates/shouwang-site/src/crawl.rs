@@ -17,7 +17,7 @@ use crate::checks::{self, FindingMaker, PageContext, StaleRule};
 use crate::decode::decode;
 use crate::fetch::{FetchFailure, Fetched, Fetcher, Method, Robots, Visitor, days_left};
 use crate::page::{PageFacts, RefKind, analyse, shorten};
-use crate::{HomepageStatus, InspectOptions, Report, SiteError};
+use crate::{HomepageStatus, InspectOptions, PageSnapshot, Report, SiteError, SiteSnapshot};
 
 /// Bytes read of a reference that is only checked, not analysed.
 const REF_BODY_CAP: usize = 64 * 1024;
@@ -194,6 +194,7 @@ pub async fn run(opts: InspectOptions) -> Result<Report, SiteError> {
             text_bytes: 0,
             limits_hit,
             findings,
+            snapshot: SiteSnapshot::default(),
         });
     }
     let home_final = home
@@ -242,6 +243,11 @@ pub async fn run(opts: InspectOptions) -> Result<Report, SiteError> {
     let mut home_facts: Option<PageFacts> = None;
     let mut pages = 0usize;
     let mut links_found = 0usize;
+    let mut snapshot = SiteSnapshot {
+        taken_at: Some(Utc::now()),
+        homepage: opts.url.to_string(),
+        pages: Default::default(),
+    };
     let mut text_bytes = 0u64;
     let mut enqueued = 1usize;
     let mut tasks: JoinSet<PageOutcome> = JoinSet::new();
@@ -280,6 +286,10 @@ pub async fn run(opts: InspectOptions) -> Result<Report, SiteError> {
         };
         pages += 1;
         links_found += facts.refs.len();
+        snapshot.pages.insert(
+            outcome.job.url.to_string(),
+            PageSnapshot::new(&facts.title, &facts.text, is_home),
+        );
         for r in &facts.refs {
             let key = r.url.to_string();
             let full = refs.len() >= opts.max_refs;
@@ -473,6 +483,7 @@ pub async fn run(opts: InspectOptions) -> Result<Report, SiteError> {
         text_bytes,
         limits_hit,
         findings,
+        snapshot,
     })
 }
 

@@ -135,6 +135,7 @@ mod tests {
             broken_elsewhere: 0,
             text_bytes: 10,
             limits_hit: vec![],
+            snapshot: Default::default(),
             findings: vec![NewFinding {
                 asset: AssetRef::new(AssetKind::Website, "http://x.test/"),
                 severity: Severity::Critical,

@@ -20,6 +20,7 @@ mod decode;
 mod fetch;
 mod html;
 pub mod page;
+mod snapshot;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,12 +28,13 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use shouwang_model::{AssetKind, AssetRef, NewEvent, NewFinding, Provenance, Severity};
-use shouwang_scan::Dictionary;
 
 pub use checks::{StaleRule, default_stale_rules};
 pub use config::{SiteConfig, SiteConfigError};
 pub use decode::decode;
 pub use html::render_html;
+pub use shouwang_scan::Dictionary;
+pub use snapshot::{PageSnapshot, SiteSnapshot};
 pub use url::Url;
 
 /// The sensor name on every finding and event of this crate.
@@ -185,9 +187,24 @@ pub struct Report {
     /// Limits that cut the crawl short (pages, depth, references).
     pub limits_hit: Vec<String>,
     pub findings: Vec<NewFinding>,
+    /// What the pages said, for the next run's defacement comparison.
+    /// Kept apart by the caller (the data dir), not printed.
+    #[serde(skip)]
+    pub snapshot: SiteSnapshot,
 }
 
 impl Report {
+    /// Compare with the snapshot of an earlier run of the same site and
+    /// add a finding for a sudden large change of the homepage or a changed
+    /// page title.
+    pub fn compare_with(&mut self, previous: &SiteSnapshot, dictionary: &Dictionary) {
+        let maker = checks::FindingMaker {
+            asset: self.asset(),
+        };
+        let found = snapshot::compare(previous, &self.snapshot, dictionary, &maker);
+        self.findings.extend(found);
+    }
+
     pub fn asset(&self) -> AssetRef {
         AssetRef::new(AssetKind::Website, &self.site)
     }

@@ -5,12 +5,19 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 const BIN: &str = env!("CARGO_BIN_EXE_shouwang");
 
 /// Serve a homepage with one broken link and a page with a typo; every
 /// other path is 404. Runs until the test process ends.
 fn serve() -> SocketAddr {
+    serve_switchable(Arc::new(AtomicBool::new(false)))
+}
+
+/// Like [`serve`]; once `defaced` is set, the homepage is replaced.
+fn serve_switchable(defaced: Arc<AtomicBool>) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {
@@ -30,6 +37,11 @@ fn serve() -> SocketAddr {
             }
             let path = request_line.split_whitespace().nth(1).unwrap_or("/");
             let (status, body) = match path {
+                "/" if defaced.load(Ordering::SeqCst) => (
+                    "200 OK",
+                    "<html><head><title>Hacked by nobody</title></head><body><h1>Hacked</h1>\
+                     <p>百家乐 真人娱乐 开户送彩金</p></body></html>",
+                ),
                 "/" => (
                     "200 OK",
                     "<html><head><title>某某镇</title></head><body><a href=\"/a.html\">动态</a> \
@@ -173,4 +185,49 @@ fn bad_input_is_a_clear_error() {
     let (code, _, err) = sb.run(&["site", "inspect", "--all"]);
     assert_eq!(code, 2);
     assert!(err.contains("no Shouwang data"), "{err}");
+}
+
+#[test]
+fn a_defaced_homepage_is_found_on_the_next_recorded_run() {
+    let defaced = Arc::new(AtomicBool::new(false));
+    let addr = serve_switchable(defaced.clone());
+    let sb = Sandbox::new();
+    let url = format!("http://{addr}/");
+    let checks = |out: &str| -> Vec<String> {
+        let report: serde_json::Value = serde_json::from_str(out).unwrap();
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["provenance"]["check"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let args = [
+        "site",
+        "inspect",
+        &url,
+        "--record",
+        "--json",
+        "--no-transport",
+    ];
+    let (_, first, err) = sb.run(&args);
+    assert!(
+        !checks(&first).contains(&"site.defacement".to_string()),
+        "{first}{err}"
+    );
+    // Unchanged: still no defacement.
+    let (_, again, _) = sb.run(&args);
+    assert!(
+        !checks(&again).contains(&"site.defacement".to_string()),
+        "{again}"
+    );
+    defaced.store(true, Ordering::SeqCst);
+    let (code, after, _) = sb.run(&args);
+    assert_eq!(code, 1);
+    assert!(
+        checks(&after).contains(&"site.defacement".to_string()),
+        "{after}"
+    );
+    assert!(after.contains("Hacked"), "{after}");
+    assert!(sb.data.join("site-snapshots").is_dir());
 }

@@ -19,7 +19,7 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 use serde_json::json;
 use shouwang_model::{Asset, AssetKind, AssetRef, FindingStatus};
-use shouwang_site::{InspectOptions, Report};
+use shouwang_site::{InspectOptions, Report, SiteSnapshot};
 use shouwang_store::{FindingFilter, NewAuditEntry, Store};
 
 use super::{Access, Ctx, Outcome, cli_actor};
@@ -126,6 +126,19 @@ fn inspect(ctx: &Ctx, args: InspectArgs) -> Result<Outcome> {
     } else {
         None
     };
+    // Snapshots for the defacement comparison live in the data dir, next
+    // to the store; a one-shot run without --record keeps none.
+    let snapshots = match &store {
+        Some(_) => {
+            let access = if args.all {
+                Access::Existing
+            } else {
+                Access::Create
+            };
+            Some(ctx.data_dir(&loaded, access)?.join("site-snapshots"))
+        }
+        None => None,
+    };
     let targets = match (&args.url, &store) {
         (Some(url), _) => vec![Target {
             url: InspectOptions::parse_url(url)?,
@@ -171,9 +184,14 @@ fn inspect(ctx: &Ctx, args: InspectArgs) -> Result<Outcome> {
             opts.transport_checks = false;
         }
         tracing::info!(site = %t.url, "inspecting");
-        let report = runtime
+        let mut report = runtime
             .block_on(shouwang_site::inspect(opts))
             .with_context(|| format!("cannot inspect {}", t.url))?;
+        if let Some(dir) = &snapshots
+            && report.homepage.error.is_none()
+        {
+            compare_and_keep_snapshot(dir, &mut report, &dictionary)?;
+        }
         if let Some(store) = &store {
             save(store.as_ref(), &report, &t, args.all)?;
         }
@@ -201,6 +219,36 @@ fn inspect(ctx: &Ctx, args: InspectArgs) -> Result<Outcome> {
     } else {
         Outcome::Clean
     })
+}
+
+/// Compare the run with the site's last snapshot (defacement, changed
+/// titles), then keep this run's snapshot for the next one.
+fn compare_and_keep_snapshot(
+    dir: &std::path::Path,
+    report: &mut Report,
+    dictionary: &shouwang_site::Dictionary,
+) -> Result<()> {
+    let path = dir.join(SiteSnapshot::file_name(&report.site));
+    match std::fs::read(&path) {
+        Ok(bytes) => match serde_json::from_slice::<SiteSnapshot>(&bytes) {
+            Ok(previous) => report.compare_with(&previous, dictionary),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "ignoring an unreadable site snapshot")
+            }
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            return Err(e)
+                .with_context(|| format!("cannot read the site snapshot {}", path.display()));
+        }
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    // Write aside and rename, so that a crash never leaves half a snapshot.
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_vec(&report.snapshot)?)
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
 }
 
 /// Record a run: the site as an asset (unless it is already there), the
