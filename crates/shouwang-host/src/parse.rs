@@ -506,6 +506,164 @@ pub fn debian_version_cmp(a: &str, b: &str) -> Ordering {
         .then_with(|| part(ra, rb))
 }
 
+/// Compare two rpm versions as rpm does (`[epoch:]version[-release]`,
+/// each compared with rpmvercmp: alphanumeric segments, numbers newer than
+/// letters, `~` before everything, `^` after the end).
+pub fn rpm_version_cmp(a: &str, b: &str) -> Ordering {
+    fn split(v: &str) -> (u64, &str, &str) {
+        let (epoch, rest) = match v.split_once(':') {
+            Some((e, r)) if e.chars().all(|c| c.is_ascii_digit()) => (e.parse().unwrap_or(0), r),
+            _ => (0, v),
+        };
+        match rest.rsplit_once('-') {
+            Some((ver, rel)) => (epoch, ver, rel),
+            None => (epoch, rest, ""),
+        }
+    }
+    fn vercmp(a: &str, b: &str) -> Ordering {
+        if a == b {
+            return Ordering::Equal;
+        }
+        let (a, b) = (a.as_bytes(), b.as_bytes());
+        let (mut i, mut j) = (0, 0);
+        let sep = |c: u8| !c.is_ascii_alphanumeric() && c != b'~' && c != b'^';
+        loop {
+            while i < a.len() && sep(a[i]) {
+                i += 1;
+            }
+            while j < b.len() && sep(b[j]) {
+                j += 1;
+            }
+            let (ca, cb) = (a.get(i).copied(), b.get(j).copied());
+            if ca == Some(b'~') || cb == Some(b'~') {
+                if ca != Some(b'~') {
+                    return Ordering::Greater;
+                }
+                if cb != Some(b'~') {
+                    return Ordering::Less;
+                }
+                i += 1;
+                j += 1;
+                continue;
+            }
+            if ca == Some(b'^') || cb == Some(b'^') {
+                if ca.is_none() {
+                    return Ordering::Less;
+                }
+                if cb.is_none() {
+                    return Ordering::Greater;
+                }
+                if ca != Some(b'^') {
+                    return Ordering::Greater;
+                }
+                if cb != Some(b'^') {
+                    return Ordering::Less;
+                }
+                i += 1;
+                j += 1;
+                continue;
+            }
+            let (Some(ca), Some(_)) = (ca, cb) else {
+                break;
+            };
+            let numeric = ca.is_ascii_digit();
+            let take = |x: &[u8], mut k: usize| {
+                let start = k;
+                while k < x.len()
+                    && (if numeric {
+                        x[k].is_ascii_digit()
+                    } else {
+                        x[k].is_ascii_alphabetic()
+                    })
+                {
+                    k += 1;
+                }
+                (start, k)
+            };
+            let (sa, ea) = take(a, i);
+            let (sb, eb) = take(b, j);
+            i = ea;
+            j = eb;
+            if sb == eb {
+                // Segments of different kinds: a number is newer.
+                return if numeric {
+                    Ordering::Greater
+                } else {
+                    Ordering::Less
+                };
+            }
+            let (mut x, mut y) = (&a[sa..ea], &b[sb..eb]);
+            let c = if numeric {
+                while x.first() == Some(&b'0') {
+                    x = &x[1..];
+                }
+                while y.first() == Some(&b'0') {
+                    y = &y[1..];
+                }
+                x.len().cmp(&y.len()).then_with(|| x.cmp(y))
+            } else {
+                x.cmp(y)
+            };
+            if c != Ordering::Equal {
+                return c;
+            }
+        }
+        match (i >= a.len(), j >= b.len()) {
+            (true, true) => Ordering::Equal,
+            (true, false) => Ordering::Less,
+            _ => Ordering::Greater,
+        }
+    }
+    let (ea, va, ra) = split(a);
+    let (eb, vb, rb) = split(b);
+    ea.cmp(&eb)
+        .then_with(|| vercmp(va, vb))
+        .then_with(|| vercmp(ra, rb))
+}
+
+/// Name and `[epoch:]version-release` of the binary packages in a
+/// repository's `primary.xml`, for the packages `wanted` says yes to.
+pub fn primary_xml_versions(
+    xml: &str,
+    mut wanted: impl FnMut(&str) -> bool,
+) -> Vec<(String, String)> {
+    fn between<'a>(s: &'a str, open: &str, close: &str) -> Option<&'a str> {
+        let start = s.find(open)? + open.len();
+        let end = s[start..].find(close)? + start;
+        Some(&s[start..end])
+    }
+    fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+        between(tag, &format!(" {name}=\""), "\"")
+    }
+    let mut out = Vec::new();
+    for block in xml.split("<package ").skip(1) {
+        let block = block.split("</package>").next().unwrap_or(block);
+        let (Some(name), Some(arch)) = (
+            between(block, "<name>", "</name>"),
+            between(block, "<arch>", "</arch>"),
+        ) else {
+            continue;
+        };
+        if arch == "src" || !wanted(name) {
+            continue;
+        }
+        let Some(tag) = between(block, "<version", "/>") else {
+            continue;
+        };
+        let (Some(ver), Some(rel)) = (attr(tag, "ver"), attr(tag, "rel")) else {
+            continue;
+        };
+        let epoch = attr(tag, "epoch").unwrap_or("0");
+        let evr = if epoch == "0" {
+            format!("{ver}-{rel}")
+        } else {
+            format!("{epoch}:{ver}-{rel}")
+        };
+        out.push((name.to_string(), evr));
+    }
+    out
+}
+
 /// A socket in the listen state, from `/proc/net/{tcp,tcp6,udp,udp6}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listener {
@@ -785,6 +943,44 @@ mod tests {
         for (a, b, want) in cases {
             assert_eq!(debian_version_cmp(a, b), want, "{a} vs {b}");
         }
+    }
+
+    #[test]
+    fn rpm_versions_compare_like_rpmvercmp() {
+        use Ordering::*;
+        let cases = [
+            ("1.0-1", "1.0-1", Equal),
+            ("1.0-1", "1.0-2", Less),
+            ("1.10-1", "1.9-1", Greater),
+            ("1.0~rc1-1", "1.0-1", Less),
+            ("1.0^git1-1", "1.0-1", Greater),
+            ("1.0a-1", "1.0-1", Greater),
+            ("1.0a-1", "1.0.1-1", Less),
+            ("2:1.0-1", "1:9.0-1", Greater),
+            ("8.8p1-2.oe2203", "8.8p1-10.oe2203", Less),
+            ("5.1.8-6.oe2203sp1", "5.1.8-6.oe2203sp2", Less),
+            ("1.01-1", "1.1-1", Equal),
+        ];
+        for (a, b, want) in cases {
+            assert_eq!(rpm_version_cmp(a, b), want, "{a} vs {b}");
+            assert_eq!(rpm_version_cmp(b, a), want.reverse(), "{b} vs {a}");
+        }
+    }
+
+    #[test]
+    fn primary_xml_binary_packages() {
+        let xml = r#"<metadata><package type="rpm"><name>bash</name><arch>x86_64</arch><version epoch="0" ver="5.1.8" rel="9.oe2203"/></package>
+<package type="rpm"><name>bash</name><arch>src</arch><version epoch="0" ver="9" rel="1"/></package>
+<package type="rpm"><name>openssl</name><arch>x86_64</arch><version epoch="1" ver="1.1.1m" rel="20.oe2203"/></package>
+<package type="rpm"><name>vim</name><arch>x86_64</arch><version epoch="2" ver="9.0" rel="1"/></package></metadata>"#;
+        let v = primary_xml_versions(xml, |n| n != "vim");
+        assert_eq!(
+            v,
+            vec![
+                ("bash".to_string(), "5.1.8-9.oe2203".to_string()),
+                ("openssl".to_string(), "1:1.1.1m-20.oe2203".to_string())
+            ]
+        );
     }
 
     #[test]

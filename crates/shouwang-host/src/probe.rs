@@ -1206,10 +1206,7 @@ const LASTLOG_RECORD: u64 = 4 + 32 + 256;
 fn pending_updates(facts: &Facts) -> ProbeResult {
     let db = facts.packages()?;
     if db.source != "/var/lib/dpkg/status" {
-        return Err(CannotCheck(format!(
-            "pending updates are read from apt's lists; this system uses {} (run `dnf check-update` or `yum check-update`)",
-            db.source
-        )));
+        return rpm_pending_updates(facts, db);
     }
     let root = facts.root;
     // apt keeps its lists uncompressed by default; Docker images and
@@ -1272,6 +1269,82 @@ fn pending_updates(facts: &Facts) -> ProbeResult {
     })
 }
 
+const DNF_REPODATA: &str = "/var/cache/dnf/*/repodata";
+
+/// Pending updates on an rpm system: the rpm database against the primary
+/// metadata of the repositories dnf has cached (`dnf makecache`).
+fn rpm_pending_updates(facts: &Facts, db: &PackageDb) -> ProbeResult {
+    let root = facts.root;
+    let mut files = Vec::new();
+    for pat in ["*-primary.xml", "*-primary.xml.gz"] {
+        files.extend(root.expand(&format!("{DNF_REPODATA}/{pat}"))?);
+    }
+    if files.is_empty() {
+        let other = root.expand(&format!("{DNF_REPODATA}/*primary*"))?;
+        return Err(CannotCheck(match other.first() {
+            None => format!(
+                "no repository metadata in {DNF_REPODATA}: run `dnf makecache` first (yum's cache is not read)"
+            ),
+            Some(f) => format!(
+                "the repository metadata {f} is in a format this check does not read; plain and gzip primary.xml are read"
+            ),
+        }));
+    }
+    // Several versions of one package (kernels) may be installed: the
+    // newest counts.
+    let mut installed: BTreeMap<&str, &str> = BTreeMap::new();
+    for p in &db.packages {
+        let e = installed
+            .entry(p.name.as_str())
+            .or_insert(p.version.as_str());
+        if parse::rpm_version_cmp(&p.version, e).is_gt() {
+            *e = p.version.as_str();
+        }
+    }
+    let mut newest: BTreeMap<String, (String, String)> = BTreeMap::new();
+    let mut any_package = false;
+    for file in &files {
+        let xml = read_list(root, file)?;
+        any_package |= xml.contains("<package ");
+        for (name, evr) in parse::primary_xml_versions(&xml, |n| installed.contains_key(n)) {
+            let better = newest
+                .get(&name)
+                .is_none_or(|(v, _)| parse::rpm_version_cmp(&evr, v).is_gt());
+            if better {
+                newest.insert(name, (evr, file.clone()));
+            }
+        }
+    }
+    if !any_package {
+        return Err(CannotCheck(format!(
+            "the repository metadata in {DNF_REPODATA} names no package (truncated or damaged?): run `dnf makecache`"
+        )));
+    }
+    let items = newest
+        .into_iter()
+        .filter_map(|(name, (candidate, file))| {
+            let have = installed.get(name.as_str())?;
+            parse::rpm_version_cmp(&candidate, have)
+                .is_gt()
+                .then(|| Item {
+                    evidence: Evidence::new(
+                        file.rsplit('/').next().unwrap_or(&file),
+                        None,
+                        format!("{name} {have} -> {candidate}"),
+                    ),
+                    name,
+                })
+        })
+        .collect();
+    Ok(Observation::Items {
+        items,
+        looked_at: vec![
+            db.source.to_string(),
+            format!("{DNF_REPODATA}/*-primary.xml*"),
+        ],
+    })
+}
+
 /// An apt package list, decompressed by its suffix.
 fn read_list(root: &Root, path: &str) -> Result<String, CannotCheck> {
     use std::io::Read;
@@ -1316,6 +1389,9 @@ fn package_lists_age(facts: &Facts) -> ProbeResult {
         consider(c.to_string());
     }
     for l in root.expand(&format!("{APT_LISTS}/*_Release"))? {
+        consider(l);
+    }
+    for l in root.expand(&format!("{DNF_REPODATA}/repomd.xml"))? {
         consider(l);
     }
     for l in root.expand(&format!("{APT_LISTS}/*_InRelease"))? {

@@ -272,23 +272,38 @@ impl Root {
     /// without wildcards yields itself when it exists.
     pub fn expand(&self, pattern: &str) -> Result<Vec<String>, ReadError> {
         let (dir, name) = pattern.rsplit_once('/').unwrap_or(("", pattern));
-        if !name.contains(['*', '?']) {
-            return Ok(if self.exists(pattern) {
-                vec![pattern.to_string()]
+        // Wildcards in a directory component (`/var/cache/dnf/*/repodata`):
+        // expand the directories first.
+        let dirs = if dir.contains(['*', '?']) {
+            self.expand(dir)?
+        } else {
+            vec![if dir.is_empty() {
+                "/".to_string()
             } else {
-                Vec::new()
-            });
+                dir.to_string()
+            }]
+        };
+        let mut out = Vec::new();
+        for dir in dirs {
+            if !name.contains(['*', '?']) {
+                let path = format!("{}/{name}", dir.trim_end_matches('/'));
+                if self.exists(&path) {
+                    out.push(path);
+                }
+                continue;
+            }
+            match self.list_dir(&dir) {
+                Ok(names) => out.extend(
+                    names
+                        .into_iter()
+                        .filter(|n| wildcard_match(name, n))
+                        .map(|n| format!("{}/{n}", dir.trim_end_matches('/'))),
+                ),
+                Err(e) if e.is_not_found() || matches!(e, ReadError::Io { .. }) => {}
+                Err(e) => return Err(e),
+            }
         }
-        let dir = if dir.is_empty() { "/" } else { dir };
-        match self.list_dir(dir) {
-            Ok(names) => Ok(names
-                .into_iter()
-                .filter(|n| wildcard_match(name, n))
-                .map(|n| format!("{}/{n}", dir.trim_end_matches('/')))
-                .collect()),
-            Err(e) if e.is_not_found() => Ok(Vec::new()),
-            Err(e) => Err(e),
-        }
+        Ok(out)
     }
 }
 
@@ -346,6 +361,12 @@ mod tests {
         let root = Root::offline(base);
         assert_eq!(root.read_text("/etc/hosts").unwrap(), "inside\n");
         assert_eq!(root.read_text("/lnk/hosts").unwrap(), "inside\n");
+        assert_eq!(
+            root.expand("/*/hosts").unwrap(),
+            ["/etc/hosts", "/lnk/hosts", "/real/hosts"]
+        );
+        assert_eq!(root.expand("/etc/hosts").unwrap(), ["/etc/hosts"]);
+        assert!(root.expand("/nope/*/x").unwrap().is_empty());
         assert!(root.read_text("/etc/nope").unwrap_err().is_not_found());
         assert!(
             root.symlink_metadata("/etc/hosts")

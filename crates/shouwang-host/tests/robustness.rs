@@ -205,7 +205,7 @@ fn pending_updates_need_readable_lists() {
     )
     .unwrap();
     let root = Root::offline(tmp.path());
-    cannot(&root, "pkg.no-pending-updates", "dnf check-update");
+    cannot(&root, "pkg.no-pending-updates", "run `dnf makecache` first");
 }
 
 #[test]
@@ -403,4 +403,41 @@ fix = { zh = "卸载未经允许的软件。", en = "Remove the software that is
             .iter()
             .any(|r| r.id == "local.software-allow-list")
     );
+}
+
+#[test]
+fn pending_updates_on_rpm_systems_read_dnf_metadata() {
+    use std::io::Write;
+    let xml = r#"<?xml version="1.0"?><metadata packages="2">
+<package type="rpm"><name>openssh-server</name><arch>x86_64</arch><version epoch="0" ver="8.8p1" rel="21.oe2203sp3"/></package>
+<package type="rpm"><name>bash</name><arch>x86_64</arch><version epoch="0" ver="5.1.8" rel="6.oe2203"/></package>
+</metadata>"#;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(xml.as_bytes()).unwrap();
+    let gz = gz.finish().unwrap();
+    for (installed, verdict) in [("8.8p1", Verdict::Fail), ("9.3p1", Verdict::Pass)] {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(tmp.path().join("var/lib/rpm")).unwrap();
+        shouwang_host::rpmdb::write_sqlite(
+            &tmp.path().join("var/lib/rpm/rpmdb.sqlite"),
+            &[
+                ("bash", "5.1.8", "6.oe2203"),
+                ("openssh-server", installed, "2.oe2203sp3"),
+            ],
+        )
+        .unwrap();
+        let repo = tmp.path().join("var/cache/dnf/OS-6f1e2a/repodata");
+        std::fs::create_dir_all(&repo).unwrap();
+        std::fs::write(repo.join("abc123-primary.xml.gz"), &gz).unwrap();
+        let r = check(&Root::offline(tmp.path()), "pkg.no-pending-updates");
+        assert_eq!(r.verdict, verdict, "{installed}: {r:?}");
+        if verdict == Verdict::Fail {
+            assert_eq!(r.summary, "1 found: openssh-server");
+            assert_eq!(r.evidence[0].file, "abc123-primary.xml.gz");
+            assert_eq!(
+                r.evidence[0].text,
+                "openssh-server 8.8p1-2.oe2203sp3 -> 8.8p1-21.oe2203sp3"
+            );
+        }
+    }
 }
