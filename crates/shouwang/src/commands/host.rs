@@ -435,10 +435,10 @@ fn render_diff(a: &Run, b: &Run, changes: &[Change]) -> String {
         })
         .collect();
     let mut out = format!(
-        "{} {} ({}) -> {} ({}): score {:.1} -> {:.1}\n\n",
+        "{}: {} UTC ({}) -> {} UTC ({}): score {:.1} -> {:.1}\n\n",
         b.host,
-        b.profile,
         a.started_at.format("%Y-%m-%d %H:%M:%S"),
+        a.profile,
         b.started_at.format("%Y-%m-%d %H:%M:%S"),
         b.profile,
         a.overall.score,
