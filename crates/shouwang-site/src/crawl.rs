@@ -193,6 +193,7 @@ pub async fn run(opts: InspectOptions) -> Result<Report, SiteError> {
             broken_elsewhere: 0,
             text_bytes: 0,
             limits_hit,
+            score: crate::score::score(&findings),
             findings,
             snapshot: SiteSnapshot::default(),
         });
@@ -482,6 +483,7 @@ pub async fn run(opts: InspectOptions) -> Result<Report, SiteError> {
         broken_elsewhere,
         text_bytes,
         limits_hit,
+        score: crate::score::score(&findings),
         findings,
         snapshot,
     })

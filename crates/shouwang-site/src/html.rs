@@ -39,7 +39,7 @@ table{{border-collapse:collapse;width:100%;margin:1em 0}}
 th,td{{border:1px solid #ccc;padding:.35em .5em;vertical-align:top;text-align:left;font-size:.92em}}
 th{{background:#f3f3f3}} .critical{{color:#fff;background:#a00}} .high{{background:#f4a}}
 .medium{{background:#fc6}} .low{{background:#cef}} .info{{background:#eee}}
-td.ev{{word-break:break-all;max-width:40em}} .note{{color:#666;font-size:.9em}}
+td.ev{{word-break:break-all;max-width:40em}} .sev{{white-space:nowrap}} .note{{color:#666;font-size:.9em}}
 </style></head><body>
 <h1>{t}</h1>
 <p class="note">守望 Shouwang {v} 自动巡查生成。个人信息已脱敏。</p>
@@ -77,6 +77,52 @@ td.ev{{word-break:break-all;max-width:40em}} .note{{color:#666;font-size:.9em}}
             esc(&report.limits_hit.join("；"))
         );
     }
+    let sc = &report.score;
+    let _ = writeln!(
+        h,
+        "<h2>评分估计</h2>\n<p class=\"note\">{}</p>\n<p><strong>{}</strong>，扣分项得分 {:.1} / 100；单项否决 {} 项</p>",
+        esc(&sc.label),
+        if sc.passed {
+            "合格（估计）"
+        } else {
+            "不合格（估计）"
+        },
+        sc.points,
+        sc.vetoes.len()
+    );
+    for (heading, items) in [
+        ("单项否决", &sc.vetoes),
+        ("扣分", &sc.deductions),
+        ("风险提示", &sc.warnings),
+    ] {
+        if items.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            h,
+            "<h3>{heading}</h3><table><tr><th>项目</th><th>扣分</th><th>依据</th><th>相关问题</th></tr>"
+        );
+        for item in items.iter() {
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"ev\">{}</td></tr>",
+                esc(&item.rule),
+                item.points.map_or("—".to_string(), |p| format!("{p:.1}")),
+                esc(&item.basis),
+                item.findings
+                    .iter()
+                    .map(|f| esc(f))
+                    .collect::<Vec<_>>()
+                    .join("<br>")
+            );
+        }
+        h.push_str("</table>\n");
+    }
+    let _ = writeln!(
+        h,
+        "<p class=\"note\">未测项目：{}</p>",
+        esc(&sc.not_measured.join("；"))
+    );
     let mut findings: Vec<_> = report.findings.iter().collect();
     findings.sort_by(|a, b| {
         b.severity
@@ -94,7 +140,7 @@ td.ev{{word-break:break-all;max-width:40em}} .note{{color:#666;font-size:.9em}}
             let class = f.severity.as_str();
             let _ = writeln!(
                 h,
-                "<tr><td class=\"{class}\">{}</td><td>{}</td><td class=\"ev\">{}</td><td class=\"ev\">{}</td><td>{}</td></tr>",
+                "<tr><td class=\"{class} sev\">{}</td><td>{}</td><td class=\"ev\">{}</td><td class=\"ev\">{}</td><td>{}</td></tr>",
                 esc(Severity::zh(f.severity)),
                 esc(&f.title.zh),
                 esc(&f.location),
@@ -136,6 +182,7 @@ mod tests {
             text_bytes: 10,
             limits_hit: vec![],
             snapshot: Default::default(),
+            score: crate::score::score(&[]),
             findings: vec![NewFinding {
                 asset: AssetRef::new(AssetKind::Website, "http://x.test/"),
                 severity: Severity::Critical,

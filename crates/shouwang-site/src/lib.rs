@@ -20,6 +20,7 @@ mod decode;
 mod fetch;
 mod html;
 pub mod page;
+pub mod score;
 mod snapshot;
 
 use std::sync::Arc;
@@ -187,6 +188,8 @@ pub struct Report {
     /// Limits that cut the crawl short (pages, depth, references).
     pub limits_hit: Vec<String>,
     pub findings: Vec<NewFinding>,
+    /// The estimate against the official inspection rules.
+    pub score: score::Score,
     /// What the pages said, for the next run's defacement comparison.
     /// Kept apart by the caller (the data dir), not printed.
     #[serde(skip)]
@@ -203,6 +206,7 @@ impl Report {
         };
         let found = snapshot::compare(previous, &self.snapshot, dictionary, &maker);
         self.findings.extend(found);
+        self.score = score::score(&self.findings);
     }
 
     pub fn asset(&self) -> AssetRef {

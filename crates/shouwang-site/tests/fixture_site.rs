@@ -591,6 +591,12 @@ async fn every_planted_defect_is_found() {
         "{:?}",
         started.elapsed()
     );
+    // The estimate against the inspection rules: a veto (dark links,
+    // leaks), each item linked to its findings.
+    assert!(!report.score.passed);
+    let v1 = &report.score.vetoes[0];
+    assert!(v1.rule.contains("V1"), "{:#?}", report.score);
+    assert!(v1.findings.iter().any(|f| f.contains("casino.example")));
     // The run's summary event carries the counts.
     let event = report.event();
     assert_eq!(event.kind, "site.inspected");
@@ -613,6 +619,8 @@ async fn the_clean_twin_gives_no_finding() {
     assert_eq!(report.pages, 8, "{report:#?}");
     assert!(report.refs_checked >= 10);
     assert_eq!(report.broken_on_homepage + report.broken_elsewhere, 0);
+    assert!(report.score.passed);
+    assert_eq!(report.score.points, 100.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -322,6 +322,19 @@ fn render(r: &Report) -> String {
             ),
         ),
         ("问题 findings", r.findings.len().to_string()),
+        (
+            "评分估计 score (estimate)",
+            format!(
+                "{}，扣分项得分 {:.1}/100，单项否决 {} 项（自动估计，非官方评分）",
+                if r.score.passed {
+                    "合格 pass"
+                } else {
+                    "不合格 fail"
+                },
+                r.score.points,
+                r.score.vetoes.len()
+            ),
+        ),
     ];
     if let Some(name) = &r.name {
         pairs.insert(0, ("名称 name", name.clone()));
