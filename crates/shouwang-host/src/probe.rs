@@ -1481,6 +1481,32 @@ fn kernel_module(root: &Root, module: &str) -> ProbeResult {
             }
         }
     }
+    // A driver built into the kernel cannot be blacklisted: modprobe.d does
+    // not apply to it. The running kernel's list on a live system, else any
+    // installed kernel's.
+    let builtin_lists = if root.is_live() {
+        match root.read_text("/proc/sys/kernel/osrelease") {
+            Ok(rel) => vec![format!("/lib/modules/{}/modules.builtin", rel.trim())],
+            Err(_) => root.expand("/lib/modules/*/modules.builtin")?,
+        }
+    } else {
+        root.expand("/lib/modules/*/modules.builtin")?
+    };
+    for list in builtin_lists {
+        let Ok(text) = root.read_text(&list) else {
+            continue;
+        };
+        for (i, line) in text.lines().enumerate() {
+            let file = line.rsplit('/').next().unwrap_or(line);
+            let name = file.split(".ko").next().unwrap_or(file);
+            if norm(name) == want {
+                return Ok(value(
+                    "built-in",
+                    Evidence::new(&list, Some(i + 1), line.trim()),
+                ));
+            }
+        }
+    }
     let files = read_all(
         root,
         &[

@@ -441,3 +441,21 @@ fn pending_updates_on_rpm_systems_read_dnf_metadata() {
         }
     }
 }
+
+#[test]
+fn a_built_in_driver_cannot_be_blacklisted() {
+    let (_t, root) = fixture(&[
+        (
+            "/etc/modprobe.d/usb.conf",
+            "install usb-storage /bin/false\n",
+        ),
+        (
+            "/lib/modules/6.1.0-13-amd64/modules.builtin",
+            "kernel/drivers/usb/host/xhci-hcd.ko\nkernel/drivers/usb/storage/usb-storage.ko\n",
+        ),
+    ]);
+    let r = check(&root, "usb.storage-disabled");
+    assert_eq!(r.verdict, Verdict::Fail, "{r:?}");
+    assert_eq!(r.value.as_deref(), Some("built-in"));
+    assert_eq!(r.evidence[0].line, Some(2));
+}
