@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{NaiveDateTime, NaiveTime};
 use serde::{Deserialize, Serialize};
 use shouwang_scan::{Dictionary, DictionaryError};
 
@@ -13,6 +14,10 @@ use crate::InspectOptions;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SiteConfig {
+    /// Times of day (China time, HH:MM or HH:MM:SS) at which `shouwang up` inspects
+    /// every site added with `site add`: morning and evening by default, as
+    /// the 早晚巡查 of the inspection reports. Empty: no scheduled runs.
+    pub schedule: Vec<String>,
     /// A wording dictionary of the unit's own (same format as the built-in
     /// one; it adds, replaces and disables entries).
     pub wording_dictionary: Option<PathBuf>,
@@ -35,6 +40,7 @@ pub struct SiteConfig {
 impl Default for SiteConfig {
     fn default() -> Self {
         SiteConfig {
+            schedule: vec!["08:00".into(), "20:00".into()],
             wording_dictionary: None,
             max_pages: 2000,
             max_depth: 10,
@@ -53,6 +59,8 @@ pub enum SiteConfigError {
     ReadDictionary { path: PathBuf, detail: String },
     #[error(transparent)]
     Dictionary(#[from] DictionaryError),
+    #[error("[site] schedule: {0:?} is not a time of day; write it as \"08:00\"")]
+    Schedule(String),
 }
 
 impl SiteConfig {
@@ -74,6 +82,18 @@ impl SiteConfig {
         }
     }
 
+    /// The scheduled times of day, checked.
+    pub fn schedule_times(&self) -> Result<Vec<NaiveTime>, SiteConfigError> {
+        self.schedule
+            .iter()
+            .map(|t| {
+                NaiveTime::parse_from_str(t.trim(), "%H:%M")
+                    .or_else(|_| NaiveTime::parse_from_str(t.trim(), "%H:%M:%S"))
+                    .map_err(|_| SiteConfigError::Schedule(t.clone()))
+            })
+            .collect()
+    }
+
     /// Options for inspecting `url` with these settings.
     pub fn options(&self, url: url::Url, dictionary: Arc<Dictionary>) -> InspectOptions {
         let mut o = InspectOptions::new(url);
@@ -88,9 +108,59 @@ impl SiteConfig {
     }
 }
 
+/// The first scheduled time strictly after `now` (both in the same zone).
+pub fn next_run(now: NaiveDateTime, times: &[NaiveTime]) -> Option<NaiveDateTime> {
+    times
+        .iter()
+        .map(|t| {
+            let today = now.date().and_time(*t);
+            if today > now {
+                today
+            } else {
+                today + chrono::Duration::days(1)
+            }
+        })
+        .min()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn schedules_parse_and_fire_in_order() {
+        let c = SiteConfig::default();
+        let times = c.schedule_times().unwrap();
+        let at = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
+        assert_eq!(
+            next_run(at("2025-06-15 07:00"), &times),
+            Some(at("2025-06-15 08:00"))
+        );
+        assert_eq!(
+            next_run(at("2025-06-15 08:00"), &times),
+            Some(at("2025-06-15 20:00"))
+        );
+        assert_eq!(
+            next_run(at("2025-06-15 21:30"), &times),
+            Some(at("2025-06-16 08:00"))
+        );
+        assert_eq!(next_run(at("2025-06-15 21:30"), &[]), None);
+        let precise = SiteConfig {
+            schedule: vec!["12:00:30".into()],
+            ..SiteConfig::default()
+        };
+        assert_eq!(precise.schedule_times().unwrap()[0].to_string(), "12:00:30");
+        let bad = SiteConfig {
+            schedule: vec!["8点".into()],
+            ..SiteConfig::default()
+        };
+        assert!(
+            bad.schedule_times()
+                .unwrap_err()
+                .to_string()
+                .contains("8点")
+        );
+    }
 
     #[test]
     fn defaults_match_the_inspection_defaults() {

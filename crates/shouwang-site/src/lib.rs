@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use shouwang_model::{AssetKind, AssetRef, NewEvent, NewFinding, Provenance, Severity};
 
 pub use checks::{StaleRule, default_stale_rules};
-pub use config::{SiteConfig, SiteConfigError};
+pub use config::{SiteConfig, SiteConfigError, next_run};
 pub use decode::decode;
 pub use html::render_html;
 pub use shouwang_scan::Dictionary;

@@ -83,6 +83,9 @@ block = false
 
 # Website inspection (shouwang site inspect).
 [site]
+# When `shouwang up` inspects every site added with `shouwang site add`:
+# times of day in China time, morning and evening (早晚巡查). [] for never.
+schedule = ["08:00", "20:00"]
 # A wording dictionary of the unit's own, in the format of the built-in one:
 # its rules add to and replace the built-in ones; `disable = [...]` switches
 # built-in ones off.

@@ -231,3 +231,54 @@ fn a_defaced_homepage_is_found_on_the_next_recorded_run() {
     assert!(after.contains("Hacked"), "{after}");
     assert!(sb.data.join("site-snapshots").is_dir());
 }
+
+#[test]
+fn shouwang_up_inspects_the_added_sites_on_schedule() {
+    let addr = serve();
+    let sb = Sandbox::new();
+    let url = format!("http://{addr}/");
+    let (code, _, err) = sb.run(&["site", "add", &url, "--own"]);
+    assert_eq!(code, 0, "{err}");
+    // A schedule a few seconds from now, in China time as the config says.
+    let east8 = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+    let at = (chrono::Utc::now().with_timezone(&east8) + chrono::Duration::seconds(3))
+        .format("%H:%M:%S")
+        .to_string();
+    std::fs::write(
+        sb.tmp.path().join("shouwang.toml"),
+        format!("[console]\nenabled = false\n\n[site]\nschedule = [\"{at}\"]\n"),
+    )
+    .unwrap();
+    let mut up = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(&sb.data)
+        .arg("--config")
+        .arg(sb.tmp.path().join("shouwang.toml"))
+        .arg("up")
+        .env("SHOUWANG_ADMIN_PASSWORD", "Kestrel-Lamp-2031")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(40);
+    let mut events = 0;
+    while std::time::Instant::now() < deadline {
+        let (_, out, _) = sb.run(&["status", "--json"]);
+        if let Ok(status) = serde_json::from_str::<serde_json::Value>(&out) {
+            events = status["events"].as_u64().unwrap_or(0);
+            if events >= 1 {
+                assert!(
+                    status["open_findings_total"].as_u64().unwrap() >= 2,
+                    "{out}"
+                );
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    let _ = up.kill();
+    let _ = up.wait();
+    assert!(events >= 1, "no scheduled inspection was recorded");
+}

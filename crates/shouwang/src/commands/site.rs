@@ -114,6 +114,122 @@ fn websites(store: &dyn Store) -> Result<Vec<Asset>> {
         .collect())
 }
 
+/// The sites added with `site add`, as targets.
+fn stored_targets(store: &dyn Store, force_own: bool) -> Result<Vec<Target>> {
+    websites(store)?
+        .iter()
+        .map(|a| {
+            Ok(Target {
+                url: InspectOptions::parse_url(&a.id.locator)?,
+                name: Some(a.name.clone()).filter(|n| !n.is_empty()),
+                own: own_flag(a) || force_own,
+            })
+        })
+        .collect()
+}
+
+/// Keep a run: compare it with the last snapshot (defacement), keep this
+/// one, and record the findings and the event in the store.
+fn record_run(
+    store: &dyn Store,
+    snapshots: &std::path::Path,
+    report: &mut Report,
+    target: &Target,
+    known: bool,
+    dictionary: &shouwang_site::Dictionary,
+) -> Result<()> {
+    if report.homepage.error.is_none() {
+        compare_and_keep_snapshot(snapshots, report, dictionary)?;
+    }
+    save(store, report, target, known)
+}
+
+/// The scheduled inspections of `shouwang up`: at each time of `[site]
+/// schedule` (China time), every site added with `site add`, one after
+/// another, recorded as `site inspect --all` records them. A failed run is
+/// logged and the schedule goes on; `stop` ends it between and during runs.
+pub async fn run_schedule(
+    config: shouwang_site::SiteConfig,
+    data_dir: PathBuf,
+    store: Arc<dyn Store>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<()> {
+    let times = config.schedule_times()?;
+    let dictionary = Arc::new(config.dictionary()?);
+    let snapshots = data_dir.join("site-snapshots");
+    let east8 = chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset");
+    loop {
+        let now = chrono::Utc::now().with_timezone(&east8).naive_local();
+        let Some(next) = shouwang_site::next_run(now, &times) else {
+            let _ = stop.wait_for(|&s| s).await;
+            return Ok(());
+        };
+        let wait = (next - now).to_std().unwrap_or_default();
+        tracing::info!(target: "site", next = %next, "next website inspection (China time)");
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            _ = stop.wait_for(|&s| s) => return Ok(()),
+        }
+        let listed = {
+            let store = store.clone();
+            tokio::task::spawn_blocking(move || stored_targets(store.as_ref(), false)).await
+        };
+        let targets = match listed {
+            Ok(Ok(t)) => t,
+            Ok(Err(e)) => {
+                tracing::warn!(target: "site", "cannot list the sites: {e:#}");
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(target: "site", "cannot list the sites: {e}");
+                continue;
+            }
+        };
+        for t in targets {
+            let mut opts = config.options(t.url.clone(), dictionary.clone());
+            opts.name = t.name.clone();
+            opts.own_site = t.own;
+            let result = tokio::select! {
+                r = shouwang_site::inspect(opts) => r,
+                _ = stop.wait_for(|&s| s) => return Ok(()),
+            };
+            let mut report = match result {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!(target: "site", site = %t.url, "cannot inspect: {e}");
+                    continue;
+                }
+            };
+            let (store, snapshots, dictionary) =
+                (store.clone(), snapshots.clone(), dictionary.clone());
+            let site = t.url.to_string();
+            let kept = tokio::task::spawn_blocking(move || {
+                record_run(
+                    store.as_ref(),
+                    &snapshots,
+                    &mut report,
+                    &t,
+                    true,
+                    &dictionary,
+                )
+                .map(|()| (report.findings.len(), report.pages))
+            })
+            .await;
+            match kept {
+                Ok(Ok((findings, pages))) => {
+                    tracing::info!(target: "site", %site, pages, findings, "website inspected")
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!(target: "site", %site, "cannot record the inspection: {e:#}")
+                }
+                Err(e) => {
+                    tracing::warn!(target: "site", %site, "cannot record the inspection: {e}")
+                }
+            }
+        }
+    }
+}
+
 fn inspect(ctx: &Ctx, args: InspectArgs) -> Result<Outcome> {
     let loaded = ctx.load_config()?;
     let config = &loaded.config.site;
@@ -146,20 +262,11 @@ fn inspect(ctx: &Ctx, args: InspectArgs) -> Result<Outcome> {
             own: args.own,
         }],
         (None, Some(store)) => {
-            let sites = websites(store.as_ref())?;
-            if sites.is_empty() {
+            let targets = stored_targets(store.as_ref(), args.own)?;
+            if targets.is_empty() {
                 bail!("no websites to inspect: add one with `shouwang site add URL`");
             }
-            sites
-                .iter()
-                .map(|a| {
-                    Ok(Target {
-                        url: InspectOptions::parse_url(&a.id.locator)?,
-                        name: Some(a.name.clone()).filter(|n| !n.is_empty()),
-                        own: own_flag(a) || args.own,
-                    })
-                })
-                .collect::<Result<_>>()?
+            targets
         }
         (None, None) => bail!("name a URL to inspect, or use --all"),
     };
@@ -187,13 +294,8 @@ fn inspect(ctx: &Ctx, args: InspectArgs) -> Result<Outcome> {
         let mut report = runtime
             .block_on(shouwang_site::inspect(opts))
             .with_context(|| format!("cannot inspect {}", t.url))?;
-        if let Some(dir) = &snapshots
-            && report.homepage.error.is_none()
-        {
-            compare_and_keep_snapshot(dir, &mut report, &dictionary)?;
-        }
-        if let Some(store) = &store {
-            save(store.as_ref(), &report, &t, args.all)?;
+        if let (Some(store), Some(dir)) = (&store, &snapshots) {
+            record_run(store.as_ref(), dir, &mut report, &t, args.all, &dictionary)?;
         }
         reports.push(report);
     }

@@ -161,6 +161,17 @@ pub fn run(ctx: &Ctx) -> Result<Outcome> {
             runtime.handle(),
         );
     }
+    if !config.site.schedule.is_empty() {
+        // A mistyped time stops the start, like any other bad config.
+        config.site.schedule_times()?;
+        let task = super::site::run_schedule(
+            config.site.clone(),
+            data_dir.clone(),
+            store.clone(),
+            stop_rx.clone(),
+        );
+        tasks.spawn("site", task, runtime.handle());
+    }
     if tasks.is_empty() {
         tracing::warn!(
             "the console is disabled and no sensor is enabled: nothing runs until shouwang is stopped"
