@@ -107,6 +107,17 @@ fn check_records_findings_and_later_resolves_them() {
     let open_before = status["open_findings_total"].as_u64().unwrap();
     assert!(open_before > 5, "{status}");
 
+    // The host is an asset with its OS.
+    let store = shouwang_store::open(&Default::default(), &s.data()).unwrap();
+    let assets = store.assets().unwrap();
+    let host = assets
+        .iter()
+        .find(|a| a.id.locator == "xiangzhen-pc01")
+        .unwrap();
+    assert_eq!(host.id.kind.as_str(), "host");
+    assert_eq!(host.details["os"], "Kylin V10 (SP1)");
+    drop(store);
+
     // Fix one thing and check again: its finding is resolved.
     s.write("/etc/login.defs", "PASS_MAX_DAYS 90\n");
     let (_, run2) = s.check_json("terminal");

@@ -14,7 +14,7 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 use shouwang_host::engine::{self, Change, Verdict};
 use shouwang_host::{Root, RuleSet, Run};
-use shouwang_model::{FindingStatus, NewEvent, Provenance, Severity};
+use shouwang_model::{Asset, FindingStatus, NewEvent, Provenance, Severity};
 use shouwang_store::{FindingFilter, NewAuditEntry, Store};
 
 use super::{Access, Ctx, Outcome};
@@ -176,6 +176,19 @@ fn save_run(data_dir: &Path, run: &Run) -> Result<PathBuf> {
 /// Findings for the failures, resolve those that now pass, one event.
 /// Returns how many findings were resolved.
 fn record(store: &dyn Store, run: &Run, file: &Path) -> Result<usize> {
+    store
+        .upsert_asset(&Asset {
+            id: run.asset(),
+            name: run.host.clone(),
+            details: json!({
+                "os": run.os,
+                "root": run.root,
+                "last_check": run.started_at,
+                "profile": run.profile,
+                "score": run.overall.score,
+            }),
+        })
+        .context("cannot record the host as an asset")?;
     let findings = run.findings();
     store
         .record_findings(&findings)
