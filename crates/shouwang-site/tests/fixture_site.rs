@@ -50,6 +50,8 @@ enum Reply {
         spider: String,
     },
     Redirect(&'static str),
+    /// A page sent gzip-compressed (Content-Encoding: gzip).
+    Gzipped(String),
     Slow(Duration),
     Huge(usize),
 }
@@ -176,6 +178,16 @@ async fn serve(State(site): State<Site>, uri: Uri, headers: HeaderMap) -> Respon
                 .body(Body::from(body))
                 .unwrap()
         }
+        Reply::Gzipped(page) => {
+            use std::io::Write;
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            enc.write_all(page.as_bytes()).unwrap();
+            Response::builder()
+                .header(header::CONTENT_TYPE, "text/html; charset=utf-8")
+                .header(header::CONTENT_ENCODING, "gzip")
+                .body(Body::from(enc.finish().unwrap()))
+                .unwrap()
+        }
         Reply::Redirect(to) => Response::builder()
             .status(StatusCode::FOUND)
             .header(header::LOCATION, to)
@@ -246,7 +258,7 @@ fn defect_site() -> HashMap<&'static str, Reply> {
 <img src="/img/banner.png" alt="横幅"><img src="/img/missing.png" alt="领导照片">
 <a href="/files/empty.pdf">报名表.pdf</a> <a href="/files/gone.doc">申请表.doc</a>
 <a href="/loop/a">旧版网站</a> <a href="/slow.html">办事大厅</a> <a href="/huge.html">统计数据</a>
-<a href="/garbage.html">下载专区</a> <a href="/deep.html">网上信箱</a>
+<a href="/garbage.html">下载专区</a> <a href="/deep.html">网上信箱</a> <a href="/gz.html">领导讲话</a>
 <div style="display:none"><a href="http://casino.example/">百家乐 真人娱乐</a></div>
 <script>document.write('<a href="http://spam.example/">友情链接</a>');</script>
 <div class="footer">主办单位：某某镇人民政府 联系电话：0591-87654321 闽ICP备12345678号-1</div>
@@ -339,6 +351,12 @@ fn defect_site() -> HashMap<&'static str, Reply> {
             browser: r#"<html><head><title>镇情简介</title></head><body><div id="zoom"><p>某某镇地处山区，森林覆盖率高，特产有茶叶和竹笋。</p></div></body></html>"#.into(),
             spider: r#"<html><head><title>百家乐 真人娱乐城 官方网站</title></head><body><p>百家乐 真人荷官 开户送彩金</p></body></html>"#.into(),
         },
+    );
+    s.insert(
+        "/gz.html",
+        Reply::Gzipped(
+            r#"<html><head><title>领导讲话</title></head><body><div id="zoom"><p>全镇干部群众要再接再励，圆满完成全年目标任务。</p></div></body></html>"#.into(),
+        ),
     );
     s.insert("/loop/a", Reply::Redirect("/loop/b"));
     s.insert("/loop/b", Reply::Redirect("/loop/a"));
