@@ -163,9 +163,34 @@ fn sites_are_added_listed_and_inspected_into_the_store() {
     assert_eq!(list[0]["name"], "某某镇网站");
     assert_eq!(list[0]["own_site"], true);
 
+    // Before any inspection the report says so.
+    let (code, out, _) = sb.run(&["site", "report"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("not inspected yet"), "{out}");
     let (code, out, err) = sb.run(&["site", "inspect", "--all", "--no-transport"]);
     assert_eq!(code, 1, "{out}{err}");
     assert!(out.contains("某某镇网站"), "{out}");
+    // The report reads the store: the last run's counts, the open findings,
+    // the score, and an HTML file.
+    let html = sb.tmp.path().join("stored.html");
+    let (code, out, err) = sb.run(&[
+        "site",
+        "report",
+        &url,
+        "--json",
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    let reports: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(reports[0]["site"], url.as_str());
+    assert_eq!(reports[0]["pages"], 2);
+    assert!(
+        reports[0]["findings"].as_array().unwrap().len() >= 2,
+        "{out}"
+    );
+    assert_eq!(reports[0]["score"]["passed"], true, "{out}");
+    assert!(std::fs::read_to_string(&html).unwrap().contains("评分估计"));
     let (code, out, _) = sb.run(&["status", "--json"]);
     assert_eq!(code, 1, "open findings: {out}");
     let status: serde_json::Value = serde_json::from_str(&out).unwrap();

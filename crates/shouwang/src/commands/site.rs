@@ -18,9 +18,9 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use serde_json::json;
-use shouwang_model::{Asset, AssetKind, AssetRef, FindingStatus};
+use shouwang_model::{Asset, AssetKind, AssetRef, FindingStatus, NewFinding};
 use shouwang_site::{InspectOptions, Report, SiteSnapshot};
-use shouwang_store::{FindingFilter, NewAuditEntry, Store};
+use shouwang_store::{EventFilter, FindingFilter, NewAuditEntry, Store};
 
 use super::{Access, Ctx, Outcome, cli_actor};
 use crate::cli::JsonArg;
@@ -46,6 +46,18 @@ pub enum SiteCommand {
     },
     /// List the websites added with `site add`
     List(JsonArg),
+    /// What the store says of the sites: the last inspection's counts and
+    /// the findings still open (exit 1 when there are any)
+    Report {
+        /// One site's homepage; all sites when left out
+        url: Option<String>,
+        /// Print JSON on stdout instead of a table
+        #[arg(long)]
+        json: bool,
+        /// Also write a self-contained HTML report to FILE (one site)
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -87,6 +99,7 @@ pub fn run(ctx: &Ctx, command: SiteCommand) -> Result<Outcome> {
         SiteCommand::Inspect(args) => inspect(ctx, args),
         SiteCommand::Add { url, name, own } => add(ctx, &url, name, own),
         SiteCommand::List(a) => list(ctx, a.json),
+        SiteCommand::Report { url, json, html } => report(ctx, url.as_deref(), json, html),
     }
 }
 
@@ -546,4 +559,112 @@ fn list(ctx: &Ctx, json: bool) -> Result<Outcome> {
         output::print(&output::table(&["URL", "名称 NAME", "OWN"], &table))?;
     }
     Ok(Outcome::Clean)
+}
+
+/// A site's state as the store has it, in the shape of an inspection
+/// report: the last run's counts, and the findings that are open now.
+fn stored_report(store: &dyn Store, asset: &Asset) -> Result<Option<Report>> {
+    let events = store
+        .events(&EventFilter {
+            kind_prefix: Some("site.inspected".into()),
+            limit: 10_000,
+            ..EventFilter::default()
+        })
+        .context("cannot read the inspection events")?;
+    let Some(last) = events.into_iter().find(|e| e.event.asset == asset.id) else {
+        return Ok(None);
+    };
+    let findings: Vec<NewFinding> = store
+        .findings(&FindingFilter {
+            status: Some(FindingStatus::Open),
+            sensor: Some(shouwang_site::SENSOR.into()),
+            asset: Some(asset.id.clone()),
+            limit: 100_000,
+            ..FindingFilter::default()
+        })
+        .context("cannot read the site's findings")?
+        .into_iter()
+        .map(|f| NewFinding {
+            asset: f.asset,
+            severity: f.severity,
+            title: f.title,
+            evidence: f.evidence,
+            location: f.location,
+            provenance: f.provenance,
+        })
+        .collect();
+    let d = &last.event.details;
+    let count = |k: &str| d[k].as_u64().unwrap_or(0) as usize;
+    let finished_at = last.event.time;
+    let started_at =
+        finished_at - chrono::Duration::milliseconds(d["duration_ms"].as_i64().unwrap_or(0));
+    Ok(Some(Report {
+        site: asset.id.locator.clone(),
+        name: Some(asset.name.clone()).filter(|n| !n.is_empty()),
+        started_at,
+        finished_at,
+        homepage: serde_json::from_value(d["homepage"].clone()).unwrap_or(
+            shouwang_site::HomepageStatus {
+                status: None,
+                elapsed_ms: 0,
+                final_url: asset.id.locator.clone(),
+                redirects: Vec::new(),
+                error: None,
+            },
+        ),
+        pages: count("pages"),
+        refs_checked: count("refs_checked"),
+        links_found: count("links_found"),
+        broken_on_homepage: count("broken_on_homepage"),
+        broken_elsewhere: count("broken_elsewhere"),
+        text_bytes: 0,
+        limits_hit: serde_json::from_value(d["limits_hit"].clone()).unwrap_or_default(),
+        score: shouwang_site::score::score(&findings),
+        findings,
+        snapshot: SiteSnapshot::default(),
+    }))
+}
+
+fn report(ctx: &Ctx, url: Option<&str>, json: bool, html: Option<PathBuf>) -> Result<Outcome> {
+    let loaded = ctx.load_config()?;
+    let store = ctx.open_store(&loaded, Access::Existing)?;
+    let mut sites = websites(store.as_ref())?;
+    if let Some(url) = url {
+        let wanted = InspectOptions::parse_url(url)?;
+        sites.retain(|a| a.id.locator == wanted.as_str());
+        if sites.is_empty() {
+            bail!("{wanted} is not among the sites; add it with `shouwang site add {wanted}`");
+        }
+    }
+    let mut reports = Vec::new();
+    let mut never = Vec::new();
+    for a in &sites {
+        match stored_report(store.as_ref(), a)? {
+            Some(r) => reports.push(r),
+            None => never.push(a.id.locator.clone()),
+        }
+    }
+    if let Some(path) = &html {
+        let Some(first) = reports.first() else {
+            bail!("no inspection recorded yet: run `shouwang site inspect --all`");
+        };
+        std::fs::write(path, shouwang_site::render_html(first))
+            .with_context(|| format!("cannot write the HTML report {}", path.display()))?;
+    }
+    if json {
+        output::print_json(&reports)?;
+    } else {
+        let mut text: String = reports.iter().map(render).collect::<Vec<_>>().join("\n");
+        for n in &never {
+            text.push_str(&format!(
+                "{n}: not inspected yet (shouwang site inspect --all)\n"
+            ));
+        }
+        output::print(&text)?;
+    }
+    Ok(if reports.iter().any(|r| !r.findings.is_empty()) {
+        Outcome::Findings
+    } else {
+        Outcome::Clean
+    })
 }
