@@ -269,6 +269,9 @@ pub enum Probe {
     /// Whether a mount point carries an option: `set`, `missing`, or
     /// `not-mounted` (not a separate file system).
     MountOption { path: String, option: String },
+    /// The mandatory access control in force: `selinux-enforcing`,
+    /// `selinux-permissive`, `apparmor`, or `none`.
+    Mac {},
     /// A registry value (Windows; reserved for the Windows agent).
     RegistryValue { key: String, name: String },
     /// A setting of an exported security policy (secedit /export).
@@ -295,6 +298,7 @@ impl Probe {
             | FirewallPolicy {}
             | AntivirusSignatureAge { .. }
             | MountOption { .. }
+            | Mac {}
             | RegistryValue { .. }
             | SecurityPolicy { .. } => ObservationKind::Value,
             Accounts { .. }
@@ -360,6 +364,7 @@ impl Probe {
             Antivirus { .. } | AntivirusSignatureAge { .. } => "antivirus".into(),
             Exists { paths } => paths.join(","),
             MountOption { path, option } => format!("mount {path} {option}"),
+            Mac {} => "mandatory access control".into(),
             RegistryValue { key, name } => format!("{key}\\{name}"),
             SecurityPolicy { section, key } => format!("[{section}] {key}"),
         }
@@ -606,6 +611,7 @@ pub fn run(probe: &Probe, facts: &Facts) -> ProbeResult {
         Probe::AntivirusSignatureAge { products } => signature_age(facts, products),
         Probe::Exists { paths } => exists(root, paths),
         Probe::MountOption { path, option } => mount_option(root, path, option),
+        Probe::Mac {} => mac(root),
         Probe::RegistryValue { .. } | Probe::SecurityPolicy { .. } => Err(CannotCheck(
             "a Windows probe; this is not a Windows system".into(),
         )),
@@ -2353,6 +2359,77 @@ fn exists(root: &Root, paths: &[String]) -> ProbeResult {
         items,
         looked_at: paths.to_vec(),
     })
+}
+
+/// SELinux or AppArmor: what the kernel enforces on a live system, what
+/// the configuration asks for at boot on an image.
+fn mac(root: &Root) -> ProbeResult {
+    if root.is_live() {
+        if let Ok(v) = root.read_text("/sys/fs/selinux/enforce") {
+            let state = if v.trim() == "1" {
+                "selinux-enforcing"
+            } else {
+                "selinux-permissive"
+            };
+            return Ok(value(
+                state,
+                Evidence::new("/sys/fs/selinux/enforce", None, v.trim()),
+            ));
+        }
+        if let Ok(v) = root.read_text("/sys/module/apparmor/parameters/enabled") {
+            if v.trim() == "Y" {
+                return Ok(value(
+                    "apparmor",
+                    Evidence::new("/sys/module/apparmor/parameters/enabled", None, "Y"),
+                ));
+            }
+        }
+        if !root.exists("/sys/kernel") {
+            return Err(CannotCheck("/sys is not mounted".into()));
+        }
+        return Ok(value(
+            "none",
+            Evidence::new(
+                "/sys/fs/selinux",
+                None,
+                "neither SELinux nor AppArmor is active",
+            ),
+        ));
+    }
+    let conf = "/etc/selinux/config";
+    match root.read_text(conf) {
+        Ok(t) => {
+            if let Some(s) = parse::key_values(&t, Separator::Equals)
+                .into_iter()
+                .rfind(|s| s.key == "SELINUX")
+            {
+                let state = match s.value.to_ascii_lowercase().as_str() {
+                    "enforcing" => "selinux-enforcing",
+                    "permissive" => "selinux-permissive",
+                    _ => "none",
+                };
+                return Ok(value(state, Evidence::new(conf, Some(s.line), s.raw)));
+            }
+        }
+        Err(e) if !e.is_not_found() => return Err(e.into()),
+        Err(_) => {}
+    }
+    // AppArmor is on by default where it is installed with profiles.
+    let profiles = root.expand("/etc/apparmor.d/*")?;
+    if root.exists("/etc/apparmor.d") && profiles.iter().any(|p| !p.ends_with("/tunables")) {
+        return Ok(value(
+            "apparmor",
+            Evidence::new(
+                "/etc/apparmor.d",
+                None,
+                format!("{} entries", profiles.len()),
+            ),
+        ));
+    }
+    Ok(value(
+        "none",
+        Evidence::new(conf, None, "no SELinux config and no AppArmor profiles"),
+    ))
 }
 
 fn mount_option(root: &Root, mount: &str, option: &str) -> ProbeResult {
