@@ -2376,13 +2376,13 @@ fn mac(root: &Root) -> ProbeResult {
                 Evidence::new("/sys/fs/selinux/enforce", None, v.trim()),
             ));
         }
-        if let Ok(v) = root.read_text("/sys/module/apparmor/parameters/enabled") {
-            if v.trim() == "Y" {
-                return Ok(value(
-                    "apparmor",
-                    Evidence::new("/sys/module/apparmor/parameters/enabled", None, "Y"),
-                ));
-            }
+        if let Ok(v) = root.read_text("/sys/module/apparmor/parameters/enabled")
+            && v.trim() == "Y"
+        {
+            return Ok(value(
+                "apparmor",
+                Evidence::new("/sys/module/apparmor/parameters/enabled", None, "Y"),
+            ));
         }
         if !root.exists("/sys/kernel") {
             return Err(CannotCheck("/sys is not mounted".into()));
