@@ -651,6 +651,30 @@ fn read_all(root: &Root, patterns: &[String]) -> Result<Vec<(String, String)>, C
     Ok(out)
 }
 
+/// The settings of a config file, unless most of its lines are not
+/// settings at all: then it is garbage (a truncated binary, a file pasted
+/// into the wrong place) and "not set" would be a guess.
+fn settings_of(path: &str, text: &str, sep: Separator) -> Result<Vec<parse::Setting>, CannotCheck> {
+    let settings = parse::key_values(text, sep);
+    let is_key = |k: &str| {
+        !k.is_empty()
+            && k.chars().all(|c| {
+                c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/' | '@' | '$')
+            })
+    };
+    let bad: Vec<&parse::Setting> = settings.iter().filter(|s| !is_key(&s.key)).collect();
+    if bad.len() >= 3 && bad.len() * 2 > settings.len() {
+        return Err(CannotCheck(format!(
+            "{path} does not look like a configuration file: {} of its {} lines are not settings (line {}: {:?})",
+            bad.len(),
+            settings.len(),
+            bad[0].line,
+            bad[0].raw.chars().take(40).collect::<String>()
+        )));
+    }
+    Ok(settings)
+}
+
 fn key_value(
     root: &Root,
     files: &[String],
@@ -660,7 +684,7 @@ fn key_value(
 ) -> ProbeResult {
     let mut found = None;
     for (path, text) in read_all(root, files)? {
-        for s in parse::key_values(&text, sep) {
+        for s in settings_of(&path, &text, sep)? {
             if s.key.eq_ignore_ascii_case(key) {
                 if first_wins && found.is_some() {
                     continue;
@@ -704,7 +728,7 @@ fn sshd_file(
     }
     let text = root.read_text(path)?;
     looked.push(path.to_string());
-    for s in parse::key_values(&text, Separator::Auto) {
+    for s in settings_of(path, &text, Separator::Auto)? {
         if s.key.eq_ignore_ascii_case("Match") {
             return Ok(None);
         }
@@ -765,7 +789,7 @@ fn sysctl(root: &Root, key: &str) -> ProbeResult {
     let mut found = None;
     let key_slash = key.replace('.', "/");
     for (path, text) in read_all(root, &files)? {
-        for s in parse::key_values(&text, Separator::Equals) {
+        for s in settings_of(&path, &text, Separator::Equals)? {
             let k = s.key.trim_start_matches('-');
             if k == key || k == key_slash {
                 found = Some(value(

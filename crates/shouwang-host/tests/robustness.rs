@@ -459,3 +459,32 @@ fn a_built_in_driver_cannot_be_blacklisted() {
     assert_eq!(r.value.as_deref(), Some("built-in"));
     assert_eq!(r.evidence[0].line, Some(2));
 }
+
+#[test]
+fn garbage_text_in_a_config_file_is_not_read_as_settings() {
+    let garbage = "<html><head><title>404 Not Found</title></head>\n<body>\n<h1>Not Found</h1>\n<p>The requested URL was not found.</p>\n</body></html>\n";
+    let (_t, root) = fixture(&[("/etc/login.defs", garbage)]);
+    cannot(
+        &root,
+        "acct.pass-max-days",
+        "/etc/login.defs does not look like a configuration file",
+    );
+    let (_t, root) = fixture(&[("/etc/ssh/sshd_config", garbage)]);
+    cannot(
+        &root,
+        "ssh.permit-root-login",
+        "does not look like a configuration file",
+    );
+    let (_t, root) = fixture(&[("/etc/sysctl.conf", garbage)]);
+    cannot(
+        &root,
+        "kernel.aslr",
+        "/etc/sysctl.conf does not look like a configuration file",
+    );
+    // A real file with a stray line is still read.
+    let (_t, root) = fixture(&[(
+        "/etc/login.defs",
+        "MAIL_DIR /var/mail\n!!! stray\nPASS_MAX_DAYS 90\nPASS_MIN_DAYS 1\nUMASK 027\n",
+    )]);
+    assert_eq!(check(&root, "acct.pass-max-days").verdict, Verdict::Pass);
+}
