@@ -16,6 +16,7 @@
 //! guard/roots/<id>/pause         end of a maintenance window, if one is open
 //! ```
 
+mod aligned;
 mod config;
 pub mod diff;
 pub mod event;
@@ -158,6 +159,7 @@ impl GuardDir {
         let filters = Filters::new(&opts.excludes, &opts.writables)?;
         let objects = ObjectStore::new(dir.join("objects"));
         let scan = scan::scan(&root, &filters, Some(&objects))?;
+        let scanned = started.elapsed();
         if let Some((first, e)) = scan.errors.first() {
             return Err(GuardError::SealIncomplete {
                 root,
@@ -172,6 +174,11 @@ impl GuardDir {
             path: objects.dir().to_path_buf(),
             source: e.into(),
         })?;
+        tracing::debug!(
+            read_hash_store = ?scanned,
+            syncfs = ?(started.elapsed() - scanned),
+            "seal phases"
+        );
         let manifest = Manifest {
             root: root.as_os_str().as_bytes().to_vec(),
             sealed_at_us: Utc::now().timestamp_micros(),

@@ -4,6 +4,8 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
+
+use crate::aligned::AlignedBuf;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -12,6 +14,9 @@ pub struct ObjectStore {
 }
 
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Objects at least this large are written with O_DIRECT.
+const DIRECT_MIN: usize = 128 * 1024;
 
 impl ObjectStore {
     pub fn new(dir: PathBuf) -> Self {
@@ -33,9 +38,10 @@ impl ObjectStore {
 
     /// Store `content` (whose hash the caller computed). Written to a
     /// temporary name and renamed, so an object under its final name is
-    /// always complete; durability comes from one `syncfs` before the
+    /// always complete; written with O_DIRECT where the filesystem allows
+    /// (see `aligned`), and made durable by one `syncfs` before the
     /// manifest that refers to it is committed.
-    pub fn put(&self, hash: &[u8; 32], content: &[u8]) -> io::Result<()> {
+    pub fn put(&self, hash: &[u8; 32], content: &AlignedBuf) -> io::Result<()> {
         let path = self.path_of(hash);
         if path.is_file() {
             return Ok(());
@@ -47,13 +53,31 @@ impl ObjectStore {
             std::process::id(),
             TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
         ));
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(content)?;
-        drop(f);
+        // O_DIRECT pays per request: it wins for large files only.
+        let written = if content.as_slice().len() >= DIRECT_MIN {
+            OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .custom_flags(libc::O_DIRECT)
+                .open(&tmp)
+                .and_then(|mut f| {
+                    f.write_all(content.padded())?;
+                    f.set_len(content.as_slice().len() as u64)
+                })
+        } else {
+            Err(io::Error::other("small"))
+        };
+        if written.is_err() {
+            // No O_DIRECT here (tmpfs, some network filesystems): buffered.
+            let _ = fs::remove_file(&tmp);
+            let mut f = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&tmp)?;
+            f.write_all(content.as_slice())?;
+        }
         fs::rename(&tmp, &path)
     }
 

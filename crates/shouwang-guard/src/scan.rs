@@ -3,7 +3,7 @@
 //! checking only hashes.
 
 use std::fs::{self, File, Metadata, OpenOptions};
-use std::io::{self, Read};
+use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
 use crate::GuardError;
+use crate::aligned::AlignedBuf;
 use crate::manifest::{Entry, Kind};
 use crate::objects::ObjectStore;
 
@@ -130,7 +131,7 @@ pub(crate) fn open_nofollow(path: &Path) -> io::Result<File> {
 pub(crate) fn hash_file(
     path: &Path,
     objects: Option<&ObjectStore>,
-    buf: &mut Vec<u8>,
+    buf: &mut AlignedBuf,
 ) -> io::Result<([u8; 32], Metadata)> {
     for _ in 0..3 {
         let mut f = open_nofollow(path)?;
@@ -142,9 +143,8 @@ pub(crate) fn hash_file(
             ));
         }
         let hash = if before.len() <= WHOLE_READ_LIMIT {
-            buf.clear();
-            f.read_to_end(buf)?;
-            let hash = *blake3::hash(buf).as_bytes();
+            buf.read_all(&mut f, before.len() as usize)?;
+            let hash = *blake3::hash(buf.as_slice()).as_bytes();
             if let Some(objects) = objects {
                 objects.put(&hash, buf)?;
             }
@@ -247,15 +247,21 @@ pub fn scan(
         .filter(|(_, e)| e.kind == Kind::File && !filters.is_writable(&e.path))
         .map(|(i, _)| i)
         .collect();
-    let threads = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .min(8);
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    // Sealing also writes, mostly waiting on the device (O_DIRECT): many
+    // more threads than cores keep the device busy. Measured on a 2-core VM
+    // sealing 2.3 GB: 4 threads 3.6 s, 16 threads 2.4 s, 64 threads 2.4 s.
+    let threads = if objects.is_some() {
+        (cores * 8).clamp(8, 32)
+    } else {
+        cores.min(8)
+    };
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<(usize, HashResult)>> = Mutex::new(Vec::with_capacity(todo.len()));
     std::thread::scope(|s| {
         for _ in 0..threads {
             s.spawn(|| {
-                let mut buf = Vec::new();
+                let mut buf = AlignedBuf::new();
                 let mut local = Vec::new();
                 loop {
                     let k = next.fetch_add(1, Ordering::Relaxed);
