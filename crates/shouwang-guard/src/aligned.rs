@@ -73,7 +73,7 @@ impl AlignedBuf {
         loop {
             if self.len == self.cap {
                 // The file grew while we read it: make room and go on.
-                let old = std::mem::replace(self, AlignedBuf::new());
+                let old = std::mem::take(self);
                 self.reserve(old.cap * 2);
                 self.spare()[..old.len].copy_from_slice(old.as_slice());
                 self.len = old.len;
