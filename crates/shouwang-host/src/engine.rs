@@ -230,7 +230,17 @@ fn judge(rule: &Rule, obs: Observation) -> Judged {
                     .filter(|i| denied.iter().any(|d| wildcard_match(d, &i.name)))
                     .collect(),
                 Expect::Some => Vec::new(),
-                _ => unreachable!("validated at load: item probes take none/some/allow"),
+                Expect::AtMostDistinct(n) => {
+                    let mut names: Vec<&str> = items.iter().map(|i| i.name.as_str()).collect();
+                    names.sort_unstable();
+                    names.dedup();
+                    if names.len() <= *n {
+                        Vec::new()
+                    } else {
+                        items.iter().collect()
+                    }
+                }
+                _ => unreachable!("validated at load: item probes take item expectations"),
             };
             let looked = looked_at.join(", ");
             if rule.expect == Expect::Some {
@@ -313,7 +323,11 @@ fn judge_value(rule: &Rule, value: Option<String>, mut evidence: Vec<Evidence>) 
         Expect::AtLeast(n) => number().map(|v| v >= *n),
         Expect::AtMost(n) => number().map(|v| v <= *n),
         Expect::Between(a, b) => number().map(|v| v >= *a && v <= *b),
-        Expect::None | Expect::Some | Expect::Allow(_) | Expect::Deny(_) => {
+        Expect::None
+        | Expect::Some
+        | Expect::Allow(_)
+        | Expect::Deny(_)
+        | Expect::AtMostDistinct(_) => {
             unreachable!("validated at load: value probes take value expectations")
         }
     };

@@ -89,14 +89,19 @@ pub enum Expect {
     Allow(Vec<String>),
     /// Nothing the probe found matches one of these wildcards.
     Deny(Vec<String>),
+    /// The probe found things with at most this many distinct names (one
+    /// interface with a default route, not two).
+    AtMostDistinct(usize),
 }
 
 impl Expect {
     pub fn observes(&self) -> ObservationKind {
         match self {
-            Expect::None | Expect::Some | Expect::Allow(_) | Expect::Deny(_) => {
-                ObservationKind::Items
-            }
+            Expect::None
+            | Expect::Some
+            | Expect::Allow(_)
+            | Expect::Deny(_)
+            | Expect::AtMostDistinct(_) => ObservationKind::Items,
             _ => ObservationKind::Value,
         }
     }
@@ -114,6 +119,7 @@ impl Expect {
             Expect::Some => "at least one found".into(),
             Expect::Allow(v) => format!("only {}", v.join(", ")),
             Expect::Deny(v) => format!("none of {}", v.join(", ")),
+            Expect::AtMostDistinct(n) => format!("at most {n} distinct"),
         }
     }
 }
