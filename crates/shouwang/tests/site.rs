@@ -307,3 +307,79 @@ fn shouwang_up_inspects_the_added_sites_on_schedule() {
     let _ = up.wait();
     assert!(events >= 1, "no scheduled inspection was recorded");
 }
+
+/// GET `path` from the console with an API token; the body.
+fn console_get(addr: &str, path: &str, token: &str) -> String {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn the_console_shows_each_site_and_its_history() {
+    let addr = serve();
+    let sb = Sandbox::new();
+    let url = format!("http://{addr}/");
+    assert_eq!(sb.run(&["site", "add", &url, "--name", "演示网站"]).0, 0);
+    assert_eq!(sb.run(&["site", "inspect", "--all", "--no-transport"]).0, 1);
+    let (code, out, err) = sb.run(&["user", "add", "viewer", "--role", "auditor"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = sb.run(&["user", "token", "viewer"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let token = out.lines().last().unwrap().trim().to_string();
+    std::fs::write(
+        sb.tmp.path().join("shouwang.toml"),
+        "[console]\nlisten = \"127.0.0.1:0\"\n\n[site]\nschedule = []\n",
+    )
+    .unwrap();
+    let mut up = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(&sb.data)
+        .arg("--config")
+        .arg(sb.tmp.path().join("shouwang.toml"))
+        .arg("up")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(up.stdout.take().unwrap());
+    let console = stdout
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.strip_prefix("console: http://")
+                .map(|rest| rest.trim_end_matches('/').to_string())
+        })
+        .expect("up prints the console address");
+    let list = console_get(&console, "/sites", &token);
+    let encoded = url.replace(':', "%3A").replace('/', "%2F");
+    let detail = console_get(&console, &format!("/sites/view?url={encoded}"), &token);
+    let missing = console_get(
+        &console,
+        "/sites/view?url=http%3A%2F%2Fnowhere.invalid%2F",
+        &token,
+    );
+    let _ = up.kill();
+    let _ = up.wait();
+    assert!(list.starts_with("HTTP/1.1 200"), "{list}");
+    // (The page escapes `/` in the URL; the host and port are plain.)
+    assert!(
+        list.contains("演示网站") && list.contains(&addr.to_string()),
+        "{list}"
+    );
+    assert!(detail.starts_with("HTTP/1.1 200"), "{detail}");
+    assert!(detail.contains("巡查记录"), "{detail}");
+    assert!(detail.contains("site.broken-link"), "{detail}");
+    assert!(missing.starts_with("HTTP/1.1 404"), "{missing}");
+}

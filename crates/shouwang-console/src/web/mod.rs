@@ -4,6 +4,7 @@
 mod api;
 mod auth;
 mod hosts;
+mod sites;
 mod pages;
 mod render;
 mod users;
@@ -89,6 +90,8 @@ pub fn router(store: Arc<dyn Store>, config: ConsoleConfig) -> Router {
         .route("/events", get(pages::events))
         .route("/hosts", get(hosts::list))
         .route("/hosts/{name}", get(hosts::detail))
+        .route("/sites", get(sites::list))
+        .route("/sites/view", get(sites::detail))
         .route("/audit", get(pages::audit))
         .route("/users", get(users::list).post(users::add))
         .route("/users/{name}/{action}", post(users::act))

@@ -26,6 +26,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("finding.html", include_str!("../../templates/finding.html")),
     ("events.html", include_str!("../../templates/events.html")),
     ("hosts.html", include_str!("../../templates/hosts.html")),
+    ("sites.html", include_str!("../../templates/sites.html")),
     ("audit.html", include_str!("../../templates/audit.html")),
     ("users.html", include_str!("../../templates/users.html")),
     (

@@ -1,0 +1,183 @@
+//! 网站巡查 pages: the websites added with `shouwang site add`, each with
+//! its last inspection, and per site the history of inspections and the
+//! findings still open.
+//!
+//! Everything comes from the store: the sites are assets of kind
+//! `website`, each run is a `site.inspected` event whose details hold its
+//! counts. The console needs no dependency on the site sensor.
+
+use axum::extract::{Query, State};
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use shouwang_model::{AssetKind, AssetRef, Event, FindingStatus};
+use shouwang_store::{EventFilter, FindingFilter};
+
+use super::pages::{FindingView, fmt_time};
+use super::{AppError, AppState, Auth};
+
+const INSPECTED: &str = "site.inspected";
+
+#[derive(Serialize)]
+struct RunSummary {
+    time: String,
+    pages: u64,
+    links: u64,
+    broken_home: u64,
+    broken_other: u64,
+    findings: u64,
+    seconds: f64,
+    homepage: String,
+}
+
+impl RunSummary {
+    fn of(e: &Event) -> RunSummary {
+        let d = &e.event.details;
+        let n = |k: &str| d[k].as_u64().unwrap_or(0);
+        let findings = d["findings_by_check"]
+            .as_object()
+            .map_or(0, |m| m.values().filter_map(|v| v.as_u64()).sum());
+        let homepage = match (
+            d["homepage"]["status"].as_u64(),
+            d["homepage"]["error"].as_str(),
+        ) {
+            (Some(s), _) => format!(
+                "HTTP {s} · {} ms",
+                d["homepage"]["elapsed_ms"].as_u64().unwrap_or(0)
+            ),
+            (None, Some(e)) => e.to_string(),
+            (None, None) => String::new(),
+        };
+        RunSummary {
+            time: fmt_time(e.event.time),
+            pages: n("pages"),
+            links: n("refs_checked"),
+            broken_home: n("broken_on_homepage"),
+            broken_other: n("broken_elsewhere"),
+            findings,
+            seconds: (d["duration_ms"].as_f64().unwrap_or(0.0) / 100.0).round() / 10.0,
+            homepage,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct SiteRow {
+    url: String,
+    name: String,
+    last: Option<RunSummary>,
+    open: usize,
+}
+
+async fn runs(state: &AppState) -> Result<Vec<Event>, AppError> {
+    state
+        .db(|s| {
+            s.events(&EventFilter {
+                sensor: Some("site".into()),
+                kind_prefix: Some(INSPECTED.into()),
+                limit: 5000,
+                ..EventFilter::default()
+            })
+        })
+        .await
+}
+
+pub(crate) async fn list(State(state): State<AppState>, auth: Auth) -> Response {
+    let r = async {
+        let events = runs(&state).await?;
+        let assets = state.db(|s| s.assets()).await?;
+        let open = state
+            .db(|s| {
+                s.findings(&FindingFilter {
+                    sensor: Some("site".into()),
+                    status: Some(FindingStatus::Open),
+                    limit: 100_000,
+                    ..FindingFilter::default()
+                })
+            })
+            .await?;
+        let mut rows: Vec<SiteRow> = assets
+            .iter()
+            .filter(|a| a.id.kind == AssetKind::Website)
+            .map(|a| SiteRow {
+                url: a.id.locator.clone(),
+                name: a.name.clone(),
+                // Events come newest first: the first one is the last run.
+                last: events
+                    .iter()
+                    .find(|e| e.event.asset == a.id)
+                    .map(RunSummary::of),
+                open: open.iter().filter(|f| f.asset == a.id).count(),
+            })
+            .collect();
+        rows.sort_by(|a, b| a.url.cmp(&b.url));
+        Ok(state.renderer.page(
+            "sites.html",
+            &auth.lang,
+            Some(&auth),
+            serde_json::json!({ "nav": "sites", "sites": rows }),
+        ))
+    }
+    .await;
+    r.unwrap_or_else(|e| state.renderer.error_page(Some(&auth), &auth.lang, e))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SiteQuery {
+    url: String,
+}
+
+pub(crate) async fn detail(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(q): Query<SiteQuery>,
+) -> Response {
+    let r = async {
+        let asset = AssetRef::new(AssetKind::Website, q.url.clone());
+        let history: Vec<RunSummary> = runs(&state)
+            .await?
+            .iter()
+            .filter(|e| e.event.asset == asset)
+            .take(60)
+            .map(RunSummary::of)
+            .collect();
+        let known = {
+            let asset = asset.clone();
+            state
+                .db(move |s| {
+                    s.assets()
+                        .map(|all| all.into_iter().find(|a| a.id == asset))
+                })
+                .await?
+        };
+        if known.is_none() && history.is_empty() {
+            return Err(AppError::NotFound);
+        }
+        let lang = auth.lang.clone();
+        let open = state
+            .db(move |s| {
+                s.findings(&FindingFilter {
+                    sensor: Some("site".into()),
+                    asset: Some(asset),
+                    status: Some(FindingStatus::Open),
+                    limit: 1000,
+                    ..FindingFilter::default()
+                })
+            })
+            .await?;
+        let open: Vec<FindingView> = open.iter().map(|f| FindingView::new(f, &lang)).collect();
+        Ok(state.renderer.page(
+            "sites.html",
+            &lang,
+            Some(&auth),
+            serde_json::json!({
+                "nav": "sites",
+                "site": q.url,
+                "name": known.map(|a| a.name).unwrap_or_default(),
+                "history": history,
+                "findings": open,
+            }),
+        ))
+    }
+    .await;
+    r.unwrap_or_else(|e| state.renderer.error_page(Some(&auth), &auth.lang, e))
+}
