@@ -21,7 +21,7 @@ use crate::{HomepageStatus, InspectOptions, PageSnapshot, Report, SiteError, Sit
 
 /// Bytes read of a reference that is only checked, not analysed.
 const REF_BODY_CAP: usize = 64 * 1024;
-/// A homepage slower than this is reported.
+/// A homepage or key column slower than this is reported.
 const SLOW_HOMEPAGE: Duration = Duration::from_secs(3);
 
 /// Read-only state every page task shares.
@@ -545,6 +545,22 @@ async fn process_page(
         return outcome;
     }
     let is_home = outcome.job.url == shared.homepage;
+    // Key columns are the pages the homepage links to; the homepage's own
+    // time is judged in `run`.
+    if outcome.job.depth == 1 && f.elapsed > SLOW_HOMEPAGE {
+        outcome.findings.push(shared.maker.make(
+            "site.slow-page",
+            Severity::Low,
+            "栏目页打开缓慢",
+            "Key column page is slow",
+            &format!(
+                "首页链接的栏目页「{}」响应用时 {} 毫秒",
+                outcome.job.anchor.as_deref().unwrap_or(""),
+                f.elapsed.as_millis()
+            ),
+            outcome.job.url.as_str(),
+        ));
+    }
     if f.truncated {
         outcome.findings.push(shared.maker.make(
             "site.oversized-page",

@@ -53,6 +53,8 @@ enum Reply {
     /// A page sent gzip-compressed (Content-Encoding: gzip).
     Gzipped(String),
     Slow(Duration),
+    /// A page that answers after a delay, within the timeout.
+    Late(Duration, &'static str),
     Huge(usize),
 }
 
@@ -200,6 +202,13 @@ async fn serve(State(site): State<Site>, uri: Uri, headers: HeaderMap) -> Respon
                 .body(Body::from("<html>slow</html>"))
                 .unwrap()
         }
+        Reply::Late(d, page) => {
+            tokio::time::sleep(d).await;
+            Response::builder()
+                .header(header::CONTENT_TYPE, "text/html; charset=utf-8")
+                .body(Body::from(page))
+                .unwrap()
+        }
         Reply::Huge(n) => {
             let mut body = String::from("<html><head><title>大页面</title></head><body>");
             while body.len() < n {
@@ -231,7 +240,7 @@ fn options(addr: SocketAddr) -> InspectOptions {
     // Only 127.0.0.1 is reachable from tests: external links are judged
     // on the page (dark links, spam) but not fetched.
     o.check_external = false;
-    o.timeout = Duration::from_secs(2);
+    o.timeout = Duration::from_secs(5);
     o.max_page_bytes = 1024 * 1024;
     o.cloaking_pages = 100;
     o.per_host_delay = Duration::ZERO;
@@ -258,7 +267,7 @@ fn defect_site() -> HashMap<&'static str, Reply> {
 <img src="/img/banner.png" alt="横幅"><img src="/img/missing.png" alt="领导照片">
 <a href="/files/empty.pdf">报名表.pdf</a> <a href="/files/gone.doc">申请表.doc</a>
 <a href="/loop/a">旧版网站</a> <a href="/slow.html">办事大厅</a> <a href="/huge.html">统计数据</a>
-<a href="/garbage.html">下载专区</a> <a href="/deep.html">网上信箱</a> <a href="/gz.html">领导讲话</a>
+<a href="/garbage.html">下载专区</a> <a href="/deep.html">网上信箱</a> <a href="/gz.html">领导讲话</a> <a href="/late.html">办事指南</a>
 <div style="display:none"><a href="http://casino.example/">百家乐 真人娱乐</a></div>
 <script>document.write('<a href="http://spam.example/">友情链接</a>');</script>
 <div class="footer">主办单位：某某镇人民政府 联系电话：0591-87654321 闽ICP备12345678号-1</div>
@@ -356,6 +365,13 @@ fn defect_site() -> HashMap<&'static str, Reply> {
         "/gz.html",
         Reply::Gzipped(
             r#"<html><head><title>领导讲话</title></head><body><div id="zoom"><p>全镇干部群众要再接再励，圆满完成全年目标任务。</p></div></body></html>"#.into(),
+        ),
+    );
+    s.insert(
+        "/late.html",
+        Reply::Late(
+            Duration::from_millis(3200),
+            r#"<html><head><title>办事指南</title></head><body><div id="zoom"><p>办理户籍业务请携带身份证件到镇便民服务中心窗口办理。</p></div></body></html>"#,
         ),
     );
     s.insert("/loop/a", Reply::Redirect("/loop/b"));
@@ -526,6 +542,7 @@ async fn every_planted_defect_is_found() {
         "site.malformed-html",
         "site.footer.site-id",
         "site.footer.police-filing",
+        "site.slow-page",
     ] {
         assert!(
             found.contains(expected),
