@@ -94,7 +94,7 @@ pub async fn run(opts: InspectOptions) -> Result<Report, SiteError> {
     } else {
         (opts.per_host_concurrency, opts.per_host_delay)
     };
-    let fetcher = Fetcher::new(opts.timeout, per_host, delay, opts.max_page_bytes)?;
+    let mut fetcher = Fetcher::new(opts.timeout, per_host, delay, opts.max_page_bytes, false)?;
     let site = opts.url.as_str().to_string();
     let maker = FindingMaker {
         asset: AssetRef::new(AssetKind::Website, &site),
@@ -102,9 +102,26 @@ pub async fn run(opts: InspectOptions) -> Result<Report, SiteError> {
     let mut findings = Vec::new();
     let mut limits_hit = Vec::new();
 
-    let home = fetcher
+    let mut home = fetcher
         .fetch(&opts.url, Method::Get, Visitor::Browser, None)
         .await;
+    if let Err(FetchFailure::Tls(detail)) = &home {
+        // Report the certificate problem, then look at the site as a
+        // visitor who clicks through the browser's warning would: its
+        // content still needs inspecting.
+        findings.push(maker.make(
+            "site.tls-error",
+            Severity::High,
+            "HTTPS 证书无效或握手错误（浏览器会显示安全警告）",
+            "Invalid HTTPS certificate or handshake error",
+            &format!("访问 {site} 时：{}", shorten(detail, 400)),
+            &site,
+        ));
+        fetcher = Fetcher::new(opts.timeout, per_host, delay, opts.max_page_bytes, true)?;
+        home = fetcher
+            .fetch(&opts.url, Method::Get, Visitor::Browser, None)
+            .await;
+    }
     let homepage = HomepageStatus {
         status: home.as_ref().ok().map(|f| f.status),
         elapsed_ms: home.as_ref().map_or(0, |f| f.elapsed.as_millis() as u64),

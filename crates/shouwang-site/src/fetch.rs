@@ -134,6 +134,7 @@ impl Fetcher {
         per_host: usize,
         delay: Duration,
         max_body: usize,
+        accept_invalid_certs: bool,
     ) -> Result<Fetcher, SiteError> {
         // rustls needs a process-wide crypto provider; another part of the
         // program may have installed one already, which is as good.
@@ -145,6 +146,7 @@ impl Fetcher {
             .gzip(true)
             .brotli(true)
             .tls_info(true)
+            .tls_danger_accept_invalid_certs(accept_invalid_certs)
             .pool_max_idle_per_host(per_host.max(1))
             .build()
             .map_err(|e| SiteError::Client(e.to_string()))?;
