@@ -90,6 +90,9 @@ pub enum Command {
     /// Host self-inspection (主机自查): baseline checks mapped to 等保2.0
     #[command(subcommand)]
     Host(crate::commands::host::HostCommand),
+    /// 网页防篡改: seal web roots, check them, watch and restore in real time
+    #[command(subcommand)]
+    Guard(GuardCommand),
 }
 
 #[derive(Debug, Args)]
@@ -179,6 +182,84 @@ pub enum ConfigCommand {
     },
     /// Print the configuration in effect as TOML (passwords redacted)
     Show,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GuardCommand {
+    /// Seal a web root: record every file in a baseline in the data dir
+    Seal {
+        root: PathBuf,
+        /// Leave out paths matching this glob (repeatable), e.g. 'cache/**'
+        #[arg(long)]
+        exclude: Vec<String>,
+        /// Record but never restore paths matching this glob (repeatable),
+        /// e.g. 'uploads/**'; new files there are reported
+        #[arg(long)]
+        writable: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Compare web roots with their baselines (all sealed ones when none is
+    /// named); exit 1 when anything differs
+    Check {
+        roots: Vec<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Detect changes in real time and undo them, until SIGINT or SIGTERM
+    /// (the roots of [guard] in the config when none is named)
+    Watch {
+        roots: Vec<PathBuf>,
+        /// Use inotify even where fanotify is available
+        #[arg(long)]
+        inotify: bool,
+        /// Deny writes outright instead of undoing them
+        #[arg(long)]
+        block: bool,
+    },
+    /// List the sealed web roots
+    List(JsonArg),
+    /// Accept changes an operator approved: re-seal these paths (or, with
+    /// --all, whole web roots)
+    Publish {
+        paths: Vec<PathBuf>,
+        #[arg(long)]
+        all: bool,
+    },
+    /// Open a maintenance window: changes are recorded but not undone until
+    /// it closes by itself
+    Pause {
+        roots: Vec<PathBuf>,
+        /// How long, e.g. 30m, 2h
+        #[arg(long = "for", default_value = "30m")]
+        r#for: String,
+    },
+    /// Close a maintenance window now
+    Resume { roots: Vec<PathBuf> },
+    /// Put a web root back to its baseline now, or rebuild it elsewhere
+    /// with --to (disaster recovery)
+    Restore {
+        root: PathBuf,
+        #[arg(long, value_name = "DIR")]
+        to: Option<PathBuf>,
+    },
+    /// Intruding files and tampered versions kept instead of deleted
+    #[command(subcommand)]
+    Quarantine(QuarantineCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QuarantineCommand {
+    /// List what is in quarantine
+    List {
+        roots: Vec<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one item's record and content
+    Show { id: String },
+    /// Put an item back where it was and add it to the baseline
+    Release { id: String },
 }
 
 #[cfg(test)]

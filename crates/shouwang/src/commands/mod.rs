@@ -2,6 +2,7 @@
 
 mod audit;
 mod config;
+pub mod guard;
 pub mod host;
 pub mod site;
 mod status;
@@ -38,6 +39,7 @@ pub fn run(command: Command, paths: Paths) -> Result<Outcome> {
         Command::Config(c) => config::run(&ctx, c),
         Command::Site(c) => site::run(&ctx, c),
         Command::Host(c) => host::run(&ctx, c),
+        Command::Guard(c) => guard::run(&ctx, c),
     }
 }
 
