@@ -18,6 +18,9 @@ pub struct SiteConfig {
     /// every site added with `site add`: morning and evening by default, as
     /// the 早晚巡查 of the inspection reports. Empty: no scheduled runs.
     pub schedule: Vec<String>,
+    /// Seconds between two probes of each site's homepage by `shouwang up`
+    /// (availability, 单项否决 V2: at least 20 visits a day); 0: none.
+    pub probe_interval_seconds: u64,
     /// A wording dictionary of the unit's own (same format as the built-in
     /// one; it adds, replaces and disables entries).
     pub wording_dictionary: Option<PathBuf>,
@@ -41,6 +44,7 @@ impl Default for SiteConfig {
     fn default() -> Self {
         SiteConfig {
             schedule: vec!["08:00".into(), "20:00".into()],
+            probe_interval_seconds: 900,
             wording_dictionary: None,
             max_pages: 2000,
             max_depth: 10,

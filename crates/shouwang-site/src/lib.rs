@@ -11,6 +11,7 @@
 //! Each problem is a [`NewFinding`](shouwang_model::NewFinding) of sensor
 //! `site`; the run is summed up in one [`NewEvent`](shouwang_model::NewEvent).
 
+pub mod availability;
 mod cert;
 mod checks;
 mod config;

@@ -116,6 +116,16 @@ pub fn score(findings: &[NewFinding]) -> Score {
             findings: refs(&blank),
         });
     }
+    // V2 from a week of probes by `shouwang up`.
+    let v2 = with_check(findings, |f| check(f, "site.availability"));
+    if !v2.is_empty() {
+        vetoes.push(ScoreItem {
+            rule: "单项否决 V2：站点无法访问（1 周内访问失败率 ≥ 5%）".into(),
+            points: None,
+            basis: "国办秘函〔2019〕19号 单项否决第2项".into(),
+            findings: refs(&v2),
+        });
+    }
     // V2 needs a week of probes; one failed visit is a warning.
     let down = with_check(findings, |f| {
         check(f, "site.unreachable") || check(f, "site.tls-error")
@@ -203,7 +213,8 @@ pub fn score(findings: &[NewFinding]) -> Score {
         deductions,
         warnings,
         not_measured: vec![
-            "V2 站点无法访问：需 1 周、每天 ≥ 20 次监测".into(),
+            "V2 站点无法访问：由 shouwang up 每 15 分钟探测首页、按 7 天统计，单次巡查不判定"
+                .into(),
             "V5 互动回应差、V6 服务不实用：留言答复和办事指南未检查".into(),
             "加分项（30 分，仅门户网站）".into(),
         ],

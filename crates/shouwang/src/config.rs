@@ -86,6 +86,10 @@ block = false
 # When `shouwang up` inspects every site added with `shouwang site add`:
 # times of day in China time, morning and evening (早晚巡查). [] for never.
 schedule = ["08:00", "20:00"]
+# Seconds between two probes of each site's homepage (availability over 7
+# days, as the inspection rules measure it: >= 20 visits a day, 15 s each,
+# 5 % failures is a veto). 0 for none.
+probe_interval_seconds = 900
 # A wording dictionary of the unit's own, in the format of the built-in one:
 # its rules add to and replace the built-in ones; `disable = [...]` switches
 # built-in ones off.

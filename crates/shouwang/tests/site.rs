@@ -271,7 +271,9 @@ fn shouwang_up_inspects_the_added_sites_on_schedule() {
         .to_string();
     std::fs::write(
         sb.tmp.path().join("shouwang.toml"),
-        format!("[console]\nenabled = false\n\n[site]\nschedule = [\"{at}\"]\n"),
+        format!(
+            "[console]\nenabled = false\n\n[site]\nschedule = [\"{at}\"]\nprobe_interval_seconds = 0\n"
+        ),
     )
     .unwrap();
     let mut up = Command::new(BIN)
@@ -382,4 +384,50 @@ fn the_console_shows_each_site_and_its_history() {
     assert!(detail.contains("巡查记录"), "{detail}");
     assert!(detail.contains("site.broken-link"), "{detail}");
     assert!(missing.starts_with("HTTP/1.1 404"), "{missing}");
+}
+
+#[test]
+fn shouwang_up_probes_the_homepages_for_availability() {
+    // A site that is down: the probes record failures.
+    let addr = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let sb = Sandbox::new();
+    let url = format!("http://{addr}/");
+    assert_eq!(sb.run(&["site", "add", &url]).0, 0);
+    std::fs::write(
+        sb.tmp.path().join("shouwang.toml"),
+        "[console]\nenabled = false\n\n[site]\nschedule = []\nprobe_interval_seconds = 1\ntimeout_seconds = 2\n",
+    )
+    .unwrap();
+    let mut up = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(&sb.data)
+        .arg("--config")
+        .arg(sb.tmp.path().join("shouwang.toml"))
+        .arg("up")
+        .env("SHOUWANG_ADMIN_PASSWORD", "Kestrel-Lamp-2031")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut events = 0;
+    while std::time::Instant::now() < deadline && events < 3 {
+        let (_, out, _) = sb.run(&["status", "--json"]);
+        if let Ok(status) = serde_json::from_str::<serde_json::Value>(&out) {
+            events = status["events"].as_u64().unwrap_or(0);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    let _ = up.kill();
+    let _ = up.wait();
+    assert!(events >= 3, "only {events} probes recorded");
+    // Too few visits for a week's verdict: no availability finding yet.
+    let (_, out, _) = sb.run(&["status", "--json"]);
+    let status: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(status["open_findings_total"], 0, "{out}");
 }

@@ -18,7 +18,9 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use serde_json::json;
-use shouwang_model::{Asset, AssetKind, AssetRef, FindingStatus, NewFinding};
+use shouwang_model::{
+    Asset, AssetKind, AssetRef, FindingStatus, NewEvent, NewFinding, Provenance, Severity,
+};
 use shouwang_site::{InspectOptions, Report, SiteSnapshot};
 use shouwang_store::{EventFilter, FindingFilter, NewAuditEntry, Store};
 
@@ -241,6 +243,133 @@ pub async fn run_schedule(
             }
         }
     }
+}
+
+/// The availability probes of `shouwang up`: every `[site]
+/// probe_interval_seconds`, each site's homepage once, kept as a
+/// `site.probe` event; after each probe the week's failure ratio is judged
+/// (a `site.availability` finding at 5 % or more, resolved when back
+/// under). Failures to record are logged and the probes go on.
+pub async fn run_probes(
+    config: shouwang_site::SiteConfig,
+    store: Arc<dyn Store>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<()> {
+    use shouwang_site::availability::{self, Probe};
+    let every = std::time::Duration::from_secs(config.probe_interval_seconds.max(1));
+    let timeout = std::time::Duration::from_secs(config.timeout_seconds.max(1));
+    loop {
+        let listed = {
+            let store = store.clone();
+            tokio::task::spawn_blocking(move || stored_targets(store.as_ref(), false)).await
+        };
+        let targets = match listed {
+            Ok(Ok(t)) => t,
+            Ok(Err(e)) => {
+                tracing::warn!(target: "site", "cannot list the sites: {e:#}");
+                Vec::new()
+            }
+            Err(e) => {
+                tracing::warn!(target: "site", "cannot list the sites: {e}");
+                Vec::new()
+            }
+        };
+        for t in targets {
+            let result = tokio::select! {
+                r = availability::probe(&t.url, timeout) => r,
+                _ = stop.wait_for(|&s| s) => return Ok(()),
+            };
+            let probe: Probe = match result {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(target: "site", site = %t.url, "cannot probe: {e}");
+                    continue;
+                }
+            };
+            let store = store.clone();
+            let site = t.url.to_string();
+            let kept =
+                tokio::task::spawn_blocking(move || record_probe(store.as_ref(), &site, &probe))
+                    .await;
+            match kept {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::warn!(target: "site", site = %t.url, "cannot record the probe: {e:#}")
+                }
+                Err(e) => {
+                    tracing::warn!(target: "site", site = %t.url, "cannot record the probe: {e}")
+                }
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            _ = stop.wait_for(|&s| s) => return Ok(()),
+        }
+    }
+}
+
+/// Keep one probe and judge the site's last 7 days of them.
+fn record_probe(
+    store: &dyn Store,
+    site: &str,
+    probe: &shouwang_site::availability::Probe,
+) -> Result<()> {
+    let asset = AssetRef::new(AssetKind::Website, site);
+    let now = chrono::Utc::now();
+    let summary = match &probe.error {
+        None => format!("首页探测 {site}：正常，{} 毫秒", probe.elapsed_ms),
+        Some(e) => format!("首页探测 {site}：失败，{e}"),
+    };
+    store
+        .record_events(&[NewEvent {
+            time: now,
+            kind: "site.probe".into(),
+            asset: asset.clone(),
+            severity: if probe.ok {
+                Severity::Info
+            } else {
+                Severity::Medium
+            },
+            summary,
+            details: serde_json::to_value(probe)?,
+            provenance: Provenance::now(shouwang_site::SENSOR, "site.probe", site),
+        }])
+        .context("cannot record the probe")?;
+    let week = store
+        .events(&EventFilter {
+            kind_prefix: Some("site.probe".into()),
+            since: Some(now - chrono::Duration::days(7)),
+            limit: 1_000_000,
+            ..EventFilter::default()
+        })
+        .context("cannot read the week's probes")?;
+    let mine: Vec<_> = week.iter().filter(|e| e.event.asset == asset).collect();
+    let failures = mine
+        .iter()
+        .filter(|e| !e.event.details["ok"].as_bool().unwrap_or(false))
+        .count();
+    match shouwang_site::availability::weekly_verdict(site, mine.len(), failures, 7.0) {
+        Some(finding) => {
+            store
+                .record_findings(&[finding])
+                .context("cannot record the availability finding")?;
+        }
+        None => {
+            // Back under the line (or too few visits to say): an open
+            // availability finding is resolved.
+            let open = store.findings(&FindingFilter {
+                status: Some(FindingStatus::Open),
+                sensor: Some(shouwang_site::SENSOR.into()),
+                asset: Some(asset),
+                limit: 1000,
+                ..FindingFilter::default()
+            })?;
+            for f in open.iter().filter(|f| f.check_id() == "site.availability") {
+                store.set_finding_status(f.id, FindingStatus::Resolved)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn inspect(ctx: &Ctx, args: InspectArgs) -> Result<Outcome> {

@@ -172,6 +172,10 @@ pub fn run(ctx: &Ctx) -> Result<Outcome> {
         );
         tasks.spawn("site", task, runtime.handle());
     }
+    if config.site.probe_interval_seconds > 0 {
+        let task = super::site::run_probes(config.site.clone(), store.clone(), stop_rx.clone());
+        tasks.spawn("site-probe", task, runtime.handle());
+    }
     if tasks.is_empty() {
         tracing::warn!(
             "the console is disabled and no sensor is enabled: nothing runs until shouwang is stopped"
