@@ -140,12 +140,7 @@ pub async fn run(opts: InspectOptions) -> Result<Report, SiteError> {
         ),
         error: home.as_ref().err().map(FetchFailure::zh),
     };
-    let mut scope: HashSet<String> = opts
-        .extra_hosts
-        .iter()
-        .cloned()
-        .chain(opts.url.host_str().map(str::to_string))
-        .collect();
+    let mut scope = scope_hosts(&opts.url, &opts.extra_hosts);
     let reachable = match &home {
         Ok(f) if f.status < 400 => {
             if let Some(h) = f.url.host_str() {
@@ -504,6 +499,24 @@ pub async fn run(opts: InspectOptions) -> Result<Report, SiteError> {
         findings,
         snapshot,
     })
+}
+
+/// The hosts that belong to the site: the homepage's, the same name with
+/// or without `www.` (sites answer on both and link to both), and any the
+/// caller names.
+fn scope_hosts(url: &Url, extra: &[String]) -> HashSet<String> {
+    let mut scope: HashSet<String> = extra.iter().map(|h| h.to_ascii_lowercase()).collect();
+    if let Some(url::Host::Domain(host)) = url.host() {
+        scope.insert(host.to_string());
+        match host.strip_prefix("www.") {
+            Some(bare) if bare.contains('.') => scope.insert(bare.to_string()),
+            Some(_) => false,
+            None => scope.insert(format!("www.{host}")),
+        };
+    } else if let Some(host) = url.host_str() {
+        scope.insert(host.to_string());
+    }
+    scope
 }
 
 fn note(limits: &mut Vec<String>, what: String) {
@@ -884,4 +897,35 @@ async fn transport_checks(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hosts(url: &str, extra: &[&str]) -> Vec<String> {
+        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        let mut v: Vec<String> = scope_hosts(&url.parse().unwrap(), &extra)
+            .into_iter()
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn the_scope_covers_www_and_named_hosts() {
+        assert_eq!(
+            hosts("http://www.xx.gov.cn/", &[]),
+            ["www.xx.gov.cn", "xx.gov.cn"]
+        );
+        assert_eq!(
+            hosts("https://xx.gov.cn/a", &[]),
+            ["www.xx.gov.cn", "xx.gov.cn"]
+        );
+        assert_eq!(
+            hosts("http://127.0.0.1:8080/", &["Files.XX.gov.cn"]),
+            ["127.0.0.1", "files.xx.gov.cn"]
+        );
+        assert_eq!(hosts("http://www.localhost/", &[]), ["www.localhost"]);
+    }
 }

@@ -82,6 +82,10 @@ pub struct InspectArgs {
     /// The site is our own: do not consult robots.txt, do not space requests
     #[arg(long)]
     pub own: bool,
+    /// Another host name that belongs to the site (repeatable), e.g. the
+    /// host its attachments are served from
+    #[arg(long = "host", value_name = "HOST")]
+    pub hosts: Vec<String>,
     /// Pages crawled at most [default: [site] max_pages, 2000]
     #[arg(long, value_name = "N")]
     pub max_pages: Option<usize>,
@@ -423,6 +427,7 @@ fn inspect(ctx: &Ctx, args: InspectArgs) -> Result<Outcome> {
         let mut opts = config.options(t.url.clone(), dictionary.clone());
         opts.name = t.name.clone();
         opts.own_site = t.own;
+        opts.extra_hosts = args.hosts.clone();
         if let Some(n) = args.max_pages {
             opts.max_pages = n.max(1);
         }
