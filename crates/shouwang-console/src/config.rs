@@ -21,6 +21,10 @@ pub struct ConsoleConfig {
     pub secure_cookies: bool,
     /// `zh` (default) or `en`: the language before a user picks one.
     pub language: String,
+    /// The data dir, where the guard's baselines and quarantine live; set
+    /// by `shouwang up`, never read from the file.
+    #[serde(skip)]
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for ConsoleConfig {
@@ -33,6 +37,7 @@ impl Default for ConsoleConfig {
             lockout_minutes: 15,
             secure_cookies: false,
             language: "zh".into(),
+            data_dir: None,
         }
     }
 }

@@ -263,5 +263,48 @@ async fn a_person_logs_in_and_changes_a_finding() {
         .unwrap();
     assert!(table.contains("finding.status") && table.contains("operator"));
     screenshot(&b, "audit.png").await;
+
+    // A defaced page restored by the guard, seen on the anti-tamper page.
+    let www = con.data.join("www");
+    std::fs::create_dir_all(&www).unwrap();
+    std::fs::write(
+        www.join("index.html"),
+        "<h1>某某镇人民政府</h1>\n<p>欢迎访问</p>\n",
+    )
+    .unwrap();
+    let data = con.data.clone();
+    let (root, qid) = tokio::task::spawn_blocking(move || {
+        let g = shouwang_guard::GuardDir::open(&data).unwrap();
+        g.seal(&www, &Default::default()).unwrap();
+        std::fs::write(
+            www.join("index.html"),
+            "<h1>HACKED BY X</h1>\n<p>欢迎访问</p>\n",
+        )
+        .unwrap();
+        let b = g.baseline(&www).unwrap();
+        b.repair().unwrap();
+        (
+            b.root.display().to_string(),
+            b.quarantine.list().unwrap()[0].id.clone(),
+        )
+    })
+    .await
+    .unwrap();
+    let q = serde_urlencoded::to_string([("root", root.as_str()), ("id", qid.as_str())]).unwrap();
+    b.goto(&format!("{}/guard/diff?{q}", con.base))
+        .await
+        .unwrap();
+    let diff = b
+        .find(Locator::Id("diff"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        diff.contains("- <h1>某某镇人民政府</h1>") && diff.contains("+ <h1>HACKED BY X</h1>"),
+        "{diff}"
+    );
+    screenshot(&b, "guard-diff.png").await;
     b.close().await.unwrap();
 }

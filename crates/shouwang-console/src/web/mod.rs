@@ -3,10 +3,11 @@
 
 mod api;
 mod auth;
+mod guard;
 mod hosts;
-mod sites;
 mod pages;
 mod render;
+mod sites;
 mod users;
 
 use std::sync::Arc;
@@ -92,6 +93,10 @@ pub fn router(store: Arc<dyn Store>, config: ConsoleConfig) -> Router {
         .route("/hosts/{name}", get(hosts::detail))
         .route("/sites", get(sites::list))
         .route("/sites/view", get(sites::detail))
+        .route("/guard", get(guard::list))
+        .route("/guard/view", get(guard::view))
+        .route("/guard/diff", get(guard::diff))
+        .route("/guard/publish", post(guard::publish))
         .route("/audit", get(pages::audit))
         .route("/users", get(users::list).post(users::add))
         .route("/users/{name}/{action}", post(users::act))

@@ -27,6 +27,15 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("events.html", include_str!("../../templates/events.html")),
     ("hosts.html", include_str!("../../templates/hosts.html")),
     ("sites.html", include_str!("../../templates/sites.html")),
+    ("guard.html", include_str!("../../templates/guard.html")),
+    (
+        "guard_root.html",
+        include_str!("../../templates/guard_root.html"),
+    ),
+    (
+        "guard_diff.html",
+        include_str!("../../templates/guard_diff.html"),
+    ),
     ("audit.html", include_str!("../../templates/audit.html")),
     ("users.html", include_str!("../../templates/users.html")),
     (

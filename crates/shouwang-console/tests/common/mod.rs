@@ -17,11 +17,16 @@ pub struct Console {
     pub base: String,
     pub addr: SocketAddr,
     pub store: Arc<dyn Store>,
+    /// The data dir (store, guard baselines).
+    pub data: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
-pub async fn spawn(config: ConsoleConfig) -> Console {
+pub async fn spawn(mut config: ConsoleConfig) -> Console {
     let dir = tempfile::tempdir().unwrap();
+    config
+        .data_dir
+        .get_or_insert_with(|| dir.path().to_path_buf());
     let store: Arc<dyn Store> =
         Arc::from(shouwang_store::open(&Default::default(), dir.path()).unwrap());
     let seed = store.clone();
@@ -40,6 +45,7 @@ pub async fn spawn(config: ConsoleConfig) -> Console {
         base: format!("http://{addr}"),
         addr,
         store,
+        data: dir.path().to_path_buf(),
         _dir: dir,
     }
 }

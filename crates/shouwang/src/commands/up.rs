@@ -138,7 +138,10 @@ pub fn run(ctx: &Ctx) -> Result<Outcome> {
     if let Some((listener, addr)) = console {
         let shutdown = stopped(stop_rx.clone());
         let store = store.clone();
-        let console_config = config.console.clone();
+        let console_config = shouwang_console::ConsoleConfig {
+            data_dir: Some(data_dir.clone()),
+            ..config.console.clone()
+        };
         tasks.spawn(
             "console",
             async move {

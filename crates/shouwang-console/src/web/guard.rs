@@ -1,0 +1,319 @@
+//! 网页防篡改 pages: each guarded web root with its baseline, state, recent
+//! tamper events (with the diff of a tampered text file against its sealed
+//! version), its quarantine, and a publish form for operators.
+
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::{Deserialize, Serialize};
+use shouwang_guard::{Baseline, GuardDir, Kind};
+use shouwang_store::{EventFilter, NewAuditEntry};
+
+use super::pages::fmt_time;
+use super::{AppError, AppState, Auth};
+
+/// Text diffs stop at this size: a page is for reading.
+const MAX_DIFF_BYTES: usize = 512 * 1024;
+
+fn guard_dir(state: &AppState) -> Result<GuardDir, AppError> {
+    let dir = state.config.data_dir.as_ref().ok_or(AppError::NotFound)?;
+    GuardDir::open(dir).map_err(|e| AppError::Internal(e.to_string()))
+}
+
+#[derive(Serialize)]
+struct RootRow {
+    root: String,
+    files: usize,
+    sealed_at: String,
+    paused_until: Option<String>,
+    quarantined: usize,
+    error: Option<String>,
+    events: usize,
+}
+
+fn respond(state: &AppState, auth: &Auth, r: Result<Response, AppError>) -> Response {
+    r.unwrap_or_else(|e| state.renderer.error_page(Some(auth), &auth.lang, e))
+}
+
+async fn guard_events(
+    state: &AppState,
+    limit: usize,
+) -> Result<Vec<shouwang_model::Event>, AppError> {
+    state
+        .db(move |s| {
+            s.events(&EventFilter {
+                sensor: Some("guard".into()),
+                limit,
+                ..Default::default()
+            })
+        })
+        .await
+}
+
+pub(crate) async fn list(State(state): State<AppState>, auth: Auth) -> Response {
+    let r = async {
+        let g = guard_dir(&state)?;
+        let events = guard_events(&state, 5000).await?;
+        let rows = tokio::task::spawn_blocking(move || {
+            g.baselines()
+                .into_iter()
+                .map(|b| match b {
+                    Ok(b) => RootRow {
+                        root: b.root.display().to_string(),
+                        files: b
+                            .manifest
+                            .entries
+                            .iter()
+                            .filter(|e| e.kind == Kind::File)
+                            .count(),
+                        sealed_at: fmt_time(b.sealed_at()),
+                        paused_until: b.paused_until().map(fmt_time),
+                        quarantined: b.quarantine.list().map(|l| l.len()).unwrap_or(0),
+                        error: None,
+                        events: 0,
+                    },
+                    Err(e) => RootRow {
+                        root: String::new(),
+                        files: 0,
+                        sealed_at: String::new(),
+                        paused_until: None,
+                        quarantined: 0,
+                        error: Some(e.to_string()),
+                        events: 0,
+                    },
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+        let rows: Vec<RootRow> = rows
+            .into_iter()
+            .map(|mut r| {
+                r.events = events
+                    .iter()
+                    .filter(|e| e.event.asset.locator == r.root)
+                    .count();
+                r
+            })
+            .collect();
+        Ok(state.renderer.page(
+            "guard.html",
+            &auth.lang,
+            Some(&auth),
+            serde_json::json!({ "nav": "guard", "roots": rows }),
+        ))
+    }
+    .await;
+    respond(&state, &auth, r)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct RootQuery {
+    root: String,
+    done: Option<String>,
+}
+
+async fn baseline(state: &AppState, root: String) -> Result<Baseline, AppError> {
+    let g = guard_dir(state)?;
+    tokio::task::spawn_blocking(move || g.baseline(std::path::Path::new(&root)))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?
+        .map_err(|e| match e {
+            shouwang_guard::GuardError::NotSealed(_) => AppError::NotFound,
+            other => AppError::BadRequest(other.to_string()),
+        })
+}
+
+pub(crate) async fn view(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(q): Query<RootQuery>,
+) -> Response {
+    let r = async {
+        let b = baseline(&state, q.root.clone()).await?;
+        let root = b.root.display().to_string();
+        let events: Vec<_> = guard_events(&state, 5000)
+            .await?
+            .into_iter()
+            .filter(|e| e.event.asset.locator == root)
+            .take(200)
+            .map(|e| {
+                let d = &e.event.details;
+                serde_json::json!({
+                    "time": fmt_time(e.event.time),
+                    "kind": e.event.kind,
+                    "severity": e.event.severity.as_str(),
+                    "severity_label": e.event.severity.label(&auth.lang),
+                    "summary": e.event.summary,
+                    "path": d["path"],
+                    "latency_ms": d["latency_ms"],
+                    "quarantine_id": d["quarantine_id"],
+                })
+            })
+            .collect();
+        let quarantine = b
+            .quarantine
+            .list()
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let quarantine: Vec<_> = quarantine
+            .iter()
+            .rev()
+            .take(200)
+            .map(|r| {
+                serde_json::json!({
+                    "id": r.id, "path": r.path, "reason": r.reason, "kind": r.kind, "size": r.size,
+                    "time": fmt_time(r.quarantined_at), "blake3": r.blake3,
+                })
+            })
+            .collect();
+        let files = b
+            .manifest
+            .entries
+            .iter()
+            .filter(|e| e.kind == Kind::File)
+            .count();
+        Ok(state.renderer.page(
+            "guard_root.html",
+            &auth.lang,
+            Some(&auth),
+            serde_json::json!({
+                "nav": "guard",
+                "root": root,
+                "files": files,
+                "sealed_at": fmt_time(b.sealed_at()),
+                "paused_until": b.paused_until().map(fmt_time),
+                "excludes": b.manifest.excludes,
+                "writables": b.manifest.writables,
+                "events": events,
+                "quarantine": quarantine,
+                "done": q.done.is_some(),
+            }),
+        ))
+    }
+    .await;
+    respond(&state, &auth, r)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct DiffQuery {
+    root: String,
+    id: String,
+}
+
+/// The tampered version kept in quarantine against the sealed one.
+pub(crate) async fn diff(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(q): Query<DiffQuery>,
+) -> Response {
+    let r = async {
+        let b = baseline(&state, q.root.clone()).await?;
+        let (record, sealed, tampered) = tokio::task::spawn_blocking(move || {
+            let record = b.quarantine.get(&q.id).map_err(|_| AppError::NotFound)?;
+            let read_limited = |bytes: Vec<u8>| -> Option<String> {
+                (bytes.len() <= MAX_DIFF_BYTES)
+                    .then(|| String::from_utf8(bytes).ok())
+                    .flatten()
+            };
+            let sealed = b
+                .manifest
+                .get(record.path.as_bytes())
+                .and_then(|e| e.hash)
+                .and_then(|h| b.objects.read_verified(&h).ok())
+                .and_then(read_limited);
+            let tampered = b
+                .quarantine
+                .item_path(&record.id)
+                .ok()
+                .filter(|_| record.kind == "file")
+                .and_then(|p| std::fs::read(p).ok())
+                .and_then(read_limited);
+            Ok::<_, AppError>((record, sealed, tampered))
+        })
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))??;
+        let lines: Vec<serde_json::Value> = match (&sealed, &tampered) {
+            (Some(a), Some(b)) => similar::TextDiff::from_lines(a, b)
+                .iter_all_changes()
+                .map(|c| {
+                    let tag = match c.tag() {
+                        similar::ChangeTag::Delete => "del",
+                        similar::ChangeTag::Insert => "ins",
+                        similar::ChangeTag::Equal => "eq",
+                    };
+                    serde_json::json!({ "tag": tag, "text": c.value().trim_end_matches('\n') })
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        Ok(state.renderer.page(
+            "guard_diff.html",
+            &auth.lang,
+            Some(&auth),
+            serde_json::json!({
+                "nav": "guard",
+                "root": q.root,
+                "record": record,
+                "lines": lines,
+                "text": sealed.is_some() && tampered.is_some(),
+            }),
+        ))
+    }
+    .await;
+    respond(&state, &auth, r)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct PublishForm {
+    root: String,
+    path: String,
+}
+
+/// An operator approves a change: its current state joins the baseline.
+pub(crate) async fn publish(
+    State(state): State<AppState>,
+    auth: Auth,
+    Form(f): Form<PublishForm>,
+) -> Response {
+    let r = async {
+        auth.require_operator()?;
+        let g = guard_dir(&state)?;
+        let root = f.root.clone();
+        let path = f.path.trim().trim_start_matches('/').to_string();
+        if path.is_empty() || path.split('/').any(|c| c == "..") {
+            return Err(AppError::BadRequest(
+                "give a path inside the web root, such as news/2026/notice.html".into(),
+            ));
+        }
+        let (root2, path2) = (root.clone(), path.clone());
+        let published = tokio::task::spawn_blocking(move || {
+            g.publish(
+                std::path::Path::new(&root2),
+                &[std::path::PathBuf::from(path2)],
+            )
+        })
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?
+        .map_err(|e| AppError::BadRequest(e.to_string()))?;
+        let actor = auth.actor();
+        let root3 = root.clone();
+        state
+            .db(move |s| {
+                s.append_audit(&NewAuditEntry::new(
+                    actor,
+                    "guard.publish",
+                    root3,
+                    serde_json::json!({ "paths": published }),
+                ))
+            })
+            .await?;
+        let target = format!(
+            "/guard/view?{}",
+            serde_urlencoded::to_string([("root", root.as_str()), ("done", "1")])
+                .unwrap_or_default()
+        );
+        Ok(Redirect::to(&target).into_response())
+    }
+    .await;
+    respond(&state, &auth, r)
+}

@@ -1,0 +1,175 @@
+//! The 网页防篡改 pages over real HTTP: a sealed root, a tamper event with
+//! its diff, the quarantine, and publishing (operators only, with CSRF).
+
+mod common;
+
+use common::*;
+use reqwest::StatusCode;
+use reqwest::redirect::Policy;
+use shouwang_console::ConsoleConfig;
+use shouwang_guard::{GuardDir, SealOptions};
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn login(c: &reqwest::Client, base: &str, user: &str, pw: &str) {
+    let page = c
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&page);
+    let r = c
+        .post(format!("{base}/login"))
+        .form(&[("username", user), ("password", pw), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+}
+
+fn enc(s: &str) -> String {
+    serde_urlencoded::to_string([("root", s)]).unwrap()
+}
+
+#[tokio::test]
+async fn a_defacement_shows_with_its_diff_and_an_operator_publishes() {
+    let con = spawn(ConsoleConfig::default()).await;
+    let www = con.data.join("www");
+    std::fs::create_dir_all(&www).unwrap();
+    std::fs::write(
+        www.join("index.html"),
+        "<h1>某某镇人民政府</h1>\n<p>欢迎访问</p>\n",
+    )
+    .unwrap();
+    let data = con.data.clone();
+    let www2 = www.clone();
+    let (root, qid) = tokio::task::spawn_blocking(move || {
+        let g = GuardDir::open(&data).unwrap();
+        g.seal(&www2, &SealOptions::default()).unwrap();
+        std::fs::write(
+            www2.join("index.html"),
+            "<h1>HACKED BY X</h1>\n<p>欢迎访问</p>\n",
+        )
+        .unwrap();
+        let b = g.baseline(&www2).unwrap();
+        b.repair().unwrap();
+        let qid = b.quarantine.list().unwrap()[0].id.clone();
+        (b.root.display().to_string(), qid)
+    })
+    .await
+    .unwrap();
+
+    let c = client();
+    login(&c, &con.base, "auditor", AUDITOR_PW).await;
+    let list = c
+        .get(format!("{}/guard", con.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        list.contains(&root.replace('/', "&#x2f;")) && list.contains("防护中"),
+        "{list}"
+    );
+    let view = c
+        .get(format!("{}/guard/view?{}", con.base, enc(&root)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(view.contains("被篡改的版本"), "{view}");
+    assert!(!view.contains("publish-form"), "auditors cannot publish");
+    let diff = c
+        .get(format!("{}/guard/diff?{}&id={qid}", con.base, enc(&root)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        diff.contains("class=\"del\">- &lt;h1&gt;某某镇人民政府"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("class=\"ins\">+ &lt;h1&gt;HACKED BY X"),
+        "{diff}"
+    );
+    let csrf = csrf_of(&view);
+    let r = c
+        .post(format!("{}/guard/publish", con.base))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("root", root.as_str()),
+            ("path", "index.html"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    // An operator publishes an approved new page.
+    std::fs::write(www.join("notice.html"), "<p>通知</p>").unwrap();
+    let op = client();
+    login(&op, &con.base, "operator", OPERATOR_PW).await;
+    let view = op
+        .get(format!("{}/guard/view?{}", con.base, enc(&root)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(view.contains("publish-form"));
+    let r = op
+        .post(format!("{}/guard/publish", con.base))
+        .form(&[("root", root.as_str()), ("path", "notice.html")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "no CSRF token");
+    let csrf = csrf_of(&view);
+    let r = op
+        .post(format!("{}/guard/publish", con.base))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("root", root.as_str()),
+            ("path", "notice.html"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let data = con.data.clone();
+    let clean = tokio::task::spawn_blocking(move || {
+        GuardDir::open(&data)
+            .unwrap()
+            .baseline(&www)
+            .unwrap()
+            .check()
+            .unwrap()
+            .changes
+            .is_empty()
+    })
+    .await
+    .unwrap();
+    assert!(clean, "the published page is in the baseline");
+    let last = con.store.recent_audit(1).unwrap().remove(0);
+    assert_eq!(
+        (last.actor.as_str(), last.action.as_str()),
+        ("operator", "guard.publish")
+    );
+}
