@@ -17,6 +17,7 @@
 //! ```
 
 mod aligned;
+pub mod block;
 mod config;
 pub mod diff;
 pub mod event;

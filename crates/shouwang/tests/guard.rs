@@ -345,3 +345,52 @@ fn guard_watch_stops_cleanly_on_sigterm() {
     sigterm(&child);
     assert!(wait_exit(child).success());
 }
+
+#[test]
+fn watch_block_says_what_it_can_do_and_still_restores() {
+    let b = sandbox();
+    assert!(b.run(&["guard", "seal", b.www()]).status.success());
+    let mut child = b
+        .cmd(&["guard", "watch", "--block", b.www()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut lines = Vec::new();
+    while !lines.iter().any(|l: &String| l.contains("guarding")) {
+        lines.push(
+            rx.recv_timeout(Duration::from_secs(20))
+                .expect("start lines"),
+        );
+    }
+    // Either the kernel takes the BPF LSM program, or we are told why not.
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("blocking writes to")
+                || l.contains("blocking mode is not available")),
+        "{lines:?}"
+    );
+    let blocked = lines.iter().any(|l| l.contains("blocking writes to"));
+    let attempt = Command::new("sh")
+        .arg("-c")
+        .arg(format!("echo HACKED > {}/index.html", b.www()))
+        .status()
+        .unwrap();
+    if blocked {
+        assert!(!attempt.success(), "the write went through while blocking");
+    }
+    eventually("index.html as sealed", || {
+        fs::read_to_string(b.www.join("index.html")).ok().as_deref()
+            == Some("<html>乡镇政府</html>")
+    });
+    sigterm(&child);
+    assert!(wait_exit(child).success());
+}

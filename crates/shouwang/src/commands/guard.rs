@@ -162,11 +162,6 @@ pub fn run(ctx: &Ctx, cmd: GuardCommand) -> Result<Exit> {
             inotify,
             block,
         } => {
-            if block {
-                bail!(
-                    "blocking mode (--block) is not available in this build yet; `guard watch` detects and restores instead"
-                );
-            }
             let data_dir = ctx.data_dir(&loaded, Access::Existing)?.to_path_buf();
             let store = super::open_store(&loaded, &data_dir)?;
             let roots = if roots.is_empty() {
@@ -190,6 +185,7 @@ pub fn run(ctx: &Ctx, cmd: GuardCommand) -> Result<Exit> {
                 WatchOptions {
                     force_inotify: inotify,
                 },
+                block || loaded.config.guard.block,
                 stop,
                 |line| {
                     let _ = output::print(&format!("{line}\n"));
@@ -485,17 +481,28 @@ pub fn run_watch(
     store: Arc<dyn Store>,
     roots: Vec<PathBuf>,
     opts: WatchOptions,
+    block: bool,
     stop: Arc<AtomicBool>,
     say: impl Fn(&str) + Send + 'static,
 ) -> Result<()> {
     let guard = GuardDir::open(data_dir)?;
     // Refuse to start on a root that is not sealed or whose baseline fails
     // its check, before anything runs.
+    let mut baselines = Vec::new();
     for r in &roots {
-        guard
-            .baseline(r)
-            .with_context(|| format!("cannot guard {}", r.display()))?;
+        baselines.push(
+            guard
+                .baseline(r)
+                .with_context(|| format!("cannot guard {}", r.display()))?,
+        );
     }
+    // Blocking mode denies writes in the kernel; detect-and-restore keeps
+    // running underneath it, and alone where blocking is not available.
+    let _blocker = if block {
+        start_blocking(&baselines, &say)
+    } else {
+        None
+    };
     let (tx, rx) = std::sync::mpsc::channel();
     let recorder = {
         let store = store.clone();
@@ -508,6 +515,36 @@ pub fn run_watch(
     let _ = recorder.join();
     result?;
     Ok(())
+}
+
+fn start_blocking(
+    baselines: &[Baseline],
+    say: &impl Fn(&str),
+) -> Option<shouwang_guard::block::Blocker> {
+    match shouwang_guard::block::Blocker::start() {
+        Ok(mut b) => {
+            for base in baselines {
+                match b.protect(base) {
+                    Ok(n) => say(&format!(
+                        "blocking writes to {} ({n} inodes protected)",
+                        base.root.display()
+                    )),
+                    Err(e) => {
+                        say(&format!(
+                            "warning: {e}; {} is guarded by detect-and-restore only",
+                            base.root.display()
+                        ));
+                    }
+                }
+            }
+            Some(b)
+        }
+        Err(e) => {
+            tracing::warn!("{e}");
+            say(&format!("warning: {e}"));
+            None
+        }
+    }
 }
 
 /// Store what the watcher reports, in batches, away from the thread that

@@ -327,6 +327,7 @@ fn spawn_guard(
 ) {
     let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let roots = config.roots.clone();
+    let block = config.block;
     let data_dir = data_dir.to_path_buf();
     let watcher_flag = flag.clone();
     let task = async move {
@@ -336,6 +337,7 @@ fn spawn_guard(
                 store,
                 roots,
                 shouwang_guard::watch::WatchOptions::default(),
+                block,
                 watcher_flag,
                 |line| tracing::info!(target: "guard", "{line}"),
             )

@@ -1,0 +1,211 @@
+//! Blocking mode: deny writes to sealed web roots in the kernel, with the
+//! BPF LSM program in `bpf/block.bpf.c`, instead of undoing them after the
+//! fact. Every process except this one (the publish and restore path) gets
+//! EPERM for writes, creates, renames, unlinks, links, chmod and chown on
+//! the protected inodes. Writable areas stay writable.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use crate::Baseline;
+
+/// Why blocking mode is not running.
+#[derive(Debug, thiserror::Error)]
+pub enum BlockError {
+    #[error("blocking mode is not available: {0}. Shouwang detects and restores instead")]
+    Unavailable(String),
+    #[error("cannot protect {path}: {source}")]
+    Io {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The kernel's dev_t for a userspace st_dev (MKDEV: major << 20 | minor).
+fn kernel_dev(st_dev: u64) -> u32 {
+    let major = libc::major(st_dev) as u32;
+    let minor = libc::minor(st_dev) as u32;
+    (major << 20) | minor
+}
+
+/// The (inode, device) pairs to protect under a baseline: every sealed path
+/// outside writable areas, except directories that hold a writable area
+/// (files must be creatable there).
+pub fn protected_inodes(b: &Baseline) -> Result<Vec<(u64, u32)>, BlockError> {
+    let mut out = Vec::with_capacity(b.manifest.entries.len());
+    for e in &b.manifest.entries {
+        if b.filters.is_writable(&e.path) {
+            continue;
+        }
+        if e.kind == crate::Kind::Dir
+            && b.filters.is_writable(&crate::scan::join_rel(&e.path, b"x"))
+        {
+            continue;
+        }
+        let p = crate::scan::abs_path(&b.root, &e.path);
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) => out.push((m.ino(), kernel_dev(m.dev()))),
+            // Missing now: the watcher puts it back; it is protected from
+            // the next refresh on.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(BlockError::Io { path: p, source: e }),
+        }
+    }
+    Ok(out)
+}
+
+/// Is the BPF LSM active in this kernel?
+pub fn bpf_lsm_active() -> Result<(), String> {
+    match std::fs::read_to_string("/sys/kernel/security/lsm") {
+        Ok(s) if s.split(',').any(|l| l.trim() == "bpf") => Ok(()),
+        Ok(s) => Err(format!(
+            "the kernel's LSM list ({}) does not include bpf: boot with lsm=...,bpf",
+            s.trim()
+        )),
+        Err(_) => {
+            // securityfs may simply not be mounted; the load will tell.
+            if Path::new("/sys/kernel/btf/vmlinux").exists() {
+                Ok(())
+            } else {
+                Err("the kernel has no BTF (/sys/kernel/btf/vmlinux)".into())
+            }
+        }
+    }
+}
+
+#[cfg(shouwang_bpf)]
+mod imp {
+    use aya::maps::{Array, HashMap};
+    use aya::programs::Lsm;
+    use aya::{Btf, Ebpf};
+
+    use super::{BlockError, bpf_lsm_active, protected_inodes};
+    use crate::Baseline;
+
+    static OBJECT: &[u8] = aya::include_bytes_aligned!(env!("SHOUWANG_BPF_OBJ"));
+
+    const HOOKS: &[&str] = &[
+        "file_open",
+        "inode_create",
+        "inode_mkdir",
+        "inode_symlink",
+        "inode_link",
+        "inode_unlink",
+        "inode_rmdir",
+        "inode_rename",
+        "inode_setattr",
+        "path_truncate",
+    ];
+
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct InodeKey {
+        ino: u64,
+        dev: u32,
+        pad: u32,
+    }
+
+    // SAFETY: plain data with no padding holes beyond the explicit `pad`.
+    unsafe impl aya::Pod for InodeKey {}
+
+    /// A loaded and attached blocker. Dropping it detaches the programs.
+    pub struct Blocker {
+        ebpf: Ebpf,
+    }
+
+    fn unavailable(what: &str, e: impl std::fmt::Display) -> BlockError {
+        BlockError::Unavailable(format!("{what}: {e}"))
+    }
+
+    impl Blocker {
+        pub fn start() -> Result<Blocker, BlockError> {
+            bpf_lsm_active().map_err(BlockError::Unavailable)?;
+            let mut ebpf = Ebpf::load(OBJECT)
+                .map_err(|e| unavailable("loading the BPF object failed (needs root)", e))?;
+            let btf = Btf::from_sys_fs()
+                .map_err(|e| unavailable("reading the kernel's BTF failed", e))?;
+            for hook in HOOKS {
+                let prog: &mut Lsm = ebpf
+                    .program_mut(hook)
+                    .ok_or_else(|| unavailable("the BPF object lacks a program", hook))?
+                    .try_into()
+                    .map_err(|e| unavailable("not an LSM program", e))?;
+                prog.load(hook, &btf).map_err(|e| {
+                    let refused = matches!(&e, aya::programs::ProgramError::LoadError { io_error, .. } if io_error.raw_os_error() == Some(libc::EPERM));
+                    if refused {
+                        BlockError::Unavailable(format!(
+                            "the kernel does not let this process load BPF LSM programs (EPERM on the {hook} hook: kernel lockdown, a container or a sandbox policy)"
+                        ))
+                    } else {
+                        unavailable(&format!("the kernel refused the {hook} program"), e)
+                    }
+                })?;
+                prog.attach()
+                    .map_err(|e| unavailable(&format!("attaching to the {hook} hook failed"), e))?;
+            }
+            let mut allowed: HashMap<_, u32, u8> =
+                HashMap::try_from(ebpf.map_mut("allowed").expect("map in the object"))
+                    .map_err(|e| unavailable("the allowed map", e))?;
+            allowed
+                .insert(std::process::id(), 1, 0)
+                .map_err(|e| unavailable("allowing this process", e))?;
+            Ok(Blocker { ebpf })
+        }
+
+        /// Protect every sealed inode of `b`; returns how many.
+        pub fn protect(&mut self, b: &Baseline) -> Result<usize, BlockError> {
+            let inodes = protected_inodes(b)?;
+            let mut map: HashMap<_, InodeKey, u8> =
+                HashMap::try_from(self.ebpf.map_mut("protected").expect("map in the object"))
+                    .map_err(|e| unavailable("the protected map", e))?;
+            for (ino, dev) in &inodes {
+                map.insert(
+                    InodeKey {
+                        ino: *ino,
+                        dev: *dev,
+                        pad: 0,
+                    },
+                    1,
+                    0,
+                )
+                .map_err(|e| unavailable("filling the protected map", e))?;
+            }
+            Ok(inodes.len())
+        }
+
+        /// How many operations were denied so far.
+        pub fn denied(&self) -> u64 {
+            self.ebpf
+                .map("denied")
+                .and_then(|m| Array::<_, u64>::try_from(m).ok())
+                .and_then(|a| a.get(&0, 0).ok())
+                .unwrap_or(0)
+        }
+    }
+}
+
+#[cfg(not(shouwang_bpf))]
+mod imp {
+    use super::BlockError;
+    use crate::Baseline;
+
+    pub struct Blocker;
+
+    impl Blocker {
+        pub fn start() -> Result<Blocker, BlockError> {
+            Err(BlockError::Unavailable(
+                "this build has no BPF program (clang and libbpf-dev were missing when it was built)".into(),
+            ))
+        }
+
+        pub fn protect(&mut self, _b: &Baseline) -> Result<usize, BlockError> {
+            Ok(0)
+        }
+
+        pub fn denied(&self) -> u64 {
+            0
+        }
+    }
+}
+
+pub use imp::Blocker;
