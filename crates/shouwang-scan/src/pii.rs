@@ -97,6 +97,12 @@ pub fn find_pii_on(text: &str, today: NaiveDate) -> Vec<PiiMatch> {
             continue;
         }
         let run_end = digit_run_end(bytes, i);
+        if is_fraction(bytes, i) {
+            // The digits after a decimal point (3.14159265359): not a number
+            // of their own.
+            i = run_end;
+            continue;
+        }
         match classify_at(bytes, i, run_end, today) {
             Some((kind, end, digits)) => {
                 out.push(PiiMatch {
@@ -135,6 +141,17 @@ pub fn redact_on(text: &str, today: NaiveDate) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Whether the digits at `at` follow a decimal point or separator that
+/// follows a digit: `3.1415…`, `1,380,000…`.
+fn is_fraction(bytes: &[u8], at: usize) -> bool {
+    at >= 2 && matches!(bytes[at - 1], b'.' | b',') && bytes[at - 2].is_ascii_digit()
+}
+
+/// Whether a number ending at `end` goes on as a decimal: `13812345678.5`.
+fn continues_as_decimal(bytes: &[u8], end: usize) -> bool {
+    bytes.get(end) == Some(&b'.') && bytes.get(end + 1).is_some_and(u8::is_ascii_digit)
+}
+
 fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
@@ -148,7 +165,7 @@ fn digit_run_end(bytes: &[u8], from: usize) -> usize {
 
 /// True when nothing word-like follows `end`: the number stands alone.
 fn ends_clean(bytes: &[u8], end: usize) -> bool {
-    bytes.get(end).is_none_or(|b| !is_word_byte(*b))
+    bytes.get(end).is_none_or(|b| !is_word_byte(*b)) && !continues_as_decimal(bytes, end)
 }
 
 /// What the number starting at `start` (a digit run up to `run_end`) is,
@@ -433,6 +450,13 @@ mod tests {
         assert!(find_pii_on(&format!("abc{id}"), today()).is_empty());
         assert!(find_pii_on("订单号138123456789", today()).is_empty());
         assert!(find_pii_on("x13812345678", today()).is_empty());
+        // Decimals are not numbers of people.
+        assert!(find_pii_on("pi = 3.14159265359", today()).is_empty());
+        assert!(find_pii_on("351364.18257201344 >>>", today()).is_empty());
+        assert!(find_pii_on("13812345678.25 元", today()).is_empty());
+        assert!(find_pii_on("合计 1,13812345678", today()).is_empty());
+        // A full stop after a number ends the sentence, not the number.
+        assert_eq!(find_pii_on("电话13812345678.", today()).len(), 1);
     }
 
     #[test]
