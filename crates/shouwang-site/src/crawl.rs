@@ -473,6 +473,7 @@ pub async fn run(opts: InspectOptions) -> Result<Report, SiteError> {
         ));
     }
 
+    let mut findings = merge_template_repeats(findings);
     if let Some(facts) = &home_facts {
         findings.extend(checks::identity(
             &maker,
@@ -517,6 +518,66 @@ fn scope_hosts(url: &Url, extra: &[String]) -> HashSet<String> {
         scope.insert(host.to_string());
     }
     scope
+}
+
+/// Checks whose findings repeat on every page when the problem sits in
+/// the site's template (a typo in the footer, a dark link in the header).
+const TEMPLATE_CHECKS: &[&str] = &[
+    "site.wording.",
+    "site.pii.",
+    "site.dark-link",
+    "site.hidden-spam",
+    "site.spam-link",
+    "site.document-write-link",
+    "site.script-redirect",
+];
+
+/// One finding for a problem repeated word for word on many pages: the
+/// one at the first location in sort order (stable across runs, whatever
+/// order the pages were fetched in), with the number of pages and a few of
+/// them added to its evidence.
+fn merge_template_repeats(findings: Vec<NewFinding>) -> Vec<NewFinding> {
+    let mut out: Vec<NewFinding> = Vec::with_capacity(findings.len());
+    let mut groups: HashMap<(String, String), Vec<NewFinding>> = HashMap::new();
+    for f in findings {
+        if TEMPLATE_CHECKS
+            .iter()
+            .any(|c| f.provenance.check.starts_with(c))
+        {
+            groups
+                .entry((f.provenance.check.clone(), f.evidence.clone()))
+                .or_default()
+                .push(f);
+        } else {
+            out.push(f);
+        }
+    }
+    let mut merged: Vec<NewFinding> = groups
+        .into_values()
+        .map(|mut group| {
+            group.sort_by(|a, b| a.location.cmp(&b.location));
+            let others: Vec<String> = group[1..]
+                .iter()
+                .take(3)
+                .map(|f| f.location.clone())
+                .collect();
+            let count = group.len();
+            let mut first = group.swap_remove(0);
+            if count > 1 {
+                first.evidence.push_str(&format!(
+                    "；相同内容共出现在 {count} 个页面（另如 {}{}）",
+                    others.join("、"),
+                    if count > 4 { " 等" } else { "" }
+                ));
+            }
+            first
+        })
+        .collect();
+    merged.sort_by(|a, b| {
+        (&a.provenance.check, &a.location).cmp(&(&b.provenance.check, &b.location))
+    });
+    out.extend(merged);
+    out
 }
 
 fn note(limits: &mut Vec<String>, what: String) {
@@ -910,6 +971,53 @@ mod tests {
             .collect();
         v.sort();
         v
+    }
+
+    #[test]
+    fn a_problem_in_the_template_is_one_finding() {
+        let maker = FindingMaker {
+            asset: AssetRef::new(AssetKind::Website, "http://x/"),
+        };
+        let typo = |page: &str| {
+            maker.make(
+                "site.wording.typo",
+                Severity::Low,
+                "错别字",
+                "typo",
+                "…再接再励…（本页 1 处）",
+                &format!("http://x/{page} 「再接再励」"),
+            )
+        };
+        let other = maker.make(
+            "site.broken-link",
+            Severity::Low,
+            "死链",
+            "",
+            "HTTP 404",
+            "http://x/gone",
+        );
+        let merged = merge_template_repeats(vec![
+            typo("c"),
+            typo("a"),
+            other.clone(),
+            typo("b"),
+            typo("d"),
+            typo("e"),
+        ]);
+        assert_eq!(merged.len(), 2, "{merged:#?}");
+        let t = merged
+            .iter()
+            .find(|f| f.provenance.check == "site.wording.typo")
+            .unwrap();
+        assert_eq!(t.location, "http://x/a 「再接再励」");
+        assert!(
+            t.evidence.contains("共出现在 5 个页面") && t.evidence.contains(" 等"),
+            "{}",
+            t.evidence
+        );
+        // A problem on one page only is left as it was.
+        let single = merge_template_repeats(vec![typo("z")]);
+        assert_eq!(single[0].evidence, "…再接再励…（本页 1 处）");
     }
 
     #[test]
