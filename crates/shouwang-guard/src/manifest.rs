@@ -57,7 +57,8 @@ impl Kind {
 pub struct Entry {
     /// Relative to the root, `/`-separated, no leading slash; the root
     /// itself is the empty path. Raw bytes: file names need not be UTF-8.
-    pub path: Vec<u8>,
+    /// Boxed slices, not vectors: a million entries are held at once.
+    pub path: Box<[u8]>,
     pub kind: Kind,
     /// Permission bits (including setuid/setgid/sticky).
     pub mode: u32,
@@ -68,7 +69,7 @@ pub struct Entry {
     /// BLAKE3 of the content, for files.
     pub hash: Option<[u8; 32]>,
     /// The link target, for symlinks.
-    pub target: Option<Vec<u8>>,
+    pub target: Option<Box<[u8]>>,
 }
 
 impl Entry {
@@ -106,7 +107,7 @@ const MAC_LEN: usize = 32;
 impl Manifest {
     pub fn get(&self, path: &[u8]) -> Option<&Entry> {
         self.entries
-            .binary_search_by(|e| e.path.as_slice().cmp(path))
+            .binary_search_by(|e| e.path[..].cmp(path))
             .ok()
             .map(|i| &self.entries[i])
     }
@@ -182,7 +183,7 @@ impl Manifest {
             let n = u64::from_le_bytes(r.array()?) as usize;
             let mut entries = Vec::with_capacity(n.min(r.remaining() / 30));
             for _ in 0..n {
-                let path = r.bytes()?.to_vec();
+                let path = r.bytes()?.into();
                 let kind = Kind::from_code(r.u8()?)?;
                 let mode = u32::from_le_bytes(r.array()?);
                 let uid = u32::from_le_bytes(r.array()?);
@@ -196,7 +197,7 @@ impl Manifest {
                 };
                 let target = match r.u8()? {
                     0 => None,
-                    1 => Some(r.bytes()?.to_vec()),
+                    1 => Some(r.bytes()?.into()),
                     _ => return None,
                 };
                 entries.push(Entry {
@@ -285,7 +286,7 @@ mod tests {
             writables: vec!["uploads/**".into()],
             entries: vec![
                 Entry {
-                    path: vec![],
+                    path: Box::default(),
                     kind: Kind::Dir,
                     mode: 0o755,
                     uid: 0,
@@ -296,7 +297,7 @@ mod tests {
                     target: None,
                 },
                 Entry {
-                    path: b"index.html".to_vec(),
+                    path: b"index.html"[..].into(),
                     kind: Kind::File,
                     mode: 0o644,
                     uid: 33,
@@ -307,7 +308,7 @@ mod tests {
                     target: None,
                 },
                 Entry {
-                    path: b"link".to_vec(),
+                    path: b"link"[..].into(),
                     kind: Kind::Symlink,
                     mode: 0o777,
                     uid: 0,
@@ -315,7 +316,7 @@ mod tests {
                     size: 10,
                     mtime_ns: 3,
                     hash: None,
-                    target: Some(b"index.html".to_vec()),
+                    target: Some(b"index.html"[..].into()),
                 },
             ],
         }

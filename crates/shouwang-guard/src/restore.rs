@@ -180,7 +180,7 @@ fn current_entry(
     };
     let kind = kind_of(&st);
     let mut e = Entry {
-        path: rel.to_vec(),
+        path: rel.into(),
         kind,
         mode: st.st_mode & 0o7777,
         uid: st.st_uid,
@@ -214,7 +214,11 @@ fn current_entry(
             e.size = f.metadata().map(|m| m.len()).unwrap_or(e.size);
         }
         Kind::Symlink => {
-            e.target = Some(rustix::fs::readlinkat(dir, name, Vec::new())?.into_bytes());
+            e.target = Some(
+                rustix::fs::readlinkat(dir, name, Vec::new())?
+                    .into_bytes()
+                    .into(),
+            );
         }
         _ => {}
     }

@@ -8,7 +8,6 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
@@ -95,10 +94,10 @@ pub(crate) fn abs_path(root: &Path, rel: &[u8]) -> PathBuf {
     }
 }
 
-pub(crate) fn entry_from_meta(path: Vec<u8>, meta: &Metadata) -> Entry {
+pub(crate) fn entry_from_meta(path: impl Into<Box<[u8]>>, meta: &Metadata) -> Entry {
     let kind = Kind::of(meta.file_type());
     Entry {
-        path,
+        path: path.into(),
         kind,
         mode: meta.mode() & 0o7777,
         uid: meta.uid(),
@@ -172,9 +171,6 @@ pub(crate) fn hash_file(
     ))
 }
 
-/// A file's hash and its metadata as read, or why it could not be read.
-type HashResult = io::Result<([u8; 32], Metadata)>;
-
 /// What a walk found, and the paths it could not read.
 pub struct Scan {
     pub entries: Vec<Entry>,
@@ -231,7 +227,7 @@ pub fn scan(
             match entry.kind {
                 Kind::Dir => stack.push(rel),
                 Kind::Symlink => match fs::read_link(item.path()) {
-                    Ok(t) => entry.target = Some(t.as_os_str().as_bytes().to_vec()),
+                    Ok(t) => entry.target = Some(t.as_os_str().as_bytes().into()),
                     Err(e) => errors.push((item.path(), e)),
                 },
                 _ => {}
@@ -241,12 +237,8 @@ pub fn scan(
     }
 
     // Hash file contents on every core: the walk is cheap, reading is not.
-    let todo: Vec<usize> = entries
-        .iter()
-        .enumerate()
-        .filter(|(_, e)| e.kind == Kind::File && !filters.is_writable(&e.path))
-        .map(|(i, _)| i)
-        .collect();
+    // Threads take chunks of the entries and fill them in place, so a
+    // million files cost no second list (peak memory is the entries).
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     // Sealing also writes, mostly waiting on the device (O_DIRECT): many
     // more threads than cores keep the device busy. Measured on a 2-core VM
@@ -256,45 +248,44 @@ pub fn scan(
     } else {
         cores.min(8)
     };
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<(usize, HashResult)>> = Mutex::new(Vec::with_capacity(todo.len()));
+    let queue: Mutex<Vec<&mut [Entry]>> = Mutex::new(entries.chunks_mut(64).collect());
+    let failures: Mutex<Vec<(PathBuf, io::Error)>> = Mutex::new(Vec::new());
     std::thread::scope(|s| {
         for _ in 0..threads {
             s.spawn(|| {
                 let mut buf = AlignedBuf::new();
-                let mut local = Vec::new();
                 loop {
-                    let k = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(&i) = todo.get(k) else { break };
-                    let path = abs_path(root, &entries[i].path);
-                    local.push((i, hash_file(&path, objects, &mut buf)));
+                    let chunk = queue.lock().unwrap_or_else(|p| p.into_inner()).pop();
+                    let Some(chunk) = chunk else { break };
+                    for e in chunk.iter_mut() {
+                        if e.kind != Kind::File || filters.is_writable(&e.path) {
+                            continue;
+                        }
+                        let path = abs_path(root, &e.path);
+                        match hash_file(&path, objects, &mut buf) {
+                            Ok((hash, meta)) => {
+                                let rel = std::mem::take(&mut e.path);
+                                *e = entry_from_meta(rel, &meta);
+                                e.hash = Some(hash);
+                            }
+                            // Gone between the walk and the read: it is
+                            // simply not there (marked, removed below).
+                            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                                e.kind = Kind::Other;
+                                e.size = u64::MAX;
+                            }
+                            Err(err) => failures
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .push((path, err)),
+                        }
+                    }
                 }
-                results
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .extend(local);
             });
         }
     });
-    let mut vanished = Vec::new();
-    for (i, r) in results.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        match r {
-            Ok((hash, meta)) => {
-                let path = std::mem::take(&mut entries[i].path);
-                entries[i] = entry_from_meta(path, &meta);
-                entries[i].hash = Some(hash);
-            }
-            // Gone between the walk and the read: it is simply not there.
-            Err(e) if e.kind() == io::ErrorKind::NotFound => vanished.push(i),
-            Err(e) => errors.push((abs_path(root, &entries[i].path), e)),
-        }
-    }
-    if !vanished.is_empty() {
-        vanished.sort_unstable();
-        for i in vanished.into_iter().rev() {
-            entries.remove(i);
-        }
-    }
+    errors.extend(failures.into_inner().unwrap_or_else(|p| p.into_inner()));
+    entries.retain(|e| !(e.kind == Kind::Other && e.size == u64::MAX));
     entries.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(Scan { entries, errors })
 }

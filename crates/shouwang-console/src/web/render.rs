@@ -159,6 +159,10 @@ mod tests {
             "users": [{ "name": "张三", "role": "auditor", "disabled": false, "locked": false, "is_self": false }],
             "roles": ["admin", "operator", "auditor"],
             "f": { "id": 1, "severity": "high", "title": "x", "status": "open" },
+            "root": "/var/www/html",
+            "record": { "id": "q1", "path": "index.html", "reason": "tampered", "kind": "file", "size": 5, "mode": 420, "uid": 0 },
+            "lines": [{ "tag": "del", "text": "<h1>政府</h1>" }, { "tag": "ins", "text": "<h1>HACKED</h1>" }],
+            "text": true,
             "filter": {},
         });
         for (name, _) in TEMPLATES {

@@ -270,7 +270,7 @@ fn fix_and_report(g: &Guarded, rel: &[u8], t0: Instant, tx: &Sender<Message>) ->
             .entries
             .iter()
             .filter(|e| e.path.starts_with(&prefix) && e.path.len() > prefix.len())
-            .map(|e| e.path.clone())
+            .map(|e| e.path.to_vec())
             .collect();
         for c in children {
             count += fix_and_report(g, &c, t0, tx);
