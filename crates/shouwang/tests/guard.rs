@@ -75,6 +75,17 @@ fn eventually(what: &str, cond: impl Fn() -> bool) {
     }
 }
 
+/// The lines a child writes, as they come.
+fn lines_of(out: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    rx
+}
+
 fn sigterm(child: &Child) {
     Command::new("kill")
         .arg("-TERM")
@@ -231,20 +242,8 @@ fn up_and_wait(b: &Box_, marker: &str) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let out = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let err = child.stderr.take().unwrap();
-    let (etx, erx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(err).lines().map_while(Result::ok) {
-            let _ = etx.send(line);
-        }
-    });
+    let rx = lines_of(child.stdout.take().unwrap());
+    let erx = lines_of(child.stderr.take().unwrap());
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut seen = Vec::new();
     loop {
@@ -325,13 +324,7 @@ fn guard_watch_stops_cleanly_on_sigterm() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let out = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
+    let rx = lines_of(child.stdout.take().unwrap());
     let first = rx
         .recv_timeout(Duration::from_secs(20))
         .expect("a start line");
@@ -356,13 +349,7 @@ fn watch_block_says_what_it_can_do_and_still_restores() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let out = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
+    let rx = lines_of(child.stdout.take().unwrap());
     let mut lines = Vec::new();
     while !lines.iter().any(|l: &String| l.contains("guarding")) {
         lines.push(
