@@ -10,7 +10,7 @@ use shouwang_console::ConsoleConfig;
 use shouwang_guard::{GuardDir, SealOptions};
 
 fn client() -> reqwest::Client {
-    reqwest::Client::builder()
+    http_client_builder()
         .cookie_store(true)
         .redirect(Policy::none())
         .build()

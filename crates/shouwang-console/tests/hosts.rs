@@ -10,7 +10,7 @@ use shouwang_console::ConsoleConfig;
 use shouwang_model::{AssetKind, AssetRef, NewEvent, NewFinding, Provenance, Severity, Text};
 
 async fn logged_in(base: &str) -> reqwest::Client {
-    let c = reqwest::Client::builder()
+    let c = http_client_builder()
         .cookie_store(true)
         .redirect(Policy::none())
         .build()

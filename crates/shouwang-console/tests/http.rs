@@ -9,7 +9,7 @@ use shouwang_console::ConsoleConfig;
 use shouwang_model::FindingStatus;
 
 fn client() -> reqwest::Client {
-    reqwest::Client::builder()
+    http_client_builder()
         .cookie_store(true)
         .redirect(Policy::none())
         .build()
@@ -97,7 +97,7 @@ async fn login_sets_a_hardened_cookie_and_rotates_the_session() {
 
     // A login that arrives with a session cookie (one planted by an
     // attacker, or an old one) gets a new session id; the old id is dropped.
-    let raw = reqwest::Client::builder()
+    let raw = http_client_builder()
         .redirect(Policy::none())
         .build()
         .unwrap();

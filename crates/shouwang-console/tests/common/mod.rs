@@ -117,3 +117,12 @@ pub fn finding_id(store: &dyn Store, check: &str) -> i64 {
         .unwrap()
         .id
 }
+
+/// A reqwest client builder for the tests. The workspace also builds
+/// reqwest with rustls and no default crypto provider (the site crawler
+/// installs ring); feature unification gives these tests the same reqwest,
+/// so they install the provider too.
+pub fn http_client_builder() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+}
