@@ -5,36 +5,8 @@ mod common;
 
 use common::*;
 use reqwest::StatusCode;
-use reqwest::redirect::Policy;
 use shouwang_console::ConsoleConfig;
 use shouwang_guard::{GuardDir, SealOptions};
-
-fn client() -> reqwest::Client {
-    http_client_builder()
-        .cookie_store(true)
-        .redirect(Policy::none())
-        .build()
-        .unwrap()
-}
-
-async fn login(c: &reqwest::Client, base: &str, user: &str, pw: &str) {
-    let page = c
-        .get(format!("{base}/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = csrf_of(&page);
-    let r = c
-        .post(format!("{base}/login"))
-        .form(&[("username", user), ("password", pw), ("csrf", &csrf)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-}
 
 fn enc(s: &str) -> String {
     serde_urlencoded::to_string([("root", s)]).unwrap()
@@ -68,8 +40,8 @@ async fn a_defacement_shows_with_its_diff_and_an_operator_publishes() {
     .await
     .unwrap();
 
-    let c = client();
-    login(&c, &con.base, "auditor", AUDITOR_PW).await;
+    let c = browser_like_client();
+    log_in(&c, &con.base, "auditor", AUDITOR_PW).await;
     let list = c
         .get(format!("{}/guard", con.base))
         .send()
@@ -123,8 +95,8 @@ async fn a_defacement_shows_with_its_diff_and_an_operator_publishes() {
 
     // An operator publishes an approved new page.
     std::fs::write(www.join("notice.html"), "<p>通知</p>").unwrap();
-    let op = client();
-    login(&op, &con.base, "operator", OPERATOR_PW).await;
+    let op = browser_like_client();
+    log_in(&op, &con.base, "operator", OPERATOR_PW).await;
     let view = op
         .get(format!("{}/guard/view?{}", con.base, enc(&root)))
         .send()

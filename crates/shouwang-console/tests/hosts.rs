@@ -5,37 +5,12 @@ mod common;
 
 use common::*;
 use reqwest::StatusCode;
-use reqwest::redirect::Policy;
 use shouwang_console::ConsoleConfig;
 use shouwang_model::{AssetKind, AssetRef, NewEvent, NewFinding, Provenance, Severity, Text};
 
 async fn logged_in(base: &str) -> reqwest::Client {
-    let c = http_client_builder()
-        .cookie_store(true)
-        .redirect(Policy::none())
-        .build()
-        .unwrap();
-    let page = c
-        .get(format!("{base}/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = csrf_of(&page);
-    let r = c
-        .post(format!("{base}/login"))
-        .form(&[
-            ("username", "admin"),
-            ("password", ADMIN_PW),
-            ("csrf", &csrf),
-            ("next", "/"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let c = browser_like_client();
+    log_in(&c, base, "admin", ADMIN_PW).await;
     c
 }
 

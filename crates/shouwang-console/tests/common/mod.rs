@@ -126,3 +126,37 @@ pub fn http_client_builder() -> reqwest::ClientBuilder {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
 }
+
+/// A client that keeps cookies and shows redirects instead of following
+/// them, as the tests want to see them.
+pub fn browser_like_client() -> reqwest::Client {
+    http_client_builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Log in through the form, as a person does; asserts that it worked.
+pub async fn log_in(c: &reqwest::Client, base: &str, user: &str, pw: &str) {
+    let page = c
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&page);
+    let r = c
+        .post(format!("{base}/login"))
+        .form(&[("username", user), ("password", pw), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        reqwest::StatusCode::SEE_OTHER,
+        "login as {user}"
+    );
+}
