@@ -430,7 +430,8 @@ impl Baseline {
         {
             return Err(GuardError::TargetNotEmpty(target.to_path_buf()));
         }
-        let root = SafeRoot::open(target)?;
+        let target = fs::canonicalize(target).map_err(io_err(target))?;
+        let root = SafeRoot::open(&target)?;
         let r = self.restorer(&root);
         let mut n = 0;
         for e in &self.manifest.entries {

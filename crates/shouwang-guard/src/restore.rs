@@ -121,13 +121,27 @@ pub struct SafeRoot {
 }
 
 impl SafeRoot {
+    /// Open a web root by its canonical path. No component of the path
+    /// may be a symlink: the path was canonical when it was sealed, so a
+    /// symlink in it now means someone swapped a directory for one, and a
+    /// restore through it would write (and quarantine) somewhere else.
     pub fn open(path: &Path) -> Result<SafeRoot, GuardError> {
-        let fd = rustix::fs::open(
+        let fd = rustix::fs::openat2(
+            rustix::fs::CWD,
             path,
-            OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC,
+            OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW,
             Mode::empty(),
+            ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS,
         )
-        .map_err(errno(path))?;
+        .map_err(|e| match e {
+            Errno::LOOP | Errno::NOTDIR => GuardError::Io {
+                path: path.to_path_buf(),
+                source: io::Error::other(
+                    "a component of the web root's path is now a symlink (it was not when sealed): refusing to restore through it; investigate, then put the directory back or seal again",
+                ),
+            },
+            other => errno(path)(other),
+        })?;
         Ok(SafeRoot {
             path: path.to_path_buf(),
             fd,
@@ -136,6 +150,14 @@ impl SafeRoot {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Is `other` the same directory (device and inode)?
+    pub fn same_dir(&self, other: &SafeRoot) -> bool {
+        match (rustix::fs::fstat(&self.fd), rustix::fs::fstat(&other.fd)) {
+            (Ok(a), Ok(b)) => a.st_dev == b.st_dev && a.st_ino == b.st_ino,
+            _ => false,
+        }
     }
 
     /// Like `open_dir`, for callers outside this module.

@@ -390,3 +390,39 @@ fn release_puts_a_quarantined_file_back_and_keeps_it() {
     );
     assert!(b.quarantine.list().unwrap().is_empty());
 }
+
+#[test]
+fn a_web_root_swapped_for_a_symlink_is_refused_not_followed() {
+    let s = site();
+    let g = seal(&s);
+    // The attacker moves the site away and points its path at another
+    // directory: a restore through that path would write there and move
+    // that directory's files to quarantine.
+    fs::rename(&s.root, s.outside.join("moved-www")).unwrap();
+    symlink(&s.outside, &s.root).unwrap();
+    let b = g.baseline(&s.root.parent().unwrap().join("outside")).err();
+    assert!(b.is_some(), "the outside directory is not a sealed root");
+    let dir = GuardDir::open(&s.data).unwrap();
+    let baselines = dir.baselines();
+    let b = baselines.into_iter().next().unwrap().unwrap();
+    let err = match b.repair() {
+        Err(e) => e.to_string(),
+        Ok(r) => panic!("repaired through a symlinked root: {r:?}"),
+    };
+    assert!(
+        err.contains("symlink") || err.contains("not a directory"),
+        "{err}"
+    );
+    assert_eq!(
+        fs::read_to_string(s.outside.join("victim.txt")).unwrap(),
+        "outside the web root"
+    );
+    assert!(
+        !s.outside.join("index.html").exists(),
+        "nothing written through the symlink"
+    );
+    assert!(
+        b.quarantine.list().unwrap().is_empty(),
+        "nothing quarantined from the other directory"
+    );
+}

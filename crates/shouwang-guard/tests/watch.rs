@@ -289,6 +289,38 @@ fn mass_change_is_all_undone(w: Watching) {
 
 const MASS: usize = 10_000;
 
+fn a_displaced_root_is_reported_and_rebuilt(w: Watching) {
+    let moved = w.outside.join("moved-www");
+    fs::rename(&w.root, &moved).unwrap();
+    symlink(&w.outside, &w.root).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut told = false;
+    while !told {
+        assert!(
+            Instant::now() < deadline,
+            "no notice about the displaced root"
+        );
+        if let Ok(Message::Notice(Notice::Error(e))) = w.rx.recv_timeout(Duration::from_millis(100))
+        {
+            told = e.contains("moved away or replaced by a symlink");
+        }
+    }
+    assert!(
+        !w.outside.join("index.html").exists(),
+        "nothing restored through the symlink"
+    );
+    assert_eq!(
+        content(&w.outside.join("secret.txt")).as_deref(),
+        Some("outside")
+    );
+    // A real directory back at the path is rebuilt from the baseline.
+    fs::remove_file(&w.root).unwrap();
+    fs::create_dir(&w.root).unwrap();
+    eventually("site rebuilt", || {
+        content(&w.root.join("news/2026/a.html")).as_deref() == Some("<p>通知</p>")
+    });
+}
+
 macro_rules! both {
     ($($name:ident: $files:expr),* $(,)?) => {
         mod fanotify {
@@ -310,4 +342,5 @@ both!(
     hard_link_to_outside_is_removed_without_touching_the_target: 0,
     writable_area_is_recorded_not_touched: 0,
     mass_change_is_all_undone: 10_000,
+    a_displaced_root_is_reported_and_rebuilt: 0,
 );

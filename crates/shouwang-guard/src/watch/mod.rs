@@ -114,6 +114,8 @@ struct Guarded {
     manifest_mtime: Option<SystemTime>,
     paused_checked: Instant,
     paused: bool,
+    /// Set while the root's path no longer leads to the directory we hold.
+    displaced: bool,
 }
 
 fn manifest_mtime(b: &Baseline) -> Option<SystemTime> {
@@ -145,6 +147,7 @@ pub fn watch(
             manifest_mtime: manifest_mtime(&baseline),
             paused: baseline.paused_until().is_some(),
             paused_checked: Instant::now(),
+            displaced: false,
             baseline,
             safe,
         });
@@ -301,10 +304,45 @@ fn repair_all(guarded: &mut [Guarded], tx: &Sender<Message>) -> usize {
     n
 }
 
+/// Does the root's path still lead, without symlinks, to the directory we
+/// hold open? If the directory was moved away or the path now holds a
+/// symlink, say so (once); when a real directory is back at the path, take
+/// it and repair it.
+fn check_in_place(g: &mut Guarded, tx: &Sender<Message>) {
+    let here = SafeRoot::open(&g.baseline.root).ok();
+    let same = here.as_ref().is_some_and(|h| h.same_dir(&g.safe));
+    if same {
+        g.displaced = false;
+        return;
+    }
+    if let Some(h) = here {
+        // A real directory at the path again (put back, or recreated):
+        // guard that one and bring it to the baseline.
+        g.safe = h;
+        g.displaced = false;
+        let t0 = Instant::now();
+        if let Ok(report) = g.baseline.check() {
+            for c in report.changes {
+                fix_and_report(g, c.path(), t0, tx);
+            }
+        }
+        return;
+    }
+    if !g.displaced {
+        g.displaced = true;
+        let _ = tx.send(Message::Notice(Notice::Error(format!(
+            "the web root {} was moved away or replaced by a symlink: nothing is restored through that path until a real directory is back (shouwang guard restore {} --to ... rebuilds it)",
+            g.baseline.root.display(),
+            g.baseline.root.display()
+        ))));
+    }
+}
+
 /// Pick up a published baseline and the state of maintenance windows.
 fn refresh(guard: &GuardDir, guarded: &mut [Guarded], tx: &Sender<Message>) {
     for g in guarded.iter_mut() {
         if g.paused_checked.elapsed() > Duration::from_millis(500) {
+            check_in_place(g, tx);
             let was = g.paused;
             g.paused = g.baseline.paused_until().is_some();
             g.paused_checked = Instant::now();
