@@ -100,6 +100,15 @@ enum Source {
 }
 
 impl Source {
+    /// A root's directory was replaced by a new one: watch the new one.
+    /// (A fanotify filesystem mark already covers it.)
+    fn rewatch(&mut self, root: &Path) -> io::Result<()> {
+        match self {
+            Source::Fanotify(_) => Ok(()),
+            Source::Inotify(i) => i.add_tree(root),
+        }
+    }
+
     fn read(&mut self, out: &mut Vec<RawEvent>, timeout: Duration) -> io::Result<()> {
         match self {
             Source::Fanotify(f) => f.read(out, timeout),
@@ -174,8 +183,16 @@ pub fn watch(
     repair_all(&mut guarded, &tx);
 
     let mut raw = Vec::new();
+    let mut last_sweep = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         raw.clear();
+        // inotify cannot watch a new directory before it exists, so what
+        // happens in one between its creation and our watch is never
+        // reported: a cheap sweep of the metadata catches that.
+        if backend == Backend::Inotify && last_sweep.elapsed() >= sweep_interval(&guarded) {
+            sweep(&guarded, &tx);
+            last_sweep = Instant::now();
+        }
         if let Err(e) = source.read(&mut raw, Duration::from_millis(200)) {
             let _ = tx.send(Message::Notice(Notice::Error(format!(
                 "reading events failed: {e}"
@@ -184,11 +201,11 @@ pub fn watch(
             continue;
         }
         if raw.is_empty() {
-            refresh(guard, &mut guarded, &tx);
+            refresh(guard, &mut guarded, &mut source, &tx);
             continue;
         }
         let t0 = Instant::now();
-        refresh(guard, &mut guarded, &tx);
+        refresh(guard, &mut guarded, &mut source, &tx);
         if raw.iter().any(|e| matches!(e, RawEvent::Overflow)) {
             let repaired = repair_all(&mut guarded, &tx);
             let _ = tx.send(Message::Notice(Notice::Overflow { repaired }));
@@ -282,6 +299,47 @@ fn fix_and_report(g: &Guarded, rel: &[u8], t0: Instant, tx: &Sender<Message>) ->
     count
 }
 
+/// Every 2 s, or longer for big roots (about 50,000 stats a second).
+fn sweep_interval(guarded: &[Guarded]) -> Duration {
+    let entries: usize = guarded
+        .iter()
+        .map(|g| g.baseline.manifest.entries.len())
+        .sum();
+    Duration::from_secs((entries as u64 / 50_000).max(2))
+}
+
+/// Stat every sealed path and fix those whose type, size, mode, owner or
+/// mtime no longer match (the fix itself compares content), and quarantine
+/// nothing: additions are seen by events in watched directories.
+fn sweep(guarded: &[Guarded], tx: &Sender<Message>) {
+    use std::os::unix::fs::MetadataExt;
+    for g in guarded {
+        let b = &g.baseline;
+        let t0 = Instant::now();
+        for e in &b.manifest.entries {
+            if b.filters.is_writable(&e.path) {
+                continue;
+            }
+            let p = crate::scan::abs_path(&b.root, &e.path);
+            let differs = match std::fs::symlink_metadata(&p) {
+                Err(_) => true,
+                Ok(m) => {
+                    crate::manifest::Kind::of(m.file_type()) != e.kind
+                        || m.mode() & 0o7777 != e.mode && e.kind != Kind::Symlink
+                        || m.uid() != e.uid
+                        || m.gid() != e.gid
+                        || (e.kind == Kind::File
+                            && (m.size() != e.size
+                                || m.mtime() * 1_000_000_000 + m.mtime_nsec() != e.mtime_ns))
+                }
+            };
+            if differs {
+                fix_and_report(g, &e.path, t0, tx);
+            }
+        }
+    }
+}
+
 /// Compare every root in full and fix what differs.
 fn repair_all(guarded: &mut [Guarded], tx: &Sender<Message>) -> usize {
     let mut n = 0;
@@ -308,7 +366,7 @@ fn repair_all(guarded: &mut [Guarded], tx: &Sender<Message>) -> usize {
 /// hold open? If the directory was moved away or the path now holds a
 /// symlink, say so (once); when a real directory is back at the path, take
 /// it and repair it.
-fn check_in_place(g: &mut Guarded, tx: &Sender<Message>) {
+fn check_in_place(g: &mut Guarded, source: &mut Source, tx: &Sender<Message>) {
     let here = SafeRoot::open(&g.baseline.root).ok();
     let same = here.as_ref().is_some_and(|h| h.same_dir(&g.safe));
     if same {
@@ -320,6 +378,12 @@ fn check_in_place(g: &mut Guarded, tx: &Sender<Message>) {
         // guard that one and bring it to the baseline.
         g.safe = h;
         g.displaced = false;
+        if let Err(e) = source.rewatch(&g.baseline.root) {
+            let _ = tx.send(Message::Notice(Notice::Error(format!(
+                "cannot watch {} again: {e}",
+                g.baseline.root.display()
+            ))));
+        }
         let t0 = Instant::now();
         if let Ok(report) = g.baseline.check() {
             for c in report.changes {
@@ -339,10 +403,10 @@ fn check_in_place(g: &mut Guarded, tx: &Sender<Message>) {
 }
 
 /// Pick up a published baseline and the state of maintenance windows.
-fn refresh(guard: &GuardDir, guarded: &mut [Guarded], tx: &Sender<Message>) {
+fn refresh(guard: &GuardDir, guarded: &mut [Guarded], source: &mut Source, tx: &Sender<Message>) {
     for g in guarded.iter_mut() {
         if g.paused_checked.elapsed() > Duration::from_millis(500) {
-            check_in_place(g, tx);
+            check_in_place(g, source, tx);
             let was = g.paused;
             g.paused = g.baseline.paused_until().is_some();
             g.paused_checked = Instant::now();
