@@ -32,10 +32,6 @@ impl ObjectStore {
         self.dir.join(&hex[..2]).join(&hex[2..])
     }
 
-    pub fn contains(&self, hash: &[u8; 32]) -> bool {
-        self.path_of(hash).is_file()
-    }
-
     /// Store `content` (whose hash the caller computed). Written to a
     /// temporary name and renamed, so an object under its final name is
     /// always complete; written with O_DIRECT where the filesystem allows

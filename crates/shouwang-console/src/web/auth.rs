@@ -431,30 +431,22 @@ pub(crate) async fn login(
         .await;
     let user = match outcome {
         Ok(LoginOutcome::Ok(user)) => user,
-        Ok(LoginOutcome::Failed) => {
+        Ok(refused) => {
             state
                 .metrics
                 .logins_failed
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let (message, status) = if matches!(refused, LoginOutcome::Locked) {
+                ("login.locked", StatusCode::TOO_MANY_REQUESTS)
+            } else {
+                ("login.failed", StatusCode::UNAUTHORIZED)
+            };
             return login_form(
                 &state,
                 &lang,
                 form.next.as_deref(),
-                Some(tr(&lang, "login.failed")),
-                StatusCode::UNAUTHORIZED,
-            );
-        }
-        Ok(LoginOutcome::Locked) => {
-            state
-                .metrics
-                .logins_failed
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            return login_form(
-                &state,
-                &lang,
-                form.next.as_deref(),
-                Some(tr(&lang, "login.locked")),
-                StatusCode::TOO_MANY_REQUESTS,
+                Some(tr(&lang, message)),
+                status,
             );
         }
         Err(e) => return state.renderer.error_page(None, &lang, e),

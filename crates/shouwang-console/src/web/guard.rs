@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use shouwang_guard::{Baseline, GuardDir, Kind};
 use shouwang_store::{EventFilter, NewAuditEntry};
 
-use super::pages::fmt_time;
+use super::pages::{fmt_time, respond};
 use super::{AppError, AppState, Auth};
 
 /// Text diffs stop at this size: a page is for reading.
@@ -29,10 +29,6 @@ struct RootRow {
     quarantined: usize,
     error: Option<String>,
     events: usize,
-}
-
-fn respond(state: &AppState, auth: &Auth, r: Result<Response, AppError>) -> Response {
-    r.unwrap_or_else(|e| state.renderer.error_page(Some(auth), &auth.lang, e))
 }
 
 async fn guard_events(

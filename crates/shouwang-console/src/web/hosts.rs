@@ -102,7 +102,7 @@ pub(crate) async fn list(State(state): State<AppState>, auth: Auth) -> Response 
         ))
     }
     .await;
-    r.unwrap_or_else(|e| state.renderer.error_page(Some(&auth), &auth.lang, e))
+    super::pages::respond(&state, &auth, r)
 }
 
 /// The run file an event names, if it is one: a `.json` file in a
@@ -191,5 +191,5 @@ pub(crate) async fn detail(
         ))
     }
     .await;
-    r.unwrap_or_else(|e| state.renderer.error_page(Some(&auth), &auth.lang, e))
+    super::pages::respond(&state, &auth, r)
 }

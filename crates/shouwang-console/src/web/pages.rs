@@ -137,7 +137,11 @@ fn status_options(lang: &str) -> Vec<serde_json::Value> {
 }
 
 /// Render `result`, or the error page in the user's language.
-fn respond(state: &AppState, auth: &Auth, result: Result<Response, AppError>) -> Response {
+pub(crate) fn respond(
+    state: &AppState,
+    auth: &Auth,
+    result: Result<Response, AppError>,
+) -> Response {
     result.unwrap_or_else(|e| state.renderer.error_page(Some(auth), &auth.lang, e))
 }
 

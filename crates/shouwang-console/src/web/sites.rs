@@ -118,7 +118,7 @@ pub(crate) async fn list(State(state): State<AppState>, auth: Auth) -> Response 
         ))
     }
     .await;
-    r.unwrap_or_else(|e| state.renderer.error_page(Some(&auth), &auth.lang, e))
+    super::pages::respond(&state, &auth, r)
 }
 
 #[derive(Deserialize)]
@@ -179,5 +179,5 @@ pub(crate) async fn detail(
         ))
     }
     .await;
-    r.unwrap_or_else(|e| state.renderer.error_page(Some(&auth), &auth.lang, e))
+    super::pages::respond(&state, &auth, r)
 }

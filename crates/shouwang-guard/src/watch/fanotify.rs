@@ -7,7 +7,7 @@ use std::ffi::CStr;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::RawEvent;
@@ -217,9 +217,4 @@ impl Fanotify {
             }
         }
     }
-}
-
-/// Can this process use fanotify filesystem marks on `root`?
-pub fn available(root: &Path) -> bool {
-    Fanotify::new(&[root.to_path_buf()]).is_ok()
 }

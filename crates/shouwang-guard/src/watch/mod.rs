@@ -25,8 +25,6 @@ use crate::manifest::Kind;
 use crate::restore::{Outcome, SafeRoot};
 use crate::{Baseline, GuardDir, GuardError};
 
-pub use fanotify::available as fanotify_available;
-
 /// What the kernel told us, reduced to what we act on.
 pub(crate) enum RawEvent {
     Path { path: PathBuf },
@@ -437,14 +435,5 @@ fn refresh(guard: &GuardDir, guarded: &mut [Guarded], source: &mut Source, tx: &
                 }
             }
         }
-    }
-}
-
-/// Is `root` on a filesystem where this process can use fanotify?
-pub fn backend_for(root: &Path) -> Backend {
-    if fanotify::available(root) {
-        Backend::Fanotify
-    } else {
-        Backend::Inotify
     }
 }
