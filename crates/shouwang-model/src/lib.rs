@@ -11,12 +11,17 @@
 mod asset;
 mod event;
 mod finding;
+mod incident;
 mod severity;
 pub mod taxonomy;
 
 pub use asset::{Asset, AssetKind, AssetRef};
 pub use event::{Event, NewEvent};
 pub use finding::{Finding, FindingStatus, NewFinding};
+pub use incident::{
+    Incident, IncidentStatus, NewIncident, NewTimelineEntry, OperatorType, Person, ReportStage,
+    SystemEntry, TimelineEntry, TimelineKind, UnitProfile,
+};
 pub use severity::Severity;
 
 use chrono::{DateTime, Utc};
