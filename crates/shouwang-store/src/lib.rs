@@ -12,9 +12,12 @@
 //! `spawn_blocking`.
 
 mod audit;
+mod incident;
 mod pool;
 mod postgres;
+mod postgres_incident;
 mod sqlite;
+mod sqlite_incident;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -23,17 +26,19 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shouwang_model::{
-    Asset, AssetRef, Event, Finding, FindingStatus, NewEvent, NewFinding, Severity,
+    Asset, AssetRef, Event, Finding, FindingStatus, Incident, NewEvent, NewFinding,
+    NewTimelineEntry, Severity, TimelineEntry,
 };
 
 pub use audit::{AuditKey, AuditVerdict, GENESIS_HASH, load_or_create_secret};
+pub use incident::{ChangeNote, IncidentBatch, IncidentChange, IncidentFilter, Members};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Everything that can go wrong in the store, phrased for the person who
 /// has to fix it.
@@ -412,6 +417,41 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn audit_head(&self) -> Result<(i64, String)>;
     /// The key the chain is computed with.
     fn audit_key(&self) -> &AuditKey;
+
+    // --- incidents ---
+    /// Apply one pass of the incident engine atomically; returns the ids
+    /// of the opened incidents, in order.
+    fn apply_incident_batch(&self, batch: &IncidentBatch) -> Result<Vec<i64>>;
+    fn incident(&self, id: i64) -> Result<Option<Incident>>;
+    /// Incidents, newest discovery first.
+    fn incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>>;
+    /// The most recently active incident with this group key that is not
+    /// closed: where a related event joins.
+    fn open_incident_for_group(&self, group_key: &str) -> Result<Option<Incident>>;
+    /// Change status, level or reporting marks and record the timeline line
+    /// that says who did it and why, in one transaction.
+    fn update_incident(
+        &self,
+        id: i64,
+        change: &IncidentChange,
+        note: &ChangeNote,
+    ) -> Result<Incident>;
+    fn add_timeline(&self, entries: &[NewTimelineEntry]) -> Result<()>;
+    /// An incident's timeline, oldest first.
+    fn timeline(&self, incident_id: i64) -> Result<Vec<TimelineEntry>>;
+    /// The first `limit` events that make up an incident, oldest first.
+    fn incident_events(&self, incident_id: i64, limit: usize) -> Result<Vec<Event>>;
+    /// The findings that make up an incident.
+    fn incident_findings(&self, incident_id: i64) -> Result<Vec<Finding>>;
+    /// Events with `id > after`, oldest first: the incident engine's feed.
+    fn events_after(&self, after: i64, limit: usize) -> Result<Vec<Event>>;
+    /// Findings with `id > after`, oldest first.
+    fn findings_after(&self, after: i64, limit: usize) -> Result<Vec<Finding>>;
+
+    // --- settings ---
+    /// A named setting (unit profile, notification channels, engine cursors).
+    fn setting(&self, name: &str) -> Result<Option<serde_json::Value>>;
+    fn set_setting(&self, name: &str, value: &serde_json::Value) -> Result<()>;
 
     /// Walk the whole chain and name the first row that does not fit.
     fn verify_audit(&self) -> Result<AuditVerdict> {

@@ -17,7 +17,10 @@ use crate::{
     event_where, finding_where, now, parse_name, severity_from_rank, severity_rank,
 };
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/postgres/0001_init.sql")),
+    (2, include_str!("../migrations/postgres/0002_incidents.sql")),
+];
 
 /// An arbitrary constant that names Shouwang's migration lock.
 const MIGRATION_LOCK: i64 = 0x5348_4f55_5741_4e47;
@@ -84,7 +87,10 @@ impl PostgresStore {
         })
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut Client) -> Result<T, postgres::Error>) -> Result<T> {
+    pub(crate) fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Client) -> Result<T, postgres::Error>,
+    ) -> Result<T> {
         self.pool.with(|c| f(c).map_err(StoreError::from))
     }
 }
@@ -137,16 +143,16 @@ fn params(values: &[Box<dyn ToSql + Sync>]) -> Vec<&(dyn ToSql + Sync)> {
     values.iter().map(|b| b.as_ref()).collect()
 }
 
-fn asset_ref(kind: &str, locator: String) -> Result<AssetRef> {
+pub(crate) fn asset_ref(kind: &str, locator: String) -> Result<AssetRef> {
     Ok(AssetRef::new(
         parse_name::<AssetKind>("asset kind", kind)?,
         locator,
     ))
 }
 
-const FINDING_COLS: &str = "id, sensor, check_id, asset_kind, asset_locator, severity, title_zh, title_en, evidence, location, status, first_seen, last_seen, version, observed_at, input";
+pub(crate) const FINDING_COLS: &str = "id, sensor, check_id, asset_kind, asset_locator, severity, title_zh, title_en, evidence, location, status, first_seen, last_seen, version, observed_at, input";
 
-fn finding_from_row(r: &Row) -> Result<Finding> {
+pub(crate) fn finding_from_row(r: &Row) -> Result<Finding> {
     Ok(Finding {
         id: r.get(0),
         asset: asset_ref(r.get(3), r.get(4))?,
@@ -167,9 +173,9 @@ fn finding_from_row(r: &Row) -> Result<Finding> {
     })
 }
 
-const EVENT_COLS: &str = "id, time, kind, sensor, check_id, asset_kind, asset_locator, severity, summary, details, version, observed_at, input";
+pub(crate) const EVENT_COLS: &str = "id, time, kind, sensor, check_id, asset_kind, asset_locator, severity, summary, details, version, observed_at, input";
 
-fn event_from_row(r: &Row) -> Result<Event> {
+pub(crate) fn event_from_row(r: &Row) -> Result<Event> {
     let details: String = r.get(9);
     Ok(Event {
         id: r.get(0),
@@ -238,6 +244,51 @@ fn not_found(what: &'static str, id: i64) -> StoreError {
 }
 
 impl Store for PostgresStore {
+    fn apply_incident_batch(&self, batch: &crate::IncidentBatch) -> Result<Vec<i64>> {
+        self.apply_incident_batch_impl(batch)
+    }
+    fn incident(&self, id: i64) -> Result<Option<shouwang_model::Incident>> {
+        self.incident_impl(id)
+    }
+    fn incidents(&self, filter: &crate::IncidentFilter) -> Result<Vec<shouwang_model::Incident>> {
+        self.incidents_impl(filter)
+    }
+    fn open_incident_for_group(&self, key: &str) -> Result<Option<shouwang_model::Incident>> {
+        self.open_incident_for_group_impl(key)
+    }
+    fn update_incident(
+        &self,
+        id: i64,
+        change: &crate::IncidentChange,
+        note: &crate::ChangeNote,
+    ) -> Result<shouwang_model::Incident> {
+        self.update_incident_impl(id, change, note)
+    }
+    fn add_timeline(&self, entries: &[shouwang_model::NewTimelineEntry]) -> Result<()> {
+        self.add_timeline_impl(entries)
+    }
+    fn timeline(&self, incident_id: i64) -> Result<Vec<shouwang_model::TimelineEntry>> {
+        self.timeline_impl(incident_id)
+    }
+    fn incident_events(&self, incident_id: i64, limit: usize) -> Result<Vec<Event>> {
+        self.incident_events_impl(incident_id, limit)
+    }
+    fn incident_findings(&self, incident_id: i64) -> Result<Vec<Finding>> {
+        self.incident_findings_impl(incident_id)
+    }
+    fn events_after(&self, after: i64, limit: usize) -> Result<Vec<Event>> {
+        self.events_after_impl(after, limit)
+    }
+    fn findings_after(&self, after: i64, limit: usize) -> Result<Vec<Finding>> {
+        self.findings_after_impl(after, limit)
+    }
+    fn setting(&self, name: &str) -> Result<Option<serde_json::Value>> {
+        self.setting_impl(name)
+    }
+    fn set_setting(&self, name: &str, value: &serde_json::Value) -> Result<()> {
+        self.set_setting_impl(name, value)
+    }
+
     fn backend(&self) -> Backend {
         Backend::Postgres
     }

@@ -16,7 +16,10 @@ use crate::{
     to_micros,
 };
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/sqlite/0001_init.sql")),
+    (2, include_str!("../migrations/sqlite/0002_incidents.sql")),
+];
 
 pub struct SqliteStore {
     path: PathBuf,
@@ -100,7 +103,10 @@ impl SqliteStore {
         })
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T> {
+    pub(crate) fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
+    ) -> Result<T> {
         self.pool.with(|c| f(c).map_err(StoreError::from))
     }
 }
@@ -171,20 +177,20 @@ fn bind(values: &[FilterValue]) -> Vec<Box<dyn ToSql>> {
 
 /// Errors from converting a column are reported as SQLite conversion errors
 /// so they travel through rusqlite's row mapping.
-fn conv(e: StoreError) -> rusqlite::Error {
+pub(crate) fn conv(e: StoreError) -> rusqlite::Error {
     rusqlite::Error::ToSqlConversionFailure(Box::new(e))
 }
 
-fn asset_ref(kind: &str, locator: String) -> rusqlite::Result<AssetRef> {
+pub(crate) fn asset_ref(kind: &str, locator: String) -> rusqlite::Result<AssetRef> {
     Ok(AssetRef::new(
         parse_name::<AssetKind>("asset kind", kind).map_err(conv)?,
         locator,
     ))
 }
 
-const FINDING_COLS: &str = "id, sensor, check_id, asset_kind, asset_locator, severity, title_zh, title_en, evidence, location, status, first_seen, last_seen, version, observed_at, input";
+pub(crate) const FINDING_COLS: &str = "id, sensor, check_id, asset_kind, asset_locator, severity, title_zh, title_en, evidence, location, status, first_seen, last_seen, version, observed_at, input";
 
-fn finding_from_row(r: &Row<'_>) -> rusqlite::Result<Finding> {
+pub(crate) fn finding_from_row(r: &Row<'_>) -> rusqlite::Result<Finding> {
     Ok(Finding {
         id: r.get(0)?,
         asset: asset_ref(&r.get::<_, String>(3)?, r.get(4)?)?,
@@ -206,9 +212,9 @@ fn finding_from_row(r: &Row<'_>) -> rusqlite::Result<Finding> {
     })
 }
 
-const EVENT_COLS: &str = "id, time, kind, sensor, check_id, asset_kind, asset_locator, severity, summary, details, version, observed_at, input";
+pub(crate) const EVENT_COLS: &str = "id, time, kind, sensor, check_id, asset_kind, asset_locator, severity, summary, details, version, observed_at, input";
 
-fn event_from_row(r: &Row<'_>) -> rusqlite::Result<Event> {
+pub(crate) fn event_from_row(r: &Row<'_>) -> rusqlite::Result<Event> {
     let details: String = r.get(9)?;
     Ok(Event {
         id: r.get(0)?,
@@ -260,7 +266,7 @@ fn audit_from_row(r: &Row<'_>) -> rusqlite::Result<AuditEntry> {
 }
 
 /// Turn a conversion failure raised inside row mapping back into our error.
-fn unconv(e: StoreError) -> StoreError {
+pub(crate) fn unconv(e: StoreError) -> StoreError {
     match e {
         StoreError::Sqlite(rusqlite::Error::ToSqlConversionFailure(inner)) => {
             match inner.downcast::<StoreError>() {
@@ -276,6 +282,51 @@ fn unconv(e: StoreError) -> StoreError {
 }
 
 impl Store for SqliteStore {
+    fn apply_incident_batch(&self, batch: &crate::IncidentBatch) -> Result<Vec<i64>> {
+        self.apply_incident_batch_impl(batch)
+    }
+    fn incident(&self, id: i64) -> Result<Option<shouwang_model::Incident>> {
+        self.incident_impl(id)
+    }
+    fn incidents(&self, filter: &crate::IncidentFilter) -> Result<Vec<shouwang_model::Incident>> {
+        self.incidents_impl(filter)
+    }
+    fn open_incident_for_group(&self, key: &str) -> Result<Option<shouwang_model::Incident>> {
+        self.open_incident_for_group_impl(key)
+    }
+    fn update_incident(
+        &self,
+        id: i64,
+        change: &crate::IncidentChange,
+        note: &crate::ChangeNote,
+    ) -> Result<shouwang_model::Incident> {
+        self.update_incident_impl(id, change, note)
+    }
+    fn add_timeline(&self, entries: &[shouwang_model::NewTimelineEntry]) -> Result<()> {
+        self.add_timeline_impl(entries)
+    }
+    fn timeline(&self, incident_id: i64) -> Result<Vec<shouwang_model::TimelineEntry>> {
+        self.timeline_impl(incident_id)
+    }
+    fn incident_events(&self, incident_id: i64, limit: usize) -> Result<Vec<Event>> {
+        self.incident_events_impl(incident_id, limit)
+    }
+    fn incident_findings(&self, incident_id: i64) -> Result<Vec<Finding>> {
+        self.incident_findings_impl(incident_id)
+    }
+    fn events_after(&self, after: i64, limit: usize) -> Result<Vec<Event>> {
+        self.events_after_impl(after, limit)
+    }
+    fn findings_after(&self, after: i64, limit: usize) -> Result<Vec<Finding>> {
+        self.findings_after_impl(after, limit)
+    }
+    fn setting(&self, name: &str) -> Result<Option<serde_json::Value>> {
+        self.setting_impl(name)
+    }
+    fn set_setting(&self, name: &str, value: &serde_json::Value) -> Result<()> {
+        self.set_setting_impl(name, value)
+    }
+
     fn backend(&self) -> Backend {
         Backend::Sqlite
     }

@@ -142,6 +142,9 @@ suite!(
     audit_detects_a_forged_row,
     concurrent_audit_appends_keep_one_chain,
     assets_upsert,
+    incident_batches_link_each_member_once,
+    incident_changes_are_recorded_on_the_timeline,
+    settings_and_feeds_round_trip,
 );
 
 fn host() -> AssetRef {
@@ -685,4 +688,240 @@ fn the_audit_key_persists_and_a_wrong_key_fails_verification() {
     std::fs::write(dir.path().join("audit.key"), [1u8; 32]).unwrap();
     let s = shouwang_store::open(&Default::default(), dir.path()).unwrap();
     assert_eq!(s.verify_audit().unwrap(), AuditVerdict::Edited { seq: 1 });
+}
+
+fn new_incident(key: &str, minutes_ago: i64) -> shouwang_model::NewIncident {
+    shouwang_model::NewIncident {
+        title: "网站目录 /var/www/html 网页被篡改".into(),
+        subclass: "NAWEBMOD".into(),
+        level: shouwang_model::taxonomy::IncidentLevel::General,
+        asset: AssetRef::new(AssetKind::WebRoot, "/var/www/html"),
+        rule: "guard-tamper".into(),
+        group_key: key.into(),
+        discovered_at: Utc::now() - Duration::minutes(minutes_ago),
+        summary: "网页被篡改，已自动恢复".into(),
+    }
+}
+
+fn incident_batches_link_each_member_once(h: &Harness) {
+    use shouwang_store::{IncidentBatch, IncidentFilter, Members};
+    h.store
+        .record_events(&[
+            event("guard.restored", 3),
+            event("guard.restored", 2),
+            event("guard.quarantined", 1),
+        ])
+        .unwrap();
+    let evs = h.store.events_after(0, 10).unwrap();
+    assert_eq!(evs.len(), 3);
+    assert!(
+        evs.windows(2).all(|w| w[0].id < w[1].id),
+        "feed is oldest first"
+    );
+    let ids: Vec<i64> = evs.iter().map(|e| e.id).collect();
+    let batch = IncidentBatch {
+        opened: vec![(
+            new_incident("guard-tamper|web-root|/var/www/html", 3),
+            Members {
+                events: ids[..2].to_vec(),
+                findings: vec![],
+                last_activity: Some(evs[1].event.time),
+            },
+        )],
+        joined: vec![],
+        settings: vec![("incident.cursor.events".into(), serde_json::json!(ids[1]))],
+    };
+    let opened = h.store.apply_incident_batch(&batch).unwrap();
+    assert_eq!(opened.len(), 1);
+    let id = opened[0];
+    // The third event joins, and the second is offered again: counted once.
+    let join = IncidentBatch {
+        joined: vec![(
+            id,
+            Members {
+                events: ids[1..].to_vec(),
+                findings: vec![],
+                last_activity: Some(evs[2].event.time),
+            },
+        )],
+        settings: vec![("incident.cursor.events".into(), serde_json::json!(ids[2]))],
+        ..Default::default()
+    };
+    h.store.apply_incident_batch(&join).unwrap();
+    let inc = h.store.incident(id).unwrap().unwrap();
+    assert_eq!(inc.event_count, 3);
+    assert_eq!(inc.status, shouwang_model::IncidentStatus::Discovered);
+    assert_eq!(
+        inc.last_activity.timestamp_micros(),
+        evs[2].event.time.timestamp_micros()
+    );
+    assert_eq!(h.store.incident_events(id, 10).unwrap().len(), 3);
+    assert_eq!(h.store.incident_events(id, 2).unwrap().len(), 2);
+    assert_eq!(
+        h.store.setting("incident.cursor.events").unwrap(),
+        Some(serde_json::json!(ids[2]))
+    );
+    let found = h
+        .store
+        .open_incident_for_group("guard-tamper|web-root|/var/www/html")
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.id, id);
+    assert!(h.store.open_incident_for_group("other").unwrap().is_none());
+    let tl = h.store.timeline(id).unwrap();
+    assert_eq!(tl.len(), 1);
+    assert_eq!(tl[0].entry.kind, shouwang_model::TimelineKind::Opened);
+    let listed = h
+        .store
+        .incidents(&IncidentFilter {
+            open_only: true,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+}
+
+fn incident_changes_are_recorded_on_the_timeline(h: &Harness) {
+    use shouwang_model::taxonomy::IncidentLevel;
+    use shouwang_model::{IncidentStatus, NewTimelineEntry, ReportStage, TimelineKind};
+    use shouwang_store::{IncidentBatch, IncidentChange, IncidentFilter, Members};
+    let ids = h
+        .store
+        .apply_incident_batch(&IncidentBatch {
+            opened: vec![
+                (new_incident("a", 10), Members::default()),
+                (new_incident("b", 5), Members::default()),
+            ],
+            ..Default::default()
+        })
+        .unwrap();
+    let note = |text: &str, kind| NewTimelineEntry {
+        incident_id: 0,
+        at: Utc::now(),
+        actor: "operator1".into(),
+        kind,
+        text: text.into(),
+        details: serde_json::json!({}),
+    };
+    let raised = h
+        .store
+        .update_incident(
+            ids[0],
+            &IncidentChange {
+                level: Some(IncidentLevel::Large),
+                ..Default::default()
+            },
+            &note("首页违法内容展示超过30分钟", TimelineKind::Level),
+        )
+        .unwrap();
+    assert_eq!(raised.level, IncidentLevel::Large);
+    let reported = h
+        .store
+        .update_incident(
+            ids[0],
+            &IncidentChange {
+                reported: Some((ReportStage::First, Utc::now())),
+                ..Default::default()
+            },
+            &note("已向省网信办首次报告", TimelineKind::Report),
+        )
+        .unwrap();
+    assert!(reported.first_reported_at.is_some());
+    let recovered = h
+        .store
+        .update_incident(
+            ids[0],
+            &IncidentChange {
+                status: Some(IncidentStatus::Recovery),
+                ..Default::default()
+            },
+            &note("已恢复", TimelineKind::Status),
+        )
+        .unwrap();
+    let ended = recovered.handling_ended_at.expect("recovery ends handling");
+    let closed = h
+        .store
+        .update_incident(
+            ids[0],
+            &IncidentChange {
+                status: Some(IncidentStatus::Closed),
+                ..Default::default()
+            },
+            &note("总结报告已报送", TimelineKind::Status),
+        )
+        .unwrap();
+    assert_eq!(
+        closed.handling_ended_at,
+        Some(ended),
+        "the 30-day clock does not restart"
+    );
+    assert!(closed.closed_at.is_some());
+    let kinds: Vec<_> = h
+        .store
+        .timeline(ids[0])
+        .unwrap()
+        .iter()
+        .map(|t| t.entry.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            TimelineKind::Opened,
+            TimelineKind::Level,
+            TimelineKind::Report,
+            TimelineKind::Status,
+            TimelineKind::Status
+        ]
+    );
+    let open = h
+        .store
+        .incidents(&IncidentFilter {
+            open_only: true,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(open.iter().map(|i| i.id).collect::<Vec<_>>(), [ids[1]]);
+    let large = h
+        .store
+        .incidents(&IncidentFilter {
+            level: Some(IncidentLevel::Large),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(large.len(), 1);
+    assert!(
+        h.store.open_incident_for_group("a").unwrap().is_none(),
+        "closed incidents take no more events"
+    );
+    assert!(matches!(
+        h.store.update_incident(
+            999_999,
+            &IncidentChange::default(),
+            &note("x", TimelineKind::Note)
+        ),
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+fn settings_and_feeds_round_trip(h: &Harness) {
+    assert_eq!(h.store.setting("unit.profile").unwrap(), None);
+    let v = serde_json::json!({"name": "某某县教育局", "systems": [{"name": "门户网站"}]});
+    h.store.set_setting("unit.profile", &v).unwrap();
+    assert_eq!(h.store.setting("unit.profile").unwrap(), Some(v));
+    h.store
+        .set_setting("unit.profile", &serde_json::json!({"name": "改"}))
+        .unwrap();
+    assert_eq!(
+        h.store.setting("unit.profile").unwrap().unwrap()["name"],
+        "改"
+    );
+    let ids = h
+        .store
+        .record_findings(&[
+            finding("a", "x", Severity::High),
+            finding("b", "y", Severity::Low),
+        ])
+        .unwrap();
+    let after = h.store.findings_after(ids[0], 10).unwrap();
+    assert_eq!(after.iter().map(|f| f.id).collect::<Vec<_>>(), [ids[1]]);
 }

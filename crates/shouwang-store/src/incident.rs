@@ -1,0 +1,81 @@
+//! The store's vocabulary for incidents: filters, the engine's atomic
+//! batches and the changes a person makes.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use shouwang_model::taxonomy::IncidentLevel;
+use shouwang_model::{IncidentStatus, NewIncident, NewTimelineEntry, ReportStage};
+
+/// Which incidents to list.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct IncidentFilter {
+    pub status: Option<IncidentStatus>,
+    /// Only incidents not yet closed.
+    #[serde(default)]
+    pub open_only: bool,
+    pub level: Option<IncidentLevel>,
+    /// Discovered at or after.
+    pub since: Option<DateTime<Utc>>,
+    /// Discovered before.
+    pub until: Option<DateTime<Utc>>,
+    /// At most this many, newest first; 0 means 500.
+    pub limit: usize,
+}
+
+impl IncidentFilter {
+    pub(crate) fn effective_limit(&self) -> i64 {
+        if self.limit == 0 {
+            500
+        } else {
+            self.limit as i64
+        }
+    }
+}
+
+/// Events and findings that make up (part of) an incident.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Members {
+    pub events: Vec<i64>,
+    pub findings: Vec<i64>,
+    /// The time of the latest of them.
+    pub last_activity: Option<DateTime<Utc>>,
+}
+
+impl Members {
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty() && self.findings.is_empty()
+    }
+}
+
+/// What one pass of the incident engine decided, applied in one
+/// transaction together with the engine's read positions, so a crash
+/// neither loses events nor counts them twice.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IncidentBatch {
+    /// New incidents and what they are made of. Each gets an `opened`
+    /// timeline line with its summary.
+    pub opened: Vec<(NewIncident, Members)>,
+    /// Existing incidents that more events or findings joined.
+    pub joined: Vec<(i64, Members)>,
+    /// Settings to write in the same transaction (the engine's cursors).
+    pub settings: Vec<(String, serde_json::Value)>,
+}
+
+/// A change a person (or the engine's escalation) makes to an incident.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IncidentChange {
+    pub status: Option<IncidentStatus>,
+    pub level: Option<IncidentLevel>,
+    /// A report to the authority was sent at this time.
+    pub reported: Option<(ReportStage, DateTime<Utc>)>,
+}
+
+impl IncidentChange {
+    pub fn is_empty(&self) -> bool {
+        self.status.is_none() && self.level.is_none() && self.reported.is_none()
+    }
+}
+
+/// The timeline line that records a change; written in the same
+/// transaction as the change.
+pub type ChangeNote = NewTimelineEntry;

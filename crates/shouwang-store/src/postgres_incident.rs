@@ -1,0 +1,389 @@
+//! Incidents, timelines and settings in PostgreSQL.
+
+use chrono::{DateTime, Utc};
+use postgres::types::ToSql;
+use postgres::{GenericClient, Row};
+use shouwang_model::{
+    Event, Finding, Incident, NewTimelineEntry, ReportStage, TimelineEntry, TimelineKind,
+};
+
+use crate::postgres::{
+    EVENT_COLS, FINDING_COLS, PostgresStore, asset_ref, event_from_row, finding_from_row,
+};
+use crate::{
+    ChangeNote, IncidentBatch, IncidentChange, IncidentFilter, Members, Result, StoreError, now,
+    parse_name,
+};
+
+const INCIDENT_COLS: &str = "id, title, subclass, level, status, asset_kind, asset_locator, rule, group_key, discovered_at, last_activity, updated_at, handling_ended_at, closed_at, first_reported_at, summary_reported_at, event_count, finding_count, summary";
+
+fn incident_from_row(r: &Row) -> Result<Incident> {
+    Ok(Incident {
+        id: r.get(0),
+        title: r.get(1),
+        subclass: r.get(2),
+        level: parse_name("incident level", r.get(3))?,
+        status: parse_name("incident status", r.get(4))?,
+        asset: asset_ref(r.get(5), r.get(6))?,
+        rule: r.get(7),
+        group_key: r.get(8),
+        discovered_at: r.get(9),
+        last_activity: r.get(10),
+        updated_at: r.get(11),
+        handling_ended_at: r.get(12),
+        closed_at: r.get(13),
+        first_reported_at: r.get(14),
+        summary_reported_at: r.get(15),
+        event_count: r.get::<_, i64>(16) as u64,
+        finding_count: r.get::<_, i64>(17) as u64,
+        summary: r.get(18),
+    })
+}
+
+fn timeline_from_row(r: &Row) -> Result<TimelineEntry> {
+    let details: String = r.get(6);
+    Ok(TimelineEntry {
+        id: r.get(0),
+        entry: NewTimelineEntry {
+            incident_id: r.get(1),
+            at: r.get(2),
+            actor: r.get(3),
+            kind: parse_name("timeline kind", r.get(4))?,
+            text: r.get(5),
+            details: serde_json::from_str(&details).unwrap_or(serde_json::Value::String(details)),
+        },
+    })
+}
+
+fn insert_timeline(
+    c: &mut impl GenericClient,
+    e: &NewTimelineEntry,
+) -> Result<(), postgres::Error> {
+    c.execute(
+        "INSERT INTO incident_timeline (incident_id, at, actor, kind, text, details)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        &[
+            &e.incident_id,
+            &e.at,
+            &e.actor,
+            &e.kind.as_str(),
+            &e.text,
+            &e.details.to_string(),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Link members to an incident and bump its counters by the links that
+/// were new.
+fn link(c: &mut impl GenericClient, id: i64, m: &Members) -> Result<(), postgres::Error> {
+    let events = if m.events.is_empty() {
+        0
+    } else {
+        c.execute(
+            "INSERT INTO incident_links (incident_id, source, ref_id)
+             SELECT $1, 'event', x FROM UNNEST($2::bigint[]) AS x ON CONFLICT DO NOTHING",
+            &[&id, &m.events],
+        )?
+    };
+    let findings = if m.findings.is_empty() {
+        0
+    } else {
+        c.execute(
+            "INSERT INTO incident_links (incident_id, source, ref_id)
+             SELECT $1, 'finding', x FROM UNNEST($2::bigint[]) AS x ON CONFLICT DO NOTHING",
+            &[&id, &m.findings],
+        )?
+    };
+    c.execute(
+        "UPDATE incidents SET event_count = event_count + $2, finding_count = finding_count + $3,
+            last_activity = GREATEST(last_activity, COALESCE($4, last_activity))
+         WHERE id = $1",
+        &[&id, &(events as i64), &(findings as i64), &m.last_activity],
+    )?;
+    Ok(())
+}
+
+fn set_setting_tx(
+    c: &mut impl GenericClient,
+    name: &str,
+    value: &serde_json::Value,
+) -> Result<(), postgres::Error> {
+    c.execute(
+        "INSERT INTO settings (name, value, updated_at) VALUES ($1, $2, $3)
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        &[&name, &value.to_string(), &now()],
+    )?;
+    Ok(())
+}
+
+fn not_found(id: i64) -> StoreError {
+    StoreError::NotFound {
+        what: "incident",
+        id: id.to_string(),
+    }
+}
+
+impl PostgresStore {
+    pub(crate) fn apply_incident_batch_impl(&self, batch: &IncidentBatch) -> Result<Vec<i64>> {
+        self.with(|c| {
+            let mut tx = c.transaction()?;
+            let mut ids = Vec::with_capacity(batch.opened.len());
+            let t = now();
+            for (inc, members) in &batch.opened {
+                let row = tx.query_one(
+                    "INSERT INTO incidents (title, subclass, level, status, asset_kind, asset_locator, rule,
+                        group_key, discovered_at, last_activity, updated_at, summary)
+                     VALUES ($1, $2, $3, 'discovered', $4, $5, $6, $7, $8, $8, $9, $10) RETURNING id",
+                    &[
+                        &inc.title,
+                        &inc.subclass,
+                        &inc.level.as_str(),
+                        &inc.asset.kind.as_str(),
+                        &inc.asset.locator,
+                        &inc.rule,
+                        &inc.group_key,
+                        &inc.discovered_at,
+                        &t,
+                        &inc.summary,
+                    ],
+                )?;
+                let id: i64 = row.get(0);
+                insert_timeline(
+                    &mut tx,
+                    &NewTimelineEntry {
+                        incident_id: id,
+                        at: inc.discovered_at,
+                        actor: "system".into(),
+                        kind: TimelineKind::Opened,
+                        text: inc.summary.clone(),
+                        details: serde_json::json!({ "rule": inc.rule, "level": inc.level }),
+                    },
+                )?;
+                link(&mut tx, id, members)?;
+                ids.push(id);
+            }
+            for (id, members) in &batch.joined {
+                link(&mut tx, *id, members)?;
+            }
+            for (name, value) in &batch.settings {
+                set_setting_tx(&mut tx, name, value)?;
+            }
+            tx.commit()?;
+            Ok(ids)
+        })
+    }
+
+    pub(crate) fn incident_impl(&self, id: i64) -> Result<Option<Incident>> {
+        let row = self.with(|c| {
+            c.query_opt(
+                &format!("SELECT {INCIDENT_COLS} FROM incidents WHERE id = $1"),
+                &[&id],
+            )
+        })?;
+        row.as_ref().map(incident_from_row).transpose()
+    }
+
+    pub(crate) fn incidents_impl(&self, f: &IncidentFilter) -> Result<Vec<Incident>> {
+        let mut clauses = Vec::new();
+        let mut values: Vec<Box<dyn ToSql + Sync>> = Vec::new();
+        if let Some(s) = f.status {
+            values.push(Box::new(s.as_str()));
+            clauses.push(format!("status = ${}", values.len()));
+        }
+        if f.open_only {
+            clauses.push("status <> 'closed'".into());
+        }
+        if let Some(l) = f.level {
+            values.push(Box::new(l.as_str()));
+            clauses.push(format!("level = ${}", values.len()));
+        }
+        if let Some(t) = f.since {
+            values.push(Box::new(t));
+            clauses.push(format!("discovered_at >= ${}", values.len()));
+        }
+        if let Some(t) = f.until {
+            values.push(Box::new(t));
+            clauses.push(format!("discovered_at < ${}", values.len()));
+        }
+        let where_sql = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", clauses.join(" AND "))
+        };
+        let sql = format!(
+            "SELECT {INCIDENT_COLS} FROM incidents {where_sql} ORDER BY discovered_at DESC, id DESC LIMIT {}",
+            f.effective_limit()
+        );
+        let refs: Vec<&(dyn ToSql + Sync)> = values.iter().map(|b| b.as_ref()).collect();
+        let rows = self.with(|c| c.query(&sql, &refs))?;
+        rows.iter().map(incident_from_row).collect()
+    }
+
+    pub(crate) fn open_incident_for_group_impl(&self, key: &str) -> Result<Option<Incident>> {
+        let row = self.with(|c| {
+            c.query_opt(
+                &format!(
+                    "SELECT {INCIDENT_COLS} FROM incidents WHERE group_key = $1 AND status <> 'closed'
+                     ORDER BY last_activity DESC, id DESC LIMIT 1"
+                ),
+                &[&key],
+            )
+        })?;
+        row.as_ref().map(incident_from_row).transpose()
+    }
+
+    pub(crate) fn update_incident_impl(
+        &self,
+        id: i64,
+        change: &IncidentChange,
+        note: &ChangeNote,
+    ) -> Result<Incident> {
+        let found = self.with(|c| {
+            let mut tx = c.transaction()?;
+            let n = tx.execute(
+                "UPDATE incidents SET updated_at = $2 WHERE id = $1",
+                &[&id, &now()],
+            )?;
+            if n == 0 {
+                return Ok(false);
+            }
+            let t: DateTime<Utc> = note.at;
+            if let Some(st) = change.status {
+                tx.execute(
+                    "UPDATE incidents SET status = $2,
+                        handling_ended_at = CASE WHEN $3 THEN COALESCE(handling_ended_at, $4) ELSE handling_ended_at END,
+                        closed_at = CASE WHEN $2 = 'closed' THEN COALESCE(closed_at, $4) ELSE NULL END
+                     WHERE id = $1",
+                    &[&id, &st.as_str(), &st.handling_ended(), &t],
+                )?;
+            }
+            if let Some(level) = change.level {
+                tx.execute(
+                    "UPDATE incidents SET level = $2 WHERE id = $1",
+                    &[&id, &level.as_str()],
+                )?;
+            }
+            if let Some((stage, at)) = change.reported {
+                let col = match stage {
+                    ReportStage::First => Some("first_reported_at"),
+                    ReportStage::Summary => Some("summary_reported_at"),
+                    ReportStage::FollowUp => None,
+                };
+                if let Some(col) = col {
+                    tx.execute(
+                        &format!("UPDATE incidents SET {col} = COALESCE({col}, $2) WHERE id = $1"),
+                        &[&id, &at],
+                    )?;
+                }
+            }
+            let mut note = note.clone();
+            note.incident_id = id;
+            insert_timeline(&mut tx, &note)?;
+            tx.commit()?;
+            Ok(true)
+        })?;
+        if !found {
+            return Err(not_found(id));
+        }
+        self.incident_impl(id)?.ok_or_else(|| not_found(id))
+    }
+
+    pub(crate) fn add_timeline_impl(&self, entries: &[NewTimelineEntry]) -> Result<()> {
+        self.with(|c| {
+            let mut tx = c.transaction()?;
+            for e in entries {
+                insert_timeline(&mut tx, e)?;
+            }
+            tx.commit()
+        })
+    }
+
+    pub(crate) fn timeline_impl(&self, incident_id: i64) -> Result<Vec<TimelineEntry>> {
+        let rows = self.with(|c| {
+            c.query(
+                "SELECT id, incident_id, at, actor, kind, text, details FROM incident_timeline
+                 WHERE incident_id = $1 ORDER BY at, id",
+                &[&incident_id],
+            )
+        })?;
+        rows.iter().map(timeline_from_row).collect()
+    }
+
+    pub(crate) fn incident_events_impl(
+        &self,
+        incident_id: i64,
+        limit: usize,
+    ) -> Result<Vec<Event>> {
+        let cols = prefixed("e", EVENT_COLS);
+        let rows = self.with(|c| {
+            c.query(
+                &format!(
+                    "SELECT {cols} FROM incident_links l JOIN events e ON e.id = l.ref_id
+                     WHERE l.incident_id = $1 AND l.source = 'event' ORDER BY e.id LIMIT $2"
+                ),
+                &[&incident_id, &(limit as i64)],
+            )
+        })?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    pub(crate) fn incident_findings_impl(&self, incident_id: i64) -> Result<Vec<Finding>> {
+        let cols = prefixed("f", FINDING_COLS);
+        let rows = self.with(|c| {
+            c.query(
+                &format!(
+                    "SELECT {cols} FROM incident_links l JOIN findings f ON f.id = l.ref_id
+                     WHERE l.incident_id = $1 AND l.source = 'finding' ORDER BY f.id LIMIT 1000"
+                ),
+                &[&incident_id],
+            )
+        })?;
+        rows.iter().map(finding_from_row).collect()
+    }
+
+    pub(crate) fn events_after_impl(&self, after: i64, limit: usize) -> Result<Vec<Event>> {
+        let rows = self.with(|c| {
+            c.query(
+                &format!("SELECT {EVENT_COLS} FROM events WHERE id > $1 ORDER BY id LIMIT $2"),
+                &[&after, &(limit as i64)],
+            )
+        })?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    pub(crate) fn findings_after_impl(&self, after: i64, limit: usize) -> Result<Vec<Finding>> {
+        let rows = self.with(|c| {
+            c.query(
+                &format!("SELECT {FINDING_COLS} FROM findings WHERE id > $1 ORDER BY id LIMIT $2"),
+                &[&after, &(limit as i64)],
+            )
+        })?;
+        rows.iter().map(finding_from_row).collect()
+    }
+
+    pub(crate) fn setting_impl(&self, name: &str) -> Result<Option<serde_json::Value>> {
+        let row =
+            self.with(|c| c.query_opt("SELECT value FROM settings WHERE name = $1", &[&name]))?;
+        row.map(|r| {
+            let s: String = r.get(0);
+            serde_json::from_str(&s).map_err(|e| StoreError::Invalid {
+                what: "setting",
+                detail: format!("{name}: {e}"),
+            })
+        })
+        .transpose()
+    }
+
+    pub(crate) fn set_setting_impl(&self, name: &str, value: &serde_json::Value) -> Result<()> {
+        self.with(|c| set_setting_tx(c, name, value))
+    }
+}
+
+/// `a, b` → `x.a, x.b`, for joins.
+pub(crate) fn prefixed(table: &str, cols: &str) -> String {
+    cols.split(", ")
+        .map(|c| format!("{table}.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,385 @@
+//! Incidents, timelines and settings in SQLite.
+
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+use shouwang_model::{Event, Finding, Incident, NewTimelineEntry, ReportStage, TimelineEntry};
+
+use crate::postgres_incident::prefixed;
+use crate::sqlite::{
+    EVENT_COLS, FINDING_COLS, SqliteStore, asset_ref, conv, event_from_row, finding_from_row,
+    unconv,
+};
+use crate::{
+    ChangeNote, IncidentBatch, IncidentChange, IncidentFilter, Members, Result, StoreError,
+    from_micros, now, parse_name, to_micros,
+};
+
+const INCIDENT_COLS: &str = "id, title, subclass, level, status, asset_kind, asset_locator, rule, group_key, discovered_at, last_activity, updated_at, handling_ended_at, closed_at, first_reported_at, summary_reported_at, event_count, finding_count, summary";
+
+fn incident_from_row(r: &Row<'_>) -> rusqlite::Result<Incident> {
+    let t = |i: usize| -> rusqlite::Result<Option<chrono::DateTime<chrono::Utc>>> {
+        Ok(r.get::<_, Option<i64>>(i)?.map(from_micros))
+    };
+    Ok(Incident {
+        id: r.get(0)?,
+        title: r.get(1)?,
+        subclass: r.get(2)?,
+        level: parse_name("incident level", &r.get::<_, String>(3)?).map_err(conv)?,
+        status: parse_name("incident status", &r.get::<_, String>(4)?).map_err(conv)?,
+        asset: asset_ref(&r.get::<_, String>(5)?, r.get(6)?)?,
+        rule: r.get(7)?,
+        group_key: r.get(8)?,
+        discovered_at: from_micros(r.get(9)?),
+        last_activity: from_micros(r.get(10)?),
+        updated_at: from_micros(r.get(11)?),
+        handling_ended_at: t(12)?,
+        closed_at: t(13)?,
+        first_reported_at: t(14)?,
+        summary_reported_at: t(15)?,
+        event_count: r.get::<_, i64>(16)? as u64,
+        finding_count: r.get::<_, i64>(17)? as u64,
+        summary: r.get(18)?,
+    })
+}
+
+fn timeline_from_row(r: &Row<'_>) -> rusqlite::Result<TimelineEntry> {
+    let details: String = r.get(6)?;
+    Ok(TimelineEntry {
+        id: r.get(0)?,
+        entry: NewTimelineEntry {
+            incident_id: r.get(1)?,
+            at: from_micros(r.get(2)?),
+            actor: r.get(3)?,
+            kind: parse_name("timeline kind", &r.get::<_, String>(4)?).map_err(conv)?,
+            text: r.get(5)?,
+            details: serde_json::from_str(&details).unwrap_or(serde_json::Value::String(details)),
+        },
+    })
+}
+
+fn insert_timeline(tx: &Transaction<'_>, e: &NewTimelineEntry) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO incident_timeline (incident_id, at, actor, kind, text, details)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        e.incident_id,
+        to_micros(e.at),
+        e.actor,
+        e.kind.as_str(),
+        e.text,
+        e.details.to_string()
+    ])?;
+    Ok(())
+}
+
+/// Link members to an incident and bump its counters; links already there
+/// (an event offered twice) are not counted again.
+fn link(tx: &Transaction<'_>, id: i64, m: &Members) -> rusqlite::Result<()> {
+    let mut events = 0i64;
+    let mut findings = 0i64;
+    {
+        let mut st = tx.prepare_cached(
+            "INSERT OR IGNORE INTO incident_links (incident_id, source, ref_id) VALUES (?1, ?2, ?3)",
+        )?;
+        for e in &m.events {
+            events += st.execute(params![id, "event", e])? as i64;
+        }
+        for f in &m.findings {
+            findings += st.execute(params![id, "finding", f])? as i64;
+        }
+    }
+    tx.prepare_cached(
+        "UPDATE incidents SET event_count = event_count + ?2, finding_count = finding_count + ?3,
+            last_activity = MAX(last_activity, COALESCE(?4, last_activity))
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        id,
+        events,
+        findings,
+        m.last_activity.map(to_micros)
+    ])?;
+    Ok(())
+}
+
+fn set_setting_tx(c: &Connection, name: &str, value: &serde_json::Value) -> rusqlite::Result<()> {
+    c.prepare_cached(
+        "INSERT INTO settings (name, value, updated_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+    )?
+    .execute(params![name, value.to_string(), to_micros(now())])?;
+    Ok(())
+}
+
+impl SqliteStore {
+    pub(crate) fn apply_incident_batch_impl(&self, batch: &IncidentBatch) -> Result<Vec<i64>> {
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let mut ids = Vec::with_capacity(batch.opened.len());
+            let t = to_micros(now());
+            for (inc, members) in &batch.opened {
+                let id: i64 = tx.prepare_cached(
+                    "INSERT INTO incidents (title, subclass, level, status, asset_kind, asset_locator, rule,
+                        group_key, discovered_at, last_activity, updated_at, summary)
+                     VALUES (?1, ?2, ?3, 'discovered', ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10) RETURNING id",
+                )?
+                .query_row(
+                    params![
+                        inc.title,
+                        inc.subclass,
+                        inc.level.as_str(),
+                        inc.asset.kind.as_str(),
+                        inc.asset.locator,
+                        inc.rule,
+                        inc.group_key,
+                        to_micros(inc.discovered_at),
+                        t,
+                        inc.summary
+                    ],
+                    |r| r.get(0),
+                )?;
+                insert_timeline(
+                    &tx,
+                    &NewTimelineEntry {
+                        incident_id: id,
+                        at: inc.discovered_at,
+                        actor: "system".into(),
+                        kind: shouwang_model::TimelineKind::Opened,
+                        text: inc.summary.clone(),
+                        details: serde_json::json!({ "rule": inc.rule, "level": inc.level }),
+                    },
+                )?;
+                link(&tx, id, members)?;
+                ids.push(id);
+            }
+            for (id, members) in &batch.joined {
+                link(&tx, *id, members)?;
+            }
+            for (name, value) in &batch.settings {
+                set_setting_tx(&tx, name, value)?;
+            }
+            tx.commit()?;
+            Ok(ids)
+        })
+    }
+
+    pub(crate) fn incident_impl(&self, id: i64) -> Result<Option<Incident>> {
+        self.with(|c| {
+            c.query_row(
+                &format!("SELECT {INCIDENT_COLS} FROM incidents WHERE id = ?1"),
+                [id],
+                incident_from_row,
+            )
+            .optional()
+        })
+        .map_err(unconv)
+    }
+
+    pub(crate) fn incidents_impl(&self, f: &IncidentFilter) -> Result<Vec<Incident>> {
+        let mut clauses = Vec::new();
+        let mut values: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+        if let Some(s) = f.status {
+            values.push(Box::new(s.as_str()));
+            clauses.push(format!("status = ?{}", values.len()));
+        }
+        if f.open_only {
+            clauses.push("status <> 'closed'".into());
+        }
+        if let Some(l) = f.level {
+            values.push(Box::new(l.as_str()));
+            clauses.push(format!("level = ?{}", values.len()));
+        }
+        if let Some(t) = f.since {
+            values.push(Box::new(to_micros(t)));
+            clauses.push(format!("discovered_at >= ?{}", values.len()));
+        }
+        if let Some(t) = f.until {
+            values.push(Box::new(to_micros(t)));
+            clauses.push(format!("discovered_at < ?{}", values.len()));
+        }
+        let where_sql = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", clauses.join(" AND "))
+        };
+        let sql = format!(
+            "SELECT {INCIDENT_COLS} FROM incidents {where_sql} ORDER BY discovered_at DESC, id DESC LIMIT {}",
+            f.effective_limit()
+        );
+        self.with(|c| {
+            let mut st = c.prepare(&sql)?;
+            st.query_map(rusqlite::params_from_iter(values.iter()), incident_from_row)?
+                .collect()
+        })
+        .map_err(unconv)
+    }
+
+    pub(crate) fn open_incident_for_group_impl(&self, key: &str) -> Result<Option<Incident>> {
+        self.with(|c| {
+            c.query_row(
+                &format!(
+                    "SELECT {INCIDENT_COLS} FROM incidents WHERE group_key = ?1 AND status <> 'closed'
+                     ORDER BY last_activity DESC, id DESC LIMIT 1"
+                ),
+                [key],
+                incident_from_row,
+            )
+            .optional()
+        })
+        .map_err(unconv)
+    }
+
+    pub(crate) fn update_incident_impl(
+        &self,
+        id: i64,
+        change: &IncidentChange,
+        note: &ChangeNote,
+    ) -> Result<Incident> {
+        let changed = self.with(|c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let t = to_micros(note.at);
+            let mut n = tx.execute(
+                "UPDATE incidents SET updated_at = ?2 WHERE id = ?1",
+                params![id, to_micros(now())],
+            )?;
+            if n == 0 {
+                return Ok(0);
+            }
+            if let Some(st) = change.status {
+                n += tx.execute(
+                    "UPDATE incidents SET status = ?2,
+                        handling_ended_at = CASE WHEN ?3 THEN COALESCE(handling_ended_at, ?4) ELSE handling_ended_at END,
+                        closed_at = CASE WHEN ?2 = 'closed' THEN COALESCE(closed_at, ?4) ELSE NULL END
+                     WHERE id = ?1",
+                    params![id, st.as_str(), st.handling_ended(), t],
+                )?;
+            }
+            if let Some(level) = change.level {
+                tx.execute(
+                    "UPDATE incidents SET level = ?2 WHERE id = ?1",
+                    params![id, level.as_str()],
+                )?;
+            }
+            if let Some((stage, at)) = change.reported {
+                let col = match stage {
+                    ReportStage::First => Some("first_reported_at"),
+                    ReportStage::Summary => Some("summary_reported_at"),
+                    ReportStage::FollowUp => None,
+                };
+                if let Some(col) = col {
+                    tx.execute(
+                        &format!("UPDATE incidents SET {col} = COALESCE({col}, ?2) WHERE id = ?1"),
+                        params![id, to_micros(at)],
+                    )?;
+                }
+            }
+            let mut note = note.clone();
+            note.incident_id = id;
+            insert_timeline(&tx, &note)?;
+            tx.commit()?;
+            Ok(n)
+        })?;
+        if changed == 0 {
+            return Err(StoreError::NotFound {
+                what: "incident",
+                id: id.to_string(),
+            });
+        }
+        self.incident_impl(id)?.ok_or_else(|| StoreError::NotFound {
+            what: "incident",
+            id: id.to_string(),
+        })
+    }
+
+    pub(crate) fn add_timeline_impl(&self, entries: &[NewTimelineEntry]) -> Result<()> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            for e in entries {
+                insert_timeline(&tx, e)?;
+            }
+            tx.commit()
+        })
+    }
+
+    pub(crate) fn timeline_impl(&self, incident_id: i64) -> Result<Vec<TimelineEntry>> {
+        self.with(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT id, incident_id, at, actor, kind, text, details FROM incident_timeline
+                 WHERE incident_id = ?1 ORDER BY at, id",
+            )?;
+            st.query_map([incident_id], timeline_from_row)?.collect()
+        })
+        .map_err(unconv)
+    }
+
+    pub(crate) fn incident_events_impl(
+        &self,
+        incident_id: i64,
+        limit: usize,
+    ) -> Result<Vec<Event>> {
+        let cols = prefixed("e", EVENT_COLS);
+        self.with(|c| {
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {cols} FROM incident_links l JOIN events e ON e.id = l.ref_id
+                 WHERE l.incident_id = ?1 AND l.source = 'event' ORDER BY e.id LIMIT ?2"
+            ))?;
+            st.query_map(params![incident_id, limit as i64], event_from_row)?
+                .collect()
+        })
+        .map_err(unconv)
+    }
+
+    pub(crate) fn incident_findings_impl(&self, incident_id: i64) -> Result<Vec<Finding>> {
+        let cols = prefixed("f", FINDING_COLS);
+        self.with(|c| {
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {cols} FROM incident_links l JOIN findings f ON f.id = l.ref_id
+                 WHERE l.incident_id = ?1 AND l.source = 'finding' ORDER BY f.id LIMIT 1000"
+            ))?;
+            st.query_map([incident_id], finding_from_row)?.collect()
+        })
+        .map_err(unconv)
+    }
+
+    pub(crate) fn events_after_impl(&self, after: i64, limit: usize) -> Result<Vec<Event>> {
+        self.with(|c| {
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {EVENT_COLS} FROM events WHERE id > ?1 ORDER BY id LIMIT ?2"
+            ))?;
+            st.query_map(params![after, limit as i64], event_from_row)?
+                .collect()
+        })
+        .map_err(unconv)
+    }
+
+    pub(crate) fn findings_after_impl(&self, after: i64, limit: usize) -> Result<Vec<Finding>> {
+        self.with(|c| {
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {FINDING_COLS} FROM findings WHERE id > ?1 ORDER BY id LIMIT ?2"
+            ))?;
+            st.query_map(params![after, limit as i64], finding_from_row)?
+                .collect()
+        })
+        .map_err(unconv)
+    }
+
+    pub(crate) fn setting_impl(&self, name: &str) -> Result<Option<serde_json::Value>> {
+        let raw: Option<String> = self.with(|c| {
+            c.query_row("SELECT value FROM settings WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })
+            .optional()
+        })?;
+        raw.map(|s| {
+            serde_json::from_str(&s).map_err(|e| StoreError::Invalid {
+                what: "setting",
+                detail: format!("{name}: {e}"),
+            })
+        })
+        .transpose()
+    }
+
+    pub(crate) fn set_setting_impl(&self, name: &str, value: &serde_json::Value) -> Result<()> {
+        self.with(|c| set_setting_tx(c, name, value))
+    }
+}
