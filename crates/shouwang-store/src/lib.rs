@@ -16,8 +16,11 @@ mod incident;
 mod pool;
 mod postgres;
 mod postgres_incident;
+mod postgres_report;
+mod report;
 mod sqlite;
 mod sqlite_incident;
+mod sqlite_report;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -33,6 +36,7 @@ use shouwang_model::{
 pub use audit::{AuditKey, AuditVerdict, GENESIS_HASH, load_or_create_secret};
 pub use incident::{ChangeNote, IncidentBatch, IncidentChange, IncidentFilter, Members};
 pub use postgres::PostgresStore;
+pub use report::{AssetCount, FindingGroup, FindingGroupQuery, KindCount, NumberStats, TimeRange};
 pub use sqlite::SqliteStore;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -452,6 +456,39 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// A named setting (unit profile, notification channels, engine cursors).
     fn setting(&self, name: &str) -> Result<Option<serde_json::Value>>;
     fn set_setting(&self, name: &str, value: &serde_json::Value) -> Result<()>;
+
+    // --- report aggregates ---
+    // Small summaries computed in the database for reports, so a report
+    // over a million events reads a handful of rows. Implemented in
+    // sqlite_report.rs and postgres_report.rs.
+    /// Events in the range counted by kind.
+    fn event_kind_counts(&self, range: &TimeRange) -> Result<Vec<KindCount>>;
+    /// Count, min, max and mean of the numeric `details.<field>` over the
+    /// events of these kinds in the range (events without a number there
+    /// are left out). `field` is letters, digits and `_`.
+    fn event_number_stats(
+        &self,
+        kinds: &[&str],
+        field: &str,
+        range: &TimeRange,
+    ) -> Result<NumberStats>;
+    /// Events of these kinds in the range counted by asset and kind, with
+    /// how many have `details.<flag>` = true.
+    fn event_asset_counts(
+        &self,
+        kinds: &[&str],
+        flag: Option<&str>,
+        range: &TimeRange,
+    ) -> Result<Vec<AssetCount>>;
+    /// The newest event of `kind` in the range on each asset.
+    fn latest_event_per_asset(&self, kind: &str, range: &TimeRange) -> Result<Vec<Event>>;
+    /// The ids of the newest `limit` events of these kinds in the range.
+    fn event_sample_ids(&self, kinds: &[&str], range: &TimeRange, limit: usize)
+    -> Result<Vec<i64>>;
+    /// Findings counted by sensor, check and status, most severe first,
+    /// each group with its newest ids.
+    fn finding_groups(&self, query: &FindingGroupQuery) -> Result<Vec<FindingGroup>>;
+    // --- end of report aggregates ---
 
     /// Walk the whole chain and name the first row that does not fit.
     fn verify_audit(&self) -> Result<AuditVerdict> {

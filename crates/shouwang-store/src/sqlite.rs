@@ -162,7 +162,7 @@ fn migrate(path: &Path, conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-fn bind(values: &[FilterValue]) -> Vec<Box<dyn ToSql>> {
+pub(crate) fn bind(values: &[FilterValue]) -> Vec<Box<dyn ToSql>> {
     values
         .iter()
         .map(|v| -> Box<dyn ToSql> {
@@ -773,6 +773,46 @@ impl Store for SqliteStore {
 
     fn audit_key(&self) -> &AuditKey {
         &self.key
+    }
+
+    // --- report aggregates (sqlite_report.rs / postgres_report.rs) ---
+    fn event_kind_counts(&self, range: &crate::TimeRange) -> Result<Vec<crate::KindCount>> {
+        self.report_event_kind_counts(range)
+    }
+
+    fn event_number_stats(
+        &self,
+        kinds: &[&str],
+        field: &str,
+        range: &crate::TimeRange,
+    ) -> Result<crate::NumberStats> {
+        self.report_event_number_stats(kinds, field, range)
+    }
+
+    fn event_asset_counts(
+        &self,
+        kinds: &[&str],
+        flag: Option<&str>,
+        range: &crate::TimeRange,
+    ) -> Result<Vec<crate::AssetCount>> {
+        self.report_event_asset_counts(kinds, flag, range)
+    }
+
+    fn latest_event_per_asset(&self, kind: &str, range: &crate::TimeRange) -> Result<Vec<Event>> {
+        self.report_latest_event_per_asset(kind, range)
+    }
+
+    fn event_sample_ids(
+        &self,
+        kinds: &[&str],
+        range: &crate::TimeRange,
+        limit: usize,
+    ) -> Result<Vec<i64>> {
+        self.report_event_sample_ids(kinds, range, limit)
+    }
+
+    fn finding_groups(&self, query: &crate::FindingGroupQuery) -> Result<Vec<crate::FindingGroup>> {
+        self.report_finding_groups(query)
     }
 }
 

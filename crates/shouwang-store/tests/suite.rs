@@ -145,6 +145,8 @@ suite!(
     incident_batches_link_each_member_once,
     incident_changes_are_recorded_on_the_timeline,
     settings_and_feeds_round_trip,
+    report_aggregates_count_in_the_database,
+    report_finding_groups_name_samples,
 );
 
 fn host() -> AssetRef {
@@ -924,4 +926,164 @@ fn settings_and_feeds_round_trip(h: &Harness) {
         .unwrap();
     let after = h.store.findings_after(ids[0], 10).unwrap();
     assert_eq!(after.iter().map(|f| f.id).collect::<Vec<_>>(), [ids[1]]);
+}
+
+// --- report aggregates ---
+
+fn report_aggregates_count_in_the_database(h: &Harness) {
+    use shouwang_store::TimeRange;
+    let now = Utc::now();
+    let mut evs = Vec::new();
+    for (i, latency) in [2.0, 4.0, 9.0].into_iter().enumerate() {
+        let mut e = event("guard.restored", 10 + i as i64);
+        e.details = serde_json::json!({"path": "index.html", "latency_ms": latency});
+        evs.push(e);
+    }
+    let mut recreated = event("guard.recreated", 5);
+    recreated.details = serde_json::json!({"latency_ms": 1});
+    evs.push(recreated);
+    // Outside the range: must not count.
+    let mut old = event("guard.restored", 60 * 24 * 40);
+    old.details = serde_json::json!({"latency_ms": 1000.0});
+    evs.push(old);
+    // No number there: left out of the statistics, still counted.
+    let mut odd = event("guard.restored", 3);
+    odd.details = serde_json::json!({"latency_ms": "fast"});
+    evs.push(odd);
+    let site = AssetRef::new(AssetKind::Website, "https://www.example.gov.cn/");
+    for (i, ok) in [true, true, false, true].into_iter().enumerate() {
+        let mut e = event("site.probe", 20 + i as i64);
+        e.asset = site.clone();
+        e.details = serde_json::json!({"ok": ok, "elapsed_ms": 120});
+        evs.push(e);
+    }
+    h.store.record_events(&evs).unwrap();
+    let range = TimeRange::new(now - Duration::days(30), now + Duration::minutes(1));
+
+    let kinds = h.store.event_kind_counts(&range).unwrap();
+    let count = |k: &str| kinds.iter().find(|c| c.kind == k).map(|c| c.count);
+    assert_eq!(count("guard.restored"), Some(4));
+    assert_eq!(count("guard.recreated"), Some(1));
+    assert_eq!(count("site.probe"), Some(4));
+    assert!(kinds.iter().all(|c| c.first <= c.last && c.first.is_some()));
+
+    let stats = h
+        .store
+        .event_number_stats(&["guard.restored", "guard.recreated"], "latency_ms", &range)
+        .unwrap();
+    assert_eq!(stats.count, 4);
+    assert_eq!(stats.min, Some(1.0));
+    assert_eq!(stats.max, Some(9.0));
+    assert!((stats.avg.unwrap() - 4.0).abs() < 1e-9);
+    assert!(
+        h.store
+            .event_number_stats(&["guard.restored"], "latency_ms') OR 1=1 --", &range)
+            .is_err()
+    );
+
+    let per_asset = h
+        .store
+        .event_asset_counts(&["site.probe"], Some("ok"), &range)
+        .unwrap();
+    assert_eq!(per_asset.len(), 1);
+    assert_eq!(per_asset[0].asset, site);
+    assert_eq!((per_asset[0].count, per_asset[0].flagged), (4, 3));
+
+    let latest = h
+        .store
+        .latest_event_per_asset("site.probe", &range)
+        .unwrap();
+    assert_eq!(latest.len(), 1);
+    assert_eq!(
+        latest[0].event.time.timestamp(),
+        (now - Duration::minutes(20)).timestamp()
+    );
+
+    let ids = h
+        .store
+        .event_sample_ids(&["guard.restored"], &range, 2)
+        .unwrap();
+    assert_eq!(ids.len(), 2);
+    let newest = h
+        .store
+        .events(&EventFilter {
+            kind_prefix: Some("guard.restored".into()),
+            limit: 2,
+            ..EventFilter::default()
+        })
+        .unwrap();
+    assert_eq!(ids, newest.iter().map(|e| e.id).collect::<Vec<_>>());
+    assert!(
+        h.store
+            .event_kind_counts(&TimeRange::new(
+                now + Duration::days(1),
+                now + Duration::days(2)
+            ))
+            .unwrap()
+            .is_empty()
+    );
+}
+
+fn report_finding_groups_name_samples(h: &Harness) {
+    use shouwang_store::{FindingGroupQuery, TimeRange};
+    let mut fs = Vec::new();
+    for i in 0..5 {
+        fs.push(finding(
+            "ssh.root-login",
+            &format!("line {i}"),
+            Severity::High,
+        ));
+    }
+    fs.push(finding("acct.empty-password", "root", Severity::Critical));
+    let ids = h.store.record_findings(&fs).unwrap();
+    h.store
+        .set_finding_status(ids[0], FindingStatus::Resolved)
+        .unwrap();
+    let groups = h
+        .store
+        .finding_groups(&FindingGroupQuery {
+            samples: 3,
+            ..FindingGroupQuery::default()
+        })
+        .unwrap();
+    assert_eq!(groups.len(), 3, "{groups:?}");
+    assert_eq!(groups[0].check, "acct.empty-password");
+    assert_eq!(groups[0].severity, Severity::Critical);
+    let open = groups
+        .iter()
+        .find(|g| g.check == "ssh.root-login" && g.status == FindingStatus::Open)
+        .unwrap();
+    assert_eq!(open.count, 4);
+    assert_eq!(open.assets, 1);
+    assert_eq!(open.sample_ids, vec![ids[4], ids[3], ids[2]]);
+    assert_eq!(open.title_zh, "标题");
+    let resolved = groups
+        .iter()
+        .find(|g| g.status == FindingStatus::Resolved)
+        .unwrap();
+    assert_eq!(
+        (resolved.count, resolved.sample_ids.clone()),
+        (1, vec![ids[0]])
+    );
+
+    let only_open = h
+        .store
+        .finding_groups(&FindingGroupQuery {
+            status: Some(FindingStatus::Open),
+            sensor: Some("host".into()),
+            ..FindingGroupQuery::default()
+        })
+        .unwrap();
+    assert_eq!(only_open.iter().map(|g| g.count).sum::<u64>(), 5);
+    assert!(only_open.iter().all(|g| g.sample_ids.is_empty()));
+    let later = Utc::now() + Duration::days(1);
+    assert!(
+        h.store
+            .finding_groups(&FindingGroupQuery {
+                first_seen: TimeRange::new(later, later + Duration::days(1)),
+                ..FindingGroupQuery::default()
+            })
+            .unwrap()
+            .is_empty()
+    );
 }

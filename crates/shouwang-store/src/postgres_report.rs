@@ -1,0 +1,189 @@
+//! Report aggregates on PostgreSQL (see [`crate::report`]). `details` is
+//! JSON text, cast to `jsonb` where a field is read.
+
+use shouwang_model::{Event, FindingStatus};
+
+use crate::postgres::{EVENT_COLS, asset_ref, bind, event_from_row, params};
+use crate::report::{
+    AssetCount, FindingGroup, FindingGroupQuery, KindCount, NumberStats, TimeRange, check_field,
+    event_range_where, finding_group_where, where_sql,
+};
+use crate::sqlite_report::attach_samples;
+use crate::{PostgresStore, Result, parse_name, severity_from_rank};
+
+fn ph(i: usize) -> String {
+    format!("${i}")
+}
+
+impl PostgresStore {
+    pub(crate) fn report_event_kind_counts(&self, range: &TimeRange) -> Result<Vec<KindCount>> {
+        let mut values = Vec::new();
+        let clauses = event_range_where(&[], range, ph, &mut values);
+        let sql = format!(
+            "SELECT kind, COUNT(*), MIN(time), MAX(time) FROM events {} GROUP BY kind ORDER BY kind",
+            where_sql(&clauses)
+        );
+        let values = bind(&values);
+        let rows = self.with(|c| c.query(&sql, &params(&values)))?;
+        Ok(rows
+            .iter()
+            .map(|r| KindCount {
+                kind: r.get(0),
+                count: r.get::<_, i64>(1) as u64,
+                first: r.get(2),
+                last: r.get(3),
+            })
+            .collect())
+    }
+
+    pub(crate) fn report_event_number_stats(
+        &self,
+        kinds: &[&str],
+        field: &str,
+        range: &TimeRange,
+    ) -> Result<NumberStats> {
+        check_field(field)?;
+        let mut values = Vec::new();
+        let mut clauses = event_range_where(kinds, range, ph, &mut values);
+        clauses.push(format!(
+            "jsonb_typeof(details::jsonb -> '{field}') = 'number'"
+        ));
+        let sql = format!(
+            "SELECT COUNT(*), MIN(v), MAX(v), AVG(v) FROM
+               (SELECT (details::jsonb ->> '{field}')::float8 AS v FROM events {}) t",
+            where_sql(&clauses)
+        );
+        let values = bind(&values);
+        let r = self.with(|c| c.query_one(&sql, &params(&values)))?;
+        Ok(NumberStats {
+            count: r.get::<_, i64>(0) as u64,
+            min: r.get(1),
+            max: r.get(2),
+            avg: r.get(3),
+        })
+    }
+
+    pub(crate) fn report_event_asset_counts(
+        &self,
+        kinds: &[&str],
+        flag: Option<&str>,
+        range: &TimeRange,
+    ) -> Result<Vec<AssetCount>> {
+        let flagged = match flag {
+            Some(f) => {
+                check_field(f)?;
+                format!(
+                    "SUM(CASE WHEN details::jsonb -> '{f}' = 'true'::jsonb THEN 1 ELSE 0 END)::BIGINT"
+                )
+            }
+            None => "0::BIGINT".to_string(),
+        };
+        let mut values = Vec::new();
+        let clauses = event_range_where(kinds, range, ph, &mut values);
+        let sql = format!(
+            "SELECT asset_kind, asset_locator, kind, COUNT(*), {flagged}, MAX(time) FROM events {}
+             GROUP BY asset_kind, asset_locator, kind ORDER BY asset_kind, asset_locator, kind",
+            where_sql(&clauses)
+        );
+        let values = bind(&values);
+        let rows = self.with(|c| c.query(&sql, &params(&values)))?;
+        rows.iter()
+            .map(|r| {
+                Ok(AssetCount {
+                    asset: asset_ref(r.get(0), r.get(1))?,
+                    kind: r.get(2),
+                    count: r.get::<_, i64>(3) as u64,
+                    flagged: r.get::<_, i64>(4) as u64,
+                    last: r.get(5),
+                })
+            })
+            .collect()
+    }
+
+    pub(crate) fn report_latest_event_per_asset(
+        &self,
+        kind: &str,
+        range: &TimeRange,
+    ) -> Result<Vec<Event>> {
+        let mut values = Vec::new();
+        let clauses = event_range_where(&[kind], range, ph, &mut values);
+        let sql = format!(
+            "SELECT {EVENT_COLS} FROM events WHERE id IN
+               (SELECT id FROM
+                  (SELECT id, ROW_NUMBER() OVER
+                     (PARTITION BY asset_kind, asset_locator ORDER BY time DESC, id DESC) AS rn
+                   FROM events {}) t
+                WHERE rn = 1)
+             ORDER BY asset_kind, asset_locator",
+            where_sql(&clauses)
+        );
+        let values = bind(&values);
+        let rows = self.with(|c| c.query(&sql, &params(&values)))?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    pub(crate) fn report_event_sample_ids(
+        &self,
+        kinds: &[&str],
+        range: &TimeRange,
+        limit: usize,
+    ) -> Result<Vec<i64>> {
+        let mut values = Vec::new();
+        let clauses = event_range_where(kinds, range, ph, &mut values);
+        let sql = format!(
+            "SELECT id FROM events {} ORDER BY time DESC, id DESC LIMIT {limit}",
+            where_sql(&clauses)
+        );
+        let values = bind(&values);
+        let rows = self.with(|c| c.query(&sql, &params(&values)))?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    pub(crate) fn report_finding_groups(&self, q: &FindingGroupQuery) -> Result<Vec<FindingGroup>> {
+        let (where_sql, values) = finding_group_where(q, ph);
+        let sql = format!(
+            "SELECT sensor, check_id, status, MAX(severity), COUNT(*), MIN(title_zh), MIN(title_en),
+                    COUNT(DISTINCT asset_kind || ':' || asset_locator), MIN(first_seen), MAX(last_seen)
+             FROM findings {where_sql}
+             GROUP BY sensor, check_id, status
+             ORDER BY MAX(severity) DESC, COUNT(*) DESC, sensor, check_id, status"
+        );
+        let samples_sql = format!(
+            "SELECT sensor, check_id, status, id FROM
+               (SELECT sensor, check_id, status, id,
+                       ROW_NUMBER() OVER (PARTITION BY sensor, check_id, status ORDER BY id DESC) AS rn
+                FROM findings {where_sql}) t
+             WHERE rn <= {} ORDER BY id DESC",
+            q.samples
+        );
+        let values = bind(&values);
+        let rows = self.with(|c| c.query(&sql, &params(&values)))?;
+        let mut groups = rows
+            .iter()
+            .map(|r| {
+                Ok(FindingGroup {
+                    sensor: r.get(0),
+                    check: r.get(1),
+                    status: parse_name::<FindingStatus>("finding status", r.get(2))?,
+                    severity: severity_from_rank(r.get(3))?,
+                    count: r.get::<_, i64>(4) as u64,
+                    title_zh: r.get(5),
+                    title_en: r.get(6),
+                    assets: r.get::<_, i64>(7) as u64,
+                    first_seen: r.get(8),
+                    last_seen: r.get(9),
+                    sample_ids: Vec::new(),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if q.samples > 0 {
+            let rows = self.with(|c| c.query(&samples_sql, &params(&values)))?;
+            let samples = rows
+                .iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+                .collect();
+            attach_samples(&mut groups, samples);
+        }
+        Ok(groups)
+    }
+}

@@ -1,0 +1,161 @@
+//! The store's vocabulary for report aggregates: small summaries computed
+//! in the database, so a report over a million events reads a handful of
+//! rows, not the events.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use shouwang_model::{AssetRef, FindingStatus, Severity};
+
+use crate::{FilterValue, StoreError};
+
+/// A half-open time range `[since, until)`; `None` leaves that side open.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeRange {
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl TimeRange {
+    pub fn new(since: DateTime<Utc>, until: DateTime<Utc>) -> Self {
+        TimeRange {
+            since: Some(since),
+            until: Some(until),
+        }
+    }
+}
+
+/// Events of one kind in a range.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KindCount {
+    pub kind: String,
+    pub count: u64,
+    pub first: Option<DateTime<Utc>>,
+    pub last: Option<DateTime<Utc>>,
+}
+
+/// Statistics of a numeric field over some events; `count` is how many had
+/// a number there.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NumberStats {
+    pub count: u64,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub avg: Option<f64>,
+}
+
+/// Events of one kind on one asset in a range; `flagged` counts those whose
+/// flag field (if one was asked for) is JSON `true`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssetCount {
+    pub asset: AssetRef,
+    pub kind: String,
+    pub count: u64,
+    pub flagged: u64,
+    pub last: Option<DateTime<Utc>>,
+}
+
+/// Which findings to group.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct FindingGroupQuery {
+    pub sensor: Option<String>,
+    pub status: Option<FindingStatus>,
+    /// Only findings first seen in this range.
+    pub first_seen: TimeRange,
+    /// How many ids (newest first) to name per group.
+    pub samples: usize,
+}
+
+/// Findings of one sensor and check in one status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FindingGroup {
+    pub sensor: String,
+    pub check: String,
+    pub status: FindingStatus,
+    /// The most severe among them.
+    pub severity: Severity,
+    pub count: u64,
+    /// One of their titles (they share the check, so usually all alike).
+    pub title_zh: String,
+    pub title_en: String,
+    /// How many distinct assets they are on.
+    pub assets: u64,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    /// The newest ids, at most [`FindingGroupQuery::samples`].
+    pub sample_ids: Vec<i64>,
+}
+
+/// A JSON field name for `details`: letters, digits and `_` only, so it can
+/// go into a JSON path.
+pub(crate) fn check_field(field: &str) -> Result<(), StoreError> {
+    if !field.is_empty() && field.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid {
+            what: "details field name",
+            detail: format!("{field:?}: use letters, digits and _ only"),
+        })
+    }
+}
+
+/// WHERE clauses for events of some kinds in a range, shared by both
+/// backends (`kinds` empty means all kinds).
+pub(crate) fn event_range_where(
+    kinds: &[&str],
+    range: &TimeRange,
+    placeholder: fn(usize) -> String,
+    values: &mut Vec<FilterValue>,
+) -> Vec<String> {
+    let mut clauses = Vec::new();
+    if !kinds.is_empty() {
+        let mut ph = Vec::new();
+        for k in kinds {
+            values.push(FilterValue::Text((*k).to_string()));
+            ph.push(placeholder(values.len()));
+        }
+        clauses.push(format!("kind IN ({})", ph.join(", ")));
+    }
+    if let Some(t) = range.since {
+        values.push(FilterValue::Time(t));
+        clauses.push(format!("time >= {}", placeholder(values.len())));
+    }
+    if let Some(t) = range.until {
+        values.push(FilterValue::Time(t));
+        clauses.push(format!("time < {}", placeholder(values.len())));
+    }
+    clauses
+}
+
+/// WHERE clauses for a finding group query.
+pub(crate) fn finding_group_where(
+    q: &FindingGroupQuery,
+    placeholder: fn(usize) -> String,
+) -> (String, Vec<FilterValue>) {
+    let mut clauses = Vec::new();
+    let mut values = Vec::new();
+    if let Some(s) = &q.sensor {
+        values.push(FilterValue::Text(s.clone()));
+        clauses.push(format!("sensor = {}", placeholder(values.len())));
+    }
+    if let Some(st) = q.status {
+        values.push(FilterValue::Text(st.as_str().into()));
+        clauses.push(format!("status = {}", placeholder(values.len())));
+    }
+    if let Some(t) = q.first_seen.since {
+        values.push(FilterValue::Time(t));
+        clauses.push(format!("first_seen >= {}", placeholder(values.len())));
+    }
+    if let Some(t) = q.first_seen.until {
+        values.push(FilterValue::Time(t));
+        clauses.push(format!("first_seen < {}", placeholder(values.len())));
+    }
+    (where_sql(&clauses), values)
+}
+
+pub(crate) fn where_sql(clauses: &[String]) -> String {
+    if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    }
+}

@@ -1,0 +1,238 @@
+//! Report aggregates on SQLite (see [`crate::report`]). Times are
+//! microseconds; `details` is JSON text read with `json_extract`.
+
+use rusqlite::params_from_iter;
+use shouwang_model::{Event, FindingStatus};
+
+use crate::report::{
+    AssetCount, FindingGroup, FindingGroupQuery, KindCount, NumberStats, TimeRange, check_field,
+    event_range_where, finding_group_where, where_sql,
+};
+use crate::sqlite::{EVENT_COLS, asset_ref, bind, conv, event_from_row, unconv};
+use crate::{Result, SqliteStore, from_micros, parse_name, severity_from_rank};
+
+fn ph(i: usize) -> String {
+    format!("?{i}")
+}
+
+impl SqliteStore {
+    pub(crate) fn report_event_kind_counts(&self, range: &TimeRange) -> Result<Vec<KindCount>> {
+        let mut values = Vec::new();
+        let clauses = event_range_where(&[], range, ph, &mut values);
+        let sql = format!(
+            "SELECT kind, COUNT(*), MIN(time), MAX(time) FROM events {} GROUP BY kind ORDER BY kind",
+            where_sql(&clauses)
+        );
+        let values = bind(&values);
+        self.with(|c| {
+            let mut st = c.prepare(&sql)?;
+            st.query_map(params_from_iter(values.iter()), |r| {
+                Ok(KindCount {
+                    kind: r.get(0)?,
+                    count: r.get::<_, i64>(1)? as u64,
+                    first: r.get::<_, Option<i64>>(2)?.map(from_micros),
+                    last: r.get::<_, Option<i64>>(3)?.map(from_micros),
+                })
+            })?
+            .collect()
+        })
+    }
+
+    pub(crate) fn report_event_number_stats(
+        &self,
+        kinds: &[&str],
+        field: &str,
+        range: &TimeRange,
+    ) -> Result<NumberStats> {
+        check_field(field)?;
+        let mut values = Vec::new();
+        let mut clauses = event_range_where(kinds, range, ph, &mut values);
+        let path = format!("'$.{field}'");
+        clauses.push(format!("json_type(details, {path}) IN ('integer', 'real')"));
+        let sql = format!(
+            "SELECT COUNT(*), MIN(v), MAX(v), AVG(v) FROM
+               (SELECT json_extract(details, {path}) AS v FROM events {})",
+            where_sql(&clauses)
+        );
+        let values = bind(&values);
+        self.with(|c| {
+            c.query_row(&sql, params_from_iter(values.iter()), |r| {
+                Ok(NumberStats {
+                    count: r.get::<_, i64>(0)? as u64,
+                    min: r.get(1)?,
+                    max: r.get(2)?,
+                    avg: r.get(3)?,
+                })
+            })
+        })
+    }
+
+    pub(crate) fn report_event_asset_counts(
+        &self,
+        kinds: &[&str],
+        flag: Option<&str>,
+        range: &TimeRange,
+    ) -> Result<Vec<AssetCount>> {
+        let flagged = match flag {
+            Some(f) => {
+                check_field(f)?;
+                format!("SUM(CASE WHEN json_type(details, '$.{f}') = 'true' THEN 1 ELSE 0 END)")
+            }
+            None => "0".to_string(),
+        };
+        let mut values = Vec::new();
+        let clauses = event_range_where(kinds, range, ph, &mut values);
+        let sql = format!(
+            "SELECT asset_kind, asset_locator, kind, COUNT(*), {flagged}, MAX(time) FROM events {}
+             GROUP BY asset_kind, asset_locator, kind ORDER BY asset_kind, asset_locator, kind",
+            where_sql(&clauses)
+        );
+        let values = bind(&values);
+        self.with(|c| {
+            let mut st = c.prepare(&sql)?;
+            st.query_map(params_from_iter(values.iter()), |r| {
+                Ok(AssetCount {
+                    asset: asset_ref(&r.get::<_, String>(0)?, r.get(1)?)?,
+                    kind: r.get(2)?,
+                    count: r.get::<_, i64>(3)? as u64,
+                    flagged: r.get::<_, i64>(4)? as u64,
+                    last: r.get::<_, Option<i64>>(5)?.map(from_micros),
+                })
+            })?
+            .collect()
+        })
+        .map_err(unconv)
+    }
+
+    pub(crate) fn report_latest_event_per_asset(
+        &self,
+        kind: &str,
+        range: &TimeRange,
+    ) -> Result<Vec<Event>> {
+        let mut values = Vec::new();
+        let clauses = event_range_where(&[kind], range, ph, &mut values);
+        let sql = format!(
+            "SELECT {EVENT_COLS} FROM events WHERE id IN
+               (SELECT id FROM
+                  (SELECT id, ROW_NUMBER() OVER
+                     (PARTITION BY asset_kind, asset_locator ORDER BY time DESC, id DESC) AS rn
+                   FROM events {})
+                WHERE rn = 1)
+             ORDER BY asset_kind, asset_locator",
+            where_sql(&clauses)
+        );
+        let values = bind(&values);
+        self.with(|c| {
+            let mut st = c.prepare(&sql)?;
+            st.query_map(params_from_iter(values.iter()), event_from_row)?
+                .collect()
+        })
+        .map_err(unconv)
+    }
+
+    pub(crate) fn report_event_sample_ids(
+        &self,
+        kinds: &[&str],
+        range: &TimeRange,
+        limit: usize,
+    ) -> Result<Vec<i64>> {
+        let mut values = Vec::new();
+        let clauses = event_range_where(kinds, range, ph, &mut values);
+        let sql = format!(
+            "SELECT id FROM events {} ORDER BY time DESC, id DESC LIMIT {limit}",
+            where_sql(&clauses)
+        );
+        let values = bind(&values);
+        self.with(|c| {
+            let mut st = c.prepare(&sql)?;
+            st.query_map(params_from_iter(values.iter()), |r| r.get(0))?
+                .collect()
+        })
+    }
+
+    pub(crate) fn report_finding_groups(&self, q: &FindingGroupQuery) -> Result<Vec<FindingGroup>> {
+        let (where_sql, values) = finding_group_where(q, ph);
+        let sql = format!(
+            "SELECT sensor, check_id, status, MAX(severity), COUNT(*), MIN(title_zh), MIN(title_en),
+                    COUNT(DISTINCT asset_kind || ':' || asset_locator), MIN(first_seen), MAX(last_seen)
+             FROM findings {where_sql}
+             GROUP BY sensor, check_id, status
+             ORDER BY MAX(severity) DESC, COUNT(*) DESC, sensor, check_id, status"
+        );
+        let samples_sql = format!(
+            "SELECT sensor, check_id, status, id FROM
+               (SELECT sensor, check_id, status, id,
+                       ROW_NUMBER() OVER (PARTITION BY sensor, check_id, status ORDER BY id DESC) AS rn
+                FROM findings {where_sql})
+             WHERE rn <= {} ORDER BY id DESC",
+            q.samples
+        );
+        let values = bind(&values);
+        let (mut groups, samples) = self
+            .with(|c| {
+                let mut st = c.prepare(&sql)?;
+                let groups = st
+                    .query_map(params_from_iter(values.iter()), |r| {
+                        Ok(FindingGroup {
+                            sensor: r.get(0)?,
+                            check: r.get(1)?,
+                            status: parse_name::<FindingStatus>(
+                                "finding status",
+                                &r.get::<_, String>(2)?,
+                            )
+                            .map_err(conv)?,
+                            severity: severity_from_rank(r.get(3)?).map_err(conv)?,
+                            count: r.get::<_, i64>(4)? as u64,
+                            title_zh: r.get(5)?,
+                            title_en: r.get(6)?,
+                            assets: r.get::<_, i64>(7)? as u64,
+                            first_seen: from_micros(r.get(8)?),
+                            last_seen: from_micros(r.get(9)?),
+                            sample_ids: Vec::new(),
+                        })
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                let samples = if q.samples == 0 {
+                    Vec::new()
+                } else {
+                    let mut st = c.prepare(&samples_sql)?;
+                    st.query_map(params_from_iter(values.iter()), |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, i64>(3)?,
+                        ))
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()?
+                };
+                Ok((groups, samples))
+            })
+            .map_err(unconv)?;
+        attach_samples(&mut groups, samples);
+        Ok(groups)
+    }
+}
+
+/// Put each sample id into its group (groups are few, samples bounded).
+pub(crate) fn attach_samples(
+    groups: &mut [FindingGroup],
+    samples: Vec<(String, String, String, i64)>,
+) {
+    let mut index = std::collections::HashMap::new();
+    for (i, g) in groups.iter().enumerate() {
+        index.insert(
+            (
+                g.sensor.clone(),
+                g.check.clone(),
+                g.status.as_str().to_string(),
+            ),
+            i,
+        );
+    }
+    for (sensor, check, status, id) in samples {
+        if let Some(&i) = index.get(&(sensor, check, status)) {
+            groups[i].sample_ids.push(id);
+        }
+    }
+}
