@@ -96,3 +96,57 @@ pub struct UnknownName {
     pub value: String,
     pub expected: &'static str,
 }
+
+/// A duration written the way people write it in configs and commands:
+/// `90s`, `30m`, `2h`, `7d` (a bare number is minutes).
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, BadDuration> {
+    let t = s.trim();
+    let (num, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let bad = || BadDuration(s.to_string());
+    let n: u64 = num.parse().map_err(|_| bad())?;
+    let secs = match unit {
+        "s" => Some(n),
+        "m" | "" => n.checked_mul(60),
+        "h" => n.checked_mul(3600),
+        "d" => n.checked_mul(86400),
+        _ => None,
+    }
+    .ok_or_else(bad)?;
+    Ok(std::time::Duration::from_secs(secs))
+}
+
+/// A value that [`parse_duration`] cannot read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a duration: write e.g. 90s, 30m, 2h or 7d")]
+pub struct BadDuration(pub String);
+
+/// China Standard Time (UTC+8, no daylight saving): the time zone every
+/// report, notice and deadline is written in.
+pub fn beijing_offset() -> chrono::FixedOffset {
+    chrono::FixedOffset::east_opt(8 * 3600).expect("+08:00 is a valid offset")
+}
+
+/// `2026-11-22 16:00` in Beijing time.
+pub fn beijing_minutes(t: DateTime<Utc>) -> String {
+    t.with_timezone(&beijing_offset())
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+#[cfg(test)]
+mod duration_tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn reads_the_usual_units_and_refuses_the_rest() {
+        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("30m").unwrap(), Duration::from_secs(1800));
+        assert_eq!(parse_duration("30").unwrap(), Duration::from_secs(1800));
+        assert_eq!(parse_duration(" 2h ").unwrap(), Duration::from_secs(7200));
+        assert_eq!(parse_duration("7d").unwrap(), Duration::from_secs(7 * 86400));
+        for bad in ["", "h", "1.5h", "2w", "-1m", "99999999999999999999d"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -59,6 +59,9 @@ pub struct IncidentBatch {
     pub joined: Vec<(i64, Members)>,
     /// Settings to write in the same transaction (the engine's cursors).
     pub settings: Vec<(String, serde_json::Value)>,
+    /// Apply only if this setting still has this value (`None`: absent):
+    /// two engines reading from the same cursor cannot both apply.
+    pub expect: Option<(String, Option<serde_json::Value>)>,
 }
 
 /// A change a person (or the engine's escalation) makes to an incident.

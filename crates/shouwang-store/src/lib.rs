@@ -70,6 +70,8 @@ pub enum StoreError {
     NotFound { what: &'static str, id: String },
     #[error("{what} {id:?} already exists")]
     AlreadyExists { what: &'static str, id: String },
+    #[error("{what} changed underneath: {detail}; retry")]
+    Conflict { what: &'static str, detail: String },
     #[error("the stored {what} is invalid: {detail}")]
     Invalid { what: &'static str, detail: String },
     #[error("cannot use the key file {path}: {detail}")]

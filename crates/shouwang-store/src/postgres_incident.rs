@@ -128,6 +128,20 @@ impl PostgresStore {
     pub(crate) fn apply_incident_batch_impl(&self, batch: &IncidentBatch) -> Result<Vec<i64>> {
         self.with(|c| {
             let mut tx = c.transaction()?;
+            if let Some((name, want)) = &batch.expect {
+                // Row lock: a second engine waits here, then sees the move.
+                tx.execute("LOCK TABLE settings IN SHARE ROW EXCLUSIVE MODE", &[])?;
+                let have: Option<String> = tx
+                    .query_opt("SELECT value FROM settings WHERE name = $1", &[name])?
+                    .map(|r| r.get(0));
+                let have: Option<serde_json::Value> = have.and_then(|s| serde_json::from_str(&s).ok());
+                if have != *want {
+                    return Ok(Err(StoreError::Conflict {
+                        what: "setting",
+                        detail: format!("{name} was moved by another writer"),
+                    }));
+                }
+            }
             let mut ids = Vec::with_capacity(batch.opened.len());
             let t = now();
             for (inc, members) in &batch.opened {
@@ -170,8 +184,8 @@ impl PostgresStore {
                 set_setting_tx(&mut tx, name, value)?;
             }
             tx.commit()?;
-            Ok(ids)
-        })
+            Ok(Ok(ids))
+        })?
     }
 
     pub(crate) fn incident_impl(&self, id: i64) -> Result<Option<Incident>> {

@@ -115,6 +115,18 @@ impl SqliteStore {
     pub(crate) fn apply_incident_batch_impl(&self, batch: &IncidentBatch) -> Result<Vec<i64>> {
         self.with(|c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            if let Some((name, want)) = &batch.expect {
+                let have: Option<String> = tx
+                    .query_row("SELECT value FROM settings WHERE name = ?1", [name], |r| r.get(0))
+                    .optional()?;
+                let have: Option<serde_json::Value> = have.and_then(|s| serde_json::from_str(&s).ok());
+                if have != *want {
+                    return Ok(Err(StoreError::Conflict {
+                        what: "setting",
+                        detail: format!("{name} was moved by another writer"),
+                    }));
+                }
+            }
             let mut ids = Vec::with_capacity(batch.opened.len());
             let t = to_micros(now());
             for (inc, members) in &batch.opened {
@@ -159,8 +171,8 @@ impl SqliteStore {
                 set_setting_tx(&tx, name, value)?;
             }
             tx.commit()?;
-            Ok(ids)
-        })
+            Ok(Ok(ids))
+        })?
     }
 
     pub(crate) fn incident_impl(&self, id: i64) -> Result<Option<Incident>> {

@@ -731,6 +731,7 @@ fn incident_batches_link_each_member_once(h: &Harness) {
             },
         )],
         joined: vec![],
+        expect: Some(("incident.cursor.events".into(), None)),
         settings: vec![("incident.cursor.events".into(), serde_json::json!(ids[1]))],
     };
     let opened = h.store.apply_incident_batch(&batch).unwrap();
@@ -763,6 +764,28 @@ fn incident_batches_link_each_member_once(h: &Harness) {
         h.store.setting("incident.cursor.events").unwrap(),
         Some(serde_json::json!(ids[2]))
     );
+    // A second engine that read the old cursor cannot apply its pass.
+    let stale = IncidentBatch {
+        opened: vec![(new_incident("dup", 1), Members::default())],
+        expect: Some((
+            "incident.cursor.events".into(),
+            Some(serde_json::json!(ids[1])),
+        )),
+        ..Default::default()
+    };
+    assert!(matches!(
+        h.store.apply_incident_batch(&stale),
+        Err(StoreError::Conflict { .. })
+    ));
+    assert!(h.store.open_incident_for_group("dup").unwrap().is_none());
+    let fresh = IncidentBatch {
+        expect: Some((
+            "incident.cursor.events".into(),
+            Some(serde_json::json!(ids[2])),
+        )),
+        ..Default::default()
+    };
+    h.store.apply_incident_batch(&fresh).unwrap();
     let found = h
         .store
         .open_incident_for_group("guard-tamper|web-root|/var/www/html")
@@ -1075,6 +1098,17 @@ fn report_finding_groups_name_samples(h: &Harness) {
         })
         .unwrap();
     assert_eq!(only_open.iter().map(|g| g.count).sum::<u64>(), 5);
+    let per_asset = h
+        .store
+        .finding_asset_counts("host", FindingStatus::Open)
+        .unwrap();
+    assert_eq!(per_asset, vec![(host(), 5)]);
+    assert!(
+        h.store
+            .finding_asset_counts("site", FindingStatus::Open)
+            .unwrap()
+            .is_empty()
+    );
     assert!(only_open.iter().all(|g| g.sample_ids.is_empty()));
     let later = Utc::now() + Duration::days(1);
     assert!(

@@ -454,24 +454,13 @@ fn outcome_label(o: &Outcome) -> &'static str {
     }
 }
 
-/// `30m`, `2h`, `90s`, `1d`.
+/// A maintenance window's length: `30m`, `2h`, `90s`, `1d`.
 pub fn parse_duration(s: &str) -> Result<Duration> {
-    let s = s.trim();
-    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = num
-        .parse()
-        .with_context(|| format!("{s:?} is not a duration: use e.g. 30m, 2h, 90s"))?;
-    let secs = match unit {
-        "s" => n,
-        "m" | "" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86400,
-        _ => bail!("{s:?} is not a duration: use e.g. 30m, 2h, 90s"),
-    };
-    if secs == 0 || secs > 7 * 86400 {
+    let d = shouwang_model::parse_duration(s)?;
+    if d.is_zero() || d.as_secs() > 7 * 86400 {
         bail!("a maintenance window lasts between 1 second and 7 days, not {s:?}");
     }
-    Ok(Duration::from_secs(secs))
+    Ok(d)
 }
 
 /// Run the watcher on `roots` until `stop`, writing every action to the
