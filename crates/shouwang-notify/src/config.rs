@@ -312,7 +312,42 @@ impl NotifyConfig {
         }
         out
     }
+
+    /// The effective config: this one's channels (from the config file)
+    /// followed by the channels stored in the console (the store setting
+    /// [`STORED_CHANNELS_SETTING`], a JSON array of channel entries).
+    /// A stored channel cannot take the name of a config-file channel; the
+    /// result is validated as a whole.
+    pub fn with_stored(
+        &self,
+        stored: Option<&serde_json::Value>,
+    ) -> Result<NotifyConfig, ConfigError> {
+        let mut out = self.clone();
+        let stored: Vec<ChannelConfig> = match stored {
+            None | Some(serde_json::Value::Null) => Vec::new(),
+            Some(v) => serde_json::from_value(v.clone()).map_err(|e| {
+                ConfigError::General(format!(
+                    "the channels stored in the console ({STORED_CHANNELS_SETTING}) cannot be read: {e}"
+                ))
+            })?,
+        };
+        for c in stored {
+            if self.channels.iter().any(|f| f.name == c.name) {
+                return Err(field_error(
+                    &c,
+                    "name",
+                    "is already used by a channel in the config file; stored channels cannot replace those",
+                ));
+            }
+            out.channels.push(c);
+        }
+        out.validate()?;
+        Ok(out)
+    }
 }
+
+/// The store setting that holds the channels added in the console.
+pub const STORED_CHANNELS_SETTING: &str = "notify.channels";
 
 fn validate_channel(c: &ChannelConfig) -> Result<(), ConfigError> {
     use ChannelKind::*;
@@ -595,6 +630,35 @@ mod tests {
         .validate()
         .unwrap_err();
         assert!(e.to_string().contains("used by two channels"), "{e}");
+    }
+
+    #[test]
+    fn stored_channels_join_the_config_files_but_cannot_shadow_them() {
+        let mut file = ChannelConfig::new("ops", ChannelKind::Wecom);
+        file.key = Some("k1".into());
+        let base = NotifyConfig {
+            channels: vec![file],
+            ..NotifyConfig::default()
+        };
+        assert_eq!(base.with_stored(None).unwrap(), base);
+        let stored = serde_json::json!([
+            {"name": "leaders", "kind": "dingtalk", "token": "t", "secret": "SECx"}
+        ]);
+        let merged = base.with_stored(Some(&stored)).unwrap();
+        let names: Vec<&str> = merged.channels.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["ops", "leaders"]);
+        let shadow = serde_json::json!([{"name": "ops", "kind": "wecom", "key": "k2"}]);
+        let e = base.with_stored(Some(&shadow)).unwrap_err().to_string();
+        assert!(e.contains("\"ops\"") && e.contains("config file"), "{e}");
+        let invalid = serde_json::json!([{"name": "d", "kind": "dingtalk", "token": "t"}]);
+        assert!(base.with_stored(Some(&invalid)).is_err());
+        let garbage = serde_json::json!({"name": "x"});
+        assert!(
+            base.with_stored(Some(&garbage))
+                .unwrap_err()
+                .to_string()
+                .contains("notify.channels")
+        );
     }
 
     #[test]

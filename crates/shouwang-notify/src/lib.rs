@@ -29,8 +29,8 @@ pub mod sign;
 mod template;
 
 pub use config::{
-    ChannelConfig, ChannelKind, ConfigError, DINGTALK_URL, FEISHU_URL, NotifyConfig, SmtpTls,
-    WECOM_URL,
+    ChannelConfig, ChannelKind, ConfigError, DINGTALK_URL, FEISHU_URL, NotifyConfig,
+    STORED_CHANNELS_SETTING, SmtpTls, WECOM_URL,
 };
 pub use notice::{LEVELS, Notice, NoticeKind, china_time, level_rank};
 pub use notifier::{ChannelSummary, Delivery, DeliveryStatus, Notifier, NotifyError};
