@@ -490,6 +490,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Findings counted by sensor, check and status, most severe first,
     /// each group with its newest ids.
     fn finding_groups(&self, query: &FindingGroupQuery) -> Result<Vec<FindingGroup>>;
+    /// Findings of a sensor in a status counted by asset.
+    fn finding_asset_counts(
+        &self,
+        sensor: &str,
+        status: FindingStatus,
+    ) -> Result<Vec<(AssetRef, u64)>>;
     // --- end of report aggregates ---
 
     /// Walk the whole chain and name the first row that does not fit.

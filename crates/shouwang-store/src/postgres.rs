@@ -760,4 +760,12 @@ impl Store for PostgresStore {
     fn finding_groups(&self, query: &crate::FindingGroupQuery) -> Result<Vec<crate::FindingGroup>> {
         self.report_finding_groups(query)
     }
+
+    fn finding_asset_counts(
+        &self,
+        sensor: &str,
+        status: FindingStatus,
+    ) -> Result<Vec<(AssetRef, u64)>> {
+        self.report_finding_asset_counts(sensor, status)
+    }
 }

@@ -139,6 +139,24 @@ impl PostgresStore {
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
+    pub(crate) fn report_finding_asset_counts(
+        &self,
+        sensor: &str,
+        status: FindingStatus,
+    ) -> Result<Vec<(shouwang_model::AssetRef, u64)>> {
+        let rows = self.with(|c| {
+            c.query(
+                "SELECT asset_kind, asset_locator, COUNT(*) FROM findings
+                 WHERE sensor = $1 AND status = $2
+                 GROUP BY asset_kind, asset_locator ORDER BY asset_kind, asset_locator",
+                &[&sensor, &status.as_str()],
+            )
+        })?;
+        rows.iter()
+            .map(|r| Ok((asset_ref(r.get(0), r.get(1))?, r.get::<_, i64>(2) as u64)))
+            .collect()
+    }
+
     pub(crate) fn report_finding_groups(&self, q: &FindingGroupQuery) -> Result<Vec<FindingGroup>> {
         let (where_sql, values) = finding_group_where(q, ph);
         let sql = format!(

@@ -814,6 +814,14 @@ impl Store for SqliteStore {
     fn finding_groups(&self, query: &crate::FindingGroupQuery) -> Result<Vec<crate::FindingGroup>> {
         self.report_finding_groups(query)
     }
+
+    fn finding_asset_counts(
+        &self,
+        sensor: &str,
+        status: FindingStatus,
+    ) -> Result<Vec<(AssetRef, u64)>> {
+        self.report_finding_asset_counts(sensor, status)
+    }
 }
 
 fn token_from_row(r: &Row<'_>) -> rusqlite::Result<ApiToken> {

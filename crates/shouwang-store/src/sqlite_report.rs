@@ -150,6 +150,28 @@ impl SqliteStore {
         })
     }
 
+    pub(crate) fn report_finding_asset_counts(
+        &self,
+        sensor: &str,
+        status: FindingStatus,
+    ) -> Result<Vec<(shouwang_model::AssetRef, u64)>> {
+        self.with(|c| {
+            let mut st = c.prepare(
+                "SELECT asset_kind, asset_locator, COUNT(*) FROM findings
+                 WHERE sensor = ?1 AND status = ?2
+                 GROUP BY asset_kind, asset_locator ORDER BY asset_kind, asset_locator",
+            )?;
+            st.query_map(rusqlite::params![sensor, status.as_str()], |r| {
+                Ok((
+                    asset_ref(&r.get::<_, String>(0)?, r.get(1)?)?,
+                    r.get::<_, i64>(2)? as u64,
+                ))
+            })?
+            .collect()
+        })
+        .map_err(unconv)
+    }
+
     pub(crate) fn report_finding_groups(&self, q: &FindingGroupQuery) -> Result<Vec<FindingGroup>> {
         let (where_sql, values) = finding_group_where(q, ph);
         let sql = format!(

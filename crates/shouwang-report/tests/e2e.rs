@@ -1,0 +1,557 @@
+//! End to end: a real SQLite store filled through the `Store` API with
+//! guard, site and host records and an incident; the 自查报告, a report
+//! filled into a template and the 事件报告 written as DOCX, converted to
+//! PDF by LibreOffice, and the PDF text checked for the measured figures
+//! and for leftover placeholders. Page images land in
+//! `target/tmp/report-pages/` for a person to look at.
+//!
+//! Skips (loudly) without `soffice` and `pdftotext`, unless
+//! `SHOUWANG_REQUIRE_OFFICE=1`, which `scripts/test` sets.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use shouwang_model::taxonomy::IncidentLevel;
+use shouwang_model::{
+    Asset, AssetKind, AssetRef, FindingStatus, NewEvent, NewFinding, NewIncident, Person,
+    Provenance, ReportStage, Severity, SystemEntry, Text, UnitProfile,
+};
+use shouwang_report::{Options, Period};
+use shouwang_store::{AuditKey, IncidentBatch, Members, SqliteStore, Store};
+
+fn unit() -> UnitProfile {
+    UnitProfile {
+        name: "某某县教育局".into(),
+        leading_group: vec![
+            Person {
+                name: "王局长".into(),
+                title: "局长".into(),
+                phone: "0000-1234567".into(),
+            },
+            Person {
+                name: "李副局长".into(),
+                title: "副局长".into(),
+                phone: String::new(),
+            },
+        ],
+        security_officer: Person {
+            name: "张三".into(),
+            title: "网络安全员".into(),
+            phone: "13800000000".into(),
+        },
+        systems: vec![SystemEntry {
+            name: "门户网站".into(),
+            dengbao_level: "二级".into(),
+            address: "https://www.example.gov.cn/".into(),
+            note: String::new(),
+        }],
+        policies: "制定了《网络安全管理制度》《应急预案》。".into(),
+        training: "3 月组织全员网络安全培训 1 次，参训 45 人。".into(),
+        drills: String::new(),
+        ..UnitProfile::default()
+    }
+}
+
+struct Filled {
+    store: SqliteStore,
+    period: Period,
+    restore_count: u64,
+    incident: i64,
+    _dir: tempfile::TempDir,
+}
+
+fn at(day: u32, hour: u32) -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, day, hour, 0, 0).unwrap()
+}
+
+fn fill() -> Filled {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(
+        &dir.path().join("shouwang.db"),
+        AuditKey::from_bytes([3; 32]),
+    )
+    .unwrap();
+    let period = Period::days(
+        NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+        NaiveDate::from_ymd_opt(2026, 3, 31).unwrap(),
+    )
+    .unwrap();
+
+    // 防护: one web root, 7 restored + 2 recreated + 1 quarantined in the
+    // period, one restore before it (not counted).
+    let root = AssetRef::new(AssetKind::WebRoot, "/srv/www/portal");
+    store
+        .upsert_asset(&Asset {
+            id: root.clone(),
+            name: "门户网站目录".into(),
+            details: serde_json::json!({}),
+        })
+        .unwrap();
+    let guard = |kind: &str, t, latency: f64| NewEvent {
+        time: t,
+        kind: kind.into(),
+        asset: root.clone(),
+        severity: Severity::High,
+        summary: format!("{kind} index.html"),
+        details: serde_json::json!({"path": "index.html", "root": "/srv/www/portal", "latency_ms": latency}),
+        provenance: Provenance::now("guard", "guard.watch", "/srv/www/portal"),
+    };
+    let mut events = Vec::new();
+    for i in 0..7 {
+        events.push(guard("guard.restored", at(2 + i, 10), 2.0 + i as f64));
+    }
+    events.push(guard("guard.recreated", at(12, 9), 5.5));
+    events.push(guard("guard.recreated", at(13, 9), 1.5));
+    events.push(guard("guard.quarantined", at(14, 9), 0.0));
+    events.push(guard("guard.restored", at(1, 0) - Duration::days(3), 99.0));
+
+    // 监测: one site, 10 probes (9 ok), 2 inspections, 3 findings (1 fixed).
+    let site = AssetRef::new(AssetKind::Website, "https://www.example.gov.cn/");
+    store
+        .upsert_asset(&Asset {
+            id: site.clone(),
+            name: "某某县教育局门户网站".into(),
+            details: serde_json::json!({"own_site": true}),
+        })
+        .unwrap();
+    for i in 0..10 {
+        events.push(NewEvent {
+            time: at(3, 0) + Duration::hours(i),
+            kind: "site.probe".into(),
+            asset: site.clone(),
+            severity: Severity::Info,
+            summary: "首页探测".into(),
+            details: serde_json::json!({"ok": i != 4, "status": 200, "elapsed_ms": 80}),
+            provenance: Provenance::now("site", "site.probe", "https://www.example.gov.cn/"),
+        });
+    }
+    for d in [5, 20] {
+        events.push(NewEvent {
+            time: at(d, 8),
+            kind: "site.inspected".into(),
+            asset: site.clone(),
+            severity: Severity::Medium,
+            summary: "网站巡查".into(),
+            details: serde_json::json!({"pages": 120, "duration_ms": 5000}),
+            provenance: Provenance::now("site", "site.inspection", "https://www.example.gov.cn/"),
+        });
+    }
+    let site_finding = |check: &str, title: &str, loc: &str, sev| {
+        let mut p = Provenance::now("site", check, "https://www.example.gov.cn/");
+        p.observed_at = at(5, 8);
+        NewFinding {
+            asset: site.clone(),
+            severity: sev,
+            title: Text::new(title, title),
+            evidence: format!("{title}：{loc}"),
+            location: loc.into(),
+            provenance: p,
+        }
+    };
+    let ids = store
+        .record_findings(&[
+            site_finding(
+                "site.broken-link",
+                "失效链接",
+                "/news/1.html",
+                Severity::Low,
+            ),
+            site_finding(
+                "site.wording.typo",
+                "错别字：“按装”应为“安装”",
+                "/notice/2.html",
+                Severity::Medium,
+            ),
+            site_finding(
+                "site.pii.id-number",
+                "页面中有身份证号",
+                "/list/3.html",
+                Severity::High,
+            ),
+        ])
+        .unwrap();
+    store
+        .set_finding_status(ids[0], FindingStatus::Resolved)
+        .unwrap();
+
+    // 主机自查: a real run of the dengbao2 profile on a crafted root.
+    let host_root = dir.path().join("host-root");
+    std::fs::create_dir_all(host_root.join("etc/ssh")).unwrap();
+    std::fs::write(
+        host_root.join("etc/login.defs"),
+        "PASS_MAX_DAYS 99999\nPASS_MIN_LEN 5\n",
+    )
+    .unwrap();
+    std::fs::write(
+        host_root.join("etc/ssh/sshd_config"),
+        "PermitRootLogin yes\nPasswordAuthentication yes\n",
+    )
+    .unwrap();
+    std::fs::write(host_root.join("etc/hostname"), "office-pc-01\n").unwrap();
+    let rules = shouwang_host::RuleSet::embedded().unwrap();
+    let profile = rules.profile("dengbao2").unwrap();
+    let mut run = shouwang_host::run(
+        &shouwang_host::Root::offline(&host_root),
+        "dengbao2",
+        &profile,
+    );
+    run.started_at = at(10, 2);
+    let run_file = dir.path().join("host-run.json");
+    std::fs::write(&run_file, serde_json::to_vec(&run).unwrap()).unwrap();
+    store
+        .upsert_asset(&Asset {
+            id: run.asset(),
+            name: run.host.clone(),
+            details: serde_json::json!({}),
+        })
+        .unwrap();
+    store.record_findings(&run.findings()).unwrap();
+    events.push(NewEvent {
+        time: run.started_at,
+        kind: "host.check.completed".into(),
+        asset: run.asset(),
+        severity: Severity::High,
+        summary: "主机自查".into(),
+        details: serde_json::json!({
+            "profile": "dengbao2",
+            "score": run.overall.score,
+            "pass": run.count(shouwang_host::Verdict::Pass),
+            "fail": run.count(shouwang_host::Verdict::Fail),
+            "cannot_check": run.count(shouwang_host::Verdict::CannotCheck),
+            "run_file": run_file.display().to_string(),
+        }),
+        provenance: Provenance::now("host", "profile:dengbao2", "/"),
+    });
+    store.record_events(&events).unwrap();
+
+    // 事件: the tampering as a 较大 incident (so it has deadlines).
+    let ids = store
+        .apply_incident_batch(&IncidentBatch {
+            opened: vec![(
+                NewIncident {
+                    title: "网站目录 /srv/www/portal 网页被篡改".into(),
+                    subclass: "NAWEBMOD".into(),
+                    level: IncidentLevel::Large,
+                    asset: root.clone(),
+                    rule: "guard-tamper".into(),
+                    group_key: "guard:/srv/www/portal".into(),
+                    discovered_at: at(2, 10),
+                    summary: "首页被篡改，已自动恢复".into(),
+                },
+                Members {
+                    events: vec![1, 2],
+                    findings: vec![],
+                    last_activity: Some(at(3, 10)),
+                },
+            )],
+            ..IncidentBatch::default()
+        })
+        .unwrap();
+    Filled {
+        store,
+        period,
+        restore_count: 9,
+        incident: ids[0],
+        _dir: dir,
+    }
+}
+
+fn opts() -> Options {
+    Options {
+        samples: 5,
+        now: at(31, 12),
+    }
+}
+
+fn tool(name: &str) -> bool {
+    Command::new(name)
+        .arg("-v")
+        .output()
+        .map(|o| o.status.success() || !o.stderr.is_empty() || !o.stdout.is_empty())
+        .unwrap_or(false)
+}
+
+fn office_available() -> bool {
+    let ok = Command::new("soffice")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+        && tool("pdftotext")
+        && tool("pdftoppm");
+    if !ok {
+        if std::env::var("SHOUWANG_REQUIRE_OFFICE").as_deref() == Ok("1") {
+            panic!(
+                "SHOUWANG_REQUIRE_OFFICE=1 but soffice, pdftotext or pdftoppm is missing: apt-get install libreoffice-writer-nogui poppler-utils"
+            );
+        }
+        eprintln!(
+            "SKIPPED: DOCX → PDF checks need soffice, pdftotext and pdftoppm (apt-get install libreoffice-writer-nogui poppler-utils; scripts/test does)"
+        );
+    }
+    ok
+}
+
+/// Convert DOCX files to PDF with a private LibreOffice profile.
+fn to_pdf(files: &[PathBuf], out: &Path) {
+    let profile = tempfile::tempdir().unwrap();
+    let status = Command::new("soffice")
+        .arg(format!(
+            "-env:UserInstallation=file://{}",
+            profile.path().display()
+        ))
+        .args([
+            "--headless",
+            "--norestore",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+        ])
+        .arg(out)
+        .args(files)
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "soffice failed: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+}
+
+fn pdf_text(pdf: &Path) -> String {
+    let o = Command::new("pdftotext")
+        .args(["-enc", "UTF-8"])
+        .arg(pdf)
+        .arg("-")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "pdftotext {}", pdf.display());
+    String::from_utf8(o.stdout).unwrap()
+}
+
+/// Text without any whitespace: PDF lines wrap anywhere in Chinese.
+fn squash(s: &str) -> String {
+    s.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+fn pages_dir() -> PathBuf {
+    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/tmp/report-pages");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn selfcheck_facts_are_the_measured_figures() {
+    let f = fill();
+    let facts = shouwang_report::selfcheck_facts(&f.store, &unit(), f.period, &opts()).unwrap();
+    let value = |k: &str| facts.figure(k).and_then(|x| x.value);
+    assert_eq!(value("guard.restore_count"), Some(f.restore_count as f64));
+    assert_eq!(value("guard.quarantined"), Some(1.0));
+    assert_eq!(value("guard.latency_max_ms"), Some(8.0));
+    assert_eq!(value("site.probes"), Some(10.0));
+    assert_eq!(value("site.availability"), Some(90.0));
+    assert_eq!(value("site.found"), Some(3.0));
+    assert_eq!(value("site.fixed"), Some(1.0));
+    assert_eq!(value("host.count"), Some(1.0));
+    assert_eq!(value("incident.total"), Some(1.0));
+    assert_eq!(value("incident.reportable"), Some(1.0));
+    let open: u64 = f
+        .store
+        .open_finding_counts()
+        .unwrap()
+        .iter()
+        .map(|c| c.count)
+        .sum();
+    assert_eq!(facts.open_total, open);
+    assert!(open > 2, "the host run should fail some checks");
+    // Every measured figure has its evidence, samples bounded.
+    for x in &facts.figures {
+        let e = facts
+            .evidence
+            .iter()
+            .find(|e| e.figure == x.key)
+            .unwrap_or_else(|| panic!("no evidence for {}", x.key));
+        assert!(e.samples.len() <= 5);
+        assert!(!e.query.is_empty());
+    }
+    let restore = facts
+        .evidence
+        .iter()
+        .find(|e| e.figure == "guard.restore_count")
+        .unwrap();
+    assert_eq!(restore.count, 9);
+    assert_eq!(restore.samples.len(), 5);
+    // Topics the 自查 forms ask about are there, with findings behind them.
+    let pw = facts
+        .host
+        .topics
+        .iter()
+        .find(|t| t.key == "password")
+        .unwrap();
+    assert!(pw.pass + pw.fail + pw.cannot_check > 0);
+    assert!(facts.host.controls.iter().any(|c| c.fail > 0));
+    // Remediation comes from the checks' fix advice.
+    assert!(
+        facts
+            .remediation
+            .iter()
+            .any(|r| r.check == "site.pii.id-number" && r.advice.contains("身份证号"))
+    );
+    assert!(
+        facts
+            .remediation
+            .iter()
+            .filter(|r| r.area == "主机自查")
+            .all(|r| !r.advice.is_empty())
+    );
+}
+
+#[test]
+fn documents_convert_to_pdf_with_the_figures_and_no_placeholders() {
+    let f = fill();
+    let facts = shouwang_report::selfcheck_facts(&f.store, &unit(), f.period, &opts()).unwrap();
+    let open = facts.open_total;
+    let out = tempfile::tempdir().unwrap();
+    let selfcheck = out.path().join("selfcheck.docx");
+    std::fs::write(&selfcheck, shouwang_report::selfcheck_docx(&facts).unwrap()).unwrap();
+
+    // A unit's template: placeholders in the title, a paragraph, a table
+    // and a section, written by the same writer a unit would get from Word.
+    let template = shouwang_report::docx::write(&shouwang_report::doc::Document {
+        title: "模板".into(),
+        blocks: vec![
+            shouwang_report::doc::Block::Title {
+                text: "{{unit.name}}{{period.from}}至{{period.to}}自查情况".into(),
+            },
+            shouwang_report::doc::Block::Para {
+                text: "网页防篡改自动恢复 {{guard.restore_count}}，网站可用率 {{site.availability}}，未整改问题 {{findings.open_total}}。网络安全员：{{unit.security_officer}}。".into(),
+            },
+            shouwang_report::doc::Block::Para {
+                text: "{{table:open_findings}}".into(),
+            },
+            shouwang_report::doc::Block::Para {
+                text: "{{section:host}}".into(),
+            },
+        ],
+    })
+    .unwrap();
+    let filled = out.path().join("template.docx");
+    std::fs::write(
+        &filled,
+        shouwang_report::selfcheck_docx_with_template(&facts, &template, "unit-template.docx")
+            .unwrap(),
+    )
+    .unwrap();
+
+    let incident_facts =
+        shouwang_report::incident_facts(&f.store, &unit(), f.incident, ReportStage::First, &opts())
+            .unwrap();
+    let incident = out.path().join("incident.docx");
+    std::fs::write(
+        &incident,
+        shouwang_report::incident_docx(&incident_facts).unwrap(),
+    )
+    .unwrap();
+
+    // The HTML says the same.
+    let html = shouwang_report::selfcheck_html(&facts).unwrap();
+    assert!(squash(&html).contains(&format!("自动恢复篡改{}次", f.restore_count)));
+    assert!(!html.contains("{{"));
+
+    if !office_available() {
+        return;
+    }
+    to_pdf(
+        &[selfcheck.clone(), filled.clone(), incident.clone()],
+        out.path(),
+    );
+
+    let text = pdf_text(&out.path().join("selfcheck.pdf"));
+    let s = squash(&text);
+    assert!(s.contains("某某县教育局网络安全自查报告"), "{text}");
+    assert!(
+        s.contains(&format!("自动恢复篡改{}次", f.restore_count)),
+        "{text}"
+    );
+    assert!(s.contains(&format!("尚有未整改问题{open}个")), "{text}");
+    assert!(s.contains("网站可用率90%"), "{text}");
+    assert!(s.contains("按时报告") || s.contains("待报告") || s.contains("已逾期"));
+    assert!(s.contains("（填报）") && s.contains("（实测）"));
+    assert!(s.contains("附件：数据来源"));
+    assert!(!text.contains("{{") && !text.contains("}}"), "{text}");
+
+    let t = squash(&pdf_text(&out.path().join("template.pdf")));
+    assert!(
+        t.contains("某某县教育局2026年3月1日至2026年3月31日自查情况"),
+        "{t}"
+    );
+    assert!(t.contains(&format!("自动恢复{}次", f.restore_count)), "{t}");
+    assert!(t.contains(&format!("未整改问题{open}个")), "{t}");
+    assert!(t.contains("页面中有身份证号"), "{t}");
+    assert!(t.contains("主机安全自查情况"), "{t}");
+    assert!(!t.contains("{{"), "{t}");
+
+    let i = squash(&pdf_text(&out.path().join("incident.pdf")));
+    assert!(i.contains("网络安全事件报告（首次报告）"), "{i}");
+    assert!(i.contains("网页篡改事件"), "{i}");
+    assert!(i.contains("较大"), "{i}");
+    assert!(i.contains("属地省级网信部门"), "{i}");
+    assert!(!i.contains("{{"));
+
+    // Pages for a person to look at.
+    let pages = pages_dir();
+    for name in ["selfcheck", "template", "incident"] {
+        let ok = Command::new("pdftoppm")
+            .args(["-png", "-r", "60"])
+            .arg(out.path().join(format!("{name}.pdf")))
+            .arg(pages.join(name))
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+}
+
+#[test]
+fn a_template_with_an_unknown_placeholder_is_refused_naming_it() {
+    let f = fill();
+    let facts = shouwang_report::selfcheck_facts(&f.store, &unit(), f.period, &opts()).unwrap();
+    let template = shouwang_report::docx::write(&shouwang_report::doc::Document {
+        title: "模板".into(),
+        blocks: vec![
+            shouwang_report::doc::Block::Para {
+                text: "开头".into(),
+            },
+            shouwang_report::doc::Block::Para {
+                text: "恢复 {{guard.restore_cnt}} 次".into(),
+            },
+        ],
+    })
+    .unwrap();
+    let e = shouwang_report::selfcheck_docx_with_template(&facts, &template, "unit.docx")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("unit.docx"), "{e}");
+    assert!(e.contains("paragraph 2: {{guard.restore_cnt}}"), "{e}");
+    assert!(e.contains("did you mean {{guard.restore_count}}"), "{e}");
+}
+
+#[test]
+fn ledgers_are_an_xlsx_workbook_with_the_records() {
+    let f = fill();
+    let bytes = shouwang_report::ledger_xlsx(&f.store, &unit(), &opts()).unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut wb = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name("xl/workbook.xml").unwrap(), &mut wb).unwrap();
+    for sheet in ["资产台账", "检查台账", "发现项明细", "事件台账"] {
+        assert!(wb.contains(sheet), "{wb}");
+    }
+    let mut strings = String::new();
+    std::io::Read::read_to_string(
+        &mut zip.by_name("xl/sharedStrings.xml").unwrap(),
+        &mut strings,
+    )
+    .unwrap();
+    assert!(strings.contains("/srv/www/portal"));
+    assert!(strings.contains("页面中有身份证号"));
+    assert!(strings.contains("网页被篡改"));
+}
