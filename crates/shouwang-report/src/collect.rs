@@ -19,6 +19,9 @@ pub struct Options {
     pub samples: usize,
     /// "Now", for deadline states (tests pin it).
     pub now: DateTime<Utc>,
+    /// The reporting rule (`[incident]` in the config); `None` is the
+    /// national rule for the unit's operator type.
+    pub policy: Option<shouwang_incident::ReportingPolicy>,
 }
 
 impl Default for Options {
@@ -26,6 +29,7 @@ impl Default for Options {
         Options {
             samples: 5,
             now: Utc::now(),
+            policy: None,
         }
     }
 }
@@ -1007,6 +1011,7 @@ fn incident_facts(
         limit: 100_000,
         ..IncidentFilter::default()
     })?;
+    let policy = crate::deadline::policy(opts.policy.as_ref(), unit);
     let mut by_class: BTreeMap<String, u64> = BTreeMap::new();
     let mut by_level: BTreeMap<u8, (String, u64)> = BTreeMap::new();
     let mut by_status: BTreeMap<u8, (String, u64)> = BTreeMap::new();
@@ -1025,19 +1030,19 @@ fn incident_facts(
             .entry(i.status as u8)
             .or_insert_with(|| (i.status.zh().to_string(), 0))
             .1 += 1;
-        if i.level >= shouwang_model::taxonomy::IncidentLevel::Large {
+        if i.level.must_report() || policy.report_general {
             f.reportable += 1;
         }
         if i.status.handling_ended() {
             f.handled += 1;
         }
-        let deadlines = crate::deadline::deadlines(i, unit, opts.now);
+        let deadlines = crate::deadline::deadlines(i, &policy, opts.now);
         for d in &deadlines {
             match d.state.as_str() {
                 "met" => f.deadlines_met += 1,
                 "met-late" => f.deadlines_late += 1,
                 "overdue" => f.deadlines_overdue += 1,
-                "pending" | "due-soon" => f.deadlines_pending += 1,
+                "pending" | "due-soon" | "waiting" => f.deadlines_pending += 1,
                 _ => {}
             }
         }
@@ -1123,7 +1128,8 @@ pub fn incident_report(
             count: 1,
         });
     }
-    let deadlines = crate::deadline::deadlines(&incident, unit, opts.now);
+    let policy = crate::deadline::policy(opts.policy.as_ref(), unit);
+    let deadlines = crate::deadline::deadlines(&incident, &policy, opts.now);
     let fields = report_fields(&incident, unit, stage, &timeline, &members);
     Ok(IncidentReportFacts {
         generated_at: opts.now,

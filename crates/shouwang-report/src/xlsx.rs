@@ -248,9 +248,10 @@ pub fn ledgers(store: &dyn Store, unit: &UnitProfile, opts: &Options) -> Result<
             ("总结报告", 18.0),
             ("报告时限", 30.0),
         ])?;
+        let policy = crate::deadline::policy(opts.policy.as_ref(), unit);
         let opt = |x: Option<chrono::DateTime<chrono::Utc>>| x.map(time_zh).unwrap_or_default();
         for i in &incidents {
-            let deadlines = crate::deadline::deadlines(i, unit, opts.now)
+            let deadlines = crate::deadline::deadlines(i, &policy, opts.now)
                 .iter()
                 .map(|d| format!("{}：{}", d.stage.zh(), d.state_zh))
                 .collect::<Vec<_>>()

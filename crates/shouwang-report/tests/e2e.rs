@@ -261,6 +261,7 @@ fn opts() -> Options {
     Options {
         samples: 5,
         now: at(31, 12),
+        policy: None,
     }
 }
 
