@@ -3,7 +3,7 @@ use std::net::SocketAddr;
 use serde::{Deserialize, Serialize};
 
 /// The `[console]` section of the config.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ConsoleConfig {
     /// Whether `shouwang up` starts the console.
@@ -25,6 +25,18 @@ pub struct ConsoleConfig {
     /// by `shouwang up`, never read from the file.
     #[serde(skip)]
     pub data_dir: Option<std::path::PathBuf>,
+    /// The reporting clock (`[incident]`); set by `shouwang up`. Its
+    /// operator type yields to the unit profile's when one is stored.
+    #[serde(skip)]
+    pub incident_policy: shouwang_incident::ReportingPolicy,
+    /// The notification channels of the config file (`[notify]`); set by
+    /// `shouwang up`. Channels added in the console join them.
+    #[serde(skip)]
+    pub notify: shouwang_notify::NotifyConfig,
+    /// The unit profile of the config file (`[unit]`), shown until one is
+    /// saved in the console; set by `shouwang up`.
+    #[serde(skip)]
+    pub unit: shouwang_model::UnitProfile,
 }
 
 impl Default for ConsoleConfig {
@@ -38,6 +50,9 @@ impl Default for ConsoleConfig {
             secure_cookies: false,
             language: "zh".into(),
             data_dir: None,
+            incident_policy: Default::default(),
+            notify: Default::default(),
+            unit: Default::default(),
         }
     }
 }

@@ -22,6 +22,36 @@ use shouwang_store::Store;
 pub use config::ConsoleConfig;
 pub use web::router;
 
+/// The store setting that holds the unit profile saved in the console.
+pub const UNIT_PROFILE_SETTING: &str = "unit.profile";
+
+/// The unit profile saved in the console, or `fallback` (the config file's
+/// `[unit]`) when none is saved or the saved one cannot be read.
+pub fn unit_profile(
+    store: &dyn Store,
+    fallback: &shouwang_model::UnitProfile,
+) -> shouwang_model::UnitProfile {
+    stored_unit_profile(store).unwrap_or_else(|| fallback.clone())
+}
+
+/// The unit profile saved in the console, if one is and it can be read.
+pub(crate) fn stored_unit_profile(store: &dyn Store) -> Option<shouwang_model::UnitProfile> {
+    match store.setting(UNIT_PROFILE_SETTING) {
+        Ok(Some(v)) => match serde_json::from_value(v) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                tracing::warn!(error = %e, "the stored unit profile cannot be read; using the config file's");
+                None
+            }
+        },
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the stored unit profile; using the config file's");
+            None
+        }
+    }
+}
+
 /// Why the console could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum ConsoleError {

@@ -5,9 +5,12 @@ mod api;
 mod auth;
 mod guard;
 mod hosts;
+mod incidents;
+mod notify;
 mod pages;
 mod render;
 mod sites;
+mod unit;
 mod users;
 
 use std::sync::Arc;
@@ -97,6 +100,14 @@ pub fn router(store: Arc<dyn Store>, config: ConsoleConfig) -> Router {
         .route("/guard/view", get(guard::view))
         .route("/guard/diff", get(guard::diff))
         .route("/guard/publish", post(guard::publish))
+        .route("/incidents", get(incidents::list))
+        .route("/incidents/{id}", get(incidents::detail))
+        .route("/incidents/{id}/{action}", post(incidents::act))
+        .route("/notify", get(notify::list))
+        .route("/notify/test", post(notify::test))
+        .route("/notify/channels", post(notify::add))
+        .route("/notify/channels/remove", post(notify::remove))
+        .route("/unit", get(unit::view).post(unit::save))
         .route("/audit", get(pages::audit))
         .route("/users", get(users::list).post(users::add))
         .route("/users/{name}/{action}", post(users::act))

@@ -148,8 +148,9 @@ pub(crate) fn respond(
 pub(crate) async fn dashboard(State(state): State<AppState>, auth: Auth) -> Response {
     let r =
         async {
-            let (counts, events, total_events, location) = state
-                .db(|s| {
+            let st = state.clone();
+            let (counts, events, total_events, location, incidents) = state
+                .db(move |s| {
                     Ok((
                         s.open_finding_counts()?,
                         s.events(&EventFilter {
@@ -158,6 +159,7 @@ pub(crate) async fn dashboard(State(state): State<AppState>, auth: Auth) -> Resp
                         })?,
                         s.event_count()?,
                         format!("{} · {}", s.backend(), s.location()),
+                        super::incidents::dashboard_counts(&st, s)?,
                     ))
                 })
                 .await?;
@@ -203,6 +205,8 @@ pub(crate) async fn dashboard(State(state): State<AppState>, auth: Auth) -> Resp
                     "events": events,
                     "events_total": total_events,
                     "store": location,
+                    "open_incidents": incidents.0,
+                    "urgent_incidents": incidents.1,
                 }),
             ))
         }

@@ -36,6 +36,16 @@ const TEMPLATES: &[(&str, &str)] = &[
         "guard_diff.html",
         include_str!("../../templates/guard_diff.html"),
     ),
+    (
+        "incidents.html",
+        include_str!("../../templates/incidents.html"),
+    ),
+    (
+        "incident.html",
+        include_str!("../../templates/incident.html"),
+    ),
+    ("notify.html", include_str!("../../templates/notify.html")),
+    ("unit.html", include_str!("../../templates/unit.html")),
     ("audit.html", include_str!("../../templates/audit.html")),
     ("users.html", include_str!("../../templates/users.html")),
     (
@@ -164,6 +174,9 @@ mod tests {
             "lines": [{ "tag": "del", "text": "<h1>政府</h1>" }, { "tag": "ins", "text": "<h1>HACKED</h1>" }],
             "text": true,
             "filter": {},
+            "form": {},
+            "inc": { "id": 1, "level": "large", "level_label": "较大（Ⅲ级）", "title": "网页被篡改", "deadline": null },
+            "unit": { "name": "某某县教育局", "security_officer": { "name": "张三" }, "leading_group": [], "systems": [] },
         });
         for (name, _) in TEMPLATES {
             let t = r.env.get_template(name).unwrap();
