@@ -82,3 +82,21 @@ impl IncidentChange {
 /// The timeline line that records a change; written in the same
 /// transaction as the change.
 pub type ChangeNote = NewTimelineEntry;
+
+/// The setting that holds the unit profile entered in the console.
+pub const UNIT_PROFILE_SETTING: &str = "unit.profile";
+
+/// The unit profile entered in the console, if any; `fallback` (the
+/// config's `[unit]`) otherwise. The one place that decides the source.
+pub fn unit_profile(
+    store: &dyn crate::Store,
+    fallback: &shouwang_model::UnitProfile,
+) -> crate::Result<shouwang_model::UnitProfile> {
+    match store.setting(UNIT_PROFILE_SETTING)? {
+        Some(v) => serde_json::from_value(v).map_err(|e| crate::StoreError::Invalid {
+            what: "unit profile",
+            detail: e.to_string(),
+        }),
+        None => Ok(fallback.clone()),
+    }
+}

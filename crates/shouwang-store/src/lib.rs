@@ -34,7 +34,10 @@ use shouwang_model::{
 };
 
 pub use audit::{AuditKey, AuditVerdict, GENESIS_HASH, load_or_create_secret};
-pub use incident::{ChangeNote, IncidentBatch, IncidentChange, IncidentFilter, Members};
+pub use incident::{
+    ChangeNote, IncidentBatch, IncidentChange, IncidentFilter, Members, UNIT_PROFILE_SETTING,
+    unit_profile,
+};
 pub use postgres::PostgresStore;
 pub use report::{AssetCount, FindingGroup, FindingGroupQuery, KindCount, NumberStats, TimeRange};
 pub use sqlite::SqliteStore;

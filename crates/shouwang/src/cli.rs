@@ -93,6 +93,10 @@ pub enum Command {
     /// 网页防篡改: seal web roots, check them, watch and restore in real time
     #[command(subcommand)]
     Guard(GuardCommand),
+    /// Incidents (事件): classified and graded per GB/T 20986-2023, with
+    /// the reporting clock, timeline and actions
+    #[command(subcommand)]
+    Incident(crate::commands::incident::IncidentCommand),
 }
 
 #[derive(Debug, Args)]

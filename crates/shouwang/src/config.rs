@@ -20,6 +20,8 @@ pub struct Config {
     pub unit: UnitConfig,
     pub guard: shouwang_guard::GuardConfig,
     pub site: shouwang_site::SiteConfig,
+    pub incident: shouwang_incident::IncidentConfig,
+    pub notify: shouwang_notify::NotifyConfig,
 }
 
 /// The organisation Shouwang protects (本单位), as reports name it.
@@ -29,6 +31,22 @@ pub struct UnitConfig {
     pub name: String,
     pub contact: String,
     pub security_officer: String,
+}
+
+impl UnitConfig {
+    /// The profile this section declares; the console's editor, when used,
+    /// takes precedence (see `shouwang_store::unit_profile`).
+    pub fn profile(&self) -> shouwang_model::UnitProfile {
+        shouwang_model::UnitProfile {
+            name: self.name.clone(),
+            security_officer: shouwang_model::Person {
+                name: self.security_officer.clone(),
+                title: "网络安全员".into(),
+                phone: self.contact.clone(),
+            },
+            ..Default::default()
+        }
+    }
 }
 
 /// What `shouwang config init` writes. A unit test parses it, so it always
@@ -108,6 +126,24 @@ per_host_delay_ms = 50
 # Pages fetched again as Baiduspider and from a search, to catch spam shown
 # only to search engines.
 cloaking_pages = 20
+
+# Incidents: what the sensors saw, classified and graded per GB/T 20986-2023,
+# with the reporting clock of the 2025 national reporting rule (较大 and
+# above: first report within 4 h; 2 h for central state organs, 1 h for
+# critical information infrastructure, as [unit] operator_type says).
+[incident]
+# A rule file that replaces the built-in rules (`shouwang incident rules`
+# prints them).
+# rules_file = "/etc/shouwang/incident-rules.toml"
+# Seconds between two runs of the engine and the deadline check in `up`.
+interval_seconds = 5
+# Also run the clock for 一般 incidents, where a local or sector rule asks.
+report_general = false
+# Days after handling ends for the summary report (总结报告).
+summary_days = 30
+# Warn this long before a deadline.
+first_report_warn_minutes = 60
+summary_warn_days = 5
 "#;
 
 /// The config in effect and where it came from.

@@ -1,227 +1,13 @@
 //! The `shouwang` binary as a user runs it: real processes, a temporary
 //! data dir and config, real signals.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_shouwang");
-const STRONG: &str = "Kestrel-Lamp-2031";
-
-/// A temporary home for one test: data dir and config file inside it.
-struct Sandbox {
-    tmp: tempfile::TempDir,
-    data: PathBuf,
-    config: PathBuf,
-}
-
-impl Sandbox {
-    fn new() -> Sandbox {
-        let tmp = tempfile::tempdir().unwrap();
-        let data = tmp.path().join("data");
-        let config = tmp.path().join("shouwang.toml");
-        let s = Sandbox { tmp, data, config };
-        s.write_config("# all defaults\n");
-        s
-    }
-
-    fn remove_config(&self) {
-        std::fs::remove_file(&self.config).unwrap();
-    }
-
-    /// A sandbox whose config makes the console bind a free port.
-    fn with_random_port() -> Sandbox {
-        let s = Sandbox::new();
-        s.write_config("[console]\nlisten = \"127.0.0.1:0\"\n");
-        s
-    }
-
-    fn write_config(&self, text: &str) {
-        std::fs::write(&self.config, text).unwrap();
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(BIN);
-        cmd.arg("--data-dir")
-            .arg(&self.data)
-            .arg("--config")
-            .arg(&self.config)
-            .args(args)
-            .env("HOME", self.tmp.path())
-            .env("USER", "tester")
-            .env_remove("SHOUWANG_DATA_DIR")
-            .env_remove("SHOUWANG_CONFIG")
-            .env_remove("SHOUWANG_ADMIN_PASSWORD")
-            .env_remove("SHOUWANG_LOG_FORMAT")
-            .env_remove("RUST_LOG");
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        Run::from(self.command(args).stdin(Stdio::null()).output().unwrap())
-    }
-
-    fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Run {
-        let mut child = self
-            .command(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        Run::from(child.wait_with_output().unwrap())
-    }
-
-    fn json(&self, args: &[&str]) -> serde_json::Value {
-        let run = self.run(args);
-        serde_json::from_str(&run.stdout)
-            .unwrap_or_else(|e| panic!("{args:?} printed no JSON ({e}):\n{run}"))
-    }
-
-    /// Start `shouwang up`; the guard kills it if the test fails first.
-    fn up(&self, admin_password: Option<&str>) -> Up {
-        let mut cmd = self.command(&["up"]);
-        if let Some(p) = admin_password {
-            cmd.env("SHOUWANG_ADMIN_PASSWORD", p);
-        }
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (tx, lines) = mpsc::channel();
-        let stdout = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let mut pipe = child.stderr.take().unwrap();
-        let sink = stderr.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
-        Up {
-            child,
-            lines,
-            stdout: Vec::new(),
-            stderr,
-        }
-    }
-}
-
-/// What a finished command left for the user to see.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl From<Output> for Run {
-    fn from(o: Output) -> Run {
-        Run {
-            code: o.status.code().expect("exited, not killed"),
-            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-        }
-    }
-}
-
-impl std::fmt::Display for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {}\n--- stdout\n{}--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
-
-/// A running `shouwang up`.
-struct Up {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    stdout: Vec<String>,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Up {
-    /// Wait for the console address it prints.
-    fn console_addr(&mut self) -> SocketAddr {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.stdout.push(line.clone());
-                    if let Some(rest) = line.strip_prefix("console: http://") {
-                        return rest.trim_end_matches('/').parse().unwrap();
-                    }
-                }
-                Err(_) => panic!(
-                    "no console address from `shouwang up`\n--- stdout\n{}\n--- stderr\n{}",
-                    self.stdout.join("\n"),
-                    self.stderr.lock().unwrap()
-                ),
-            }
-        }
-    }
-
-    fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .arg(format!("-{name}"))
-            .arg(self.child.id().to_string())
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    /// The exit code, waiting at most `limit`.
-    fn wait(&mut self, limit: Duration) -> i32 {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code().expect("exited, not killed by a signal");
-            }
-            assert!(
-                Instant::now() < deadline,
-                "`shouwang up` did not exit within {limit:?}\n--- stderr\n{}",
-                self.stderr.lock().unwrap()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Up {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+mod common;
+use common::*;
 
 fn http_get(addr: SocketAddr, path: &str) -> String {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
@@ -516,7 +302,10 @@ fn status_shows_an_empty_store() {
     let status = s.json(&["status", "--json"]);
     assert_eq!(status["users"], 1);
     assert_eq!(status["store"]["backend"], "sqlite");
-    assert_eq!(status["store"]["schema_version"], 1);
+    assert_eq!(
+        status["store"]["schema_version"],
+        shouwang_store::SCHEMA_VERSION
+    );
     assert_eq!(status["open_findings_total"], 0);
     assert_eq!(status["events"], 0);
     assert_eq!(status["audit_entries"], 1);

@@ -4,6 +4,7 @@ mod audit;
 mod config;
 pub mod guard;
 pub mod host;
+pub mod incident;
 pub mod site;
 mod status;
 mod up;
@@ -40,6 +41,7 @@ pub fn run(command: Command, paths: Paths) -> Result<Outcome> {
         Command::Site(c) => site::run(&ctx, c),
         Command::Host(c) => host::run(&ctx, c),
         Command::Guard(c) => guard::run(&ctx, c),
+        Command::Incident(c) => incident::run(&ctx, c),
     }
 }
 

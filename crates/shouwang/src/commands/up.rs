@@ -135,11 +135,18 @@ pub fn run(ctx: &Ctx) -> Result<Outcome> {
     // own task here as it is added. `supervise` treats them all alike.
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = Tasks::default();
+    let console_addr = console.as_ref().map(|(_, addr)| *addr);
     if let Some((listener, addr)) = console {
         let shutdown = stopped(stop_rx.clone());
         let store = store.clone();
+        // The console shows the reporting clock, the channels and the unit
+        // profile; what is saved in the console (channels, profile) joins
+        // or replaces these there.
         let console_config = shouwang_console::ConsoleConfig {
             data_dir: Some(data_dir.clone()),
+            incident_policy: config.incident.policy(config.unit.profile().operator_type),
+            notify: config.notify.clone(),
+            unit: config.unit.profile(),
             ..config.console.clone()
         };
         tasks.spawn(
@@ -178,6 +185,17 @@ pub fn run(ctx: &Ctx) -> Result<Outcome> {
     if config.site.probe_interval_seconds > 0 {
         let task = super::site::run_probes(config.site.clone(), store.clone(), stop_rx.clone());
         tasks.spawn("site-probe", task, runtime.handle());
+    }
+    {
+        // Incidents run whenever `up` does: they are made from whatever the
+        // sensors (here, or `site inspect` and `host check` run by hand)
+        // wrote to the store.
+        // A bad channel in the config stops the start, like any bad config.
+        super::incident::notifier(&loaded.config.notify, None)?;
+        let console_url = console_addr.map(|a| format!("http://{a}"));
+        let task =
+            super::incident::run_loop(loaded.clone(), store.clone(), console_url, stop_rx.clone());
+        tasks.spawn("incident", task, runtime.handle());
     }
     if tasks.is_empty() {
         tracing::warn!(
