@@ -436,8 +436,8 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("notify.title", "通知渠道", "Notification channels"),
     (
         "notify.none",
-        "还没有通知渠道：在配置文件 [notify] 中添加，或由管理员在下方添加。",
-        "No channels yet: add them under [notify] in the config file, or an administrator adds one below.",
+        "还没有通知渠道：在配置文件 [notify] 中添加，或由管理员在本页添加。",
+        "No channels yet: add them under [notify] in the config file, or an administrator adds one on this page.",
     ),
     ("notify.name", "名称", "Name"),
     ("notify.kind", "类型", "Kind"),

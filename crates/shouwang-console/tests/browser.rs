@@ -308,3 +308,144 @@ async fn a_person_logs_in_and_changes_a_finding() {
     screenshot(&b, "guard-diff.png").await;
     b.close().await.unwrap();
 }
+
+/// An operator grades a defacement incident in the browser; the page shows
+/// the first-report banner and the timeline. Screenshots of the incident
+/// pages, the channels and the unit profile for a reviewer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_grades_an_incident() {
+    if !browser_available() {
+        return;
+    }
+    // A channel from the config file, for the channels page; nothing is sent.
+    let mut duty =
+        shouwang_notify::ChannelConfig::new("值班群", shouwang_notify::ChannelKind::Wecom);
+    duty.key = Some("693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa".into());
+    duty.min_level = Some("较大".into());
+    let mut config = ConsoleConfig::default();
+    config.notify.channels.push(duty);
+    config.unit.name = "某某县教育局".into();
+    let con = spawn(config).await;
+    let store = con.store.clone();
+    let id = tokio::task::spawn_blocking(move || {
+        let root = "/srv/www/portal";
+        let t0 = chrono::Utc::now() - chrono::Duration::minutes(210);
+        let events: Vec<shouwang_model::NewEvent> = (0..20)
+            .map(|i| shouwang_model::NewEvent {
+                time: t0 + chrono::Duration::seconds(i),
+                kind: "guard.restored".into(),
+                asset: shouwang_model::AssetRef::new(shouwang_model::AssetKind::WebRoot, root),
+                severity: shouwang_model::Severity::High,
+                summary: format!("news/{i}.html 被篡改，已恢复"),
+                details: serde_json::json!({ "path": format!("news/{i}.html"), "root": root }),
+                provenance: shouwang_model::Provenance::now("guard", "guard.watch", root),
+            })
+            .collect();
+        store.record_events(&events).unwrap();
+        shouwang_incident::Engine::new(shouwang_incident::RuleSet::builtin())
+            .catch_up(&*store)
+            .unwrap();
+        store
+            .incidents(&Default::default())
+            .unwrap()
+            .into_iter()
+            .find(|i| i.asset.locator == root)
+            .unwrap()
+            .id
+    })
+    .await
+    .unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let (_driver, b) = start_browser(profile.path()).await;
+    login(&b, &con.base, "operator", OPERATOR_PW).await;
+
+    b.goto(&format!("{}/incidents", con.base)).await.unwrap();
+    let row = b
+        .find(Locator::Id(&format!("incident-{id}")))
+        .await
+        .unwrap();
+    assert!(
+        row.text()
+            .await
+            .unwrap()
+            .contains("网络攻击事件 / 网页篡改事件")
+    );
+    screenshot(&b, "incidents.png").await;
+
+    b.goto(&format!("{}/incidents/{id}", con.base))
+        .await
+        .unwrap();
+    let form = b.find(Locator::Id("form-level")).await.unwrap();
+    form.find(Locator::Css("select[name=level] option[value=large]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    form.find(Locator::Css("input[name=reason]"))
+        .await
+        .unwrap()
+        .send_keys("门户网站首页被篡改超过30分钟")
+        .await
+        .unwrap();
+    form.find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let banner = b
+        .wait()
+        .for_element(Locator::Id("report-banner"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(banner.contains("前向属地省级网信部门首次报告"), "{banner}");
+    let timeline = b
+        .find(Locator::Id("timeline"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(timeline.contains("级别由“一般”调整为“较大”"), "{timeline}");
+    b.set_window_size(1366, 2600).await.unwrap();
+    screenshot(&b, "incident.png").await;
+
+    // An administrator's view of the channels and the unit profile.
+    b.find(Locator::Css("form[action='/logout'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .for_element(Locator::Id("login-form"))
+        .await
+        .unwrap();
+    login(&b, &con.base, "admin", ADMIN_PW).await;
+    b.set_window_size(1366, 1500).await.unwrap();
+    b.goto(&format!("{}/notify", con.base)).await.unwrap();
+    let page = b.source().await.unwrap();
+    assert!(page.contains("值班群") && !page.contains("0ec2sifa5aaa"));
+    screenshot(&b, "notify.png").await;
+    b.goto(&format!("{}/unit", con.base)).await.unwrap();
+    let form = b.find(Locator::Id("edit-unit")).await.unwrap();
+    form.find(Locator::Css("textarea[name=leading_group]"))
+        .await
+        .unwrap()
+        .send_keys("张三,局长,0000-1111111\n李四,副局长,0000-2222222")
+        .await
+        .unwrap();
+    form.find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait().for_element(Locator::Id("notice")).await.unwrap();
+    screenshot(&b, "unit.png").await;
+    b.close().await.unwrap();
+}

@@ -262,6 +262,20 @@ async fn an_operator_grades_an_incident_and_the_reporting_clock_follows() {
     assert!(all.contains(&format!("id=\"incident-{id}\"")));
     let (status, _) = get(&op, format!("{}/incidents/999999", con.base)).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // In English.
+    op.get(format!("{}/lang/en", con.base))
+        .send()
+        .await
+        .unwrap();
+    let (_, page) = get(&op, url.clone()).await;
+    assert!(
+        page.contains("Reporting clock")
+            && page.contains("Large (Ⅲ)")
+            && page.contains("Reported in time"),
+        "{page}"
+    );
+    assert!(!page.contains("inc."), "no untranslated key");
 }
 
 /// What the stand-in received: (query, body) per request.

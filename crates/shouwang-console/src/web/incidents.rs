@@ -18,7 +18,7 @@ use shouwang_model::taxonomy::IncidentLevel;
 use shouwang_model::{Incident, IncidentStatus, ReportStage, beijing_minutes};
 use shouwang_store::{IncidentFilter, Store};
 
-use super::pages::{FindingView, fmt_time, respond};
+use super::pages::{FindingView, respond};
 use super::{AppError, AppState, Auth};
 use crate::i18n::tr;
 
@@ -337,7 +337,12 @@ async fn detail_page(
         .map(|e| {
             serde_json::json!({
                 "id": e.id,
-                "time": fmt_time(e.event.time),
+                "time": e
+                    .event
+                    .time
+                    .with_timezone(&beijing())
+                    .format("%Y-%m-%d %H:%M:%S")
+                    .to_string(),
                 "kind": e.event.kind,
                 "severity": e.event.severity.as_str(),
                 "severity_label": e.event.severity.label(lang),
