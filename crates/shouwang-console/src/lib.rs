@@ -23,30 +23,30 @@ pub use config::ConsoleConfig;
 pub use web::router;
 
 /// The store setting that holds the unit profile saved in the console.
-pub const UNIT_PROFILE_SETTING: &str = "unit.profile";
+pub use shouwang_store::UNIT_PROFILE_SETTING;
 
 /// The unit profile saved in the console, or `fallback` (the config file's
-/// `[unit]`) when none is saved or the saved one cannot be read.
+/// `[unit]`) when none is saved or the saved one cannot be read. The
+/// choice is `shouwang_store::unit_profile`'s, shared with the CLI.
 pub fn unit_profile(
     store: &dyn Store,
     fallback: &shouwang_model::UnitProfile,
 ) -> shouwang_model::UnitProfile {
-    stored_unit_profile(store).unwrap_or_else(|| fallback.clone())
+    shouwang_store::unit_profile(store, fallback).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "cannot read the stored unit profile; using the config file's");
+        fallback.clone()
+    })
 }
 
 /// The unit profile saved in the console, if one is and it can be read.
 pub(crate) fn stored_unit_profile(store: &dyn Store) -> Option<shouwang_model::UnitProfile> {
     match store.setting(UNIT_PROFILE_SETTING) {
-        Ok(Some(v)) => match serde_json::from_value(v) {
-            Ok(p) => Some(p),
-            Err(e) => {
-                tracing::warn!(error = %e, "the stored unit profile cannot be read; using the config file's");
-                None
-            }
-        },
+        Ok(Some(_)) => shouwang_store::unit_profile(store, &Default::default())
+            .inspect_err(|e| tracing::warn!(error = %e, "the stored unit profile cannot be read"))
+            .ok(),
         Ok(None) => None,
         Err(e) => {
-            tracing::warn!(error = %e, "cannot read the stored unit profile; using the config file's");
+            tracing::warn!(error = %e, "cannot read the stored unit profile");
             None
         }
     }
