@@ -556,3 +556,34 @@ fn ledgers_are_an_xlsx_workbook_with_the_records() {
     assert!(strings.contains("页面中有身份证号"));
     assert!(strings.contains("网页被篡改"));
 }
+
+#[test]
+fn every_placeholder_is_documented() {
+    use shouwang_report::doc::Values;
+    let f = fill();
+    let facts = shouwang_report::selfcheck_facts(&f.store, &unit(), f.period, &opts()).unwrap();
+    let values = shouwang_report::doc::SelfCheckValues::new(&facts);
+    let doc = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/report-templates.md"),
+    )
+    .unwrap();
+    let mut missing = Vec::new();
+    for name in values.names() {
+        let documented = doc.contains(&format!("{{{{{name}}}}}"))
+            || name
+                .split_once(':')
+                .is_some_and(|(_, n)| doc.contains(&format!("`{n}`")));
+        if !documented {
+            missing.push(name.clone());
+        }
+        // And every name the filler knows gives something.
+        assert!(
+            values.scalar(&name).is_some() || values.blocks(&name).is_some(),
+            "{name}"
+        );
+    }
+    assert!(
+        missing.is_empty(),
+        "not in docs/report-templates.md: {missing:?}"
+    );
+}
