@@ -272,6 +272,16 @@ fn channel_of(f: &AddForm) -> Result<ChannelConfig, String> {
     Ok(c)
 }
 
+/// `https://host:port` of an address: a webhook's path or query may hold
+/// a token, which the audit log must not keep.
+fn origin(url: &str) -> String {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let end = url[after_scheme..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| after_scheme + i);
+    url[..end].to_string()
+}
+
 async fn save(state: &AppState, channels: &[ChannelConfig]) -> Result<(), AppError> {
     let v = serde_json::to_value(channels).map_err(|e| AppError::Internal(e.to_string()))?;
     state
@@ -311,7 +321,7 @@ pub(crate) async fn add(
         let actor = auth.actor();
         let details = serde_json::json!({
             "kind": c.kind.as_str(), "enabled": c.enabled, "min_level": c.min_level,
-            "url": c.url, "smtp_host": c.smtp_host, "to": c.to,
+            "url": c.url.as_deref().map(origin), "smtp_host": c.smtp_host, "to": c.to,
         });
         let name = c.name.clone();
         state
@@ -368,4 +378,36 @@ pub(crate) async fn remove(
     }
     .await;
     respond(&state, &auth, r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audited_addresses_keep_only_the_origin() {
+        assert_eq!(
+            origin("https://hooks.example.com:8443/T0KEN/x?sig=1"),
+            "https://hooks.example.com:8443"
+        );
+        assert_eq!(origin("http://127.0.0.1:9"), "http://127.0.0.1:9");
+    }
+
+    #[test]
+    fn a_form_keeps_only_its_kinds_fields() {
+        let f = AddForm {
+            name: "ops".into(),
+            kind: "wecom".into(),
+            token: "k".into(),
+            secret: "stray".into(),
+            smtp_host: "smtp.example.com".into(),
+            enabled: Some("1".into()),
+            ..AddForm::default()
+        };
+        let c = channel_of(&f).unwrap();
+        assert_eq!(c.key.as_ref().map(Secret::expose), Some("k"));
+        assert!(c.secret.is_none() && c.smtp_host.is_none() && c.enabled);
+        let json = serde_json::to_string(&f).unwrap();
+        assert!(!json.contains("stray") && !json.contains("\"k\""), "{json}");
+    }
 }
