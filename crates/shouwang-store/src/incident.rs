@@ -18,11 +18,22 @@ pub struct IncidentFilter {
     pub since: Option<DateTime<Utc>>,
     /// Discovered before.
     pub until: Option<DateTime<Utc>>,
-    /// At most this many, newest first; 0 means 500.
+    /// Only incidents with a greater id, oldest first (a feed).
+    pub after_id: Option<i64>,
+    /// At most this many, newest first (oldest first with `after_id`);
+    /// 0 means 500.
     pub limit: usize,
 }
 
 impl IncidentFilter {
+    pub(crate) fn order_sql(&self) -> &'static str {
+        if self.after_id.is_some() {
+            "ORDER BY id"
+        } else {
+            "ORDER BY discovered_at DESC, id DESC"
+        }
+    }
+
     pub(crate) fn effective_limit(&self) -> i64 {
         if self.limit == 0 {
             500

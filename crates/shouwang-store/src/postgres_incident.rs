@@ -220,13 +220,18 @@ impl PostgresStore {
             values.push(Box::new(t));
             clauses.push(format!("discovered_at < ${}", values.len()));
         }
+        if let Some(id) = f.after_id {
+            values.push(Box::new(id));
+            clauses.push(format!("id > ${}", values.len()));
+        }
         let where_sql = if clauses.is_empty() {
             String::new()
         } else {
             format!("WHERE {}", clauses.join(" AND "))
         };
         let sql = format!(
-            "SELECT {INCIDENT_COLS} FROM incidents {where_sql} ORDER BY discovered_at DESC, id DESC LIMIT {}",
+            "SELECT {INCIDENT_COLS} FROM incidents {where_sql} {} LIMIT {}",
+            f.order_sql(),
             f.effective_limit()
         );
         let refs: Vec<&(dyn ToSql + Sync)> = values.iter().map(|b| b.as_ref()).collect();

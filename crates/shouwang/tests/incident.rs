@@ -288,6 +288,31 @@ secret = "{secret}"
         assert!(text.contains(want), "{want:?} not in {text}");
     }
     assert!(robot.refused.lock().unwrap().is_empty());
+    // A person raises the level from the command line while `up` runs:
+    // the group hears at once that a report is now due, and by when.
+    let raised = s.run(&[
+        "incident",
+        "update",
+        "1",
+        "--level",
+        "较大",
+        "--reason",
+        "首页违法内容展示超过30分钟",
+    ]);
+    assert_eq!(raised.code, 0, "{raised}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while robot.received.lock().unwrap().len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the level change was not announced\n--- stderr\n{}",
+            up.stderr.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let second: serde_json::Value =
+        serde_json::from_str(&robot.received.lock().unwrap()[1]).unwrap();
+    let text = second["markdown"]["text"].as_str().unwrap();
+    assert!(text.contains("较大") && text.contains("首次报告"), "{text}");
     up.signal("TERM");
     assert_eq!(up.wait(Duration::from_secs(20)), 0);
     // The timeline says who was told.
@@ -298,7 +323,7 @@ secret = "{secret}"
         .iter()
         .filter(|t| t["kind"] == "notice")
         .collect();
-    assert_eq!(notices.len(), 1, "{shown:#}");
+    assert_eq!(notices.len(), 2, "{shown:#}");
     assert!(
         notices[0]["text"]
             .as_str()

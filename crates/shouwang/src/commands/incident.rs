@@ -506,10 +506,18 @@ pub async fn run_loop(
                     tracing::info!(target: "incident", opened = report.opened.len(), "incidents opened");
                 }
                 let fresh = unannounced(store.as_ref())?;
+                let (relevelled, levels) = relevelled(store.as_ref(), &fresh)?;
                 let policy = policy(&loaded, store.as_ref())?;
                 let due = actions::due_escalations(store.as_ref(), &policy, Utc::now())?;
                 let stored = store.setting(shouwang_notify::STORED_CHANNELS_SETTING)?;
-                Ok(Pass { fresh, due, stored })
+                Ok(Pass {
+                    fresh,
+                    relevelled,
+                    levels,
+                    due,
+                    stored,
+                    policy,
+                })
             })
             .await
             .context("the incident task panicked")?
@@ -527,14 +535,7 @@ pub async fn run_loop(
                     channels = Some((pass.stored.clone(), n));
                 }
                 let n = channels.as_ref().and_then(|(_, n)| n.clone());
-                announce(
-                    &store,
-                    n.as_deref(),
-                    console.as_deref(),
-                    pass.fresh,
-                    pass.due,
-                )
-                .await;
+                announce(&store, n.as_deref(), console.as_deref(), pass).await;
             }
             Err(e) => tracing::warn!(target: "incident", "incident pass failed: {e:#}"),
         }
@@ -548,8 +549,11 @@ pub async fn run_loop(
 /// What one run of the loop found to announce.
 struct Pass {
     fresh: Vec<Incident>,
+    relevelled: Vec<Incident>,
+    levels: serde_json::Map<String, serde_json::Value>,
     due: Vec<actions::Escalation>,
     stored: Option<serde_json::Value>,
+    policy: ReportingPolicy,
 }
 
 /// Incidents opened since the last one announced, oldest first.
@@ -558,30 +562,87 @@ fn unannounced(store: &dyn Store) -> Result<Vec<Incident>> {
         .setting(NOTICE_CURSOR)?
         .and_then(|v| v.as_i64())
         .unwrap_or(0);
-    let mut fresh: Vec<Incident> = store
-        .incidents(&IncidentFilter {
-            limit: 1000,
-            ..Default::default()
-        })?
-        .into_iter()
-        .filter(|i| i.id > cursor)
-        .collect();
-    fresh.sort_by_key(|i| i.id);
-    Ok(fresh)
+    Ok(store.incidents(&IncidentFilter {
+        after_id: Some(cursor),
+        limit: 1000,
+        ..Default::default()
+    })?)
+}
+
+/// The setting holding the level each open incident was last announced at.
+const NOTIFIED_LEVELS: &str = "incident.notified-levels";
+
+/// Open incidents whose level a person changed since it was last
+/// announced (a raise to 较大 starts the reporting clock: the group must
+/// know now, not when the deadline nears), and the levels to remember.
+fn relevelled(
+    store: &dyn Store,
+    fresh: &[Incident],
+) -> Result<(Vec<Incident>, serde_json::Map<String, serde_json::Value>)> {
+    let known = match store.setting(NOTIFIED_LEVELS)? {
+        Some(serde_json::Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    };
+    let open = store.incidents(&IncidentFilter {
+        open_only: true,
+        limit: 10_000,
+        ..Default::default()
+    })?;
+    let mut changed = Vec::new();
+    let mut remember = serde_json::Map::new();
+    for inc in open {
+        let level = serde_json::json!(inc.level);
+        let key = inc.id.to_string();
+        let is_fresh = fresh.iter().any(|f| f.id == inc.id);
+        if !is_fresh && known.get(&key).is_some_and(|was| *was != level) {
+            changed.push(inc);
+        }
+        remember.insert(key, level);
+    }
+    Ok((changed, remember))
 }
 
 async fn announce(
     store: &Arc<dyn Store>,
     notifier: Option<&shouwang_notify::Notifier>,
     console: Option<&str>,
-    fresh: Vec<Incident>,
-    due: Vec<actions::Escalation>,
+    pass: Pass,
 ) {
     use shouwang_model::{NewTimelineEntry, TimelineKind};
     use shouwang_notify::NoticeKind;
+    let Pass {
+        fresh,
+        relevelled,
+        levels,
+        due,
+        policy,
+        ..
+    } = pass;
     let now = Utc::now();
     let mut lines = Vec::new();
     let mut cursor = None;
+    for inc in &relevelled {
+        // The deadline the new level sets, if any.
+        let clock = shouwang_incident::deadlines(inc, &policy, now)
+            .into_iter()
+            .find(|d| d.due.is_some() && d.met_at.is_none())
+            .map(|d| d.describe_zh(now));
+        let outcome = match notifier {
+            Some(n) => {
+                let notice = notice_for(inc, NoticeKind::IncidentUpdated, clock, console);
+                describe_deliveries(&n.send(&notice).await)
+            }
+            None => "未配置通知渠道，未发送通知".to_string(),
+        };
+        lines.push(NewTimelineEntry {
+            incident_id: inc.id,
+            at: Utc::now(),
+            actor: "system".into(),
+            kind: TimelineKind::Notice,
+            text: format!("级别调整为{}：{outcome}", inc.level.zh()),
+            details: serde_json::json!({ "notice": "incident-updated", "level": inc.level }),
+        });
+    }
     for inc in &fresh {
         let outcome = match notifier {
             Some(n) => {
@@ -624,6 +685,7 @@ async fn announce(
         if let Some(id) = cursor {
             store.set_setting(NOTICE_CURSOR, &serde_json::json!(id))?;
         }
+        store.set_setting(NOTIFIED_LEVELS, &serde_json::Value::Object(levels))?;
         for (e, outcome) in &escalations {
             actions::record_escalation(store.as_ref(), e, now, outcome)?;
         }
