@@ -602,12 +602,12 @@ pub fn selfcheck_table(f: &SelfCheckFacts, name: &str) -> Option<Table> {
         }
         "open_findings" => {
             let mut t = Table::new(&[
-                ("类别", 1),
-                ("问题", 4),
-                ("检查项", 2),
-                ("严重程度", 1),
+                ("类别", 2),
+                ("问题", 6),
+                ("检查项", 4),
+                ("严重程度", 2),
                 ("数量", 1),
-                ("涉及对象", 1),
+                ("涉及对象", 2),
             ]);
             for g in &f.open_findings {
                 t.row(vec![
