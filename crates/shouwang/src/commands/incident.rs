@@ -550,7 +550,7 @@ pub async fn run_loop(
 struct Pass {
     fresh: Vec<Incident>,
     relevelled: Vec<Incident>,
-    levels: serde_json::Map<String, serde_json::Value>,
+    levels: Option<serde_json::Map<String, serde_json::Value>>,
     due: Vec<actions::Escalation>,
     stored: Option<serde_json::Value>,
     policy: ReportingPolicy,
@@ -574,11 +574,15 @@ const NOTIFIED_LEVELS: &str = "incident.notified-levels";
 
 /// Open incidents whose level a person changed since it was last
 /// announced (a raise to 较大 starts the reporting clock: the group must
-/// know now, not when the deadline nears), and the levels to remember.
+/// know now, not when the deadline nears), and the levels to remember
+/// when they differ from those stored.
 fn relevelled(
     store: &dyn Store,
     fresh: &[Incident],
-) -> Result<(Vec<Incident>, serde_json::Map<String, serde_json::Value>)> {
+) -> Result<(
+    Vec<Incident>,
+    Option<serde_json::Map<String, serde_json::Value>>,
+)> {
     let known = match store.setting(NOTIFIED_LEVELS)? {
         Some(serde_json::Value::Object(m)) => m,
         _ => serde_json::Map::new(),
@@ -599,7 +603,19 @@ fn relevelled(
         }
         remember.insert(key, level);
     }
-    Ok((changed, remember))
+    // Written only when it changed: `up` runs this every few seconds.
+    Ok((changed, (remember != known).then_some(remember)))
+}
+
+/// Send one notice and say on the timeline what became of it.
+async fn tell(
+    notifier: Option<&shouwang_notify::Notifier>,
+    notice: shouwang_notify::Notice,
+) -> String {
+    match notifier {
+        Some(n) => describe_deliveries(&n.send(&notice).await),
+        None => "未配置通知渠道，未发送通知".to_string(),
+    }
 }
 
 async fn announce(
@@ -619,62 +635,44 @@ async fn announce(
         ..
     } = pass;
     let now = Utc::now();
+    let line = |id: i64, text: String, details: serde_json::Value| NewTimelineEntry {
+        incident_id: id,
+        at: Utc::now(),
+        actor: "system".into(),
+        kind: TimelineKind::Notice,
+        text,
+        details,
+    };
     let mut lines = Vec::new();
-    let mut cursor = None;
     for inc in &relevelled {
         // The deadline the new level sets, if any.
         let clock = shouwang_incident::deadlines(inc, &policy, now)
             .into_iter()
             .find(|d| d.due.is_some() && d.met_at.is_none())
             .map(|d| d.describe_zh(now));
-        let outcome = match notifier {
-            Some(n) => {
-                let notice = notice_for(inc, NoticeKind::IncidentUpdated, clock, console);
-                describe_deliveries(&n.send(&notice).await)
-            }
-            None => "未配置通知渠道，未发送通知".to_string(),
-        };
-        lines.push(NewTimelineEntry {
-            incident_id: inc.id,
-            at: Utc::now(),
-            actor: "system".into(),
-            kind: TimelineKind::Notice,
-            text: format!("级别调整为{}：{outcome}", inc.level.zh()),
-            details: serde_json::json!({ "notice": "incident-updated", "level": inc.level }),
-        });
+        let notice = notice_for(inc, NoticeKind::IncidentUpdated, clock, console);
+        let outcome = tell(notifier, notice).await;
+        lines.push(line(
+            inc.id,
+            format!("级别调整为{}：{outcome}", inc.level.zh()),
+            serde_json::json!({ "notice": "incident-updated", "level": inc.level }),
+        ));
     }
     for inc in &fresh {
-        let outcome = match notifier {
-            Some(n) => {
-                let notice = notice_for(inc, NoticeKind::IncidentOpened, None, console);
-                describe_deliveries(&n.send(&notice).await)
-            }
-            None => "未配置通知渠道，未发送通知".to_string(),
-        };
-        lines.push(NewTimelineEntry {
-            incident_id: inc.id,
-            at: Utc::now(),
-            actor: "system".into(),
-            kind: TimelineKind::Notice,
-            text: outcome,
-            details: serde_json::json!({ "notice": "incident-opened" }),
-        });
-        cursor = Some(inc.id);
+        let notice = notice_for(inc, NoticeKind::IncidentOpened, None, console);
+        let outcome = tell(notifier, notice).await;
+        lines.push(line(
+            inc.id,
+            outcome,
+            serde_json::json!({ "notice": "incident-opened" }),
+        ));
     }
+    let cursor = fresh.last().map(|i| i.id);
     let mut escalations = Vec::new();
     for e in due {
-        let outcome = match notifier {
-            Some(n) => {
-                let notice = notice_for(
-                    &e.incident,
-                    NoticeKind::IncidentEscalated,
-                    Some(e.deadline.describe_zh(now)),
-                    console,
-                );
-                describe_deliveries(&n.send(&notice).await)
-            }
-            None => "未配置通知渠道，未发送通知".to_string(),
-        };
+        let clock = Some(e.deadline.describe_zh(now));
+        let notice = notice_for(&e.incident, NoticeKind::IncidentEscalated, clock, console);
+        let outcome = tell(notifier, notice).await;
         escalations.push((e, outcome));
     }
     let store = store.clone();
@@ -685,7 +683,9 @@ async fn announce(
         if let Some(id) = cursor {
             store.set_setting(NOTICE_CURSOR, &serde_json::json!(id))?;
         }
-        store.set_setting(NOTIFIED_LEVELS, &serde_json::Value::Object(levels))?;
+        if let Some(levels) = levels {
+            store.set_setting(NOTIFIED_LEVELS, &serde_json::Value::Object(levels))?;
+        }
         for (e, outcome) in &escalations {
             actions::record_escalation(store.as_ref(), e, now, outcome)?;
         }
