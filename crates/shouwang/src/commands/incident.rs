@@ -550,7 +550,7 @@ pub async fn run_loop(
 struct Pass {
     fresh: Vec<Incident>,
     relevelled: Vec<Incident>,
-    levels: Option<serde_json::Map<String, serde_json::Value>>,
+    levels: Option<Levels>,
     due: Vec<actions::Escalation>,
     stored: Option<serde_json::Value>,
     policy: ReportingPolicy,
@@ -572,17 +572,14 @@ fn unannounced(store: &dyn Store) -> Result<Vec<Incident>> {
 /// The setting holding the level each open incident was last announced at.
 const NOTIFIED_LEVELS: &str = "incident.notified-levels";
 
+/// Incident id (as text) → the level last announced.
+type Levels = serde_json::Map<String, serde_json::Value>;
+
 /// Open incidents whose level a person changed since it was last
 /// announced (a raise to 较大 starts the reporting clock: the group must
 /// know now, not when the deadline nears), and the levels to remember
 /// when they differ from those stored.
-fn relevelled(
-    store: &dyn Store,
-    fresh: &[Incident],
-) -> Result<(
-    Vec<Incident>,
-    Option<serde_json::Map<String, serde_json::Value>>,
-)> {
+fn relevelled(store: &dyn Store, fresh: &[Incident]) -> Result<(Vec<Incident>, Option<Levels>)> {
     let known = match store.setting(NOTIFIED_LEVELS)? {
         Some(serde_json::Value::Object(m)) => m,
         _ => serde_json::Map::new(),
