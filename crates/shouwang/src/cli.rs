@@ -97,6 +97,10 @@ pub enum Command {
     /// the reporting clock, timeline and actions
     #[command(subcommand)]
     Incident(crate::commands::incident::IncidentCommand),
+    /// Reports (报告): 网络安全自查报告, 事件报告, 调查评估报告 (DOCX, HTML)
+    /// and ledgers (台账, XLSX), every figure from what Shouwang recorded
+    #[command(subcommand)]
+    Report(crate::commands::report::ReportCommand),
 }
 
 #[derive(Debug, Args)]

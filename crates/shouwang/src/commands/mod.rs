@@ -5,6 +5,7 @@ mod config;
 pub mod guard;
 pub mod host;
 pub mod incident;
+pub mod report;
 pub mod site;
 mod status;
 mod up;
@@ -42,6 +43,7 @@ pub fn run(command: Command, paths: Paths) -> Result<Outcome> {
         Command::Host(c) => host::run(&ctx, c),
         Command::Guard(c) => guard::run(&ctx, c),
         Command::Incident(c) => incident::run(&ctx, c),
+        Command::Report(c) => report::run(&ctx, c),
     }
 }
 
