@@ -376,6 +376,27 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     out
 }
 
+/// Whether a TLS library error is among the causes: lettre reports a
+/// certificate the client does not trust as a connection error, but unlike
+/// a dropped connection it will not pass by itself.
+fn is_tls_failure(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if c.downcast_ref::<rustls::Error>().is_some() {
+            return true;
+        }
+        if let Some(io) = c.downcast_ref::<std::io::Error>()
+            && io
+                .get_ref()
+                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
+        {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
+}
+
 impl Mail {
     fn new(c: &ChannelConfig, timeout: Duration) -> Result<Mail, ConfigError> {
         let err = |field: &'static str, problem: String| ConfigError::Field {
@@ -463,7 +484,7 @@ impl Mail {
             // 5xx replies (a refused login, an unknown recipient) and
             // certificate problems stay until someone fixes them; 4xx
             // replies, timeouts and dropped connections may pass.
-            if e.is_permanent() || e.is_tls() || e.is_client() {
+            if e.is_permanent() || e.is_tls() || e.is_client() || is_tls_failure(&e) {
                 Failure::fatal(text)
             } else {
                 Failure::retry(text)

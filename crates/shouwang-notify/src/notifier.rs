@@ -91,6 +91,7 @@ struct Inner {
     templates: Templates,
     http: reqwest::Client,
     max_attempts: u32,
+    timeout: Duration,
     backoff_base: Duration,
     backoff_max: Duration,
 }
@@ -204,6 +205,7 @@ impl Notifier {
                 templates,
                 http,
                 max_attempts: config.max_attempts,
+                timeout,
                 backoff_base: Duration::from_millis(config.backoff_base_ms),
                 backoff_max: Duration::from_millis(
                     config.backoff_max_ms.max(config.backoff_base_ms),
@@ -470,7 +472,22 @@ impl Inner {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match ch.transport.attempt(&self.http, c, &out).await {
+            // An SMTP exchange is several round trips, each under the
+            // timeout; a bound on the whole keeps a server that stalls
+            // somewhere in between from holding the delivery forever.
+            let bound = match c.kind {
+                ChannelKind::Email => self.timeout * 3,
+                _ => self.timeout + Duration::from_secs(2),
+            };
+            let result = tokio::time::timeout(bound, ch.transport.attempt(&self.http, c, &out))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(Failure {
+                        message: format!("no answer within {} s", bound.as_secs()),
+                        retry: true,
+                    })
+                });
+            match result {
                 Ok(()) => return done(DeliveryStatus::Sent, attempt),
                 Err(Failure { message, retry }) => {
                     let message = scrub(&message, &c.secrets());
