@@ -11,6 +11,7 @@
 # Shouwang is faster than the peer's conversion alone.
 #
 # Usage: bench/report-selfcheck.sh [EVENTS] [FINDINGS]
+# (SHOUWANG_BIN=path/to/shouwang skips the release build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 events=${1:-1000000}
@@ -24,8 +25,13 @@ if [ ${#need[@]} -gt 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-cargo build -q --release -p shouwang
-bin=target/release/shouwang
+# SHOUWANG_BIN runs a binary built elsewhere (another checkout, a package).
+if [ -n "${SHOUWANG_BIN:-}" ]; then
+    bin=$SHOUWANG_BIN
+else
+    cargo build -q --release -p shouwang
+    bin=target/release/shouwang
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export SHOUWANG_DATA_DIR=$work/data SHOUWANG_CONFIG=$work/shouwang.toml

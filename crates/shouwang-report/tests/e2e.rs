@@ -504,7 +504,11 @@ fn documents_convert_to_pdf_with_the_figures_and_no_placeholders() {
     for name in ["selfcheck", "template", "incident"] {
         // Drop the pages of an earlier, longer run.
         for old in std::fs::read_dir(&pages).unwrap().flatten() {
-            if old.file_name().to_string_lossy().starts_with(&format!("{name}-")) {
+            if old
+                .file_name()
+                .to_string_lossy()
+                .starts_with(&format!("{name}-"))
+            {
                 let _ = std::fs::remove_file(old.path());
             }
         }
