@@ -24,6 +24,7 @@ const MAX_TITLES: usize = 10;
 pub struct Delivery {
     pub channel: String,
     pub kind: ChannelKind,
+    #[serde(flatten)]
     pub status: DeliveryStatus,
     /// Attempts made; 0 when the notice was held back.
     pub attempts: u32,

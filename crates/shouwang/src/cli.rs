@@ -101,6 +101,10 @@ pub enum Command {
     /// and ledgers (台账, XLSX), every figure from what Shouwang recorded
     #[command(subcommand)]
     Report(crate::commands::report::ReportCommand),
+    /// Notifications (通知): the channels incidents are announced on
+    /// (企业微信, 钉钉, 飞书, e-mail, webhooks), and a test message over them
+    #[command(subcommand)]
+    Notify(crate::commands::notify::NotifyCommand),
 }
 
 #[derive(Debug, Args)]

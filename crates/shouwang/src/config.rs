@@ -144,6 +144,49 @@ summary_days = 30
 # Warn this long before a deadline.
 first_report_warn_minutes = 60
 summary_warn_days = 5
+
+# Notifications (通知): where new incidents, level changes and nearing
+# deadlines are announced. The first notice of a new incident always goes
+# out at once; other notices beyond a channel's per-minute limit are
+# counted in its next message. `shouwang notify test` sends a test message.
+[notify]
+# Attempts per message, the first included. Network errors, HTTP 5xx/429
+# and the platforms' "too fast" answers are retried; a wrong key is not.
+max_attempts = 4
+# Milliseconds before the first retry; each further wait doubles, up to
+# backoff_max_ms.
+backoff_base_ms = 1000
+backoff_max_ms = 30000
+# Seconds one attempt may take.
+timeout_seconds = 10
+# One [[notify.channels]] table per channel; none by default. This file
+# then holds keys and passwords: make it readable only by the user
+# Shouwang runs as (chmod 600). For example:
+#
+# [[notify.channels]]
+#   name = "值班群"
+#   kind = "wecom"            # wecom, dingtalk, feishu, email or webhook
+#   key = "693a91f6-..."      # wecom: the part after key= of the webhook address
+#   # token = "..."           # dingtalk: the access_token; feishu: the hook id
+#   # secret = "SEC..."       # dingtalk (required), feishu: the signing secret;
+#   #                         # webhook: the HMAC key of X-Shouwang-Signature
+#   # url = "https://..."     # another endpoint (required for webhook)
+#   # min_level = "较大"       # only incidents at this level or above
+#   # per_minute = 20         # default: the platform's limit
+#   # enabled = true
+#   # template = "..."        # a minijinja template for the message text
+#
+# [[notify.channels]]
+#   name = "值班邮箱"
+#   kind = "email"
+#   smtp_host = "smtp.example.gov.cn"
+#   tls = "starttls"          # starttls (587), tls (465); plain: this machine only
+#   # smtp_port = 587
+#   username = "shouwang@example.gov.cn"
+#   password = "..."
+#   from = "守望 <shouwang@example.gov.cn>"
+#   to = ["duty@example.gov.cn"]
+#   # ca_file = "/etc/shouwang/smtp-ca.pem"   # a private CA instead of the system's
 "#;
 
 /// The config in effect and where it came from.
@@ -199,6 +242,7 @@ pub fn redacted(config: &Config) -> Config {
     if let Some(url) = &mut shown.store.postgres_url {
         *url = redact_url(url);
     }
+    shown.notify = shown.notify.redacted();
     shown
 }
 
@@ -444,6 +488,7 @@ mod tests {
         let mut full = Config::default();
         full.store.postgres_url = Some("postgresql://u:p@h/db".into());
         full.site.wording_dictionary = Some("/etc/shouwang/wording.toml".into());
+        full.incident.rules_file = Some("/etc/shouwang/incident-rules.toml".into());
         let full: toml::Table = toml::from_str(&toml::to_string(&full).unwrap()).unwrap();
         let mut want = Vec::new();
         keys(&full, "", &mut want);
@@ -452,6 +497,40 @@ mod tests {
         want.sort();
         have.sort();
         assert_eq!(have, want);
+    }
+
+    /// The commented [[notify.channels]] examples, uncommented, are valid
+    /// channels.
+    #[test]
+    fn the_notify_channel_examples_are_valid() {
+        let start = TEMPLATE.find("# [[notify.channels]]").unwrap();
+        let text: String = TEMPLATE[start..]
+            .lines()
+            .map(|l| format!("{}\n", l.strip_prefix("# ").unwrap_or(l)))
+            .collect();
+        let config = parse(&text, Path::new("template")).unwrap();
+        let kinds: Vec<_> = config.notify.channels.iter().map(|c| c.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                shouwang_notify::ChannelKind::Wecom,
+                shouwang_notify::ChannelKind::Email
+            ]
+        );
+        config.notify.validate().unwrap();
+    }
+
+    #[test]
+    fn config_show_hides_notify_secrets() {
+        let text = "[[notify.channels]]\nname = \"ops\"\nkind = \"dingtalk\"\n\
+                    token = \"tok-1234567890\"\nsecret = \"SECabcdef0123456789\"\n";
+        let c = parse(text, Path::new("x")).unwrap();
+        let shown = toml::to_string(&redacted(&c)).unwrap();
+        assert!(!shown.contains("tok-1234567890"), "{shown}");
+        assert!(!shown.contains("SECabcdef0123456789"), "{shown}");
+        assert!(!format!("{c:?}").contains("SECabcdef0123456789"));
+        let back = parse(&shown, Path::new("x")).unwrap();
+        assert_eq!(back.notify.channels[0].name, "ops");
     }
 
     #[test]

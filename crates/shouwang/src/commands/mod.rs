@@ -5,6 +5,7 @@ mod config;
 pub mod guard;
 pub mod host;
 pub mod incident;
+pub mod notify;
 pub mod report;
 pub mod site;
 mod status;
@@ -44,6 +45,7 @@ pub fn run(command: Command, paths: Paths) -> Result<Outcome> {
         Command::Guard(c) => guard::run(&ctx, c),
         Command::Incident(c) => incident::run(&ctx, c),
         Command::Report(c) => report::run(&ctx, c),
+        Command::Notify(c) => notify::run(&ctx, c),
     }
 }
 

@@ -1,0 +1,161 @@
+//! `shouwang notify list|test`: the notification channels, and a test
+//! message over them so that a wrong key shows now rather than at the
+//! first incident.
+//!
+//! The channels are the config file's `[notify]` ones followed by those
+//! kept in the console, when there is a store to read them from.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::Subcommand;
+use shouwang_notify::{Delivery, DeliveryStatus, Notifier, NotifyConfig, STORED_CHANNELS_SETTING};
+
+use super::{Access, Ctx, Outcome};
+use crate::cli::JsonArg;
+use crate::config::Loaded;
+use crate::output;
+
+#[derive(Debug, Subcommand)]
+pub enum NotifyCommand {
+    /// List the notification channels (keys and secrets masked)
+    List(JsonArg),
+    /// Send a test message over one channel (enabled or not), or over every
+    /// enabled channel; exit 1 when any fails
+    Test {
+        /// The channel's name; every enabled channel when left out
+        channel: Option<String>,
+        /// Print JSON on stdout instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn run(ctx: &Ctx, command: NotifyCommand) -> Result<Outcome> {
+    match command {
+        NotifyCommand::List(a) => list(ctx, a.json),
+        NotifyCommand::Test { channel, json } => test(ctx, channel.as_deref(), json),
+    }
+}
+
+/// The channels in effect. The store is only read when it exists: listing
+/// or testing the config file's channels must not create a data dir.
+fn channels(ctx: &Ctx, loaded: &Loaded) -> Result<NotifyConfig> {
+    let stored = match ctx.open_store(loaded, Access::Existing) {
+        Ok(store) => store
+            .setting(STORED_CHANNELS_SETTING)
+            .context("cannot read the channels kept in the console")?,
+        Err(e) => {
+            tracing::debug!("no store, so only the config file's channels: {e:#}");
+            None
+        }
+    };
+    loaded
+        .config
+        .notify
+        .with_stored(stored.as_ref())
+        .with_context(|| format!("in {}", loaded.path.display()))
+}
+
+fn notifier(config: &NotifyConfig, loaded: &Loaded) -> Result<Notifier> {
+    Notifier::new(config).with_context(|| format!("in {}", loaded.path.display()))
+}
+
+fn list(ctx: &Ctx, json: bool) -> Result<Outcome> {
+    let loaded = ctx.load_config()?;
+    let config = channels(ctx, &loaded)?;
+    let channels = notifier(&config, &loaded)?.channels();
+    if json {
+        output::print_json(&channels)?;
+        return Ok(Outcome::Clean);
+    }
+    if channels.is_empty() {
+        output::print(&format!(
+            "no notification channels; add a [[notify.channels]] table to {} (`shouwang config init` writes an example)\n",
+            loaded.path.display()
+        ))?;
+        return Ok(Outcome::Clean);
+    }
+    let rows: Vec<Vec<String>> = channels
+        .iter()
+        .map(|c| {
+            vec![
+                c.name.clone(),
+                c.kind.label().to_string(),
+                if c.enabled { "启用" } else { "停用" }.to_string(),
+                c.min_level.clone().unwrap_or_else(|| "全部".to_string()),
+                format!("{}/分钟", c.per_minute),
+                c.target.clone(),
+            ]
+        })
+        .collect();
+    output::print(&output::table(
+        &["渠道", "类型", "状态", "最低级别", "限流", "目标"],
+        &rows,
+    ))?;
+    Ok(Outcome::Clean)
+}
+
+fn test(ctx: &Ctx, channel: Option<&str>, json: bool) -> Result<Outcome> {
+    let loaded = ctx.load_config()?;
+    let config = channels(ctx, &loaded)?;
+    if config.channels.is_empty() {
+        bail!(
+            "no notification channels to test; add a [[notify.channels]] table to {}",
+            loaded.path.display()
+        );
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let deliveries = runtime.block_on(async {
+        let n = notifier(&config, &loaded)?;
+        match channel {
+            Some(name) => Ok::<_, anyhow::Error>(vec![n.send_test(name).await?]),
+            None => Ok(n.send_test_all().await),
+        }
+    })?;
+    if deliveries.is_empty() {
+        bail!("every notification channel is disabled; name one to test it anyway");
+    }
+    if json {
+        output::print_json(&deliveries)?;
+    } else {
+        output::print(&describe(&deliveries))?;
+    }
+    Ok(if deliveries.iter().all(Delivery::is_ok) {
+        Outcome::Clean
+    } else {
+        Outcome::Findings
+    })
+}
+
+fn describe(deliveries: &[Delivery]) -> String {
+    let rows: Vec<Vec<String>> = deliveries
+        .iter()
+        .map(|d| {
+            let result = match &d.status {
+                DeliveryStatus::Sent => "已发送".to_string(),
+                DeliveryStatus::Coalesced { pending } => format!("限流合并（{pending} 条待发）"),
+                DeliveryStatus::Failed { error } => format!("失败：{error}"),
+            };
+            vec![
+                d.channel.clone(),
+                d.kind.label().to_string(),
+                d.attempts.to_string(),
+                elapsed(d.elapsed),
+                result,
+            ]
+        })
+        .collect();
+    output::table(&["渠道", "类型", "尝试", "用时", "结果"], &rows)
+}
+
+fn elapsed(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}
