@@ -201,7 +201,18 @@ pub(crate) async fn authenticate(
             && req.uri().path() != "/login";
         if changes_state && let Some(session) = &auth.session {
             let (parts, body) = req.into_parts();
-            let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
+            // An upload (a report template) is multipart and larger.
+            let multipart = parts
+                .headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("multipart/form-data"));
+            let limit = if multipart {
+                super::reports::MAX_UPLOAD_BYTES
+            } else {
+                MAX_FORM_BYTES
+            };
+            let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
                 return (StatusCode::PAYLOAD_TOO_LARGE, "request too large").into_response();
             };
             let from_header = parts
@@ -209,14 +220,18 @@ pub(crate) async fn authenticate(
                 .get(CSRF_HEADER)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
-            let from_form = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
-                .ok()
-                .and_then(|fields| {
-                    fields
-                        .into_iter()
-                        .find(|(k, _)| k == CSRF_FIELD)
-                        .map(|(_, v)| v)
-                });
+            let from_form = if multipart {
+                multipart_field(&parts.headers, &bytes, CSRF_FIELD).await
+            } else {
+                serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+                    .ok()
+                    .and_then(|fields| {
+                        fields
+                            .into_iter()
+                            .find(|(k, _)| k == CSRF_FIELD)
+                            .map(|(_, v)| v)
+                    })
+            };
             let presented = from_header.or(from_form).unwrap_or_default();
             if !same_secret(&presented, &session.csrf_token) {
                 state
@@ -252,6 +267,28 @@ pub(crate) async fn authenticate(
         req.extensions_mut().insert(auth);
     }
     next.run(req).await
+}
+
+/// The text of the multipart field `name` in a buffered body. Fields are
+/// read in order and stop at `name`, so the form puts its token first (the
+/// parser keeps axum's default limit on what it reads).
+async fn multipart_field(
+    headers: &HeaderMap,
+    body: &axum::body::Bytes,
+    name: &str,
+) -> Option<String> {
+    use axum::extract::FromRequest;
+    let mut req = Request::new(Body::from(body.clone()));
+    *req.headers_mut() = headers.clone();
+    let mut form = axum::extract::Multipart::from_request(req, &())
+        .await
+        .ok()?;
+    while let Ok(Some(field)) = form.next_field().await {
+        if field.name() == Some(name) {
+            return field.text().await.ok();
+        }
+    }
+    None
 }
 
 impl FromRequestParts<AppState> for Auth {

@@ -9,6 +9,7 @@ mod incidents;
 mod notify;
 mod pages;
 mod render;
+mod reports;
 mod sites;
 mod unit;
 mod users;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
@@ -102,12 +104,23 @@ pub fn router(store: Arc<dyn Store>, config: ConsoleConfig) -> Router {
         .route("/guard/publish", post(guard::publish))
         .route("/incidents", get(incidents::list))
         .route("/incidents/{id}", get(incidents::detail))
-        .route("/incidents/{id}/{action}", post(incidents::act))
+        .route(
+            "/incidents/{id}/{action}",
+            get(reports::incident).post(incidents::act),
+        )
         .route("/notify", get(notify::list))
         .route("/notify/test", post(notify::test))
         .route("/notify/channels", post(notify::add))
         .route("/notify/channels/remove", post(notify::remove))
         .route("/unit", get(unit::view).post(unit::save))
+        .route("/reports", get(reports::page))
+        .route(
+            "/reports/selfcheck",
+            get(reports::selfcheck_get)
+                .post(reports::selfcheck_post)
+                .layer(DefaultBodyLimit::max(reports::MAX_UPLOAD_BYTES)),
+        )
+        .route("/reports/ledger.xlsx", get(reports::ledger))
         .route("/audit", get(pages::audit))
         .route("/users", get(users::list).post(users::add))
         .route("/users/{name}/{action}", post(users::act))
@@ -158,12 +171,12 @@ async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) ->
 async fn security_headers(req: axum::extract::Request, next: middleware::Next) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
+    // A handler may set its own policy (a report shown in the tab styles
+    // itself inline); every page gets this one.
+    h.entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(
             "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-        ),
-    );
+        ));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,

@@ -46,6 +46,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("notify.html", include_str!("../../templates/notify.html")),
     ("unit.html", include_str!("../../templates/unit.html")),
+    ("reports.html", include_str!("../../templates/reports.html")),
     ("audit.html", include_str!("../../templates/audit.html")),
     ("users.html", include_str!("../../templates/users.html")),
     (

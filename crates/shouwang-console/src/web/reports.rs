@@ -1,0 +1,499 @@
+//! 报告: the 网络安全自查报告 for a period (built in, as DOCX or HTML, or
+//! filled into the unit's own .docx template), the incident reports
+//! (首次报告, 续报, 调查评估报告) and the ledgers (台账) as XLSX, all made by
+//! `shouwang-report` from the store.
+//!
+//! Every role may take them: they only read. Each one taken is recorded in
+//! the audit log (`report.selfcheck`, `report.incident`, `report.ledger`),
+//! since reports leave the building.
+
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{Datelike, NaiveDate, Utc};
+use serde::Deserialize;
+use shouwang_model::{ReportStage, UnitProfile};
+use shouwang_report::{Options, Period, ReportError};
+use shouwang_store::{NewAuditEntry, Store};
+
+use super::pages::respond;
+use super::{AppError, AppState, Auth};
+use crate::i18n::tr;
+
+/// The largest template accepted; a unit's letterhead .docx is far smaller.
+pub(crate) const MAX_TEMPLATE_BYTES: usize = 10 << 20;
+/// The largest upload request: the template and a few small fields.
+pub(crate) const MAX_UPLOAD_BYTES: usize = MAX_TEMPLATE_BYTES + (64 << 10);
+
+const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+const HTML: &str = "text/html; charset=utf-8";
+/// The report page styles itself inline and runs nothing.
+const REPORT_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; form-action 'none'; base-uri 'none'";
+
+fn beijing_today() -> NaiveDate {
+    Utc::now()
+        .with_timezone(&shouwang_model::beijing_offset())
+        .date_naive()
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Docx,
+    Html,
+}
+
+impl Format {
+    fn parse(s: Option<&str>) -> Option<Format> {
+        match s.map(str::trim).unwrap_or("") {
+            "" | "docx" => Some(Format::Docx),
+            "html" => Some(Format::Html),
+            _ => None,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Format::Docx => "docx",
+            Format::Html => "html",
+        }
+    }
+}
+
+/// What the 自查报告 form holds, as typed.
+#[derive(Deserialize, Default, Clone)]
+pub(crate) struct SelfcheckQuery {
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    format: String,
+    #[serde(default)]
+    inline: String,
+}
+
+/// `filename*=UTF-8''…`: every byte outside RFC 5987's attr-chars encoded.
+fn rfc5987(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A document as a download (or, for HTML on request, shown in the tab).
+fn download(bytes: Vec<u8>, content_type: &str, name: &str, ascii: &str, inline: bool) -> Response {
+    let disposition = format!(
+        "{}; filename=\"{ascii}\"; filename*=UTF-8''{}",
+        if inline { "inline" } else { "attachment" },
+        rfc5987(name)
+    );
+    let mut res = ([(header::CONTENT_TYPE, content_type.to_string())], bytes).into_response();
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        res.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    if content_type == HTML {
+        res.headers_mut().insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(REPORT_CSP),
+        );
+    }
+    res
+}
+
+/// A report's failure as the console tells it: a broken or mistyped
+/// template is the person's to fix (400), a missing incident is 404, the
+/// rest is ours.
+fn failure(e: ReportError) -> AppError {
+    match e {
+        ReportError::IncidentNotFound(_) => AppError::NotFound,
+        e @ (ReportError::NotDocx { .. } | ReportError::Template { .. }) => {
+            AppError::BadRequest(e.to_string())
+        }
+        ReportError::Store(e) => e.into(),
+        other => AppError::Internal(other.to_string()),
+    }
+}
+
+/// Run report work on the blocking pool with the unit profile and the
+/// reporting policy in force.
+async fn with_store<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&dyn Store, &UnitProfile, Options) -> Result<T, ReportError> + Send + 'static,
+) -> Result<T, AppError> {
+    let st = state.clone();
+    let store = state.store.clone();
+    tokio::task::spawn_blocking(move || {
+        let unit = crate::unit_profile(&*store, &st.config.unit);
+        let opts = Options {
+            policy: Some(super::incidents::policy(&st, &*store)),
+            ..Options::default()
+        };
+        f(&*store, &unit, opts)
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("report task failed: {e}")))?
+    .map_err(failure)
+}
+
+fn audit(
+    store: &dyn Store,
+    actor: &str,
+    action: &str,
+    target: &str,
+    details: serde_json::Value,
+) -> Result<(), ReportError> {
+    store.append_audit(&NewAuditEntry::new(actor, action, target, details))?;
+    Ok(())
+}
+
+/// The form's values, with today's defaults for what is left empty.
+struct FormValues {
+    from: String,
+    to: String,
+    format: &'static str,
+}
+
+impl FormValues {
+    fn of(q: &SelfcheckQuery) -> Self {
+        let today = beijing_today();
+        let start = NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today);
+        let or = |s: &str, d: NaiveDate| {
+            if s.trim().is_empty() {
+                d.to_string()
+            } else {
+                s.trim().to_string()
+            }
+        };
+        FormValues {
+            from: or(&q.from, start),
+            to: or(&q.to, today),
+            format: Format::parse(Some(&q.format))
+                .unwrap_or(Format::Docx)
+                .as_str(),
+        }
+    }
+}
+
+async fn page_with(
+    state: &AppState,
+    auth: &Auth,
+    q: &SelfcheckQuery,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let fallback = state.config.unit.clone();
+    let unit = state
+        .db(move |s| Ok(crate::unit_profile(s, &fallback)))
+        .await?;
+    let v = FormValues::of(q);
+    let lang = auth.lang.as_str();
+    Ok(state.renderer.page_with_status(
+        "reports.html",
+        lang,
+        Some(auth),
+        serde_json::json!({
+            "nav": "reports",
+            "unit_name": unit.name.trim(),
+            "from": v.from,
+            "to": v.to,
+            "format": v.format,
+            "max_template_mb": MAX_TEMPLATE_BYTES >> 20,
+            "error": error,
+        }),
+        status,
+    ))
+}
+
+/// `GET /reports`: the forms.
+pub(crate) async fn page(State(state): State<AppState>, auth: Auth) -> Response {
+    let r = page_with(
+        &state,
+        &auth,
+        &SelfcheckQuery::default(),
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    respond(&state, &auth, r)
+}
+
+/// A 自查报告 request after its fields are read.
+struct SelfcheckRequest {
+    query: SelfcheckQuery,
+    /// The template's file name and bytes.
+    template: Option<(String, Vec<u8>)>,
+}
+
+fn parse_date(s: &str, lang: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| format!("{}“{}”", tr(lang, "reports.err.date"), s.trim()))
+}
+
+async fn selfcheck(state: &AppState, auth: &Auth, req: SelfcheckRequest) -> Response {
+    let lang = auth.lang.clone();
+    let v = FormValues::of(&req.query);
+    let checked = (|| {
+        let from = parse_date(&v.from, &lang)?;
+        let to = parse_date(&v.to, &lang)?;
+        let period = Period::days(from, to)
+            .ok_or_else(|| format!("{} {to} < {from}", tr(&lang, "reports.err.period")))?;
+        let format = Format::parse(Some(&req.query.format))
+            .ok_or_else(|| tr(&lang, "reports.err.format").to_string())?;
+        if req.template.is_some() && format != Format::Docx {
+            return Err(tr(&lang, "reports.err.template_html").to_string());
+        }
+        Ok((period, format))
+    })();
+    let (period, format) = match checked {
+        Ok(x) => x,
+        Err(message) => return refuse(state, auth, &req.query, message).await,
+    };
+    let inline = format == Format::Html && matches!(req.query.inline.as_str(), "1" | "true");
+    let actor = auth.actor();
+    let template = req.template;
+    let made = with_store(state, move |s, unit, opts| {
+        let facts = shouwang_report::selfcheck_facts(s, unit, period, &opts)?;
+        let template_name = template.as_ref().map(|(n, _)| n.clone());
+        let bytes = match (&template, format) {
+            (Some((name, bytes)), _) => {
+                shouwang_report::selfcheck_docx_with_template(&facts, bytes, name)?
+            }
+            (None, Format::Docx) => shouwang_report::selfcheck_docx(&facts)?,
+            (None, Format::Html) => shouwang_report::selfcheck_html(&facts)?.into_bytes(),
+        };
+        audit(
+            s,
+            &actor,
+            "report.selfcheck",
+            &format!("{}..{}", period.from, period.to),
+            serde_json::json!({
+                "from": period.from.to_string(),
+                "to": period.to.to_string(),
+                "format": format.as_str(),
+                "template": template_name,
+            }),
+        )?;
+        Ok(bytes)
+    })
+    .await;
+    match made {
+        Ok(bytes) => {
+            let ext = format.as_str();
+            let name = format!("网络安全自查报告-{}至{}.{ext}", period.from, period.to);
+            let ascii = format!("selfcheck-{}-{}.{ext}", period.from, period.to);
+            let ct = if format == Format::Docx { DOCX } else { HTML };
+            download(bytes, ct, &name, &ascii, inline)
+        }
+        Err(AppError::BadRequest(m)) => {
+            let message = format!("{}\n{m}", tr(&lang, "reports.err.template"));
+            refuse(state, auth, &req.query, message).await
+        }
+        Err(e) => respond(state, auth, Err(e)),
+    }
+}
+
+/// The page again with the message, as a 400.
+async fn refuse(state: &AppState, auth: &Auth, q: &SelfcheckQuery, message: String) -> Response {
+    let r = page_with(state, auth, q, Some(message), StatusCode::BAD_REQUEST).await;
+    respond(state, auth, r)
+}
+
+/// `GET /reports/selfcheck?from=…&to=…&format=docx|html[&inline=1]`: the
+/// built-in report (reading only, so no CSRF token).
+pub(crate) async fn selfcheck_get(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(q): Query<SelfcheckQuery>,
+) -> Response {
+    selfcheck(
+        &state,
+        &auth,
+        SelfcheckRequest {
+            query: q,
+            template: None,
+        },
+    )
+    .await
+}
+
+/// `POST /reports/selfcheck` (multipart): the same fields and optionally
+/// the unit's own .docx template (`template`). The CSRF token is checked
+/// by the authentication layer like any other post.
+pub(crate) async fn selfcheck_post(
+    State(state): State<AppState>,
+    auth: Auth,
+    mut form: Multipart,
+) -> Response {
+    let lang = auth.lang.clone();
+    let mut q = SelfcheckQuery::default();
+    let mut template = None;
+    let mut problem = None;
+    loop {
+        let field = match form.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => {
+                problem = Some(format!("{} ({e})", tr(&lang, "reports.err.upload")));
+                break;
+            }
+        };
+        let name = field.name().unwrap_or_default().to_string();
+        let file_name = field.file_name().map(str::to_owned);
+        let bytes = match field.bytes().await {
+            Ok(b) => b,
+            Err(e) => {
+                problem = Some(format!("{} ({e})", tr(&lang, "reports.err.upload")));
+                break;
+            }
+        };
+        let text = || String::from_utf8_lossy(&bytes).into_owned();
+        match name.as_str() {
+            "from" => q.from = text(),
+            "to" => q.to = text(),
+            "format" => q.format = text(),
+            "inline" => q.inline = text(),
+            // A file input left empty still sends a part, with no name.
+            "template" if !bytes.is_empty() => {
+                if bytes.len() > MAX_TEMPLATE_BYTES {
+                    problem = Some(format!(
+                        "{} {} MB",
+                        tr(&lang, "reports.err.too_large"),
+                        MAX_TEMPLATE_BYTES >> 20
+                    ));
+                } else {
+                    let name = file_name
+                        .filter(|n| !n.trim().is_empty())
+                        .unwrap_or_else(|| "template.docx".into());
+                    template = Some((name, bytes.to_vec()));
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some(message) = problem {
+        return refuse(&state, &auth, &q, message).await;
+    }
+    selfcheck(&state, &auth, SelfcheckRequest { query: q, template }).await
+}
+
+/// `GET /reports/ledger.xlsx`: the ledgers.
+pub(crate) async fn ledger(State(state): State<AppState>, auth: Auth) -> Response {
+    let actor = auth.actor();
+    let made = with_store(&state, move |s, unit, opts| {
+        let bytes = shouwang_report::ledger_xlsx(s, unit, &opts)?;
+        audit(
+            s,
+            &actor,
+            "report.ledger",
+            "ledger",
+            serde_json::json!({ "format": "xlsx" }),
+        )?;
+        Ok(bytes)
+    })
+    .await;
+    match made {
+        Ok(bytes) => {
+            let today = beijing_today();
+            download(
+                bytes,
+                XLSX,
+                &format!("网络安全台账-{today}.xlsx"),
+                &format!("ledger-{today}.xlsx"),
+                false,
+            )
+        }
+        Err(e) => respond(&state, &auth, Err(e)),
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct IncidentQuery {
+    #[serde(default)]
+    stage: String,
+    #[serde(default)]
+    format: String,
+    #[serde(default)]
+    inline: String,
+}
+
+fn stage_title(stage: ReportStage) -> &'static str {
+    match stage {
+        ReportStage::First => "网络安全事件首次报告",
+        ReportStage::FollowUp => "网络安全事件续报",
+        ReportStage::Summary => "网络安全事件调查评估报告",
+    }
+}
+
+/// `GET /incidents/{id}/report?stage=first|follow-up|summary&format=docx|html`.
+/// Shares its path with the operators' posts (`/incidents/{id}/{action}`),
+/// so any other action is not found.
+pub(crate) async fn incident(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((id, action)): Path<(i64, String)>,
+    Query(q): Query<IncidentQuery>,
+) -> Response {
+    if action != "report" {
+        return respond(&state, &auth, Err(AppError::NotFound));
+    }
+    let lang = auth.lang.clone();
+    let stage = if q.stage.trim().is_empty() {
+        Ok(ReportStage::First)
+    } else {
+        q.stage.trim().parse::<ReportStage>()
+    };
+    let Ok(stage) = stage else {
+        let m = format!("{}“{}”", tr(&lang, "reports.err.stage"), q.stage.trim());
+        return respond(&state, &auth, Err(AppError::BadRequest(m)));
+    };
+    let Some(format) = Format::parse(Some(&q.format)) else {
+        let m = tr(&lang, "reports.err.format").to_string();
+        return respond(&state, &auth, Err(AppError::BadRequest(m)));
+    };
+    let actor = auth.actor();
+    let made = with_store(&state, move |s, unit, opts| {
+        let facts = shouwang_report::incident_facts(s, unit, id, stage, &opts)?;
+        let bytes = match format {
+            Format::Docx => shouwang_report::incident_docx(&facts)?,
+            Format::Html => shouwang_report::incident_html(&facts)?.into_bytes(),
+        };
+        audit(
+            s,
+            &actor,
+            "report.incident",
+            &id.to_string(),
+            serde_json::json!({ "id": id, "stage": stage.as_str(), "format": format.as_str() }),
+        )?;
+        Ok(bytes)
+    })
+    .await;
+    match made {
+        Ok(bytes) => {
+            let ext = format.as_str();
+            let name = format!("{}-{id}.{ext}", stage_title(stage));
+            let ascii = format!("incident-{id}-{}.{ext}", stage.as_str());
+            let inline = format == Format::Html && matches!(q.inline.as_str(), "1" | "true");
+            let ct = if format == Format::Docx { DOCX } else { HTML };
+            download(bytes, ct, &name, &ascii, inline)
+        }
+        Err(e) => respond(&state, &auth, Err(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_are_percent_encoded_utf8() {
+        assert_eq!(rfc5987("a b.docx"), "a%20b.docx");
+        assert_eq!(rfc5987("报"), "%E6%8A%A5");
+        assert_eq!(rfc5987("2026-01-01至"), "2026-01-01%E8%87%B3");
+    }
+}
