@@ -198,10 +198,13 @@ fn http_request(
         }
         ChannelKind::Feishu => {
             // A rich-text post: a title and one paragraph a line.
+            // The built-in text starts with the heading, which the post's
+            // title already shows; a channel's own template is sent whole.
+            let skip = usize::from(c.template.is_none());
             let content: Vec<Value> = r
                 .body
                 .lines()
-                .skip(1) // the first line is the heading, which the title shows
+                .skip(skip)
                 .map(|l| json!([{"tag": "text", "text": l}]))
                 .collect();
             let mut body = json!({
@@ -373,7 +376,11 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
         }
         source = s.source();
     }
-    out
+    // lettre nests errors of one kind ("Connection error: Connection
+    // error: …"): say each part once.
+    let mut parts: Vec<&str> = out.split(": ").collect();
+    parts.dedup();
+    parts.join(": ")
 }
 
 /// Whether a TLS library error is among the causes: lettre reports a

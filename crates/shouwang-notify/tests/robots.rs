@@ -438,3 +438,19 @@ async fn an_unreachable_robot_is_retried_and_the_error_names_no_key() {
     assert_eq!(r.attempts, 4);
     assert!(started.elapsed() < Duration::from_secs(5));
 }
+
+#[tokio::test]
+async fn a_channel_template_is_sent_whole() {
+    let (f, log) = common::feishu(FEISHU_TOKEN, FEISHU_SECRET, Faults::default()).await;
+    let mut c = feishu(f, FEISHU_SECRET);
+    c.template = Some("{{ level }}级事件：{{ title }}\n资产：{{ asset }}".into());
+    let n = Notifier::new(&fast_config(vec![c])).unwrap();
+    let d = n
+        .send(&notice(NoticeKind::IncidentOpened, "数据泄露", "重大"))
+        .await;
+    assert_eq!(d[0].status, DeliveryStatus::Sent, "{:?}", d[0]);
+    assert_eq!(
+        log.received()[0].text,
+        "重大级事件：数据泄露\n资产：某某镇人民政府门户网站"
+    );
+}
