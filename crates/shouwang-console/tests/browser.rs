@@ -447,5 +447,19 @@ async fn an_operator_grades_an_incident() {
         .unwrap();
     b.wait().for_element(Locator::Id("notice")).await.unwrap();
     screenshot(&b, "unit.png").await;
+    // 报告: the forms every role may use.
+    b.goto(&format!("{}/reports", con.base)).await.unwrap();
+    b.find(Locator::Id("form-selfcheck")).await.unwrap();
+    b.find(Locator::Id("ledger-link")).await.unwrap();
+    screenshot(&b, "reports.png").await;
+    // The HTML report shown in the tab keeps its own (inline) styles.
+    b.goto(&format!(
+        "{}/reports/selfcheck?format=html&inline=1",
+        con.base
+    ))
+    .await
+    .unwrap();
+    assert!(b.source().await.unwrap().contains("网络安全自查报告"));
+    screenshot(&b, "report-selfcheck.png").await;
     b.close().await.unwrap();
 }
