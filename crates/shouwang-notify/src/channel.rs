@@ -25,19 +25,31 @@ use crate::template::Rendered;
 pub(crate) struct Failure {
     pub message: String,
     pub retry: bool,
+    /// The platform said "too fast": its limit counts a minute, so the
+    /// next attempt waits longer than after a network error.
+    pub slow_down: bool,
 }
 
 impl Failure {
-    fn retry(message: impl Into<String>) -> Failure {
+    pub fn retry(message: impl Into<String>) -> Failure {
         Failure {
             message: message.into(),
             retry: true,
+            slow_down: false,
+        }
+    }
+    fn slow_down(message: impl Into<String>) -> Failure {
+        Failure {
+            message: message.into(),
+            retry: true,
+            slow_down: true,
         }
     }
     fn fatal(message: impl Into<String>) -> Failure {
         Failure {
             message: message.into(),
             retry: false,
+            slow_down: false,
         }
     }
 }
@@ -314,7 +326,12 @@ async fn post(
     let status = resp.status();
     let text = resp.text().await.unwrap_or_default();
     let snippet: String = text.chars().take(200).collect();
-    if status.is_server_error() || status.as_u16() == 429 {
+    if status.as_u16() == 429 {
+        return Err(Failure::slow_down(format!(
+            "{shown} answered HTTP {status}: {snippet}"
+        )));
+    }
+    if status.is_server_error() {
         return Err(Failure::retry(format!(
             "{shown} answered HTTP {status}: {snippet}"
         )));
@@ -357,7 +374,7 @@ async fn post(
         hint(kind, code)
     );
     if rate_limited(kind, code) {
-        Err(Failure::retry(text))
+        Err(Failure::slow_down(text))
     } else {
         Err(Failure::fatal(text))
     }

@@ -483,14 +483,18 @@ impl Inner {
             let result = tokio::time::timeout(bound, ch.transport.attempt(&self.http, c, &out))
                 .await
                 .unwrap_or_else(|_| {
-                    Err(Failure {
-                        message: format!("no answer within {} s", bound.as_secs()),
-                        retry: true,
-                    })
+                    Err(Failure::retry(format!(
+                        "no answer within {} s",
+                        bound.as_secs()
+                    )))
                 });
             match result {
                 Ok(()) => return done(DeliveryStatus::Sent, attempt),
-                Err(Failure { message, retry }) => {
+                Err(Failure {
+                    message,
+                    retry,
+                    slow_down,
+                }) => {
                     let message = scrub(&message, &c.secrets());
                     if !retry || attempt >= self.max_attempts {
                         let error = if attempt > 1 {
@@ -500,7 +504,10 @@ impl Inner {
                         };
                         return done(DeliveryStatus::Failed { error }, attempt);
                     }
-                    let wait = self.backoff(attempt);
+                    // After "too fast", eight times the usual wait (8 s,
+                    // 16 s, 30 s by default): a minute's limit does not
+                    // lift in a second or two.
+                    let wait = self.backoff(if slow_down { attempt + 3 } else { attempt });
                     tracing::debug!(channel = %c.name, attempt, error = message, ?wait, "retrying");
                     tokio::time::sleep(wait).await;
                 }

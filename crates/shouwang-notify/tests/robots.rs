@@ -231,6 +231,8 @@ async fn platform_rate_limit_codes_are_retried_and_attempts_are_bounded() {
         "{r:?}"
     );
     assert_eq!(log.received().len(), 1);
+    // Backed off longer than after a network error: two waits at the cap.
+    assert!(r.elapsed >= Duration::from_millis(40), "{r:?}");
 
     // A robot that never recovers: max_attempts, then a failure naming it.
     let (f, log) = common::feishu(
