@@ -144,7 +144,10 @@ mod duration_tests {
         assert_eq!(parse_duration("30m").unwrap(), Duration::from_secs(1800));
         assert_eq!(parse_duration("30").unwrap(), Duration::from_secs(1800));
         assert_eq!(parse_duration(" 2h ").unwrap(), Duration::from_secs(7200));
-        assert_eq!(parse_duration("7d").unwrap(), Duration::from_secs(7 * 86400));
+        assert_eq!(
+            parse_duration("7d").unwrap(),
+            Duration::from_secs(7 * 86400)
+        );
         for bad in ["", "h", "1.5h", "2w", "-1m", "99999999999999999999d"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
