@@ -150,6 +150,24 @@ fn template_docx(text: &str) -> Vec<u8> {
     buf.into_inner()
 }
 
+/// A template with a picture-sized part of `pad` incompressible bytes.
+fn padded_template(text: &str, pad: usize) -> Vec<u8> {
+    let small = template_docx(text);
+    let mut z = zip::ZipWriter::new_append(std::io::Cursor::new(small)).unwrap();
+    let opts =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    z.start_file("word/media/image1.bin", opts).unwrap();
+    let mut x: u32 = 0x2026_1122;
+    let noise: Vec<u8> = (0..pad)
+        .map(|_| {
+            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (x >> 24) as u8
+        })
+        .collect();
+    z.write_all(&noise).unwrap();
+    z.finish().unwrap().into_inner()
+}
+
 /// A multipart/form-data body with text fields and one file, in order.
 fn multipart(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> (String, Vec<u8>) {
     let boundary = "----shouwang-test-boundary-7d1f";
@@ -383,6 +401,61 @@ async fn a_unit_template_is_filled_or_refused_by_name() {
 }
 
 #[tokio::test]
+async fn large_templates_up_to_the_limit_are_taken() {
+    let (con, _) = console().await;
+    let c = logged_in(&con.base, "auditor", AUDITOR_PW).await;
+    let page = c
+        .get(format!("{}/reports", con.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&page);
+    let (from, to) = this_year();
+    let (from, to) = (from.to_string(), to.to_string());
+
+    // 3 MB, with the token after the file: still found, still filled.
+    let big = padded_template("{{unit.name}}", 3 << 20);
+    let fields = [
+        ("from", from.as_str()),
+        ("to", to.as_str()),
+        ("format", "docx"),
+    ];
+    let (ct, mut body) = multipart(&fields, Some(("大模板.docx", &big)));
+    let tail = b"--\r\n";
+    body.truncate(body.len() - tail.len());
+    body.extend_from_slice(
+        format!("\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n").as_bytes(),
+    );
+    let boundary = ct.split("boundary=").nth(1).unwrap();
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    let r = c
+        .post(format!("{}/reports/selfcheck", con.base))
+        .header("content-type", ct.clone())
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let text = docx_text(&part(&r.bytes().await.unwrap(), "word/document.xml"));
+    assert!(text.contains(UNIT));
+
+    // Over 10 MB: refused on the page, by its size.
+    let huge = vec![0u8; (10 << 20) + 1];
+    let with_token = [("csrf", csrf.as_str()), fields[0], fields[1], fields[2]];
+    let r = upload(&c, &con.base, &with_token, Some(("huge.docx", &huge))).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("10 MB"));
+
+    // Far over: the request itself is too large.
+    let enormous = vec![0u8; 12 << 20];
+    let r = upload(&c, &con.base, &with_token, Some(("x.docx", &enormous))).await;
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
 async fn the_ledgers_download_as_xlsx() {
     let (con, _) = console().await;
     let c = logged_in(&con.base, "auditor", AUDITOR_PW).await;
@@ -537,4 +610,20 @@ async fn a_unit_without_a_name_is_warned_about() {
         .unwrap();
     assert!(page.contains("id=\"no-unit-name\""));
     assert!(page.contains("href=\"&#x2f;unit\"") || page.contains("href=\"/unit\""));
+
+    // In English, every string of the page is translated.
+    c.get(format!("{}/lang/en?next=/reports", con.base))
+        .send()
+        .await
+        .unwrap();
+    let page = c
+        .get(format!("{}/reports", con.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Security self-inspection report"), "{page}");
+    assert!(!page.contains("reports."), "an untranslated key: {page}");
 }

@@ -221,7 +221,11 @@ pub(crate) async fn authenticate(
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
             let from_form = if multipart {
-                multipart_field(&parts.headers, &bytes, CSRF_FIELD).await
+                parts
+                    .headers
+                    .get(header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|ct| super::reports::multipart_text(ct, &bytes, CSRF_FIELD))
             } else {
                 serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
                     .ok()
@@ -267,28 +271,6 @@ pub(crate) async fn authenticate(
         req.extensions_mut().insert(auth);
     }
     next.run(req).await
-}
-
-/// The text of the multipart field `name` in a buffered body. Fields are
-/// read in order and stop at `name`, so the form puts its token first (the
-/// parser keeps axum's default limit on what it reads).
-async fn multipart_field(
-    headers: &HeaderMap,
-    body: &axum::body::Bytes,
-    name: &str,
-) -> Option<String> {
-    use axum::extract::FromRequest;
-    let mut req = Request::new(Body::from(body.clone()));
-    *req.headers_mut() = headers.clone();
-    let mut form = axum::extract::Multipart::from_request(req, &())
-        .await
-        .ok()?;
-    while let Ok(Some(field)) = form.next_field().await {
-        if field.name() == Some(name) {
-            return field.text().await.ok();
-        }
-    }
-    None
 }
 
 impl FromRequestParts<AppState> for Auth {

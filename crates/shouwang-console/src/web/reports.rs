@@ -486,9 +486,67 @@ pub(crate) async fn incident(
     }
 }
 
+/// The text of the field `name` in a buffered multipart/form-data body,
+/// for the CSRF check before the handler parses the rest. Only a field
+/// whose Content-Disposition names it exactly counts; anything malformed
+/// is `None` (and the request refused).
+pub(crate) fn multipart_text(content_type: &str, body: &[u8], name: &str) -> Option<String> {
+    let boundary = content_type.split(';').skip(1).find_map(|p| {
+        let (k, v) = p.trim().split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("boundary")
+            .then(|| v.trim().trim_matches('"').to_string())
+    })?;
+    if boundary.is_empty() {
+        return None;
+    }
+    let delimiter = format!("--{boundary}");
+    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
+    let mut rest = &body[find(body, delimiter.as_bytes())? + delimiter.len()..];
+    let wanted = format!("name=\"{name}\"");
+    loop {
+        if rest.starts_with(b"--") {
+            return None;
+        }
+        rest = rest.strip_prefix(b"\r\n")?;
+        let head_end = find(rest, b"\r\n\r\n")?;
+        let head = std::str::from_utf8(&rest[..head_end]).ok()?;
+        let content = &rest[head_end + 4..];
+        let end = find(content, format!("\r\n{delimiter}").as_bytes())?;
+        let named = head.lines().any(|l| {
+            let l = l.trim();
+            l.len() > 20
+                && l[..20].eq_ignore_ascii_case("content-disposition:")
+                && l[20..].split(';').any(|p| p.trim() == wanted)
+        });
+        if named {
+            return String::from_utf8(content[..end].to_vec()).ok();
+        }
+        rest = &content[end + 2 + delimiter.len()..];
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_token_is_found_in_a_multipart_body_wherever_it_is() {
+        let ct = "multipart/form-data; boundary=XyZ";
+        let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"template\"; filename=\"t.docx\"\r\nContent-Type: application/octet-stream\r\n\r\nPK\x03\x04 name=\"csrf\"\r\n\r\nfake\r\n--XyZ\r\ncontent-disposition: form-data; name=\"csrf\"\r\n\r\nabc123\r\n--XyZ--\r\n";
+        assert_eq!(multipart_text(ct, body, "csrf").as_deref(), Some("abc123"));
+        assert_eq!(multipart_text(ct, body, "from"), None);
+        let first =
+            b"--XyZ\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\nt0k\r\n--XyZ--\r\n";
+        assert_eq!(multipart_text(ct, first, "csrf").as_deref(), Some("t0k"));
+        // A field merely ending in the name does not count.
+        let other =
+            b"--XyZ\r\nContent-Disposition: form-data; name=\"xcsrf\"\r\n\r\nt0k\r\n--XyZ--\r\n";
+        assert_eq!(multipart_text(ct, other, "csrf"), None);
+        assert_eq!(multipart_text("multipart/form-data", first, "csrf"), None);
+        assert_eq!(multipart_text(ct, b"garbage", "csrf"), None);
+        assert_eq!(multipart_text(ct, b"--XyZ\r\nno end", "csrf"), None);
+    }
 
     #[test]
     fn file_names_are_percent_encoded_utf8() {
