@@ -541,9 +541,19 @@ pub async fn run_loop(
         }
         tokio::select! {
             () = tokio::time::sleep(every) => {}
-            _ = stop.wait_for(|&s| s) => return Ok(()),
+            _ = stop.wait_for(|&s| s) => break,
         }
     }
+    // Notices held back by a rate limit go out now, as one summary per
+    // channel, rather than being lost with the process.
+    if let Some(n) = channels.and_then(|(_, n)| n) {
+        for d in n.flush().await {
+            if let Some(e) = d.error() {
+                tracing::warn!(target: "incident", channel = %d.channel, "held-back notices not sent: {e}");
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What one run of the loop found to announce.
