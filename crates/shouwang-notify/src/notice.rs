@@ -1,7 +1,7 @@
 //! What a notification says, independent of the incident engine's types so
 //! that any part of Shouwang can send one.
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Why a notice is sent. The first notice of an incident is the one that
@@ -90,10 +90,7 @@ impl Notice {
 }
 
 /// China time (UTC+8, no daylight saving), in which the notices give times.
-pub fn china_time(t: DateTime<Utc>) -> String {
-    let cst = FixedOffset::east_opt(8 * 3600).expect("+08:00 is a valid offset");
-    t.with_timezone(&cst).format("%Y-%m-%d %H:%M").to_string()
-}
+pub use shouwang_model::beijing_minutes as china_time;
 
 #[cfg(test)]
 mod tests {

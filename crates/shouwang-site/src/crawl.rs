@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use chrono::{FixedOffset, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 use shouwang_model::{AssetKind, AssetRef, NewFinding, Severity};
 use shouwang_scan::Dictionary;
 use tokio::task::JoinSet;
@@ -82,8 +82,9 @@ struct RefInfo {
 
 /// Today in China, where the sites' dates are written.
 fn today_in_china() -> NaiveDate {
-    let east8 = FixedOffset::east_opt(8 * 3600).expect("valid offset");
-    Utc::now().with_timezone(&east8).date_naive()
+    Utc::now()
+        .with_timezone(&shouwang_model::beijing_offset())
+        .date_naive()
 }
 
 pub async fn run(opts: InspectOptions) -> Result<Report, SiteError> {

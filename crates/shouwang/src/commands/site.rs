@@ -176,7 +176,7 @@ pub async fn run_schedule(
     let times = config.schedule_times()?;
     let dictionary = Arc::new(config.dictionary()?);
     let snapshots = data_dir.join("site-snapshots");
-    let east8 = chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset");
+    let east8 = shouwang_model::beijing_offset();
     loop {
         let now = chrono::Utc::now().with_timezone(&east8).naive_local();
         let Some(next) = shouwang_site::next_run(now, &times) else {
