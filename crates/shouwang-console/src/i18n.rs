@@ -308,6 +308,11 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ),
     ("reports.format.html", "网页（HTML）", "Web page (HTML)"),
     (
+        "reports.format.view",
+        "在浏览器中查看",
+        "View in the browser",
+    ),
+    (
         "reports.template",
         "本单位模板（可选）",
         "Unit template (optional)",

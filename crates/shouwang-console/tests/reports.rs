@@ -285,12 +285,24 @@ async fn an_auditor_takes_the_selfcheck_report_as_docx_and_html() {
     assert!(header(&r, "content-disposition").starts_with("inline;"));
     let csp = header(&r, "content-security-policy");
     assert!(csp.contains("default-src 'none'"), "{csp}");
+    // The form's "view in the browser" is the same.
+    let r = c
+        .get(format!(
+            "{}/reports/selfcheck?from={from}&to={to}&format=view",
+            con.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(header(&r, "content-type"), "text/html; charset=utf-8");
+    assert!(header(&r, "content-disposition").starts_with("inline;"));
 
     let store = con.store.clone();
     let taken = tokio::task::spawn_blocking(move || audits(&*store, "report.selfcheck"))
         .await
         .unwrap();
-    assert_eq!(taken.len(), 3, "each report taken is audited");
+    assert_eq!(taken.len(), 4, "each report taken is audited");
     assert!(taken.iter().all(|e| e.actor == "auditor"));
     assert_eq!(taken[0].target, format!("{from}..{to}"));
 }

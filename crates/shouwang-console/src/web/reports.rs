@@ -47,7 +47,8 @@ impl Format {
     fn parse(s: Option<&str>) -> Option<Format> {
         match s.map(str::trim).unwrap_or("") {
             "" | "docx" => Some(Format::Docx),
-            "html" => Some(Format::Html),
+            // `view`: HTML shown in the tab (the form's third choice).
+            "html" | "view" => Some(Format::Html),
             _ => None,
         }
     }
@@ -173,9 +174,10 @@ impl FormValues {
         FormValues {
             from: or(&q.from, start),
             to: or(&q.to, today),
-            format: Format::parse(Some(&q.format))
-                .unwrap_or(Format::Docx)
-                .as_str(),
+            format: match q.format.trim() {
+                "view" => "view",
+                f => Format::parse(Some(f)).unwrap_or(Format::Docx).as_str(),
+            },
         }
     }
 }
@@ -254,7 +256,8 @@ async fn selfcheck(state: &AppState, auth: &Auth, req: SelfcheckRequest) -> Resp
         Ok(x) => x,
         Err(message) => return refuse(state, auth, &req.query, message).await,
     };
-    let inline = format == Format::Html && matches!(req.query.inline.as_str(), "1" | "true");
+    let inline = format == Format::Html
+        && (matches!(req.query.inline.as_str(), "1" | "true") || req.query.format.trim() == "view");
     let actor = auth.actor();
     let template = req.template;
     let made = with_store(state, move |s, unit, opts| {
