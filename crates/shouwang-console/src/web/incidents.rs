@@ -340,7 +340,7 @@ async fn detail_page(
                 "time": e
                     .event
                     .time
-                    .with_timezone(&beijing())
+                    .with_timezone(&shouwang_model::beijing_offset())
                     .format("%Y-%m-%d %H:%M:%S")
                     .to_string(),
                 "kind": e.event.kind,
@@ -396,13 +396,9 @@ pub(crate) fn operator_type_key(t: shouwang_model::OperatorType) -> &'static str
 
 /// `2026-11-22T12:05` in Beijing time, for a `datetime-local` input.
 fn beijing_input(t: DateTime<Utc>) -> String {
-    t.with_timezone(&beijing())
+    t.with_timezone(&shouwang_model::beijing_offset())
         .format("%Y-%m-%dT%H:%M")
         .to_string()
-}
-
-fn beijing() -> chrono::FixedOffset {
-    chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
 }
 
 /// A time typed in the form, read as Beijing time.
@@ -416,7 +412,11 @@ fn parse_beijing(s: &str) -> Option<DateTime<Utc>> {
     ]
     .iter()
     .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
-    .and_then(|n| beijing().from_local_datetime(&n).single())
+    .and_then(|n| {
+        shouwang_model::beijing_offset()
+            .from_local_datetime(&n)
+            .single()
+    })
     .map(|t| t.with_timezone(&Utc))
 }
 
