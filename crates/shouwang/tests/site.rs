@@ -255,6 +255,20 @@ fn a_defaced_homepage_is_found_on_the_next_recorded_run() {
     );
     assert!(after.contains("Hacked"), "{after}");
     assert!(sb.data.join("site-snapshots").is_dir());
+    // The defacement is an incident of its GB/T 20986 class; the broken
+    // link seen on every run is a website defect, not an incident.
+    let (code, out, err) = sb.run(&["incident", "list", "--json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let incidents: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let rules: Vec<&str> = incidents
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["incident"]["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["site-defacement"], "{out}");
+    assert_eq!(incidents[0]["category"], "网络攻击事件 / 网页篡改事件");
+    assert_eq!(incidents[0]["incident"]["asset"]["locator"], url.as_str());
 }
 
 #[test]
