@@ -280,6 +280,8 @@ fn up_guards_the_configured_roots_and_records_events() {
     });
     fs::write(b.www.join("dark.html"), "<a href=http://casino.example>").unwrap();
     eventually("intruder quarantined", || !b.www.join("dark.html").exists());
+    fs::write(b.www.join("shell.php"), "<?php eval($_POST['x']); ?>").unwrap();
+    eventually("webshell quarantined", || !b.www.join("shell.php").exists());
     // Give the recorder a moment to store, then stop.
     std::thread::sleep(Duration::from_millis(600));
     sigterm(&child);
@@ -303,6 +305,30 @@ fn up_guards_the_configured_roots_and_records_events() {
         kinds.contains(&"guard.quarantined".to_string()),
         "{kinds:?}"
     );
+    // And the incident engine in `up` made them two incidents: the
+    // defacement (its restore and the dark-link page joined in one) and
+    // the dropped script, each of its GB/T 20986 class.
+    let o = b.run(&["incident", "list", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut found: Vec<(String, u64)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["incident"]["subclass"].as_str().unwrap().to_string(),
+                i["incident"]["event_count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    found.sort();
+    // A write may be seen (and undone) more than once: at least the
+    // restore and the quarantine make up the defacement.
+    assert_eq!(found.len(), 2, "{list:#}");
+    assert_eq!(found[0], ("MPTROJ".to_string(), 1), "{list:#}");
+    assert_eq!(found[1].0, "NAWEBMOD", "{list:#}");
+    assert!(found[1].1 >= 2, "{list:#}");
 }
 
 #[test]
