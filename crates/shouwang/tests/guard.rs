@@ -305,9 +305,9 @@ fn up_guards_the_configured_roots_and_records_events() {
         kinds.contains(&"guard.quarantined".to_string()),
         "{kinds:?}"
     );
-    // And the incident engine in `up` made them two incidents: the
-    // defacement (its restore and the dark-link page joined in one) and
-    // the dropped script, each of its GB/T 20986 class.
+    // The incident rules make them two incidents: the defacement (its
+    // restore and the dark-link page joined in one) and the dropped
+    // script, each of its GB/T 20986 class.
     let o = b.run(&["incident", "list", "--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
