@@ -2,7 +2,10 @@
 //! BPF LSM program in `bpf/block.bpf.c`, instead of undoing them after the
 //! fact. Every process except this one (the publish and restore path) gets
 //! EPERM for writes, creates, renames, unlinks, links, chmod and chown on
-//! the protected inodes. Writable areas stay writable.
+//! the protected inodes. Writable areas stay writable. A maintenance window
+//! (`guard pause`) lifts the block on its root; when it closes, the root's
+//! inodes are protected again from its baseline as it then is (a publish
+//! in the window changed them).
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -108,9 +111,16 @@ mod imp {
     // SAFETY: plain data with no padding holes beyond the explicit `pad`.
     unsafe impl aya::Pod for InodeKey {}
 
+    fn key(ino: u64, dev: u32) -> InodeKey {
+        InodeKey { ino, dev, pad: 0 }
+    }
+
     /// A loaded and attached blocker. Dropping it detaches the programs.
     pub struct Blocker {
         ebpf: Ebpf,
+        /// The keys put in the map for each root, so a maintenance window
+        /// can lift exactly those.
+        by_root: std::collections::HashMap<std::path::PathBuf, Vec<(u64, u32)>>,
     }
 
     fn unavailable(what: &str, e: impl std::fmt::Display) -> BlockError {
@@ -149,26 +159,40 @@ mod imp {
             allowed
                 .insert(std::process::id(), 1, 0)
                 .map_err(|e| unavailable("allowing this process", e))?;
-            Ok(Blocker { ebpf })
+            Ok(Blocker {
+                ebpf,
+                by_root: Default::default(),
+            })
         }
 
-        /// Protect every sealed inode of `b`; returns how many.
+        /// Protect every sealed inode of `b` (replacing what was protected
+        /// for its root before, e.g. before a publish); returns how many.
         pub fn protect(&mut self, b: &Baseline) -> Result<usize, BlockError> {
+            self.unprotect(&b.root)?;
             let inodes = protected_inodes(b)?;
             let mut map: HashMap<_, InodeKey, u8> =
                 HashMap::try_from(self.ebpf.map_mut("protected").expect("map in the object"))
                     .map_err(|e| unavailable("the protected map", e))?;
             for (ino, dev) in &inodes {
-                map.insert(
-                    InodeKey {
-                        ino: *ino,
-                        dev: *dev,
-                        pad: 0,
-                    },
-                    1,
-                    0,
-                )
-                .map_err(|e| unavailable("filling the protected map", e))?;
+                map.insert(key(*ino, *dev), 1, 0)
+                    .map_err(|e| unavailable("filling the protected map", e))?;
+            }
+            let n = inodes.len();
+            self.by_root.insert(b.root.clone(), inodes);
+            Ok(n)
+        }
+
+        /// Let writes to `root` through again (a maintenance window).
+        pub fn unprotect(&mut self, root: &std::path::Path) -> Result<usize, BlockError> {
+            let Some(inodes) = self.by_root.remove(root) else {
+                return Ok(0);
+            };
+            let mut map: HashMap<_, InodeKey, u8> =
+                HashMap::try_from(self.ebpf.map_mut("protected").expect("map in the object"))
+                    .map_err(|e| unavailable("the protected map", e))?;
+            for (ino, dev) in &inodes {
+                // Already gone is fine: the key is what we wanted removed.
+                let _ = map.remove(&key(*ino, *dev));
             }
             Ok(inodes.len())
         }
@@ -199,6 +223,10 @@ mod imp {
         }
 
         pub fn protect(&mut self, _b: &Baseline) -> Result<usize, BlockError> {
+            Ok(0)
+        }
+
+        pub fn unprotect(&mut self, _root: &std::path::Path) -> Result<usize, BlockError> {
             Ok(0)
         }
 

@@ -487,10 +487,21 @@ pub fn run_watch(
     }
     // Blocking mode denies writes in the kernel; detect-and-restore keeps
     // running underneath it, and alone where blocking is not available.
-    let _blocker = if block {
+    let blocker = if block {
         start_blocking(&baselines, &say)
     } else {
         None
+    };
+    let follower = match blocker {
+        Some(b) => {
+            let (data_dir, stop) = (data_dir.to_path_buf(), stop.clone());
+            Some(
+                std::thread::Builder::new()
+                    .name("guard-block".into())
+                    .spawn(move || follow_windows(b, &data_dir, baselines, &stop))?,
+            )
+        }
+        None => None,
     };
     let (tx, rx) = std::sync::mpsc::channel();
     let recorder = {
@@ -502,8 +513,85 @@ pub fn run_watch(
     let result = watch::watch(&guard, &roots, &opts, tx, stop.clone());
     stop.store(true, Ordering::Relaxed);
     let _ = recorder.join();
+    if let Some(f) = follower {
+        let _ = f.join();
+    }
     result?;
     Ok(())
+}
+
+/// What `follow_windows` needs of the kernel block (a trait so the
+/// bookkeeping is tested where the kernel refuses BPF LSM programs).
+trait KernelBlock {
+    fn protect(&mut self, b: &Baseline) -> Result<usize, shouwang_guard::block::BlockError>;
+    fn unprotect(&mut self, root: &Path) -> Result<usize, shouwang_guard::block::BlockError>;
+}
+
+impl KernelBlock for shouwang_guard::block::Blocker {
+    fn protect(&mut self, b: &Baseline) -> Result<usize, shouwang_guard::block::BlockError> {
+        shouwang_guard::block::Blocker::protect(self, b)
+    }
+    fn unprotect(&mut self, root: &Path) -> Result<usize, shouwang_guard::block::BlockError> {
+        shouwang_guard::block::Blocker::unprotect(self, root)
+    }
+}
+
+/// Keep the kernel's block in step with maintenance windows and publishes:
+/// a window lifts the block on its root (the people maintaining the site
+/// must be able to write); when it closes, or a publish changes the
+/// baseline, the root's inodes are protected again as the baseline now
+/// says. Dropping the blocker at the end detaches the programs.
+fn follow_windows(
+    mut blocker: impl KernelBlock,
+    data_dir: &Path,
+    mut baselines: Vec<Baseline>,
+    stop: &AtomicBool,
+) {
+    let manifest_time = |b: &Baseline| {
+        std::fs::metadata(b.dir.join("manifest"))
+            .and_then(|m| m.modified())
+            .ok()
+    };
+    let mut lifted = vec![false; baselines.len()];
+    let mut sealed: Vec<_> = baselines.iter().map(manifest_time).collect();
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(500));
+        for (i, b) in baselines.iter_mut().enumerate() {
+            let paused = b.paused_until().is_some();
+            let resealed = manifest_time(b) != sealed[i];
+            if paused && !lifted[i] {
+                match blocker.unprotect(&b.root) {
+                    Ok(n) => {
+                        tracing::info!(root = %b.root.display(), inodes = n, "maintenance window: block lifted")
+                    }
+                    Err(e) => {
+                        tracing::warn!(root = %b.root.display(), "cannot lift the block: {e}")
+                    }
+                }
+                lifted[i] = true;
+            } else if !paused && (lifted[i] || resealed) {
+                let fresh = GuardDir::open(data_dir).and_then(|g| g.baseline(&b.root));
+                match fresh {
+                    Ok(f) => {
+                        *b = f;
+                        match blocker.protect(b) {
+                            Ok(n) => {
+                                tracing::info!(root = %b.root.display(), inodes = n, "block in force again")
+                            }
+                            Err(e) => {
+                                tracing::warn!(root = %b.root.display(), "cannot block again: {e}; detect-and-restore goes on")
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(root = %b.root.display(), "cannot reload the baseline: {e:#}")
+                    }
+                }
+                lifted[i] = false;
+                sealed[i] = manifest_time(b);
+            }
+        }
+    }
 }
 
 fn start_blocking(
@@ -595,5 +683,80 @@ fn record(rx: Receiver<Message>, store: Arc<dyn Store>, say: impl Fn(&str)) {
             events.clear();
             audit.clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod block_window_tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// Records what the follower asked of the kernel.
+    #[derive(Clone, Default)]
+    struct Recorder(Arc<Mutex<Vec<String>>>);
+
+    impl KernelBlock for Recorder {
+        fn protect(&mut self, b: &Baseline) -> Result<usize, shouwang_guard::block::BlockError> {
+            let n = b.manifest.entries.len();
+            self.0.lock().unwrap().push(format!("protect {n}"));
+            Ok(n)
+        }
+        fn unprotect(&mut self, _root: &Path) -> Result<usize, shouwang_guard::block::BlockError> {
+            self.0.lock().unwrap().push("unprotect".into());
+            Ok(0)
+        }
+    }
+
+    fn wait_for(rec: &Recorder, n: usize) -> Vec<String> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let calls = rec.0.lock().unwrap().clone();
+            if calls.len() >= n || std::time::Instant::now() > deadline {
+                return calls;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    #[test]
+    fn a_maintenance_window_lifts_the_block_and_its_end_restores_it_from_the_new_baseline() {
+        let tmp = tempfile::tempdir().unwrap();
+        let www = tmp.path().join("www");
+        std::fs::create_dir(&www).unwrap();
+        std::fs::write(www.join("index.html"), "<html>乡镇政府</html>").unwrap();
+        let data = tmp.path().join("data");
+        std::fs::create_dir(&data).unwrap();
+        let guard = GuardDir::open(&data).unwrap();
+        guard.seal(&www, &SealOptions::default()).unwrap();
+        let base = guard.baseline(&www).unwrap();
+        let sealed_entries = base.manifest.entries.len();
+        let rec = Recorder::default();
+        let stop = Arc::new(AtomicBool::new(false));
+        let follower = {
+            let (rec, data, stop) = (rec.clone(), data.clone(), stop.clone());
+            std::thread::spawn(move || follow_windows(rec, &data, vec![base], &stop))
+        };
+        // A window opens: the block is lifted.
+        guard
+            .baseline(&www)
+            .unwrap()
+            .pause(Duration::from_secs(600))
+            .unwrap();
+        assert_eq!(wait_for(&rec, 1), ["unprotect"]);
+        // The maintainers add a page and publish it, then close the window:
+        // the block comes back over the new baseline.
+        std::fs::write(www.join("new.html"), "<html>通知</html>").unwrap();
+        guard.seal(&www, &SealOptions::default()).unwrap();
+        guard.baseline(&www).unwrap().resume().unwrap();
+        let calls = wait_for(&rec, 2);
+        assert_eq!(
+            calls,
+            [
+                "unprotect".to_string(),
+                format!("protect {}", sealed_entries + 1)
+            ]
+        );
+        stop.store(true, Ordering::Relaxed);
+        follower.join().unwrap();
     }
 }
