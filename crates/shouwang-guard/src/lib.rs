@@ -242,8 +242,9 @@ impl GuardDir {
 
     fn load(&self, dir: PathBuf) -> Result<Baseline> {
         let path = dir.join("manifest");
-        let bytes = fs::read(&path).map_err(io_err(&path))?;
-        let manifest = Manifest::decode(&bytes, &self.key, &path)?;
+        let file = fs::File::open(&path).map_err(io_err(&path))?;
+        let len = file.metadata().map_err(io_err(&path))?.len();
+        let manifest = Manifest::read(file, len, &self.key, &path)?;
         let filters = Filters::new(&manifest.excludes, &manifest.writables)?;
         Ok(Baseline {
             root: PathBuf::from(std::ffi::OsStr::from_bytes(&manifest.root)),
@@ -379,10 +380,9 @@ impl Baseline {
     /// Compare the tree with the baseline.
     pub fn check(&self) -> Result<CheckReport> {
         let started = Instant::now();
-        let now = scan::scan(&self.root, &self.filters, None)?;
-        let changes = diff::diff(&self.manifest.entries, &now.entries, &self.filters);
+        let now = diff::diff_tree(&self.manifest.entries, &self.root, &self.filters)?;
         Ok(CheckReport {
-            changes,
+            changes: now.changes,
             unreadable: now
                 .errors
                 .into_iter()

@@ -3,6 +3,7 @@
 //! that a baseline changed behind Shouwang's back is refused, not trusted.
 
 use std::ffi::OsStr;
+use std::io::{BufReader, Read};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -156,34 +157,58 @@ impl Manifest {
     /// Parse and authenticate. A wrong MAC or a malformed body is an error
     /// that says the baseline cannot be trusted.
     pub fn decode(bytes: &[u8], key: &[u8; 32], file: &Path) -> Result<Manifest, GuardError> {
+        Self::read(bytes, bytes.len() as u64, key, file)
+    }
+
+    /// [`decode`](Self::decode) the `len` bytes of `source` as they are
+    /// read: a million entries are not held twice, once as bytes and once
+    /// parsed. Nothing parsed is returned unless the MAC matches.
+    pub fn read(
+        source: impl Read,
+        len: u64,
+        key: &[u8; 32],
+        file: &Path,
+    ) -> Result<Manifest, GuardError> {
         let bad = |why: &str| GuardError::BaselineTampered {
             path: file.to_path_buf(),
             why: why.to_string(),
         };
-        if bytes.len() < MAGIC.len() + MAC_LEN || &bytes[..MAGIC.len()] != MAGIC {
+        let io = |source| GuardError::Io {
+            path: file.to_path_buf(),
+            source,
+        };
+        if len < (MAGIC.len() + MAC_LEN) as u64 {
             return Err(bad("it is not a Shouwang baseline manifest"));
         }
-        let (body, mac) = bytes.split_at(bytes.len() - MAC_LEN);
-        let expected = blake3::keyed_hash(key, body);
-        // blake3::Hash compares in constant time.
-        if expected != blake3::Hash::from_bytes(mac.try_into().expect("split at MAC_LEN")) {
-            return Err(bad(
-                "its authentication code does not match: it was changed after sealing, or sealed with another key",
-            ));
-        }
         let mut r = Reader {
-            buf: body,
-            pos: MAGIC.len(),
+            buf: BufReader::with_capacity(
+                256 << 10,
+                MacReader {
+                    inner: source,
+                    mac: blake3::Hasher::new_keyed(key),
+                    left: len - MAC_LEN as u64,
+                },
+            ),
+            failed: None,
         };
-        let parse = |r: &mut Reader| -> Option<Manifest> {
-            let root = r.bytes()?.to_vec();
+        if r.array::<8>().as_ref() != Some(MAGIC) {
+            return Err(r
+                .failed
+                .map_or_else(|| bad("it is not a Shouwang baseline manifest"), io));
+        }
+        let parse = |r: &mut Reader<_>| -> Option<Manifest> {
+            let root = r.bytes()?.into_vec();
             let sealed_at_us = i64::from_le_bytes(r.array()?);
             let excludes = r.strings()?;
             let writables = r.strings()?;
             let n = u64::from_le_bytes(r.array()?) as usize;
-            let mut entries = Vec::with_capacity(n.min(r.remaining() / 30));
+            let mut entries: Vec<Entry> = Vec::with_capacity(n.min((r.remaining() / 30) as usize));
             for _ in 0..n {
-                let path = r.bytes()?.into();
+                let path = r.bytes()?;
+                // Sorted and unique: lookups are binary searches.
+                if entries.last().is_some_and(|prev| prev.path >= path) {
+                    return None;
+                }
                 let kind = Kind::from_code(r.u8()?)?;
                 let mode = u32::from_le_bytes(r.array()?);
                 let uid = u32::from_le_bytes(r.array()?);
@@ -197,7 +222,7 @@ impl Manifest {
                 };
                 let target = match r.u8()? {
                     0 => None,
-                    1 => Some(r.bytes()?.into()),
+                    1 => Some(r.bytes()?),
                     _ => return None,
                 };
                 entries.push(Entry {
@@ -220,7 +245,43 @@ impl Manifest {
                 entries,
             })
         };
-        parse(&mut r).ok_or_else(|| bad("it is malformed"))
+        let parsed = parse(&mut r);
+        if let Some(e) = r.failed {
+            return Err(io(e));
+        }
+        // The MAC is checked whatever the body held, so that a changed
+        // manifest is reported as changed rather than as malformed.
+        let mut mac_reader = r.buf;
+        std::io::copy(&mut mac_reader, &mut std::io::sink()).map_err(io)?;
+        let MacReader { mut inner, mac, .. } = mac_reader.into_inner();
+        let mut tag = [0; MAC_LEN];
+        inner.read_exact(&mut tag).map_err(io)?;
+        // blake3::Hash compares in constant time.
+        if mac.finalize() != blake3::Hash::from_bytes(tag) {
+            return Err(bad(
+                "its authentication code does not match: it was changed after sealing, or sealed with another key",
+            ));
+        }
+        parsed.ok_or_else(|| bad("it is malformed"))
+    }
+}
+
+/// Reads at most `left` bytes of `inner`, MACing them as they go by.
+struct MacReader<R> {
+    inner: R,
+    mac: blake3::Hasher,
+    left: u64,
+}
+
+impl<R: Read> Read for MacReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let cap = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..cap])?;
+        self.mac.update(&buf[..n]);
+        self.left -= n as u64;
+        Ok(n)
     }
 }
 
@@ -236,40 +297,57 @@ fn put_strings(w: &mut Vec<u8>, v: &[String]) {
     }
 }
 
-struct Reader<'a> {
-    buf: &'a [u8],
-    pos: usize,
+/// The manifest body, parsed field by field: `None` is a body that ends
+/// early or holds what no manifest holds, or a read that failed (kept in
+/// `failed`).
+struct Reader<R> {
+    buf: BufReader<MacReader<R>>,
+    failed: Option<std::io::Error>,
 }
 
-impl<'a> Reader<'a> {
-    fn remaining(&self) -> usize {
-        self.buf.len() - self.pos
+impl<R: Read> Reader<R> {
+    /// Body bytes not yet parsed.
+    fn remaining(&self) -> u64 {
+        self.buf.get_ref().left + self.buf.buffer().len() as u64
     }
 
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let end = self.pos.checked_add(n)?;
-        let s = self.buf.get(self.pos..end)?;
-        self.pos = end;
-        Some(s)
+    fn fill(&mut self, out: &mut [u8]) -> Option<()> {
+        if out.len() as u64 > self.remaining() {
+            return None;
+        }
+        match self.buf.read_exact(out) {
+            Ok(()) => Some(()),
+            Err(e) => {
+                self.failed = Some(e);
+                None
+            }
+        }
     }
 
     fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
-        self.take(N)?.try_into().ok()
+        let mut a = [0; N];
+        self.fill(&mut a)?;
+        Some(a)
     }
 
     fn u8(&mut self) -> Option<u8> {
-        Some(self.take(1)?[0])
+        Some(self.array::<1>()?[0])
     }
 
-    fn bytes(&mut self) -> Option<&'a [u8]> {
+    fn bytes(&mut self) -> Option<Box<[u8]>> {
         let n = u32::from_le_bytes(self.array()?) as usize;
-        self.take(n)
+        if n as u64 > self.remaining() {
+            return None;
+        }
+        let mut b = vec![0; n].into_boxed_slice();
+        self.fill(&mut b)?;
+        Some(b)
     }
 
     fn strings(&mut self) -> Option<Vec<String>> {
         let n = u32::from_le_bytes(self.array()?) as usize;
         (0..n)
-            .map(|_| String::from_utf8(self.bytes()?.to_vec()).ok())
+            .map(|_| String::from_utf8(self.bytes()?.into_vec()).ok())
             .collect()
     }
 }
@@ -340,6 +418,44 @@ mod tests {
         }
         assert!(Manifest::decode(&bytes[..20], &key, Path::new("m")).is_err());
         assert!(Manifest::decode(b"", &key, Path::new("m")).is_err());
+    }
+
+    /// Hands out a few bytes at a time, as a slow disk or a pipe might.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.1 = self.1 % 7 + 1;
+            let n = self.1.min(buf.len()).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn reads_as_it_goes() {
+        let key = [9; 32];
+        let m = sample();
+        let bytes = m.encode(&key);
+        let read = Manifest::read(Trickle(&bytes, 0), bytes.len() as u64, &key, Path::new("m"));
+        assert_eq!(read.unwrap(), m);
+        // Shorter than it said: an I/O error, not a verdict on the baseline.
+        let short = Manifest::read(&bytes[..50], bytes.len() as u64, &key, Path::new("m"));
+        assert!(matches!(short, Err(GuardError::Io { .. })), "{short:?}");
+    }
+
+    #[test]
+    fn entries_out_of_order_are_refused() {
+        let key = [9; 32];
+        let mut m = sample();
+        m.entries.swap(1, 2);
+        let err = Manifest::decode(&m.encode(&key), &key, Path::new("m")).unwrap_err();
+        assert!(err.to_string().contains("malformed"), "{err}");
+        let mut m = sample();
+        m.entries[2].path = m.entries[1].path.clone();
+        let err = Manifest::decode(&m.encode(&key), &key, Path::new("m")).unwrap_err();
+        assert!(err.to_string().contains("malformed"), "{err}");
     }
 
     #[test]

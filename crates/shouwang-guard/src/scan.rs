@@ -179,12 +179,38 @@ pub struct Scan {
 
 /// Walk `root`, skipping excluded paths. File contents are hashed (and
 /// stored in `objects` when given) except inside writable areas, where only
-/// metadata is recorded.
+/// metadata is recorded. The whole list is returned, sorted by path.
 pub fn scan(
     root: &Path,
     filters: &Filters,
     objects: Option<&ObjectStore>,
 ) -> Result<Scan, GuardError> {
+    let mut entries = Vec::new();
+    // One batch: the whole walk, then the hashing, as sealing always did;
+    // the entries are never copied.
+    let errors = scan_batches(root, filters, objects, usize::MAX, |batch| {
+        if entries.is_empty() {
+            entries = batch;
+        } else {
+            entries.extend(batch);
+        }
+    })?;
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(Scan { entries, errors })
+}
+
+/// Walk `root` as [`scan`] does, handing the entries over hashed, in walk
+/// order, `batch` at a time (the last batch may be shorter), so that a
+/// caller that keeps only some of them never holds the whole tree. Returns
+/// the paths that could not be read: those met by the walk first, then
+/// those whose content could not be read.
+pub(crate) fn scan_batches(
+    root: &Path,
+    filters: &Filters,
+    objects: Option<&ObjectStore>,
+    batch: usize,
+    mut each: impl FnMut(Vec<Entry>),
+) -> Result<Vec<(PathBuf, io::Error)>, GuardError> {
     let root_meta = fs::symlink_metadata(root).map_err(|e| GuardError::Io {
         path: root.to_path_buf(),
         source: e,
@@ -192,8 +218,16 @@ pub fn scan(
     if !root_meta.is_dir() {
         return Err(GuardError::NotADirectory(root.to_path_buf()));
     }
-    let mut entries = vec![entry_from_meta(Vec::new(), &root_meta)];
     let mut errors = Vec::new();
+    let mut unreadable = Vec::new();
+    let mut pending = Vec::new();
+    let mut flush = |pending: &mut Vec<Entry>| {
+        unreadable.extend(hash_entries(root, pending, filters, objects));
+        // Gone between the walk and the read: it is simply not there.
+        pending.retain(|e| !vanished(e));
+        each(std::mem::take(pending));
+    };
+    pending.push(entry_from_meta(Vec::new(), &root_meta));
     let mut stack: Vec<Vec<u8>> = vec![Vec::new()];
     while let Some(dir_rel) = stack.pop() {
         let dir_abs = abs_path(root, &dir_rel);
@@ -232,13 +266,34 @@ pub fn scan(
                 },
                 _ => {}
             }
-            entries.push(entry);
+            pending.push(entry);
+            if pending.len() >= batch {
+                flush(&mut pending);
+            }
         }
     }
+    if !pending.is_empty() {
+        flush(&mut pending);
+    }
+    errors.extend(unreadable);
+    Ok(errors)
+}
 
-    // Hash file contents on every core: the walk is cheap, reading is not.
-    // Threads take chunks of the entries and fill them in place, so a
-    // million files cost no second list (peak memory is the entries).
+/// Marks a file that disappeared before it could be read.
+fn vanished(e: &Entry) -> bool {
+    e.kind == Kind::Other && e.size == u64::MAX
+}
+
+/// Hash the files among `entries` on every core, in place: the walk is
+/// cheap, reading is not. Threads take chunks of the entries and fill them
+/// in place, so a million files cost no second list. Files gone meanwhile
+/// are marked [`vanished`]; the paths that could not be read are returned.
+fn hash_entries(
+    root: &Path,
+    entries: &mut [Entry],
+    filters: &Filters,
+    objects: Option<&ObjectStore>,
+) -> Vec<(PathBuf, io::Error)> {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     // Sealing also writes, mostly waiting on the device (O_DIRECT): many
     // more threads than cores keep the device busy. Measured on a 2-core VM
@@ -268,8 +323,6 @@ pub fn scan(
                                 *e = entry_from_meta(rel, &meta);
                                 e.hash = Some(hash);
                             }
-                            // Gone between the walk and the read: it is
-                            // simply not there (marked, removed below).
                             Err(err) if err.kind() == io::ErrorKind::NotFound => {
                                 e.kind = Kind::Other;
                                 e.size = u64::MAX;
@@ -284,8 +337,5 @@ pub fn scan(
             });
         }
     });
-    errors.extend(failures.into_inner().unwrap_or_else(|p| p.into_inner()));
-    entries.retain(|e| !(e.kind == Kind::Other && e.size == u64::MAX));
-    entries.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(Scan { entries, errors })
+    failures.into_inner().unwrap_or_else(|p| p.into_inner())
 }
