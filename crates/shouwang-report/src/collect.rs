@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use shouwang_model::{AssetKind, FindingStatus, Incident, ReportStage, TimelineKind, UnitProfile};
-use shouwang_store::{FindingGroup, FindingGroupQuery, IncidentFilter, Store, TimeRange};
+use shouwang_store::{
+    FindingGroup, FindingGroupQuery, IncidentFilter, NumberStats, RollupQuery, Store, TimeRange,
+};
 
 use crate::ReportError;
 use crate::facts::*;
@@ -179,14 +181,17 @@ pub fn selfcheck(
         figures: Vec::new(),
         evidence: Vec::new(),
     };
-    let kinds = store.event_kind_counts(&range)?;
-    let kind_count = |k: &str| {
-        kinds
-            .iter()
-            .find(|c| c.kind == k)
-            .map(|c| c.count)
-            .unwrap_or(0)
-    };
+    // One scan of the period's events answers the counts per kind and
+    // asset, the restore latencies and the probes' successes.
+    let rollup = store.event_rollup(&RollupQuery {
+        range,
+        number_kinds: GUARD_UNDONE.iter().map(|k| k.to_string()).collect(),
+        number_field: Some("latency_ms".into()),
+        flag_kinds: vec!["site.probe".into()],
+        flag_field: Some("ok".into()),
+    })?;
+    let kind_count =
+        |k: &str| -> u64 { rollup.iter().filter(|r| r.kind == k).map(|r| r.count).sum() };
     // No query for kinds that have no events: a sample search for an
     // absent kind would walk the whole period.
     let sample = |ks: &[&str]| -> Result<Vec<String>, ReportError> {
@@ -217,7 +222,10 @@ pub fn selfcheck(
         "guard.quarantined",
         "guard.restore-failed",
     ];
-    for c in store.event_asset_counts(&guard_kinds, None, &range)? {
+    for c in rollup
+        .iter()
+        .filter(|r| guard_kinds.contains(&r.kind.as_str()))
+    {
         let r = roots
             .entry(c.asset.locator.clone())
             .or_insert_with(|| empty_root(&c.asset.locator));
@@ -229,11 +237,15 @@ pub fn selfcheck(
         }
     }
     guard.roots = roots.into_values().collect();
-    let latency = if guard.restored + guard.recreated > 0 {
-        store.event_number_stats(&GUARD_UNDONE, "latency_ms", &range)?
-    } else {
-        shouwang_store::NumberStats::default()
-    };
+    let mut latency = NumberStats::default();
+    let mut latency_sum = 0.0;
+    for r in rollup.iter().filter(|r| r.numbers > 0) {
+        latency.count += r.numbers;
+        latency_sum += r.sum.unwrap_or(0.0);
+        latency.min = [latency.min, r.min].into_iter().flatten().reduce(f64::min);
+        latency.max = [latency.max, r.max].into_iter().flatten().reduce(f64::max);
+    }
+    latency.avg = (latency.count > 0).then(|| latency_sum / latency.count as f64);
     guard.latency_avg_ms = latency.avg;
     guard.latency_max_ms = latency.max;
     let n_roots = guard.roots.len() as u64;
@@ -245,7 +257,7 @@ pub fn selfcheck(
         " 个",
         ev(
             "asset",
-            format!("assets 表中类型为 webroot 的资产，及 {when} 内有防篡改事件的目录"),
+            format!("assets 表中类型为 web-root 的资产，及 {when} 内有防篡改事件的目录"),
             n_roots,
             guard
                 .roots
@@ -359,7 +371,10 @@ pub fn selfcheck(
             sites.insert(a.id.locator.clone(), row);
         }
     }
-    for c in store.event_asset_counts(&["site.probe", "site.inspected"], Some("ok"), &range)? {
+    for c in rollup
+        .iter()
+        .filter(|r| r.kind == "site.probe" || r.kind == "site.inspected")
+    {
         let row = sites
             .entry(c.asset.locator.clone())
             .or_insert_with(|| empty_site(&c.asset.locator));
@@ -368,17 +383,7 @@ pub fn selfcheck(
             row.probes_ok += c.flagged;
         } else {
             row.inspections += c.count;
-        }
-    }
-    let inspected = if kind_count("site.inspected") > 0 {
-        store.latest_event_per_asset("site.inspected", &range)?
-    } else {
-        Vec::new()
-    };
-    for e in inspected {
-        if let Some(row) = sites.get_mut(&e.event.asset.locator) {
-            row.last_inspected = Some(e.event.time);
-            row.pages = e.event.details["pages"].as_u64();
+            row.last_inspected = Some(c.last);
         }
     }
     for row in sites.values_mut() {
@@ -839,7 +844,6 @@ fn empty_site(site: &str) -> SiteRow {
         name: String::new(),
         inspections: 0,
         last_inspected: None,
-        pages: None,
         probes: 0,
         probes_ok: 0,
         availability: None,

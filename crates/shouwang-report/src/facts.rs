@@ -154,8 +154,6 @@ pub struct SiteRow {
     pub name: String,
     pub inspections: u64,
     pub last_inspected: Option<DateTime<Utc>>,
-    /// Pages read by the last inspection in the period.
-    pub pages: Option<u64>,
     pub probes: u64,
     pub probes_ok: u64,
     /// Percent of successful availability probes.

@@ -39,7 +39,10 @@ pub use incident::{
     unit_profile,
 };
 pub use postgres::PostgresStore;
-pub use report::{AssetCount, FindingGroup, FindingGroupQuery, KindCount, NumberStats, TimeRange};
+pub use report::{
+    AssetCount, FindingGroup, FindingGroupQuery, KindCount, NumberStats, Rollup, RollupQuery,
+    TimeRange,
+};
 pub use sqlite::SqliteStore;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -499,6 +502,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         sensor: &str,
         status: FindingStatus,
     ) -> Result<Vec<(AssetRef, u64)>>;
+    /// Events in a range per kind and asset, with a numeric field's
+    /// statistics and a flag's count, in one scan.
+    fn event_rollup(&self, query: &RollupQuery) -> Result<Vec<Rollup>>;
     // --- end of report aggregates ---
 
     /// Walk the whole chain and name the first row that does not fit.

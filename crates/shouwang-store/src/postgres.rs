@@ -768,4 +768,8 @@ impl Store for PostgresStore {
     ) -> Result<Vec<(AssetRef, u64)>> {
         self.report_finding_asset_counts(sensor, status)
     }
+
+    fn event_rollup(&self, query: &crate::RollupQuery) -> Result<Vec<crate::Rollup>> {
+        self.report_event_rollup(query)
+    }
 }

@@ -5,8 +5,8 @@ use shouwang_model::{Event, FindingStatus};
 
 use crate::postgres::{EVENT_COLS, asset_ref, bind, event_from_row, params};
 use crate::report::{
-    AssetCount, FindingGroup, FindingGroupQuery, KindCount, NumberStats, TimeRange, check_field,
-    event_range_where, finding_group_where, where_sql,
+    AssetCount, FindingGroup, FindingGroupQuery, KindCount, NumberStats, Rollup, RollupQuery,
+    TimeRange, check_field, event_range_where, finding_group_where, kinds_in, where_sql,
 };
 use crate::sqlite_report::attach_samples;
 use crate::{PostgresStore, Result, parse_name, severity_from_rank};
@@ -137,6 +137,60 @@ impl PostgresStore {
         let values = bind(&values);
         let rows = self.with(|c| c.query(&sql, &params(&values)))?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    pub(crate) fn report_event_rollup(&self, q: &RollupQuery) -> Result<Vec<Rollup>> {
+        let mut values = Vec::new();
+        let number = match &q.number_field {
+            Some(f) => {
+                check_field(f)?;
+                format!(
+                    "CASE WHEN {} THEN details::jsonb -> '{f}' END",
+                    kinds_in(&q.number_kinds, ph, &mut values)
+                )
+            }
+            None => "NULL::jsonb".into(),
+        };
+        let flag = match &q.flag_field {
+            Some(f) => {
+                check_field(f)?;
+                format!(
+                    "CASE WHEN {} THEN details::jsonb -> '{f}' END",
+                    kinds_in(&q.flag_kinds, ph, &mut values)
+                )
+            }
+            None => "NULL::jsonb".into(),
+        };
+        let clauses = event_range_where(&[], &q.range, ph, &mut values);
+        let num = "CASE WHEN jsonb_typeof(x) = 'number' THEN (x #>> '{}')::float8 END";
+        let sql = format!(
+            "SELECT kind, asset_kind, asset_locator, COUNT(*), MIN(time), MAX(time),
+                    SUM(CASE WHEN fl = 'true'::jsonb THEN 1 ELSE 0 END)::BIGINT,
+                    COUNT({num}), MIN({num}), MAX({num}), SUM({num})
+             FROM (SELECT kind, asset_kind, asset_locator, time, {number} AS x, {flag} AS fl
+                   FROM events {}) t
+             GROUP BY kind, asset_kind, asset_locator
+             ORDER BY kind, asset_kind, asset_locator",
+            where_sql(&clauses)
+        );
+        let values = bind(&values);
+        let rows = self.with(|c| c.query(&sql, &params(&values)))?;
+        rows.iter()
+            .map(|r| {
+                Ok(Rollup {
+                    kind: r.get(0),
+                    asset: asset_ref(r.get(1), r.get(2))?,
+                    count: r.get::<_, i64>(3) as u64,
+                    first: r.get(4),
+                    last: r.get(5),
+                    flagged: r.get::<_, i64>(6) as u64,
+                    numbers: r.get::<_, i64>(7) as u64,
+                    min: r.get(8),
+                    max: r.get(9),
+                    sum: r.get(10),
+                })
+            })
+            .collect()
     }
 
     pub(crate) fn report_finding_asset_counts(

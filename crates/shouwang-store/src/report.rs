@@ -54,6 +54,56 @@ pub struct AssetCount {
     pub last: Option<DateTime<Utc>>,
 }
 
+/// One pass over the events of a range: counts per kind and asset, with
+/// optionally a numeric field's statistics over some kinds and a flag
+/// field's `true` count over some kinds. One scan answers what would
+/// otherwise take a scan per figure.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RollupQuery {
+    pub range: TimeRange,
+    /// Kinds whose `details.<field>` numbers are summarised.
+    pub number_kinds: Vec<String>,
+    pub number_field: Option<String>,
+    /// Kinds whose `details.<field>` = true are counted.
+    pub flag_kinds: Vec<String>,
+    pub flag_field: Option<String>,
+}
+
+/// Events of one kind on one asset in the range.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rollup {
+    pub kind: String,
+    pub asset: AssetRef,
+    pub count: u64,
+    pub first: DateTime<Utc>,
+    pub last: DateTime<Utc>,
+    /// How many had the flag field true (0 unless the kind is a flag kind).
+    pub flagged: u64,
+    /// How many had a number in the number field, and its min, max, sum.
+    pub numbers: u64,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub sum: Option<f64>,
+}
+
+/// `kind IN (...)` for a CASE, with the kinds bound as values; `FALSE`
+/// (never) for none.
+pub(crate) fn kinds_in(
+    kinds: &[String],
+    placeholder: fn(usize) -> String,
+    values: &mut Vec<FilterValue>,
+) -> String {
+    if kinds.is_empty() {
+        return "1 = 0".into();
+    }
+    let mut ph = Vec::new();
+    for k in kinds {
+        values.push(FilterValue::Text(k.clone()));
+        ph.push(placeholder(values.len()));
+    }
+    format!("kind IN ({})", ph.join(", "))
+}
+
 /// Which findings to group.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct FindingGroupQuery {

@@ -822,6 +822,10 @@ impl Store for SqliteStore {
     ) -> Result<Vec<(AssetRef, u64)>> {
         self.report_finding_asset_counts(sensor, status)
     }
+
+    fn event_rollup(&self, query: &crate::RollupQuery) -> Result<Vec<crate::Rollup>> {
+        self.report_event_rollup(query)
+    }
 }
 
 fn token_from_row(r: &Row<'_>) -> rusqlite::Result<ApiToken> {

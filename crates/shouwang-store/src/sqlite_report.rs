@@ -5,8 +5,8 @@ use rusqlite::params_from_iter;
 use shouwang_model::{Event, FindingStatus};
 
 use crate::report::{
-    AssetCount, FindingGroup, FindingGroupQuery, KindCount, NumberStats, TimeRange, check_field,
-    event_range_where, finding_group_where, where_sql,
+    AssetCount, FindingGroup, FindingGroupQuery, KindCount, NumberStats, Rollup, RollupQuery,
+    TimeRange, check_field, event_range_where, finding_group_where, kinds_in, where_sql,
 };
 use crate::sqlite::{EVENT_COLS, asset_ref, bind, conv, event_from_row, unconv};
 use crate::{Result, SqliteStore, from_micros, parse_name, severity_from_rank};
@@ -148,6 +148,106 @@ impl SqliteStore {
             st.query_map(params_from_iter(values.iter()), |r| r.get(0))?
                 .collect()
         })
+    }
+
+    pub(crate) fn report_event_rollup(&self, q: &RollupQuery) -> Result<Vec<Rollup>> {
+        let mut values = Vec::new();
+        // `->>` and `->` parse the JSON once per row, and only for the
+        // kinds that need it.
+        let number = match &q.number_field {
+            Some(f) => {
+                check_field(f)?;
+                format!(
+                    "CASE WHEN {} THEN details ->> '$.{f}' END",
+                    kinds_in(&q.number_kinds, ph, &mut values)
+                )
+            }
+            None => "NULL".into(),
+        };
+        let flag = match &q.flag_field {
+            Some(f) => {
+                check_field(f)?;
+                format!(
+                    "CASE WHEN {} THEN details -> '$.{f}' END",
+                    kinds_in(&q.flag_kinds, ph, &mut values)
+                )
+            }
+            None => "NULL".into(),
+        };
+        let clauses = event_range_where(&[], &q.range, ph, &mut values);
+        // SQLite groups by sorting: over a million rows that sort costs
+        // more than the scan. The groups (kinds × assets) are few, so
+        // stream the rows and add them up in a hash map instead.
+        let sql = format!(
+            "SELECT kind, asset_kind, asset_locator, time, {number}, {flag} = 'true' FROM events {}",
+            where_sql(&clauses)
+        );
+        let values = bind(&values);
+        let groups = self
+            .with(|c| {
+                let mut st = c.prepare(&sql)?;
+                let mut rows = st.query(params_from_iter(values.iter()))?;
+                let mut groups: std::collections::HashMap<String, Rollup> = Default::default();
+                let mut key = String::new();
+                while let Some(r) = rows.next()? {
+                    let kind = r.get_ref(0)?.as_str()?;
+                    let ak = r.get_ref(1)?.as_str()?;
+                    let loc = r.get_ref(2)?.as_str()?;
+                    let time = from_micros(r.get(3)?);
+                    key.clear();
+                    key.push_str(kind);
+                    key.push('\0');
+                    key.push_str(ak);
+                    key.push('\0');
+                    key.push_str(loc);
+                    let g = match groups.get_mut(key.as_str()) {
+                        Some(g) => g,
+                        None => {
+                            let g = Rollup {
+                                kind: kind.to_string(),
+                                asset: asset_ref(ak, loc.to_string())?,
+                                count: 0,
+                                first: time,
+                                last: time,
+                                flagged: 0,
+                                numbers: 0,
+                                min: None,
+                                max: None,
+                                sum: None,
+                            };
+                            groups.entry(key.clone()).or_insert(g)
+                        }
+                    };
+                    g.count += 1;
+                    g.first = g.first.min(time);
+                    g.last = g.last.max(time);
+                    if r.get::<_, Option<bool>>(5)? == Some(true) {
+                        g.flagged += 1;
+                    }
+                    let x = match r.get_ref(4)? {
+                        rusqlite::types::ValueRef::Integer(i) => Some(i as f64),
+                        rusqlite::types::ValueRef::Real(f) => Some(f),
+                        _ => None,
+                    };
+                    if let Some(x) = x {
+                        g.numbers += 1;
+                        g.min = Some(g.min.map_or(x, |m| m.min(x)));
+                        g.max = Some(g.max.map_or(x, |m| m.max(x)));
+                        g.sum = Some(g.sum.unwrap_or(0.0) + x);
+                    }
+                }
+                Ok(groups)
+            })
+            .map_err(unconv)?;
+        let mut out: Vec<Rollup> = groups.into_values().collect();
+        out.sort_by(|a, b| {
+            (&a.kind, a.asset.kind.as_str(), &a.asset.locator).cmp(&(
+                &b.kind,
+                b.asset.kind.as_str(),
+                &b.asset.locator,
+            ))
+        });
+        Ok(out)
     }
 
     pub(crate) fn report_finding_asset_counts(

@@ -1004,6 +1004,41 @@ fn report_aggregates_count_in_the_database(h: &Harness) {
             .is_err()
     );
 
+    let rollup = h
+        .store
+        .event_rollup(&shouwang_store::RollupQuery {
+            range,
+            number_kinds: vec!["guard.restored".into(), "guard.recreated".into()],
+            number_field: Some("latency_ms".into()),
+            flag_kinds: vec!["site.probe".into()],
+            flag_field: Some("ok".into()),
+        })
+        .unwrap();
+    let row = |k: &str| rollup.iter().find(|r| r.kind == k).unwrap();
+    assert_eq!(rollup.len(), 3, "{rollup:?}");
+    let restored = row("guard.restored");
+    assert_eq!((restored.count, restored.numbers), (4, 3));
+    assert_eq!(
+        (restored.min, restored.max, restored.sum),
+        (Some(2.0), Some(9.0), Some(15.0))
+    );
+    assert_eq!(restored.flagged, 0);
+    let recreated = row("guard.recreated");
+    assert_eq!((recreated.numbers, recreated.sum), (1, Some(1.0)));
+    let probes = row("site.probe");
+    assert_eq!((probes.count, probes.flagged, probes.numbers), (4, 3, 0));
+    assert_eq!(probes.asset, site);
+    assert!(probes.first < probes.last);
+    assert!(
+        h.store
+            .event_rollup(&shouwang_store::RollupQuery {
+                range,
+                number_field: Some("a'b".into()),
+                ..Default::default()
+            })
+            .is_err()
+    );
+
     let per_asset = h
         .store
         .event_asset_counts(&["site.probe"], Some("ok"), &range)
