@@ -60,7 +60,7 @@ SELECT $start_us + (i * 7776000) % $span_us AS t,
             ELSE 'guard.recreated' END,
        CASE WHEN i % 10 < 6 OR i % 100 = 99 THEN 'site' ELSE 'guard' END,
        CASE WHEN i % 10 < 6 THEN 'site.probe' WHEN i % 100 = 99 THEN 'site.inspection' ELSE 'guard.watch' END,
-       CASE WHEN i % 10 < 6 OR i % 100 = 99 THEN 'website' ELSE 'webroot' END,
+       CASE WHEN i % 10 < 6 OR i % 100 = 99 THEN 'website' ELSE 'web-root' END,
        CASE WHEN i % 10 < 6 OR i % 100 = 99 THEN 'https://site' || (1 + i % 5) || '.example.gov.cn/'
             ELSE '/srv/www/root' || (i % 20) END,
        CASE WHEN i % 10 < 6 THEN 0 ELSE 3 END,
