@@ -39,14 +39,14 @@ printf '[unit]\nname = "某某县教育局"\nsecurity_officer = "张三"\n' >"$S
 
 # The schema comes from shouwang itself; the rows from sqlite3 in bulk.
 for i in 1 2 3 4 5; do
-    "$bin" site add "https://site$i.example.gov.cn/" --name "网站$i" --own >/dev/null
+    RUST_LOG=warn "$bin" site add "https://site$i.example.gov.cn/" --name "网站$i" --own >/dev/null
 done
 db=$SHOUWANG_DATA_DIR/shouwang.db
 start_us=1767196800000000   # 2026-01-01 00:00 +08:00
 span_us=7776000000000       # 90 days
 echo "filling $db with $events events and $findings findings..." >&2
 t0=$(date +%s.%N)
-sqlite3 "$db" <<SQL
+sqlite3 "$db" >/dev/null <<SQL
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = OFF;
 BEGIN;
@@ -107,7 +107,7 @@ read -r ours ours_rss < <(run_timed ours "$bin" report selfcheck --from 2026-01-
 "$bin" report selfcheck --from 2026-01-01 --to 2026-03-31 -o "$work/selfcheck.html" >/dev/null
 read -r peer peer_rss < <(run_timed peer pandoc -f html -t docx "$work/selfcheck.html" -o "$work/pandoc.docx")
 
-echo "events: $("$bin" status --json 2>/dev/null | grep -o '"events":[0-9]*' | head -1 | cut -d: -f2) findings: $findings"
+echo "store: $(sqlite3 "$db" 'SELECT COUNT(*) FROM events') events, $(sqlite3 "$db" 'SELECT COUNT(*) FROM findings') findings"
 printf 'shouwang report selfcheck (store → DOCX): %6.2f s  peak RSS %6.1f MB  (%s bytes)\n' \
     "$ours" "$(echo "$ours_rss / 1024" | bc -l)" "$(stat -c %s "$work/selfcheck.docx")"
 printf 'pandoc HTML → DOCX (same report):         %6.2f s  peak RSS %6.1f MB  (%s bytes)\n' \
