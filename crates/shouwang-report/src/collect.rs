@@ -1293,6 +1293,10 @@ fn report_fields(
         impact,
         handling,
     ];
+    // For ransomware the rule also asks for the ransom.
+    if i.subclass == "MPRANS" {
+        out.push(declared("勒索金额、支付方式及日期", ""));
+    }
     for label in [
         "事件发展趋势及可能造成的进一步危害",
         "初步原因分析",

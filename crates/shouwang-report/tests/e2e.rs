@@ -597,3 +597,74 @@ fn every_placeholder_is_documented() {
         "not in docs/report-templates.md: {missing:?}"
     );
 }
+
+#[test]
+fn incident_reports_carry_the_fields_the_rule_asks_for() {
+    let f = fill();
+    let first =
+        shouwang_report::incident_facts(&f.store, &unit(), f.incident, ReportStage::First, &opts())
+            .unwrap();
+    let labels: Vec<&str> = first.fields.iter().map(|x| x.label.as_str()).collect();
+    assert_eq!(labels.len(), 12, "{labels:?}");
+    assert_eq!(labels[0], "报告单位及受影响的设施、系统或平台");
+    assert!(labels.contains(&"初步原因分析") && labels.contains(&"现场保护情况"));
+    assert!(!labels.iter().any(|l| l.contains("勒索")));
+    let value = |l: &str| first.fields.iter().find(|x| x.label == l).unwrap();
+    assert_eq!(value("事件类型").value, "网络攻击事件 / 网页篡改事件");
+    assert_eq!(value("事件类型").source, shouwang_report::Source::Measured);
+    assert_eq!(
+        value("初步原因分析").source,
+        shouwang_report::Source::Declared
+    );
+    // 较大, ordinary operator: first report due 4 h after discovery, missed.
+    let d = &first.deadlines[0];
+    assert_eq!(d.stage, ReportStage::First);
+    assert_eq!(d.due, Some(at(2, 14)));
+    assert_eq!(d.state, "overdue");
+    assert_eq!(first.report_to, "属地省级网信部门");
+
+    let summary = shouwang_report::incident_facts(
+        &f.store,
+        &unit(),
+        f.incident,
+        ReportStage::Summary,
+        &opts(),
+    )
+    .unwrap();
+    let labels: Vec<&str> = summary.fields.iter().map(|x| x.label.as_str()).collect();
+    assert!(
+        labels.contains(&"事件原因") && labels.contains(&"责任认定及处理"),
+        "{labels:?}"
+    );
+    assert!(labels.contains(&"经验教训及改进措施"));
+
+    // Ransomware: the rule also asks for the ransom.
+    let ids = f
+        .store
+        .apply_incident_batch(&IncidentBatch {
+            opened: vec![(
+                NewIncident {
+                    title: "办公电脑感染勒索软件".into(),
+                    subclass: "MPRANS".into(),
+                    level: IncidentLevel::Large,
+                    asset: AssetRef::new(AssetKind::Host, "office-pc-01"),
+                    rule: "manual".into(),
+                    group_key: "manual:1".into(),
+                    discovered_at: at(20, 9),
+                    summary: "文件被加密".into(),
+                },
+                Members::default(),
+            )],
+            ..IncidentBatch::default()
+        })
+        .unwrap();
+    let r = shouwang_report::incident_facts(&f.store, &unit(), ids[0], ReportStage::First, &opts())
+        .unwrap();
+    assert!(r.fields.iter().any(|x| x.label.contains("勒索金额")));
+    let e = shouwang_report::incident_facts(&f.store, &unit(), 9999, ReportStage::First, &opts())
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("incident 9999 does not exist"),
+        "{e}"
+    );
+}
