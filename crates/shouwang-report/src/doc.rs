@@ -257,6 +257,9 @@ pub fn selfcheck_section(
                 b.push(table(selfcheck_table(f, "systems")?));
             }
         }
+        "guard" if f.guard.roots.is_empty() => {
+            b.push(para("本期未对网站目录实施网页防篡改保护。（实测）"));
+        }
         "guard" => {
             let g = &f.guard;
             b.push(para(format!(
@@ -280,6 +283,9 @@ pub fn selfcheck_section(
                 b.push(table(selfcheck_table(f, "guard_roots")?));
             }
         }
+        "site" if f.site.sites.is_empty() => {
+            b.push(para("本期未开展网站监测。（实测）"));
+        }
         "site" => {
             b.push(para(format!(
                 "本期共监测网站 {}，开展网站巡查 {}，可用性探测 {}，网站可用率 {}。巡查新发现问题 {}，其中已整改 {}，未整改 {}。（实测）",
@@ -295,10 +301,13 @@ pub fn selfcheck_section(
                 b.push(table(selfcheck_table(f, "sites")?));
             }
         }
+        "host" if f.host.hosts.is_empty() => {
+            b.push(para("本期未开展主机自查。（实测）"));
+        }
         "host" => {
             let h = &f.host;
             b.push(para(format!(
-                "本期共对 {} 主机开展自查 {}，按各主机最近一次检查，检查项符合率 {}（符合 {} 项、不符合 {} 项、无法检查 {} 项）。新发现问题 {}，其中已整改 {}，未整改 {}。（实测）",
+                "本期共对 {}主机开展自查 {}，按各主机最近一次检查，检查项符合率 {}（符合 {} 项、不符合 {} 项、无法检查 {} 项）。新发现问题 {}，其中已整改 {}，未整改 {}。（实测）",
                 fig(f, "host.count"),
                 fig(f, "host.runs"),
                 fig(f, "host.pass_rate"),
