@@ -26,9 +26,10 @@ impl Source {
     }
 }
 
-/// China Standard Time: report periods are calendar days in Beijing time.
+/// China Standard Time: report periods are calendar days in Beijing time
+/// (the model's one helper).
 pub fn beijing() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("a valid offset")
+    shouwang_model::beijing_offset()
 }
 
 /// The period a report covers: calendar days `from..=to` in Beijing time,
@@ -75,9 +76,7 @@ pub fn date_zh(d: NaiveDate) -> String {
 
 /// "2026-01-01 08:00" in Beijing time.
 pub fn time_zh(t: DateTime<Utc>) -> String {
-    t.with_timezone(&beijing())
-        .format("%Y-%m-%d %H:%M")
-        .to_string()
+    shouwang_model::beijing_minutes(t)
 }
 
 /// One number (or short value) a report states.
