@@ -123,6 +123,16 @@ fn or_none(s: &str) -> String {
     }
 }
 
+/// What the unit declared, marked as declared; "（未填报）" alone when it
+/// declared nothing (not "（未填报）（填报）").
+fn declared(s: &str) -> String {
+    if s.trim().is_empty() {
+        "（未填报）".into()
+    } else {
+        format!("{}（填报）", s.trim())
+    }
+}
+
 fn opt_time(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
     t.map(time_zh).unwrap_or_else(|| "—".into())
 }
@@ -236,20 +246,24 @@ pub fn selfcheck_section(
                 b.push(table(selfcheck_table(f, "leading_group")?));
             }
             b.push(h2("（二）网络安全员"));
-            b.push(para(format!(
-                "{}{}{}。（填报）",
-                or_none(&u.security_officer.name),
-                if u.security_officer.title.is_empty() {
-                    String::new()
-                } else {
-                    format!("，{}", u.security_officer.title)
-                },
-                if u.security_officer.phone.is_empty() {
-                    String::new()
-                } else {
-                    format!("，联系电话 {}", u.security_officer.phone)
-                }
-            )));
+            b.push(para(if u.security_officer.name.trim().is_empty() {
+                "（未填报）".to_string()
+            } else {
+                format!(
+                    "{}{}{}。（填报）",
+                    u.security_officer.name.trim(),
+                    if u.security_officer.title.is_empty() {
+                        String::new()
+                    } else {
+                        format!("，{}", u.security_officer.title)
+                    },
+                    if u.security_officer.phone.is_empty() {
+                        String::new()
+                    } else {
+                        format!("，联系电话 {}", u.security_officer.phone)
+                    }
+                )
+            }));
             b.push(h2("（三）信息系统"));
             if u.systems.is_empty() {
                 b.push(para("（未填报）"));
@@ -363,11 +377,11 @@ pub fn selfcheck_section(
         "organisation" => {
             let u = &f.unit;
             b.push(h2("（一）制度建设"));
-            b.push(para(format!("{}（填报）", or_none(&u.policies))));
+            b.push(para(declared(&u.policies)));
             b.push(h2("（二）教育培训"));
-            b.push(para(format!("{}（填报）", or_none(&u.training))));
+            b.push(para(declared(&u.training)));
             b.push(h2("（三）应急演练"));
-            b.push(para(format!("{}（填报）", or_none(&u.drills))));
+            b.push(para(declared(&u.drills)));
         }
         "problems" => {
             if f.open_total == 0 {

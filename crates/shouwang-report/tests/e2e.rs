@@ -668,3 +668,23 @@ fn incident_reports_carry_the_fields_the_rule_asks_for() {
         "{e}"
     );
 }
+
+#[test]
+fn parts_the_unit_left_empty_say_so_once() {
+    let f = fill();
+    let empty = UnitProfile {
+        name: "某某县教育局".into(),
+        ..Default::default()
+    };
+    let facts = shouwang_report::selfcheck_facts(&f.store, &empty, f.period, &opts()).unwrap();
+    let html = shouwang_report::selfcheck_html(&facts).unwrap();
+    assert!(html.contains("（未填报）"), "empty parts are named");
+    for bad in ["（未填报）（填报）", "（未填报）。（填报）"] {
+        assert!(!html.contains(bad), "{bad:?} in the report");
+    }
+    let full = shouwang_report::selfcheck_html(
+        &shouwang_report::selfcheck_facts(&f.store, &unit(), f.period, &opts()).unwrap(),
+    )
+    .unwrap();
+    assert!(full.contains("（填报）"), "declared parts are marked");
+}

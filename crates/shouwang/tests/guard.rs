@@ -157,39 +157,66 @@ fn seal_check_restore_from_the_command_line() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 }
 
+/// Every file under `dir`, recursively (missing: none).
+fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = fs::read_dir(&d) else { continue };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
 #[test]
 fn a_seal_killed_half_way_leaves_the_old_baseline() {
     let b = sandbox();
     assert!(b.run(&["guard", "seal", b.www()]).status.success());
-    // Enough data that the second seal is still running when it is killed.
-    let mut killed = false;
-    for round in 1..=4 {
-        let big = b.www.join(format!("big{round}"));
-        fs::create_dir_all(&big).unwrap();
-        let chunk = vec![round as u8; 256 * 1024];
-        for i in 0..(500 * round) {
-            fs::write(big.join(format!("{i}.bin")), &chunk).unwrap();
-        }
-        let mut child = b
-            .cmd(&["guard", "seal", b.www()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(150));
-        if child.try_wait().unwrap().is_none() {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            killed = true;
-            break;
-        }
-        child.wait().unwrap();
-        // It finished first: seal the small tree again and try with more.
-        fs::remove_dir_all(&big).unwrap();
-        assert!(b.run(&["guard", "seal", b.www()]).status.success());
+    let roots = b.data.join("guard").join("roots");
+    let manifest = files_under(&roots)
+        .into_iter()
+        .find(|p| p.file_name().is_some_and(|n| n == "manifest"))
+        .expect("the first seal wrote a manifest");
+    let sealed = fs::read(&manifest).unwrap();
+    let objects_before = files_under(&roots).len();
+    // Enough data that the second seal is still writing objects when the
+    // first new one appears: it is killed right then, before the manifest
+    // could be committed (that happens after every object is on disk).
+    let big = b.www.join("big");
+    fs::create_dir_all(&big).unwrap();
+    for i in 0..2000 {
+        fs::write(
+            big.join(format!("{i}.bin")),
+            vec![(i % 251) as u8; 256 * 1024],
+        )
+        .unwrap();
     }
-    assert!(killed, "could not catch a seal half-way");
+    let mut child = b
+        .cmd(&["guard", "seal", b.www()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while files_under(&roots).len() <= objects_before {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the seal finished before any object was seen"
+        );
+        assert!(Instant::now() < deadline, "the seal wrote nothing");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
     // The old baseline is intact and authentic: the new files are "added".
+    assert_eq!(fs::read(&manifest).unwrap(), sealed, "the manifest changed");
     let o = b.run(&["guard", "check", "--json"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
