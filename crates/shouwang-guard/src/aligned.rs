@@ -65,8 +65,9 @@ impl AlignedBuf {
         }
     }
 
-    /// Replace the contents with everything `src` yields (expected to be
-    /// about `hint` bytes).
+    /// Replace the contents with what `src` yields: until EOF, or until
+    /// exactly `hint` bytes (the size the caller saw; it checks the size
+    /// again afterwards).
     pub fn read_all(&mut self, src: &mut impl Read, hint: usize) -> io::Result<()> {
         self.reserve(hint + 1);
         self.len = 0;
@@ -79,10 +80,13 @@ impl AlignedBuf {
                 self.len = old.len;
             }
             let n = src.read(&mut self.spare()[..])?;
-            if n == 0 {
+            self.len += n;
+            // The expected size read: skip the read that would only say
+            // EOF (one syscall per file when sealing). The caller compares
+            // the file's size before and after, so growth is still seen.
+            if n == 0 || (hint > 0 && self.len == hint) {
                 return Ok(());
             }
-            self.len += n;
         }
     }
 

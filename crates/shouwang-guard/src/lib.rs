@@ -159,6 +159,7 @@ impl GuardDir {
             .map_err(io_err(&dir))?;
         let filters = Filters::new(&opts.excludes, &opts.writables)?;
         let objects = ObjectStore::new(dir.join("objects"));
+        objects.prepare().map_err(io_err(objects.dir()))?;
         let scan = scan::scan(&root, &filters, Some(&objects))?;
         let scanned = started.elapsed();
         if let Some((first, e)) = scan.errors.first() {

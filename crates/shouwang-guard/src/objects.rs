@@ -15,6 +15,16 @@ pub struct ObjectStore {
 
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// A temporary name unique to this process and call: `.tmp-<pid>-<n>`.
+fn tmp_name() -> String {
+    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    format!(
+        ".tmp-{}-{}",
+        PID.get_or_init(std::process::id),
+        TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
 /// Objects at least this large are written with O_DIRECT.
 const DIRECT_MIN: usize = 128 * 1024;
 
@@ -25,6 +35,16 @@ impl ObjectStore {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Make the 256 fan-out directories up front, so that storing an
+    /// object is a create and a rename, not a `mkdir` that fails with
+    /// EEXIST and a `stat` for every file.
+    pub fn prepare(&self) -> io::Result<()> {
+        for b in 0..=255u8 {
+            fs::create_dir_all(self.dir.join(hex::encode([b])))?;
+        }
+        Ok(())
     }
 
     pub fn path_of(&self, hash: &[u8; 32]) -> PathBuf {
@@ -43,36 +63,41 @@ impl ObjectStore {
             return Ok(());
         }
         let parent = path.parent().expect("objects have a parent");
-        fs::create_dir_all(parent)?;
-        let tmp = parent.join(format!(
-            ".tmp-{}-{}",
-            std::process::id(),
-            TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        // O_DIRECT pays per request: it wins for large files only.
-        let written = if content.as_slice().len() >= DIRECT_MIN {
-            OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .custom_flags(libc::O_DIRECT)
-                .open(&tmp)
-                .and_then(|mut f| {
-                    f.write_all(content.padded())?;
-                    f.set_len(content.as_slice().len() as u64)
-                })
-        } else {
-            Err(io::Error::other("small"))
+        let tmp = parent.join(tmp_name());
+        let create = |flags: i32| {
+            let open = || {
+                OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .custom_flags(flags)
+                    .open(&tmp)
+            };
+            match open() {
+                // Not prepared (a publish of one file): make it now.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    fs::create_dir_all(parent)?;
+                    open()
+                }
+                other => other,
+            }
         };
-        if written.is_err() {
-            // No O_DIRECT here (tmpfs, some network filesystems): buffered.
-            let _ = fs::remove_file(&tmp);
-            let mut f = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&tmp)?;
-            f.write_all(content.as_slice())?;
+        // O_DIRECT pays per request: it wins for large files only.
+        let direct = content.as_slice().len() >= DIRECT_MIN
+            && match create(libc::O_DIRECT).and_then(|mut f| {
+                f.write_all(content.padded())?;
+                f.set_len(content.as_slice().len() as u64)
+            }) {
+                Ok(()) => true,
+                Err(_) => {
+                    // No O_DIRECT here (tmpfs, some network filesystems):
+                    // write it again, buffered.
+                    let _ = fs::remove_file(&tmp);
+                    false
+                }
+            };
+        if !direct {
+            create(0)?.write_all(content.as_slice())?;
         }
         fs::rename(&tmp, &path)
     }
@@ -80,11 +105,7 @@ impl ObjectStore {
     /// Store a large file by streaming it, hashing as we go; returns the hash.
     pub fn put_stream(&self, mut src: impl Read) -> io::Result<([u8; 32], u64)> {
         fs::create_dir_all(&self.dir)?;
-        let tmp = self.dir.join(format!(
-            ".tmp-{}-{}",
-            std::process::id(),
-            TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
+        let tmp = self.dir.join(tmp_name());
         let mut f = OpenOptions::new()
             .write(true)
             .create_new(true)
