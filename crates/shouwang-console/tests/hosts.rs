@@ -8,12 +8,6 @@ use reqwest::StatusCode;
 use shouwang_console::ConsoleConfig;
 use shouwang_model::{AssetKind, AssetRef, NewEvent, NewFinding, Provenance, Severity, Text};
 
-async fn logged_in(base: &str) -> reqwest::Client {
-    let c = browser_like_client();
-    log_in(&c, base, "admin", ADMIN_PW).await;
-    c
-}
-
 fn run_json(host: &str) -> serde_json::Value {
     serde_json::json!({
         "host": host, "os": "Kylin V10 (SP1)", "root": "/", "live": true, "profile": "terminal",
@@ -75,7 +69,7 @@ async fn hosts_list_and_detail() {
         }])
         .unwrap();
 
-    let c = logged_in(&con.base).await;
+    let c = logged_in(&con.base, "admin", ADMIN_PW).await;
     let list = c.get(format!("{}/hosts", con.base)).send().await.unwrap();
     assert_eq!(list.status(), StatusCode::OK);
     let list = list.text().await.unwrap();

@@ -39,11 +39,6 @@ async fn login(c: &reqwest::Client, base: &str, user: &str, pw: &str) -> reqwest
         .unwrap()
 }
 
-async fn page(c: &reqwest::Client, url: String) -> (StatusCode, String) {
-    let r = c.get(url).send().await.unwrap();
-    (r.status(), r.text().await.unwrap())
-}
-
 #[tokio::test]
 async fn pages_need_a_login_and_the_api_needs_a_token() {
     let con = spawn(ConsoleConfig::default()).await;

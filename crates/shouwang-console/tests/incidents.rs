@@ -46,12 +46,6 @@ fn seed_tampering(store: &dyn Store, age: Duration) -> i64 {
         .id
 }
 
-async fn logged_in(base: &str, user: &str, pw: &str) -> reqwest::Client {
-    let c = browser_like_client();
-    log_in(&c, base, user, pw).await;
-    c
-}
-
 /// The page as a reader sees its text: minijinja escapes `/` and quotes.
 fn unescape(html: &str) -> String {
     html.replace("&#x2f;", "/")
@@ -63,8 +57,8 @@ fn unescape(html: &str) -> String {
 }
 
 async fn get(c: &reqwest::Client, url: String) -> (StatusCode, String) {
-    let r = c.get(url).send().await.unwrap();
-    (r.status(), unescape(&r.text().await.unwrap()))
+    let (status, body) = page(c, url).await;
+    (status, unescape(&body))
 }
 
 async fn post(c: &reqwest::Client, url: String, form: &[(&str, &str)]) -> reqwest::Response {

@@ -64,12 +64,6 @@ async fn console() -> (Console, i64) {
     (c, id)
 }
 
-async fn logged_in(base: &str, user: &str, pw: &str) -> reqwest::Client {
-    let c = browser_like_client();
-    log_in(&c, base, user, pw).await;
-    c
-}
-
 /// This year so far in Beijing time, the form's default.
 fn this_year() -> (NaiveDate, NaiveDate) {
     let today = (Utc::now() + Duration::hours(8)).date_naive();
@@ -336,14 +330,7 @@ async fn a_unit_template_is_filled_or_refused_by_name() {
     let c = logged_in(&con.base, "auditor", AUDITOR_PW).await;
     let (from, to) = this_year();
     let (from, to) = (from.to_string(), to.to_string());
-    let page = c
-        .get(format!("{}/reports", con.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page(&c, format!("{}/reports", con.base)).await.1;
     let csrf = csrf_of(&page);
     let fields = [
         ("csrf", csrf.as_str()),
@@ -416,14 +403,7 @@ async fn a_unit_template_is_filled_or_refused_by_name() {
 async fn large_templates_up_to_the_limit_are_taken() {
     let (con, _) = console().await;
     let c = logged_in(&con.base, "auditor", AUDITOR_PW).await;
-    let page = c
-        .get(format!("{}/reports", con.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page(&c, format!("{}/reports", con.base)).await.1;
     let csrf = csrf_of(&page);
     let (from, to) = this_year();
     let (from, to) = (from.to_string(), to.to_string());
@@ -498,14 +478,7 @@ async fn incident_reports_download_from_the_incident_page() {
     let c = logged_in(&con.base, "auditor", AUDITOR_PW).await;
     let title = con.store.incident(id).unwrap().unwrap().title;
 
-    let page = c
-        .get(format!("{}/incidents/{id}", con.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page(&c, format!("{}/incidents/{id}", con.base)).await.1;
     for stage in ["first", "follow-up", "summary"] {
         for format in ["docx", "html"] {
             assert!(
@@ -590,14 +563,7 @@ async fn the_operators_report_form_still_records_a_report_sent() {
     // The download shares its path with the operators' post.
     let (con, id) = console().await;
     let c = logged_in(&con.base, "operator", OPERATOR_PW).await;
-    let page = c
-        .get(format!("{}/incidents/{id}", con.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page(&c, format!("{}/incidents/{id}", con.base)).await.1;
     let csrf = csrf_of(&page);
     let r = c
         .post(format!("{}/incidents/{id}/report", con.base))
@@ -612,30 +578,16 @@ async fn the_operators_report_form_still_records_a_report_sent() {
 async fn a_unit_without_a_name_is_warned_about() {
     let con = spawn(ConsoleConfig::default()).await;
     let c = logged_in(&con.base, "auditor", AUDITOR_PW).await;
-    let page = c
-        .get(format!("{}/reports", con.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(page.contains("id=\"no-unit-name\""));
-    assert!(page.contains("href=\"&#x2f;unit\"") || page.contains("href=\"/unit\""));
+    let zh = page(&c, format!("{}/reports", con.base)).await.1;
+    assert!(zh.contains("id=\"no-unit-name\""));
+    assert!(zh.contains("href=\"&#x2f;unit\"") || zh.contains("href=\"/unit\""));
 
     // In English, every string of the page is translated.
     c.get(format!("{}/lang/en?next=/reports", con.base))
         .send()
         .await
         .unwrap();
-    let page = c
-        .get(format!("{}/reports", con.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(page.contains("Security self-inspection report"), "{page}");
-    assert!(!page.contains("reports."), "an untranslated key: {page}");
+    let en = page(&c, format!("{}/reports", con.base)).await.1;
+    assert!(en.contains("Security self-inspection report"), "{en}");
+    assert!(!en.contains("reports."), "an untranslated key: {en}");
 }

@@ -160,3 +160,16 @@ pub async fn log_in(c: &reqwest::Client, base: &str, user: &str, pw: &str) {
         "login as {user}"
     );
 }
+
+/// A fresh client, logged in through the form as `user`.
+pub async fn logged_in(base: &str, user: &str, pw: &str) -> reqwest::Client {
+    let c = browser_like_client();
+    log_in(&c, base, user, pw).await;
+    c
+}
+
+/// GET a page: its status and body.
+pub async fn page(c: &reqwest::Client, url: String) -> (reqwest::StatusCode, String) {
+    let r = c.get(url).send().await.unwrap();
+    (r.status(), r.text().await.unwrap())
+}
