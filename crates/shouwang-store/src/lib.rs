@@ -578,6 +578,38 @@ pub(crate) fn event_where(
     (where_sql(&clauses), values)
 }
 
+/// Like [`finding_where`], for incidents.
+pub(crate) fn incident_where(
+    f: &IncidentFilter,
+    placeholder: fn(usize) -> String,
+) -> (String, Vec<FilterValue>) {
+    let mut clauses = Vec::new();
+    let mut values = Vec::new();
+    let mut add = |clause: &str, v: FilterValue| {
+        values.push(v);
+        clauses.push(clause.replace('?', &placeholder(values.len())));
+    };
+    if let Some(st) = f.status {
+        add("status = ?", FilterValue::Text(st.as_str().into()));
+    }
+    if let Some(l) = f.level {
+        add("level = ?", FilterValue::Text(l.as_str().into()));
+    }
+    if let Some(t) = f.since {
+        add("discovered_at >= ?", FilterValue::Time(t));
+    }
+    if let Some(t) = f.until {
+        add("discovered_at < ?", FilterValue::Time(t));
+    }
+    if let Some(id) = f.after_id {
+        add("id > ?", FilterValue::Int(id));
+    }
+    if f.open_only {
+        clauses.push("status <> 'closed'".into());
+    }
+    (where_sql(&clauses), values)
+}
+
 fn where_sql(clauses: &[String]) -> String {
     if clauses.is_empty() {
         String::new()

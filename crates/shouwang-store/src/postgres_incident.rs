@@ -1,18 +1,18 @@
 //! Incidents, timelines and settings in PostgreSQL.
 
 use chrono::{DateTime, Utc};
-use postgres::types::ToSql;
 use postgres::{GenericClient, Row};
 use shouwang_model::{
     Event, Finding, Incident, NewTimelineEntry, ReportStage, TimelineEntry, TimelineKind,
 };
 
 use crate::postgres::{
-    EVENT_COLS, FINDING_COLS, PostgresStore, asset_ref, event_from_row, finding_from_row,
+    EVENT_COLS, FINDING_COLS, PostgresStore, asset_ref, bind, event_from_row, finding_from_row,
+    params,
 };
 use crate::{
-    ChangeNote, IncidentBatch, IncidentChange, IncidentFilter, Members, Result, StoreError, now,
-    parse_name,
+    ChangeNote, IncidentBatch, IncidentChange, IncidentFilter, Members, Result, StoreError,
+    incident_where, now, parse_name,
 };
 
 const INCIDENT_COLS: &str = "id, title, subclass, level, status, asset_kind, asset_locator, rule, group_key, discovered_at, last_activity, updated_at, handling_ended_at, closed_at, first_reported_at, summary_reported_at, event_count, finding_count, summary";
@@ -199,43 +199,14 @@ impl PostgresStore {
     }
 
     pub(crate) fn incidents_impl(&self, f: &IncidentFilter) -> Result<Vec<Incident>> {
-        let mut clauses = Vec::new();
-        let mut values: Vec<Box<dyn ToSql + Sync>> = Vec::new();
-        if let Some(s) = f.status {
-            values.push(Box::new(s.as_str()));
-            clauses.push(format!("status = ${}", values.len()));
-        }
-        if f.open_only {
-            clauses.push("status <> 'closed'".into());
-        }
-        if let Some(l) = f.level {
-            values.push(Box::new(l.as_str()));
-            clauses.push(format!("level = ${}", values.len()));
-        }
-        if let Some(t) = f.since {
-            values.push(Box::new(t));
-            clauses.push(format!("discovered_at >= ${}", values.len()));
-        }
-        if let Some(t) = f.until {
-            values.push(Box::new(t));
-            clauses.push(format!("discovered_at < ${}", values.len()));
-        }
-        if let Some(id) = f.after_id {
-            values.push(Box::new(id));
-            clauses.push(format!("id > ${}", values.len()));
-        }
-        let where_sql = if clauses.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", clauses.join(" AND "))
-        };
+        let (where_sql, values) = incident_where(f, |i| format!("${i}"));
+        let values = bind(&values);
         let sql = format!(
             "SELECT {INCIDENT_COLS} FROM incidents {where_sql} {} LIMIT {}",
             f.order_sql(),
             f.effective_limit()
         );
-        let refs: Vec<&(dyn ToSql + Sync)> = values.iter().map(|b| b.as_ref()).collect();
-        let rows = self.with(|c| c.query(&sql, &refs))?;
+        let rows = self.with(|c| c.query(&sql, &params(&values)))?;
         rows.iter().map(incident_from_row).collect()
     }
 

@@ -5,12 +5,12 @@ use shouwang_model::{Event, Finding, Incident, NewTimelineEntry, ReportStage, Ti
 
 use crate::postgres_incident::prefixed;
 use crate::sqlite::{
-    EVENT_COLS, FINDING_COLS, SqliteStore, asset_ref, conv, event_from_row, finding_from_row,
+    EVENT_COLS, FINDING_COLS, SqliteStore, asset_ref, bind, conv, event_from_row, finding_from_row,
     unconv,
 };
 use crate::{
     ChangeNote, IncidentBatch, IncidentChange, IncidentFilter, Members, Result, StoreError,
-    from_micros, now, parse_name, to_micros,
+    from_micros, incident_where, now, parse_name, to_micros,
 };
 
 const INCIDENT_COLS: &str = "id, title, subclass, level, status, asset_kind, asset_locator, rule, group_key, discovered_at, last_activity, updated_at, handling_ended_at, closed_at, first_reported_at, summary_reported_at, event_count, finding_count, summary";
@@ -188,36 +188,8 @@ impl SqliteStore {
     }
 
     pub(crate) fn incidents_impl(&self, f: &IncidentFilter) -> Result<Vec<Incident>> {
-        let mut clauses = Vec::new();
-        let mut values: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
-        if let Some(s) = f.status {
-            values.push(Box::new(s.as_str()));
-            clauses.push(format!("status = ?{}", values.len()));
-        }
-        if f.open_only {
-            clauses.push("status <> 'closed'".into());
-        }
-        if let Some(l) = f.level {
-            values.push(Box::new(l.as_str()));
-            clauses.push(format!("level = ?{}", values.len()));
-        }
-        if let Some(t) = f.since {
-            values.push(Box::new(to_micros(t)));
-            clauses.push(format!("discovered_at >= ?{}", values.len()));
-        }
-        if let Some(t) = f.until {
-            values.push(Box::new(to_micros(t)));
-            clauses.push(format!("discovered_at < ?{}", values.len()));
-        }
-        if let Some(id) = f.after_id {
-            values.push(Box::new(id));
-            clauses.push(format!("id > ?{}", values.len()));
-        }
-        let where_sql = if clauses.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", clauses.join(" AND "))
-        };
+        let (where_sql, values) = incident_where(f, |i| format!("?{i}"));
+        let values = bind(&values);
         let sql = format!(
             "SELECT {INCIDENT_COLS} FROM incidents {where_sql} {} LIMIT {}",
             f.order_sql(),
