@@ -107,6 +107,33 @@ impl Engine {
         &self.rules
     }
 
+    /// Start again from the newest event and finding, skipping what came
+    /// before: the way out when the stored state cannot be read. Returns
+    /// the event and finding ids it starts after.
+    pub fn reset(store: &dyn Store) -> Result<(i64, i64), EngineError> {
+        let newest = |page: &dyn Fn(i64) -> Result<Option<i64>, StoreError>| {
+            let mut last = 0;
+            while let Some(id) = page(last)? {
+                last = id;
+            }
+            Ok::<i64, StoreError>(last)
+        };
+        const PAGE: usize = 50_000;
+        let events = newest(&|after| Ok(store.events_after(after, PAGE)?.last().map(|e| e.id)))?;
+        let findings =
+            newest(&|after| Ok(store.findings_after(after, PAGE)?.last().map(|f| f.id)))?;
+        let state = EngineState {
+            events,
+            findings,
+            sustained: BTreeMap::new(),
+        };
+        store.set_setting(
+            STATE_SETTING,
+            &serde_json::to_value(&state).map_err(|e| EngineError::State(e.to_string()))?,
+        )?;
+        Ok((events, findings))
+    }
+
     /// Run passes until the feeds are drained.
     pub fn catch_up(&self, store: &dyn Store) -> Result<PassReport, EngineError> {
         let mut total = PassReport::default();

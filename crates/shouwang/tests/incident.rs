@@ -332,3 +332,38 @@ secret = "{secret}"
         "{notices:?}"
     );
 }
+
+#[test]
+fn an_unreadable_engine_state_names_the_way_out_and_reset_takes_it() {
+    let s = Sandbox::new();
+    {
+        let store = open_store(&s);
+        store
+            .record_events(&[tamper("/srv/www", "index.html", 10)])
+            .unwrap();
+    }
+    assert_eq!(s.run(&["incident", "sync"]).code, 0);
+    rusqlite::Connection::open(s.data.join("shouwang.db"))
+        .unwrap()
+        .execute(
+            "UPDATE settings SET value = '{\"events\": \"x\"}' WHERE name = 'incident.engine'",
+            [],
+        )
+        .unwrap();
+    let broken = s.run(&["incident", "sync"]);
+    assert_eq!(broken.code, 2, "{broken}");
+    assert!(broken.stderr.contains("--reset"), "{broken}");
+    let reset = s.run(&["incident", "sync", "--reset", "--json"]);
+    assert_eq!(reset.code, 0, "{reset}");
+    // Earlier events are skipped, later ones are read again.
+    let report: serde_json::Value = serde_json::from_str(&reset.stdout).unwrap();
+    assert_eq!(report["events_read"], 0, "{reset}");
+    {
+        let store = open_store(&s);
+        store
+            .record_events(&[tamper("/srv/other", "index.html", 0)])
+            .unwrap();
+    }
+    let list = s.json(&["incident", "list", "--json"]);
+    assert_eq!(list.as_array().unwrap().len(), 2, "{list:#}");
+}

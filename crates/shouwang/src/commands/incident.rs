@@ -41,6 +41,10 @@ pub enum IncidentCommand {
     Update(UpdateArgs),
     /// Run the incident rules over new events and findings now
     Sync {
+        /// Start from the newest event and finding, skipping earlier ones
+        /// (when the engine's stored state cannot be read)
+        #[arg(long)]
+        reset: bool,
         /// Print JSON on stdout instead of text
         #[arg(long)]
         json: bool,
@@ -109,8 +113,14 @@ pub fn run(ctx: &Ctx, cmd: IncidentCommand) -> Result<Outcome> {
             output::print(&rules)?;
             Ok(Outcome::Clean)
         }
-        IncidentCommand::Sync { json } => {
+        IncidentCommand::Sync { reset, json } => {
             let store = ctx.open_store(&loaded, Access::Create)?;
+            if reset {
+                let (events, findings) =
+                    Engine::reset(store.as_ref()).context("cannot reset the incident engine")?;
+                tracing::info!(events, findings, "incident engine reset");
+                eprintln!("the incident engine starts after event {events} and finding {findings}");
+            }
             let report = engine(&loaded.config.incident)?
                 .catch_up(store.as_ref())
                 .context("the incident engine failed")?;
