@@ -1,11 +1,19 @@
-//! Blocking mode: deny writes to sealed web roots in the kernel, with the
-//! BPF LSM program in `bpf/block.bpf.c`, instead of undoing them after the
-//! fact. Every process except this one (the publish and restore path) gets
-//! EPERM for writes, creates, renames, unlinks, links, chmod and chown on
-//! the protected inodes. Writable areas stay writable. A maintenance window
-//! (`guard pause`) lifts the block on its root; when it closes, the root's
-//! inodes are protected again from its baseline as it then is (a publish
-//! in the window changed them).
+//! Blocking mode: deny writes to sealed web roots in the kernel instead of
+//! undoing them after the fact. Two mechanisms, the first that the kernel
+//! allows wins:
+//!
+//! - **BPF LSM** (`bpf/block.bpf.c`): every process except this one (the
+//!   publish and restore path) gets EPERM for writes, creates, renames,
+//!   unlinks, links, chmod and chown on the protected inodes.
+//! - **fanotify permission events** ([`open_perm`]), where BPF LSM programs
+//!   are refused: opens for writing, truncating or creating are denied;
+//!   the rest is left to detect-and-restore.
+//!
+//! Writable areas stay writable. A maintenance window (`guard pause`)
+//! lifts the block on its root; when it closes, the root is protected again
+//! from its baseline as it then is (a publish in the window changed it).
+
+pub mod open_perm;
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -116,7 +124,7 @@ mod imp {
     }
 
     /// A loaded and attached blocker. Dropping it detaches the programs.
-    pub struct Blocker {
+    pub struct BpfBlocker {
         ebpf: Ebpf,
         /// The keys put in the map for each root, so a maintenance window
         /// can lift exactly those.
@@ -127,8 +135,8 @@ mod imp {
         BlockError::Unavailable(format!("{what}: {e}"))
     }
 
-    impl Blocker {
-        pub fn start() -> Result<Blocker, BlockError> {
+    impl BpfBlocker {
+        pub fn start() -> Result<BpfBlocker, BlockError> {
             bpf_lsm_active().map_err(BlockError::Unavailable)?;
             let mut ebpf = Ebpf::load(OBJECT)
                 .map_err(|e| unavailable("loading the BPF object failed (needs root)", e))?;
@@ -159,7 +167,7 @@ mod imp {
             allowed
                 .insert(std::process::id(), 1, 0)
                 .map_err(|e| unavailable("allowing this process", e))?;
-            Ok(Blocker {
+            Ok(BpfBlocker {
                 ebpf,
                 by_root: Default::default(),
             })
@@ -213,10 +221,10 @@ mod imp {
     use super::BlockError;
     use crate::Baseline;
 
-    pub struct Blocker;
+    pub struct BpfBlocker;
 
-    impl Blocker {
-        pub fn start() -> Result<Blocker, BlockError> {
+    impl BpfBlocker {
+        pub fn start() -> Result<BpfBlocker, BlockError> {
             Err(BlockError::Unavailable(
                 "this build has no BPF program (clang and libbpf-dev were missing when it was built)".into(),
             ))
@@ -236,4 +244,85 @@ mod imp {
     }
 }
 
-pub use imp::Blocker;
+pub use imp::BpfBlocker;
+pub use open_perm::OpenBlocker;
+
+/// The blocking mode in force: the full BPF LSM block, or the partial
+/// permission-event block where the kernel refuses BPF LSM programs.
+pub enum Blocker {
+    Bpf(BpfBlocker),
+    OpenPerm {
+        blocker: OpenBlocker,
+        /// Why the BPF LSM block is not in force.
+        why_not_bpf: String,
+    },
+}
+
+impl Blocker {
+    /// Start the strongest block this kernel allows.
+    pub fn start() -> Result<Blocker, BlockError> {
+        let reason = |e: BlockError| match e {
+            BlockError::Unavailable(why) => why,
+            other => other.to_string(),
+        };
+        let why_not_bpf = match BpfBlocker::start() {
+            Ok(b) => return Ok(Blocker::Bpf(b)),
+            Err(e) => reason(e),
+        };
+        match OpenBlocker::start() {
+            Ok(blocker) => Ok(Blocker::OpenPerm {
+                blocker,
+                why_not_bpf,
+            }),
+            Err(e) => Err(BlockError::Unavailable(format!(
+                "{why_not_bpf}; and {}",
+                reason(e)
+            ))),
+        }
+    }
+
+    /// What this block stops, for the operator.
+    pub fn describe(&self) -> String {
+        match self {
+            Blocker::Bpf(_) => {
+                "BPF LSM: writes, creates, deletes, renames, links and chmod are denied".into()
+            }
+            Blocker::OpenPerm { why_not_bpf, .. } => format!(
+                "partial (fanotify permission events): opens for writing, truncating or creating are denied; deletes, renames, chmod and mkdir are undone by detect-and-restore instead. The full block is off: {why_not_bpf}"
+            ),
+        }
+    }
+
+    /// What [`Blocker::protect`] counts: "inodes" or "directories".
+    pub fn unit(&self) -> &'static str {
+        match self {
+            Blocker::Bpf(_) => "inodes",
+            Blocker::OpenPerm { .. } => "directories",
+        }
+    }
+
+    /// Protect `b`'s root (replacing what was protected for it before);
+    /// returns how many inodes (BPF) or directories (fanotify) were marked.
+    pub fn protect(&mut self, b: &Baseline) -> Result<usize, BlockError> {
+        match self {
+            Blocker::Bpf(x) => x.protect(b),
+            Blocker::OpenPerm { blocker, .. } => blocker.protect(b),
+        }
+    }
+
+    /// Let writes to `root` through again (a maintenance window).
+    pub fn unprotect(&mut self, root: &Path) -> Result<usize, BlockError> {
+        match self {
+            Blocker::Bpf(x) => x.unprotect(root),
+            Blocker::OpenPerm { blocker, .. } => blocker.unprotect(root),
+        }
+    }
+
+    /// How many operations were denied so far.
+    pub fn denied(&self) -> u64 {
+        match self {
+            Blocker::Bpf(x) => x.denied(),
+            Blocker::OpenPerm { blocker, .. } => blocker.denied(),
+        }
+    }
+}

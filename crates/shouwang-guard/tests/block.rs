@@ -8,7 +8,7 @@
 use std::fs;
 use std::process::Command;
 
-use shouwang_guard::block::{BlockError, Blocker};
+use shouwang_guard::block::{BlockError, BpfBlocker};
 use shouwang_guard::{GuardDir, SealOptions};
 
 fn sh(cmd: &str) -> bool {
@@ -41,7 +41,7 @@ fn other_processes_cannot_change_a_sealed_root() {
     .unwrap();
     let b = g.baseline(&www).unwrap();
 
-    let mut blocker = match Blocker::start() {
+    let mut blocker = match BpfBlocker::start() {
         Ok(bl) => bl,
         Err(BlockError::Unavailable(why)) => {
             if std::env::var("SHOUWANG_REQUIRE_BPF").as_deref() == Ok("1") {
@@ -98,6 +98,132 @@ fn other_processes_cannot_change_a_sealed_root() {
     );
     // Shouwang itself (this process) may still write: the publish path.
     fs::write(www.join("news/b.html"), "<p>新闻</p>").unwrap();
+
+    drop(blocker);
+    assert!(
+        sh(&format!("echo ok > {w}/index.html")),
+        "unblocked after the blocker is dropped"
+    );
+}
+
+/// The fallback where the kernel refuses BPF LSM programs (this machine):
+/// fanotify permission events deny opens for writing, truncating and
+/// creating to other processes, while their reads go through. Needs root;
+/// says so and passes where fanotify permission events are really absent,
+/// unless SHOUWANG_REQUIRE_FANOTIFY=1.
+#[test]
+fn permission_events_refuse_write_opens_and_let_reads_through() {
+    use shouwang_guard::block::OpenBlocker;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let www = tmp.path().join("www");
+    fs::create_dir_all(www.join("news/2026")).unwrap();
+    fs::create_dir_all(www.join("uploads")).unwrap();
+    fs::create_dir_all(&data).unwrap();
+    fs::write(www.join("index.html"), "<html>政府网站</html>").unwrap();
+    fs::write(www.join("news/a.html"), "<p>通知</p>").unwrap();
+    fs::write(www.join("news/2026/b.html"), "<p>公告</p>").unwrap();
+    fs::write(www.join("app.log"), "started\n").unwrap();
+    let g = GuardDir::open(&data).unwrap();
+    g.seal(
+        &www,
+        &SealOptions {
+            writables: vec!["uploads/**".into(), "*.log".into()],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let b = g.baseline(&www).unwrap();
+
+    let mut blocker = match OpenBlocker::start() {
+        Ok(bl) => bl,
+        Err(BlockError::Unavailable(why)) => {
+            if std::env::var("SHOUWANG_REQUIRE_FANOTIFY").as_deref() == Ok("1") {
+                panic!("SHOUWANG_REQUIRE_FANOTIFY=1 but permission events are unavailable: {why}");
+            }
+            eprintln!("SKIPPED: {why}");
+            return;
+        }
+        Err(e) => panic!("{e}"),
+    };
+    // The root, news and news/2026; uploads holds only writable files.
+    assert_eq!(blocker.protect(&b).unwrap(), 3);
+
+    let w = www.display();
+    let py = |code: &str| {
+        Command::new("python3")
+            .arg("-c")
+            .arg(code)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    };
+    for attack in [
+        format!("echo HACKED > {w}/index.html"),
+        format!("echo x >> {w}/news/a.html"),
+        format!("echo x >> {w}/news/2026/b.html"),
+        format!("exec 3<> {w}/index.html"),
+        format!("echo '<?php eval($_POST[1]);' > {w}/news/shell.php"),
+    ] {
+        assert!(
+            !sh(&format!("{attack} 2>/dev/null")),
+            "not blocked: {attack}"
+        );
+    }
+    // openat2 keeps its flags in memory, not in a register.
+    if sh("command -v python3 >/dev/null") {
+        let code = format!(
+            "import ctypes,os,struct,sys\n\
+             libc=ctypes.CDLL(None,use_errno=True)\n\
+             how=ctypes.create_string_buffer(struct.pack('QQQ',os.O_WRONLY|os.O_TRUNC,0,0))\n\
+             fd=libc.syscall(437,-100,b'{w}/index.html',how,24)\n\
+             sys.exit(0 if fd>=0 else 1)"
+        );
+        assert!(!py(&code), "openat2 for writing was not blocked");
+        let code = code.replace("os.O_WRONLY|os.O_TRUNC", "os.O_RDONLY");
+        assert!(py(&code), "openat2 for reading was blocked");
+    }
+    assert_eq!(
+        fs::read_to_string(www.join("index.html")).unwrap(),
+        "<html>政府网站</html>"
+    );
+    assert_eq!(
+        fs::read_to_string(www.join("news/a.html")).unwrap(),
+        "<p>通知</p>"
+    );
+    assert_eq!(
+        fs::read_to_string(www.join("news/2026/b.html")).unwrap(),
+        "<p>公告</p>"
+    );
+    // The file the create made stays empty: the open that would have
+    // written it was refused (detect-and-restore quarantines it).
+    assert_eq!(fs::read(www.join("news/shell.php")).unwrap(), b"");
+    assert!(
+        blocker.denied() >= 5,
+        "denials counted: {}",
+        blocker.denied()
+    );
+
+    // The web server's reads go through.
+    let out = Command::new("cat")
+        .arg(www.join("news/2026/b.html"))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "<p>公告</p>");
+    // Writable areas stay writable, by directory and by file pattern.
+    assert!(sh(&format!("echo jpeg > {w}/uploads/photo.jpg")));
+    assert!(sh(&format!("echo more >> {w}/app.log")));
+    // Shouwang itself (this process) may still write: the restore path.
+    fs::write(www.join("news/c.html"), "<p>新闻</p>").unwrap();
+
+    // A maintenance window lifts the block; protecting again restores it.
+    blocker.unprotect(&www).unwrap();
+    assert!(
+        sh(&format!("echo edited >> {w}/news/a.html")),
+        "still blocked in a window"
+    );
+    blocker.protect(&b).unwrap();
+    assert!(!sh(&format!("echo again >> {w}/news/a.html 2>/dev/null")));
 
     drop(blocker);
     assert!(

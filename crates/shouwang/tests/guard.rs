@@ -426,11 +426,20 @@ fn watch_block_says_what_it_can_do_and_still_restores() {
         .unwrap();
     if blocked {
         assert!(!attempt.success(), "the write went through while blocking");
+        assert!(
+            lines.iter().any(|l| l.starts_with("blocking mode: ")),
+            "the kind of block is not named: {lines:?}"
+        );
     }
     eventually("index.html as sealed", || {
         fs::read_to_string(b.www.join("index.html")).ok().as_deref()
             == Some("<html>乡镇政府</html>")
     });
+    // What the partial block lets through is still put back.
+    if lines.iter().any(|l| l.contains("partial (fanotify")) {
+        fs::remove_file(b.www.join("news/1.html")).unwrap();
+        eventually("deleted page back", || b.www.join("news/1.html").exists());
+    }
     sigterm(&child);
     assert!(wait_exit(child).success());
 }

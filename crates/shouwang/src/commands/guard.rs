@@ -600,11 +600,15 @@ fn start_blocking(
 ) -> Option<shouwang_guard::block::Blocker> {
     match shouwang_guard::block::Blocker::start() {
         Ok(mut b) => {
+            let how = b.describe();
+            tracing::info!("blocking mode: {how}");
+            say(&format!("blocking mode: {how}"));
             for base in baselines {
                 match b.protect(base) {
                     Ok(n) => say(&format!(
-                        "blocking writes to {} ({n} inodes protected)",
-                        base.root.display()
+                        "blocking writes to {} ({n} {} protected)",
+                        base.root.display(),
+                        b.unit()
                     )),
                     Err(e) => {
                         say(&format!(
