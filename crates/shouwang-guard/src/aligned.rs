@@ -90,6 +90,24 @@ impl AlignedBuf {
         }
     }
 
+    /// Empty the buffer, with room for at least `n` bytes.
+    pub fn clear_with_capacity(&mut self, n: usize) {
+        self.reserve(n);
+        self.len = 0;
+    }
+
+    /// Append `data`; the caller made room with `clear_with_capacity`.
+    pub fn extend_from_slice(&mut self, data: &[u8]) {
+        if self.len + data.len() > self.cap {
+            let old = std::mem::take(self);
+            self.reserve((old.len + data.len()).max(old.cap * 2));
+            self.spare()[..old.len].copy_from_slice(old.as_slice());
+            self.len = old.len;
+        }
+        self.spare()[..data.len()].copy_from_slice(data);
+        self.len += data.len();
+    }
+
     /// The bytes after `len`, up to capacity.
     fn spare(&mut self) -> &mut [u8] {
         // SAFETY: the allocation is `cap` bytes, zero-initialised when made

@@ -159,7 +159,6 @@ impl GuardDir {
             .map_err(io_err(&dir))?;
         let filters = Filters::new(&opts.excludes, &opts.writables)?;
         let objects = ObjectStore::new(dir.join("objects"));
-        objects.prepare().map_err(io_err(objects.dir()))?;
         let scan = scan::scan(&root, &filters, Some(&objects))?;
         let scanned = started.elapsed();
         if let Some((first, e)) = scan.errors.first() {
@@ -170,6 +169,7 @@ impl GuardDir {
                 detail: e.to_string(),
             });
         }
+        objects.finish().map_err(io_err(objects.dir()))?;
         // Every object reaches the disk before the manifest that names it.
         let objdir = fs::File::open(objects.dir()).map_err(io_err(objects.dir()))?;
         rustix::fs::syncfs(&objdir).map_err(|e| GuardError::Io {
@@ -293,6 +293,7 @@ impl GuardDir {
         }
         b.manifest.sort();
         b.manifest.sealed_at_us = Utc::now().timestamp_micros();
+        b.objects.finish().map_err(io_err(b.objects.dir()))?;
         let objdir = fs::File::open(b.objects.dir()).map_err(io_err(b.objects.dir()))?;
         rustix::fs::syncfs(&objdir).map_err(|e| GuardError::Io {
             path: b.objects.dir().to_path_buf(),

@@ -1,5 +1,9 @@
 //! The content-addressed object store of a baseline: every sealed file's
-//! bytes, stored once per distinct content under its BLAKE3 hash.
+//! bytes, stored once per distinct content under its BLAKE3 hash, in pack
+//! files ([`pack`]). Files too large to read whole (over 8 MiB) are
+//! streamed into objects of their own, `objects/<2 hex>/<62 hex>`.
+
+mod pack;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -11,12 +15,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 pub struct ObjectStore {
     dir: PathBuf,
+    packer: pack::PackWriter,
+    /// The finished packs, read on first need.
+    index: std::sync::OnceLock<Result<pack::PackIndex, String>>,
 }
 
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// A temporary name unique to this process and call: `.tmp-<pid>-<n>`.
-fn tmp_name() -> String {
+pub(crate) fn tmp_name() -> String {
     static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     format!(
         ".tmp-{}-{}",
@@ -25,26 +32,56 @@ fn tmp_name() -> String {
     )
 }
 
-/// Objects at least this large are written with O_DIRECT.
+/// Objects at least this large are written to a pack straight from the
+/// reader's buffer; smaller ones are gathered into chunks first.
 const DIRECT_MIN: usize = 128 * 1024;
+
+/// The largest object a pack takes: what the scan reads whole.
+const WHOLE_READ_LIMIT: u64 = crate::scan::WHOLE_READ_LIMIT;
 
 impl ObjectStore {
     pub fn new(dir: PathBuf) -> Self {
-        ObjectStore { dir }
+        ObjectStore {
+            packer: pack::PackWriter::new(dir.join("packs")),
+            index: std::sync::OnceLock::new(),
+            dir,
+        }
+    }
+
+    fn index(&self) -> io::Result<&pack::PackIndex> {
+        self.index
+            .get_or_init(|| {
+                pack::PackIndex::load(&self.dir.join("packs")).map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(|why| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("the baseline's pack index is unreadable: {why}"),
+                )
+            })
+    }
+
+    /// Read the pack index now rather than at the first restore, so that
+    /// restore stays fast and a damaged index is reported at start.
+    pub fn load_index(&self) -> io::Result<()> {
+        self.index().map(|_| ())
+    }
+
+    /// Is this content stored (in a finished pack or as its own file)?
+    pub fn contains(&self, hash: &[u8; 32]) -> io::Result<bool> {
+        Ok(self.path_of(hash).is_file() || self.index()?.get(hash).is_some())
+    }
+
+    /// Finish the packs written since the last call: objects put before
+    /// are readable only after this. Sealing calls it before the `syncfs`
+    /// that precedes the manifest.
+    pub fn finish(&self) -> io::Result<usize> {
+        self.packer.finish()
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
-    }
-
-    /// Make the 256 fan-out directories up front, so that storing an
-    /// object is a create and a rename, not a `mkdir` that fails with
-    /// EEXIST and a `stat` for every file.
-    pub fn prepare(&self) -> io::Result<()> {
-        for b in 0..=255u8 {
-            fs::create_dir_all(self.dir.join(hex::encode([b])))?;
-        }
-        Ok(())
     }
 
     pub fn path_of(&self, hash: &[u8; 32]) -> PathBuf {
@@ -52,54 +89,14 @@ impl ObjectStore {
         self.dir.join(&hex[..2]).join(&hex[2..])
     }
 
-    /// Store `content` (whose hash the caller computed). Written to a
-    /// temporary name and renamed, so an object under its final name is
-    /// always complete; written with O_DIRECT where the filesystem allows
-    /// (see `aligned`), and made durable by one `syncfs` before the
-    /// manifest that refers to it is committed.
+    /// Store `content` (whose hash the caller computed) in a pack,
+    /// readable after [`ObjectStore::finish`] and made durable by the one
+    /// `syncfs` that precedes the manifest referring to it.
     pub fn put(&self, hash: &[u8; 32], content: &AlignedBuf) -> io::Result<()> {
-        let path = self.path_of(hash);
-        if path.is_file() {
+        if self.contains(hash)? {
             return Ok(());
         }
-        let parent = path.parent().expect("objects have a parent");
-        let tmp = parent.join(tmp_name());
-        let create = |flags: i32| {
-            let open = || {
-                OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .mode(0o600)
-                    .custom_flags(flags)
-                    .open(&tmp)
-            };
-            match open() {
-                // Not prepared (a publish of one file): make it now.
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                    fs::create_dir_all(parent)?;
-                    open()
-                }
-                other => other,
-            }
-        };
-        // O_DIRECT pays per request: it wins for large files only.
-        let direct = content.as_slice().len() >= DIRECT_MIN
-            && match create(libc::O_DIRECT).and_then(|mut f| {
-                f.write_all(content.padded())?;
-                f.set_len(content.as_slice().len() as u64)
-            }) {
-                Ok(()) => true,
-                Err(_) => {
-                    // No O_DIRECT here (tmpfs, some network filesystems):
-                    // write it again, buffered.
-                    let _ = fs::remove_file(&tmp);
-                    false
-                }
-            };
-        if !direct {
-            create(0)?.write_all(content.as_slice())?;
-        }
-        fs::rename(&tmp, &path)
+        self.packer.append(hash, content)
     }
 
     /// Store a large file by streaming it, hashing as we go; returns the hash.
@@ -135,17 +132,22 @@ impl ObjectStore {
         Ok((hash, n))
     }
 
-    /// Open an object for reading, checking nothing: callers verify the
-    /// hash of what they read when it matters.
-    pub fn open(&self, hash: &[u8; 32]) -> io::Result<File> {
-        File::open(self.path_of(hash))
-    }
-
     /// Read an object whole and verify it against its name, so a corrupted
     /// or replaced object is never written back into a web root.
     pub fn read_verified(&self, hash: &[u8; 32]) -> io::Result<Vec<u8>> {
-        let mut data = Vec::new();
-        self.open(hash)?.read_to_end(&mut data)?;
+        let data = match File::open(self.path_of(hash)) {
+            Ok(mut f) => {
+                let mut data = Vec::new();
+                f.read_to_end(&mut data)?;
+                data
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let index = self.index()?;
+                let loc = index.get(hash).ok_or(e)?;
+                pack::read(index, loc)?
+            }
+            Err(e) => return Err(e),
+        };
         if blake3::hash(&data).as_bytes() != hash {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
@@ -158,10 +160,11 @@ impl ObjectStore {
         Ok(data)
     }
 
-    /// Remove objects no manifest refers to any more, and stale temporary
-    /// files of a seal that was interrupted.
+    /// Remove objects no manifest refers to any more (packs once none of
+    /// their objects is), and stale temporary files of a seal that was
+    /// interrupted.
     pub fn collect_garbage(&self, keep: &std::collections::HashSet<[u8; 32]>) -> io::Result<u64> {
-        let mut removed = 0;
+        let mut removed = pack::collect_garbage(&self.dir.join("packs"), keep)?;
         let Ok(top) = fs::read_dir(&self.dir) else {
             return Ok(0);
         };

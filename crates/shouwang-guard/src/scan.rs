@@ -18,7 +18,7 @@ use crate::objects::ObjectStore;
 
 /// Files up to this size are read whole and stored from the same buffer;
 /// larger ones are streamed.
-const WHOLE_READ_LIMIT: u64 = 8 << 20;
+pub(crate) const WHOLE_READ_LIMIT: u64 = 8 << 20;
 
 /// Which paths a root's baseline leaves out, and which it records but never
 /// restores.

@@ -317,8 +317,22 @@ fn a_corrupted_object_is_never_written_back() {
     let s = site();
     let g = seal(&s);
     let b = g.baseline(&s.root).unwrap();
-    let hash = b.manifest.get(b"index.html").unwrap().hash.unwrap();
-    fs::write(b.objects.path_of(&hash), "<html>replaced object</html>").unwrap();
+    // Small files are packed: damage the pack's bytes where index.html is.
+    let sealed = fs::read(s.root.join("index.html")).unwrap();
+    let packs = b.objects.dir().join("packs");
+    let pack = fs::read_dir(&packs)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "pack"))
+        .expect("a pack file");
+    let mut bytes = fs::read(&pack).unwrap();
+    let at = bytes
+        .windows(sealed.len())
+        .position(|w| w == sealed.as_slice())
+        .expect("index.html's bytes in the pack");
+    bytes[at] ^= 0x20;
+    fs::write(&pack, &bytes).unwrap();
     fs::write(s.root.join("index.html"), "defaced").unwrap();
     let root = shouwang_guard::SafeRoot::open(&b.root).unwrap();
     let err = b.restorer(&root).fix(b"index.html").unwrap_err();

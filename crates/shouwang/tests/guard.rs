@@ -230,9 +230,23 @@ fn a_seal_killed_half_way_leaves_the_old_baseline() {
             .iter()
             .any(|c| c["path"].as_str().unwrap().starts_with("big"))
     );
-    // And a new seal completes over the leftovers of the killed one.
+    // The old baseline still restores, from its own packs.
+    let rebuilt = b.data.join("rebuilt");
+    let o = b.run(&["guard", "restore", b.www(), "--to", rebuilt.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        fs::read(rebuilt.join("index.html")).unwrap(),
+        fs::read(b.www.join("index.html")).unwrap()
+    );
+    // And a new seal completes over the leftovers of the killed one, and
+    // clears them away.
     assert!(b.run(&["guard", "seal", b.www()]).status.success());
     assert_eq!(b.run(&["guard", "check"]).status.code(), Some(0));
+    let leftovers: Vec<_> = files_under(&roots)
+        .into_iter()
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(".tmp-")))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
 #[test]

@@ -149,6 +149,13 @@ pub fn watch(
     let mut guarded = Vec::new();
     for r in roots {
         let baseline = guard.baseline(r)?;
+        baseline
+            .objects
+            .load_index()
+            .map_err(|e| GuardError::Io {
+                path: baseline.objects.dir().to_path_buf(),
+                source: e,
+            })?;
         let safe = SafeRoot::open(&baseline.root)?;
         guarded.push(Guarded {
             manifest_mtime: manifest_mtime(&baseline),
@@ -423,6 +430,12 @@ fn refresh(guard: &GuardDir, guarded: &mut [Guarded], source: &mut Source, tx: &
         if m != g.manifest_mtime {
             match guard.baseline(&g.baseline.root) {
                 Ok(b) => {
+                    if let Err(e) = b.objects.load_index() {
+                        let _ = tx.send(Message::Notice(Notice::Error(format!(
+                            "{}: {e}",
+                            b.objects.dir().display()
+                        ))));
+                    }
                     g.baseline = b;
                     g.manifest_mtime = m;
                     let _ = tx.send(Message::Notice(Notice::Reloaded {
