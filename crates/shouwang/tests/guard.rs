@@ -232,7 +232,13 @@ fn a_seal_killed_half_way_leaves_the_old_baseline() {
     );
     // The old baseline still restores, from its own packs.
     let rebuilt = b.data.join("rebuilt");
-    let o = b.run(&["guard", "restore", b.www(), "--to", rebuilt.to_str().unwrap()]);
+    let o = b.run(&[
+        "guard",
+        "restore",
+        b.www(),
+        "--to",
+        rebuilt.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(
         fs::read(rebuilt.join("index.html")).unwrap(),
@@ -244,7 +250,10 @@ fn a_seal_killed_half_way_leaves_the_old_baseline() {
     assert_eq!(b.run(&["guard", "check"]).status.code(), Some(0));
     let leftovers: Vec<_> = files_under(&roots)
         .into_iter()
-        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(".tmp-")))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(".tmp-"))
+        })
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }

@@ -87,7 +87,7 @@ impl PackIndex {
             }
             index.packs.push(idx.with_extension("pack"));
         }
-        index.entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        index.entries.sort_unstable_by_key(|a| a.0);
         Ok(index)
     }
 
@@ -170,7 +170,10 @@ pub(crate) struct PackWriter {
 }
 
 fn tmp_pack(dir: &Path, limit: u64) -> io::Result<(PathBuf, File)> {
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
     let tmp = dir.join(super::tmp_name());
     let open = |flags: i32| {
         OpenOptions::new()
@@ -326,7 +329,7 @@ impl PackWriter {
                 p.file.write_all_at(c.padded(), at)?;
             }
             p.file.set_len(p.data_end)?;
-            p.entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            p.entries.sort_unstable_by_key(|a| a.0);
             let mut idx = Vec::with_capacity(16 + p.entries.len() * ENTRY);
             idx.extend_from_slice(MAGIC);
             idx.extend_from_slice(&(p.entries.len() as u64).to_le_bytes());
@@ -369,9 +372,11 @@ pub(crate) fn collect_garbage(dir: &Path, keep: &HashSet<[u8; 32]>) -> io::Resul
         let path = item.path();
         let name = item.file_name();
         let name = name.to_string_lossy();
-        if name.starts_with(".tmp-") {
-            remove(&path)?;
-        } else if name.ends_with(".pack") && !path.with_extension("idx").exists() {
+        // Temporaries of an interrupted seal, and packs it renamed but
+        // never gave an index.
+        let unfinished = name.starts_with(".tmp-")
+            || (name.ends_with(".pack") && !path.with_extension("idx").exists());
+        if unfinished {
             remove(&path)?;
         } else if name.ends_with(".idx") {
             let entries = match fs::read(&path) {
@@ -404,7 +409,9 @@ mod tests {
     fn object(i: u32) -> Vec<u8> {
         // Sizes from 0 to about 300 KiB, so objects straddle chunk ends.
         let len = (i as usize * 7919) % (300 << 10);
-        (0..len).map(|j| (j as u32 ^ i.wrapping_mul(2654435761)) as u8).collect()
+        (0..len)
+            .map(|j| (j as u32 ^ i.wrapping_mul(2654435761)) as u8)
+            .collect()
     }
 
     #[test]
@@ -427,20 +434,27 @@ mod tests {
                 });
             }
         });
-        let distinct: HashSet<_> = objects.iter().map(|o| *blake3::hash(o).as_bytes()).collect();
+        let distinct: HashSet<_> = objects
+            .iter()
+            .map(|o| *blake3::hash(o).as_bytes())
+            .collect();
         assert_eq!(w.finish().unwrap(), distinct.len());
         let index = PackIndex::load(&dir).unwrap();
         assert!(index.packs.len() > 3, "{} packs", index.packs.len());
         assert_eq!(index.entries.len(), distinct.len());
         for o in &objects {
             let loc = index.get(blake3::hash(o).as_bytes()).expect("packed");
-            assert!(&read(&index, loc).unwrap() == o, "an object read back differs");
+            assert!(
+                &read(&index, loc).unwrap() == o,
+                "an object read back differs"
+            );
         }
         assert!(index.get(&[7; 32]).is_none());
 
         // A second session adds a pack beside the first ones.
         let extra = b"<html>new page</html>".to_vec();
-        w.append(blake3::hash(&extra).as_bytes(), &aligned(&extra)).unwrap();
+        w.append(blake3::hash(&extra).as_bytes(), &aligned(&extra))
+            .unwrap();
         assert_eq!(w.finish().unwrap(), 1);
         let index = PackIndex::load(&dir).unwrap();
         let loc = index.get(blake3::hash(&extra).as_bytes()).unwrap();
@@ -479,7 +493,9 @@ mod tests {
             .unwrap();
         let bytes = fs::read(&idx).unwrap();
         fs::write(&idx, &bytes[..bytes.len() - 3]).unwrap();
-        let err = PackIndex::load(&dir).err().expect("a truncated index is refused");
+        let err = PackIndex::load(&dir)
+            .err()
+            .expect("a truncated index is refused");
         assert!(err.to_string().contains("truncated"), "{err}");
     }
 }

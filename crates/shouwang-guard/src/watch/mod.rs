@@ -149,13 +149,10 @@ pub fn watch(
     let mut guarded = Vec::new();
     for r in roots {
         let baseline = guard.baseline(r)?;
-        baseline
-            .objects
-            .load_index()
-            .map_err(|e| GuardError::Io {
-                path: baseline.objects.dir().to_path_buf(),
-                source: e,
-            })?;
+        baseline.objects.load_index().map_err(|e| GuardError::Io {
+            path: baseline.objects.dir().to_path_buf(),
+            source: e,
+        })?;
         let safe = SafeRoot::open(&baseline.root)?;
         guarded.push(Guarded {
             manifest_mtime: manifest_mtime(&baseline),
@@ -180,12 +177,14 @@ pub fn watch(
             (Source::Inotify(i), Backend::Inotify)
         }
     };
+    // Whatever changed while nobody watched is repaired first (the marks
+    // are in place, so what changes meanwhile waits in the queue); only
+    // then is the watcher announced as guarding in real time.
+    repair_all(&mut guarded, &tx);
     let _ = tx.send(Message::Notice(Notice::Started {
         backend,
         roots: paths.clone(),
     }));
-    // Whatever changed while nobody watched is repaired first.
-    repair_all(&mut guarded, &tx);
 
     let mut raw = Vec::new();
     let mut last_sweep = Instant::now();
