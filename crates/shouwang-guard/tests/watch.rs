@@ -321,6 +321,47 @@ fn a_displaced_root_is_reported_and_rebuilt(w: Watching) {
     });
 }
 
+/// A busy directory elsewhere on the filesystem (logs, a database) stops
+/// costing the watcher anything once it is ignored; a directory that was
+/// busy outside and is then moved in is still handled like any other.
+fn busy_directories_outside_are_ignored_but_not_once_moved_in(w: Watching) {
+    let busy = w.outside.join("busy");
+    let busy2 = w.outside.join("busy2");
+    for d in [&busy, &busy2] {
+        fs::create_dir(d).unwrap();
+        for i in 0..2_000 {
+            fs::write(d.join(format!("{}.log", i % 10)), format!("line {i}\n")).unwrap();
+        }
+    }
+    // Moved into the root: an intruder, quarantined.
+    fs::rename(&busy, w.root.join("busy")).unwrap();
+    eventually("moved-in busy directory quarantined", || {
+        !w.root.join("busy").exists()
+    });
+    // Moved into the writable area: new files in it are still recorded.
+    fs::rename(&busy2, w.root.join("uploads/busy2")).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    fs::write(
+        w.root.join("uploads/busy2/shell.php"),
+        "<?php eval($_POST[1]);",
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut seen = false;
+    while Instant::now() < deadline && !seen {
+        seen = reports(&w)
+            .iter()
+            .any(|r| r.path == "uploads/busy2/shell.php");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(seen, "a new file in a moved-in busy directory is reported");
+    // And the site is still guarded.
+    fs::write(w.root.join("index.html"), "HACKED").unwrap();
+    eventually("index.html restored", || {
+        content(&w.root.join("index.html")).is_some_and(|c| c != "HACKED")
+    });
+}
+
 macro_rules! both {
     ($($name:ident: $files:expr),* $(,)?) => {
         mod fanotify {
@@ -343,4 +384,5 @@ both!(
     writable_area_is_recorded_not_touched: 0,
     mass_change_is_all_undone: 10_000,
     a_displaced_root_is_reported_and_rebuilt: 0,
+    busy_directories_outside_are_ignored_but_not_once_moved_in: 0,
 );

@@ -34,7 +34,29 @@ pub struct Fanotify {
     /// The thread that reads events is the thread that restores (events
     /// carry thread ids with FAN_REPORT_TID): its own writes are skipped.
     tid: i32,
+    /// The guarded roots: events in directories neither inside nor above
+    /// one are someone else's.
+    roots: Vec<PathBuf>,
+    /// Events seen per foreign directory handle. A filesystem mark sees
+    /// the whole filesystem: a directory outside the roots that keeps
+    /// busy (a database, logs, our own store) gets an ignore mark, so the
+    /// kernel stops sending its events at all.
+    foreign: HashMap<Vec<u8>, u32>,
+    /// How many ignore marks are in place.
+    ignoring: usize,
+    /// Whether the last read brought foreign events and nothing else to
+    /// handle (our own restores do not count).
+    foreign_only: bool,
+    /// Foreign events seen so far.
+    foreign_seen: u64,
 }
+
+/// Foreign events from one directory before it is ignored.
+const BUSY: u32 = 256;
+
+/// How long to let events gather after a wake-up that brought only
+/// foreign ones.
+const FLOOD_PAUSE: Duration = Duration::from_millis(2);
 
 impl Fanotify {
     /// Mark the filesystems holding `roots`. Fails (and the caller falls
@@ -81,7 +103,91 @@ impl Fanotify {
             dirs: HashMap::new(),
             buf: vec![0; 256 * 1024],
             tid: 0,
+            roots: roots.to_vec(),
+            foreign: HashMap::new(),
+            ignoring: 0,
+            foreign_only: false,
+            foreign_seen: 0,
         })
+    }
+
+    /// Neither inside a root nor above one (where a root itself can be
+    /// moved or deleted).
+    fn is_foreign(&self, dir: &std::path::Path) -> bool {
+        !self
+            .roots
+            .iter()
+            .any(|r| dir.starts_with(r) || r.starts_with(dir))
+    }
+
+    /// Count an event of a foreign directory; a busy one is ignored from
+    /// now on.
+    fn count_foreign(&mut self, handle: &[u8]) {
+        self.foreign_seen += 1;
+        if self.foreign.len() > 100_000 {
+            self.foreign.clear();
+        }
+        let n = self.foreign.entry(handle.to_vec()).or_insert(0);
+        *n += 1;
+        if *n != BUSY {
+            return;
+        }
+        for m in &self.mounts {
+            // SAFETY: `handle` is a `struct file_handle` as the kernel gave it.
+            let fd = unsafe {
+                libc::open_by_handle_at(
+                    m.as_raw_fd(),
+                    handle.as_ptr() as *mut libc::file_handle,
+                    // Not O_PATH: fanotify_mark refuses those (EBADF).
+                    libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+                )
+            };
+            if fd < 0 {
+                continue;
+            }
+            // SAFETY: a fresh descriptor we own.
+            let dir = unsafe { OwnedFd::from_raw_fd(fd) };
+            // SAFETY: valid descriptors; a NULL path marks `dir` itself.
+            let r = unsafe {
+                libc::fanotify_mark(
+                    self.fd.as_raw_fd(),
+                    libc::FAN_MARK_ADD | libc::FAN_MARK_IGNORE_SURV,
+                    MASK | libc::FAN_EVENT_ON_CHILD,
+                    dir.as_raw_fd(),
+                    std::ptr::null(),
+                )
+            };
+            if r == 0 {
+                self.ignoring += 1;
+            } else {
+                tracing::debug!(
+                    "cannot ignore a busy directory: {}",
+                    io::Error::last_os_error()
+                );
+            }
+            break;
+        }
+    }
+
+    /// Drop every ignore mark: a directory moved into a root may carry
+    /// one from when it was outside.
+    fn forget_ignores(&mut self) {
+        if self.ignoring == 0 {
+            return;
+        }
+        // SAFETY: valid descriptor; FLUSH without FILESYSTEM removes the
+        // inode marks (only ignore marks are), keeping the filesystem mark.
+        unsafe {
+            libc::fanotify_mark(
+                self.fd.as_raw_fd(),
+                libc::FAN_MARK_FLUSH,
+                0,
+                libc::AT_FDCWD,
+                std::ptr::null(),
+            )
+        };
+        self.ignoring = 0;
+        self.foreign.clear();
     }
 
     /// Resolve a directory handle to its current path.
@@ -117,6 +223,20 @@ impl Fanotify {
     pub fn read(&mut self, out: &mut Vec<RawEvent>, timeout: Duration) -> io::Result<()> {
         // SAFETY: gettid has no preconditions.
         self.tid = unsafe { libc::gettid() };
+        // The last wake-up brought only other people's events (a flood
+        // elsewhere on the filesystem): let more gather before reading
+        // again, instead of waking for every few of them. A change in a
+        // root waits at most this long.
+        if self.foreign_only {
+            std::thread::sleep(FLOOD_PAUSE);
+        }
+        let before = (out.len(), self.foreign_seen);
+        let result = self.read_ready(out, timeout);
+        self.foreign_only = out.len() == before.0 && self.foreign_seen > before.1;
+        result
+    }
+
+    fn read_ready(&mut self, out: &mut Vec<RawEvent>, timeout: Duration) -> io::Result<()> {
         if !super::wait_readable(self.fd.as_fd(), timeout)? {
             return Ok(());
         }
@@ -166,17 +286,18 @@ impl Fanotify {
                     continue;
                 }
                 let is_dir = mask & libc::FAN_ONDIR != 0;
-                if is_dir
+                // A directory that moves or goes makes cached paths lie;
+                // the cache is dropped unless it happened outside every
+                // root (then the cached paths it spoils are outside too,
+                // and a later move into a root is an event in the root).
+                let dir_moved = is_dir
                     && mask
                         & (libc::FAN_MOVED_FROM
                             | libc::FAN_MOVED_TO
                             | libc::FAN_DELETE
                             | libc::FAN_DELETE_SELF
                             | libc::FAN_MOVE_SELF)
-                        != 0
-                {
-                    self.dirs.clear();
-                }
+                        != 0;
                 let mut pos = start;
                 while pos + 4 <= end {
                     let info_type = self.buf[pos];
@@ -203,7 +324,21 @@ impl Fanotify {
                             CStr::from_bytes_until_nul(&self.buf[handle_end..pos + info_len])
                                 .map(|c| c.to_bytes().to_vec())
                                 .unwrap_or_default();
-                        if let Some(dir) = self.resolve(&handle) {
+                        let resolved = self.resolve(&handle);
+                        if let Some(dir) = &resolved
+                            && self.is_foreign(dir)
+                        {
+                            self.count_foreign(&handle);
+                            pos += info_len;
+                            continue;
+                        }
+                        if dir_moved {
+                            self.dirs.clear();
+                        }
+                        if let Some(dir) = resolved {
+                            if is_dir && mask & libc::FAN_MOVED_TO != 0 {
+                                self.forget_ignores();
+                            }
                             let path = if name.is_empty() || name == b"." {
                                 dir
                             } else {
