@@ -9,7 +9,7 @@ use std::fs;
 use std::process::Command;
 
 use shouwang_guard::block::{BlockError, BpfBlocker};
-use shouwang_guard::{GuardDir, SealOptions};
+use shouwang_guard::{Baseline, GuardDir, SealOptions};
 
 fn sh(cmd: &str) -> bool {
     Command::new("sh")
@@ -20,26 +20,35 @@ fn sh(cmd: &str) -> bool {
         .success()
 }
 
-#[test]
-fn other_processes_cannot_change_a_sealed_root() {
+/// A small site sealed with `writables`: index.html, news/a.html,
+/// news/2026/b.html, app.log and an empty uploads/.
+fn sealed_site(writables: &[&str]) -> (tempfile::TempDir, std::path::PathBuf, Baseline) {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let www = tmp.path().join("www");
-    fs::create_dir_all(www.join("news")).unwrap();
+    fs::create_dir_all(www.join("news/2026")).unwrap();
     fs::create_dir_all(www.join("uploads")).unwrap();
     fs::create_dir_all(&data).unwrap();
     fs::write(www.join("index.html"), "<html>政府网站</html>").unwrap();
     fs::write(www.join("news/a.html"), "<p>通知</p>").unwrap();
+    fs::write(www.join("news/2026/b.html"), "<p>公告</p>").unwrap();
+    fs::write(www.join("app.log"), "started\n").unwrap();
     let g = GuardDir::open(&data).unwrap();
     g.seal(
         &www,
         &SealOptions {
-            writables: vec!["uploads/**".into()],
+            writables: writables.iter().map(|w| w.to_string()).collect(),
             ..Default::default()
         },
     )
     .unwrap();
     let b = g.baseline(&www).unwrap();
+    (tmp, www, b)
+}
+
+#[test]
+fn other_processes_cannot_change_a_sealed_root() {
+    let (_tmp, www, b) = sealed_site(&["uploads/**"]);
 
     let mut blocker = match BpfBlocker::start() {
         Ok(bl) => bl,
@@ -114,26 +123,7 @@ fn other_processes_cannot_change_a_sealed_root() {
 #[test]
 fn permission_events_refuse_write_opens_and_let_reads_through() {
     use shouwang_guard::block::OpenBlocker;
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let www = tmp.path().join("www");
-    fs::create_dir_all(www.join("news/2026")).unwrap();
-    fs::create_dir_all(www.join("uploads")).unwrap();
-    fs::create_dir_all(&data).unwrap();
-    fs::write(www.join("index.html"), "<html>政府网站</html>").unwrap();
-    fs::write(www.join("news/a.html"), "<p>通知</p>").unwrap();
-    fs::write(www.join("news/2026/b.html"), "<p>公告</p>").unwrap();
-    fs::write(www.join("app.log"), "started\n").unwrap();
-    let g = GuardDir::open(&data).unwrap();
-    g.seal(
-        &www,
-        &SealOptions {
-            writables: vec!["uploads/**".into(), "*.log".into()],
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let b = g.baseline(&www).unwrap();
+    let (_tmp, www, b) = sealed_site(&["uploads/**", "*.log"]);
 
     let mut blocker = match OpenBlocker::start() {
         Ok(bl) => bl,

@@ -198,16 +198,7 @@ impl OpenBlocker {
             // A marked directory moved away and its mark cannot be found
             // by path: drop every mark and put back those of the roots
             // still protected, so no stray mark outlives the window.
-            // SAFETY: valid descriptor; FLUSH takes no path.
-            unsafe {
-                libc::fanotify_mark(
-                    self.fd.as_raw_fd(),
-                    libc::FAN_MARK_FLUSH,
-                    0,
-                    libc::AT_FDCWD,
-                    std::ptr::null(),
-                )
-            };
+            crate::watch::flush_inode_marks(self.fd.as_fd());
             for others in self.marked.values() {
                 for d in others {
                     let _ = self.mark(d, true);

@@ -51,6 +51,22 @@ pub struct Fanotify {
     foreign_seen: u64,
 }
 
+/// Remove every inode mark of a fanotify group (its filesystem and mount
+/// marks stay).
+pub(crate) fn flush_inode_marks(group: std::os::fd::BorrowedFd<'_>) {
+    // SAFETY: valid descriptor; FLUSH takes no path. Without
+    // FAN_MARK_FILESYSTEM or FAN_MARK_MOUNT it removes the inode marks.
+    unsafe {
+        libc::fanotify_mark(
+            group.as_raw_fd(),
+            libc::FAN_MARK_FLUSH,
+            0,
+            libc::AT_FDCWD,
+            std::ptr::null(),
+        )
+    };
+}
+
 /// Foreign events from one directory before it is ignored.
 const BUSY: u32 = 256;
 
@@ -175,17 +191,8 @@ impl Fanotify {
         if self.ignoring == 0 {
             return;
         }
-        // SAFETY: valid descriptor; FLUSH without FILESYSTEM removes the
-        // inode marks (only ignore marks are), keeping the filesystem mark.
-        unsafe {
-            libc::fanotify_mark(
-                self.fd.as_raw_fd(),
-                libc::FAN_MARK_FLUSH,
-                0,
-                libc::AT_FDCWD,
-                std::ptr::null(),
-            )
-        };
+        // Only ignore marks are inode marks here: the filesystem mark stays.
+        flush_inode_marks(self.fd.as_fd());
         self.ignoring = 0;
         self.foreign.clear();
     }

@@ -9,6 +9,7 @@
 //! delay a restore. A queue overflow triggers a full repair.
 
 mod fanotify;
+pub(crate) use fanotify::flush_inode_marks;
 mod inotify;
 
 use std::collections::BTreeSet;
