@@ -46,20 +46,28 @@ fn sealed_site(writables: &[&str]) -> (tempfile::TempDir, std::path::PathBuf, Ba
     (tmp, www, b)
 }
 
+/// The blocker, or None (the test says SKIPPED) where the kernel really
+/// lacks the mechanism, unless `require` is set to 1.
+fn started<B>(start: Result<B, BlockError>, require: &str) -> Option<B> {
+    match start {
+        Ok(b) => Some(b),
+        Err(BlockError::Unavailable(why)) => {
+            if std::env::var(require).as_deref() == Ok("1") {
+                panic!("{require}=1 but this blocking mode is unavailable: {why}");
+            }
+            eprintln!("SKIPPED: {why}");
+            None
+        }
+        Err(e) => panic!("{e}"),
+    }
+}
+
 #[test]
 fn other_processes_cannot_change_a_sealed_root() {
     let (_tmp, www, b) = sealed_site(&["uploads/**"]);
 
-    let mut blocker = match BpfBlocker::start() {
-        Ok(bl) => bl,
-        Err(BlockError::Unavailable(why)) => {
-            if std::env::var("SHOUWANG_REQUIRE_BPF").as_deref() == Ok("1") {
-                panic!("SHOUWANG_REQUIRE_BPF=1 but blocking mode is unavailable: {why}");
-            }
-            eprintln!("SKIPPED: {why}");
-            return;
-        }
-        Err(e) => panic!("{e}"),
+    let Some(mut blocker) = started(BpfBlocker::start(), "SHOUWANG_REQUIRE_BPF") else {
+        return;
     };
     let n = blocker.protect(&b).unwrap();
     assert!(n >= 3, "{n} inodes protected");
@@ -125,16 +133,8 @@ fn permission_events_refuse_write_opens_and_let_reads_through() {
     use shouwang_guard::block::OpenBlocker;
     let (_tmp, www, b) = sealed_site(&["uploads/**", "*.log"]);
 
-    let mut blocker = match OpenBlocker::start() {
-        Ok(bl) => bl,
-        Err(BlockError::Unavailable(why)) => {
-            if std::env::var("SHOUWANG_REQUIRE_FANOTIFY").as_deref() == Ok("1") {
-                panic!("SHOUWANG_REQUIRE_FANOTIFY=1 but permission events are unavailable: {why}");
-            }
-            eprintln!("SKIPPED: {why}");
-            return;
-        }
-        Err(e) => panic!("{e}"),
+    let Some(mut blocker) = started(OpenBlocker::start(), "SHOUWANG_REQUIRE_FANOTIFY") else {
+        return;
     };
     // The root, news and news/2026; uploads holds only writable files.
     assert_eq!(blocker.protect(&b).unwrap(), 3);
