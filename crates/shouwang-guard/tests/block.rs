@@ -194,12 +194,19 @@ fn permission_events_refuse_write_opens_and_let_reads_through() {
         blocker.denied()
     );
 
-    // The web server's reads go through.
+    // The web server's reads go through, every one of them (each open is
+    // decided while its opener may still be on its way to sleep).
     let out = Command::new("cat")
         .arg(www.join("news/2026/b.html"))
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "<p>公告</p>");
+    assert!(
+        sh(&format!(
+            "for i in $(seq 300); do cat {w}/index.html {w}/news/a.html >/dev/null || exit 1; done"
+        )),
+        "a read was refused"
+    );
     // Writable areas stay writable, by directory and by file pattern.
     assert!(sh(&format!("echo jpeg > {w}/uploads/photo.jpg")));
     assert!(sh(&format!("echo more >> {w}/app.log")));

@@ -275,10 +275,24 @@ pub(crate) fn classify(line: &str, read_mem: impl Fn(u64) -> Option<u64>) -> Ope
 }
 
 fn intent_of(tid: i32) -> OpenIntent {
-    let line = match std::fs::read_to_string(format!("/proc/{tid}/syscall")) {
-        Ok(l) => l,
-        Err(e) => return OpenIntent::Unknown(format!("/proc/{tid}/syscall: {e}")),
-    };
+    // The kernel shows a task's syscall only once it is off the CPU: we
+    // can read the event before the opener has gone to sleep waiting for
+    // our answer, and then the file says "running". It sleeps at once.
+    let mut line = String::new();
+    for attempt in 0..200 {
+        line = match std::fs::read_to_string(format!("/proc/{tid}/syscall")) {
+            Ok(l) => l,
+            Err(e) => return OpenIntent::Unknown(format!("/proc/{tid}/syscall: {e}")),
+        };
+        if !line.starts_with("running") {
+            break;
+        }
+        if attempt < 20 {
+            std::thread::yield_now();
+        } else {
+            std::thread::sleep(Duration::from_micros(50));
+        }
+    }
     classify(&line, |addr| {
         let mem = std::fs::File::open(format!("/proc/{tid}/mem")).ok()?;
         let mut b = [0u8; 8];
