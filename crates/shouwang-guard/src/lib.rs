@@ -169,13 +169,8 @@ impl GuardDir {
                 detail: e.to_string(),
             });
         }
-        objects.finish().map_err(io_err(objects.dir()))?;
         // Every object reaches the disk before the manifest that names it.
-        let objdir = fs::File::open(objects.dir()).map_err(io_err(objects.dir()))?;
-        rustix::fs::syncfs(&objdir).map_err(|e| GuardError::Io {
-            path: objects.dir().to_path_buf(),
-            source: e.into(),
-        })?;
+        objects.make_durable().map_err(io_err(objects.dir()))?;
         tracing::debug!(
             read_hash_store = ?scanned,
             syncfs = ?(started.elapsed() - scanned),
@@ -293,12 +288,7 @@ impl GuardDir {
         }
         b.manifest.sort();
         b.manifest.sealed_at_us = Utc::now().timestamp_micros();
-        b.objects.finish().map_err(io_err(b.objects.dir()))?;
-        let objdir = fs::File::open(b.objects.dir()).map_err(io_err(b.objects.dir()))?;
-        rustix::fs::syncfs(&objdir).map_err(|e| GuardError::Io {
-            path: b.objects.dir().to_path_buf(),
-            source: e.into(),
-        })?;
+        b.objects.make_durable().map_err(io_err(b.objects.dir()))?;
         self.commit(&b.dir, &b.manifest)?;
         Ok(published)
     }

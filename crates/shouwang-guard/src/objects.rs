@@ -36,9 +36,6 @@ pub(crate) fn tmp_name() -> String {
 /// reader's buffer; smaller ones are gathered into chunks first.
 const DIRECT_MIN: usize = 128 * 1024;
 
-/// The largest object a pack takes: what the scan reads whole.
-const WHOLE_READ_LIMIT: u64 = crate::scan::WHOLE_READ_LIMIT;
-
 impl ObjectStore {
     pub fn new(dir: PathBuf) -> Self {
         ObjectStore {
@@ -70,14 +67,16 @@ impl ObjectStore {
 
     /// Is this content stored (in a finished pack or as its own file)?
     pub fn contains(&self, hash: &[u8; 32]) -> io::Result<bool> {
-        Ok(self.path_of(hash).is_file() || self.index()?.get(hash).is_some())
+        Ok(self.index()?.get(hash).is_some() || self.path_of(hash).is_file())
     }
 
-    /// Finish the packs written since the last call: objects put before
-    /// are readable only after this. Sealing calls it before the `syncfs`
-    /// that precedes the manifest.
-    pub fn finish(&self) -> io::Result<usize> {
-        self.packer.finish()
+    /// Finish the packs written since the last call (objects put before
+    /// are readable only after this) and flush the filesystem, with one
+    /// `syncfs`: called before a manifest that names them is committed.
+    pub fn make_durable(&self) -> io::Result<()> {
+        self.packer.finish()?;
+        rustix::fs::syncfs(File::open(&self.dir)?)?;
+        Ok(())
     }
 
     pub fn dir(&self) -> &Path {
@@ -89,9 +88,8 @@ impl ObjectStore {
         self.dir.join(&hex[..2]).join(&hex[2..])
     }
 
-    /// Store `content` (whose hash the caller computed) in a pack,
-    /// readable after [`ObjectStore::finish`] and made durable by the one
-    /// `syncfs` that precedes the manifest referring to it.
+    /// Store `content` (whose hash the caller computed) in a pack; it is
+    /// readable and on disk after [`ObjectStore::make_durable`].
     pub fn put(&self, hash: &[u8; 32], content: &AlignedBuf) -> io::Result<()> {
         if self.contains(hash)? {
             return Ok(());

@@ -200,7 +200,7 @@ fn tmp_pack(dir: &Path, limit: u64) -> io::Result<(PathBuf, File)> {
         &file,
         rustix::fs::FallocateFlags::empty(),
         0,
-        limit + (CHUNK as u64) + super::WHOLE_READ_LIMIT,
+        limit + (CHUNK as u64) + crate::scan::WHOLE_READ_LIMIT,
     );
     Ok((tmp, file))
 }
