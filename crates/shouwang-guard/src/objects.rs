@@ -54,7 +54,9 @@ impl ObjectStore {
             .map_err(|why| {
                 io::Error::new(
                     io::ErrorKind::InvalidData,
-                    format!("the baseline's pack index is unreadable: {why}"),
+                    format!(
+                        "the baseline's pack index is unreadable: {why}. Nothing can be restored from it: check the web root by hand, then seal it again (shouwang guard seal DIR)"
+                    ),
                 )
             })
     }
