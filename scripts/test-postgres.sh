@@ -19,9 +19,20 @@ fi
 bin="$(bindir)"
 
 # PostgreSQL refuses to run as root: run it as an unprivileged user.
+# On a new machine Debian's package may have left the `postgres` group
+# without its user; plain `useradd postgres` then stops with "group postgres
+# exists", so the user joins the group that is there.
+ensure_pg_user() {
+    id postgres >/dev/null 2>&1 && return 0
+    if getent group postgres >/dev/null; then
+        useradd --system --gid postgres --home-dir /var/lib/postgresql --shell /bin/bash postgres
+    else
+        useradd --system --user-group --home-dir /var/lib/postgresql --shell /bin/bash postgres
+    fi
+}
 as_pg() {
     if [ "$(id -u)" = 0 ]; then
-        id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql postgres
+        ensure_pg_user
         runuser -u postgres -- "$@"
     else
         "$@"
@@ -36,7 +47,7 @@ fi
 if ! "$bin/pg_isready" -q -h 127.0.0.1 -p "$port"; then
     if [ ! -f "$dir/PG_VERSION" ]; then
         mkdir -p "$dir"
-        [ "$(id -u)" = 0 ] && { id postgres >/dev/null 2>&1 || useradd --system postgres; chown postgres "$dir"; }
+        [ "$(id -u)" = 0 ] && { ensure_pg_user; chown postgres "$dir"; }
         as_pg "$bin/initdb" -D "$dir" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
     fi
     as_pg "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -w \
