@@ -23,6 +23,7 @@
 use std::io::Read;
 
 use serde::Serialize;
+use shouwang_model::text::shorten;
 
 use crate::doc::Values;
 use crate::docx::{blocks_xml, escape, zip_parts};
@@ -216,11 +217,6 @@ struct Found {
     name: String,
 }
 
-fn shorten(s: &str) -> String {
-    let s: String = s.chars().take(60).collect();
-    s.replace('\n', " ")
-}
-
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name
@@ -344,7 +340,7 @@ pub(crate) fn fill_part(
             paragraph: n + 1,
             placeholder: placeholder.into(),
             problem: what.into(),
-            context: shorten(&text),
+            context: shorten(&text, 60).replace('\n', " "),
         };
         let found = match scan(&text) {
             Ok(f) => f,
