@@ -297,20 +297,28 @@ fn libraries_return_typed_errors_and_only_the_binary_uses_anyhow() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
-#[test]
-fn only_the_binary_writes_to_the_terminal() {
-    let mut wrong = Vec::new();
-    for m in members().iter().filter(|m| m.name != "shouwang") {
+/// `file:line: text` of each shipped code line, in the crates `which`
+/// picks, that contains one of `needles`.
+fn shipped_lines_containing(which: impl Fn(&str) -> bool, needles: &[&str]) -> Vec<String> {
+    let mut found = Vec::new();
+    for m in members().iter().filter(|m| which(&m.name)) {
         for (path, text) in shipped_sources(&m.dir) {
             for (n, line) in code_lines(&text) {
-                for mac in ["println!", "eprintln!", "print!(", "eprint!(", "dbg!("] {
-                    if line.contains(mac) {
-                        wrong.push(format!("{}:{n}: {}", path.display(), line.trim()));
-                    }
+                if needles.iter().any(|x| line.contains(x)) {
+                    found.push(format!("{}:{n}: {}", path.display(), line.trim()));
                 }
             }
         }
     }
+    found
+}
+
+#[test]
+fn only_the_binary_writes_to_the_terminal() {
+    let wrong = shipped_lines_containing(
+        |c| c != "shouwang",
+        &["println!", "eprintln!", "print!(", "eprint!(", "dbg!("],
+    );
     assert!(
         wrong.is_empty(),
         "libraries report through return values and tracing, not the terminal:\n{}",
@@ -372,21 +380,10 @@ fn every_member_takes_the_workspace_lints_and_only_the_guard_may_use_unsafe() {
 
 #[test]
 fn the_vocabulary_and_the_matchers_do_no_io() {
-    let mut wrong = Vec::new();
-    for m in members()
-        .iter()
-        .filter(|m| m.name == "shouwang-model" || m.name == "shouwang-scan")
-    {
-        for (path, text) in shipped_sources(&m.dir) {
-            for (n, line) in code_lines(&text) {
-                for io in ["std::fs", "std::net", "std::process", "tokio", "File::"] {
-                    if line.contains(io) {
-                        wrong.push(format!("{}:{n}: {}", path.display(), line.trim()));
-                    }
-                }
-            }
-        }
-    }
+    let wrong = shipped_lines_containing(
+        |c| c == "shouwang-model" || c == "shouwang-scan",
+        &["std::fs", "std::net", "std::process", "tokio", "File::"],
+    );
     assert!(
         wrong.is_empty(),
         "shouwang-model and shouwang-scan are pure functions over values:\n{}",
