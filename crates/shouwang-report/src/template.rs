@@ -296,7 +296,40 @@ pub(crate) fn fill_part(
             context: String::new(),
         }]
     })?;
-    // Find paragraphs and their w:t texts.
+    let mut edits = Edits::default();
+    let mut problems = Vec::new();
+    for (n, p) in paragraphs(xml, &toks).iter().enumerate() {
+        let text: String = p.segments.iter().map(|(_, t)| t.as_str()).collect();
+        if !text.contains("{{") {
+            continue;
+        }
+        let problem = |placeholder: &str, what: &str| PlaceholderProblem {
+            part: part.into(),
+            paragraph: n + 1,
+            placeholder: placeholder.into(),
+            problem: what.into(),
+            context: shorten(&text, 60).replace('\n', " "),
+        };
+        if let Err(ps) = fill_paragraph(p, &text, values, blocks_allowed, &mut edits) {
+            problems.extend(ps.iter().map(|(ph, what)| problem(ph, what)));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(write_back(xml, &toks, edits))
+}
+
+/// What filling a part changes: new text per text token, and paragraphs
+/// (first and last token) replaced whole by a block's XML.
+#[derive(Default)]
+struct Edits {
+    text: std::collections::HashMap<usize, String>,
+    replaced: Vec<(usize, usize, String)>,
+}
+
+/// The paragraphs of a part with the decoded texts of their `w:t` runs.
+fn paragraphs(xml: &str, toks: &[(Tok, usize, usize)]) -> Vec<Paragraph> {
     let mut paragraphs: Vec<Paragraph> = Vec::new();
     let mut open: Vec<usize> = Vec::new();
     let mut in_t = false;
@@ -326,129 +359,119 @@ pub(crate) fn fill_part(
             _ => {}
         }
     }
+    paragraphs
+}
+
+/// Fills one paragraph whose text holds `{{`: a block placeholder replaces
+/// the paragraph, scalars are spliced into its runs. Problems come back as
+/// (placeholder, what is wrong).
+fn fill_paragraph(
+    p: &Paragraph,
+    text: &str,
+    values: &dyn Values,
+    blocks_allowed: bool,
+    edits: &mut Edits,
+) -> std::result::Result<(), Vec<(String, String)>> {
+    let found = scan(text)?;
+    // Block placeholders: the paragraph must hold only that.
+    if let Some(block) = found
+        .iter()
+        .find(|f| f.name.starts_with("table:") || f.name.starts_with("section:"))
+    {
+        let written = format!("{{{{{}}}}}", block.name);
+        let alone = found.len() == 1
+            && text.trim()
+                == text
+                    .chars()
+                    .skip(block.start)
+                    .take(block.end - block.start)
+                    .collect::<String>();
+        if !alone {
+            return Err(vec![(
+                written,
+                "is a block placeholder: put it alone in its own paragraph".into(),
+            )]);
+        }
+        if !blocks_allowed || p.nested {
+            return Err(vec![(
+                written,
+                "is a block placeholder and can only stand in the document body, not in a header, footer or text box".into(),
+            )]);
+        }
+        return match values.blocks(&block.name) {
+            Some(blocks) => {
+                edits.replaced.push((p.start, p.end, blocks_xml(&blocks)));
+                Ok(())
+            }
+            None => Err(vec![(written, unknown(&block.name, values))]),
+        };
+    }
+    // Scalars: compute the value of each, then splice segment texts.
+    let mut subs = Vec::new();
     let mut problems = Vec::new();
-    // Replacement text per text token, and whole paragraphs replaced.
-    let mut new_text: std::collections::HashMap<usize, String> = Default::default();
-    let mut replaced: Vec<(usize, usize, String)> = Vec::new();
-    for (n, p) in paragraphs.iter().enumerate() {
-        let text: String = p.segments.iter().map(|(_, t)| t.as_str()).collect();
-        if !text.contains("{{") {
-            continue;
-        }
-        let problem = |placeholder: &str, what: &str| PlaceholderProblem {
-            part: part.into(),
-            paragraph: n + 1,
-            placeholder: placeholder.into(),
-            problem: what.into(),
-            context: shorten(&text, 60).replace('\n', " "),
-        };
-        let found = match scan(&text) {
-            Ok(f) => f,
-            Err(ps) => {
-                problems.extend(ps.iter().map(|(ph, what)| problem(ph, what)));
-                continue;
-            }
-        };
-        // Block placeholders: the paragraph must hold only that.
-        if let Some(block) = found
-            .iter()
-            .find(|f| f.name.starts_with("table:") || f.name.starts_with("section:"))
-        {
-            let written = format!("{{{{{}}}}}", block.name);
-            if found.len() > 1
-                || text.trim()
-                    != text
-                        .chars()
-                        .skip(block.start)
-                        .take(block.end - block.start)
-                        .collect::<String>()
-            {
-                problems.push(problem(
-                    &written,
-                    "is a block placeholder: put it alone in its own paragraph",
-                ));
-                continue;
-            }
-            if !blocks_allowed || p.nested {
-                problems.push(problem(
-                    &written,
-                    "is a block placeholder and can only stand in the document body, not in a header, footer or text box",
-                ));
-                continue;
-            }
-            match values.blocks(&block.name) {
-                Some(blocks) => replaced.push((p.start, p.end, blocks_xml(&blocks))),
-                None => problems.push(problem(&written, &unknown(&block.name, values))),
-            }
-            continue;
-        }
-        // Scalars: compute the value of each, then splice segment texts.
-        let mut subs = Vec::new();
-        for f in &found {
-            match values.scalar(&f.name) {
-                Some(v) => subs.push((f.start, f.end, v)),
-                None => problems.push(problem(
-                    &format!("{{{{{}}}}}", f.name),
-                    &unknown(&f.name, values),
-                )),
-            }
-        }
-        if subs.len() != found.len() {
-            continue;
-        }
-        let mut segs: Vec<Vec<char>> = p
-            .segments
-            .iter()
-            .map(|(_, t)| t.chars().collect())
-            .collect();
-        // Offsets of each segment in the original paragraph text; edits go
-        // right to left, so the offsets of earlier placeholders stay valid.
-        let mut spans = Vec::with_capacity(segs.len());
-        let mut acc = 0;
-        for seg in &segs {
-            spans.push((acc, acc + seg.len()));
-            acc += seg.len();
-        }
-        // The segment holding character `pos` and the offset in it.
-        let locate = |pos: usize| -> (usize, usize) {
-            let i = spans
-                .iter()
-                .position(|&(a, b)| a <= pos && pos < b)
-                .unwrap_or(spans.len() - 1);
-            (i, pos - spans[i].0)
-        };
-        // Right to left, so earlier offsets stay valid.
-        for (start, end, value) in subs.into_iter().rev() {
-            let (si, so) = locate(start);
-            let (ei, eo) = locate(end - 1);
-            let eo = eo + 1;
-            if si == ei {
-                let s = &mut segs[si];
-                s.splice(so..eo, value.chars());
-            } else {
-                segs[ei].drain(..eo);
-                for seg in segs.iter_mut().take(ei).skip(si + 1) {
-                    seg.clear();
-                }
-                let s = &mut segs[si];
-                s.truncate(so);
-                s.extend(value.chars());
-            }
-        }
-        for ((tok, old), new) in p.segments.iter().zip(segs) {
-            let new: String = new.into_iter().collect();
-            if &new != old {
-                new_text.insert(*tok, new);
-            }
+    for f in &found {
+        match values.scalar(&f.name) {
+            Some(v) => subs.push((f.start, f.end, v)),
+            None => problems.push((format!("{{{{{}}}}}", f.name), unknown(&f.name, values))),
         }
     }
     if !problems.is_empty() {
         return Err(problems);
     }
-    // Write the part back.
+    for ((tok, old), new) in p.segments.iter().zip(splice(&p.segments, subs)) {
+        if &new != old {
+            edits.text.insert(*tok, new);
+        }
+    }
+    Ok(())
+}
+
+/// The segment texts after replacing each (start, end, value) character
+/// span of their concatenation. A span that crosses segments leaves its
+/// value in the first and empties the rest of the span, so each run keeps
+/// its formatting.
+fn splice(segments: &[(usize, String)], subs: Vec<(usize, usize, String)>) -> Vec<String> {
+    let mut segs: Vec<Vec<char>> = segments.iter().map(|(_, t)| t.chars().collect()).collect();
+    // Offsets of each segment in the original paragraph text; edits go
+    // right to left, so the offsets of earlier placeholders stay valid.
+    let mut spans = Vec::with_capacity(segs.len());
+    let mut acc = 0;
+    for seg in &segs {
+        spans.push((acc, acc + seg.len()));
+        acc += seg.len();
+    }
+    // The segment holding character `pos` and the offset in it.
+    let locate = |pos: usize| -> (usize, usize) {
+        let i = spans
+            .iter()
+            .position(|&(a, b)| a <= pos && pos < b)
+            .unwrap_or(spans.len() - 1);
+        (i, pos - spans[i].0)
+    };
+    for (start, end, value) in subs.into_iter().rev() {
+        let (si, so) = locate(start);
+        let (ei, eo) = locate(end - 1);
+        let eo = eo + 1;
+        if si == ei {
+            segs[si].splice(so..eo, value.chars());
+        } else {
+            segs[ei].drain(..eo);
+            for seg in segs.iter_mut().take(ei).skip(si + 1) {
+                seg.clear();
+            }
+            let s = &mut segs[si];
+            s.truncate(so);
+            s.extend(value.chars());
+        }
+    }
+    segs.into_iter().map(|s| s.into_iter().collect()).collect()
+}
+
+/// The part with its edits applied; tokens not edited are copied as they were.
+fn write_back(xml: &str, toks: &[(Tok, usize, usize)], edits: Edits) -> String {
     let mut out = String::with_capacity(xml.len() + 1024);
     let mut k = 0;
-    let mut replaced = replaced.into_iter().peekable();
+    let mut replaced = edits.replaced.into_iter().peekable();
     while k < toks.len() {
         if let Some((s, e, xml_block)) = replaced.peek()
             && *s == k
@@ -459,7 +482,7 @@ pub(crate) fn fill_part(
             continue;
         }
         let (tok, s, e) = &toks[k];
-        match (tok, new_text.get(&k)) {
+        match (tok, edits.text.get(&k)) {
             (Tok::Text, Some(t)) => {
                 // Lines become breaks inside the same run.
                 let parts: Vec<String> = t.split('\n').map(escape).collect();
@@ -469,7 +492,7 @@ pub(crate) fn fill_part(
                 if n == "w:t"
                     && toks
                         .get(k + 1)
-                        .is_some_and(|_| new_text.contains_key(&(k + 1))) =>
+                        .is_some_and(|_| edits.text.contains_key(&(k + 1))) =>
             {
                 out.push_str("<w:t xml:space=\"preserve\">");
             }
@@ -477,7 +500,7 @@ pub(crate) fn fill_part(
         }
         k += 1;
     }
-    Ok(out)
+    out
 }
 
 fn unknown(name: &str, values: &dyn Values) -> String {
