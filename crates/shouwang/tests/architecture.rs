@@ -390,3 +390,127 @@ fn the_vocabulary_and_the_matchers_do_no_io() {
         wrong.join("\n")
     );
 }
+
+/// Functions longer than this are split along the seams their comments
+/// mark (ARCHITECTURE.md). The list below is what is left to split; it
+/// only shrinks.
+const MAX_FUNCTION_LINES: usize = 150;
+const LONG_FUNCTIONS_LEFT: &[(&str, &str)] = &[
+    ("crates/shouwang-report/src/collect.rs", "selfcheck"),
+    ("crates/shouwang-site/src/crawl.rs", "run"),
+    ("crates/shouwang-site/src/crawl.rs", "process_page"),
+    ("crates/shouwang/src/commands/guard.rs", "run"),
+    ("crates/shouwang/src/commands/up.rs", "run"),
+    ("crates/shouwang-console/src/web/auth.rs", "authenticate"),
+];
+
+/// (name, first line, length in lines) of each `fn` in shipped code, by
+/// counting braces outside string and character literals.
+fn functions(text: &str) -> Vec<(String, usize, usize)> {
+    fn braces(line: &str) -> (i64, bool) {
+        let (mut depth, mut opened) = (0, false);
+        let mut chars = line.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '"' => {
+                    while let Some(d) = chars.next() {
+                        match d {
+                            '\\' => {
+                                chars.next();
+                            }
+                            '"' => break,
+                            _ => {}
+                        }
+                    }
+                }
+                // A char literal ('{', '\'') but not a lifetime ('a).
+                '\'' => {
+                    let rest: String = chars.clone().take(3).collect();
+                    if rest.starts_with('\\') {
+                        chars.nth(2);
+                    } else if rest.chars().nth(1) == Some('\'') {
+                        chars.nth(1);
+                    }
+                }
+                '/' if chars.peek() == Some(&'/') => break,
+                '{' => {
+                    depth += 1;
+                    opened = true;
+                }
+                '}' => depth -= 1,
+                _ => {}
+            }
+        }
+        (depth, opened)
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let t = lines[i].trim_start();
+        let t = t
+            .strip_prefix("pub(crate) ")
+            .or_else(|| t.strip_prefix("pub(super) "))
+            .or_else(|| t.strip_prefix("pub "))
+            .unwrap_or(t);
+        let t = t.strip_prefix("async ").unwrap_or(t);
+        let Some(rest) = t.strip_prefix("fn ") else {
+            i += 1;
+            continue;
+        };
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        let (mut depth, mut opened) = (0, false);
+        let mut j = i;
+        while j < lines.len() {
+            let (d, o) = braces(lines[j]);
+            depth += d;
+            opened |= o;
+            if (opened && depth <= 0) || (!opened && lines[j].trim_end().ends_with(';')) {
+                break;
+            }
+            j += 1;
+        }
+        out.push((name, i + 1, j - i + 1));
+        i = j + 1;
+    }
+    out
+}
+
+#[test]
+fn no_function_in_shipped_code_is_longer_than_150_lines() {
+    let root = workspace_root();
+    let mut long = BTreeSet::new();
+    let mut wrong = Vec::new();
+    for m in members() {
+        for (path, text) in shipped_sources(&m.dir) {
+            let rel = path
+                .strip_prefix(&root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            for (name, line, len) in functions(&text) {
+                if len <= MAX_FUNCTION_LINES {
+                    continue;
+                }
+                if LONG_FUNCTIONS_LEFT.contains(&(rel.as_str(), name.as_str())) {
+                    long.insert((rel.clone(), name));
+                } else {
+                    wrong.push(format!(
+                        "{rel}:{line}: fn {name} is {len} lines (at most {MAX_FUNCTION_LINES})"
+                    ));
+                }
+            }
+        }
+    }
+    for (file, name) in LONG_FUNCTIONS_LEFT {
+        if !long.contains(&(file.to_string(), name.to_string())) {
+            wrong.push(format!(
+                "{file}: fn {name} is no longer long (or moved): take it off LONG_FUNCTIONS_LEFT"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
