@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use rust_xlsxwriter::{Color, Format, FormatBorder, Workbook, Worksheet, XlsxError};
+use shouwang_model::text::shorten;
 use shouwang_model::{AssetKind, FindingStatus, UnitProfile};
 use shouwang_store::{FindingFilter, FindingGroupQuery, IncidentFilter, Store};
 
@@ -78,8 +79,25 @@ enum Cell {
     Num(f64),
 }
 
+/// Excel keeps at most 32,767 characters in a cell, and one longer value
+/// (a crawled URL of 40,000 characters) would fail the whole workbook for
+/// as long as its finding exists.
+const MAX_CELL_CHARS: usize = 32_767;
+
 fn t(s: impl Into<String>) -> Cell {
-    Cell::Text(s.into())
+    let s = s.into();
+    // Bytes bound characters, so most cells skip the count.
+    if s.len() <= MAX_CELL_CHARS {
+        return Cell::Text(s);
+    }
+    let total = s.chars().count();
+    if total <= MAX_CELL_CHARS {
+        return Cell::Text(s);
+    }
+    let marker = format!("（共 {total} 字，已截断）");
+    // `shorten` adds one character, the ellipsis, before the marker.
+    let keep = MAX_CELL_CHARS - 1 - marker.chars().count();
+    Cell::Text(shorten(&s, keep) + &marker)
 }
 
 fn n(v: u64) -> Cell {
