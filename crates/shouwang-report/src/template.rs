@@ -533,6 +533,13 @@ fn is_text_part(name: &str) -> bool {
             && name.ends_with(".xml")
 }
 
+/// All parts of a template together inflate to at most this: a unit's
+/// letterhead with its seal and logo images is a few MB.
+const MAX_TEMPLATE_BYTES: u64 = 64 << 20;
+/// The XML of the document, headers and footers together: the parts
+/// that are parsed into tokens (a 40-page report is about 1 MB).
+const MAX_TEMPLATE_TEXT_BYTES: u64 = 8 << 20;
+
 /// Fill a .docx template; `name` names it in errors.
 pub fn fill(template: &[u8], name: &str, values: &dyn Values) -> Result<Vec<u8>> {
     let not_docx = |detail: String| ReportError::NotDocx {
@@ -544,8 +551,9 @@ pub fn fill(template: &[u8], name: &str, values: &dyn Values) -> Result<Vec<u8>>
     if zip.by_name("word/document.xml").is_err() {
         return Err(not_docx("it has no word/document.xml".into()));
     }
-    let mut parts = Vec::with_capacity(zip.len());
+    let mut parts = Vec::new();
     let mut problems = Vec::new();
+    let (mut inflated, mut text) = (0u64, 0u64);
     for i in 0..zip.len() {
         let mut f = zip.by_index(i).map_err(|e| not_docx(e.to_string()))?;
         if f.is_dir() {
@@ -553,13 +561,31 @@ pub fn fill(template: &[u8], name: &str, values: &dyn Values) -> Result<Vec<u8>>
         }
         let part = f.name().map_err(|e| not_docx(e.to_string()))?.to_string();
         // Templates are small; refuse a zip bomb rather than fill memory.
-        if f.size() > 64 << 20 {
-            return Err(not_docx(format!("the part {part} is larger than 64 MB")));
-        }
-        let mut bytes = Vec::with_capacity(f.size() as usize);
-        f.read_to_end(&mut bytes)
+        // The sizes a zip declares are the uploader's word, so the budget
+        // counts the bytes that really come out, over all parts together
+        // (entries that share one compressed stream count each time).
+        let left = MAX_TEMPLATE_BYTES - inflated;
+        let mut bytes = Vec::new();
+        (&mut f)
+            .take(left + 1)
+            .read_to_end(&mut bytes)
             .map_err(|e| not_docx(format!("{part}: {e}")))?;
+        inflated += bytes.len() as u64;
+        if inflated > MAX_TEMPLATE_BYTES {
+            return Err(not_docx(format!(
+                "its parts inflate to more than {} MB (at {part})",
+                MAX_TEMPLATE_BYTES >> 20
+            )));
+        }
         if is_text_part(&part) {
+            // Text parts are tokenized whole: a tighter budget for them.
+            text += bytes.len() as u64;
+            if text > MAX_TEMPLATE_TEXT_BYTES {
+                return Err(not_docx(format!(
+                    "its document, headers and footers hold more than {} MB of XML (at {part})",
+                    MAX_TEMPLATE_TEXT_BYTES >> 20
+                )));
+            }
             let xml = String::from_utf8(bytes)
                 .map_err(|_| not_docx(format!("{part} is not UTF-8 XML")))?;
             match fill_part(&part, &xml, values, part == "word/document.xml") {
@@ -749,6 +775,36 @@ mod tests {
             r#"<w:p><w:r><w:t xml:space="preserve"> a &amp; b &#x4E2D; </w:t></w:r><!-- c --><w:r><w:t>{ not }</w:t></w:r></w:p>"#,
         );
         assert_eq!(fill_part("word/document.xml", &x, &V, true).unwrap(), x);
+    }
+
+    #[test]
+    fn a_template_whose_parts_inflate_past_the_budget_is_refused() {
+        // Twenty 5 MiB images of zeros: a small upload, 100 MiB inflated
+        // (the same as twenty zip entries pointing at one stream).
+        let mut parts = vec![("word/document.xml".to_string(), doc("").into_bytes())];
+        for i in 0..20 {
+            parts.push((format!("word/media/image{i}.png"), vec![0u8; 5 << 20]));
+        }
+        let upload = zip_parts(&parts).unwrap();
+        assert!(upload.len() < 1 << 20, "{}", upload.len());
+        let Err(e) = fill(&upload, "bomb.docx", &V) else {
+            panic!("a template that inflates to 100 MiB was filled");
+        };
+        assert!(matches!(e, ReportError::NotDocx { .. }), "{e}");
+        assert!(e.to_string().contains("64 MB"), "{e}");
+    }
+
+    #[test]
+    fn a_template_with_more_text_than_a_document_has_is_refused() {
+        let filler = format!("<w:p>{}</w:p>", " ".repeat(3 << 20));
+        let mut parts = vec![("word/document.xml".to_string(), doc(&filler).into_bytes())];
+        for i in 1..=3 {
+            parts.push((format!("word/header{i}.xml"), doc(&filler).into_bytes()));
+        }
+        let Err(e) = fill(&zip_parts(&parts).unwrap(), "t.docx", &V) else {
+            panic!("a template with 12 MiB of text was filled");
+        };
+        assert!(e.to_string().contains("8 MB"), "{e}");
     }
 
     #[test]
