@@ -82,9 +82,10 @@ enabled = true
 # Address and port the console listens on. Keep it on 127.0.0.1 unless a
 # TLS reverse proxy sits in front of it.
 listen = "127.0.0.1:8700"
-# Hours a login lasts.
+# Hours a login lasts (1 to 720).
 session_hours = 8
-# Failed logins in a row that lock an account, and for how many minutes.
+# Failed logins in a row that lock an account (1 to 100), and for how many
+# minutes (1 to 10080).
 max_failed_logins = 5
 lockout_minutes = 15
 # Mark cookies Secure: set to true when the console is served over HTTPS.
@@ -106,25 +107,26 @@ block = false
 schedule = ["08:00", "20:00"]
 # Seconds between two probes of each site's homepage (availability over 7
 # days, as the inspection rules measure it: >= 20 visits a day, 15 s each,
-# 5 % failures is a veto). 0 for none.
+# 5 % failures is a veto). 0 for none (0 to 86400).
 probe_interval_seconds = 900
 # A wording dictionary of the unit's own, in the format of the built-in one:
 # its rules add to and replace the built-in ones; `disable = [...]` switches
 # built-in ones off.
 # wording_dictionary = "/etc/shouwang/wording.toml"
-# Pages crawled at most per site, and links followed from the homepage.
+# Pages crawled at most per site (1 to 100000), and links followed from the
+# homepage (0 to 100).
 max_pages = 2000
 max_depth = 10
 # Also check links to other sites (they are never crawled).
 check_external = true
 # Seconds a request may take: the inspection rules count a visit that has
-# not opened after 15 seconds as failed.
+# not opened after 15 seconds as failed (1 to 300).
 timeout_seconds = 15
 # Least milliseconds between two requests to one host (not for sites added
-# with --own).
+# with --own; 0 to 60000).
 per_host_delay_ms = 50
 # Pages fetched again as Baiduspider and from a search, to catch spam shown
-# only to search engines.
+# only to search engines (0 to 1000).
 cloaking_pages = 20
 
 # Incidents: what the sensors saw, classified and graded per GB/T 20986-2023,
@@ -135,13 +137,15 @@ cloaking_pages = 20
 # A rule file that replaces the built-in rules (`shouwang incident rules`
 # prints them).
 # rules_file = "/etc/shouwang/incident-rules.toml"
-# Seconds between two runs of the engine and the deadline check in `up`.
+# Seconds between two runs of the engine and the deadline check in `up`
+# (1 to 3600).
 interval_seconds = 5
 # Also run the clock for 一般 incidents, where a local or sector rule asks.
 report_general = false
-# Days after handling ends for the summary report (总结报告).
+# Days after handling ends for the summary report (总结报告; 1 to 365).
 summary_days = 30
-# Warn this long before a deadline.
+# Warn this long before a deadline: minutes before a first report
+# (0 to 1440), days before a summary (0 to 30).
 first_report_warn_minutes = 60
 summary_warn_days = 5
 
@@ -151,13 +155,14 @@ summary_warn_days = 5
 # counted in its next message. `shouwang notify test` sends a test message.
 [notify]
 # Attempts per message, the first included. Network errors, HTTP 5xx/429
-# and the platforms' "too fast" answers are retried; a wrong key is not.
+# and the platforms' "too fast" answers are retried; a wrong key is not
+# (1 to 20).
 max_attempts = 4
-# Milliseconds before the first retry; each further wait doubles, up to
-# backoff_max_ms.
+# Milliseconds before the first retry (0 to 600000); each further wait
+# doubles, up to backoff_max_ms (0 to 3600000).
 backoff_base_ms = 1000
 backoff_max_ms = 30000
-# Seconds one attempt may take.
+# Seconds one attempt may take (1 to 300).
 timeout_seconds = 10
 # One [[notify.channels]] table per channel; none by default. This file
 # then holds keys and passwords: make it readable only by the user
@@ -172,7 +177,7 @@ timeout_seconds = 10
 #   #                         # webhook: the HMAC key of X-Shouwang-Signature
 #   # url = "https://..."     # another endpoint (required for webhook)
 #   # min_level = "较大"       # only incidents at this level or above
-#   # per_minute = 20         # default: the platform's limit
+#   # per_minute = 20         # default: the platform's limit (1 to 1000)
 #   # enabled = true
 #   # template = "..."        # a minijinja template for the message text
 #
@@ -181,7 +186,7 @@ timeout_seconds = 10
 #   kind = "email"
 #   smtp_host = "smtp.example.gov.cn"
 #   tls = "starttls"          # starttls (587), tls (465); plain: this machine only
-#   # smtp_port = 587
+#   # smtp_port = 587         # 1 to 65535
 #   username = "shouwang@example.gov.cn"
 #   password = "..."
 #   from = "守望 <shouwang@example.gov.cn>"
@@ -233,7 +238,112 @@ pub fn load(paths: &Paths) -> Result<Loaded> {
 }
 
 pub fn parse(text: &str, path: &Path) -> Result<Config> {
-    toml::from_str(text).map_err(|e| anyhow!(describe_error(&e, text, path)))
+    let config = toml::from_str(text).map_err(|e| anyhow!(describe_error(&e, text, path)))?;
+    check_ranges(text, path)?;
+    Ok(config)
+}
+
+/// A number the config may hold and the values it may take.
+struct Range {
+    /// The table, dotted; `notify.channels` is each `[[notify.channels]]`.
+    section: &'static str,
+    key: &'static str,
+    min: i64,
+    max: i64,
+}
+
+/// The range of every number in the config, checked at load, so that a
+/// value outside it stops with the file and line instead of a login that
+/// panics on `session_hours = 4294967295` or an inspection that waits
+/// forever on a huge `per_host_delay_ms`. `TEMPLATE` states each range
+/// beside its key (a test holds them to it).
+const RANGES: &[Range] = &[
+    range("console", "session_hours", 1, 720),
+    range("console", "max_failed_logins", 1, 100),
+    range("console", "lockout_minutes", 1, 10080),
+    range("site", "probe_interval_seconds", 0, 86400),
+    range("site", "max_pages", 1, 100000),
+    range("site", "max_depth", 0, 100),
+    range("site", "timeout_seconds", 1, 300),
+    range("site", "per_host_delay_ms", 0, 60000),
+    range("site", "cloaking_pages", 0, 1000),
+    range("incident", "interval_seconds", 1, 3600),
+    range("incident", "summary_days", 1, 365),
+    range("incident", "first_report_warn_minutes", 0, 1440),
+    range("incident", "summary_warn_days", 0, 30),
+    range("notify", "max_attempts", 1, 20),
+    range("notify", "backoff_base_ms", 0, 600000),
+    range("notify", "backoff_max_ms", 0, 3600000),
+    range("notify", "timeout_seconds", 1, 300),
+    range("notify.channels", "per_minute", 1, 1000),
+    range("notify.channels", "smtp_port", 1, 65535),
+];
+
+const fn range(section: &'static str, key: &'static str, min: i64, max: i64) -> Range {
+    Range {
+        section,
+        key,
+        min,
+        max,
+    }
+}
+
+fn check_ranges(text: &str, path: &Path) -> Result<()> {
+    // The text parsed as a `Config` already, so it is valid TOML.
+    let table: toml::Table = toml::from_str(text)?;
+    for r in RANGES {
+        let (parent, leaf) = r.section.rsplit_once('.').unwrap_or(("", r.section));
+        let mut at = Some(&table);
+        for part in parent.split('.').filter(|p| !p.is_empty()) {
+            at = at.and_then(|t| t.get(part)).and_then(|v| v.as_table());
+        }
+        let tables: Vec<&toml::Table> = match at.and_then(|t| t.get(leaf)) {
+            Some(toml::Value::Table(t)) => vec![t],
+            Some(toml::Value::Array(a)) => a.iter().filter_map(|v| v.as_table()).collect(),
+            _ => continue,
+        };
+        for (nth, t) in tables.iter().enumerate() {
+            let Some(value) = t.get(r.key).and_then(|v| v.as_integer()) else {
+                continue;
+            };
+            if (r.min..=r.max).contains(&value) {
+                continue;
+            }
+            let section = r.section;
+            let where_ = match line_of(text, section, nth, r.key) {
+                Some(n) => format!("{} line {n}", path.display()),
+                None => path.display().to_string(),
+            };
+            return Err(anyhow!(
+                "{where_}: {} in [{section}] is {value}; it must be {} to {}",
+                r.key,
+                r.min,
+                r.max
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The line of `key = …` in the `nth` table named `section` (for an array
+/// of tables, its nth element), when it is written there as a plain key.
+fn line_of(text: &str, section: &str, nth: usize, key: &str) -> Option<usize> {
+    let mut seen = 0;
+    let mut inside = false;
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if let Some(h) = table_header(trimmed).filter(|_| trimmed.starts_with('[')) {
+            inside = h == section && {
+                seen += 1;
+                seen == nth + 1
+            };
+            continue;
+        }
+        if inside && key_of(trimmed) == Some(key) {
+            return Some(i + 1);
+        }
+    }
+    None
 }
 
 /// The config with the password in `postgres_url` replaced, for printing.
@@ -438,6 +548,65 @@ fn section_of(text: &str, line_start: usize, line: &str, header: Option<&str>) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_range_is_stated_beside_its_key_in_the_template() {
+        let lines: Vec<&str> = TEMPLATE.lines().collect();
+        for r in RANGES {
+            let stated = format!("{} to {}", r.min, r.max);
+            let at = lines
+                .iter()
+                .position(|l| {
+                    l.contains(&format!("{} = ", r.key)) && {
+                        // The key's own section: the template names each once,
+                        // except timeout_seconds, in [site] and [notify].
+                        let above = lines[..lines.iter().position(|x| x == l).unwrap()]
+                            .iter()
+                            .rev()
+                            .find(|x| x.starts_with('['))
+                            .copied()
+                            .unwrap_or("");
+                        above.trim_matches(['[', ']']) == r.section.split('.').next().unwrap()
+                    }
+                })
+                .unwrap_or_else(|| panic!("{} is not in the template's [{}]", r.key, r.section));
+            let near = lines[at.saturating_sub(2)..=at].join("\n");
+            assert!(
+                near.contains(&stated),
+                "the template does not state {stated} beside {}:\n{near}",
+                r.key
+            );
+        }
+    }
+
+    #[test]
+    fn every_number_of_the_default_config_has_a_range() {
+        let value = toml::Value::try_from(Config::default()).unwrap();
+        for (section, t) in value.as_table().unwrap() {
+            for (key, v) in t.as_table().into_iter().flatten() {
+                if v.is_integer() || v.is_float() {
+                    assert!(
+                        RANGES.iter().any(|r| r.section == section && r.key == key),
+                        "[{section}] {key} is a number without a range in RANGES"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_number_outside_its_range_is_refused_with_the_line_and_the_range() {
+        let e = err("[console]\nlisten = \"127.0.0.1:8700\"\nsession_hours = 4294967295\n");
+        assert!(e.contains("line 3"), "{e}");
+        assert!(e.contains("session_hours"), "{e}");
+        assert!(e.contains("1 to 720"), "{e}");
+        let e = err("[site]\nper_host_delay_ms = 9223372036854775807\n");
+        assert!(e.contains("line 2") && e.contains("0 to 60000"), "{e}");
+        let e = err(
+            "[[notify.channels]]\nname = \"a\"\nkind = \"wecom\"\nkey = \"k\"\n\n[[notify.channels]]\nname = \"b\"\nkind = \"wecom\"\nkey = \"k\"\nper_minute = 0\n",
+        );
+        assert!(e.contains("line 10") && e.contains("per_minute"), "{e}");
+    }
 
     fn err(text: &str) -> String {
         parse(text, Path::new("/etc/shouwang/shouwang.toml"))
