@@ -159,6 +159,11 @@ const MESSAGES: &[(&str, &str, &str)] = &[
         "You are not allowed to do this.",
     ),
     (
+        "error.too_large",
+        "提交的内容过大，最大",
+        "What was sent is too large; the limit is",
+    ),
+    (
         "error.csrf",
         "请求校验失败（CSRF令牌无效），请刷新页面后重试。",
         "The request failed its check (invalid CSRF token). Reload the page and try again.",

@@ -445,6 +445,8 @@ async fn large_templates_up_to_the_limit_are_taken() {
     let enormous = vec![0u8; 12 << 20];
     let r = upload(&c, &con.base, &with_token, Some(("x.docx", &enormous))).await;
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let text = r.text().await.unwrap();
+    assert!(text.contains("提交的内容过大，最大 10 MB"), "{text}");
 }
 
 #[tokio::test]

@@ -25,6 +25,8 @@ pub mod block;
 mod config;
 pub mod diff;
 pub mod event;
+#[cfg(test)]
+mod held;
 pub mod manifest;
 pub mod objects;
 pub mod quarantine;

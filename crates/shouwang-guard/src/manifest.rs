@@ -181,8 +181,10 @@ impl Manifest {
             return Err(bad("it is not a Shouwang baseline manifest"));
         }
         let mut r = Reader {
+            // No larger than the file: a small manifest is not read
+            // through a quarter-megabyte buffer.
             buf: BufReader::with_capacity(
-                256 << 10,
+                usize::try_from(len).map_or(256 << 10, |n| n.min(256 << 10)),
                 MacReader {
                     inner: source,
                     mac: blake3::Hasher::new_keyed(key),
@@ -346,9 +348,13 @@ impl<R: Read> Reader<R> {
 
     fn strings(&mut self) -> Option<Vec<String>> {
         let n = u32::from_le_bytes(self.array()?) as usize;
-        (0..n)
-            .map(|_| String::from_utf8(self.bytes()?.into_vec()).ok())
-            .collect()
+        // Each string takes at least its 4-byte length, so the count the
+        // body claims is believed only as far as the body could hold it.
+        let mut v = Vec::with_capacity(n.min((self.remaining() / 4) as usize));
+        for _ in 0..n {
+            v.push(String::from_utf8(self.bytes()?.into_vec()).ok()?);
+        }
+        Some(v)
     }
 }
 
@@ -456,6 +462,77 @@ mod tests {
         m.entries[2].path = m.entries[1].path.clone();
         let err = Manifest::decode(&m.encode(&key), &key, Path::new("m")).unwrap_err();
         assert!(err.to_string().contains("malformed"), "{err}");
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        const KEY: [u8; 32] = [9; 32];
+
+        /// Decode `bytes`, and how much was held at most on the way.
+        fn decode(bytes: &[u8]) -> (Result<Manifest, GuardError>, usize) {
+            crate::held::peak_during(|| Manifest::decode(bytes, &KEY, Path::new("m")))
+        }
+
+        /// No more held than a small multiple of the file, whatever its
+        /// counts and lengths claim.
+        fn bounded(bytes: &[u8], held: usize) -> Result<(), TestCaseError> {
+            prop_assert!(
+                held <= 8 * bytes.len() + 4096,
+                "{} bytes held for a manifest of {}",
+                held,
+                bytes.len()
+            );
+            Ok(())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1000))]
+
+            #[test]
+            fn any_bytes_are_refused_without_allocating_by_their_claims(
+                body in proptest::collection::vec(any::<u8>(), 0..400),
+                magic in any::<bool>(),
+            ) {
+                let mut bytes = if magic { MAGIC.to_vec() } else { Vec::new() };
+                bytes.extend_from_slice(&body);
+                let (r, held) = decode(&bytes);
+                prop_assert!(r.is_err());
+                bounded(&bytes, held)?;
+            }
+
+            #[test]
+            fn any_change_to_a_sealed_manifest_is_refused(
+                how in 0..4u8,
+                at in any::<prop::sample::Index>(),
+                mask in 1..=255u8,
+                extra in proptest::collection::vec(any::<u8>(), 1..64),
+                count in prop_oneof![Just(u32::MAX), Just(1u32 << 31), any::<u32>()],
+            ) {
+                let sealed = sample().encode(&KEY);
+                let mut bytes = sealed.clone();
+                match how {
+                    0 => {
+                        let i = at.index(bytes.len());
+                        bytes[i] ^= mask;
+                    }
+                    1 => bytes.truncate(at.index(bytes.len())),
+                    2 => bytes.extend_from_slice(&extra),
+                    // A huge count or length anywhere (the root's length,
+                    // the pattern counts, the entry count, a path's length).
+                    _ => {
+                        let i = at.index(bytes.len() - 4);
+                        bytes[i..i + 4].copy_from_slice(&count.to_le_bytes());
+                    }
+                }
+                prop_assume!(bytes != sealed);
+                let (r, held) = decode(&bytes);
+                let refused = matches!(r, Err(GuardError::BaselineTampered { .. }));
+                prop_assert!(refused, "{:?}", r);
+                bounded(&bytes, held)?;
+            }
+        }
     }
 
     #[test]

@@ -442,13 +442,13 @@ impl Restorer<'_> {
                         "the baseline has no content for this file",
                     ),
                 })?;
-                let content = self
-                    .objects
-                    .read_verified(hash)
-                    .map_err(|e| GuardError::Io {
-                        path: self.objects.path_of(hash),
-                        source: e,
-                    })?;
+                let content =
+                    self.objects
+                        .read_verified(hash, want.size)
+                        .map_err(|e| GuardError::Io {
+                            path: self.objects.path_of(hash),
+                            source: e,
+                        })?;
                 let tmp = TempName::new(self.root.path(), parent_rel);
                 let fd = rustix::fs::openat(
                     parent,

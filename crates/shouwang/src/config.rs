@@ -798,6 +798,92 @@ mod tests {
         }
     }
 
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// A refusal names the line, and a line the text has.
+        fn names_a_line(text: &str) -> Result<(), TestCaseError> {
+            let Err(e) = parse(text, Path::new("/etc/shouwang/shouwang.toml")) else {
+                return Ok(());
+            };
+            let e = e.to_string();
+            let line = e
+                .strip_prefix("/etc/shouwang/shouwang.toml line ")
+                .and_then(|rest| rest.split(',').next())
+                .and_then(|n| n.parse::<usize>().ok());
+            prop_assert!(line.is_some(), "no line in {:?}", e);
+            let lines = text.split('\n').count();
+            prop_assert!(
+                line.is_some_and(|n| (1..=lines).contains(&n)),
+                "{:?} for {} lines",
+                e,
+                lines
+            );
+            Ok(())
+        }
+
+        fn fragment() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just("\n".to_string()),
+                Just("[".to_string()),
+                Just("\"".to_string()),
+                Just("'''".to_string()),
+                Just("=".to_string()),
+                Just("[console]\n".to_string()),
+                Just("[[notify.channels]]\n".to_string()),
+                Just("listen = 1\n".to_string()),
+                Just("网站 = \"巡查\"\n".to_string()),
+                Just("schedule = [\"08:00\", 1]\n".to_string()),
+                Just("\u{feff}".to_string()),
+                any::<String>(),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1000))]
+
+            #[test]
+            fn any_text_is_read_or_refused_at_a_line(text in any::<String>()) {
+                names_a_line(&text)?;
+            }
+
+            #[test]
+            fn a_damaged_default_config_is_read_or_refused_at_a_line(
+                how in 0..5u8,
+                at in any::<prop::sample::Index>(),
+                len in 0..40usize,
+                with in fragment(),
+            ) {
+                let mut text = TEMPLATE.to_string();
+                let boundary = |text: &str, i: usize| {
+                    let mut i = i.min(text.len());
+                    while !text.is_char_boundary(i) {
+                        i -= 1;
+                    }
+                    i
+                };
+                let i = boundary(&text, at.index(TEMPLATE.len() + 1));
+                let j = boundary(&text, i + len);
+                match how {
+                    // Cut short, a piece taken out, a piece put in or over.
+                    0 => text.truncate(i),
+                    1 => text.replace_range(i..j, ""),
+                    2 => text.insert_str(i, &with),
+                    3 => text.replace_range(i..j, &with),
+                    // A line uncommented: `# key = value` becomes a setting.
+                    _ => {
+                        let start = text[..i].rfind('\n').map_or(0, |n| n + 1);
+                        if text[start..].starts_with("# ") {
+                            text.replace_range(start..start + 2, "");
+                        }
+                    }
+                }
+                names_a_line(&text)?;
+            }
+        }
+    }
+
     #[test]
     fn config_show_output_parses_back() {
         let mut c = Config::default();

@@ -212,8 +212,16 @@ pub(crate) async fn authenticate(
             } else {
                 MAX_FORM_BYTES
             };
+            // Read no further than the limit, and say what it is.
             let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
-                return (StatusCode::PAYLOAD_TOO_LARGE, "request too large").into_response();
+                if is_api(parts.uri.path()) {
+                    let m = format!("request too large (at most {} MB)", limit >> 20);
+                    return api_error(StatusCode::PAYLOAD_TOO_LARGE, &m);
+                }
+                let m = format!("{} {} MB", tr(&auth.lang, "error.too_large"), limit >> 20);
+                return state
+                    .renderer
+                    .message_page(auth, StatusCode::PAYLOAD_TOO_LARGE, &m);
             };
             let from_header = parts
                 .headers

@@ -214,8 +214,8 @@ pub(crate) async fn diff(
             let sealed = b
                 .manifest
                 .get(record.path.as_bytes())
-                .and_then(|e| e.hash)
-                .and_then(|h| b.objects.read_verified(&h).ok())
+                .and_then(|e| Some((e.hash?, e.size)))
+                .and_then(|(h, size)| b.objects.read_verified(&h, size).ok())
                 .and_then(read_limited);
             let tampered = b
                 .quarantine

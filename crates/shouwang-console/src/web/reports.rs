@@ -489,6 +489,11 @@ pub(crate) async fn incident(
     }
 }
 
+/// The longest boundary RFC 2046 allows. Every search of a body (up to
+/// [`MAX_UPLOAD_BYTES`]) costs up to its length per byte, so a longer one
+/// would let a single request keep a core busy.
+const MAX_BOUNDARY: usize = 70;
+
 /// The text of the field `name` in a buffered multipart/form-data body,
 /// for the CSRF check before the handler parses the rest. Only a field
 /// whose Content-Disposition names it exactly counts; anything malformed
@@ -500,33 +505,87 @@ pub(crate) fn multipart_text(content_type: &str, body: &[u8], name: &str) -> Opt
             .eq_ignore_ascii_case("boundary")
             .then(|| v.trim().trim_matches('"').to_string())
     })?;
-    if boundary.is_empty() {
+    if boundary.is_empty() || boundary.len() > MAX_BOUNDARY {
         return None;
     }
     let delimiter = format!("--{boundary}");
-    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
-    let mut rest = &body[find(body, delimiter.as_bytes())? + delimiter.len()..];
-    let wanted = format!("name=\"{name}\"");
+    let closing = format!("\r\n{delimiter}");
+    let mut rest = split_at_first(body, delimiter.as_bytes())?.1;
     loop {
         if rest.starts_with(b"--") {
             return None;
         }
         rest = rest.strip_prefix(b"\r\n")?;
-        let head_end = find(rest, b"\r\n\r\n")?;
-        let head = std::str::from_utf8(&rest[..head_end]).ok()?;
-        let content = &rest[head_end + 4..];
-        let end = find(content, format!("\r\n{delimiter}").as_bytes())?;
-        let named = head.lines().any(|l| {
-            let l = l.trim();
-            l.len() > 20
-                && l[..20].eq_ignore_ascii_case("content-disposition:")
-                && l[20..].split(';').any(|p| p.trim() == wanted)
-        });
+        let (head, after_head) = split_at_first(rest, b"\r\n\r\n")?;
+        let (content, after) = split_at_first(after_head, closing.as_bytes())?;
+        // A header that is not UTF-8 (a file name in GBK) is some other
+        // part's: it neither names the field nor spoils the request.
+        let named =
+            std::str::from_utf8(head).is_ok_and(|head| head.lines().any(|l| names_field(l, name)));
         if named {
-            return String::from_utf8(content[..end].to_vec()).ok();
+            return String::from_utf8(content.to_vec()).ok();
         }
-        rest = &content[end + 2 + delimiter.len()..];
+        rest = after;
     }
+}
+
+/// What is before and what is after the first `needle` in `hay`.
+fn split_at_first<'a>(hay: &'a [u8], needle: &[u8]) -> Option<(&'a [u8], &'a [u8])> {
+    let at = hay.windows(needle.len()).position(|w| w == needle)?;
+    let (before, from) = hay.split_at_checked(at)?;
+    Some((before, from.strip_prefix(needle)?))
+}
+
+/// Whether a part's header line is a Content-Disposition whose `name`
+/// parameter is `name`. Parameters are split at `;` outside quotes, so a
+/// file called `a; name="csrf"` does not pass for the field.
+fn names_field(line: &str, name: &str) -> bool {
+    let Some((key, value)) = line.trim().split_once(':') else {
+        return false;
+    };
+    key.eq_ignore_ascii_case("content-disposition")
+        && header_params(value).is_some_and(|ps| {
+            ps.iter()
+                .any(|(k, v)| k.eq_ignore_ascii_case("name") && v == name)
+        })
+}
+
+/// The `key=value` parameters after a header's first item, quoted values
+/// unquoted (`\"` is a quote); `None` when a quote is left open.
+fn header_params(value: &str) -> Option<Vec<(String, String)>> {
+    let mut items = vec![String::new()];
+    let mut quoted = false;
+    let mut chars = value.chars();
+    while let Some(c) = chars.next() {
+        let item = items.last_mut()?;
+        match c {
+            '\\' if quoted => item.push(chars.next()?),
+            '"' => {
+                quoted = !quoted;
+                item.push(c);
+            }
+            ';' if !quoted => items.push(String::new()),
+            _ => item.push(c),
+        }
+    }
+    if quoted {
+        return None;
+    }
+    Some(
+        items
+            .iter()
+            .skip(1)
+            .filter_map(|p| {
+                let (k, v) = p.split_once('=')?;
+                let v = v.trim();
+                let v = match v.strip_prefix('"') {
+                    Some(q) => q.strip_suffix('"')?,
+                    None => v,
+                };
+                Some((k.trim().to_string(), v.to_string()))
+            })
+            .collect(),
+    )
 }
 
 #[cfg(test)]
@@ -549,6 +608,182 @@ mod tests {
         assert_eq!(multipart_text("multipart/form-data", first, "csrf"), None);
         assert_eq!(multipart_text(ct, b"garbage", "csrf"), None);
         assert_eq!(multipart_text(ct, b"--XyZ\r\nno end", "csrf"), None);
+    }
+
+    #[test]
+    fn a_part_header_with_chinese_at_its_twentieth_byte_is_read_not_panicked_on() {
+        let ct = "multipart/form-data; boundary=XyZ";
+        // 'é' spans bytes 19 and 20 of the first header line; 文 spans
+        // 18 to 20 of the second part's.
+        let body = "--XyZ\r\nContent-Dispositioné: form-data; name=\"csrf\"\r\n\r\nno\r\n--XyZ\r\nContent-Dispositio文: form-data; name=\"from\"\r\n\r\nx\r\n--XyZ\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\nt0k\r\n--XyZ--\r\n";
+        assert_eq!(
+            multipart_text(ct, body.as_bytes(), "csrf").as_deref(),
+            Some("t0k")
+        );
+    }
+
+    #[test]
+    fn a_semicolon_inside_a_quoted_file_name_does_not_name_the_field() {
+        let ct = "multipart/form-data; boundary=XyZ";
+        let body = "--XyZ\r\nContent-Disposition: form-data; name=\"template\"; filename=\"a; name=\\\"csrf\\\"; 报告.docx\"\r\n\r\nPK\r\n--XyZ--\r\n";
+        assert_eq!(multipart_text(ct, body.as_bytes(), "csrf"), None);
+        // A header that is not UTF-8 is another part's, not a refusal.
+        let mut gbk = b"--XyZ\r\nContent-Disposition: form-data; name=\"template\"; filename=\"\xb1\xa8\xb8\xe6.docx\"\r\n\r\nPK\r\n".to_vec();
+        gbk.extend_from_slice(
+            b"--XyZ\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\nt0k\r\n--XyZ--\r\n",
+        );
+        assert_eq!(multipart_text(ct, &gbk, "csrf").as_deref(), Some("t0k"));
+    }
+
+    #[test]
+    fn a_boundary_longer_than_the_standard_allows_is_refused() {
+        let long = "b".repeat(MAX_BOUNDARY + 1);
+        let body = format!(
+            "--{long}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\nt0k\r\n--{long}--\r\n"
+        );
+        let ct = format!("multipart/form-data; boundary={long}");
+        assert_eq!(multipart_text(&ct, body.as_bytes(), "csrf"), None);
+        let ok = &long[1..];
+        let body = body.replace(&long, ok);
+        let ct = format!("multipart/form-data; boundary=\"{ok}\"");
+        assert_eq!(
+            multipart_text(&ct, body.as_bytes(), "csrf").as_deref(),
+            Some("t0k")
+        );
+    }
+
+    mod properties {
+        use super::super::multipart_text;
+        use proptest::prelude::*;
+
+        /// A part other than the token's: a name that is not `csrf`, a
+        /// header that may hold Chinese or be no Content-Disposition at
+        /// all, and any bytes as content.
+        fn other_part() -> impl Strategy<Value = (String, Vec<u8>)> {
+            let name = prop_oneof![
+                Just("from"),
+                Just("template"),
+                Just("xcsrf"),
+                Just("csrf2"),
+                Just("CSRF"),
+            ];
+            let header = prop_oneof![
+                name.clone()
+                    .prop_map(|n| format!("Content-Disposition: form-data; name=\"{n}\"")),
+                name.prop_map(|n| format!(
+                    "content-disposition: form-data; name=\"{n}\"; filename=\"网站 报告; name=\\\"csrf\\\".docx\"\r\nContent-Type: application/octet-stream"
+                )),
+                Just("Content-Dispositioné: form-data; name=\"csrf\"".to_string()),
+                Just("Content-Dispositio文: form-data; name=\"csrf\"".to_string()),
+                Just("X-说明: 名字=\"csrf\"".to_string()),
+                "[^\r\n]{0,40}".prop_map(|h| format!("Content-Disposition: form-data; name=\"from\"; x=\"{h}\"")),
+            ];
+            (header, proptest::collection::vec(any::<u8>(), 0..200))
+        }
+
+        /// A body of `others` with the token's part at `at`, and where
+        /// that part's closing delimiter ends.
+        fn body(
+            boundary: &str,
+            others: &[(String, Vec<u8>)],
+            at: usize,
+            token: &str,
+        ) -> (Vec<u8>, usize) {
+            let mut b = b"preamble\r\n".to_vec();
+            let mut token_end = 0;
+            for i in 0..=others.len() {
+                if i == at {
+                    b.extend_from_slice(
+                        format!(
+                            "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{token}\r\n"
+                        )
+                        .as_bytes(),
+                    );
+                    token_end = b.len() + 2 + boundary.len();
+                }
+                if let Some((head, content)) = others.get(i) {
+                    b.extend_from_slice(format!("--{boundary}\r\n{head}\r\n\r\n").as_bytes());
+                    b.extend_from_slice(content);
+                    b.extend_from_slice(b"\r\n");
+                }
+            }
+            b.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+            (b, token_end)
+        }
+
+        fn contains(hay: &[u8], needle: &[u8]) -> bool {
+            hay.windows(needle.len()).any(|w| w == needle)
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1000))]
+
+            #[test]
+            fn any_bytes_under_any_content_type_never_panic(
+                ct in "(multipart/form-data; ?)?(boundary=)?[^\r\n]{0,80}",
+                body in proptest::collection::vec(any::<u8>(), 0..600),
+            ) {
+                let _ = multipart_text(&ct, &body, "csrf");
+                let _ = multipart_text("multipart/form-data; boundary=XyZ", &body, "csrf");
+            }
+
+            #[test]
+            fn the_token_is_found_exactly_when_its_part_is_there_whole(
+                boundary in "[A-Za-z0-9_-]{1,70}",
+                quote in any::<bool>(),
+                others in proptest::collection::vec(other_part(), 0..6),
+                at in any::<prop::sample::Index>(),
+                token in "[A-Za-z0-9_-]{0,64}",
+                cut in any::<prop::sample::Index>(),
+                spoil in any::<prop::sample::Index>(),
+                how in 0..3u8,
+            ) {
+                let closing = format!("\r\n--{boundary}");
+                prop_assume!(others.iter().all(|(_, c)| !contains(c, closing.as_bytes())));
+                let at = at.index(others.len() + 1);
+                let ct = if quote {
+                    format!("multipart/form-data; boundary=\"{boundary}\"")
+                } else {
+                    format!("multipart/form-data; charset=utf-8; boundary={boundary}")
+                };
+                let (whole, token_end) = body(&boundary, &others, at, &token);
+                prop_assert_eq!(multipart_text(&ct, &whole, "csrf"), Some(token.clone()));
+                match how {
+                    // Cut anywhere: found only if the part's end survived.
+                    0 => {
+                        let n = cut.index(whole.len() + 1);
+                        let found = multipart_text(&ct, &whole[..n], "csrf");
+                        let expected = (n >= token_end).then(|| token.clone());
+                        prop_assert_eq!(found, expected, "cut at {} of {}", n, whole.len());
+                    }
+                    // One byte of the delimiter that opens the token's part
+                    // spoiled: not found; of the one that closes it: the
+                    // part runs on to the next, so its text is not the token.
+                    1 => {
+                        let mut b = whole.clone();
+                        let closes = token_end - boundary.len() - 2;
+                        let opens = {
+                            let needle = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"");
+                            b.windows(needle.len()).position(|w| w == needle.as_bytes()).unwrap()
+                        };
+                        let opening = spoil.index(2) == 0;
+                        let i = if opening { opens } else { closes };
+                        b[i + spoil.index(boundary.len() + 2)] = b'#';
+                        let found = multipart_text(&ct, &b, "csrf");
+                        if opening {
+                            prop_assert_eq!(found, None);
+                        } else {
+                            prop_assert_ne!(found, Some(token.clone()));
+                        }
+                    }
+                    // Another content type's boundary: not found.
+                    _ => {
+                        let other = format!("multipart/form-data; boundary={boundary}x");
+                        prop_assert_eq!(multipart_text(&other, &whole, "csrf"), None);
+                    }
+                }
+            }
+        }
     }
 
     #[test]

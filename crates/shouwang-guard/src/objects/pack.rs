@@ -70,12 +70,15 @@ impl PackIndex {
         for idx in idx_files {
             let bytes = fs::read(&idx)?;
             let pack_no = index.packs.len() as u32;
-            for (hash, offset, len) in parse_index(&bytes).map_err(|why| {
-                io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("{}: {why}", idx.display()),
-                )
-            })? {
+            let entries = parse_index(&bytes)
+                .and_then(|entries| fits_its_pack(&idx, entries))
+                .map_err(|why| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("{}: {why}", idx.display()),
+                    )
+                })?;
+            for (hash, offset, len) in entries {
                 index.entries.push((
                     hash,
                     Location {
@@ -99,7 +102,12 @@ impl PackIndex {
     }
 }
 
-fn parse_index(bytes: &[u8]) -> Result<Vec<([u8; 32], u64, u64)>, String> {
+/// An object's hash, offset and length, as an index lists it.
+type IndexEntry = ([u8; 32], u64, u64);
+
+/// The entries of an index file, each with a length a packed object can
+/// have and an end that is a number.
+fn parse_index(bytes: &[u8]) -> Result<Vec<IndexEntry>, String> {
     if bytes.len() < 16 || &bytes[..8] != MAGIC {
         return Err("not a pack index".into());
     }
@@ -111,22 +119,78 @@ fn parse_index(bytes: &[u8]) -> Result<Vec<([u8; 32], u64, u64)>, String> {
             body.len()
         ));
     }
-    Ok(body
-        .chunks_exact(ENTRY)
+    body.chunks_exact(ENTRY)
         .map(|c| {
             let hash: [u8; 32] = c[..32].try_into().expect("32 bytes");
             let offset = u64::from_le_bytes(c[32..40].try_into().expect("8 bytes"));
             let len = u64::from_le_bytes(c[40..48].try_into().expect("8 bytes"));
-            (hash, offset, len)
+            // Larger files are never packed (they are streamed to objects of
+            // their own), so a larger length is damage, not a big object.
+            if len > crate::scan::WHOLE_READ_LIMIT || offset.checked_add(len).is_none() {
+                return Err(format!(
+                    "it gives object {} {len} bytes at offset {offset}, where no packed object can be",
+                    hex::encode(hash)
+                ));
+            }
+            Ok((hash, offset, len))
         })
-        .collect())
+        .collect()
 }
 
-/// Read `loc` from its pack.
-pub(crate) fn read(index: &PackIndex, loc: Location) -> io::Result<Vec<u8>> {
+/// `entries` of the index `idx` if every one lies inside its pack.
+fn fits_its_pack(idx: &Path, entries: Vec<IndexEntry>) -> Result<Vec<IndexEntry>, String> {
+    let pack = idx.with_extension("pack");
+    let pack_len = fs::metadata(&pack)
+        .map_err(|e| format!("its pack {} cannot be read ({e})", pack.display()))?
+        .len();
+    match entries
+        .iter()
+        .find(|(_, offset, len)| offset.saturating_add(*len) > pack_len)
+    {
+        Some((hash, offset, len)) => Err(format!(
+            "it gives object {} {len} bytes at offset {offset}, past the end of {} ({pack_len} bytes)",
+            hex::encode(hash),
+            pack.display()
+        )),
+        None => Ok(entries),
+    }
+}
+
+/// Read object `hash`, at `loc`, from its pack: `size` long, as the
+/// manifest says. The index is not authenticated, so its length is used
+/// only when it agrees with the manifest and lies inside the pack.
+pub(crate) fn read(
+    index: &PackIndex,
+    hash: &[u8; 32],
+    loc: Location,
+    size: u64,
+) -> io::Result<Vec<u8>> {
     let path = &index.packs[loc.pack as usize];
+    let wrong = |why: String| {
+        super::unreadable_index(format!(
+            "{}: it gives object {} {why}",
+            path.with_extension("idx").display(),
+            hex::encode(hash)
+        ))
+    };
+    if loc.len != size {
+        return Err(wrong(format!("{} bytes, the baseline {size}", loc.len)));
+    }
     let file = File::open(path)?;
-    let mut data = vec![0u8; loc.len as usize];
+    let pack_len = file.metadata()?.len();
+    if loc
+        .offset
+        .checked_add(loc.len)
+        .is_none_or(|end| end > pack_len)
+    {
+        return Err(wrong(format!(
+            "{} bytes at offset {}, past the end of {} ({pack_len} bytes)",
+            loc.len,
+            loc.offset,
+            path.display()
+        )));
+    }
+    let mut data = vec![0u8; usize::try_from(loc.len).map_err(io::Error::other)?];
     file.read_exact_at(&mut data, loc.offset)?;
     Ok(data)
 }
@@ -380,10 +444,17 @@ pub(crate) fn collect_garbage(dir: &Path, keep: &HashSet<[u8; 32]>) -> io::Resul
             remove(&path)?;
         } else if name.ends_with(".idx") {
             let entries = match fs::read(&path) {
-                Ok(b) => parse_index(&b).unwrap_or_default(),
+                Ok(b) => parse_index(&b).and_then(|e| fits_its_pack(&path, e)),
                 Err(_) => continue,
             };
-            // An index we cannot parse is kept: `load` reports it.
+            // An index `load` refuses goes with its pack: this runs after a
+            // seal, and a seal that found the index unreadable stored every
+            // object again (`ObjectStore::put`), so sealing again repairs it.
+            let Ok(entries) = entries else {
+                remove(&path)?;
+                remove(&path.with_extension("pack"))?;
+                continue;
+            };
             if !entries.is_empty() && entries.iter().all(|(h, _, _)| !keep.contains(h)) {
                 // The index first: a pack without one is garbage anyway.
                 remove(&path)?;
@@ -396,10 +467,10 @@ pub(crate) fn collect_garbage(dir: &Path, keep: &HashSet<[u8; 32]>) -> io::Resul
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn aligned(data: &[u8]) -> AlignedBuf {
+    pub(in crate::objects) fn aligned(data: &[u8]) -> AlignedBuf {
         let mut b = AlignedBuf::new();
         b.clear_with_capacity(data.len());
         b.extend_from_slice(data);
@@ -445,7 +516,7 @@ mod tests {
         for o in &objects {
             let loc = index.get(blake3::hash(o).as_bytes()).expect("packed");
             assert!(
-                &read(&index, loc).unwrap() == o,
+                &read(&index, blake3::hash(o).as_bytes(), loc, o.len() as u64).unwrap() == o,
                 "an object read back differs"
             );
         }
@@ -458,7 +529,16 @@ mod tests {
         assert_eq!(w.finish().unwrap(), 1);
         let index = PackIndex::load(&dir).unwrap();
         let loc = index.get(blake3::hash(&extra).as_bytes()).unwrap();
-        assert_eq!(read(&index, loc).unwrap(), extra);
+        assert_eq!(
+            read(
+                &index,
+                blake3::hash(&extra).as_bytes(),
+                loc,
+                extra.len() as u64
+            )
+            .unwrap(),
+            extra
+        );
 
         // Keep only the new page: every pack but its own goes.
         let keep: HashSet<[u8; 32]> = [*blake3::hash(&extra).as_bytes()].into();
