@@ -407,7 +407,7 @@ fn json_built_details(path: &str, text: &str) -> Vec<String> {
         // pattern names it, up to its `;`.
         let binding = words(&code[..at], "let").into_iter().rev().find(|&l| {
             let eq = s[l..at].find('=').map_or(at, |n| l + n);
-            words(&code[l..eq], value).first().is_some()
+            !words(&code[l..eq], value).is_empty()
         });
         if let Some(l) = binding {
             let mut end = l;
