@@ -3,12 +3,13 @@
 //! each kind as a serde struct.
 //!
 //! The sensors own these (each re-exports its module as
-//! `shouwang_<sensor>::events`), but the types live here because the
-//! console and the report read the events and must not depend on the site
-//! and host sensors (an HTTP client, an HTML parser, the host probes), and
-//! no sensor may depend on another: the model is the one crate every
-//! writer and reader already depends on. A field renamed here fails to
-//! compile in every reader instead of blanking a page.
+//! `shouwang_<sensor>::events`), but the types live here. The layers would
+//! let the console and the report import the sensors, yet that would pull
+//! the site sensor's HTTP client and HTML parser into the console for a
+//! few structs, and the incident rules (which test details fields) would
+//! need all three sensors; no sensor may import another. The model is the
+//! one crate every writer and reader already depends on. A field renamed
+//! here fails to compile in every reader instead of blanking a page.
 //!
 //! Every details struct takes `#[serde(default)]`, so events stored by an
 //! older version that lack a field still decode.
