@@ -21,6 +21,17 @@ pub enum Aspect {
 }
 
 impl Aspect {
+    /// The name events store (`guard.restored`'s `aspects`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Aspect::Content => "content",
+            Aspect::Mode => "mode",
+            Aspect::Owner => "owner",
+            Aspect::Type => "type",
+            Aspect::Target => "target",
+        }
+    }
+
     pub fn zh(self) -> &'static str {
         match self {
             Aspect::Content => "内容",

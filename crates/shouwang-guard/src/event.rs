@@ -3,6 +3,7 @@
 use shouwang_model::{AssetKind, AssetRef, NewEvent, Provenance, Severity};
 
 use crate::diff::Aspect;
+use crate::events::{self, Change};
 use crate::restore::Outcome;
 use crate::watch::Report;
 
@@ -11,12 +12,18 @@ use crate::watch::Report;
 pub fn to_event(r: &Report) -> Option<NewEvent> {
     let root = r.root.display().to_string();
     let latency_ms = r.latency.as_secs_f64() * 1000.0;
-    let (kind, severity, summary, extra) = match &r.outcome {
+    let change = Change {
+        path: r.path.clone(),
+        root: root.clone(),
+        latency_ms: (latency_ms * 1000.0).round() / 1000.0,
+        sealed_blake3: r.sealed_hash.clone(),
+    };
+    let (kind, severity, summary, details) = match &r.outcome {
         _ if r.paused => (
-            "guard.changed-in-maintenance",
+            events::CHANGED_IN_MAINTENANCE,
             Severity::Info,
             format!("维护窗口内 {} 发生变更（未恢复）", r.path),
-            serde_json::json!({}),
+            serde_json::to_value(change),
         ),
         Ok(Outcome::Unchanged) => return None,
         Ok(Outcome::Restored {
@@ -28,7 +35,7 @@ pub fn to_event(r: &Report) -> Option<NewEvent> {
                 .any(|a| matches!(a, Aspect::Content | Aspect::Type | Aspect::Target));
             let what: Vec<&str> = aspects.iter().map(|a| a.zh()).collect();
             (
-                "guard.restored",
+                events::RESTORED,
                 if content {
                     Severity::High
                 } else {
@@ -40,50 +47,108 @@ pub fn to_event(r: &Report) -> Option<NewEvent> {
                     what.join("、"),
                     latency_ms
                 ),
-                serde_json::json!({ "aspects": aspects, "quarantine_id": quarantined }),
+                serde_json::to_value(events::Restored {
+                    change,
+                    aspects: aspects.iter().map(|a| a.name().to_string()).collect(),
+                    quarantine_id: quarantined.clone(),
+                }),
             )
         }
         Ok(Outcome::Recreated) => (
-            "guard.recreated",
+            events::RECREATED,
             Severity::High,
             format!("{} 被删除，已在 {:.1} 毫秒内恢复", r.path, latency_ms),
-            serde_json::json!({}),
+            serde_json::to_value(change),
         ),
         Ok(Outcome::Quarantined { id }) => (
-            "guard.quarantined",
+            events::QUARANTINED,
             Severity::High,
             format!("发现非法新增文件 {}，已隔离", r.path),
-            serde_json::json!({ "quarantine_id": id }),
+            serde_json::to_value(events::Quarantined {
+                change,
+                quarantine_id: id.clone(),
+            }),
         ),
         Ok(Outcome::WritableNew) => (
-            "guard.writable-new",
+            events::WRITABLE_NEW,
             Severity::Info,
             format!("可写目录新增文件 {}", r.path),
-            serde_json::json!({}),
+            serde_json::to_value(change),
         ),
         Err(e) => (
-            "guard.restore-failed",
+            events::RESTORE_FAILED,
             Severity::Critical,
             format!("{} 被篡改，恢复失败：{e}", r.path),
-            serde_json::json!({ "error": e }),
+            serde_json::to_value(events::RestoreFailed {
+                change,
+                error: e.clone(),
+            }),
         ),
     };
-    let mut details = serde_json::json!({
-        "path": r.path,
-        "root": root,
-        "latency_ms": (latency_ms * 1000.0).round() / 1000.0,
-        "sealed_blake3": r.sealed_hash,
-    });
-    if let (Some(d), serde_json::Value::Object(x)) = (details.as_object_mut(), extra) {
-        d.extend(x);
-    }
     Some(NewEvent {
         time: r.at,
         kind: kind.to_string(),
         asset: AssetRef::new(AssetKind::WebRoot, root.clone()),
         severity,
         summary,
-        details,
-        provenance: Provenance::now("guard", "guard.watch", root),
+        // Plain strings, numbers and options: serialising cannot fail.
+        details: details.unwrap_or_default(),
+        provenance: Provenance::now(events::SENSOR, events::WATCH_CHECK, root),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    fn report(outcome: Result<Outcome, String>) -> Report {
+        Report {
+            root: PathBuf::from("/srv/www"),
+            path: "index.php".into(),
+            outcome,
+            latency: Duration::from_micros(4321),
+            sealed_hash: Some("ab".into()),
+            paused: false,
+            at: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn a_restore_is_stored_with_the_same_details_as_before_the_contract() {
+        let e = to_event(&report(Ok(Outcome::Restored {
+            aspects: vec![Aspect::Content, Aspect::Mode],
+            quarantined: Some("q1".into()),
+        })))
+        .unwrap();
+        assert_eq!(e.kind, "guard.restored");
+        assert_eq!(
+            e.details,
+            serde_json::json!({
+                "path": "index.php",
+                "root": "/srv/www",
+                "latency_ms": 4.321,
+                "sealed_blake3": "ab",
+                "aspects": ["content", "mode"],
+                "quarantine_id": "q1",
+            })
+        );
+        let e = to_event(&report(Err("disk full".into()))).unwrap();
+        assert_eq!(e.details["error"], "disk full");
+        assert_eq!(e.details["path"], "index.php");
+    }
+
+    #[test]
+    fn aspect_names_are_their_serialised_names() {
+        for a in [
+            Aspect::Content,
+            Aspect::Mode,
+            Aspect::Owner,
+            Aspect::Type,
+            Aspect::Target,
+        ] {
+            assert_eq!(serde_json::to_value(a).unwrap(), a.name());
+        }
+    }
 }

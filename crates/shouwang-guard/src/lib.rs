@@ -25,6 +25,11 @@ pub mod block;
 mod config;
 pub mod diff;
 pub mod event;
+/// The guard's event kinds and details (the types live in the model, which
+/// the console and the report read them from).
+pub mod events {
+    pub use shouwang_model::events::guard::*;
+}
 #[cfg(test)]
 mod held;
 pub mod manifest;

@@ -15,7 +15,7 @@ use crate::root::{Root, wildcard_match};
 use crate::rule::{Expect, Os, Rule, Unset, clause_control};
 
 /// The sensor name findings and events carry.
-pub const SENSOR: &str = "host";
+pub const SENSOR: &str = crate::events::SENSOR;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -9,6 +9,11 @@
 //! could-not-check; it never passes what it could not see.
 
 pub mod engine;
+/// The host sensor's event kinds, check-id prefixes and details (the types
+/// live in the model, which the console and the report read them from).
+pub mod events {
+    pub use shouwang_model::events::host::*;
+}
 pub mod html;
 pub mod parse;
 pub mod probe;

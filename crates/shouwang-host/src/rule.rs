@@ -393,4 +393,19 @@ fix = { zh = "改", en = "fix" }
             .to_string();
         assert!(err.starts_with("bad.toml"), "{err}");
     }
+
+    #[test]
+    fn every_built_in_rule_id_is_in_a_check_family_the_incident_rules_can_name() {
+        let set = RuleSet::embedded().unwrap();
+        for r in set.rules() {
+            assert!(
+                crate::events::CHECK_PREFIXES
+                    .iter()
+                    .any(|p| r.id.starts_with(p)),
+                "{} starts with none of {:?}",
+                r.id,
+                crate::events::CHECK_PREFIXES
+            );
+        }
+    }
 }

@@ -137,6 +137,20 @@ impl Rule {
         self.title.replace("{asset}", &describe_asset(asset))
     }
 
+    /// The event kinds or finding check ids it names, exact or glob.
+    pub fn kinds(&self) -> &[String] {
+        &self.kinds
+    }
+
+    /// The dotted fields its conditions and clearing conditions read
+    /// (`details.path`), for checking them against the event contracts.
+    pub fn condition_fields(&self) -> impl Iterator<Item = String> + '_ {
+        self.when
+            .iter()
+            .chain(&self.clear_when)
+            .map(|c| c.field.join("."))
+    }
+
     fn accepts(&self, s: &Subject<'_>) -> bool {
         self.min_severity.is_none_or(|min| s.severity() >= min)
             && self.when.iter().all(|c| c.holds(s))
@@ -495,7 +509,14 @@ mod tests {
             serde_json::json!({"path": "upload/a.jpg"}),
         );
         assert!(rules.first_match(&Subject::Event(&e)).is_none());
-        let e = event("site.probe", serde_json::json!({"ok": true}));
+        let probe = shouwang_model::events::site::Probe {
+            ok: true,
+            ..Default::default()
+        };
+        let e = event(
+            shouwang_model::events::site::PROBE,
+            serde_json::to_value(probe).unwrap(),
+        );
         assert!(rules.first_match(&Subject::Event(&e)).is_none());
         assert_eq!(rules.clearing(&Subject::Event(&e)).len(), 1);
     }

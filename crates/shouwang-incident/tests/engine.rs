@@ -238,9 +238,11 @@ fn findings_open_leak_dark_link_and_hazard_incidents_by_class() {
             Severity::High,
             "https://www.example.gov.cn/",
         ),
+        // The ids the host rules give their findings (rules/accounts.toml,
+        // rules/auth.toml).
         finding(
             "host",
-            "host.password.empty",
+            "acct.empty-password",
             host.clone(),
             Severity::Critical,
             "/etc/shadow",
@@ -248,10 +250,10 @@ fn findings_open_leak_dark_link_and_hazard_incidents_by_class() {
         // Low-severity host findings are not incidents.
         finding(
             "host",
-            "host.banner.missing",
+            "auth.session-timeout",
             host.clone(),
             Severity::Low,
-            "/etc/issue",
+            "/etc/profile",
         ),
         // A broken link is a website defect, not an incident.
         finding(

@@ -10,6 +10,7 @@
 
 mod asset;
 mod event;
+pub mod events;
 mod finding;
 mod incident;
 mod severity;

@@ -6,6 +6,9 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use shouwang_model::events::{
+    decode, guard as guard_events, host as host_events, site as site_events,
+};
 use shouwang_model::{AssetKind, FindingStatus, Incident, ReportStage, TimelineKind, UnitProfile};
 use shouwang_store::{
     FindingGroup, FindingGroupQuery, IncidentFilter, NumberStats, RollupQuery, Store, TimeRange,
@@ -36,8 +39,8 @@ impl Default for Options {
     }
 }
 
-pub(crate) const GUARD_UNDONE: [&str; 2] = ["guard.restored", "guard.recreated"];
-const HOST_COMPLETED: &str = "host.check.completed";
+pub(crate) const GUARD_UNDONE: [&str; 2] = guard_events::LATENCY_KINDS;
+const HOST_COMPLETED: &str = host_events::CHECK_COMPLETED;
 
 /// The area a sensor's findings belong to in the report.
 pub fn area_of(sensor: &str) -> &'static str {
@@ -186,9 +189,9 @@ pub fn selfcheck(
     let rollup = store.event_rollup(&RollupQuery {
         range,
         number_kinds: GUARD_UNDONE.iter().map(|k| k.to_string()).collect(),
-        number_field: Some("latency_ms".into()),
-        flag_kinds: vec!["site.probe".into()],
-        flag_field: Some("ok".into()),
+        number_field: Some(guard_events::LATENCY_FIELD.into()),
+        flag_kinds: vec![site_events::PROBE.into()],
+        flag_field: Some(site_events::PROBE_OK_FIELD.into()),
     })?;
     let kind_count =
         |k: &str| -> u64 { rollup.iter().filter(|r| r.kind == k).map(|r| r.count).sum() };
@@ -203,11 +206,11 @@ pub fn selfcheck(
 
     // --- 防护 ---
     let mut guard = GuardFacts {
-        restored: kind_count("guard.restored"),
-        recreated: kind_count("guard.recreated"),
-        quarantined: kind_count("guard.quarantined"),
-        failed: kind_count("guard.restore-failed"),
-        maintenance: kind_count("guard.changed-in-maintenance"),
+        restored: kind_count(guard_events::RESTORED),
+        recreated: kind_count(guard_events::RECREATED),
+        quarantined: kind_count(guard_events::QUARANTINED),
+        failed: kind_count(guard_events::RESTORE_FAILED),
+        maintenance: kind_count(guard_events::CHANGED_IN_MAINTENANCE),
         ..GuardFacts::default()
     };
     let mut roots: BTreeMap<String, GuardRoot> = BTreeMap::new();
@@ -217,10 +220,10 @@ pub fn selfcheck(
         }
     }
     let guard_kinds = [
-        "guard.restored",
-        "guard.recreated",
-        "guard.quarantined",
-        "guard.restore-failed",
+        guard_events::RESTORED,
+        guard_events::RECREATED,
+        guard_events::QUARANTINED,
+        guard_events::RESTORE_FAILED,
     ];
     for c in rollup
         .iter()
@@ -230,9 +233,9 @@ pub fn selfcheck(
             .entry(c.asset.locator.clone())
             .or_insert_with(|| empty_root(&c.asset.locator));
         match c.kind.as_str() {
-            "guard.restored" => r.restored += c.count,
-            "guard.recreated" => r.recreated += c.count,
-            "guard.quarantined" => r.quarantined += c.count,
+            guard_events::RESTORED => r.restored += c.count,
+            guard_events::RECREATED => r.recreated += c.count,
+            guard_events::QUARANTINED => r.quarantined += c.count,
             _ => r.failed += c.count,
         }
     }
@@ -276,7 +279,10 @@ pub fn selfcheck(
         " 次",
         ev(
             "event",
-            format!("events 表中 kind 为 guard.restored 或 guard.recreated、时间在 {when} 的事件"),
+            format!(
+                "events 表中 kind 为 {} 或 {}、时间在 {when} 的事件",
+                GUARD_UNDONE[0], GUARD_UNDONE[1]
+            ),
             restore_count,
             sample(&GUARD_UNDONE)?,
         ),
@@ -285,25 +291,25 @@ pub fn selfcheck(
         (
             "guard.restored",
             "被篡改文件恢复次数",
-            "guard.restored",
+            guard_events::RESTORED,
             guard.restored,
         ),
         (
             "guard.recreated",
             "被删除文件恢复次数",
-            "guard.recreated",
+            guard_events::RECREATED,
             guard.recreated,
         ),
         (
             "guard.quarantined",
             "非法新增文件隔离数",
-            "guard.quarantined",
+            guard_events::QUARANTINED,
             guard.quarantined,
         ),
         (
             "guard.failed",
             "恢复失败次数",
-            "guard.restore-failed",
+            guard_events::RESTORE_FAILED,
             guard.failed,
         ),
     ] {
@@ -326,7 +332,10 @@ pub fn selfcheck(
         );
     }
     let latency_query = format!(
-        "events 表中 kind 为 guard.restored 或 guard.recreated、时间在 {when} 的事件的 details.latency_ms（从发现变更到恢复完成）"
+        "events 表中 kind 为 {} 或 {}、时间在 {when} 的事件的 details.{}（从发现变更到恢复完成）",
+        GUARD_UNDONE[0],
+        GUARD_UNDONE[1],
+        guard_events::LATENCY_FIELD
     );
     b.number(
         "guard.latency_avg_ms",
@@ -359,8 +368,8 @@ pub fn selfcheck(
 
     // --- 监测 ---
     let mut site = SiteFacts {
-        inspections: kind_count("site.inspected"),
-        probes: kind_count("site.probe"),
+        inspections: kind_count(site_events::INSPECTED),
+        probes: kind_count(site_events::PROBE),
         ..SiteFacts::default()
     };
     let mut sites: BTreeMap<String, SiteRow> = BTreeMap::new();
@@ -373,12 +382,12 @@ pub fn selfcheck(
     }
     for c in rollup
         .iter()
-        .filter(|r| r.kind == "site.probe" || r.kind == "site.inspected")
+        .filter(|r| r.kind == site_events::PROBE || r.kind == site_events::INSPECTED)
     {
         let row = sites
             .entry(c.asset.locator.clone())
             .or_insert_with(|| empty_site(&c.asset.locator));
-        if c.kind == "site.probe" {
+        if c.kind == site_events::PROBE {
             row.probes += c.count;
             row.probes_ok += c.flagged;
         } else {
@@ -429,9 +438,12 @@ pub fn selfcheck(
         " 次",
         ev(
             "event",
-            format!("events 表中 kind 为 site.inspected、时间在 {when} 的事件"),
+            format!(
+                "events 表中 kind 为 {}、时间在 {when} 的事件",
+                site_events::INSPECTED
+            ),
             site.inspections,
-            sample(&["site.inspected"])?,
+            sample(&[site_events::INSPECTED])?,
         ),
     );
     b.count(
@@ -442,9 +454,12 @@ pub fn selfcheck(
         " 次",
         ev(
             "event",
-            format!("events 表中 kind 为 site.probe、时间在 {when} 的事件"),
+            format!(
+                "events 表中 kind 为 {}、时间在 {when} 的事件",
+                site_events::PROBE
+            ),
             site.probes,
-            sample(&["site.probe"])?,
+            sample(&[site_events::PROBE])?,
         ),
     );
     b.number(
@@ -456,11 +471,14 @@ pub fn selfcheck(
         ev(
             "event",
             format!(
-                "events 表中 kind 为 site.probe、时间在 {when} 的事件里 details.ok 为 true 的比例（{} / {}）",
-                site.probes_ok, site.probes
+                "events 表中 kind 为 {}、时间在 {when} 的事件里 details.{} 为 true 的比例（{} / {}）",
+                site_events::PROBE,
+                site_events::PROBE_OK_FIELD,
+                site.probes_ok,
+                site.probes
             ),
             site.probes,
-            sample(&["site.probe"])?,
+            sample(&[site_events::PROBE])?,
         ),
     );
     let fq = |sensor: &str, what: &str| {
@@ -518,16 +536,18 @@ pub fn selfcheck(
         Vec::new()
     };
     for e in host_runs {
-        let d = &e.event.details;
-        let run_file = d["run_file"].as_str().unwrap_or_default().to_string();
+        // A row this version cannot read counts as a run with nothing in
+        // it, as each missing field does.
+        let d: host_events::CheckCompleted = decode(&e.event.details).unwrap_or_default();
+        let run_file = d.run_file;
         let mut row = HostRow {
             host: e.event.asset.locator.clone(),
-            profile: d["profile"].as_str().unwrap_or_default().to_string(),
+            profile: d.profile,
             checked_at: e.event.time,
-            score: d["score"].as_f64(),
-            pass: d["pass"].as_u64().unwrap_or(0),
-            fail: d["fail"].as_u64().unwrap_or(0),
-            cannot_check: d["cannot_check"].as_u64().unwrap_or(0),
+            score: d.score,
+            pass: d.pass,
+            fail: d.fail,
+            cannot_check: d.cannot_check,
             run_file: run_file.clone(),
         };
         match read_run(&run_file) {

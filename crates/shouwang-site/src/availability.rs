@@ -6,7 +6,6 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use shouwang_model::{AssetKind, AssetRef, NewFinding, Severity};
 use url::Url;
 
@@ -21,14 +20,8 @@ pub const VISITS_PER_DAY: usize = 20;
 /// The rules' timeout for one visit.
 pub const VISIT_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// One visit to a homepage.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Probe {
-    pub ok: bool,
-    pub status: Option<u16>,
-    pub elapsed_ms: u64,
-    pub error: Option<String>,
-}
+/// One visit to a homepage: the details of a `site.probe` event.
+pub use shouwang_model::events::site::Probe;
 
 /// Visit `url` once, as the rules do: opened within the timeout with a
 /// status below 400 is a success.

@@ -147,9 +147,8 @@ mod tests {
     use crate::HomepageStatus;
     use shouwang_model::{AssetKind, AssetRef, NewFinding, Provenance, Text};
 
-    #[test]
-    fn findings_are_escaped() {
-        let report = Report {
+    fn report() -> Report {
+        Report {
             site: "http://x.test/".into(),
             name: Some("某镇".into()),
             started_at: chrono::Utc::now(),
@@ -178,11 +177,39 @@ mod tests {
                 location: "http://x.test/".into(),
                 provenance: Provenance::now("site", "site.dark-link", "http://x.test/"),
             }],
-        };
-        let html = render_html(&report);
+        }
+    }
+
+    #[test]
+    fn findings_are_escaped() {
+        let html = render_html(&report());
         assert!(html.contains("&lt;a href=&quot;http://evil&quot;&gt;"));
         assert!(!html.contains("<a href=\"http://evil\">"));
         assert!(html.contains("某镇"));
         assert!(!html.contains("<script"));
+    }
+
+    #[test]
+    fn the_runs_event_is_stored_with_the_same_details_as_before_the_contract() {
+        let r = report();
+        let e = r.event();
+        assert_eq!(e.kind, "site.inspected");
+        assert_eq!(
+            e.details,
+            serde_json::json!({
+                "pages": 1,
+                "refs_checked": 2,
+                "links_found": 3,
+                "broken_on_homepage": 0,
+                "broken_elsewhere": 0,
+                "homepage": {
+                    "status": 200, "elapsed_ms": 12, "final_url": "http://x.test/",
+                    "redirects": [], "error": null
+                },
+                "findings_by_check": { "site.dark-link": 1 },
+                "limits_hit": [],
+                "duration_ms": (r.finished_at - r.started_at).num_milliseconds(),
+            })
+        );
     }
 }

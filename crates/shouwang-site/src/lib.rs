@@ -12,6 +12,11 @@
 //! `site`; the run is summed up in one [`NewEvent`](shouwang_model::NewEvent).
 
 pub mod availability;
+/// The site sensor's event kinds, check-id prefixes and details (the types
+/// live in the model, which the console and the report read them from).
+pub mod events {
+    pub use shouwang_model::events::site::*;
+}
 mod cert;
 mod checks;
 mod config;
@@ -40,7 +45,7 @@ pub use snapshot::{PageSnapshot, SiteSnapshot};
 pub use url::Url;
 
 /// The sensor name on every finding and event of this crate.
-pub const SENSOR: &str = "site";
+pub const SENSOR: &str = events::SENSOR;
 
 /// What can stop an inspection before it starts. Everything that goes
 /// wrong while crawling is a finding instead.
@@ -153,16 +158,8 @@ impl InspectOptions {
     }
 }
 
-/// How the homepage answered.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct HomepageStatus {
-    pub status: Option<u16>,
-    pub elapsed_ms: u64,
-    pub final_url: String,
-    /// Every URL on the way, when the homepage redirected.
-    pub redirects: Vec<String>,
-    pub error: Option<String>,
-}
+/// How the homepage answered (part of the `site.inspected` contract).
+pub use shouwang_model::events::site::HomepageStatus;
 
 /// The result of one inspection.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -217,13 +214,13 @@ impl Report {
     /// The summary event of the run, for the store.
     pub fn event(&self) -> NewEvent {
         let worst = self.findings.iter().map(|f| f.severity).max();
-        let mut by_check = std::collections::BTreeMap::<&str, usize>::new();
+        let mut by_check = std::collections::BTreeMap::<String, u64>::new();
         for f in &self.findings {
-            *by_check.entry(f.provenance.check.as_str()).or_default() += 1;
+            *by_check.entry(f.provenance.check.clone()).or_default() += 1;
         }
         NewEvent {
             time: self.finished_at,
-            kind: "site.inspected".into(),
+            kind: events::INSPECTED.into(),
             asset: self.asset(),
             severity: match worst {
                 Some(s) if s >= Severity::High => s,
@@ -239,17 +236,20 @@ impl Report {
                 self.broken_on_homepage,
                 self.broken_elsewhere
             ),
-            details: serde_json::json!({
-                "pages": self.pages,
-                "refs_checked": self.refs_checked,
-                "links_found": self.links_found,
-                "broken_on_homepage": self.broken_on_homepage,
-                "broken_elsewhere": self.broken_elsewhere,
-                "homepage": self.homepage,
-                "findings_by_check": by_check,
-                "limits_hit": self.limits_hit,
-                "duration_ms": (self.finished_at - self.started_at).num_milliseconds(),
-            }),
+            // Numbers, strings and maps with string keys: serialising
+            // cannot fail.
+            details: serde_json::to_value(events::Inspected {
+                pages: self.pages as u64,
+                refs_checked: self.refs_checked as u64,
+                links_found: self.links_found as u64,
+                broken_on_homepage: self.broken_on_homepage as u64,
+                broken_elsewhere: self.broken_elsewhere as u64,
+                homepage: Some(self.homepage.clone()),
+                findings_by_check: by_check,
+                limits_hit: self.limits_hit.clone(),
+                duration_ms: (self.finished_at - self.started_at).num_milliseconds(),
+            })
+            .unwrap_or_default(),
             provenance: Provenance::now(SENSOR, "site.inspection", &self.site),
         }
     }

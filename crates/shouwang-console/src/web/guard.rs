@@ -6,7 +6,9 @@ use axum::Form;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
+use shouwang_guard::events as guard_events;
 use shouwang_guard::{Baseline, GuardDir, Kind};
+use shouwang_model::events::decode;
 use shouwang_store::{EventFilter, NewAuditEntry};
 
 use super::pages::{fmt_time, respond};
@@ -38,7 +40,7 @@ async fn guard_events(
     state
         .db(move |s| {
             s.events(&EventFilter {
-                sensor: Some("guard".into()),
+                sensor: Some(guard_events::SENSOR.into()),
                 limit,
                 ..Default::default()
             })
@@ -134,16 +136,18 @@ pub(crate) async fn view(
             .filter(|e| e.event.asset.locator == root)
             .take(200)
             .map(|e| {
-                let d = &e.event.details;
+                // Every guard kind's details begin with the same fields;
+                // only two kinds name a quarantine entry.
+                let d: Option<guard_events::Change> = decode(&e.event.details).ok();
                 serde_json::json!({
                     "time": fmt_time(e.event.time),
                     "kind": e.event.kind,
                     "severity": e.event.severity.as_str(),
                     "severity_label": e.event.severity.label(&auth.lang),
                     "summary": e.event.summary,
-                    "path": d["path"],
-                    "latency_ms": d["latency_ms"],
-                    "quarantine_id": d["quarantine_id"],
+                    "path": d.as_ref().map(|d| &d.path),
+                    "latency_ms": d.as_ref().map(|d| d.latency_ms),
+                    "quarantine_id": guard_events::quarantine_id(&e.event.kind, &e.event.details),
                 })
             })
             .collect();

@@ -3,19 +3,19 @@
 //! with evidence and fixes, and its open findings.
 //!
 //! The history comes from the `host.check.completed` events; the latest
-//! run's details from the run file that event names. The file is read as
-//! JSON, so the console needs no dependency on the host sensor.
+//! run's details from the run file that event names. The event is read
+//! through the contract in the model (`shouwang_model::events::host`) and
+//! the file as JSON, so the console needs no dependency on the host sensor.
 
 use axum::extract::{Path, State};
 use axum::response::Response;
 use serde::Serialize;
+use shouwang_model::events::{decode, host};
 use shouwang_model::{AssetKind, AssetRef, Event, FindingStatus};
 use shouwang_store::{EventFilter, FindingFilter};
 
 use super::pages::{FindingView, fmt_time};
 use super::{AppError, AppState, Auth};
-
-const COMPLETED: &str = "host.check.completed";
 
 #[derive(Serialize)]
 struct RunSummary {
@@ -30,16 +30,17 @@ struct RunSummary {
 
 impl RunSummary {
     fn of(e: &Event) -> RunSummary {
-        let d = &e.event.details;
-        let n = |k: &str| d[k].as_u64().unwrap_or(0);
+        // A row this version cannot read shows as an empty run, as each
+        // missing field does.
+        let d: host::CheckCompleted = decode(&e.event.details).unwrap_or_default();
         RunSummary {
             time: fmt_time(e.event.time),
-            profile: d["profile"].as_str().unwrap_or("").to_string(),
-            score: d["score"].as_f64().unwrap_or(0.0),
-            pass: n("pass"),
-            fail: n("fail"),
-            cannot_check: n("cannot_check"),
-            resolved: n("resolved"),
+            profile: d.profile,
+            score: d.score.unwrap_or(0.0),
+            pass: d.pass,
+            fail: d.fail,
+            cannot_check: d.cannot_check,
+            resolved: d.resolved,
         }
     }
 }
@@ -55,8 +56,8 @@ async fn completed_runs(state: &AppState) -> Result<Vec<Event>, AppError> {
     state
         .db(|s| {
             s.events(&EventFilter {
-                sensor: Some("host".into()),
-                kind_prefix: Some(COMPLETED.into()),
+                sensor: Some(host::SENSOR.into()),
+                kind_prefix: Some(host::CHECK_COMPLETED.into()),
                 limit: 5000,
                 ..EventFilter::default()
             })
@@ -70,7 +71,7 @@ pub(crate) async fn list(State(state): State<AppState>, auth: Auth) -> Response 
         let open = state
             .db(|s| {
                 s.findings(&FindingFilter {
-                    sensor: Some("host".into()),
+                    sensor: Some(host::SENSOR.into()),
                     status: Some(FindingStatus::Open),
                     limit: 100_000,
                     ..FindingFilter::default()
@@ -130,10 +131,9 @@ pub(crate) async fn detail(
             .collect();
         let latest = events.first().ok_or(AppError::NotFound)?;
         let history: Vec<RunSummary> = events.iter().take(30).map(RunSummary::of).collect();
-        let run_file = latest.event.details["run_file"]
-            .as_str()
-            .unwrap_or("")
-            .to_string();
+        let run_file = decode::<host::CheckCompleted>(&latest.event.details)
+            .unwrap_or_default()
+            .run_file;
         let path = run_file.clone();
         let run = tokio::task::spawn_blocking(move || read_run(&path))
             .await
@@ -163,7 +163,7 @@ pub(crate) async fn detail(
         let open = state
             .db(move |s| {
                 s.findings(&FindingFilter {
-                    sensor: Some("host".into()),
+                    sensor: Some(host::SENSOR.into()),
                     asset: Some(asset),
                     status: Some(FindingStatus::Open),
                     limit: 1000,

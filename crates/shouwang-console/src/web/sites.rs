@@ -4,18 +4,19 @@
 //!
 //! Everything comes from the store: the sites are assets of kind
 //! `website`, each run is a `site.inspected` event whose details hold its
-//! counts. The console needs no dependency on the site sensor.
+//! counts, read through the contract in the model
+//! (`shouwang_model::events::site`), so the console needs no dependency on
+//! the site sensor.
 
 use axum::extract::{Query, State};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
+use shouwang_model::events::{decode, site};
 use shouwang_model::{AssetKind, AssetRef, Event, FindingStatus};
 use shouwang_store::{EventFilter, FindingFilter};
 
 use super::pages::{FindingView, fmt_time};
 use super::{AppError, AppState, Auth};
-
-const INSPECTED: &str = "site.inspected";
 
 #[derive(Serialize)]
 struct RunSummary {
@@ -31,30 +32,26 @@ struct RunSummary {
 
 impl RunSummary {
     fn of(e: &Event) -> RunSummary {
-        let d = &e.event.details;
-        let n = |k: &str| d[k].as_u64().unwrap_or(0);
-        let findings = d["findings_by_check"]
-            .as_object()
-            .map_or(0, |m| m.values().filter_map(|v| v.as_u64()).sum());
-        let homepage = match (
-            d["homepage"]["status"].as_u64(),
-            d["homepage"]["error"].as_str(),
-        ) {
-            (Some(s), _) => format!(
-                "HTTP {s} · {} ms",
-                d["homepage"]["elapsed_ms"].as_u64().unwrap_or(0)
-            ),
-            (None, Some(e)) => e.to_string(),
-            (None, None) => String::new(),
+        // A row this version cannot read shows as a run that counted
+        // nothing, as each missing field does.
+        let d: site::Inspected = decode(&e.event.details).unwrap_or_default();
+        let homepage = match &d.homepage {
+            Some(site::HomepageStatus {
+                status: Some(s),
+                elapsed_ms,
+                ..
+            }) => format!("HTTP {s} · {elapsed_ms} ms"),
+            Some(site::HomepageStatus { error: Some(e), .. }) => e.clone(),
+            _ => String::new(),
         };
         RunSummary {
             time: fmt_time(e.event.time),
-            pages: n("pages"),
-            links: n("refs_checked"),
-            broken_home: n("broken_on_homepage"),
-            broken_other: n("broken_elsewhere"),
-            findings,
-            seconds: (d["duration_ms"].as_f64().unwrap_or(0.0) / 100.0).round() / 10.0,
+            pages: d.pages,
+            links: d.refs_checked,
+            broken_home: d.broken_on_homepage,
+            broken_other: d.broken_elsewhere,
+            findings: d.findings(),
+            seconds: (d.duration_ms as f64 / 100.0).round() / 10.0,
             homepage,
         }
     }
@@ -72,8 +69,8 @@ async fn runs(state: &AppState) -> Result<Vec<Event>, AppError> {
     state
         .db(|s| {
             s.events(&EventFilter {
-                sensor: Some("site".into()),
-                kind_prefix: Some(INSPECTED.into()),
+                sensor: Some(site::SENSOR.into()),
+                kind_prefix: Some(site::INSPECTED.into()),
                 limit: 5000,
                 ..EventFilter::default()
             })
@@ -88,7 +85,7 @@ pub(crate) async fn list(State(state): State<AppState>, auth: Auth) -> Response 
         let open = state
             .db(|s| {
                 s.findings(&FindingFilter {
-                    sensor: Some("site".into()),
+                    sensor: Some(site::SENSOR.into()),
                     status: Some(FindingStatus::Open),
                     limit: 100_000,
                     ..FindingFilter::default()
@@ -156,7 +153,7 @@ pub(crate) async fn detail(
         let open = state
             .db(move |s| {
                 s.findings(&FindingFilter {
-                    sensor: Some("site".into()),
+                    sensor: Some(site::SENSOR.into()),
                     asset: Some(asset),
                     status: Some(FindingStatus::Open),
                     limit: 1000,

@@ -240,7 +240,7 @@ fn record(store: &dyn Store, run: &Run, file: &Path) -> Result<usize> {
     store
         .record_events(&[NewEvent {
             time: run.started_at,
-            kind: "host.check.completed".into(),
+            kind: shouwang_host::events::CHECK_COMPLETED.into(),
             asset: run.asset(),
             severity: worst,
             summary: format!(
@@ -249,16 +249,16 @@ fn record(store: &dyn Store, run: &Run, file: &Path) -> Result<usize> {
                 run.overall.score,
                 run.count(Verdict::CannotCheck)
             ),
-            details: json!({
-                "profile": run.profile,
-                "score": run.overall.score,
-                "pass": run.count(Verdict::Pass),
-                "fail": fail,
-                "cannot_check": run.count(Verdict::CannotCheck),
-                "resolved": resolved,
-                "run_file": file.display().to_string(),
-                "duration_ms": run.duration_ms,
-            }),
+            details: serde_json::to_value(shouwang_host::events::CheckCompleted {
+                profile: run.profile.clone(),
+                score: Some(run.overall.score),
+                pass: run.count(Verdict::Pass) as u64,
+                fail: fail as u64,
+                cannot_check: run.count(Verdict::CannotCheck) as u64,
+                resolved: resolved as u64,
+                run_file: file.display().to_string(),
+                duration_ms: run.duration_ms,
+            })?,
             provenance,
         }])
         .context("cannot record the event")?;

@@ -18,10 +18,12 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use serde_json::json;
+use shouwang_model::events::decode;
 use shouwang_model::text::shorten;
 use shouwang_model::{
     Asset, AssetKind, AssetRef, FindingStatus, NewEvent, NewFinding, Provenance, Severity,
 };
+use shouwang_site::events as site_events;
 use shouwang_site::{InspectOptions, Report, SiteSnapshot};
 use shouwang_store::{EventFilter, FindingFilter, NewAuditEntry, Store};
 
@@ -328,7 +330,7 @@ fn record_probe(
     store
         .record_events(&[NewEvent {
             time: now,
-            kind: "site.probe".into(),
+            kind: site_events::PROBE.into(),
             asset: asset.clone(),
             severity: if probe.ok {
                 Severity::Info
@@ -337,12 +339,12 @@ fn record_probe(
             },
             summary,
             details: serde_json::to_value(probe)?,
-            provenance: Provenance::now(shouwang_site::SENSOR, "site.probe", site),
+            provenance: Provenance::now(shouwang_site::SENSOR, site_events::PROBE, site),
         }])
         .context("cannot record the probe")?;
     let week = store
         .events(&EventFilter {
-            kind_prefix: Some("site.probe".into()),
+            kind_prefix: Some(site_events::PROBE.into()),
             since: Some(now - chrono::Duration::days(7)),
             limit: 1_000_000,
             ..EventFilter::default()
@@ -351,7 +353,7 @@ fn record_probe(
     let mine: Vec<_> = week.iter().filter(|e| e.event.asset == asset).collect();
     let failures = mine
         .iter()
-        .filter(|e| !e.event.details["ok"].as_bool().unwrap_or(false))
+        .filter(|e| !decode::<site_events::Probe>(&e.event.details).is_ok_and(|p| p.ok))
         .count();
     match shouwang_site::availability::weekly_verdict(site, mine.len(), failures, 7.0) {
         Some(finding) => {
@@ -691,7 +693,7 @@ fn list(ctx: &Ctx, json: bool) -> Result<Outcome> {
 fn stored_report(store: &dyn Store, asset: &Asset) -> Result<Option<Report>> {
     let events = store
         .events(&EventFilter {
-            kind_prefix: Some("site.inspected".into()),
+            kind_prefix: Some(site_events::INSPECTED.into()),
             limit: 10_000,
             ..EventFilter::default()
         })
@@ -718,32 +720,30 @@ fn stored_report(store: &dyn Store, asset: &Asset) -> Result<Option<Report>> {
             provenance: f.provenance,
         })
         .collect();
-    let d = &last.event.details;
-    let count = |k: &str| d[k].as_u64().unwrap_or(0) as usize;
+    // A row this version cannot read as an inspection reads as one that
+    // counted nothing, as each missing field does.
+    let d: site_events::Inspected = decode(&last.event.details).unwrap_or_default();
     let finished_at = last.event.time;
-    let started_at =
-        finished_at - chrono::Duration::milliseconds(d["duration_ms"].as_i64().unwrap_or(0));
+    let started_at = finished_at - chrono::Duration::milliseconds(d.duration_ms);
     Ok(Some(Report {
         site: asset.id.locator.clone(),
         name: Some(asset.name.clone()).filter(|n| !n.is_empty()),
         started_at,
         finished_at,
-        homepage: serde_json::from_value(d["homepage"].clone()).unwrap_or(
-            shouwang_site::HomepageStatus {
-                status: None,
-                elapsed_ms: 0,
-                final_url: asset.id.locator.clone(),
-                redirects: Vec::new(),
-                error: None,
-            },
-        ),
-        pages: count("pages"),
-        refs_checked: count("refs_checked"),
-        links_found: count("links_found"),
-        broken_on_homepage: count("broken_on_homepage"),
-        broken_elsewhere: count("broken_elsewhere"),
+        homepage: d.homepage.unwrap_or_else(|| shouwang_site::HomepageStatus {
+            status: None,
+            elapsed_ms: 0,
+            final_url: asset.id.locator.clone(),
+            redirects: Vec::new(),
+            error: None,
+        }),
+        pages: d.pages as usize,
+        refs_checked: d.refs_checked as usize,
+        links_found: d.links_found as usize,
+        broken_on_homepage: d.broken_on_homepage as usize,
+        broken_elsewhere: d.broken_elsewhere as usize,
         text_bytes: 0,
-        limits_hit: serde_json::from_value(d["limits_hit"].clone()).unwrap_or_default(),
+        limits_hit: d.limits_hit,
         score: shouwang_site::score::score(&findings),
         findings,
         snapshot: SiteSnapshot::default(),

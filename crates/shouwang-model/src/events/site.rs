@@ -1,0 +1,70 @@
+//! 网站巡查: one event per inspection, one per homepage probe.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub const SENSOR: &str = "site";
+
+/// An inspection finished (its findings are recorded beside it).
+pub const INSPECTED: &str = "site.inspected";
+/// One visit to a homepage by the availability schedule.
+pub const PROBE: &str = "site.probe";
+
+pub const KINDS: &[&str] = &[INSPECTED, PROBE];
+
+/// Every site finding's check id starts so (`site.dark-link`,
+/// `site.pii.id-number`, ...).
+pub const CHECK_PREFIXES: &[&str] = &["site."];
+
+/// The details field that says whether a probe succeeded, for the store's
+/// rollup and the incident rules' outage condition.
+pub const PROBE_OK_FIELD: &str = "ok";
+
+/// How the homepage answered.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HomepageStatus {
+    pub status: Option<u16>,
+    pub elapsed_ms: u64,
+    pub final_url: String,
+    /// Every URL on the way, when the homepage redirected.
+    pub redirects: Vec<String>,
+    pub error: Option<String>,
+}
+
+/// The details of `site.inspected`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Inspected {
+    /// HTML pages fetched and analysed.
+    pub pages: u64,
+    /// Distinct references checked.
+    pub refs_checked: u64,
+    /// References found on all pages, counting repeats.
+    pub links_found: u64,
+    pub broken_on_homepage: u64,
+    pub broken_elsewhere: u64,
+    pub homepage: Option<HomepageStatus>,
+    /// Findings of the run per check id.
+    pub findings_by_check: BTreeMap<String, u64>,
+    /// Limits that cut the crawl short.
+    pub limits_hit: Vec<String>,
+    pub duration_ms: i64,
+}
+
+impl Inspected {
+    pub fn findings(&self) -> u64 {
+        self.findings_by_check.values().sum()
+    }
+}
+
+/// The details of `site.probe`: one visit to a homepage.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Probe {
+    pub ok: bool,
+    pub status: Option<u16>,
+    pub elapsed_ms: u64,
+    pub error: Option<String>,
+}
