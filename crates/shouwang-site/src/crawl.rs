@@ -685,6 +685,7 @@ async fn process_page(
     let page_url = outcome.job.url.clone();
     let (facts, findings) = {
         let shared = shared.clone();
+        let maker = shared.maker.clone();
         let final_url = f.url.clone();
         let content_type = f.content_type.clone();
         let body = f.body;
@@ -710,8 +711,8 @@ async fn process_page(
         })
         .await
         .unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "page analysis failed");
-            (PageFacts::default(), Vec::new())
+            let finding = page_failed(&maker, outcome.job.url.as_str(), &failure_of(e));
+            (PageFacts::default(), vec![finding])
         })
     };
     outcome.text_bytes = facts.text.len() as u64;
@@ -837,6 +838,20 @@ async fn scan_attachment(shared: &Shared, url: &Url, referrer: &str, cap: usize)
         )]
     });
     out
+}
+
+/// The finding for a page whose analysis stopped with a panic: none of
+/// its checks ran, and that is said rather than passed.
+fn page_failed(maker: &FindingMaker, at: &str, failure: &str) -> NewFinding {
+    tracing::warn!(page = at, failure, "page analysis failed");
+    maker.make(
+        "site.unreadable-page",
+        Severity::Low,
+        "页面无法分析",
+        format!("Page could not be analysed ({failure})"),
+        "分析页面的程序内部出错；此页面的内容检查（个人信息、暗链、错别字等）未能进行",
+        at,
+    )
 }
 
 /// What a task that did not finish left: its panic message, or that it was
@@ -1074,6 +1089,20 @@ mod tests {
         assert!(f.evidence.contains("内部出错"), "{}", f.evidence);
         assert!(!f.evidence.contains("panic"), "{}", f.evidence);
         assert_eq!(f.location, "http://x/files/a.docx");
+    }
+
+    #[tokio::test]
+    async fn a_page_whose_analysis_panics_is_a_finding_saying_so() {
+        let maker = FindingMaker {
+            asset: AssetRef::new(AssetKind::Website, "http://x/"),
+        };
+        let joined =
+            tokio::task::spawn_blocking(|| -> Vec<NewFinding> { panic!("deep tree") }).await;
+        let f = page_failed(&maker, "http://x/a.html", &failure_of(joined.unwrap_err()));
+        assert_eq!(f.provenance.check, "site.unreadable-page");
+        assert_eq!(f.title.zh, "页面无法分析");
+        assert!(f.title.en.contains("deep tree"), "{}", f.title.en);
+        assert!(f.evidence.contains("未能进行"), "{}", f.evidence);
     }
 
     #[test]
