@@ -4,8 +4,9 @@
 //!
 //! - DOCX, XLSX, PPTX, ODT/ODS (zip containers): the XML parts that hold
 //!   text, with tags stripped. The zip reader is small and bounded: each
-//!   part is inflated to at most [`MAX_PART_BYTES`], so a zip bomb costs
-//!   nothing.
+//!   part is inflated to at most [`MAX_PART_BYTES`] and a document to
+//!   [`MAX_INFLATED_BYTES`] in all, so a zip bomb costs little, even one
+//!   whose entries all point at the same compressed data.
 //! - PDF: Flate streams are inflated and the literal strings of text
 //!   operators read. Text drawn with CID fonts through a ToUnicode map
 //!   (most Chinese PDFs) is not decoded; ASCII digits in it usually are.
@@ -13,35 +14,162 @@
 //!   the way `strings` reads them; BIFF and Word store cell and paragraph
 //!   text that way.
 //! - TXT and CSV: UTF-8, else GB18030.
+//!
+//! A file that cannot be read as what its name says (a DOCX that is not a
+//! zip, a PDF without a PDF header, a workbook behind a password) is an
+//! error saying why, in English and in Chinese, so that the caller can say
+//! what it could not check instead of passing it as clean.
 
 use std::io::Read;
 
 /// A part of a container is inflated to at most this many bytes.
 pub const MAX_PART_BYTES: usize = 32 * 1024 * 1024;
+/// Bytes inflated from one document at most, all its parts or streams
+/// together.
+pub const MAX_INFLATED_BYTES: usize = 64 * 1024 * 1024;
 /// Text returned at most, in bytes.
 pub const MAX_TEXT_BYTES: usize = 64 * 1024 * 1024;
 
 /// Why no text came out.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ExtractError {
-    #[error("not a valid {format} file: {detail}")]
+    #[error("not a valid {format} file: {problem}")]
     Invalid {
         format: &'static str,
-        detail: String,
+        problem: Problem,
     },
+    #[error("the {format} file is password-protected")]
+    Encrypted { format: &'static str },
+}
+
+impl ExtractError {
+    /// The same, in Chinese.
+    pub fn zh(&self) -> String {
+        match self {
+            ExtractError::Invalid { format, problem } => {
+                format!("不是有效的 {format} 文件：{}", problem.zh())
+            }
+            ExtractError::Encrypted { format } => {
+                format!("{format} 文件设有密码（已加密），无法读取内容")
+            }
+        }
+    }
+}
+
+/// What is wrong with a file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Problem {
+    #[error("not a zip archive")]
+    NotZip,
+    #[error("no end of central directory (damaged or cut short)")]
+    NoDirectory,
+    #[error("ZIP64 archives are not read")]
+    Zip64,
+    #[error("broken central directory")]
+    BrokenDirectory,
+    #[error("no document text in it ({entries} entries)")]
+    NoText { entries: usize },
+    #[error("{part}: {why}")]
+    Part { part: String, why: PartProblem },
+    #[error("no %PDF header")]
+    NotPdf,
+}
+
+impl Problem {
+    pub fn zh(&self) -> String {
+        match self {
+            Problem::NotZip => "不是 zip 压缩包（文件损坏或内容与扩展名不符）".into(),
+            Problem::NoDirectory => "找不到 zip 中央目录（文件损坏或不完整）".into(),
+            Problem::Zip64 => "暂不支持 ZIP64 格式".into(),
+            Problem::BrokenDirectory => "zip 中央目录损坏".into(),
+            Problem::NoText { entries } => {
+                format!("压缩包中没有文档正文（共 {entries} 个条目）")
+            }
+            Problem::Part { part, why } => format!("正文部分 {part} 无法读取：{}", why.zh()),
+            Problem::NotPdf => "缺少 %PDF 文件头，不是 PDF 文件".into(),
+        }
+    }
+}
+
+/// Why one entry of a zip could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PartProblem {
+    #[error("local header missing")]
+    NoLocalHeader,
+    #[error("data past the end of the file")]
+    PastEnd,
+    #[error("compression method {0} not supported")]
+    Method(usize),
+    #[error("encrypted")]
+    Encrypted,
+    #[error("corrupt deflate data")]
+    Corrupt,
+}
+
+impl PartProblem {
+    pub fn zh(&self) -> String {
+        match self {
+            PartProblem::NoLocalHeader => "缺少本地文件头".into(),
+            PartProblem::PastEnd => "数据超出文件末尾".into(),
+            PartProblem::Method(m) => format!("不支持的压缩方法 {m}"),
+            PartProblem::Encrypted => "已加密".into(),
+            PartProblem::Corrupt => "压缩数据损坏".into(),
+        }
+    }
+}
+
+/// The formats that are zip containers, by extension, with their names.
+fn zip_format(ext: &str) -> Option<&'static str> {
+    Some(match ext {
+        "docx" => "DOCX",
+        "xlsx" => "XLSX",
+        "pptx" => "PPTX",
+        "odt" => "ODT",
+        "ods" => "ODS",
+        "odp" => "ODP",
+        "ofd" => "OFD",
+        _ => return None,
+    })
+}
+
+/// An OLE compound file: DOC, XLS, WPS, ET, and encrypted OOXML.
+fn is_compound(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1])
+}
+
+/// Office keeps a password-protected DOCX or XLSX in a compound file
+/// with a stream of this name.
+fn is_encrypted_package(bytes: &[u8]) -> bool {
+    let name: Vec<u8> = "EncryptedPackage"
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    find(bytes, &name).is_some()
 }
 
 /// The text of a document, chosen by its file extension (lower case, no
 /// dot) and, failing that, by its first bytes.
 pub fn text_of(bytes: &[u8], extension: &str) -> Result<String, ExtractError> {
     let ext = extension.to_ascii_lowercase();
-    let zip = bytes.starts_with(b"PK\x03\x04");
-    let mut text = match ext.as_str() {
-        "docx" | "xlsx" | "pptx" | "odt" | "ods" | "odp" | "ofd" if zip => office_zip(bytes)?,
-        "pdf" => pdf(bytes),
-        "txt" | "csv" | "htm" | "html" | "xml" | "json" => decode_text(bytes),
-        _ if zip => office_zip(bytes)?,
-        _ if bytes.starts_with(b"%PDF") => pdf(bytes),
+    // A local header, or an empty archive's end of central directory.
+    let zip = bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06");
+    let mut text = match (zip_format(&ext), ext.as_str()) {
+        (Some(format), _) if zip => office_zip(bytes, format, true)?,
+        (Some(format), _) if is_compound(bytes) && is_encrypted_package(bytes) => {
+            return Err(ExtractError::Encrypted { format });
+        }
+        // A legacy document under the new name: Word and Excel open those.
+        (Some(_), _) if is_compound(bytes) => binary_strings(bytes),
+        (Some(format), _) => {
+            return Err(ExtractError::Invalid {
+                format,
+                problem: Problem::NotZip,
+            });
+        }
+        (None, "pdf") => pdf(bytes)?,
+        (None, "txt" | "csv" | "htm" | "html" | "xml" | "json") => decode_text(bytes),
+        _ if zip => office_zip(bytes, "zip", false)?,
+        _ if bytes.starts_with(b"%PDF") => pdf(bytes)?,
         _ => binary_strings(bytes),
     };
     if text.len() > MAX_TEXT_BYTES {
@@ -61,98 +189,191 @@ fn decode_text(bytes: &[u8]) -> String {
     }
 }
 
-fn le16(b: &[u8], at: usize) -> Option<usize> {
-    Some(usize::from(u16::from_le_bytes(
-        b.get(at..at + 2)?.try_into().ok()?,
-    )))
+/// A little-endian field of `width` bytes at `at + off`; `None` past the
+/// end, and never an overflow, whatever offsets the file claims.
+fn le(b: &[u8], at: usize, off: usize, width: usize) -> Option<usize> {
+    let start = at.checked_add(off)?;
+    let field = b.get(start..start.checked_add(width)?)?;
+    Some(
+        field
+            .iter()
+            .rev()
+            .fold(0usize, |v, &x| (v << 8) | usize::from(x)),
+    )
 }
 
-fn le32(b: &[u8], at: usize) -> Option<usize> {
-    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?) as usize)
+/// One entry of a zip's central directory.
+struct Entry {
+    name: String,
+    flags: usize,
+    method: usize,
+    compressed: usize,
+    local: usize,
 }
 
-/// The entries of a zip file: name and contents, inflated (bounded).
-pub fn zip_entries(bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, ExtractError> {
-    let bad = |detail: &str| ExtractError::Invalid {
-        format: "zip",
-        detail: detail.to_string(),
-    };
+/// The central directory of a zip: names and where the data is, nothing
+/// inflated yet.
+fn directory(bytes: &[u8]) -> Result<Vec<Entry>, Problem> {
     // End of central directory: within the last 64 KiB + 22 bytes.
     let from = bytes.len().saturating_sub(65_557);
     let eocd = (from..bytes.len().saturating_sub(21))
         .rev()
         .find(|&i| bytes[i..].starts_with(b"PK\x05\x06"))
-        .ok_or_else(|| bad("no end of central directory"))?;
-    let count = le16(bytes, eocd + 10).ok_or_else(|| bad("truncated"))?;
-    let mut at = le32(bytes, eocd + 16).ok_or_else(|| bad("truncated"))?;
-    let mut out = Vec::new();
+        .ok_or(Problem::NoDirectory)?;
+    let count = le(bytes, eocd, 10, 2).ok_or(Problem::NoDirectory)?;
+    let mut at = le(bytes, eocd, 16, 4).ok_or(Problem::NoDirectory)?;
+    if count == 0xffff || at == 0xffff_ffff {
+        return Err(Problem::Zip64);
+    }
+    // At most 65535 entries of a few words each: the count cannot make
+    // this large.
+    let mut out = Vec::with_capacity(count);
     for _ in 0..count {
         if !bytes
             .get(at..)
             .is_some_and(|b| b.starts_with(b"PK\x01\x02"))
         {
-            return Err(bad("broken central directory"));
+            return Err(Problem::BrokenDirectory);
         }
-        let method = le16(bytes, at + 10).ok_or_else(|| bad("truncated"))?;
-        let compressed = le32(bytes, at + 20).ok_or_else(|| bad("truncated"))?;
-        let name_len = le16(bytes, at + 28).ok_or_else(|| bad("truncated"))?;
-        let extra_len = le16(bytes, at + 30).ok_or_else(|| bad("truncated"))?;
-        let comment_len = le16(bytes, at + 32).ok_or_else(|| bad("truncated"))?;
-        let local = le32(bytes, at + 42).ok_or_else(|| bad("truncated"))?;
+        let field = |off, width| le(bytes, at, off, width).ok_or(Problem::BrokenDirectory);
+        let flags = field(8, 2)?;
+        let method = field(10, 2)?;
+        let compressed = field(20, 4)?;
+        let name_len = field(28, 2)?;
+        let extra_len = field(30, 2)?;
+        let comment_len = field(32, 2)?;
+        let local = field(42, 4)?;
+        if compressed == 0xffff_ffff || local == 0xffff_ffff {
+            return Err(Problem::Zip64);
+        }
+        // Each length is at most 65535: these sums cannot overflow once
+        // `at` is inside the file.
+        let name_at = at + 46;
         let name = bytes
-            .get(at + 46..at + 46 + name_len)
+            .get(name_at..name_at + name_len)
             .map(|n| String::from_utf8_lossy(n).into_owned())
-            .ok_or_else(|| bad("truncated"))?;
-        at += 46 + name_len + extra_len + comment_len;
-
-        if !bytes
-            .get(local..)
-            .is_some_and(|b| b.starts_with(b"PK\x03\x04"))
-        {
-            continue;
-        }
-        let lname = le16(bytes, local + 26).unwrap_or(0);
-        let lextra = le16(bytes, local + 28).unwrap_or(0);
-        let start = local + 30 + lname + lextra;
-        let Some(data) = bytes.get(start..start.saturating_add(compressed)) else {
-            continue;
-        };
-        let contents = match method {
-            0 => data[..data.len().min(MAX_PART_BYTES)].to_vec(),
-            8 => {
-                let mut buf = Vec::new();
-                let _ = flate2::read::DeflateDecoder::new(data)
-                    .take(MAX_PART_BYTES as u64)
-                    .read_to_end(&mut buf);
-                buf
-            }
-            _ => continue,
-        };
-        out.push((name, contents));
+            .ok_or(Problem::BrokenDirectory)?;
+        at = name_at + name_len + extra_len + comment_len;
+        out.push(Entry {
+            name,
+            flags,
+            method,
+            compressed,
+            local,
+        });
     }
     Ok(out)
 }
 
-/// The text-bearing XML parts of an office document, tags stripped.
-fn office_zip(bytes: &[u8]) -> Result<String, ExtractError> {
-    let mut parts = zip_entries(bytes)?;
-    parts.sort_by(|a, b| a.0.cmp(&b.0));
+/// The contents of one entry, inflated to at most [`MAX_PART_BYTES`] and
+/// what is left of `budget`, which it spends.
+fn read_entry(bytes: &[u8], entry: &Entry, budget: &mut usize) -> Result<Vec<u8>, PartProblem> {
+    if entry.flags & 1 != 0 {
+        return Err(PartProblem::Encrypted);
+    }
+    if !bytes
+        .get(entry.local..)
+        .is_some_and(|b| b.starts_with(b"PK\x03\x04"))
+    {
+        return Err(PartProblem::NoLocalHeader);
+    }
+    let lname = le(bytes, entry.local, 26, 2).ok_or(PartProblem::PastEnd)?;
+    let lextra = le(bytes, entry.local, 28, 2).ok_or(PartProblem::PastEnd)?;
+    // `local` is inside the file and the lengths are 16-bit.
+    let start = entry.local + 30 + lname + lextra;
+    let data = start
+        .checked_add(entry.compressed)
+        .and_then(|end| bytes.get(start..end))
+        .ok_or(PartProblem::PastEnd)?;
+    let cap = MAX_PART_BYTES.min(*budget);
+    let contents = match entry.method {
+        0 => data[..data.len().min(cap)].to_vec(),
+        8 => {
+            let mut buf = Vec::new();
+            let read = flate2::read::DeflateDecoder::new(data)
+                .take(cap as u64)
+                .read_to_end(&mut buf);
+            // What inflated before the damage is still read.
+            if read.is_err() && buf.is_empty() {
+                return Err(PartProblem::Corrupt);
+            }
+            buf
+        }
+        m => return Err(PartProblem::Method(m)),
+    };
+    *budget -= contents.len();
+    Ok(contents)
+}
+
+/// The entries of a zip file that can be read: name and contents,
+/// inflated within [`MAX_INFLATED_BYTES`] in all.
+pub fn zip_entries(bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, ExtractError> {
+    let entries = directory(bytes).map_err(|problem| ExtractError::Invalid {
+        format: "zip",
+        problem,
+    })?;
+    let mut budget = MAX_INFLATED_BYTES;
+    Ok(entries
+        .into_iter()
+        .filter_map(|e| {
+            let data = read_entry(bytes, &e, &mut budget).ok()?;
+            Some((e.name, data))
+        })
+        .collect())
+}
+
+/// A zip entry that holds document text.
+fn is_text_part(name: &str) -> bool {
+    name.ends_with(".xml")
+        && (name.starts_with("word/")
+            || name.starts_with("xl/sharedStrings")
+            || name.starts_with("xl/worksheets/")
+            || name.starts_with("ppt/slides/")
+            || name == "content.xml"
+            || name.starts_with("Doc_")
+            || name.contains("/Pages/"))
+}
+
+/// The text-bearing XML parts of an office document, tags stripped, read
+/// one at a time. `strict`: the file says it is an office document, so a
+/// zip without text parts is not one. Parts that cannot be read are an
+/// error when no part can.
+fn office_zip(bytes: &[u8], format: &'static str, strict: bool) -> Result<String, ExtractError> {
+    let invalid = |problem| ExtractError::Invalid { format, problem };
+    let entries = directory(bytes).map_err(invalid)?;
+    let mut parts: Vec<&Entry> = entries.iter().filter(|e| is_text_part(&e.name)).collect();
+    if strict && parts.is_empty() {
+        return Err(invalid(Problem::NoText {
+            entries: entries.len(),
+        }));
+    }
+    parts.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut budget = MAX_INFLATED_BYTES;
     let mut out = String::new();
-    for (name, data) in parts {
-        let wanted = name.ends_with(".xml")
-            && (name.starts_with("word/")
-                || name.starts_with("xl/sharedStrings")
-                || name.starts_with("xl/worksheets/")
-                || name.starts_with("ppt/slides/")
-                || name == "content.xml"
-                || name.starts_with("Doc_")
-                || name.contains("/Pages/"));
-        if wanted {
-            out.push_str(&xml_text(&String::from_utf8_lossy(&data)));
-            out.push('\n');
+    let mut read = 0;
+    let mut failure = None;
+    for part in parts {
+        if budget == 0 {
+            break;
+        }
+        match read_entry(bytes, part, &mut budget) {
+            Ok(data) => {
+                out.push_str(&xml_text(&String::from_utf8_lossy(&data)));
+                out.push('\n');
+                read += 1;
+            }
+            Err(why) => {
+                failure.get_or_insert(Problem::Part {
+                    part: part.name.clone(),
+                    why,
+                });
+            }
         }
     }
-    Ok(out)
+    match failure {
+        Some(problem) if read == 0 => Err(invalid(problem)),
+        _ => Ok(out),
+    }
 }
 
 /// Character data of an XML document: tags dropped (paragraph, row and
@@ -185,46 +406,63 @@ pub fn xml_text(xml: &str) -> String {
     out
 }
 
+/// Characters an entity name may have before its `;`: `#x10FFFF` is the
+/// longest we decode.
+const MAX_ENTITY_CHARS: usize = 10;
+
 fn push_unescaped(out: &mut String, s: &str) {
     let mut rest = s;
     while let Some(amp) = rest.find('&') {
         out.push_str(&rest[..amp]);
-        let tail = &rest[amp..];
-        let Some(semi) = tail[..tail.len().min(12)].find(';') else {
-            out.push('&');
-            rest = &tail[1..];
-            continue;
-        };
-        let entity = &tail[1..semi];
-        let decoded = match entity {
-            "amp" => Some('&'),
-            "lt" => Some('<'),
-            "gt" => Some('>'),
-            "quot" => Some('"'),
-            "apos" => Some('\''),
-            _ => entity
-                .strip_prefix("#x")
-                .and_then(|h| u32::from_str_radix(h, 16).ok())
-                .or_else(|| entity.strip_prefix('#').and_then(|d| d.parse().ok()))
-                .and_then(char::from_u32),
-        };
-        match decoded {
-            Some(c) => {
+        let tail = &rest[amp + 1..];
+        // Counted in characters, not bytes: a bare `&` before Chinese text
+        // is common in Word documents (研发&测试部).
+        let entity = tail
+            .char_indices()
+            .take(MAX_ENTITY_CHARS + 1)
+            .find(|&(_, c)| c == ';')
+            .map(|(semi, _)| &tail[..semi]);
+        match entity.and_then(|e| Some((e, decode_entity(e)?))) {
+            Some((entity, c)) => {
                 out.push(c);
-                rest = &tail[semi + 1..];
+                rest = &tail[entity.len() + 1..];
             }
+            // Unknown or unterminated: kept as text.
             None => {
                 out.push('&');
-                rest = &tail[1..];
+                rest = tail;
             }
         }
     }
     out.push_str(rest);
 }
 
+fn decode_entity(entity: &str) -> Option<char> {
+    match entity {
+        "amp" => Some('&'),
+        "lt" => Some('<'),
+        "gt" => Some('>'),
+        "quot" => Some('"'),
+        "apos" => Some('\''),
+        _ => entity
+            .strip_prefix("#x")
+            .and_then(|h| u32::from_str_radix(h, 16).ok())
+            .or_else(|| entity.strip_prefix('#').and_then(|d| d.parse().ok()))
+            .and_then(char::from_u32),
+    }
+}
+
 /// Literal strings of a PDF, from its plain and Flate-compressed streams.
-fn pdf(bytes: &[u8]) -> String {
+fn pdf(bytes: &[u8]) -> Result<String, ExtractError> {
+    // Readers accept the header anywhere in the first 1024 bytes.
+    if find(&bytes[..bytes.len().min(1024)], b"%PDF").is_none() {
+        return Err(ExtractError::Invalid {
+            format: "PDF",
+            problem: Problem::NotPdf,
+        });
+    }
     let mut out = String::new();
+    let mut budget = MAX_INFLATED_BYTES;
     let mut at = 0;
     while let Some(i) = find(&bytes[at..], b"stream") {
         let start = at + i + b"stream".len();
@@ -244,16 +482,17 @@ fn pdf(bytes: &[u8]) -> String {
         let data = &bytes[data_start..data_start + end];
         let mut inflated = Vec::new();
         let _ = flate2::read::ZlibDecoder::new(data)
-            .take(MAX_PART_BYTES as u64)
+            .take(MAX_PART_BYTES.min(budget) as u64)
             .read_to_end(&mut inflated);
+        budget -= inflated.len();
         let content = if inflated.is_empty() { data } else { &inflated };
         pdf_literals(content, &mut out);
         at = data_start + end + b"endstream".len();
-        if out.len() > MAX_TEXT_BYTES {
+        if out.len() > MAX_TEXT_BYTES || budget == 0 {
             break;
         }
     }
-    out
+    Ok(out)
 }
 
 /// `(…)` strings of a content stream, with PDF escapes, one line per `ET`.
@@ -509,6 +748,154 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn an_ampersand_before_chinese_text_is_kept_and_the_rest_is_read() {
+        let docx = make_zip(&[(
+            "word/document.xml",
+            "<w:p><w:r><w:t>研发&测试部 张三 350582199003071238</w:t></w:r></w:p>",
+        )]);
+        let text = text_of(&docx, "docx").unwrap();
+        assert!(
+            text.contains("研发&测试部 张三 350582199003071238"),
+            "{text:?}"
+        );
+    }
+
+    #[test]
+    fn unknown_and_unterminated_entities_are_kept_as_text() {
+        assert_eq!(
+            xml_text("a &unknown; b &#x4E2D;&#25991; &amp &&lt;测&试;"),
+            "a &unknown; b 中文 &amp &<测&试;"
+        );
+        assert_eq!(xml_text("张三&"), "张三&");
+        assert_eq!(
+            xml_text("&#x110000;&#99999999999;"),
+            "&#x110000;&#99999999999;"
+        );
+    }
+
+    /// One deflated part and `names.len()` central-directory entries that
+    /// all point at it: the overlapping-entry zip bomb.
+    fn overlapping_zip(content: &[u8], names: &[String]) -> Vec<u8> {
+        let mut enc =
+            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(content).unwrap();
+        let data = enc.finish().unwrap();
+        let mut out = b"PK\x03\x04".to_vec();
+        out.extend([20, 0, 0, 0, 8, 0, 0, 0, 0, 0]);
+        out.extend(0u32.to_le_bytes());
+        out.extend((data.len() as u32).to_le_bytes());
+        out.extend((content.len() as u32).to_le_bytes());
+        out.extend(1u16.to_le_bytes());
+        out.extend(0u16.to_le_bytes());
+        out.push(b'a');
+        out.extend(&data);
+        let cd = out.len() as u32;
+        let mut central = Vec::new();
+        for name in names {
+            central.extend(b"PK\x01\x02");
+            central.extend([20, 0, 20, 0, 0, 0, 8, 0, 0, 0, 0, 0]);
+            central.extend(0u32.to_le_bytes());
+            central.extend((data.len() as u32).to_le_bytes());
+            central.extend((content.len() as u32).to_le_bytes());
+            central.extend((name.len() as u16).to_le_bytes());
+            central.extend([0; 12]);
+            central.extend(0u32.to_le_bytes());
+            central.extend(name.as_bytes());
+        }
+        out.extend(&central);
+        out.extend(b"PK\x05\x06\0\0\0\0");
+        out.extend((names.len() as u16).to_le_bytes());
+        out.extend((names.len() as u16).to_le_bytes());
+        out.extend((central.len() as u32).to_le_bytes());
+        out.extend(cd.to_le_bytes());
+        out.extend([0, 0]);
+        out
+    }
+
+    #[test]
+    fn entries_that_share_one_bomb_inflate_no_more_than_the_budget() {
+        let names: Vec<String> = (0..5).map(|i| format!("word/part{i}.xml")).collect();
+        let bomb = overlapping_zip(&vec![b'0'; MAX_PART_BYTES], &names);
+        assert!(bomb.len() < 200 * 1024, "{}", bomb.len());
+        let inflated: usize = zip_entries(&bomb)
+            .unwrap()
+            .iter()
+            .map(|(_, data)| data.len())
+            .sum();
+        assert!(
+            inflated <= MAX_INFLATED_BYTES,
+            "{inflated} bytes inflated from a {} byte zip",
+            bomb.len()
+        );
+        let text = text_of(&bomb, "docx").unwrap();
+        assert!(
+            text.len() <= MAX_INFLATED_BYTES + names.len(),
+            "{}",
+            text.len()
+        );
+    }
+
+    #[test]
+    fn a_docx_that_is_not_a_zip_is_an_error_saying_so() {
+        let e = text_of(b"<html><body>404 Not Found</body></html>", "docx").unwrap_err();
+        assert!(e.to_string().contains("not a zip"), "{e}");
+        assert!(e.zh().contains("不是 zip"), "{}", e.zh());
+        // A legacy document under the new name is read as one.
+        let mut doc = vec![0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1];
+        doc.extend(b"\x00\x00350582199003071238\x00");
+        assert!(
+            text_of(&doc, "docx")
+                .unwrap()
+                .contains("350582199003071238")
+        );
+    }
+
+    #[test]
+    fn a_password_protected_xlsx_is_an_error_saying_so() {
+        // Excel keeps an encrypted workbook in a compound file with an
+        // EncryptedPackage stream.
+        let mut cfb = vec![0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1];
+        cfb.extend([0; 64]);
+        for unit in "EncryptedPackage".encode_utf16() {
+            cfb.extend(unit.to_le_bytes());
+        }
+        cfb.extend([0; 64]);
+        let e = text_of(&cfb, "xlsx").unwrap_err();
+        assert!(e.to_string().contains("password"), "{e}");
+        assert!(e.zh().contains("密码"), "{}", e.zh());
+    }
+
+    #[test]
+    fn a_docx_zip_without_document_text_is_an_error() {
+        let zip = make_zip(&[("[Content_Types].xml", "<Types/>"), ("media/a.png", "x")]);
+        let e = text_of(&zip, "docx").unwrap_err();
+        assert!(e.to_string().contains("no document text"), "{e}");
+        // Any other zip says nothing about what it should hold.
+        assert!(text_of(&zip, "zip").is_ok());
+    }
+
+    #[test]
+    fn a_text_part_that_cannot_be_inflated_is_an_error_naming_it() {
+        let mut zip = make_zip(&[("word/document.xml", "<w:t>张三</w:t>")]);
+        // Compression method 14 (LZMA) in the central directory.
+        let cd = find(&zip, b"PK\x01\x02").unwrap();
+        zip[cd + 10] = 14;
+        let e = text_of(&zip, "docx").unwrap_err();
+        assert!(
+            e.to_string().contains("word/document.xml") && e.to_string().contains("14"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_pdf_that_is_not_a_pdf_is_an_error() {
+        let e = text_of(b"<html><body>404</body></html>", "pdf").unwrap_err();
+        assert!(e.to_string().contains("%PDF"), "{e}");
+        // A PDF with nothing to read in it is still a PDF.
+        assert_eq!(text_of(b"%PDF-1.4 fake", "pdf").unwrap(), "");
+    }
+
+    #[test]
     fn broken_and_hostile_input_is_an_error_or_empty_never_a_panic() {
         assert!(text_of(b"PK\x03\x04garbage", "docx").is_err());
         let mut z = make_zip(&[("word/document.xml", "<w:t>x</w:t>")]);
@@ -524,6 +911,298 @@ pub(crate) mod tests {
         for junk in [&b""[..], b"%PDF", b"stream", b"(((((", b"\xff\xfe\xfd"] {
             let _ = text_of(junk, "pdf");
             let _ = text_of(junk, "doc");
+        }
+    }
+
+    /// Properties on hostile input: every reader of attachment bytes
+    /// returns, within its budgets, and says when it could not read.
+    mod hostile {
+        use super::*;
+        use proptest::prelude::*;
+
+        const EXTENSIONS: &[&str] = &[
+            "docx", "xlsx", "pptx", "odt", "ods", "odp", "ofd", "pdf", "doc", "xls", "wps", "et",
+            "txt", "csv", "zip", "",
+        ];
+
+        const SIGNATURES: &[&[u8]] = &[
+            b"PK\x03\x04",
+            b"PK\x05\x06",
+            b"%PDF-1.7\n",
+            b"%PDF-1.4\nstream\n",
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
+            b"\xef\xbb\xbf",
+        ];
+
+        /// The formats read without inflating anything: what they give is
+        /// at most this many times their size (UTF-16 and GB18030 runs
+        /// grow by half in UTF-8, at both alignments).
+        const PLAIN_GROWTH: usize = 5;
+
+        fn small_docx() -> Vec<u8> {
+            make_zip(&[
+                ("[Content_Types].xml", "<Types/>"),
+                (
+                    "word/document.xml",
+                    "<w:document><w:body><w:p><w:r><w:t>研发&测试部 张三 &amp; 李四</w:t></w:r></w:p><w:p><w:t>350582199003071238</w:t></w:p></w:body></w:document>",
+                ),
+            ])
+        }
+
+        fn small_xlsx() -> Vec<u8> {
+            make_zip(&[
+                (
+                    "xl/sharedStrings.xml",
+                    "<sst><si><t>姓名</t></si><si><t>研发&测试部</t></si></sst>",
+                ),
+                (
+                    "xl/worksheets/sheet1.xml",
+                    "<worksheet><sheetData><row><c><v>1</v></c></row></sheetData></worksheet>",
+                ),
+            ])
+        }
+
+        fn small_odt() -> Vec<u8> {
+            make_zip(&[(
+                "content.xml",
+                "<office:text><text:p>王五&#x4E2D;&lt;</text:p></office:text>",
+            )])
+        }
+
+        fn small_pdf() -> Vec<u8> {
+            let mut enc =
+                flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+            enc.write_all(b"BT (ID: 350582199003071238) Tj ET").unwrap();
+            let mut pdf = b"%PDF-1.4\n1 0 obj <<>>\nstream\nBT (plain \\(x\\) \\101) Tj ET\nendstream\nendobj\n2 0 obj << /Filter /FlateDecode >>\nstream\n".to_vec();
+            pdf.extend(enc.finish().unwrap());
+            pdf.extend(b"\nendstream\nendobj\n%%EOF");
+            pdf
+        }
+
+        fn small_doc() -> Vec<u8> {
+            let mut doc = vec![0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1, 0, 0];
+            for unit in "联系电话".encode_utf16() {
+                doc.extend(unit.to_le_bytes());
+            }
+            doc.extend(b"\0\x0013812345678\0");
+            doc
+        }
+
+        /// One change a damaged download or a hostile author makes.
+        #[derive(Debug, Clone)]
+        enum Mutation {
+            Flip(usize, u8),
+            Insert(usize, Vec<u8>),
+            Remove(usize, usize),
+            Truncate(usize),
+            /// A length or offset field overwritten with a hostile value.
+            Word(usize, u32),
+        }
+
+        fn mutation() -> impl Strategy<Value = Mutation> {
+            prop_oneof![
+                (any::<usize>(), 1..=255u8).prop_map(|(at, x)| Mutation::Flip(at, x)),
+                (
+                    any::<usize>(),
+                    proptest::collection::vec(any::<u8>(), 1..16)
+                )
+                    .prop_map(|(at, b)| Mutation::Insert(at, b)),
+                (any::<usize>(), 1..64usize).prop_map(|(at, n)| Mutation::Remove(at, n)),
+                any::<usize>().prop_map(Mutation::Truncate),
+                (
+                    any::<usize>(),
+                    prop_oneof![
+                        Just(0u32),
+                        Just(u32::MAX),
+                        Just(0x7fff_ffff),
+                        Just(0xffff),
+                        any::<u32>()
+                    ]
+                )
+                    .prop_map(|(at, v)| Mutation::Word(at, v)),
+            ]
+        }
+
+        fn mutate(mut bytes: Vec<u8>, mutations: &[Mutation]) -> Vec<u8> {
+            for m in mutations {
+                let n = bytes.len().max(1);
+                match m {
+                    Mutation::Flip(at, x) => {
+                        if let Some(b) = bytes.get_mut(at % n) {
+                            *b ^= x;
+                        }
+                    }
+                    Mutation::Insert(at, b) => {
+                        let at = at % (bytes.len() + 1);
+                        bytes.splice(at..at, b.iter().copied());
+                    }
+                    Mutation::Remove(at, len) => {
+                        let at = at % n;
+                        let end = (at + len).min(bytes.len());
+                        if at < end {
+                            bytes.drain(at..end);
+                        }
+                    }
+                    Mutation::Truncate(at) => bytes.truncate(at % n),
+                    Mutation::Word(at, v) => {
+                        let at = at % n;
+                        for (i, b) in v.to_le_bytes().into_iter().enumerate() {
+                            if let Some(slot) = bytes.get_mut(at + i) {
+                                *slot = b;
+                            }
+                        }
+                    }
+                }
+            }
+            bytes
+        }
+
+        /// What every call must satisfy, whatever it was given.
+        fn within_budgets(bytes: &[u8], ext: &str) -> Result<String, ExtractError> {
+            let result = text_of(bytes, ext);
+            if let Ok(text) = &result {
+                assert!(text.len() <= MAX_TEXT_BYTES, "{}", text.len());
+            }
+            result
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1000))]
+
+            #[test]
+            fn arbitrary_bytes_under_any_name_are_read_or_refused_within_budget(
+                bytes in proptest::collection::vec(any::<u8>(), 0..2048),
+                ext in proptest::sample::select(EXTENSIONS),
+            ) {
+                let result = within_budgets(&bytes, ext);
+                let zip = bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06");
+                if zip_format(ext).is_some() && !zip && !is_compound(&bytes) {
+                    prop_assert!(result.is_err(), "{ext}: {result:?}");
+                }
+                if ext == "pdf" && find(&bytes[..bytes.len().min(1024)], b"%PDF").is_none() {
+                    prop_assert!(result.is_err(), "{result:?}");
+                }
+                if let Ok(text) = &result
+                    && !zip
+                    && !bytes.windows(6).any(|w| w == b"stream")
+                {
+                    prop_assert!(text.len() <= PLAIN_GROWTH * bytes.len() + 8, "{} from {}", text.len(), bytes.len());
+                }
+            }
+
+            #[test]
+            fn arbitrary_bytes_after_a_format_signature_are_read_or_refused_within_budget(
+                signature in proptest::sample::select(SIGNATURES),
+                tail in proptest::collection::vec(any::<u8>(), 0..2048),
+                ext in proptest::sample::select(EXTENSIONS),
+            ) {
+                let mut bytes = signature.to_vec();
+                bytes.extend(tail);
+                let result = within_budgets(&bytes, ext);
+                // No end of central directory: no zip can be read.
+                if zip_format(ext).is_some() && bytes.starts_with(b"PK")
+                    && !bytes.windows(4).any(|w| w == b"PK\x05\x06")
+                {
+                    prop_assert!(result.is_err(), "{ext}: {result:?}");
+                }
+            }
+
+            #[test]
+            fn a_damaged_office_document_is_read_or_refused_within_budget(
+                which in 0..3usize,
+                mutations in proptest::collection::vec(mutation(), 1..6),
+            ) {
+                let (original, ext) = match which {
+                    0 => (small_docx(), "docx"),
+                    1 => (small_xlsx(), "xlsx"),
+                    _ => (small_odt(), "odt"),
+                };
+                let bytes = mutate(original, &mutations);
+                let result = within_budgets(&bytes, ext);
+                if !bytes.windows(4).any(|w| w == b"PK\x05\x06") {
+                    prop_assert!(result.is_err(), "{result:?}");
+                }
+            }
+
+            #[test]
+            fn a_damaged_pdf_or_legacy_file_is_read_or_refused_within_budget(
+                pdf in any::<bool>(),
+                mutations in proptest::collection::vec(mutation(), 1..6),
+            ) {
+                let (original, ext) = if pdf { (small_pdf(), "pdf") } else { (small_doc(), "doc") };
+                let bytes = mutate(original, &mutations);
+                let result = within_budgets(&bytes, ext);
+                if pdf && find(&bytes[..bytes.len().min(1024)], b"%PDF").is_none() {
+                    prop_assert!(result.is_err(), "{result:?}");
+                }
+                if !pdf {
+                    let text = result.unwrap();
+                    prop_assert!(text.len() <= PLAIN_GROWTH * bytes.len() + 8);
+                }
+            }
+
+            #[test]
+            fn zips_with_hostile_entries_and_sizes_are_read_or_refused_within_budget(
+                entries in proptest::collection::vec(
+                    (
+                        proptest::sample::select(&[
+                            "word/document.xml", "word/header1.xml", "xl/sharedStrings.xml",
+                            "xl/worksheets/sheet1.xml", "content.xml", "media/image1.png",
+                            "[Content_Types].xml", "docProps/app.xml",
+                        ][..]),
+                        "(\\PC|[&;<>#x])*",
+                    ),
+                    0..6,
+                ),
+                hostile in proptest::collection::vec((any::<usize>(), 0..6usize, prop_oneof![
+                    Just(0u32), Just(u32::MAX), Just(0x7fff_ffff), Just(0xffff), any::<u32>()
+                ]), 0..3),
+            ) {
+                let plain: Vec<(&str, &str)> = entries.iter().map(|(n, c)| (*n, c.as_str())).collect();
+                let mut zip = make_zip(&plain);
+                // Overwrite fields of the central directory records:
+                // flags, method, compressed size, name length, extra length
+                // and local offset.
+                let records: Vec<usize> = (0..zip.len().saturating_sub(3))
+                    .filter(|&i| zip[i..].starts_with(b"PK\x01\x02"))
+                    .collect();
+                let fields = [8usize, 10, 20, 28, 30, 42];
+                let mut touched = false;
+                for (record, field, value) in &hostile {
+                    let Some(&at) = records.get(record % records.len().max(1)) else { continue };
+                    let at = at + fields[*field];
+                    let width = if matches!(fields[*field], 20 | 42) { 4 } else { 2 };
+                    for (i, b) in value.to_le_bytes().into_iter().take(width).enumerate() {
+                        zip[at + i] = b;
+                    }
+                    touched = true;
+                }
+                let result = within_budgets(&zip, "docx");
+                let has_text_part = plain.iter().any(|(n, _)| is_text_part(n));
+                if !has_text_part {
+                    prop_assert!(result.is_err(), "{result:?}");
+                }
+                if !touched {
+                    let text = result.as_ref().map_err(|e| e.to_string());
+                    if has_text_part {
+                        let text = text.unwrap();
+                        for (name, content) in &plain {
+                            if is_text_part(name) {
+                                prop_assert!(text.contains(xml_text(content).trim()), "{text:?}");
+                            }
+                        }
+                    }
+                }
+            }
+
+            #[test]
+            fn xml_text_of_any_string_is_no_longer_than_it_and_keeps_plain_text(
+                xml in "(\\PC|[&;<>#x/])*",
+                plain in "[^&<]*",
+            ) {
+                prop_assert!(xml_text(&xml).len() <= xml.len());
+                prop_assert_eq!(xml_text(&plain), plain);
+            }
         }
     }
 }

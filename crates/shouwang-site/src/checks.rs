@@ -398,6 +398,34 @@ pub fn attachment_pii(
     }
 }
 
+/// An attachment of the site whose text could not be read: its personal
+/// information was not checked, and visitors likely cannot open it either.
+/// `why_zh` and `why_en` say why.
+pub fn unreadable_attachment(
+    maker: &FindingMaker,
+    at: &str,
+    referrer: &str,
+    why_zh: &str,
+    why_en: &str,
+    truncated: bool,
+) -> NewFinding {
+    maker.make(
+        "site.unreadable-attachment",
+        Severity::Low,
+        "附件无法读取",
+        format!("Attachment could not be read: {why_en}"),
+        &format!(
+            "附件无法读取：{why_zh}{}；其中是否有个人信息未能检查；链接自 {referrer}",
+            if truncated {
+                "（附件超过下载上限，只下载了前面部分）"
+            } else {
+                ""
+            }
+        ),
+        at,
+    )
+}
+
 /// Spam words in a text, as `find` strings.
 fn spam_words(dictionary: &Dictionary, text: &str) -> Vec<String> {
     let mut words: Vec<String> = dictionary

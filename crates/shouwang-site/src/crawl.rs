@@ -375,6 +375,8 @@ pub async fn run(opts: InspectOptions) -> Result<Report, SiteError> {
     let refs_checked = to_check.len() + page_failures.len();
     let mut ref_failures: HashMap<String, RefCheck> = HashMap::new();
     let mut checks: JoinSet<(String, RefCheck)> = JoinSet::new();
+    // Which reference each task checks: a task that panics returns no key.
+    let mut tasks: HashMap<tokio::task::Id, (String, Url, String, bool)> = HashMap::new();
     let mut pending = to_check.into_iter();
     loop {
         while checks.len() < opts.concurrency.max(1) {
@@ -387,19 +389,35 @@ pub async fn run(opts: InspectOptions) -> Result<Report, SiteError> {
             let scan =
                 (kind == RefKind::Attachment && opts.scan_attachments && shared.in_scope(&url))
                     .then_some(opts.max_attachment_bytes);
-            checks.spawn(async move {
+            let task = (key.clone(), url.clone(), referrer.clone(), scan.is_some());
+            let handle = checks.spawn(async move {
                 let result = match scan {
                     Some(cap) => scan_attachment(&shared, &url, &referrer, cap).await,
                     None => check_ref(&shared.fetcher, &url, kind).await,
                 };
                 (key, result)
             });
+            tasks.insert(handle.id(), task);
         }
-        match checks.join_next().await {
-            Some(Ok((key, result))) => {
+        match checks.join_next_with_id().await {
+            Some(Ok((id, (key, result)))) => {
+                tasks.remove(&id);
                 ref_failures.insert(key, result);
             }
-            Some(Err(e)) => tracing::warn!(error = %e, "a link check failed"),
+            Some(Err(e)) => match tasks.remove(&e.id()) {
+                Some((key, url, referrer, true)) => {
+                    let finding =
+                        reader_failed(&maker, url.as_str(), &referrer, false, &failure_of(e));
+                    ref_failures.insert(
+                        key,
+                        RefCheck {
+                            findings: vec![finding],
+                            ..RefCheck::default()
+                        },
+                    );
+                }
+                _ => tracing::warn!(error = %e, "a link check failed"),
+            },
             None => break,
         }
     }
@@ -667,6 +685,7 @@ async fn process_page(
     let page_url = outcome.job.url.clone();
     let (facts, findings) = {
         let shared = shared.clone();
+        let maker = shared.maker.clone();
         let final_url = f.url.clone();
         let content_type = f.content_type.clone();
         let body = f.body;
@@ -692,8 +711,8 @@ async fn process_page(
         })
         .await
         .unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "page analysis failed");
-            (PageFacts::default(), Vec::new())
+            let finding = page_failed(&maker, outcome.job.url.as_str(), &failure_of(e));
+            (PageFacts::default(), vec![finding])
         })
     };
     outcome.text_bytes = facts.text.len() as u64;
@@ -788,17 +807,87 @@ async fn scan_attachment(shared: &Shared, url: &Url, referrer: &str, cap: usize)
     let referrer = referrer.to_string();
     let truncated = f.truncated;
     let body = f.body;
-    out.findings = tokio::task::spawn_blocking(move || {
-        let Ok(text) = shouwang_scan::extract::text_of(&body, &extension) else {
-            return Vec::new();
-        };
-        let mut findings = Vec::new();
-        checks::attachment_pii(&maker, &at, &referrer, &text, truncated, &mut findings);
-        findings
-    })
-    .await
-    .unwrap_or_default();
+    let read = {
+        let (maker, at, referrer) = (maker.clone(), at.clone(), referrer.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut findings = Vec::new();
+            match shouwang_scan::extract::text_of(&body, &extension) {
+                Ok(text) => {
+                    checks::attachment_pii(&maker, &at, &referrer, &text, truncated, &mut findings)
+                }
+                Err(e) => findings.push(checks::unreadable_attachment(
+                    &maker,
+                    &at,
+                    &referrer,
+                    &e.zh(),
+                    &e.to_string(),
+                    truncated,
+                )),
+            }
+            findings
+        })
+        .await
+    };
+    out.findings = read.unwrap_or_else(|e| {
+        vec![reader_failed(
+            &maker,
+            &at,
+            &referrer,
+            truncated,
+            &failure_of(e),
+        )]
+    });
     out
+}
+
+/// The finding for a page whose analysis stopped with a panic: none of
+/// its checks ran, and that is said rather than passed.
+fn page_failed(maker: &FindingMaker, at: &str, failure: &str) -> NewFinding {
+    tracing::warn!(page = at, failure, "page analysis failed");
+    maker.make(
+        "site.unreadable-page",
+        Severity::Low,
+        "页面无法分析",
+        format!("Page could not be analysed ({failure})"),
+        "分析页面的程序内部出错；此页面的内容检查（个人信息、暗链、错别字等）未能进行",
+        at,
+    )
+}
+
+/// What a task that did not finish left: its panic message, or that it was
+/// cancelled.
+fn failure_of(e: tokio::task::JoinError) -> String {
+    if e.is_panic() {
+        let payload = e.into_panic();
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        format!("panic: {message}")
+    } else {
+        "cancelled".into()
+    }
+}
+
+/// The finding for an attachment whose reading stopped with a panic: said,
+/// not swallowed, so that its check is not taken for a pass.
+fn reader_failed(
+    maker: &FindingMaker,
+    at: &str,
+    referrer: &str,
+    truncated: bool,
+    failure: &str,
+) -> NewFinding {
+    tracing::warn!(attachment = at, failure, "reading an attachment failed");
+    checks::unreadable_attachment(
+        maker,
+        at,
+        referrer,
+        "读取附件的程序内部出错",
+        &format!("the reader failed ({failure})"),
+        truncated,
+    )
 }
 
 /// HEAD first (cheap, keeps the connection), GET when HEAD is refused or
@@ -972,6 +1061,48 @@ mod tests {
             .collect();
         v.sort();
         v
+    }
+
+    #[tokio::test]
+    async fn an_attachment_reader_that_panics_is_a_finding_saying_so() {
+        let maker = FindingMaker {
+            asset: AssetRef::new(AssetKind::Website, "http://x/"),
+        };
+        let joined = tokio::task::spawn_blocking(|| -> Vec<NewFinding> {
+            panic!("end byte index 12 is not a char boundary")
+        })
+        .await;
+        let f = reader_failed(
+            &maker,
+            "http://x/files/a.docx",
+            "http://x/",
+            false,
+            &failure_of(joined.unwrap_err()),
+        );
+        assert_eq!(f.provenance.check, "site.unreadable-attachment");
+        assert_eq!(f.title.zh, "附件无法读取");
+        assert!(
+            f.title.en.contains("could not be read") && f.title.en.contains("char boundary"),
+            "{}",
+            f.title.en
+        );
+        assert!(f.evidence.contains("内部出错"), "{}", f.evidence);
+        assert!(!f.evidence.contains("panic"), "{}", f.evidence);
+        assert_eq!(f.location, "http://x/files/a.docx");
+    }
+
+    #[tokio::test]
+    async fn a_page_whose_analysis_panics_is_a_finding_saying_so() {
+        let maker = FindingMaker {
+            asset: AssetRef::new(AssetKind::Website, "http://x/"),
+        };
+        let joined =
+            tokio::task::spawn_blocking(|| -> Vec<NewFinding> { panic!("deep tree") }).await;
+        let f = page_failed(&maker, "http://x/a.html", &failure_of(joined.unwrap_err()));
+        assert_eq!(f.provenance.check, "site.unreadable-page");
+        assert_eq!(f.title.zh, "页面无法分析");
+        assert!(f.title.en.contains("deep tree"), "{}", f.title.en);
+        assert!(f.evidence.contains("未能进行"), "{}", f.evidence);
     }
 
     #[test]

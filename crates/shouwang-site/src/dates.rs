@@ -167,4 +167,28 @@ mod tests {
         assert_eq!(newest_date(list, today), Some(d(2025, 11, 20)));
         assert_eq!(newest_date("无日期", today), None);
     }
+
+    mod hostile {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1000))]
+
+            #[test]
+            fn any_text_gives_a_real_date_or_none(
+                pieces in proptest::collection::vec(
+                    "[0-9]{1,5}|[-/. \\[\\]()]|年|月|日|（|）|【|】|\u{3000}|\\PC{0,3}",
+                    0..40,
+                ),
+            ) {
+                let text = pieces.concat();
+                let today = NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
+                if let Some(date) = newest_date(&text, today) {
+                    prop_assert!(text.bytes().any(|b| b.is_ascii_digit()));
+                    prop_assert!(date.year() >= 0);
+                }
+            }
+        }
+    }
 }

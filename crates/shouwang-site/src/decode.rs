@@ -124,4 +124,29 @@ mod tests {
         let _ = decode(b"charset=", None);
         let _ = decode(b"", None);
     }
+
+    mod hostile {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1000))]
+
+            #[test]
+            fn any_bytes_under_any_declared_charset_decode_within_three_times_their_size(
+                head in proptest::sample::select(&[
+                    "", "<meta charset=gbk>", "<meta charset=\"", "charset=", "\u{feff}",
+                    "<meta http-equiv=Content-Type content='text/html; charset=big5'>",
+                ][..]),
+                bytes in proptest::collection::vec(any::<u8>(), 0..2048),
+                content_type in proptest::option::of("[a-z/]{0,12}(; ?charset=[a-z0-9_:.\"'-]{0,12})?;?"),
+            ) {
+                let mut page = head.as_bytes().to_vec();
+                page.extend(bytes);
+                let (text, _) = decode(&page, content_type.as_deref());
+                // A byte becomes at most one U+FFFD, three bytes of UTF-8.
+                prop_assert!(text.len() <= 3 * page.len(), "{} from {}", text.len(), page.len());
+            }
+        }
+    }
 }

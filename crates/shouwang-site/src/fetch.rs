@@ -356,15 +356,17 @@ impl Robots {
         let mut agents: Vec<String> = Vec::new();
         let mut rules: Vec<(bool, String)> = Vec::new();
         let mut in_rules = false;
+        // A group's rules are kept once for us and once for `*`, however
+        // many of its `User-agent` lines name either: copying them per line
+        // let a 512 KiB file ask for hundreds of millions of rules.
         let mut flush = |agents: &mut Vec<String>, rules: &mut Vec<(bool, String)>| {
-            for a in agents.iter() {
-                if a.contains("shouwang") {
-                    ours.get_or_insert_with(Vec::new)
-                        .extend(rules.iter().cloned());
-                } else if a == "*" {
-                    star.get_or_insert_with(Vec::new)
-                        .extend(rules.iter().cloned());
-                }
+            if agents.iter().any(|a| a.contains("shouwang")) {
+                ours.get_or_insert_with(Vec::new)
+                    .extend(rules.iter().cloned());
+            }
+            if agents.iter().any(|a| a == "*") {
+                star.get_or_insert_with(Vec::new)
+                    .extend(rules.iter().cloned());
             }
             agents.clear();
             rules.clear();
@@ -455,6 +457,17 @@ mod tests {
     }
 
     #[test]
+    fn a_robots_txt_repeating_its_user_agent_line_keeps_each_rule_once() {
+        // Each repeated `User-agent: *` line once copied the whole group's
+        // rules again: a 512 KiB robots.txt made hundreds of millions.
+        let text = "User-agent: *\n".repeat(1000) + &"Disallow: /private/\n".repeat(1000);
+        let r = Robots::parse(&text);
+        assert!(r.rules.len() <= 1000, "{} rules", r.rules.len());
+        assert!(!r.allows(&u("/private/a")));
+        assert!(r.allows(&u("/public/a")));
+    }
+
+    #[test]
     fn robots_groups_and_precedence() {
         let r = Robots::parse(
             "User-agent: Googlebot\nDisallow: /\n\nUser-agent: *\nDisallow: /admin/\nDisallow: /*.php$\nAllow: /admin/public\n",
@@ -469,5 +482,30 @@ mod tests {
         assert!(ours.allows(&u("/news")));
         assert!(!ours.allows(&u("/private/1")));
         assert!(Robots::parse("garbage\n:::\nDisallow").allows(&u("/")));
+    }
+
+    mod hostile {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1000))]
+
+            #[test]
+            fn any_robots_txt_parses_to_at_most_two_copies_of_its_rules(
+                lines in proptest::collection::vec(
+                    "(User-agent|user-AGENT|Allow|Disallow|Sitemap|#)? ?:? ?(\\*|shouwang|/[a-z*$/?=.]{0,10}|\\PC{0,8})",
+                    0..60,
+                ),
+                path in "/[a-z*$/?=.%\\PC]{0,20}",
+            ) {
+                let text = lines.join("\n");
+                let r = Robots::parse(&text);
+                prop_assert!(r.rules.len() <= 2 * lines.len(), "{} from {}", r.rules.len(), lines.len());
+                if let Ok(url) = Url::parse(&format!("http://h{path}")) {
+                    let _ = r.allows(&url);
+                }
+            }
+        }
     }
 }

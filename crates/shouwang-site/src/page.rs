@@ -199,6 +199,10 @@ fn nesting_cut(html: &str) -> Option<usize> {
     let b = html.as_bytes();
     let mut depth = 0usize;
     let mut i = 0;
+    // The next `>` at or after `i`, found once and kept while `i` has not
+    // passed it: searching again from every `<` made a page of unclosed
+    // tags (`<a </a <a …`) take minutes.
+    let mut next_gt: Option<usize> = None;
     while let Some(off) = b[i..].iter().position(|&c| c == b'<') {
         let at = i + off;
         i = at + 1;
@@ -246,10 +250,17 @@ fn nesting_cut(html: &str) -> Option<usize> {
             depth = depth.saturating_sub(1);
             continue;
         }
-        let tag_end = b[i..]
-            .iter()
-            .position(|&c| c == b'>')
-            .map_or(b.len(), |e| i + e);
+        let tag_end = match next_gt {
+            Some(gt) if gt >= i => gt,
+            _ => {
+                let gt = b[i..]
+                    .iter()
+                    .position(|&c| c == b'>')
+                    .map_or(b.len(), |e| i + e);
+                next_gt = Some(gt);
+                gt
+            }
+        };
         if tag_end > 0 && b[tag_end - 1] == b'/' {
             continue;
         }
@@ -777,5 +788,163 @@ mod tests {
     fn meta_refresh_is_resolved() {
         let f = page(r#"<meta http-equiv="refresh" content="0; URL='http://evil.example/x'">"#);
         assert_eq!(f.meta.refresh.unwrap().host_str(), Some("evil.example"));
+    }
+
+    #[test]
+    fn a_page_of_unclosed_tags_is_read_to_its_end() {
+        // Each `<a` without a `>` once sent the nesting scan to the end of
+        // the page again: minutes for this megabyte.
+        let html = "<p>正文</p>".to_string() + &"<a </a ".repeat(150_000) + "<p>末尾";
+        assert_eq!(nesting_cut(&html), None);
+        let deep = "<div ".repeat(MAX_NESTING + 1);
+        assert_eq!(nesting_cut(&deep), Some(MAX_NESTING * 5));
+    }
+
+    /// Properties on hostile pages: the facts come back, within the
+    /// limits the module sets, whatever the page holds.
+    mod hostile {
+        use super::*;
+        use proptest::prelude::*;
+
+        const REAL_PAGE: &str = r#"<!DOCTYPE html><html><head><meta charset="utf-8">
+<title>通知公告_某某镇人民政府</title><meta name="ColumnName" content="通知公告">
+<meta name="ArticleTitle" content="关于做好防汛工作的通知"><meta http-equiv="refresh" content="5;url=/new/">
+<base href="http://site.test/b/"><style>.sub { display: none } /* 注释 */ #x{visibility:hidden}</style>
+<script>var a = "<a href='x'>" + '&amp;'; document.write('<p>')</script></head><body>
+<ul class="nav"><li><a href="/bdgk/">本地概况</a><ul class="sub"><li><a href="/bdgk/zr/">自然地理</a></li></ul></li></ul>
+<div id="zoom"><p>各村（社区）：入汛以来降雨偏多&nbsp;请做好防汛值班。研发&测试部 张三</p>
+<table><tr><td><a href="tz/1.html">关于征兵工作的通知</a></td><td>2025-03-15</td></tr>
+<tr><td><a href="tz/2.html">关于秋季防火的通告</a></td><td>[06-10]</td></tr></table>
+<img src="/img/a.png" alt="会议现场"><a href="/files/名单.xlsx">名单.xlsx</a>
+<div style="position:absolute;left:-9999px"><a href="http://casino.example/">百家乐</a></div>
+<marquee height="1" width="1"><a href="http://pills.example/">特价</a></marquee>
+<iframe src="//other.example/frame"></iframe><link rel="stylesheet" href="a.css"></div>
+<div class="footer">主办单位：某某镇人民政府 2025年6月1日</div></body></html>"#;
+
+        /// The text of a page is at most this many times its size: an
+        /// entity or a NUL can grow to three bytes of UTF-8, never more
+        /// per byte of source.
+        const TEXT_GROWTH: usize = 3;
+
+        fn base() -> Url {
+            Url::parse("http://site.test/a/index.html").unwrap()
+        }
+
+        fn within_limits(html: &str) -> PageFacts {
+            let f = analyse(html, &base(), today());
+            assert!(
+                f.text.len() + f.hidden_text.len() <= TEXT_GROWTH * html.len(),
+                "{} + {} from {}",
+                f.text.len(),
+                f.hidden_text.len(),
+                html.len()
+            );
+            assert!(f.list_entries.len() <= MAX_LIST_ENTRIES);
+            assert!(
+                f.scripts
+                    .iter()
+                    .all(|s| s.chars().count() <= MAX_SCRIPT_CHARS)
+            );
+            if let Some(at) = f.cut_at_nesting {
+                assert!(at < html.len() && html.is_char_boundary(at), "{at}");
+            }
+            for r in &f.refs {
+                assert!(matches!(r.url.scheme(), "http" | "https"), "{}", r.url);
+                assert!(r.element.chars().count() <= 200, "{}", r.element);
+            }
+            f
+        }
+
+        /// One change to a page, at character positions.
+        #[derive(Debug, Clone)]
+        enum Edit {
+            Insert(usize, String),
+            Remove(usize, usize),
+            Truncate(usize),
+            Repeat(usize, usize, usize),
+        }
+
+        fn edit() -> impl Strategy<Value = Edit> {
+            prop_oneof![
+                (any::<usize>(), "(\\PC|[<>/=\"'&;#!-])*").prop_map(|(at, s)| Edit::Insert(at, s)),
+                (any::<usize>(), 1..200usize).prop_map(|(at, n)| Edit::Remove(at, n)),
+                any::<usize>().prop_map(Edit::Truncate),
+                (any::<usize>(), 1..80usize, 2..50usize)
+                    .prop_map(|(at, n, times)| Edit::Repeat(at, n, times)),
+            ]
+        }
+
+        fn apply(page: &str, edits: &[Edit]) -> String {
+            let mut chars: Vec<char> = page.chars().collect();
+            for e in edits {
+                let n = chars.len() + 1;
+                match e {
+                    Edit::Insert(at, s) => {
+                        let at = at % n;
+                        chars.splice(at..at, s.chars());
+                    }
+                    Edit::Remove(at, len) => {
+                        let at = at % n;
+                        let end = (at + len).min(chars.len());
+                        if at < end {
+                            chars.drain(at..end);
+                        }
+                    }
+                    Edit::Truncate(at) => chars.truncate(at % n),
+                    Edit::Repeat(at, len, times) => {
+                        let at = at % n;
+                        let end = (at + len).min(chars.len());
+                        let piece: Vec<char> = chars[at.min(end)..end].to_vec();
+                        for _ in 1..*times {
+                            chars.splice(end..end, piece.iter().copied());
+                        }
+                    }
+                }
+            }
+            chars.into_iter().collect()
+        }
+
+        #[test]
+        fn the_real_page_is_read_as_it_should_be() {
+            // The page the mutations start from reads as intended, so that
+            // they start from something meaningful.
+            let f = within_limits(REAL_PAGE);
+            assert!(f.text.contains("研发&测试部 张三"), "{}", f.text);
+            assert!(f.hidden_text.contains("百家乐"), "{}", f.hidden_text);
+            assert_eq!(f.meta.column_name.as_deref(), Some("通知公告"));
+            assert!(f.list_entries.len() >= 2, "{:?}", f.list_entries);
+            assert!(f.refs.iter().any(|r| r.kind == RefKind::Attachment));
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1000))]
+
+            #[test]
+            fn any_string_gives_facts_within_limits(
+                pieces in proptest::collection::vec(
+                    "\\PC{0,6}|[<>/=\"'&;#!-]|<[a-z]{1,6}( [a-z]{1,5}=['\"]?[a-z0-9 /:.#-]{0,10}['\"]?)?>?|</[a-z]{1,6}>|&[a-z#0-9]{1,6};?",
+                    0..100,
+                ),
+            ) {
+                within_limits(&pieces.concat());
+            }
+
+            #[test]
+            fn a_mangled_real_page_gives_facts_within_limits(
+                edits in proptest::collection::vec(edit(), 1..6),
+            ) {
+                within_limits(&apply(REAL_PAGE, &edits));
+            }
+
+            #[test]
+            fn the_nesting_scan_cuts_only_on_a_character_boundary(
+                html in "(<div>|<span |</div>|<p>|\\PC|<br/>)*",
+            ) {
+                if let Some(at) = nesting_cut(&html) {
+                    prop_assert!(html.is_char_boundary(at));
+                    prop_assert_eq!(&html[at..at + 1], "<");
+                }
+            }
+        }
     }
 }

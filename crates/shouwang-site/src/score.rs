@@ -167,6 +167,19 @@ fn warnings(findings: &[NewFinding]) -> Vec<ScoreItem> {
             findings: refs(&down),
         });
     }
+    // A pass says nothing about what could not be read.
+    let unread = with_check(findings, |f| check(f, "site.unreadable-attachment"));
+    if !unread.is_empty() {
+        warnings.push(ScoreItem {
+            rule: format!(
+                "单项否决 V1 未完全检查：{} 个附件无法读取，其中是否泄露个人信息未知",
+                unread.len()
+            ),
+            points: None,
+            basis: "守望的判断：无法读取的附件不能当作没有个人信息".into(),
+            findings: refs(&unread),
+        });
+    }
 
     warnings
 }
@@ -318,6 +331,23 @@ mod tests {
             .find(|d| d.rule.contains("网站标识"))
             .unwrap();
         assert_eq!(footer.points, None);
+    }
+
+    #[test]
+    fn an_attachment_that_could_not_be_read_is_a_warning_on_the_pass() {
+        let s = score(&[f(
+            "site.unreadable-attachment",
+            Severity::Low,
+            "附件无法读取",
+            "http://x.test/a.docx",
+        )]);
+        assert_eq!(s.warnings.len(), 1, "{s:#?}");
+        assert!(s.warnings[0].rule.contains("1 个附件无法读取"));
+        assert_eq!(
+            s.warnings[0].findings,
+            ["site.unreadable-attachment @ http://x.test/a.docx"]
+        );
+        assert_eq!(s.points, 100.0);
     }
 
     #[test]

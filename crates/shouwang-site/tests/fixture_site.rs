@@ -130,6 +130,20 @@ fn xlsx(rows: &[(&str, &str)]) -> Vec<u8> {
     ])
 }
 
+/// A DOCX whose one paragraph is `text`, written as is (a bare `&` stays
+/// bare, as sloppy generators leave it).
+fn docx(text: &str) -> Vec<u8> {
+    stored_zip(&[
+        ("[Content_Types].xml", "<Types/>".into()),
+        (
+            "word/document.xml",
+            format!(
+                "<w:document><w:body><w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:body></w:document>"
+            ),
+        ),
+    ])
+}
+
 /// A legacy binary document: text in UTF-16LE, numbers in ASCII.
 fn binary_doc(text: &str, number: &str) -> Vec<u8> {
     let mut doc = vec![0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1, 0, 0];
@@ -285,8 +299,35 @@ fn defect_site() -> HashMap<&'static str, Reply> {
             r#"<html><head><title>本地概况 - 某某镇</title></head><body><div id="content">
 <p>我镇位于县城东部，建国以来经济社会发展迅速，辖 12 个行政村。</p>
 <p>低保对象公示：王某某，身份证号 {id}，联系电话 13812345678。</p>
-<p><a href="/files/dibao.xlsx">低保名单.xlsx</a> <a href="/files/contacts.doc">联络表.doc</a></p></div></body></html>"#
+<p><a href="/files/dibao.xlsx">低保名单.xlsx</a> <a href="/files/contacts.doc">联络表.doc</a></p>
+<p><a href="/files/yanfa.docx">研发测试部名单.docx</a> <a href="/files/yanfa.xlsx">研发测试部名单.xlsx</a>
+<a href="/files/broken.docx">报名表.docx</a></p></div></body></html>"#
         )),
+    );
+    // A bare `&` before Chinese text once cut the reader inside a
+    // character: the panic was swallowed and the leak passed unseen.
+    let docx_id = valid_id("44030619851122301");
+    s.insert(
+        "/files/yanfa.docx",
+        file(
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            &docx(&format!("研发&测试部 张三 身份证 {docx_id}")),
+        ),
+    );
+    let xlsx_id = valid_id("32010219780203452");
+    s.insert(
+        "/files/yanfa.xlsx",
+        file(
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            &xlsx(&[("研发&测试部 李四", &format!("身份证 {xlsx_id}"))]),
+        ),
+    );
+    s.insert(
+        "/files/broken.docx",
+        file(
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            b"this upload was cut off by the CMS and is not a zip",
+        ),
     );
     let other_id = valid_id("11010519491231002");
     s.insert(
@@ -439,8 +480,15 @@ fn clean_site() -> HashMap<&'static str, Reply> {
             r#"<html><head><title>本地概况 - 某某镇</title></head><body><div id="content">
 <p>我镇位于县城东部，新中国成立以来经济社会发展迅速，辖 12 个行政村。</p>
 <p>镇内有革命纪念馆一座，每年国家公祭日和烈士纪念日组织祭扫。档案编号 {not_an_id}。</p>
-<p>服务热线 0591-87654321。<a href="/files/mingdan.xlsx">名单.xlsx</a></p></div>{FOOTER_OK}</body></html>"#
+<p>服务热线 0591-87654321。<a href="/files/mingdan.xlsx">名单.xlsx</a> <a href="/files/tongzhi.docx">通知.docx</a></p></div>{FOOTER_OK}</body></html>"#
         )),
+    );
+    s.insert(
+        "/files/tongzhi.docx",
+        file(
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            &docx(&format!("研发&测试部 值班安排 档案编号 {not_an_id}")),
+        ),
     );
     s.insert(
         "/tzgg/",
@@ -535,6 +583,7 @@ async fn every_planted_defect_is_found() {
         "site.wording.expression",
         "site.pii.id-card",
         "site.pii.mobile",
+        "site.unreadable-attachment",
         "site.script-redirect",
         "site.cloaking",
         "site.redirect-loop",
@@ -614,6 +663,33 @@ async fn every_planted_defect_is_found() {
         1,
         "{}",
         dump()
+    );
+    // A bare `&` before Chinese text, in a DOCX and in an XLSX.
+    for path in ["/files/yanfa.docx", "/files/yanfa.xlsx"] {
+        let found = located(&report, "site.pii.id-card", path);
+        assert_eq!(found.len(), 1, "{path}:\n{}", dump());
+        assert!(
+            found[0].evidence.contains("测试部"),
+            "{}",
+            found[0].evidence
+        );
+    }
+    // An attachment that cannot be read says so and why, and is not
+    // taken for one without personal information.
+    let unreadable = located(&report, "site.unreadable-attachment", "/files/");
+    assert_eq!(unreadable.len(), 1, "{}", dump());
+    assert!(unreadable[0].location.ends_with("/files/broken.docx"));
+    assert_eq!(unreadable[0].title.zh, "附件无法读取");
+    assert!(
+        unreadable[0].title.en.contains("not a zip"),
+        "{}",
+        unreadable[0].title.en
+    );
+    assert!(
+        unreadable[0].evidence.contains("不是 zip 压缩包")
+            && unreadable[0].evidence.contains("/bdgk/"),
+        "{}",
+        unreadable[0].evidence
     );
     let pii = &located(&report, "site.pii.id-card", "/bdgk/")[0];
     assert!(pii.evidence.contains("35*************"), "{}", pii.evidence);
