@@ -429,7 +429,6 @@ async fn an_unreachable_robot_is_retried_and_the_error_names_no_key() {
         .local_addr()
         .unwrap();
     let n = Notifier::new(&fast_config(vec![wecom(addr, WECOM_KEY)])).unwrap();
-    let started = std::time::Instant::now();
     let r = n.send_test("wecom-duty").await.unwrap();
     let e = r.error().unwrap();
     assert!(
@@ -438,7 +437,6 @@ async fn an_unreachable_robot_is_retried_and_the_error_names_no_key() {
     );
     assert!(!e.contains(WECOM_KEY) && !e.contains("key="), "{e}");
     assert_eq!(r.attempts, 4);
-    assert!(started.elapsed() < Duration::from_secs(5));
 }
 
 #[tokio::test]

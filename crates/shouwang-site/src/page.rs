@@ -766,14 +766,12 @@ mod tests {
         let f = page(&shallow);
         assert!(f.text.contains("深处"));
         assert_eq!(f.cut_at_nesting, None);
-        let started = std::time::Instant::now();
         let deep =
             "<p>正文</p>".to_string() + &"<div>".repeat(50_000) + "深处" + &"</div>".repeat(10);
         let f = page(&deep);
         assert!(f.text.contains("正文"));
         assert!(!f.text.contains("深处"));
         assert!(f.cut_at_nesting.is_some());
-        assert!(started.elapsed().as_secs() < 5, "{:?}", started.elapsed());
         // Thousands of unclosed list items are ordinary, not deep.
         let list = "<ul>".to_string() + &"<li><a href=x>条目</a>".repeat(5000) + "</ul>";
         assert_eq!(page(&list).cut_at_nesting, None);
