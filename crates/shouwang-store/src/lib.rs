@@ -17,10 +17,13 @@ mod pool;
 mod postgres;
 mod postgres_incident;
 mod postgres_report;
+mod postgres_tx;
 mod report;
 mod sqlite;
 mod sqlite_incident;
 mod sqlite_report;
+mod sqlite_tx;
+mod tx;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -44,6 +47,7 @@ pub use report::{
     TimeRange,
 };
 pub use sqlite::SqliteStore;
+pub use tx::{RESOLVED_NAMED, RunScope, Tx, resolve_not_seen};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -80,6 +84,10 @@ pub enum StoreError {
     Conflict { what: &'static str, detail: String },
     #[error("the stored {what} is invalid: {detail}")]
     Invalid { what: &'static str, detail: String },
+    #[error(
+        "a change was about to be stored without its audit entry, so nothing was changed; this is a bug in Shouwang, please report it"
+    )]
+    Unaudited,
     #[error("cannot use the key file {path}: {detail}")]
     AuditKey { path: PathBuf, detail: String },
     #[error("SQLite error: {0}")]
@@ -419,8 +427,29 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn api_token(&self, token_hash: &str) -> Result<Option<ApiToken>>;
 
     // --- audit log ---
-    /// Append an action, chained to the previous entry.
-    fn append_audit(&self, entry: &NewAuditEntry) -> Result<AuditEntry>;
+    /// The object-safe core of [`audited`](trait.Store.html#method.audited)
+    /// (call that instead): one transaction that holds the audit chain's
+    /// head from its start; `f` returns whether to commit. Commits only if
+    /// every change was audited.
+    #[doc(hidden)]
+    fn run_audited(&self, f: &mut dyn FnMut(&mut dyn Tx) -> bool) -> Result<()>;
+    /// Append an action, chained to the previous entry. Being moved onto
+    /// `audited`; removed once no caller is left.
+    fn append_audit(&self, entry: &NewAuditEntry) -> Result<AuditEntry> {
+        let mut out = None;
+        self.run_audited(&mut |tx| {
+            let r = tx.audit(entry);
+            let ok = r.is_ok();
+            out = Some(r);
+            ok
+        })?;
+        out.unwrap_or_else(|| {
+            Err(StoreError::Invalid {
+                what: "transaction",
+                detail: "the store never ran the change".into(),
+            })
+        })
+    }
     /// Entries with `seq > after`, oldest first.
     fn audit_entries(&self, after: i64, limit: usize) -> Result<Vec<AuditEntry>>;
     /// The newest entries, newest first, for display.

@@ -140,7 +140,11 @@ suite!(
     audit_detects_a_deleted_row,
     audit_detects_truncation,
     audit_detects_a_forged_row,
-    concurrent_audit_appends_keep_one_chain,
+    concurrent_audited_changes_keep_one_chain,
+    a_change_whose_audit_entry_cannot_be_written_is_not_kept,
+    a_change_that_fails_after_writing_keeps_neither_change_nor_entry,
+    a_change_without_an_audit_entry_is_refused,
+    a_run_resolves_what_it_did_not_see_again_with_one_entry,
     assets_upsert,
     incident_batches_link_each_member_once,
     incident_changes_are_recorded_on_the_timeline,
@@ -491,12 +495,14 @@ fn sessions_and_tokens_round_trip(h: &Harness) {
 fn append(h: &Harness, n: usize) {
     for i in 0..n {
         h.store
-            .append_audit(&NewAuditEntry::new(
-                "admin",
-                "finding.status",
-                format!("finding/{i}"),
-                serde_json::json!({"to": "resolved", "n": i}),
-            ))
+            .audited(|tx| {
+                tx.audit(&NewAuditEntry::new(
+                    "admin",
+                    "finding.status",
+                    format!("finding/{i}"),
+                    serde_json::json!({"to": "resolved", "n": i}),
+                ))
+            })
             .unwrap();
     }
 }
@@ -572,7 +578,7 @@ fn audit_detects_a_forged_row(h: &Harness) {
     );
 }
 
-fn concurrent_audit_appends_keep_one_chain(h: &Harness) {
+fn concurrent_audited_changes_keep_one_chain(h: &Harness) {
     // The store is shared by reference across scoped threads, as the
     // console's blocking pool shares it.
     let store: &dyn Store = &*h.store;
@@ -581,12 +587,15 @@ fn concurrent_audit_appends_keep_one_chain(h: &Harness) {
             scope.spawn(move || {
                 for i in 0..25 {
                     store
-                        .append_audit(&NewAuditEntry::new(
-                            format!("t{t}"),
-                            "x",
-                            i.to_string(),
-                            serde_json::Value::Null,
-                        ))
+                        .audited(|tx| {
+                            tx.set_setting(&format!("t{t}"), &serde_json::json!(i))?;
+                            tx.audit(&NewAuditEntry::new(
+                                format!("t{t}"),
+                                "setting",
+                                format!("t{t}"),
+                                serde_json::json!(i),
+                            ))
+                        })
                         .unwrap();
                 }
             });
@@ -596,6 +605,223 @@ fn concurrent_audit_appends_keep_one_chain(h: &Harness) {
         h.store.verify_audit().unwrap(),
         AuditVerdict::Intact { entries: 100 }
     );
+    for t in 0..4 {
+        assert_eq!(
+            h.store.setting(&format!("t{t}")).unwrap(),
+            Some(serde_json::json!(24))
+        );
+    }
+    // Each writer's entries are in the order its changes were made.
+    let entries = h.store.audit_entries(0, 1000).unwrap();
+    for t in 0..4 {
+        let mine: Vec<String> = entries
+            .iter()
+            .filter(|e| e.actor == format!("t{t}"))
+            .map(|e| e.details.clone())
+            .collect();
+        let want: Vec<String> = (0..25).map(|i| i.to_string()).collect();
+        assert_eq!(mine, want);
+    }
+}
+
+/// Take the audit log's next sequence number behind the store's back, so
+/// that the next append fails after the change before it was written.
+fn squat_next_audit_seq(h: &Harness) {
+    let (seq, _) = h.store.audit_head().unwrap();
+    let time = match h.store.backend() {
+        shouwang_store::Backend::Sqlite => "0",
+        shouwang_store::Backend::Postgres => "now()",
+    };
+    (h.raw)(&format!(
+        "INSERT INTO audit_log (seq, time, actor, action, target, details, prev_hash, hash)
+         VALUES ({}, {time}, 'squatter', 'x', 'x', '{{}}', 'x', 'x')",
+        seq + 1
+    ));
+}
+
+fn status_change(id: i64) -> NewAuditEntry {
+    NewAuditEntry::new(
+        "operator",
+        "finding.status",
+        format!("finding/{id}"),
+        serde_json::json!({ "to": "accepted" }),
+    )
+}
+
+fn a_change_whose_audit_entry_cannot_be_written_is_not_kept(h: &Harness) {
+    let id = h
+        .store
+        .record_findings(&[finding(
+            "ssh.root_login",
+            "/etc/ssh/sshd_config",
+            Severity::High,
+        )])
+        .unwrap()[0];
+    squat_next_audit_seq(h);
+    let accept = || {
+        h.store.audited(|tx| {
+            tx.set_finding_status(id, FindingStatus::AcceptedRisk)?;
+            tx.audit(&status_change(id))
+        })
+    };
+    assert!(accept().is_err(), "the audit append was made to fail");
+    assert_eq!(
+        h.store.finding(id).unwrap().unwrap().status,
+        FindingStatus::Open,
+        "the change was kept without its audit entry"
+    );
+    assert_eq!(h.store.audit_head().unwrap().0, 0);
+
+    (h.raw)("DELETE FROM audit_log");
+    accept().unwrap();
+    assert_eq!(
+        h.store.finding(id).unwrap().unwrap().status,
+        FindingStatus::AcceptedRisk
+    );
+    let entries = h.store.audit_entries(0, 10).unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].target, format!("finding/{id}"));
+    assert_eq!(
+        h.store.verify_audit().unwrap(),
+        AuditVerdict::Intact { entries: 1 }
+    );
+}
+
+fn a_change_that_fails_after_writing_keeps_neither_change_nor_entry(h: &Harness) {
+    let id = h
+        .store
+        .record_findings(&[finding(
+            "ssh.root_login",
+            "/etc/ssh/sshd_config",
+            Severity::High,
+        )])
+        .unwrap()[0];
+    let failed: Result<(), StoreError> = h.store.audited(|tx| {
+        tx.set_finding_status(id, FindingStatus::AcceptedRisk)?;
+        tx.audit(&status_change(id))?;
+        tx.set_setting("x", &serde_json::json!(1))?;
+        Err(StoreError::Conflict {
+            what: "test",
+            detail: "failed after writing".into(),
+        })
+    });
+    assert!(
+        matches!(failed, Err(StoreError::Conflict { .. })),
+        "{failed:?}"
+    );
+    assert_eq!(
+        h.store.finding(id).unwrap().unwrap().status,
+        FindingStatus::Open
+    );
+    assert_eq!(h.store.setting("x").unwrap(), None);
+    assert_eq!(h.store.audit_head().unwrap().0, 0);
+    assert!(h.store.audit_entries(0, 10).unwrap().is_empty());
+}
+
+fn a_change_without_an_audit_entry_is_refused(h: &Harness) {
+    let id = h
+        .store
+        .record_findings(&[finding(
+            "ssh.root_login",
+            "/etc/ssh/sshd_config",
+            Severity::High,
+        )])
+        .unwrap()[0];
+    let unaudited = h
+        .store
+        .audited(|tx| tx.set_finding_status(id, FindingStatus::AcceptedRisk));
+    assert!(
+        matches!(unaudited, Err(StoreError::Unaudited)),
+        "{unaudited:?}"
+    );
+    assert_eq!(
+        h.store.finding(id).unwrap().unwrap().status,
+        FindingStatus::Open
+    );
+    // Reading alone needs no entry.
+    let read = h.store.audited(|tx| tx.finding(id)).unwrap();
+    assert_eq!(read.unwrap().status, FindingStatus::Open);
+    assert_eq!(h.store.audit_head().unwrap().0, 0);
+}
+
+fn a_run_resolves_what_it_did_not_see_again_with_one_entry(h: &Harness) {
+    let mut first = Vec::new();
+    for i in 0..60 {
+        first.push(finding(
+            "site.dead_link",
+            &format!("/page/{i}"),
+            Severity::Low,
+        ));
+    }
+    first.push(finding("site.pii", "/contact", Severity::High));
+    h.store.record_findings(&first).unwrap();
+    // A finding of another asset is out of the run's scope.
+    let mut elsewhere = finding("site.dead_link", "/page/0", Severity::Low);
+    elsewhere.asset = AssetRef::new(AssetKind::Host, "other");
+    let elsewhere_id = h.store.record_findings(&[elsewhere]).unwrap()[0];
+
+    let seen: std::collections::HashSet<String> =
+        [finding("site.dead_link", "/page/0", Severity::Low).fingerprint()].into();
+    let scope = shouwang_store::RunScope {
+        sensor: "host".into(),
+        asset: host(),
+        checks: Some(["site.dead_link".to_string()].into()),
+    };
+    let ids = shouwang_store::resolve_not_seen(
+        &*h.store,
+        "sensor:test",
+        &scope,
+        &seen,
+        serde_json::json!({ "at": "run 2" }),
+    )
+    .unwrap();
+    assert_eq!(ids.len(), 59);
+    let status = |check: &str, location: &str| {
+        h.store
+            .findings(&FindingFilter {
+                asset: Some(host()),
+                ..Default::default()
+            })
+            .unwrap()
+            .into_iter()
+            .find(|f| f.check_id() == check && f.location == location)
+            .unwrap()
+            .status
+    };
+    assert_eq!(status("site.dead_link", "/page/0"), FindingStatus::Open);
+    assert_eq!(status("site.dead_link", "/page/1"), FindingStatus::Resolved);
+    assert_eq!(
+        status("site.pii", "/contact"),
+        FindingStatus::Open,
+        "another check"
+    );
+    assert_eq!(
+        h.store.finding(elsewhere_id).unwrap().unwrap().status,
+        FindingStatus::Open
+    );
+    let entries = h.store.audit_entries(0, 10).unwrap();
+    assert_eq!(entries.len(), 1, "one entry for the whole run");
+    let details: serde_json::Value = serde_json::from_str(&entries[0].details).unwrap();
+    assert_eq!(entries[0].action, "finding.resolved");
+    assert_eq!(details["count"], 59);
+    assert_eq!(
+        details["findings"].as_array().unwrap().len(),
+        shouwang_store::RESOLVED_NAMED
+    );
+    assert_eq!(details["more"], 59 - shouwang_store::RESOLVED_NAMED);
+    assert_eq!(details["run"]["at"], "run 2");
+
+    // Nothing more to resolve: nothing is written.
+    let again = shouwang_store::resolve_not_seen(
+        &*h.store,
+        "sensor:test",
+        &scope,
+        &seen,
+        serde_json::json!({}),
+    )
+    .unwrap();
+    assert!(again.is_empty());
+    assert_eq!(h.store.audit_head().unwrap().0, 1);
 }
 
 fn assets_upsert(h: &Harness) {
@@ -670,12 +896,14 @@ fn the_audit_key_persists_and_a_wrong_key_fails_verification() {
     let dir = tempfile::tempdir().unwrap();
     {
         let s = shouwang_store::open(&Default::default(), dir.path()).unwrap();
-        s.append_audit(&NewAuditEntry::new(
-            "admin",
-            "user.add",
-            "bob",
-            serde_json::Value::Null,
-        ))
+        s.audited(|tx| {
+            tx.audit(&NewAuditEntry::new(
+                "admin",
+                "user.add",
+                "bob",
+                serde_json::Value::Null,
+            ))
+        })
         .unwrap();
     }
     let s = shouwang_store::open(&Default::default(), dir.path()).unwrap();
