@@ -433,23 +433,6 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// every change was audited.
     #[doc(hidden)]
     fn run_audited(&self, f: &mut dyn FnMut(&mut dyn Tx) -> bool) -> Result<()>;
-    /// Append an action, chained to the previous entry. Being moved onto
-    /// `audited`; removed once no caller is left.
-    fn append_audit(&self, entry: &NewAuditEntry) -> Result<AuditEntry> {
-        let mut out = None;
-        self.run_audited(&mut |tx| {
-            let r = tx.audit(entry);
-            let ok = r.is_ok();
-            out = Some(r);
-            ok
-        })?;
-        out.unwrap_or_else(|| {
-            Err(StoreError::Invalid {
-                what: "transaction",
-                detail: "the store never ran the change".into(),
-            })
-        })
-    }
     /// Entries with `seq > after`, oldest first.
     fn audit_entries(&self, after: i64, limit: usize) -> Result<Vec<AuditEntry>>;
     /// The newest entries, newest first, for display.

@@ -100,6 +100,15 @@ impl<'a> dyn Store + 'a {
     }
 }
 
+impl<'a> dyn Store + 'a {
+    /// Record an action that changes nothing in the store (files the guard
+    /// restored, a report taken, a start or stop) in the audit log. Changes
+    /// to the store go through [`audited`](Self::audited).
+    pub fn record_action(&self, entry: &NewAuditEntry) -> Result<AuditEntry> {
+        self.audited(|tx| tx.audit(entry))
+    }
+}
+
 /// How many resolved findings an audit entry names one by one; the count
 /// is always exact.
 pub const RESOLVED_NAMED: usize = 50;

@@ -539,14 +539,12 @@ pub(crate) async fn logout(State(state): State<AppState>, auth: Auth) -> Respons
         let _ = state
             .db(move |s| {
                 s.delete_session(&session.id_hash)?;
-                s.audited(|tx| {
-                    tx.audit(&NewAuditEntry::new(
-                        &name,
-                        "user.logout",
-                        &name,
-                        serde_json::Value::Null,
-                    ))
-                })
+                s.record_action(&NewAuditEntry::new(
+                    &name,
+                    "user.logout",
+                    &name,
+                    serde_json::Value::Null,
+                ))
             })
             .await;
     }

@@ -80,8 +80,7 @@ impl AppState {
     /// Record an action that changes nothing in the store (a report taken,
     /// a test notice, files published by the guard) in the audit log.
     pub async fn audit(&self, entry: NewAuditEntry) -> Result<(), AppError> {
-        self.db(move |s| s.audited(|tx| tx.audit(&entry).map(drop)))
-            .await
+        self.db(move |s| s.record_action(&entry).map(drop)).await
     }
 }
 

@@ -148,8 +148,7 @@ fn audit(
     target: &str,
     details: serde_json::Value,
 ) -> Result<(), ReportError> {
-    let entry = NewAuditEntry::new(actor, action, target, details);
-    store.audited(|tx| tx.audit(&entry))?;
+    store.record_action(&NewAuditEntry::new(actor, action, target, details))?;
     Ok(())
 }
 
