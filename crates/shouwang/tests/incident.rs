@@ -360,6 +360,17 @@ fn an_unreadable_engine_state_names_the_way_out_and_reset_takes_it() {
     assert_eq!(report["events_read"], 0, "{reset}");
     {
         let store = open_store(&s);
+        // Skipping events is a person's decision: it is in the audit log.
+        let skipped = store
+            .audit_entries(0, 100)
+            .unwrap()
+            .into_iter()
+            .find(|e| e.action == "incident.engine.reset")
+            .expect("the reset is audited");
+        assert!(
+            skipped.details.contains("\"events_after\":1"),
+            "{skipped:?}"
+        );
         store
             .record_events(&[tamper("/srv/other", "index.html", 0)])
             .unwrap();

@@ -116,8 +116,8 @@ pub fn run(ctx: &Ctx, cmd: IncidentCommand) -> Result<Outcome> {
         IncidentCommand::Sync { reset, json } => {
             let store = ctx.open_store(&loaded, Access::Create)?;
             if reset {
-                let (events, findings) =
-                    Engine::reset(store.as_ref()).context("cannot reset the incident engine")?;
+                let (events, findings) = Engine::reset(store.as_ref(), &super::cli_actor())
+                    .context("cannot reset the incident engine")?;
                 tracing::info!(events, findings, "incident engine reset");
                 eprintln!("the incident engine starts after event {events} and finding {findings}");
             }
