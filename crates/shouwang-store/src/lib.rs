@@ -400,7 +400,6 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn record_findings(&self, findings: &[NewFinding]) -> Result<Vec<i64>>;
     fn finding(&self, id: i64) -> Result<Option<Finding>>;
     fn findings(&self, filter: &FindingFilter) -> Result<Vec<Finding>>;
-    fn set_finding_status(&self, id: i64, status: FindingStatus) -> Result<Finding>;
     /// Open findings counted by sensor and severity.
     fn open_finding_counts(&self) -> Result<Vec<FindingCount>>;
 
@@ -411,19 +410,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn event_count(&self) -> Result<u64>;
 
     // --- users, sessions, tokens ---
-    fn create_user(&self, user: &NewUser) -> Result<User>;
+    // People's changes to accounts are made in `audited` (see `Tx`).
     fn user(&self, id: i64) -> Result<Option<User>>;
     fn user_by_name(&self, name: &str) -> Result<Option<User>>;
     fn users(&self) -> Result<Vec<User>>;
-    fn update_user(&self, id: i64, change: &UserChange) -> Result<User>;
 
     fn create_session(&self, session: &Session) -> Result<()>;
     fn session(&self, id_hash: &str) -> Result<Option<Session>>;
     fn delete_session(&self, id_hash: &str) -> Result<()>;
-    /// Log a user out everywhere (password change, disabling).
-    fn delete_user_sessions(&self, user_id: i64) -> Result<()>;
 
-    fn create_api_token(&self, user_id: i64, name: &str, token_hash: &str) -> Result<ApiToken>;
     fn api_token(&self, token_hash: &str) -> Result<Option<ApiToken>>;
 
     // --- audit log ---
@@ -452,14 +447,6 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// The most recently active incident with this group key that is not
     /// closed: where a related event joins.
     fn open_incident_for_group(&self, group_key: &str) -> Result<Option<Incident>>;
-    /// Change status, level or reporting marks and record the timeline line
-    /// that says who did it and why, in one transaction.
-    fn update_incident(
-        &self,
-        id: i64,
-        change: &IncidentChange,
-        note: &ChangeNote,
-    ) -> Result<Incident>;
     fn add_timeline(&self, entries: &[NewTimelineEntry]) -> Result<()>;
     /// An incident's timeline, oldest first.
     fn timeline(&self, incident_id: i64) -> Result<Vec<TimelineEntry>>;

@@ -14,8 +14,8 @@ use crate::pool::Pool;
 use crate::tx::Tx;
 use crate::{
     ApiToken, AuditEntry, AuditKey, Backend, EventFilter, FilterValue, FindingCount, FindingFilter,
-    NewUser, Result, SCHEMA_VERSION, Session, Store, StoreError, User, UserChange, event_where,
-    finding_where, now, parse_name, severity_from_rank, severity_rank,
+    Result, SCHEMA_VERSION, Session, Store, StoreError, User, event_where, finding_where, now,
+    parse_name, severity_from_rank, severity_rank,
 };
 
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -250,14 +250,7 @@ impl Store for PostgresStore {
     fn open_incident_for_group(&self, key: &str) -> Result<Option<shouwang_model::Incident>> {
         self.open_incident_for_group_impl(key)
     }
-    fn update_incident(
-        &self,
-        id: i64,
-        change: &crate::IncidentChange,
-        note: &crate::ChangeNote,
-    ) -> Result<shouwang_model::Incident> {
-        self.update_incident_impl(id, change, note)
-    }
+
     fn add_timeline(&self, entries: &[shouwang_model::NewTimelineEntry]) -> Result<()> {
         self.add_timeline_impl(entries)
     }
@@ -388,10 +381,6 @@ impl Store for PostgresStore {
         rows.iter().map(finding_from_row).collect()
     }
 
-    fn set_finding_status(&self, id: i64, status: FindingStatus) -> Result<Finding> {
-        self.write(|t| t.set_finding_status(id, status))
-    }
-
     fn open_finding_counts(&self) -> Result<Vec<FindingCount>> {
         let rows = self.with(|c| {
             c.query(
@@ -477,10 +466,6 @@ impl Store for PostgresStore {
         })
     }
 
-    fn create_user(&self, user: &NewUser) -> Result<User> {
-        self.write(|t| t.create_user(user))
-    }
-
     fn user(&self, id: i64) -> Result<Option<User>> {
         let row = self.with(|c| {
             c.query_opt(
@@ -505,10 +490,6 @@ impl Store for PostgresStore {
         let rows =
             self.with(|c| c.query(&format!("SELECT {USER_COLS} FROM users ORDER BY name"), &[]))?;
         rows.iter().map(user_from_row).collect()
-    }
-
-    fn update_user(&self, id: i64, change: &UserChange) -> Result<User> {
-        self.write(|t| t.update_user(id, change))
     }
 
     fn create_session(&self, s: &Session) -> Result<()> {
@@ -550,14 +531,6 @@ impl Store for PostgresStore {
             c.execute("DELETE FROM sessions WHERE id_hash = $1", &[&id_hash])
                 .map(drop)
         })
-    }
-
-    fn delete_user_sessions(&self, user_id: i64) -> Result<()> {
-        self.write(|t| t.delete_user_sessions(user_id))
-    }
-
-    fn create_api_token(&self, user_id: i64, name: &str, token_hash: &str) -> Result<ApiToken> {
-        self.write(|t| t.create_api_token(user_id, name, token_hash))
     }
 
     fn api_token(&self, token_hash: &str) -> Result<Option<ApiToken>> {

@@ -9,8 +9,7 @@ use crate::postgres::{
 };
 use crate::tx::Tx;
 use crate::{
-    ChangeNote, IncidentBatch, IncidentChange, IncidentFilter, Members, Result, StoreError,
-    incident_where, now, parse_name,
+    IncidentBatch, IncidentFilter, Members, Result, StoreError, incident_where, now, parse_name,
 };
 
 pub(crate) const INCIDENT_COLS: &str = "id, title, subclass, level, status, asset_kind, asset_locator, rule, group_key, discovered_at, last_activity, updated_at, handling_ended_at, closed_at, first_reported_at, summary_reported_at, event_count, finding_count, summary";
@@ -212,15 +211,6 @@ impl PostgresStore {
             )
         })?;
         row.as_ref().map(incident_from_row).transpose()
-    }
-
-    pub(crate) fn update_incident_impl(
-        &self,
-        id: i64,
-        change: &IncidentChange,
-        note: &ChangeNote,
-    ) -> Result<Incident> {
-        self.write(|t| t.update_incident(id, change, note))
     }
 
     pub(crate) fn add_timeline_impl(&self, entries: &[NewTimelineEntry]) -> Result<()> {

@@ -12,8 +12,8 @@ use crate::pool::Pool;
 use crate::tx::Tx;
 use crate::{
     ApiToken, AuditEntry, AuditKey, Backend, EventFilter, FilterValue, FindingCount, FindingFilter,
-    NewUser, Result, SCHEMA_VERSION, Session, Store, StoreError, User, UserChange, event_where,
-    finding_where, from_micros, now, parse_name, severity_from_rank, severity_rank, to_micros,
+    Result, SCHEMA_VERSION, Session, Store, StoreError, User, event_where, finding_where,
+    from_micros, now, parse_name, severity_from_rank, severity_rank, to_micros,
 };
 
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -294,14 +294,7 @@ impl Store for SqliteStore {
     fn open_incident_for_group(&self, key: &str) -> Result<Option<shouwang_model::Incident>> {
         self.open_incident_for_group_impl(key)
     }
-    fn update_incident(
-        &self,
-        id: i64,
-        change: &crate::IncidentChange,
-        note: &crate::ChangeNote,
-    ) -> Result<shouwang_model::Incident> {
-        self.update_incident_impl(id, change, note)
-    }
+
     fn add_timeline(&self, entries: &[shouwang_model::NewTimelineEntry]) -> Result<()> {
         self.add_timeline_impl(entries)
     }
@@ -439,10 +432,6 @@ impl Store for SqliteStore {
         .map_err(unconv)
     }
 
-    fn set_finding_status(&self, id: i64, status: FindingStatus) -> Result<Finding> {
-        self.write(|t| t.set_finding_status(id, status))
-    }
-
     fn open_finding_counts(&self) -> Result<Vec<FindingCount>> {
         self.with(|c| {
             let mut st = c.prepare(
@@ -512,10 +501,6 @@ impl Store for SqliteStore {
             .map(|n| n as u64)
     }
 
-    fn create_user(&self, user: &NewUser) -> Result<User> {
-        self.write(|t| t.create_user(user))
-    }
-
     fn user(&self, id: i64) -> Result<Option<User>> {
         self.with(|c| {
             c.query_row(
@@ -546,10 +531,6 @@ impl Store for SqliteStore {
             st.query_map([], user_from_row)?.collect()
         })
         .map_err(unconv)
-    }
-
-    fn update_user(&self, id: i64, change: &UserChange) -> Result<User> {
-        self.write(|t| t.update_user(id, change))
     }
 
     fn create_session(&self, s: &Session) -> Result<()> {
@@ -598,14 +579,6 @@ impl Store for SqliteStore {
             c.execute("DELETE FROM sessions WHERE id_hash = ?1", [id_hash])
                 .map(drop)
         })
-    }
-
-    fn delete_user_sessions(&self, user_id: i64) -> Result<()> {
-        self.write(|t| t.delete_user_sessions(user_id))
-    }
-
-    fn create_api_token(&self, user_id: i64, name: &str, token_hash: &str) -> Result<ApiToken> {
-        self.write(|t| t.create_api_token(user_id, name, token_hash))
     }
 
     fn api_token(&self, token_hash: &str) -> Result<Option<ApiToken>> {

@@ -10,8 +10,8 @@ use crate::sqlite::{
 };
 use crate::tx::Tx;
 use crate::{
-    ChangeNote, IncidentBatch, IncidentChange, IncidentFilter, Members, Result, StoreError,
-    from_micros, incident_where, now, parse_name, to_micros,
+    IncidentBatch, IncidentFilter, Members, Result, StoreError, from_micros, incident_where, now,
+    parse_name, to_micros,
 };
 
 pub(crate) const INCIDENT_COLS: &str = "id, title, subclass, level, status, asset_kind, asset_locator, rule, group_key, discovered_at, last_activity, updated_at, handling_ended_at, closed_at, first_reported_at, summary_reported_at, event_count, finding_count, summary";
@@ -221,15 +221,6 @@ impl SqliteStore {
             .optional()
         })
         .map_err(unconv)
-    }
-
-    pub(crate) fn update_incident_impl(
-        &self,
-        id: i64,
-        change: &IncidentChange,
-        note: &ChangeNote,
-    ) -> Result<Incident> {
-        self.write(|t| t.update_incident(id, change, note))
     }
 
     pub(crate) fn add_timeline_impl(&self, entries: &[NewTimelineEntry]) -> Result<()> {

@@ -37,6 +37,7 @@ pub trait Tx {
     fn user_by_name(&mut self, name: &str) -> Result<Option<User>>;
     fn create_user(&mut self, user: &NewUser) -> Result<User>;
     fn update_user(&mut self, id: i64, change: &UserChange) -> Result<User>;
+    /// Log a user out everywhere (password change, disabling).
     fn delete_user_sessions(&mut self, user_id: i64) -> Result<()>;
     fn create_api_token(&mut self, user_id: i64, name: &str, token_hash: &str) -> Result<ApiToken>;
 
@@ -44,7 +45,8 @@ pub trait Tx {
     fn set_setting(&mut self, name: &str, value: &serde_json::Value) -> Result<()>;
 
     fn incident(&mut self, id: i64) -> Result<Option<Incident>>;
-    /// Like [`Store::update_incident`](crate::Store::update_incident).
+    /// Change status, level or reporting marks and record the timeline line
+    /// that says who did it and why.
     fn update_incident(
         &mut self,
         id: i64,

@@ -9,8 +9,35 @@ use shouwang_model::{
 };
 use shouwang_store::{
     AuditKey, AuditVerdict, EventFilter, FindingFilter, NewAuditEntry, NewUser, Role, Session,
-    Store, StoreError, UserChange,
+    Store, StoreError, Tx, UserChange,
 };
+
+/// People's changes go through the audited path; tests make them as a
+/// person named `tester` would.
+trait AsPerson {
+    fn as_person<T>(
+        &self,
+        f: impl FnOnce(&mut dyn Tx) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError>;
+}
+
+impl AsPerson for dyn Store + '_ {
+    fn as_person<T>(
+        &self,
+        f: impl FnOnce(&mut dyn Tx) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.audited(|tx| {
+            let out = f(tx)?;
+            tx.audit(&NewAuditEntry::new(
+                "tester",
+                "test.change",
+                "",
+                serde_json::Value::Null,
+            ))?;
+            Ok(out)
+        })
+    }
+}
 
 /// A store under test, and a way to run raw SQL behind its back.
 struct Harness {
@@ -225,8 +252,9 @@ fn resolved_finding_reopens_but_accepted_risk_stays(h: &Harness) {
     let b = s
         .record_findings(&[finding("b", "x", Severity::Low)])
         .unwrap()[0];
-    s.set_finding_status(a, FindingStatus::Resolved).unwrap();
-    s.set_finding_status(b, FindingStatus::AcceptedRisk)
+    s.as_person(|tx| tx.set_finding_status(a, FindingStatus::Resolved))
+        .unwrap();
+    s.as_person(|tx| tx.set_finding_status(b, FindingStatus::AcceptedRisk))
         .unwrap();
     s.record_findings(&[
         finding("a", "x", Severity::Low),
@@ -278,7 +306,7 @@ fn filters_and_orders_findings(h: &Harness) {
         .unwrap();
     assert_eq!(medium.len(), 2);
 
-    s.set_finding_status(all[0].id, FindingStatus::Resolved)
+    s.as_person(|tx| tx.set_finding_status(all[0].id, FindingStatus::Resolved))
         .unwrap();
     let open = s
         .findings(&FindingFilter {
@@ -308,7 +336,7 @@ fn counts_open_findings_by_sensor_and_severity(h: &Harness) {
     let ids = s
         .record_findings(&[finding("d", "1", Severity::High)])
         .unwrap();
-    s.set_finding_status(ids[0], FindingStatus::Resolved)
+    s.as_person(|tx| tx.set_finding_status(ids[0], FindingStatus::Resolved))
         .unwrap();
     let counts = s.open_finding_counts().unwrap();
     let high = counts
@@ -323,7 +351,7 @@ fn counts_open_findings_by_sensor_and_severity(h: &Harness) {
 fn unknown_finding_is_not_found(h: &Harness) {
     let err = h
         .store
-        .set_finding_status(4242, FindingStatus::Resolved)
+        .as_person(|tx| tx.set_finding_status(4242, FindingStatus::Resolved))
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound { .. }), "{err}");
     assert!(h.store.finding(4242).unwrap().is_none());
@@ -402,57 +430,66 @@ fn new_user(name: &str, role: Role) -> NewUser {
 
 fn users_lock_out_and_recover(h: &Harness) {
     let s = &h.store;
-    let u = s.create_user(&new_user("张三", Role::Operator)).unwrap();
+    let u = s
+        .as_person(|tx| tx.create_user(&new_user("张三", Role::Operator)))
+        .unwrap();
     assert_eq!(u.role, Role::Operator);
     assert!(u.must_change_password);
     assert_eq!(s.user_by_name("张三").unwrap().unwrap().id, u.id);
-    s.update_user(u.id, &UserChange::LoginFailed { locked_until: None })
+    s.as_person(|tx| tx.update_user(u.id, &UserChange::LoginFailed { locked_until: None }))
         .unwrap();
     let until = Utc::now() + Duration::minutes(15);
     let locked = s
-        .update_user(
-            u.id,
-            &UserChange::LoginFailed {
-                locked_until: Some(until),
-            },
-        )
+        .as_person(|tx| {
+            tx.update_user(
+                u.id,
+                &UserChange::LoginFailed {
+                    locked_until: Some(until),
+                },
+            )
+        })
         .unwrap();
     assert_eq!(locked.failed_logins, 2);
     assert!(locked.locked_until.unwrap() > Utc::now());
-    let ok = s.update_user(u.id, &UserChange::LoginSucceeded).unwrap();
+    let ok = s
+        .as_person(|tx| tx.update_user(u.id, &UserChange::LoginSucceeded))
+        .unwrap();
     assert_eq!((ok.failed_logins, ok.locked_until), (0, None));
     let pw = s
-        .update_user(
-            u.id,
-            &UserChange::Password {
-                hash: "new".into(),
-                must_change: false,
-            },
-        )
+        .as_person(|tx| {
+            tx.update_user(
+                u.id,
+                &UserChange::Password {
+                    hash: "new".into(),
+                    must_change: false,
+                },
+            )
+        })
         .unwrap();
     assert_eq!(pw.password_hash, "new");
     assert!(!pw.must_change_password);
     assert!(
-        s.update_user(u.id, &UserChange::Disabled(true))
+        s.as_person(|tx| tx.update_user(u.id, &UserChange::Disabled(true)))
             .unwrap()
             .disabled
     );
     assert!(matches!(
-        s.update_user(999, &UserChange::Disabled(true)),
+        s.as_person(|tx| tx.update_user(999, &UserChange::Disabled(true))),
         Err(StoreError::NotFound { .. })
     ));
-    s.create_user(&new_user("auditor", Role::Auditor)).unwrap();
+    s.as_person(|tx| tx.create_user(&new_user("auditor", Role::Auditor)))
+        .unwrap();
     let names: Vec<_> = s.users().unwrap().into_iter().map(|u| u.name).collect();
     assert_eq!(names.len(), 2);
 }
 
 fn duplicate_user_is_refused(h: &Harness) {
     h.store
-        .create_user(&new_user("admin", Role::Admin))
+        .as_person(|tx| tx.create_user(&new_user("admin", Role::Admin)))
         .unwrap();
     let err = h
         .store
-        .create_user(&new_user("admin", Role::Auditor))
+        .as_person(|tx| tx.create_user(&new_user("admin", Role::Auditor)))
         .unwrap_err();
     assert!(matches!(err, StoreError::AlreadyExists { .. }), "{err}");
     assert_eq!(h.store.users().unwrap().len(), 1);
@@ -460,7 +497,9 @@ fn duplicate_user_is_refused(h: &Harness) {
 
 fn sessions_and_tokens_round_trip(h: &Harness) {
     let s = &h.store;
-    let u = s.create_user(&new_user("admin", Role::Admin)).unwrap();
+    let u = s
+        .as_person(|tx| tx.create_user(&new_user("admin", Role::Admin)))
+        .unwrap();
     let t = Utc::now();
     let session = |id: &str, expires| Session {
         id_hash: id.into(),
@@ -484,10 +523,12 @@ fn sessions_and_tokens_round_trip(h: &Harness) {
     s.delete_session("a").unwrap();
     assert!(s.session("a").unwrap().is_none());
     assert!(s.session("b").unwrap().is_some());
-    s.delete_user_sessions(u.id).unwrap();
+    s.as_person(|tx| tx.delete_user_sessions(u.id)).unwrap();
     assert!(s.session("b").unwrap().is_none());
 
-    let tok = s.create_api_token(u.id, "ci", "hash-1").unwrap();
+    let tok = s
+        .as_person(|tx| tx.create_api_token(u.id, "ci", "hash-1"))
+        .unwrap();
     assert_eq!(s.api_token("hash-1").unwrap().unwrap().id, tok.id);
     assert!(s.api_token("hash-2").unwrap().is_none());
 }
@@ -1058,50 +1099,58 @@ fn incident_changes_are_recorded_on_the_timeline(h: &Harness) {
     };
     let raised = h
         .store
-        .update_incident(
-            ids[0],
-            &IncidentChange {
-                level: Some(IncidentLevel::Large),
-                ..Default::default()
-            },
-            &note("首页违法内容展示超过30分钟", TimelineKind::Level),
-        )
+        .as_person(|tx| {
+            tx.update_incident(
+                ids[0],
+                &IncidentChange {
+                    level: Some(IncidentLevel::Large),
+                    ..Default::default()
+                },
+                &note("首页违法内容展示超过30分钟", TimelineKind::Level),
+            )
+        })
         .unwrap();
     assert_eq!(raised.level, IncidentLevel::Large);
     let reported = h
         .store
-        .update_incident(
-            ids[0],
-            &IncidentChange {
-                reported: Some((ReportStage::First, Utc::now())),
-                ..Default::default()
-            },
-            &note("已向省网信办首次报告", TimelineKind::Report),
-        )
+        .as_person(|tx| {
+            tx.update_incident(
+                ids[0],
+                &IncidentChange {
+                    reported: Some((ReportStage::First, Utc::now())),
+                    ..Default::default()
+                },
+                &note("已向省网信办首次报告", TimelineKind::Report),
+            )
+        })
         .unwrap();
     assert!(reported.first_reported_at.is_some());
     let recovered = h
         .store
-        .update_incident(
-            ids[0],
-            &IncidentChange {
-                status: Some(IncidentStatus::Recovery),
-                ..Default::default()
-            },
-            &note("已恢复", TimelineKind::Status),
-        )
+        .as_person(|tx| {
+            tx.update_incident(
+                ids[0],
+                &IncidentChange {
+                    status: Some(IncidentStatus::Recovery),
+                    ..Default::default()
+                },
+                &note("已恢复", TimelineKind::Status),
+            )
+        })
         .unwrap();
     let ended = recovered.handling_ended_at.expect("recovery ends handling");
     let closed = h
         .store
-        .update_incident(
-            ids[0],
-            &IncidentChange {
-                status: Some(IncidentStatus::Closed),
-                ..Default::default()
-            },
-            &note("总结报告已报送", TimelineKind::Status),
-        )
+        .as_person(|tx| {
+            tx.update_incident(
+                ids[0],
+                &IncidentChange {
+                    status: Some(IncidentStatus::Closed),
+                    ..Default::default()
+                },
+                &note("总结报告已报送", TimelineKind::Status),
+            )
+        })
         .unwrap();
     assert_eq!(
         closed.handling_ended_at,
@@ -1147,11 +1196,11 @@ fn incident_changes_are_recorded_on_the_timeline(h: &Harness) {
         "closed incidents take no more events"
     );
     assert!(matches!(
-        h.store.update_incident(
+        h.store.as_person(|tx| tx.update_incident(
             999_999,
             &IncidentChange::default(),
             &note("x", TimelineKind::Note)
-        ),
+        )),
         Err(StoreError::NotFound { .. })
     ));
 }
@@ -1323,7 +1372,7 @@ fn report_finding_groups_name_samples(h: &Harness) {
     fs.push(finding("acct.empty-password", "root", Severity::Critical));
     let ids = h.store.record_findings(&fs).unwrap();
     h.store
-        .set_finding_status(ids[0], FindingStatus::Resolved)
+        .as_person(|tx| tx.set_finding_status(ids[0], FindingStatus::Resolved))
         .unwrap();
     let groups = h
         .store
