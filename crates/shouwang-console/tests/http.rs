@@ -472,6 +472,32 @@ async fn english_on_request() {
 }
 
 #[tokio::test]
+async fn a_next_link_that_a_browser_would_read_as_another_site_goes_home() {
+    let con = spawn(ConsoleConfig::default()).await;
+    let c = client();
+    // Browsers drop tabs and newlines inside a URL, so `/\t/host` is
+    // `//host` to them; a backslash reads as a slash; a non-ASCII path
+    // cannot stand in a Location header at all.
+    for next in [
+        "/%09/127.0.0.2:9999/pwned",
+        "/%0a/127.0.0.2:9999/",
+        "/%0d%0a/127.0.0.2/",
+        "/%5C127.0.0.2/",
+        "/%20/127.0.0.2/",
+        "/%E4%B8%AD",
+        "https://127.0.0.2/",
+    ] {
+        let r = c
+            .get(format!("{}/lang/en?next={next}", con.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER, "{next}");
+        assert_eq!(r.headers()["location"], "/", "{next}");
+    }
+}
+
+#[tokio::test]
 async fn admin_manages_users_and_disabling_ends_sessions() {
     let con = spawn(ConsoleConfig::default()).await;
     let admin = client();

@@ -5,20 +5,7 @@ use std::fmt::Write as _;
 
 use crate::engine::{Run, Verdict};
 
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use shouwang_model::text::escape_html as esc;
 
 pub fn render(run: &Run) -> String {
     let mut h = String::new();

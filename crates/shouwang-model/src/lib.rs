@@ -14,6 +14,7 @@ mod finding;
 mod incident;
 mod severity;
 pub mod taxonomy;
+pub mod text;
 
 pub use asset::{Asset, AssetKind, AssetRef};
 pub use event::{Event, NewEvent};

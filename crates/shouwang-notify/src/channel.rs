@@ -10,6 +10,7 @@ use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde_json::{Value, json};
+use shouwang_model::text::shorten_bytes;
 use url::Url;
 
 use crate::config::{
@@ -197,7 +198,7 @@ fn http_request(
     let body: Value = match c.kind {
         ChannelKind::Wecom => {
             url.query_pairs_mut().append_pair("key", &expose(&c.key));
-            json!({"msgtype": "markdown", "markdown": {"content": truncate(&r.body, WECOM_MAX_BYTES)}})
+            json!({"msgtype": "markdown", "markdown": {"content": shorten_bytes(&r.body, WECOM_MAX_BYTES)}})
         }
         ChannelKind::Dingtalk => {
             let ts = Utc::now().timestamp_millis();
@@ -256,17 +257,6 @@ fn http_request(
         ));
     }
     Ok((url, body, headers))
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_string();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
 }
 
 /// Platform error codes that mean "too fast, later": WeCom 45009 (over 20

@@ -232,469 +232,532 @@ pub fn selfcheck_section(
         .unwrap_or("附件：数据来源");
     let mut b = vec![h1(number, title)];
     match name {
-        "profile" => {
-            let u = &f.unit;
-            b.push(para(format!(
-                "单位名称：{}。运营者类型：{}。（填报）",
-                or_none(&u.name),
-                u.operator_type.zh()
-            )));
-            b.push(h2("（一）网络安全工作领导小组"));
-            if u.leading_group.is_empty() {
-                b.push(para("（未填报）"));
-            } else {
-                b.push(table(selfcheck_table(f, "leading_group")?));
-            }
-            b.push(h2("（二）网络安全员"));
-            b.push(para(if u.security_officer.name.trim().is_empty() {
-                "（未填报）".to_string()
-            } else {
-                format!(
-                    "{}{}{}。（填报）",
-                    u.security_officer.name.trim(),
-                    if u.security_officer.title.is_empty() {
-                        String::new()
-                    } else {
-                        format!("，{}", u.security_officer.title)
-                    },
-                    if u.security_officer.phone.is_empty() {
-                        String::new()
-                    } else {
-                        format!("，联系电话 {}", u.security_officer.phone)
-                    }
-                )
-            }));
-            b.push(h2("（三）信息系统"));
-            if u.systems.is_empty() {
-                b.push(para("（未填报）"));
-            } else {
-                b.push(table(selfcheck_table(f, "systems")?));
-            }
-        }
-        "guard" if f.guard.roots.is_empty() => {
-            b.push(para("本期未对网站目录实施网页防篡改保护。（实测）"));
-        }
-        "guard" => {
-            let g = &f.guard;
-            b.push(para(format!(
-                "本期共对 {} 个网站目录实施网页防篡改保护。期间发现并自动恢复篡改 {}（其中被篡改文件恢复 {}，被删除文件恢复 {}），隔离非法新增文件 {}，恢复失败 {}；平均恢复用时 {}，最长 {}。（实测）",
-                fig(f, "guard.roots").trim_end_matches(" 个"),
-                fig(f, "guard.restore_count"),
-                fig(f, "guard.restored"),
-                fig(f, "guard.recreated"),
-                fig(f, "guard.quarantined"),
-                fig(f, "guard.failed"),
-                fig(f, "guard.latency_avg_ms"),
-                fig(f, "guard.latency_max_ms"),
-            )));
-            if g.maintenance > 0 {
-                b.push(note(format!(
-                    "维护窗口内发生变更 {} 次，按设计未恢复。",
-                    g.maintenance
-                )));
-            }
-            if !g.roots.is_empty() {
-                b.push(table(selfcheck_table(f, "guard_roots")?));
-            }
-        }
-        "site" if f.site.sites.is_empty() => {
-            b.push(para("本期未开展网站监测。（实测）"));
-        }
-        "site" => {
-            b.push(para(format!(
-                "本期共监测网站 {}，开展网站巡查 {}，可用性探测 {}，网站可用率 {}。巡查新发现问题 {}，其中已整改 {}，未整改 {}。（实测）",
-                fig(f, "site.count"),
-                fig(f, "site.inspections"),
-                fig(f, "site.probes"),
-                fig(f, "site.availability"),
-                fig(f, "site.found"),
-                fig(f, "site.fixed"),
-                fig(f, "site.open"),
-            )));
-            if !f.site.sites.is_empty() {
-                b.push(table(selfcheck_table(f, "sites")?));
-            }
-        }
-        "host" if f.host.hosts.is_empty() => {
-            b.push(para("本期未开展主机自查。（实测）"));
-        }
-        "host" => {
-            let h = &f.host;
-            b.push(para(format!(
-                "本期共对 {}主机开展自查 {}，按各主机最近一次检查，检查项符合率 {}（符合 {} 项、不符合 {} 项、无法检查 {} 项）。新发现问题 {}，其中已整改 {}，未整改 {}。（实测）",
-                fig(f, "host.count"),
-                fig(f, "host.runs"),
-                fig(f, "host.pass_rate"),
-                h.pass,
-                h.fail,
-                h.cannot_check,
-                fig(f, "host.found"),
-                fig(f, "host.fixed"),
-                fig(f, "host.open"),
-            )));
-            if !h.unreadable_runs.is_empty() {
-                b.push(note(format!(
-                    "以下检查记录文件无法读取，相应主机只统计了事件中的数字：{}",
-                    h.unreadable_runs.join("，")
-                )));
-            }
-            if !h.hosts.is_empty() {
-                b.push(h2("（一）各主机检查结果"));
-                b.push(table(selfcheck_table(f, "hosts")?));
-                b.push(h2("（二）重点检查事项"));
-                b.push(para(
-                    h.topics
-                        .iter()
-                        .map(|t| format!("{}符合率 {}", t.name, pct_text(t.pass_rate)))
-                        .collect::<Vec<_>>()
-                        .join("；")
-                        + "。（实测）",
-                ));
-                b.push(table(selfcheck_table(f, "host_topics")?));
-                b.push(h2("（三）按等级保护控制点"));
-                b.push(table(selfcheck_table(f, "host_controls")?));
-            }
-        }
-        "incident" => {
-            let i = &f.incidents;
-            if i.total == 0 {
-                b.push(para("本期未发生网络安全事件。（实测）"));
-            } else {
-                b.push(para(format!(
-                    "本期共发生网络安全事件 {}，其中较大及以上 {}；已处置完毕 {}。报告时限：按时报告 {}，超时或逾期 {}，待报告 {} 次。（实测）",
-                    fig(f, "incident.total"),
-                    fig(f, "incident.reportable"),
-                    fig(f, "incident.handled"),
-                    fig(f, "incident.deadlines_met"),
-                    fig(f, "incident.deadlines_missed"),
-                    i.deadlines_pending,
-                )));
-                b.push(table(selfcheck_table(f, "incidents_by_class")?));
-                b.push(table(selfcheck_table(f, "incidents_by_level")?));
-                b.push(table(selfcheck_table(f, "incidents")?));
-            }
-        }
-        "organisation" => {
-            let u = &f.unit;
-            b.push(h2("（一）制度建设"));
-            b.push(para(declared(&u.policies)));
-            b.push(h2("（二）教育培训"));
-            b.push(para(declared(&u.training)));
-            b.push(h2("（三）应急演练"));
-            b.push(para(declared(&u.drills)));
-        }
-        "problems" => {
-            if f.open_total == 0 {
-                b.push(para("截至报告生成时，系统记录的问题均已整改。（实测）"));
-            } else {
-                let mut by_area: BTreeMap<&str, u64> = BTreeMap::new();
-                for g in &f.open_findings {
-                    *by_area.entry(g.area.as_str()).or_insert(0) += g.count;
-                }
-                b.push(para(format!(
-                    "截至报告生成时，尚有未整改问题 {}，涉及 {}：{}。（实测）",
-                    fig(f, "findings.open_total"),
-                    fig(f, "findings.open_checks"),
-                    by_area
-                        .iter()
-                        .map(|(a, n)| format!("{a} {n} 个"))
-                        .collect::<Vec<_>>()
-                        .join("，")
-                )));
-                b.push(table(selfcheck_table(f, "open_findings")?));
-            }
-        }
-        "remediation" => {
-            if f.remediation.is_empty() {
-                b.push(para("无待整改事项。"));
-            } else {
-                for (n, r) in f.remediation.iter().enumerate() {
-                    b.push(para(format!(
-                        "{}. {}（{}，{} 个）：{}{}",
-                        n + 1,
-                        r.title,
-                        r.area,
-                        r.count,
-                        r.advice,
-                        r.command
-                            .as_ref()
-                            .map(|c| format!(" 参考操作：{c}"))
-                            .unwrap_or_default()
-                    )));
-                }
-            }
-        }
-        "evidence" => {
-            b.push(note(format!(
-                "数据取自 {}，生成于 {}。下表列出报告中每个实测数字的查询条件、依据的记录数和部分记录编号（事件、发现项、事件处置记录的编号可在控制台中查到）。",
-                f.store,
-                time_zh(f.generated_at)
-            )));
-            b.push(table(selfcheck_table(f, "evidence")?));
-        }
+        "profile" => profile_section(f, &mut b)?,
+        "guard" => guard_section(f, &mut b)?,
+        "site" => site_section(f, &mut b)?,
+        "host" => host_section(f, &mut b)?,
+        "incident" => incident_section(f, &mut b)?,
+        "organisation" => organisation_section(f, &mut b)?,
+        "problems" => problems_section(f, &mut b)?,
+        "remediation" => remediation_section(f, &mut b)?,
+        "evidence" => evidence_section(f, &mut b)?,
         _ => return None,
     }
     Some(b)
 }
 
+/// 一、单位基本情况: the unit as it declared itself.
+fn profile_section(f: &SelfCheckFacts, b: &mut Vec<Block>) -> Option<()> {
+    let u = &f.unit;
+    b.push(para(format!(
+        "单位名称：{}。运营者类型：{}。（填报）",
+        or_none(&u.name),
+        u.operator_type.zh()
+    )));
+    b.push(h2("（一）网络安全工作领导小组"));
+    if u.leading_group.is_empty() {
+        b.push(para("（未填报）"));
+    } else {
+        b.push(table(selfcheck_table(f, "leading_group")?));
+    }
+    b.push(h2("（二）网络安全员"));
+    b.push(para(if u.security_officer.name.trim().is_empty() {
+        "（未填报）".to_string()
+    } else {
+        format!(
+            "{}{}{}。（填报）",
+            u.security_officer.name.trim(),
+            if u.security_officer.title.is_empty() {
+                String::new()
+            } else {
+                format!("，{}", u.security_officer.title)
+            },
+            if u.security_officer.phone.is_empty() {
+                String::new()
+            } else {
+                format!("，联系电话 {}", u.security_officer.phone)
+            }
+        )
+    }));
+    b.push(h2("（三）信息系统"));
+    if u.systems.is_empty() {
+        b.push(para("（未填报）"));
+    } else {
+        b.push(table(selfcheck_table(f, "systems")?));
+    }
+    Some(())
+}
+
+/// 网页防篡改: the roots guarded and what was restored.
+fn guard_section(f: &SelfCheckFacts, b: &mut Vec<Block>) -> Option<()> {
+    if f.guard.roots.is_empty() {
+        b.push(para("本期未对网站目录实施网页防篡改保护。（实测）"));
+        return Some(());
+    }
+    let g = &f.guard;
+    b.push(para(format!(
+        "本期共对 {} 个网站目录实施网页防篡改保护。期间发现并自动恢复篡改 {}（其中被篡改文件恢复 {}，被删除文件恢复 {}），隔离非法新增文件 {}，恢复失败 {}；平均恢复用时 {}，最长 {}。（实测）",
+        fig(f, "guard.roots").trim_end_matches(" 个"),
+        fig(f, "guard.restore_count"),
+        fig(f, "guard.restored"),
+        fig(f, "guard.recreated"),
+        fig(f, "guard.quarantined"),
+        fig(f, "guard.failed"),
+        fig(f, "guard.latency_avg_ms"),
+        fig(f, "guard.latency_max_ms"),
+    )));
+    if g.maintenance > 0 {
+        b.push(note(format!(
+            "维护窗口内发生变更 {} 次，按设计未恢复。",
+            g.maintenance
+        )));
+    }
+    if !g.roots.is_empty() {
+        b.push(table(selfcheck_table(f, "guard_roots")?));
+    }
+    Some(())
+}
+
+/// 网站监测: inspections, probes and what they found.
+fn site_section(f: &SelfCheckFacts, b: &mut Vec<Block>) -> Option<()> {
+    if f.site.sites.is_empty() {
+        b.push(para("本期未开展网站监测。（实测）"));
+        return Some(());
+    }
+    b.push(para(format!(
+        "本期共监测网站 {}，开展网站巡查 {}，可用性探测 {}，网站可用率 {}。巡查新发现问题 {}，其中已整改 {}，未整改 {}。（实测）",
+        fig(f, "site.count"),
+        fig(f, "site.inspections"),
+        fig(f, "site.probes"),
+        fig(f, "site.availability"),
+        fig(f, "site.found"),
+        fig(f, "site.fixed"),
+        fig(f, "site.open"),
+    )));
+    if !f.site.sites.is_empty() {
+        b.push(table(selfcheck_table(f, "sites")?));
+    }
+    Some(())
+}
+
+/// 主机自查: each host's latest run, topics and 等保 controls.
+fn host_section(f: &SelfCheckFacts, b: &mut Vec<Block>) -> Option<()> {
+    if f.host.hosts.is_empty() {
+        b.push(para("本期未开展主机自查。（实测）"));
+        return Some(());
+    }
+    let h = &f.host;
+    b.push(para(format!(
+        "本期共对 {}主机开展自查 {}，按各主机最近一次检查，检查项符合率 {}（符合 {} 项、不符合 {} 项、无法检查 {} 项）。新发现问题 {}，其中已整改 {}，未整改 {}。（实测）",
+        fig(f, "host.count"),
+        fig(f, "host.runs"),
+        fig(f, "host.pass_rate"),
+        h.pass,
+        h.fail,
+        h.cannot_check,
+        fig(f, "host.found"),
+        fig(f, "host.fixed"),
+        fig(f, "host.open"),
+    )));
+    if !h.unreadable_runs.is_empty() {
+        b.push(note(format!(
+            "以下检查记录文件无法读取，相应主机只统计了事件中的数字：{}",
+            h.unreadable_runs.join("，")
+        )));
+    }
+    if !h.hosts.is_empty() {
+        b.push(h2("（一）各主机检查结果"));
+        b.push(table(selfcheck_table(f, "hosts")?));
+        b.push(h2("（二）重点检查事项"));
+        b.push(para(
+            h.topics
+                .iter()
+                .map(|t| format!("{}符合率 {}", t.name, pct_text(t.pass_rate)))
+                .collect::<Vec<_>>()
+                .join("；")
+                + "。（实测）",
+        ));
+        b.push(table(selfcheck_table(f, "host_topics")?));
+        b.push(h2("（三）按等级保护控制点"));
+        b.push(table(selfcheck_table(f, "host_controls")?));
+    }
+    Some(())
+}
+
+/// 安全事件: counts by class and level, and the reporting clock.
+fn incident_section(f: &SelfCheckFacts, b: &mut Vec<Block>) -> Option<()> {
+    let i = &f.incidents;
+    if i.total == 0 {
+        b.push(para("本期未发生网络安全事件。（实测）"));
+    } else {
+        b.push(para(format!(
+            "本期共发生网络安全事件 {}，其中较大及以上 {}；已处置完毕 {}。报告时限：按时报告 {}，超时或逾期 {}，待报告 {} 次。（实测）",
+            fig(f, "incident.total"),
+            fig(f, "incident.reportable"),
+            fig(f, "incident.handled"),
+            fig(f, "incident.deadlines_met"),
+            fig(f, "incident.deadlines_missed"),
+            i.deadlines_pending,
+        )));
+        b.push(table(selfcheck_table(f, "incidents_by_class")?));
+        b.push(table(selfcheck_table(f, "incidents_by_level")?));
+        b.push(table(selfcheck_table(f, "incidents")?));
+    }
+    Some(())
+}
+
+/// 制度、培训、演练: declared by the unit.
+fn organisation_section(f: &SelfCheckFacts, b: &mut Vec<Block>) -> Option<()> {
+    let u = &f.unit;
+    b.push(h2("（一）制度建设"));
+    b.push(para(declared(&u.policies)));
+    b.push(h2("（二）教育培训"));
+    b.push(para(declared(&u.training)));
+    b.push(h2("（三）应急演练"));
+    b.push(para(declared(&u.drills)));
+    Some(())
+}
+
+/// 存在问题: what is still open, by area.
+fn problems_section(f: &SelfCheckFacts, b: &mut Vec<Block>) -> Option<()> {
+    if f.open_total == 0 {
+        b.push(para("截至报告生成时，系统记录的问题均已整改。（实测）"));
+    } else {
+        let mut by_area: BTreeMap<&str, u64> = BTreeMap::new();
+        for g in &f.open_findings {
+            *by_area.entry(g.area.as_str()).or_insert(0) += g.count;
+        }
+        b.push(para(format!(
+            "截至报告生成时，尚有未整改问题 {}，涉及 {}：{}。（实测）",
+            fig(f, "findings.open_total"),
+            fig(f, "findings.open_checks"),
+            by_area
+                .iter()
+                .map(|(a, n)| format!("{a} {n} 个"))
+                .collect::<Vec<_>>()
+                .join("，")
+        )));
+        b.push(table(selfcheck_table(f, "open_findings")?));
+    }
+    Some(())
+}
+
+/// 整改措施: one line of advice per open check.
+fn remediation_section(f: &SelfCheckFacts, b: &mut Vec<Block>) -> Option<()> {
+    if f.remediation.is_empty() {
+        b.push(para("无待整改事项。"));
+    } else {
+        for (n, r) in f.remediation.iter().enumerate() {
+            b.push(para(format!(
+                "{}. {}（{}，{} 个）：{}{}",
+                n + 1,
+                r.title,
+                r.area,
+                r.count,
+                r.advice,
+                r.command
+                    .as_ref()
+                    .map(|c| format!(" 参考操作：{c}"))
+                    .unwrap_or_default()
+            )));
+        }
+    }
+    Some(())
+}
+
+/// 附件: the query and sample records behind each figure.
+fn evidence_section(f: &SelfCheckFacts, b: &mut Vec<Block>) -> Option<()> {
+    b.push(note(format!(
+        "数据取自 {}，生成于 {}。下表列出报告中每个实测数字的查询条件、依据的记录数和部分记录编号（事件、发现项、事件处置记录的编号可在控制台中查到）。",
+        f.store,
+        time_zh(f.generated_at)
+    )));
+    b.push(table(selfcheck_table(f, "evidence")?));
+    Some(())
+}
+
 /// One table of the 自查报告 by placeholder name (`None` when unknown).
 pub fn selfcheck_table(f: &SelfCheckFacts, name: &str) -> Option<Table> {
     let t = match name {
-        "figures" => {
-            let mut t = Table::new(&[("类别", 2), ("指标", 4), ("数值", 2), ("来源", 1)]);
-            for area in ["防护", "监测", "主机自查", "事件", "存在问题"] {
-                for x in figures_of(f, area) {
-                    t.row(vec![
-                        x.area.clone(),
-                        x.label.clone(),
-                        x.display.clone(),
-                        x.source.zh().into(),
-                    ]);
-                }
-            }
-            t
-        }
-        "leading_group" => {
-            let mut t = Table::new(&[("职务", 2), ("姓名", 2), ("联系电话", 2)]);
-            for (i, p) in f.unit.leading_group.iter().enumerate() {
-                let role = if i == 0 { "组长" } else { "成员" };
-                t.row(vec![
-                    if p.title.is_empty() {
-                        role.to_string()
-                    } else {
-                        format!("{role}（{}）", p.title)
-                    },
-                    p.name.clone(),
-                    p.phone.clone(),
-                ]);
-            }
-            t
-        }
-        "systems" => {
-            let mut t = Table::new(&[("系统名称", 3), ("等保级别", 1), ("地址", 3), ("备注", 2)]);
-            for s in &f.unit.systems {
-                t.row(vec![
-                    s.name.clone(),
-                    s.dengbao_level.clone(),
-                    s.address.clone(),
-                    s.note.clone(),
-                ]);
-            }
-            t
-        }
-        "guard_roots" => {
-            let mut t = Table::new(&[
-                ("网站目录", 4),
-                ("篡改恢复", 1),
-                ("删除恢复", 1),
-                ("隔离", 1),
-                ("失败", 1),
-            ]);
-            for r in &f.guard.roots {
-                t.row(vec![
-                    r.root.clone(),
-                    r.restored.to_string(),
-                    r.recreated.to_string(),
-                    r.quarantined.to_string(),
-                    r.failed.to_string(),
-                ]);
-            }
-            t
-        }
-        "sites" => {
-            let mut t = Table::new(&[
-                ("网站", 4),
-                ("巡查次数", 1),
-                ("最近巡查", 2),
-                ("可用率", 1),
-                ("未整改问题", 1),
-            ]);
-            for s in &f.site.sites {
-                t.row(vec![
-                    if s.name.is_empty() {
-                        s.site.clone()
-                    } else {
-                        format!("{}（{}）", s.name, s.site)
-                    },
-                    s.inspections.to_string(),
-                    opt_time(s.last_inspected),
-                    pct_text(s.availability),
-                    s.open_findings.to_string(),
-                ]);
-            }
-            t
-        }
-        "hosts" => {
-            let mut t = Table::new(&[
-                ("主机", 3),
-                ("检查方案", 2),
-                ("检查时间", 3),
-                ("得分", 1),
-                ("符合", 1),
-                ("不符合", 1),
-                ("无法检查", 1),
-            ]);
-            for h in &f.host.hosts {
-                t.row(vec![
-                    h.host.clone(),
-                    h.profile.clone(),
-                    time_zh(h.checked_at),
-                    h.score
-                        .map(|s| trim_number(s, 1))
-                        .unwrap_or_else(|| "—".into()),
-                    h.pass.to_string(),
-                    h.fail.to_string(),
-                    h.cannot_check.to_string(),
-                ]);
-            }
-            t
-        }
-        "host_controls" | "host_topics" => {
-            let rows = if name == "host_controls" {
-                &f.host.controls
-            } else {
-                &f.host.topics
-            };
-            let first = if name == "host_controls" {
-                "等保控制点"
-            } else {
-                "检查事项"
-            };
-            let mut t = Table::new(&[
-                (first, 4),
-                ("符合", 1),
-                ("不符合", 1),
-                ("无法检查", 1),
-                ("符合率", 1),
-                ("未整改问题", 1),
-            ]);
-            for r in rows {
-                t.row(vec![
-                    if name == "host_controls" {
-                        format!("{} {}", r.key, r.name)
-                    } else {
-                        r.name.clone()
-                    },
-                    r.pass.to_string(),
-                    r.fail.to_string(),
-                    r.cannot_check.to_string(),
-                    pct_text(r.pass_rate),
-                    r.open_findings.to_string(),
-                ]);
-            }
-            t
-        }
-        "incidents" => {
-            let mut t = Table::new(&[
-                ("编号", 1),
-                ("事件", 4),
-                ("类别", 3),
-                ("级别", 1),
-                ("状态", 1),
-                ("发现时间", 2),
-                ("报告时限", 2),
-            ]);
-            for r in &f.incidents.rows {
-                t.row(vec![
-                    r.id.to_string(),
-                    r.title.clone(),
-                    r.category.clone(),
-                    r.level.clone(),
-                    r.status.clone(),
-                    time_zh(r.discovered_at),
-                    r.deadlines
-                        .iter()
-                        .map(|d| format!("{}：{}", d.stage.zh(), d.state_zh))
-                        .collect::<Vec<_>>()
-                        .join("；"),
-                ]);
-            }
-            t
-        }
-        "incidents_by_class" | "incidents_by_level" => {
-            let (head, rows) = if name == "incidents_by_class" {
-                ("事件类别", &f.incidents.by_class)
-            } else {
-                ("事件级别", &f.incidents.by_level)
-            };
-            let mut t = Table::new(&[(head, 3), ("数量", 1)]);
-            for r in rows {
-                t.row(vec![r.label.clone(), r.count.to_string()]);
-            }
-            t
-        }
-        "open_findings" => {
-            let mut t = Table::new(&[
-                ("类别", 2),
-                ("问题", 6),
-                ("检查项", 4),
-                ("严重程度", 2),
-                ("数量", 1),
-                ("涉及对象", 2),
-            ]);
-            for g in &f.open_findings {
-                t.row(vec![
-                    g.area.clone(),
-                    g.title.clone(),
-                    g.check.clone(),
-                    g.severity.clone(),
-                    g.count.to_string(),
-                    g.assets.to_string(),
-                ]);
-            }
-            t
-        }
-        "remediation" => {
-            let mut t = Table::new(&[("问题", 3), ("整改措施", 5), ("数量", 1)]);
-            for r in &f.remediation {
-                t.row(vec![
-                    r.title.clone(),
-                    match &r.command {
-                        Some(c) => format!("{}（参考操作：{c}）", r.advice),
-                        None => r.advice.clone(),
-                    },
-                    r.count.to_string(),
-                ]);
-            }
-            t
-        }
-        "evidence" => {
-            let mut t = Table::new(&[
-                ("指标", 2),
-                ("数值", 1),
-                ("查询条件", 5),
-                ("记录数", 1),
-                ("部分记录", 2),
-            ]);
-            for e in &f.evidence {
-                let value = f
-                    .figure(&e.figure)
-                    .map(|x| x.display.clone())
-                    .unwrap_or_default();
-                let record = match e.record.as_str() {
-                    "event" => "事件",
-                    "finding" => "发现项",
-                    "incident" => "事件处置",
-                    "asset" => "资产",
-                    _ => "文件",
-                };
-                t.row(vec![
-                    e.label.clone(),
-                    value,
-                    e.query.clone(),
-                    e.count.to_string(),
-                    if e.samples.is_empty() {
-                        "—".into()
-                    } else {
-                        format!("{record} {}", e.samples.join("、"))
-                    },
-                ]);
-            }
-            t
-        }
+        "figures" => figures_table(f),
+        "leading_group" => leading_group_table(f),
+        "systems" => systems_table(f),
+        "guard_roots" => guard_roots_table(f),
+        "sites" => sites_table(f),
+        "hosts" => hosts_table(f),
+        "host_controls" | "host_topics" => host_controls_or_topics_table(f, name),
+        "incidents" => incidents_table(f),
+        "incidents_by_class" | "incidents_by_level" => incidents_by_class_or_level_table(f, name),
+        "open_findings" => open_findings_table(f),
+        "remediation" => remediation_table(f),
+        "evidence" => evidence_table(f),
         _ => return None,
     };
     Some(t)
+}
+
+fn figures_table(f: &SelfCheckFacts) -> Table {
+    let mut t = Table::new(&[("类别", 2), ("指标", 4), ("数值", 2), ("来源", 1)]);
+    for area in ["防护", "监测", "主机自查", "事件", "存在问题"] {
+        for x in figures_of(f, area) {
+            t.row(vec![
+                x.area.clone(),
+                x.label.clone(),
+                x.display.clone(),
+                x.source.zh().into(),
+            ]);
+        }
+    }
+    t
+}
+
+fn leading_group_table(f: &SelfCheckFacts) -> Table {
+    let mut t = Table::new(&[("职务", 2), ("姓名", 2), ("联系电话", 2)]);
+    for (i, p) in f.unit.leading_group.iter().enumerate() {
+        let role = if i == 0 { "组长" } else { "成员" };
+        t.row(vec![
+            if p.title.is_empty() {
+                role.to_string()
+            } else {
+                format!("{role}（{}）", p.title)
+            },
+            p.name.clone(),
+            p.phone.clone(),
+        ]);
+    }
+    t
+}
+
+fn systems_table(f: &SelfCheckFacts) -> Table {
+    let mut t = Table::new(&[("系统名称", 3), ("等保级别", 1), ("地址", 3), ("备注", 2)]);
+    for s in &f.unit.systems {
+        t.row(vec![
+            s.name.clone(),
+            s.dengbao_level.clone(),
+            s.address.clone(),
+            s.note.clone(),
+        ]);
+    }
+    t
+}
+
+fn guard_roots_table(f: &SelfCheckFacts) -> Table {
+    let mut t = Table::new(&[
+        ("网站目录", 4),
+        ("篡改恢复", 1),
+        ("删除恢复", 1),
+        ("隔离", 1),
+        ("失败", 1),
+    ]);
+    for r in &f.guard.roots {
+        t.row(vec![
+            r.root.clone(),
+            r.restored.to_string(),
+            r.recreated.to_string(),
+            r.quarantined.to_string(),
+            r.failed.to_string(),
+        ]);
+    }
+    t
+}
+
+fn sites_table(f: &SelfCheckFacts) -> Table {
+    let mut t = Table::new(&[
+        ("网站", 4),
+        ("巡查次数", 1),
+        ("最近巡查", 2),
+        ("可用率", 1),
+        ("未整改问题", 1),
+    ]);
+    for s in &f.site.sites {
+        t.row(vec![
+            if s.name.is_empty() {
+                s.site.clone()
+            } else {
+                format!("{}（{}）", s.name, s.site)
+            },
+            s.inspections.to_string(),
+            opt_time(s.last_inspected),
+            pct_text(s.availability),
+            s.open_findings.to_string(),
+        ]);
+    }
+    t
+}
+
+fn hosts_table(f: &SelfCheckFacts) -> Table {
+    let mut t = Table::new(&[
+        ("主机", 3),
+        ("检查方案", 2),
+        ("检查时间", 3),
+        ("得分", 1),
+        ("符合", 1),
+        ("不符合", 1),
+        ("无法检查", 1),
+    ]);
+    for h in &f.host.hosts {
+        t.row(vec![
+            h.host.clone(),
+            h.profile.clone(),
+            time_zh(h.checked_at),
+            h.score
+                .map(|s| trim_number(s, 1))
+                .unwrap_or_else(|| "—".into()),
+            h.pass.to_string(),
+            h.fail.to_string(),
+            h.cannot_check.to_string(),
+        ]);
+    }
+    t
+}
+
+fn host_controls_or_topics_table(f: &SelfCheckFacts, name: &str) -> Table {
+    let rows = if name == "host_controls" {
+        &f.host.controls
+    } else {
+        &f.host.topics
+    };
+    let first = if name == "host_controls" {
+        "等保控制点"
+    } else {
+        "检查事项"
+    };
+    let mut t = Table::new(&[
+        (first, 4),
+        ("符合", 1),
+        ("不符合", 1),
+        ("无法检查", 1),
+        ("符合率", 1),
+        ("未整改问题", 1),
+    ]);
+    for r in rows {
+        t.row(vec![
+            if name == "host_controls" {
+                format!("{} {}", r.key, r.name)
+            } else {
+                r.name.clone()
+            },
+            r.pass.to_string(),
+            r.fail.to_string(),
+            r.cannot_check.to_string(),
+            pct_text(r.pass_rate),
+            r.open_findings.to_string(),
+        ]);
+    }
+    t
+}
+
+fn incidents_table(f: &SelfCheckFacts) -> Table {
+    let mut t = Table::new(&[
+        ("编号", 1),
+        ("事件", 4),
+        ("类别", 3),
+        ("级别", 1),
+        ("状态", 1),
+        ("发现时间", 2),
+        ("报告时限", 2),
+    ]);
+    for r in &f.incidents.rows {
+        t.row(vec![
+            r.id.to_string(),
+            r.title.clone(),
+            r.category.clone(),
+            r.level.clone(),
+            r.status.clone(),
+            time_zh(r.discovered_at),
+            r.deadlines
+                .iter()
+                .map(|d| format!("{}：{}", d.stage.zh(), d.state_zh))
+                .collect::<Vec<_>>()
+                .join("；"),
+        ]);
+    }
+    t
+}
+
+fn incidents_by_class_or_level_table(f: &SelfCheckFacts, name: &str) -> Table {
+    let (head, rows) = if name == "incidents_by_class" {
+        ("事件类别", &f.incidents.by_class)
+    } else {
+        ("事件级别", &f.incidents.by_level)
+    };
+    let mut t = Table::new(&[(head, 3), ("数量", 1)]);
+    for r in rows {
+        t.row(vec![r.label.clone(), r.count.to_string()]);
+    }
+    t
+}
+
+fn open_findings_table(f: &SelfCheckFacts) -> Table {
+    let mut t = Table::new(&[
+        ("类别", 2),
+        ("问题", 6),
+        ("检查项", 4),
+        ("严重程度", 2),
+        ("数量", 1),
+        ("涉及对象", 2),
+    ]);
+    for g in &f.open_findings {
+        t.row(vec![
+            g.area.clone(),
+            g.title.clone(),
+            g.check.clone(),
+            g.severity.clone(),
+            g.count.to_string(),
+            g.assets.to_string(),
+        ]);
+    }
+    t
+}
+
+fn remediation_table(f: &SelfCheckFacts) -> Table {
+    let mut t = Table::new(&[("问题", 3), ("整改措施", 5), ("数量", 1)]);
+    for r in &f.remediation {
+        t.row(vec![
+            r.title.clone(),
+            match &r.command {
+                Some(c) => format!("{}（参考操作：{c}）", r.advice),
+                None => r.advice.clone(),
+            },
+            r.count.to_string(),
+        ]);
+    }
+    t
+}
+
+fn evidence_table(f: &SelfCheckFacts) -> Table {
+    let mut t = Table::new(&[
+        ("指标", 2),
+        ("数值", 1),
+        ("查询条件", 5),
+        ("记录数", 1),
+        ("部分记录", 2),
+    ]);
+    for e in &f.evidence {
+        let value = f
+            .figure(&e.figure)
+            .map(|x| x.display.clone())
+            .unwrap_or_default();
+        let record = match e.record.as_str() {
+            "event" => "事件",
+            "finding" => "发现项",
+            "incident" => "事件处置",
+            "asset" => "资产",
+            _ => "文件",
+        };
+        t.row(vec![
+            e.label.clone(),
+            value,
+            e.query.clone(),
+            e.count.to_string(),
+            if e.samples.is_empty() {
+                "—".into()
+            } else {
+                format!("{record} {}", e.samples.join("、"))
+            },
+        ]);
+    }
+    t
 }
 
 /// What a template can ask for: scalars by name and blocks by

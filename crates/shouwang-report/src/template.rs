@@ -23,6 +23,7 @@
 use std::io::Read;
 
 use serde::Serialize;
+use shouwang_model::text::shorten;
 
 use crate::doc::Values;
 use crate::docx::{blocks_xml, escape, zip_parts};
@@ -216,11 +217,6 @@ struct Found {
     name: String,
 }
 
-fn shorten(s: &str) -> String {
-    let s: String = s.chars().take(60).collect();
-    s.replace('\n', " ")
-}
-
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name
@@ -300,7 +296,40 @@ pub(crate) fn fill_part(
             context: String::new(),
         }]
     })?;
-    // Find paragraphs and their w:t texts.
+    let mut edits = Edits::default();
+    let mut problems = Vec::new();
+    for (n, p) in paragraphs(xml, &toks).iter().enumerate() {
+        let text: String = p.segments.iter().map(|(_, t)| t.as_str()).collect();
+        if !text.contains("{{") {
+            continue;
+        }
+        let problem = |placeholder: &str, what: &str| PlaceholderProblem {
+            part: part.into(),
+            paragraph: n + 1,
+            placeholder: placeholder.into(),
+            problem: what.into(),
+            context: shorten(&text, 60).replace('\n', " "),
+        };
+        if let Err(ps) = fill_paragraph(p, &text, values, blocks_allowed, &mut edits) {
+            problems.extend(ps.iter().map(|(ph, what)| problem(ph, what)));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(write_back(xml, &toks, edits))
+}
+
+/// What filling a part changes: new text per text token, and paragraphs
+/// (first and last token) replaced whole by a block's XML.
+#[derive(Default)]
+struct Edits {
+    text: std::collections::HashMap<usize, String>,
+    replaced: Vec<(usize, usize, String)>,
+}
+
+/// The paragraphs of a part with the decoded texts of their `w:t` runs.
+fn paragraphs(xml: &str, toks: &[(Tok, usize, usize)]) -> Vec<Paragraph> {
     let mut paragraphs: Vec<Paragraph> = Vec::new();
     let mut open: Vec<usize> = Vec::new();
     let mut in_t = false;
@@ -330,129 +359,119 @@ pub(crate) fn fill_part(
             _ => {}
         }
     }
+    paragraphs
+}
+
+/// Fills one paragraph whose text holds `{{`: a block placeholder replaces
+/// the paragraph, scalars are spliced into its runs. Problems come back as
+/// (placeholder, what is wrong).
+fn fill_paragraph(
+    p: &Paragraph,
+    text: &str,
+    values: &dyn Values,
+    blocks_allowed: bool,
+    edits: &mut Edits,
+) -> std::result::Result<(), Vec<(String, String)>> {
+    let found = scan(text)?;
+    // Block placeholders: the paragraph must hold only that.
+    if let Some(block) = found
+        .iter()
+        .find(|f| f.name.starts_with("table:") || f.name.starts_with("section:"))
+    {
+        let written = format!("{{{{{}}}}}", block.name);
+        let alone = found.len() == 1
+            && text.trim()
+                == text
+                    .chars()
+                    .skip(block.start)
+                    .take(block.end - block.start)
+                    .collect::<String>();
+        if !alone {
+            return Err(vec![(
+                written,
+                "is a block placeholder: put it alone in its own paragraph".into(),
+            )]);
+        }
+        if !blocks_allowed || p.nested {
+            return Err(vec![(
+                written,
+                "is a block placeholder and can only stand in the document body, not in a header, footer or text box".into(),
+            )]);
+        }
+        return match values.blocks(&block.name) {
+            Some(blocks) => {
+                edits.replaced.push((p.start, p.end, blocks_xml(&blocks)));
+                Ok(())
+            }
+            None => Err(vec![(written, unknown(&block.name, values))]),
+        };
+    }
+    // Scalars: compute the value of each, then splice segment texts.
+    let mut subs = Vec::new();
     let mut problems = Vec::new();
-    // Replacement text per text token, and whole paragraphs replaced.
-    let mut new_text: std::collections::HashMap<usize, String> = Default::default();
-    let mut replaced: Vec<(usize, usize, String)> = Vec::new();
-    for (n, p) in paragraphs.iter().enumerate() {
-        let text: String = p.segments.iter().map(|(_, t)| t.as_str()).collect();
-        if !text.contains("{{") {
-            continue;
-        }
-        let problem = |placeholder: &str, what: &str| PlaceholderProblem {
-            part: part.into(),
-            paragraph: n + 1,
-            placeholder: placeholder.into(),
-            problem: what.into(),
-            context: shorten(&text),
-        };
-        let found = match scan(&text) {
-            Ok(f) => f,
-            Err(ps) => {
-                problems.extend(ps.iter().map(|(ph, what)| problem(ph, what)));
-                continue;
-            }
-        };
-        // Block placeholders: the paragraph must hold only that.
-        if let Some(block) = found
-            .iter()
-            .find(|f| f.name.starts_with("table:") || f.name.starts_with("section:"))
-        {
-            let written = format!("{{{{{}}}}}", block.name);
-            if found.len() > 1
-                || text.trim()
-                    != text
-                        .chars()
-                        .skip(block.start)
-                        .take(block.end - block.start)
-                        .collect::<String>()
-            {
-                problems.push(problem(
-                    &written,
-                    "is a block placeholder: put it alone in its own paragraph",
-                ));
-                continue;
-            }
-            if !blocks_allowed || p.nested {
-                problems.push(problem(
-                    &written,
-                    "is a block placeholder and can only stand in the document body, not in a header, footer or text box",
-                ));
-                continue;
-            }
-            match values.blocks(&block.name) {
-                Some(blocks) => replaced.push((p.start, p.end, blocks_xml(&blocks))),
-                None => problems.push(problem(&written, &unknown(&block.name, values))),
-            }
-            continue;
-        }
-        // Scalars: compute the value of each, then splice segment texts.
-        let mut subs = Vec::new();
-        for f in &found {
-            match values.scalar(&f.name) {
-                Some(v) => subs.push((f.start, f.end, v)),
-                None => problems.push(problem(
-                    &format!("{{{{{}}}}}", f.name),
-                    &unknown(&f.name, values),
-                )),
-            }
-        }
-        if subs.len() != found.len() {
-            continue;
-        }
-        let mut segs: Vec<Vec<char>> = p
-            .segments
-            .iter()
-            .map(|(_, t)| t.chars().collect())
-            .collect();
-        // Offsets of each segment in the original paragraph text; edits go
-        // right to left, so the offsets of earlier placeholders stay valid.
-        let mut spans = Vec::with_capacity(segs.len());
-        let mut acc = 0;
-        for seg in &segs {
-            spans.push((acc, acc + seg.len()));
-            acc += seg.len();
-        }
-        // The segment holding character `pos` and the offset in it.
-        let locate = |pos: usize| -> (usize, usize) {
-            let i = spans
-                .iter()
-                .position(|&(a, b)| a <= pos && pos < b)
-                .unwrap_or(spans.len() - 1);
-            (i, pos - spans[i].0)
-        };
-        // Right to left, so earlier offsets stay valid.
-        for (start, end, value) in subs.into_iter().rev() {
-            let (si, so) = locate(start);
-            let (ei, eo) = locate(end - 1);
-            let eo = eo + 1;
-            if si == ei {
-                let s = &mut segs[si];
-                s.splice(so..eo, value.chars());
-            } else {
-                segs[ei].drain(..eo);
-                for seg in segs.iter_mut().take(ei).skip(si + 1) {
-                    seg.clear();
-                }
-                let s = &mut segs[si];
-                s.truncate(so);
-                s.extend(value.chars());
-            }
-        }
-        for ((tok, old), new) in p.segments.iter().zip(segs) {
-            let new: String = new.into_iter().collect();
-            if &new != old {
-                new_text.insert(*tok, new);
-            }
+    for f in &found {
+        match values.scalar(&f.name) {
+            Some(v) => subs.push((f.start, f.end, v)),
+            None => problems.push((format!("{{{{{}}}}}", f.name), unknown(&f.name, values))),
         }
     }
     if !problems.is_empty() {
         return Err(problems);
     }
-    // Write the part back.
+    for ((tok, old), new) in p.segments.iter().zip(splice(&p.segments, subs)) {
+        if &new != old {
+            edits.text.insert(*tok, new);
+        }
+    }
+    Ok(())
+}
+
+/// The segment texts after replacing each (start, end, value) character
+/// span of their concatenation. A span that crosses segments leaves its
+/// value in the first and empties the rest of the span, so each run keeps
+/// its formatting.
+fn splice(segments: &[(usize, String)], subs: Vec<(usize, usize, String)>) -> Vec<String> {
+    let mut segs: Vec<Vec<char>> = segments.iter().map(|(_, t)| t.chars().collect()).collect();
+    // Offsets of each segment in the original paragraph text; edits go
+    // right to left, so the offsets of earlier placeholders stay valid.
+    let mut spans = Vec::with_capacity(segs.len());
+    let mut acc = 0;
+    for seg in &segs {
+        spans.push((acc, acc + seg.len()));
+        acc += seg.len();
+    }
+    // The segment holding character `pos` and the offset in it.
+    let locate = |pos: usize| -> (usize, usize) {
+        let i = spans
+            .iter()
+            .position(|&(a, b)| a <= pos && pos < b)
+            .unwrap_or(spans.len() - 1);
+        (i, pos - spans[i].0)
+    };
+    for (start, end, value) in subs.into_iter().rev() {
+        let (si, so) = locate(start);
+        let (ei, eo) = locate(end - 1);
+        let eo = eo + 1;
+        if si == ei {
+            segs[si].splice(so..eo, value.chars());
+        } else {
+            segs[ei].drain(..eo);
+            for seg in segs.iter_mut().take(ei).skip(si + 1) {
+                seg.clear();
+            }
+            let s = &mut segs[si];
+            s.truncate(so);
+            s.extend(value.chars());
+        }
+    }
+    segs.into_iter().map(|s| s.into_iter().collect()).collect()
+}
+
+/// The part with its edits applied; tokens not edited are copied as they were.
+fn write_back(xml: &str, toks: &[(Tok, usize, usize)], edits: Edits) -> String {
     let mut out = String::with_capacity(xml.len() + 1024);
     let mut k = 0;
-    let mut replaced = replaced.into_iter().peekable();
+    let mut replaced = edits.replaced.into_iter().peekable();
     while k < toks.len() {
         if let Some((s, e, xml_block)) = replaced.peek()
             && *s == k
@@ -463,7 +482,7 @@ pub(crate) fn fill_part(
             continue;
         }
         let (tok, s, e) = &toks[k];
-        match (tok, new_text.get(&k)) {
+        match (tok, edits.text.get(&k)) {
             (Tok::Text, Some(t)) => {
                 // Lines become breaks inside the same run.
                 let parts: Vec<String> = t.split('\n').map(escape).collect();
@@ -473,7 +492,7 @@ pub(crate) fn fill_part(
                 if n == "w:t"
                     && toks
                         .get(k + 1)
-                        .is_some_and(|_| new_text.contains_key(&(k + 1))) =>
+                        .is_some_and(|_| edits.text.contains_key(&(k + 1))) =>
             {
                 out.push_str("<w:t xml:space=\"preserve\">");
             }
@@ -481,7 +500,7 @@ pub(crate) fn fill_part(
         }
         k += 1;
     }
-    Ok(out)
+    out
 }
 
 fn unknown(name: &str, values: &dyn Values) -> String {
@@ -514,6 +533,13 @@ fn is_text_part(name: &str) -> bool {
             && name.ends_with(".xml")
 }
 
+/// All parts of a template together inflate to at most this: a unit's
+/// letterhead with its seal and logo images is a few MB.
+const MAX_TEMPLATE_BYTES: u64 = 64 << 20;
+/// The XML of the document, headers and footers together: the parts
+/// that are parsed into tokens (a 40-page report is about 1 MB).
+const MAX_TEMPLATE_TEXT_BYTES: u64 = 8 << 20;
+
 /// Fill a .docx template; `name` names it in errors.
 pub fn fill(template: &[u8], name: &str, values: &dyn Values) -> Result<Vec<u8>> {
     let not_docx = |detail: String| ReportError::NotDocx {
@@ -525,8 +551,9 @@ pub fn fill(template: &[u8], name: &str, values: &dyn Values) -> Result<Vec<u8>>
     if zip.by_name("word/document.xml").is_err() {
         return Err(not_docx("it has no word/document.xml".into()));
     }
-    let mut parts = Vec::with_capacity(zip.len());
+    let mut parts = Vec::new();
     let mut problems = Vec::new();
+    let (mut inflated, mut text) = (0u64, 0u64);
     for i in 0..zip.len() {
         let mut f = zip.by_index(i).map_err(|e| not_docx(e.to_string()))?;
         if f.is_dir() {
@@ -534,13 +561,31 @@ pub fn fill(template: &[u8], name: &str, values: &dyn Values) -> Result<Vec<u8>>
         }
         let part = f.name().map_err(|e| not_docx(e.to_string()))?.to_string();
         // Templates are small; refuse a zip bomb rather than fill memory.
-        if f.size() > 64 << 20 {
-            return Err(not_docx(format!("the part {part} is larger than 64 MB")));
-        }
-        let mut bytes = Vec::with_capacity(f.size() as usize);
-        f.read_to_end(&mut bytes)
+        // The sizes a zip declares are the uploader's word, so the budget
+        // counts the bytes that really come out, over all parts together
+        // (entries that share one compressed stream count each time).
+        let left = MAX_TEMPLATE_BYTES - inflated;
+        let mut bytes = Vec::new();
+        (&mut f)
+            .take(left + 1)
+            .read_to_end(&mut bytes)
             .map_err(|e| not_docx(format!("{part}: {e}")))?;
+        inflated += bytes.len() as u64;
+        if inflated > MAX_TEMPLATE_BYTES {
+            return Err(not_docx(format!(
+                "its parts inflate to more than {} MB (at {part})",
+                MAX_TEMPLATE_BYTES >> 20
+            )));
+        }
         if is_text_part(&part) {
+            // Text parts are tokenized whole: a tighter budget for them.
+            text += bytes.len() as u64;
+            if text > MAX_TEMPLATE_TEXT_BYTES {
+                return Err(not_docx(format!(
+                    "its document, headers and footers hold more than {} MB of XML (at {part})",
+                    MAX_TEMPLATE_TEXT_BYTES >> 20
+                )));
+            }
             let xml = String::from_utf8(bytes)
                 .map_err(|_| not_docx(format!("{part} is not UTF-8 XML")))?;
             match fill_part(&part, &xml, values, part == "word/document.xml") {
@@ -730,6 +775,36 @@ mod tests {
             r#"<w:p><w:r><w:t xml:space="preserve"> a &amp; b &#x4E2D; </w:t></w:r><!-- c --><w:r><w:t>{ not }</w:t></w:r></w:p>"#,
         );
         assert_eq!(fill_part("word/document.xml", &x, &V, true).unwrap(), x);
+    }
+
+    #[test]
+    fn a_template_whose_parts_inflate_past_the_budget_is_refused() {
+        // Twenty 5 MiB images of zeros: a small upload, 100 MiB inflated
+        // (the same as twenty zip entries pointing at one stream).
+        let mut parts = vec![("word/document.xml".to_string(), doc("").into_bytes())];
+        for i in 0..20 {
+            parts.push((format!("word/media/image{i}.png"), vec![0u8; 5 << 20]));
+        }
+        let upload = zip_parts(&parts).unwrap();
+        assert!(upload.len() < 1 << 20, "{}", upload.len());
+        let Err(e) = fill(&upload, "bomb.docx", &V) else {
+            panic!("a template that inflates to 100 MiB was filled");
+        };
+        assert!(matches!(e, ReportError::NotDocx { .. }), "{e}");
+        assert!(e.to_string().contains("64 MB"), "{e}");
+    }
+
+    #[test]
+    fn a_template_with_more_text_than_a_document_has_is_refused() {
+        let filler = format!("<w:p>{}</w:p>", " ".repeat(3 << 20));
+        let mut parts = vec![("word/document.xml".to_string(), doc(&filler).into_bytes())];
+        for i in 1..=3 {
+            parts.push((format!("word/header{i}.xml"), doc(&filler).into_bytes()));
+        }
+        let Err(e) = fill(&zip_parts(&parts).unwrap(), "t.docx", &V) else {
+            panic!("a template with 12 MiB of text was filled");
+        };
+        assert!(e.to_string().contains("8 MB"), "{e}");
     }
 
     #[test]

@@ -696,3 +696,39 @@ fn parts_the_unit_left_empty_say_so_once() {
     .unwrap();
     assert!(full.contains("（填报）"), "declared parts are marked");
 }
+
+#[test]
+fn a_finding_longer_than_an_excel_cell_is_cut_with_a_marker_and_the_ledger_still_builds() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(
+        &dir.path().join("shouwang.db"),
+        AuditKey::from_bytes([4; 32]),
+    )
+    .unwrap();
+    let site = AssetRef::new(AssetKind::Website, "https://www.example.gov.cn/");
+    // A crawled URL of 40,000 characters: Excel keeps 32,767 in a cell.
+    let long = format!("/a?{}", "x".repeat(40_000));
+    store
+        .record_findings(&[NewFinding {
+            asset: site.clone(),
+            severity: Severity::Low,
+            title: Text::new("失效链接", "broken link"),
+            evidence: long.clone(),
+            location: long,
+            provenance: Provenance::now("site", "site.broken-link", "https://www.example.gov.cn/"),
+        }])
+        .unwrap();
+    let bytes = shouwang_report::ledger_xlsx(&store, &unit(), &opts()).unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut strings = String::new();
+    std::io::Read::read_to_string(
+        &mut zip.by_name("xl/sharedStrings.xml").unwrap(),
+        &mut strings,
+    )
+    .unwrap();
+    assert!(strings.contains("已截断"), "the cut cell says so");
+    assert!(
+        strings.contains("/a?xxxx"),
+        "the start of the value is kept"
+    );
+}

@@ -7,20 +7,7 @@ use shouwang_model::Severity;
 
 use crate::Report;
 
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+use shouwang_model::text::escape_html as esc;
 
 /// The report as one HTML document (Chinese, as it is meant for the unit).
 pub fn render_html(report: &Report) -> String {

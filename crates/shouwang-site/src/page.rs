@@ -446,15 +446,7 @@ pub fn is_attachment(url: &Url) -> bool {
         .is_some_and(|(_, ext)| ATTACHMENT_EXTENSIONS.contains(&ext))
 }
 
-pub fn shorten(s: &str, max_chars: usize) -> String {
-    if s.chars().count() <= max_chars {
-        s.to_string()
-    } else {
-        let mut out: String = s.chars().take(max_chars).collect();
-        out.push('…');
-        out
-    }
-}
+pub use shouwang_model::text::shorten;
 
 /// Whitespace runs to one space, blank lines dropped.
 pub fn collapse(s: &str) -> String {

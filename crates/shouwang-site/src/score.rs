@@ -52,13 +52,36 @@ fn with_check(findings: &[NewFinding], pred: impl Fn(&NewFinding) -> bool) -> Ve
     findings.iter().filter(|f| pred(f)).collect()
 }
 
-/// Score one inspection's findings.
-pub fn score(findings: &[NewFinding]) -> Score {
-    let check = |f: &NewFinding, c: &str| f.provenance.check == c;
-    let mut vetoes = Vec::new();
-    let mut deductions = Vec::new();
-    let mut warnings = Vec::new();
+fn check(f: &NewFinding, c: &str) -> bool {
+    f.provenance.check == c
+}
 
+/// Score one inspection's findings: any veto fails; otherwise 100 less the
+/// deductions, 60 to pass.
+pub fn score(findings: &[NewFinding]) -> Score {
+    let vetoes = vetoes(findings);
+    let deductions = deductions(findings);
+    let deducted: f64 = deductions.iter().filter_map(|d| d.points).sum();
+    let points = (100.0 - deducted).max(0.0);
+    Score {
+        label: ESTIMATE_LABEL.into(),
+        passed: vetoes.is_empty() && points >= 60.0,
+        points: (points * 10.0).round() / 10.0,
+        vetoes,
+        deductions,
+        warnings: warnings(findings),
+        not_measured: vec![
+            "V2 站点无法访问：由 shouwang up 每 15 分钟探测首页、按 7 天统计，单次巡查不判定"
+                .into(),
+            "V5 互动回应差、V6 服务不实用：留言答复和办事指南未检查".into(),
+            "加分项（30 分，仅门户网站）".into(),
+        ],
+    }
+}
+
+/// The single-veto items (单项否决) the findings hit.
+fn vetoes(findings: &[NewFinding]) -> Vec<ScoreItem> {
+    let mut vetoes = Vec::new();
     // V1: security incidents, leaks, pornographic or gambling content and
     // links, defacement. Personal information is counted here, as the
     // rules document advises (no line of its own was found).
@@ -126,6 +149,12 @@ pub fn score(findings: &[NewFinding]) -> Score {
             findings: refs(&v2),
         });
     }
+    vetoes
+}
+
+/// Things the rules count only over a longer period, seen once here.
+fn warnings(findings: &[NewFinding]) -> Vec<ScoreItem> {
+    let mut warnings = Vec::new();
     // V2 needs a week of probes; one failed visit is a warning.
     let down = with_check(findings, |f| {
         check(f, "site.unreachable") || check(f, "site.tls-error")
@@ -139,10 +168,14 @@ pub fn score(findings: &[NewFinding]) -> Score {
         });
     }
 
-    // Deductions.
-    let policy_idle: Vec<&NewFinding> = stale
-        .iter()
-        .copied()
+    warnings
+}
+
+/// The deductions, with points where the rules' value is known.
+fn deductions(findings: &[NewFinding]) -> Vec<ScoreItem> {
+    let mut deductions = Vec::new();
+    let policy_idle: Vec<&NewFinding> = with_check(findings, |f| check(f, "site.stale-column"))
+        .into_iter()
         .filter(|f| f.title.zh.contains("政策文件"))
         .collect();
     if !policy_idle.is_empty() {
@@ -203,22 +236,7 @@ pub fn score(findings: &[NewFinding]) -> Score {
             });
         }
     }
-    let deducted: f64 = deductions.iter().filter_map(|d| d.points).sum();
-    let points = (100.0 - deducted).max(0.0);
-    Score {
-        label: ESTIMATE_LABEL.into(),
-        passed: vetoes.is_empty() && points >= 60.0,
-        points: (points * 10.0).round() / 10.0,
-        vetoes,
-        deductions,
-        warnings,
-        not_measured: vec![
-            "V2 站点无法访问：由 shouwang up 每 15 分钟探测首页、按 7 天统计，单次巡查不判定"
-                .into(),
-            "V5 互动回应差、V6 服务不实用：留言答复和办事指南未检查".into(),
-            "加分项（30 分，仅门户网站）".into(),
-        ],
-    }
+    deductions
 }
 
 #[cfg(test)]

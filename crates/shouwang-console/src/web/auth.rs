@@ -315,11 +315,21 @@ pub(crate) fn urlencode(s: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Only local paths are followed after login, so a crafted link cannot send
-/// someone to another site.
+/// Only local paths are followed after login or a change of language, so a
+/// crafted link cannot send someone to another site. A path must start
+/// with one `/` and hold only visible ASCII: browsers drop tabs and
+/// newlines inside a URL (`/\t/host` is `//host` to them) and read a
+/// backslash as a slash, and anything else cannot stand in a Location
+/// header.
 fn safe_next(next: Option<&str>) -> &str {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
+        Some(n)
+            if n.starts_with('/')
+                && !n[1..].starts_with('/')
+                && n.chars().all(|c| c.is_ascii_graphic() && c != '\\') =>
+        {
+            n
+        }
         _ => "/",
     }
 }

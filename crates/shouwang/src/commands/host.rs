@@ -14,6 +14,7 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 use shouwang_host::engine::{self, Change, Verdict};
 use shouwang_host::{Root, RuleSet, Run};
+use shouwang_model::text::shorten;
 use shouwang_model::{Asset, NewEvent, Provenance, Severity};
 use shouwang_store::{RunScope, Store};
 
@@ -275,7 +276,7 @@ fn render_run(run: &Run, recorded: Option<&(PathBuf, usize)>) -> String {
                 r.severity.zh().to_string(),
                 r.id.clone(),
                 r.title.zh.clone(),
-                truncate(&r.summary, 90),
+                shorten(&r.summary, 89),
             ]
         })
         .collect();
@@ -288,7 +289,7 @@ fn render_run(run: &Run, recorded: Option<&(PathBuf, usize)>) -> String {
         for r in failed {
             out.push_str(&format!("\n[{}] {} ({})\n", r.id, r.title.zh, r.clause));
             for e in r.evidence.iter().take(5) {
-                out.push_str(&format!("  {}\n", truncate(&e.to_string(), 160)));
+                out.push_str(&format!("  {}\n", shorten(&e.to_string(), 159)));
             }
             if r.evidence.len() > 5 {
                 out.push_str(&format!("  … {} more\n", r.evidence.len() - 5));
@@ -350,15 +351,6 @@ fn render_run(run: &Run, recorded: Option<&(PathBuf, usize)>) -> String {
     out.push('\n');
     out.push_str(&output::key_values(&pairs));
     out
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let cut: String = s.chars().take(max - 1).collect();
-        format!("{cut}…")
-    }
 }
 
 fn load_run(path: &Path) -> Result<Run> {
@@ -436,7 +428,7 @@ fn render_diff(a: &Run, b: &Run, changes: &[Change]) -> String {
             vec![
                 c.id.clone(),
                 format!("{} -> {}", v(c.before), v(c.after)),
-                truncate(c.after_summary.as_deref().unwrap_or(""), 80),
+                shorten(c.after_summary.as_deref().unwrap_or(""), 79),
             ]
         })
         .collect();

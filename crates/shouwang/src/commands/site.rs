@@ -18,6 +18,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use serde_json::json;
+use shouwang_model::text::shorten;
 use shouwang_model::{
     Asset, AssetKind, AssetRef, FindingStatus, NewEvent, NewFinding, Provenance, Severity,
 };
@@ -597,16 +598,6 @@ fn render(r: &Report) -> String {
         ));
     }
     out
-}
-
-fn shorten(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(max).collect();
-        t.push('…');
-        t
-    }
 }
 
 fn add(ctx: &Ctx, url: &str, name: Option<String>, own: bool) -> Result<Outcome> {
