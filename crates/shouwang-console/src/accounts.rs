@@ -5,7 +5,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::{Algorithm, Argon2, Params, Version};
 use rand::Rng;
 use rand::distr::Alphanumeric;
-use shouwang_store::{NewAuditEntry, NewUser, Role, Store, StoreError, User, UserChange};
+use shouwang_store::{NewAuditEntry, NewUser, Role, Store, StoreError, Tx, User, UserChange};
 
 /// Why an account action was refused.
 #[derive(Debug, thiserror::Error)]
@@ -145,17 +145,6 @@ fn check_name(name: &str) -> Result<()> {
     }
 }
 
-fn audit(
-    store: &dyn Store,
-    actor: &str,
-    action: &str,
-    target: &str,
-    details: serde_json::Value,
-) -> Result<()> {
-    store.append_audit(&NewAuditEntry::new(actor, action, target, details))?;
-    Ok(())
-}
-
 /// Create a user. With `must_change`, the console asks for a new password
 /// at the first login (for generated one-time passwords).
 pub fn add_user(
@@ -168,25 +157,32 @@ pub fn add_user(
 ) -> Result<User> {
     check_name(name)?;
     check_password_policy(password)?;
-    let user = store.create_user(&NewUser {
+    let new = NewUser {
         name: name.to_string(),
         role,
         password_hash: hash_password(password)?,
         must_change_password: must_change,
-    })?;
-    audit(
-        store,
-        actor,
-        "user.add",
-        name,
-        serde_json::json!({ "role": role.as_str() }),
-    )?;
-    Ok(user)
+    };
+    store.audited(|tx| {
+        let user = tx.create_user(&new)?;
+        tx.audit(&NewAuditEntry::new(
+            actor,
+            "user.add",
+            name,
+            serde_json::json!({ "role": role.as_str() }),
+        ))?;
+        Ok(user)
+    })
 }
 
 pub fn find_user(store: &dyn Store, name: &str) -> Result<User> {
     store
         .user_by_name(name)?
+        .ok_or_else(|| AccountError::NoSuchUser(name.to_string()))
+}
+
+fn find_in(tx: &mut dyn Tx, name: &str) -> Result<User> {
+    tx.user_by_name(name)?
         .ok_or_else(|| AccountError::NoSuchUser(name.to_string()))
 }
 
@@ -198,50 +194,60 @@ pub fn set_password(
     password: &str,
     must_change: bool,
 ) -> Result<User> {
-    let user = find_user(store, name)?;
+    find_user(store, name)?;
     check_password_policy(password)?;
     let hash = hash_password(password)?;
-    let user = store.update_user(user.id, &UserChange::Password { hash, must_change })?;
-    store.delete_user_sessions(user.id)?;
-    audit(
-        store,
-        actor,
-        "user.passwd",
-        name,
-        serde_json::json!({ "must_change": must_change }),
-    )?;
-    Ok(user)
+    store.audited(|tx| {
+        let user = find_in(tx, name)?;
+        let user = tx.update_user(user.id, &UserChange::Password { hash, must_change })?;
+        tx.delete_user_sessions(user.id)?;
+        tx.audit(&NewAuditEntry::new(
+            actor,
+            "user.passwd",
+            name,
+            serde_json::json!({ "must_change": must_change }),
+        ))?;
+        Ok(user)
+    })
 }
 
 /// Disable (or re-enable) a user; disabling logs them out everywhere.
 pub fn set_disabled(store: &dyn Store, actor: &str, name: &str, disabled: bool) -> Result<User> {
-    let user = find_user(store, name)?;
-    let user = store.update_user(user.id, &UserChange::Disabled(disabled))?;
-    if disabled {
-        store.delete_user_sessions(user.id)?;
-    }
-    let action = if disabled {
-        "user.disable"
-    } else {
-        "user.enable"
-    };
-    audit(store, actor, action, name, serde_json::Value::Null)?;
-    Ok(user)
+    store.audited(|tx| {
+        let user = find_in(tx, name)?;
+        let user = tx.update_user(user.id, &UserChange::Disabled(disabled))?;
+        if disabled {
+            tx.delete_user_sessions(user.id)?;
+        }
+        let action = if disabled {
+            "user.disable"
+        } else {
+            "user.enable"
+        };
+        tx.audit(&NewAuditEntry::new(
+            actor,
+            action,
+            name,
+            serde_json::Value::Null,
+        ))?;
+        Ok(user)
+    })
 }
 
 /// Create an API token for a user; returns the token, which is shown once.
 pub fn create_api_token(store: &dyn Store, actor: &str, name: &str, label: &str) -> Result<String> {
-    let user = find_user(store, name)?;
     let token = generate_token();
-    store.create_api_token(user.id, label, &token_hash(&token))?;
-    audit(
-        store,
-        actor,
-        "token.create",
-        name,
-        serde_json::json!({ "label": label }),
-    )?;
-    Ok(token)
+    store.audited(|tx| {
+        let user = find_in(tx, name)?;
+        tx.create_api_token(user.id, label, &token_hash(&token))?;
+        tx.audit(&NewAuditEntry::new(
+            actor,
+            "token.create",
+            name,
+            serde_json::json!({ "label": label }),
+        ))?;
+        Ok(token)
+    })
 }
 
 #[cfg(test)]

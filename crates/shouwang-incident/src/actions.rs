@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use shouwang_model::taxonomy::IncidentLevel;
 use shouwang_model::{Incident, IncidentStatus, NewTimelineEntry, ReportStage, TimelineKind};
-use shouwang_store::{IncidentChange, IncidentFilter, NewAuditEntry, Store, StoreError};
+use shouwang_store::{IncidentChange, IncidentFilter, NewAuditEntry, Store, StoreError, Tx};
 
 use crate::deadline::{Deadline, DeadlineState, ReportingPolicy, deadlines};
 
@@ -39,13 +39,23 @@ pub enum ActionError {
 
 /// Apply `req` to incident `id` as `actor`: one timeline line per aspect
 /// and one audit entry, so the timeline reads like a log of what was done.
+/// All of it commits in one transaction, or none of it does.
 pub fn change(
     store: &dyn Store,
     id: i64,
     actor: &str,
     req: &ChangeRequest,
 ) -> Result<Incident, ActionError> {
-    let before = store.incident(id)?.ok_or(ActionError::NotFound(id))?;
+    store.audited(|tx| change_in(tx, id, actor, req))
+}
+
+fn change_in(
+    tx: &mut dyn Tx,
+    id: i64,
+    actor: &str,
+    req: &ChangeRequest,
+) -> Result<Incident, ActionError> {
+    let before = tx.incident(id)?.ok_or(ActionError::NotFound(id))?;
     let reason = req.reason.trim();
     let level = req.level.filter(|l| *l != before.level);
     if level.is_some() && reason.is_empty() {
@@ -67,7 +77,7 @@ pub fn change(
     };
     let mut current = before.clone();
     if let Some(l) = level {
-        current = store.update_incident(
+        current = tx.update_incident(
             id,
             &IncidentChange {
                 level: Some(l),
@@ -86,7 +96,7 @@ pub fn change(
         } else {
             format!("状态由“{}”变为“{}”：{reason}", before.status.zh(), s.zh())
         };
-        current = store.update_incident(
+        current = tx.update_incident(
             id,
             &IncidentChange {
                 status: Some(s),
@@ -100,7 +110,7 @@ pub fn change(
         )?;
     }
     if let Some((stage, at)) = req.reported {
-        current = store.update_incident(
+        current = tx.update_incident(
             id,
             &IncidentChange {
                 reported: Some((stage, at)),
@@ -114,13 +124,13 @@ pub fn change(
         )?;
     }
     if !note.is_empty() {
-        store.add_timeline(&[line(
+        tx.add_timeline(&[line(
             TimelineKind::Note,
             note.to_string(),
             serde_json::json!({}),
         )])?;
     }
-    store.append_audit(&NewAuditEntry::new(
+    tx.audit(&NewAuditEntry::new(
         actor,
         "incident.update",
         format!("incident:{id}"),

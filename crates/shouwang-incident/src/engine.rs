@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shouwang_model::{AssetRef, Incident, NewIncident};
-use shouwang_store::{IncidentBatch, Members, Store, StoreError};
+use shouwang_store::{IncidentBatch, Members, NewAuditEntry, Store, StoreError};
 
 use crate::rules::{Rule, RuleSet, Subject};
 
@@ -109,8 +109,9 @@ impl Engine {
 
     /// Start again from the newest event and finding, skipping what came
     /// before: the way out when the stored state cannot be read. Returns
-    /// the event and finding ids it starts after.
-    pub fn reset(store: &dyn Store) -> Result<(i64, i64), EngineError> {
+    /// the event and finding ids it starts after. A person's decision, so
+    /// `actor` is named in the audit log with what was skipped.
+    pub fn reset(store: &dyn Store, actor: &str) -> Result<(i64, i64), EngineError> {
         let newest = |page: &dyn Fn(i64) -> Result<Option<i64>, StoreError>| {
             let mut last = 0;
             while let Some(id) = page(last)? {
@@ -127,10 +128,16 @@ impl Engine {
             findings,
             sustained: BTreeMap::new(),
         };
-        store.set_setting(
-            STATE_SETTING,
-            &serde_json::to_value(&state).map_err(|e| EngineError::State(e.to_string()))?,
-        )?;
+        let value = serde_json::to_value(&state).map_err(|e| EngineError::State(e.to_string()))?;
+        store.audited(|tx| {
+            tx.set_setting(STATE_SETTING, &value)?;
+            tx.audit(&NewAuditEntry::new(
+                actor,
+                "incident.engine.reset",
+                STATE_SETTING,
+                serde_json::json!({ "events_after": events, "findings_after": findings }),
+            ))
+        })?;
         Ok((events, findings))
     }
 

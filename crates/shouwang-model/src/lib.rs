@@ -19,7 +19,7 @@ pub mod text;
 
 pub use asset::{Asset, AssetKind, AssetRef};
 pub use event::{Event, NewEvent};
-pub use finding::{Finding, FindingStatus, NewFinding};
+pub use finding::{Finding, FindingStatus, NewFinding, fingerprint};
 pub use incident::{
     Incident, IncidentStatus, NewIncident, NewTimelineEntry, OperatorType, Person, ReportStage,
     SystemEntry, TimelineEntry, TimelineKind, UnitProfile,

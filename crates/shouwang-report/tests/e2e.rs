@@ -171,8 +171,16 @@ fn fill() -> Filled {
             ),
         ])
         .unwrap();
-    store
-        .set_finding_status(ids[0], FindingStatus::Resolved)
+    (&store as &dyn Store)
+        .audited(|tx| {
+            tx.set_finding_status(ids[0], FindingStatus::Resolved)?;
+            tx.audit(&shouwang_store::NewAuditEntry::new(
+                "operator",
+                "finding.status",
+                format!("finding/{}", ids[0]),
+                serde_json::json!({ "to": "resolved" }),
+            ))
+        })
         .unwrap();
 
     // 主机自查: a real run of the dengbao2 profile on a crafted root.

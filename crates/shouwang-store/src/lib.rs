@@ -17,10 +17,13 @@ mod pool;
 mod postgres;
 mod postgres_incident;
 mod postgres_report;
+mod postgres_tx;
 mod report;
 mod sqlite;
 mod sqlite_incident;
 mod sqlite_report;
+mod sqlite_tx;
+mod tx;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -44,6 +47,7 @@ pub use report::{
     TimeRange,
 };
 pub use sqlite::SqliteStore;
+pub use tx::{RESOLVED_NAMED, RunScope, Tx, resolve_not_seen};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -80,6 +84,10 @@ pub enum StoreError {
     Conflict { what: &'static str, detail: String },
     #[error("the stored {what} is invalid: {detail}")]
     Invalid { what: &'static str, detail: String },
+    #[error(
+        "a change was about to be stored without its audit entry, so nothing was changed; this is a bug in Shouwang, please report it"
+    )]
+    Unaudited,
     #[error("cannot use the key file {path}: {detail}")]
     AuditKey { path: PathBuf, detail: String },
     #[error("SQLite error: {0}")]
@@ -392,7 +400,6 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn record_findings(&self, findings: &[NewFinding]) -> Result<Vec<i64>>;
     fn finding(&self, id: i64) -> Result<Option<Finding>>;
     fn findings(&self, filter: &FindingFilter) -> Result<Vec<Finding>>;
-    fn set_finding_status(&self, id: i64, status: FindingStatus) -> Result<Finding>;
     /// Open findings counted by sensor and severity.
     fn open_finding_counts(&self) -> Result<Vec<FindingCount>>;
 
@@ -403,24 +410,24 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn event_count(&self) -> Result<u64>;
 
     // --- users, sessions, tokens ---
-    fn create_user(&self, user: &NewUser) -> Result<User>;
+    // People's changes to accounts are made in `audited` (see `Tx`).
     fn user(&self, id: i64) -> Result<Option<User>>;
     fn user_by_name(&self, name: &str) -> Result<Option<User>>;
     fn users(&self) -> Result<Vec<User>>;
-    fn update_user(&self, id: i64, change: &UserChange) -> Result<User>;
 
     fn create_session(&self, session: &Session) -> Result<()>;
     fn session(&self, id_hash: &str) -> Result<Option<Session>>;
     fn delete_session(&self, id_hash: &str) -> Result<()>;
-    /// Log a user out everywhere (password change, disabling).
-    fn delete_user_sessions(&self, user_id: i64) -> Result<()>;
 
-    fn create_api_token(&self, user_id: i64, name: &str, token_hash: &str) -> Result<ApiToken>;
     fn api_token(&self, token_hash: &str) -> Result<Option<ApiToken>>;
 
     // --- audit log ---
-    /// Append an action, chained to the previous entry.
-    fn append_audit(&self, entry: &NewAuditEntry) -> Result<AuditEntry>;
+    /// The object-safe core of [`audited`](trait.Store.html#method.audited)
+    /// (call that instead): one transaction that holds the audit chain's
+    /// head from its start; `f` returns whether to commit. Commits only if
+    /// every change was audited.
+    #[doc(hidden)]
+    fn run_audited(&self, f: &mut dyn FnMut(&mut dyn Tx) -> bool) -> Result<()>;
     /// Entries with `seq > after`, oldest first.
     fn audit_entries(&self, after: i64, limit: usize) -> Result<Vec<AuditEntry>>;
     /// The newest entries, newest first, for display.
@@ -440,14 +447,6 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// The most recently active incident with this group key that is not
     /// closed: where a related event joins.
     fn open_incident_for_group(&self, group_key: &str) -> Result<Option<Incident>>;
-    /// Change status, level or reporting marks and record the timeline line
-    /// that says who did it and why, in one transaction.
-    fn update_incident(
-        &self,
-        id: i64,
-        change: &IncidentChange,
-        note: &ChangeNote,
-    ) -> Result<Incident>;
     fn add_timeline(&self, entries: &[NewTimelineEntry]) -> Result<()>;
     /// An incident's timeline, oldest first.
     fn timeline(&self, incident_id: i64) -> Result<Vec<TimelineEntry>>;

@@ -11,10 +11,11 @@ use shouwang_model::{
 };
 
 use crate::pool::Pool;
+use crate::tx::Tx;
 use crate::{
     ApiToken, AuditEntry, AuditKey, Backend, EventFilter, FilterValue, FindingCount, FindingFilter,
-    NewAuditEntry, NewUser, Result, SCHEMA_VERSION, Session, Store, StoreError, User, UserChange,
-    event_where, finding_where, now, parse_name, severity_from_rank, severity_rank,
+    Result, SCHEMA_VERSION, Session, Store, StoreError, User, event_where, finding_where, now,
+    parse_name, severity_from_rank, severity_rank,
 };
 
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -27,8 +28,8 @@ const MIGRATION_LOCK: i64 = 0x5348_4f55_5741_4e47;
 
 pub struct PostgresStore {
     target: String,
-    pool: Pool<Client>,
-    key: AuditKey,
+    pub(crate) pool: Pool<Client>,
+    pub(crate) key: AuditKey,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -197,9 +198,9 @@ pub(crate) fn event_from_row(r: &Row) -> Result<Event> {
     })
 }
 
-const USER_COLS: &str = "id, name, role, password_hash, disabled, must_change_password, failed_logins, locked_until, created_at";
+pub(crate) const USER_COLS: &str = "id, name, role, password_hash, disabled, must_change_password, failed_logins, locked_until, created_at";
 
-fn user_from_row(r: &Row) -> Result<User> {
+pub(crate) fn user_from_row(r: &Row) -> Result<User> {
     Ok(User {
         id: r.get(0),
         name: r.get(1),
@@ -226,20 +227,13 @@ fn audit_from_row(r: &Row) -> AuditEntry {
     }
 }
 
-fn token_from_row(r: &Row) -> ApiToken {
+pub(crate) fn token_from_row(r: &Row) -> ApiToken {
     ApiToken {
         id: r.get(0),
         user_id: r.get(1),
         name: r.get(2),
         token_hash: r.get(3),
         created_at: r.get(4),
-    }
-}
-
-fn not_found(what: &'static str, id: i64) -> StoreError {
-    StoreError::NotFound {
-        what,
-        id: id.to_string(),
     }
 }
 
@@ -256,14 +250,7 @@ impl Store for PostgresStore {
     fn open_incident_for_group(&self, key: &str) -> Result<Option<shouwang_model::Incident>> {
         self.open_incident_for_group_impl(key)
     }
-    fn update_incident(
-        &self,
-        id: i64,
-        change: &crate::IncidentChange,
-        note: &crate::ChangeNote,
-    ) -> Result<shouwang_model::Incident> {
-        self.update_incident_impl(id, change, note)
-    }
+
     fn add_timeline(&self, entries: &[shouwang_model::NewTimelineEntry]) -> Result<()> {
         self.add_timeline_impl(entries)
     }
@@ -308,17 +295,7 @@ impl Store for PostgresStore {
     }
 
     fn upsert_asset(&self, asset: &Asset) -> Result<()> {
-        let t = now();
-        self.with(|c| {
-            c.execute(
-                "INSERT INTO assets (kind, locator, name, details, first_seen, last_seen)
-                 VALUES ($1, $2, $3, $4, $5, $5)
-                 ON CONFLICT (kind, locator) DO UPDATE SET
-                   name = excluded.name, details = excluded.details, last_seen = excluded.last_seen",
-                &[&asset.id.kind.as_str(), &asset.id.locator, &asset.name, &asset.details.to_string(), &t],
-            )
-            .map(drop)
-        })
+        self.write(|t| t.upsert_asset(asset))
     }
 
     fn assets(&self) -> Result<Vec<Asset>> {
@@ -402,19 +379,6 @@ impl Store for PostgresStore {
         let values = bind(&values);
         let rows = self.with(|c| c.query(&sql, &params(&values)))?;
         rows.iter().map(finding_from_row).collect()
-    }
-
-    fn set_finding_status(&self, id: i64, status: FindingStatus) -> Result<Finding> {
-        let changed = self.with(|c| {
-            c.execute(
-                "UPDATE findings SET status = $1 WHERE id = $2",
-                &[&status.as_str(), &id],
-            )
-        })?;
-        if changed == 0 {
-            return Err(not_found("finding", id));
-        }
-        self.finding(id)?.ok_or_else(|| not_found("finding", id))
     }
 
     fn open_finding_counts(&self) -> Result<Vec<FindingCount>> {
@@ -502,36 +466,6 @@ impl Store for PostgresStore {
         })
     }
 
-    fn create_user(&self, user: &NewUser) -> Result<User> {
-        let res = self.with(|c| {
-            c.query_one(
-                &format!(
-                    "INSERT INTO users (name, role, password_hash, must_change_password, created_at)
-                     VALUES ($1, $2, $3, $4, $5) RETURNING {USER_COLS}"
-                ),
-                &[
-                    &user.name,
-                    &user.role.as_str(),
-                    &user.password_hash,
-                    &user.must_change_password,
-                    &now(),
-                ],
-            )
-        });
-        match res {
-            Ok(row) => user_from_row(&row),
-            Err(StoreError::Postgres(e))
-                if e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION) =>
-            {
-                Err(StoreError::AlreadyExists {
-                    what: "user",
-                    id: user.name.clone(),
-                })
-            }
-            Err(e) => Err(e),
-        }
-    }
-
     fn user(&self, id: i64) -> Result<Option<User>> {
         let row = self.with(|c| {
             c.query_opt(
@@ -556,32 +490,6 @@ impl Store for PostgresStore {
         let rows =
             self.with(|c| c.query(&format!("SELECT {USER_COLS} FROM users ORDER BY name"), &[]))?;
         rows.iter().map(user_from_row).collect()
-    }
-
-    fn update_user(&self, id: i64, change: &UserChange) -> Result<User> {
-        let changed = self.with(|c| match change {
-            UserChange::Password { hash, must_change } => c.execute(
-                "UPDATE users SET password_hash = $1, must_change_password = $2,
-                    failed_logins = 0, locked_until = NULL WHERE id = $3",
-                &[hash, must_change, &id],
-            ),
-            UserChange::Disabled(d) => {
-                c.execute("UPDATE users SET disabled = $1 WHERE id = $2", &[d, &id])
-            }
-            UserChange::LoginFailed { locked_until } => c.execute(
-                "UPDATE users SET failed_logins = failed_logins + 1,
-                    locked_until = COALESCE($1, locked_until) WHERE id = $2",
-                &[locked_until, &id],
-            ),
-            UserChange::LoginSucceeded => c.execute(
-                "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1",
-                &[&id],
-            ),
-        })?;
-        if changed == 0 {
-            return Err(not_found("user", id));
-        }
-        self.user(id)?.ok_or_else(|| not_found("user", id))
     }
 
     fn create_session(&self, s: &Session) -> Result<()> {
@@ -625,24 +533,6 @@ impl Store for PostgresStore {
         })
     }
 
-    fn delete_user_sessions(&self, user_id: i64) -> Result<()> {
-        self.with(|c| {
-            c.execute("DELETE FROM sessions WHERE user_id = $1", &[&user_id])
-                .map(drop)
-        })
-    }
-
-    fn create_api_token(&self, user_id: i64, name: &str, token_hash: &str) -> Result<ApiToken> {
-        self.with(|c| {
-            c.query_one(
-                "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4)
-                 RETURNING id, user_id, name, token_hash, created_at",
-                &[&user_id, &name, &token_hash, &now()],
-            )
-            .map(|r| token_from_row(&r))
-        })
-    }
-
     fn api_token(&self, token_hash: &str) -> Result<Option<ApiToken>> {
         self.with(|c| {
             c.query_opt(
@@ -653,39 +543,8 @@ impl Store for PostgresStore {
         })
     }
 
-    fn append_audit(&self, entry: &NewAuditEntry) -> Result<AuditEntry> {
-        self.with(|c| {
-            let mut tx = c.transaction()?;
-            // The row lock on the head serialises appenders, even across
-            // several Shouwang servers on one database.
-            let head = tx.query_one(
-                "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
-                &[],
-            )?;
-            let e = self
-                .key
-                .chain(head.get::<_, i64>(0) + 1, now(), entry, head.get(1));
-            tx.execute(
-                "INSERT INTO audit_log (seq, time, actor, action, target, details, prev_hash, hash)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                &[
-                    &e.seq,
-                    &e.time,
-                    &e.actor,
-                    &e.action,
-                    &e.target,
-                    &e.details,
-                    &e.prev_hash,
-                    &e.hash,
-                ],
-            )?;
-            tx.execute(
-                "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
-                &[&e.seq, &e.hash],
-            )?;
-            tx.commit()?;
-            Ok(e)
-        })
+    fn run_audited(&self, f: &mut dyn FnMut(&mut dyn crate::Tx) -> bool) -> Result<()> {
+        self.run_audited_impl(f)
     }
 
     fn audit_entries(&self, after: i64, limit: usize) -> Result<Vec<AuditEntry>> {

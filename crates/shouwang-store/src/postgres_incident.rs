@@ -1,23 +1,20 @@
 //! Incidents, timelines and settings in PostgreSQL.
 
-use chrono::{DateTime, Utc};
 use postgres::{GenericClient, Row};
-use shouwang_model::{
-    Event, Finding, Incident, NewTimelineEntry, ReportStage, TimelineEntry, TimelineKind,
-};
+use shouwang_model::{Event, Finding, Incident, NewTimelineEntry, TimelineEntry, TimelineKind};
 
 use crate::postgres::{
     EVENT_COLS, FINDING_COLS, PostgresStore, asset_ref, bind, event_from_row, finding_from_row,
     params,
 };
+use crate::tx::Tx;
 use crate::{
-    ChangeNote, IncidentBatch, IncidentChange, IncidentFilter, Members, Result, StoreError,
-    incident_where, now, parse_name,
+    IncidentBatch, IncidentFilter, Members, Result, StoreError, incident_where, now, parse_name,
 };
 
-const INCIDENT_COLS: &str = "id, title, subclass, level, status, asset_kind, asset_locator, rule, group_key, discovered_at, last_activity, updated_at, handling_ended_at, closed_at, first_reported_at, summary_reported_at, event_count, finding_count, summary";
+pub(crate) const INCIDENT_COLS: &str = "id, title, subclass, level, status, asset_kind, asset_locator, rule, group_key, discovered_at, last_activity, updated_at, handling_ended_at, closed_at, first_reported_at, summary_reported_at, event_count, finding_count, summary";
 
-fn incident_from_row(r: &Row) -> Result<Incident> {
+pub(crate) fn incident_from_row(r: &Row) -> Result<Incident> {
     Ok(Incident {
         id: r.get(0),
         title: r.get(1),
@@ -55,7 +52,7 @@ fn timeline_from_row(r: &Row) -> Result<TimelineEntry> {
     })
 }
 
-fn insert_timeline(
+pub(crate) fn insert_timeline(
     c: &mut impl GenericClient,
     e: &NewTimelineEntry,
 ) -> Result<(), postgres::Error> {
@@ -104,7 +101,7 @@ fn link(c: &mut impl GenericClient, id: i64, m: &Members) -> Result<(), postgres
     Ok(())
 }
 
-fn set_setting_tx(
+pub(crate) fn set_setting_tx(
     c: &mut impl GenericClient,
     name: &str,
     value: &serde_json::Value,
@@ -115,13 +112,6 @@ fn set_setting_tx(
         &[&name, &value.to_string(), &now()],
     )?;
     Ok(())
-}
-
-fn not_found(id: i64) -> StoreError {
-    StoreError::NotFound {
-        what: "incident",
-        id: id.to_string(),
-    }
 }
 
 impl PostgresStore {
@@ -223,70 +213,8 @@ impl PostgresStore {
         row.as_ref().map(incident_from_row).transpose()
     }
 
-    pub(crate) fn update_incident_impl(
-        &self,
-        id: i64,
-        change: &IncidentChange,
-        note: &ChangeNote,
-    ) -> Result<Incident> {
-        let found = self.with(|c| {
-            let mut tx = c.transaction()?;
-            let n = tx.execute(
-                "UPDATE incidents SET updated_at = $2 WHERE id = $1",
-                &[&id, &now()],
-            )?;
-            if n == 0 {
-                return Ok(false);
-            }
-            let t: DateTime<Utc> = note.at;
-            if let Some(st) = change.status {
-                tx.execute(
-                    "UPDATE incidents SET status = $2,
-                        handling_ended_at = CASE WHEN $3 THEN COALESCE(handling_ended_at, $4) ELSE handling_ended_at END,
-                        closed_at = CASE WHEN $2 = 'closed' THEN COALESCE(closed_at, $4) ELSE NULL END
-                     WHERE id = $1",
-                    &[&id, &st.as_str(), &st.handling_ended(), &t],
-                )?;
-            }
-            if let Some(level) = change.level {
-                tx.execute(
-                    "UPDATE incidents SET level = $2 WHERE id = $1",
-                    &[&id, &level.as_str()],
-                )?;
-            }
-            if let Some((stage, at)) = change.reported {
-                let col = match stage {
-                    ReportStage::First => Some("first_reported_at"),
-                    ReportStage::Summary => Some("summary_reported_at"),
-                    ReportStage::FollowUp => None,
-                };
-                if let Some(col) = col {
-                    tx.execute(
-                        &format!("UPDATE incidents SET {col} = COALESCE({col}, $2) WHERE id = $1"),
-                        &[&id, &at],
-                    )?;
-                }
-            }
-            let mut note = note.clone();
-            note.incident_id = id;
-            insert_timeline(&mut tx, &note)?;
-            tx.commit()?;
-            Ok(true)
-        })?;
-        if !found {
-            return Err(not_found(id));
-        }
-        self.incident_impl(id)?.ok_or_else(|| not_found(id))
-    }
-
     pub(crate) fn add_timeline_impl(&self, entries: &[NewTimelineEntry]) -> Result<()> {
-        self.with(|c| {
-            let mut tx = c.transaction()?;
-            for e in entries {
-                insert_timeline(&mut tx, e)?;
-            }
-            tx.commit()
-        })
+        self.write(|t| t.add_timeline(entries))
     }
 
     pub(crate) fn timeline_impl(&self, incident_id: i64) -> Result<Vec<TimelineEntry>> {
@@ -366,7 +294,7 @@ impl PostgresStore {
     }
 
     pub(crate) fn set_setting_impl(&self, name: &str, value: &serde_json::Value) -> Result<()> {
-        self.with(|c| set_setting_tx(c, name, value))
+        self.write(|t| t.set_setting(name, value))
     }
 }
 

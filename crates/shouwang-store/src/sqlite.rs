@@ -9,11 +9,11 @@ use shouwang_model::{
 };
 
 use crate::pool::Pool;
+use crate::tx::Tx;
 use crate::{
     ApiToken, AuditEntry, AuditKey, Backend, EventFilter, FilterValue, FindingCount, FindingFilter,
-    NewAuditEntry, NewUser, Result, SCHEMA_VERSION, Session, Store, StoreError, User, UserChange,
-    event_where, finding_where, from_micros, now, parse_name, severity_from_rank, severity_rank,
-    to_micros,
+    Result, SCHEMA_VERSION, Session, Store, StoreError, User, event_where, finding_where,
+    from_micros, now, parse_name, severity_from_rank, severity_rank, to_micros,
 };
 
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -23,8 +23,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
 
 pub struct SqliteStore {
     path: PathBuf,
-    pool: Pool<Connection>,
-    key: AuditKey,
+    pub(crate) pool: Pool<Connection>,
+    pub(crate) key: AuditKey,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -236,9 +236,9 @@ pub(crate) fn event_from_row(r: &Row<'_>) -> rusqlite::Result<Event> {
     })
 }
 
-const USER_COLS: &str = "id, name, role, password_hash, disabled, must_change_password, failed_logins, locked_until, created_at";
+pub(crate) const USER_COLS: &str = "id, name, role, password_hash, disabled, must_change_password, failed_logins, locked_until, created_at";
 
-fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
+pub(crate) fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
     Ok(User {
         id: r.get(0)?,
         name: r.get(1)?,
@@ -294,14 +294,7 @@ impl Store for SqliteStore {
     fn open_incident_for_group(&self, key: &str) -> Result<Option<shouwang_model::Incident>> {
         self.open_incident_for_group_impl(key)
     }
-    fn update_incident(
-        &self,
-        id: i64,
-        change: &crate::IncidentChange,
-        note: &crate::ChangeNote,
-    ) -> Result<shouwang_model::Incident> {
-        self.update_incident_impl(id, change, note)
-    }
+
     fn add_timeline(&self, entries: &[shouwang_model::NewTimelineEntry]) -> Result<()> {
         self.add_timeline_impl(entries)
     }
@@ -346,17 +339,7 @@ impl Store for SqliteStore {
     }
 
     fn upsert_asset(&self, asset: &Asset) -> Result<()> {
-        let t = to_micros(now());
-        self.with(|c| {
-            c.execute(
-                "INSERT INTO assets (kind, locator, name, details, first_seen, last_seen)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?5)
-                 ON CONFLICT (kind, locator) DO UPDATE SET
-                   name = excluded.name, details = excluded.details, last_seen = excluded.last_seen",
-                params![asset.id.kind.as_str(), asset.id.locator, asset.name, asset.details.to_string(), t],
-            )?;
-            Ok(())
-        })
+        self.write(|t| t.upsert_asset(asset))
     }
 
     fn assets(&self) -> Result<Vec<Asset>> {
@@ -449,25 +432,6 @@ impl Store for SqliteStore {
         .map_err(unconv)
     }
 
-    fn set_finding_status(&self, id: i64, status: FindingStatus) -> Result<Finding> {
-        let changed = self.with(|c| {
-            c.execute(
-                "UPDATE findings SET status = ?1 WHERE id = ?2",
-                params![status.as_str(), id],
-            )
-        })?;
-        if changed == 0 {
-            return Err(StoreError::NotFound {
-                what: "finding",
-                id: id.to_string(),
-            });
-        }
-        self.finding(id)?.ok_or_else(|| StoreError::NotFound {
-            what: "finding",
-            id: id.to_string(),
-        })
-    }
-
     fn open_finding_counts(&self) -> Result<Vec<FindingCount>> {
         self.with(|c| {
             let mut st = c.prepare(
@@ -537,36 +501,6 @@ impl Store for SqliteStore {
             .map(|n| n as u64)
     }
 
-    fn create_user(&self, user: &NewUser) -> Result<User> {
-        let res = self.with(|c| {
-            c.query_row(
-                &format!(
-                    "INSERT INTO users (name, role, password_hash, must_change_password, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5) RETURNING {USER_COLS}"
-                ),
-                params![
-                    user.name,
-                    user.role.as_str(),
-                    user.password_hash,
-                    user.must_change_password,
-                    to_micros(now())
-                ],
-                user_from_row,
-            )
-        });
-        match res {
-            Err(StoreError::Sqlite(e))
-                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) =>
-            {
-                Err(StoreError::AlreadyExists {
-                    what: "user",
-                    id: user.name.clone(),
-                })
-            }
-            other => other.map_err(unconv),
-        }
-    }
-
     fn user(&self, id: i64) -> Result<Option<User>> {
         self.with(|c| {
             c.query_row(
@@ -597,39 +531,6 @@ impl Store for SqliteStore {
             st.query_map([], user_from_row)?.collect()
         })
         .map_err(unconv)
-    }
-
-    fn update_user(&self, id: i64, change: &UserChange) -> Result<User> {
-        let changed = self.with(|c| match change {
-            UserChange::Password { hash, must_change } => c.execute(
-                "UPDATE users SET password_hash = ?1, must_change_password = ?2,
-                    failed_logins = 0, locked_until = NULL WHERE id = ?3",
-                params![hash, must_change, id],
-            ),
-            UserChange::Disabled(d) => c.execute(
-                "UPDATE users SET disabled = ?1 WHERE id = ?2",
-                params![d, id],
-            ),
-            UserChange::LoginFailed { locked_until } => c.execute(
-                "UPDATE users SET failed_logins = failed_logins + 1,
-                    locked_until = COALESCE(?1, locked_until) WHERE id = ?2",
-                params![locked_until.map(to_micros), id],
-            ),
-            UserChange::LoginSucceeded => c.execute(
-                "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?1",
-                [id],
-            ),
-        })?;
-        if changed == 0 {
-            return Err(StoreError::NotFound {
-                what: "user",
-                id: id.to_string(),
-            });
-        }
-        self.user(id)?.ok_or_else(|| StoreError::NotFound {
-            what: "user",
-            id: id.to_string(),
-        })
     }
 
     fn create_session(&self, s: &Session) -> Result<()> {
@@ -680,24 +581,6 @@ impl Store for SqliteStore {
         })
     }
 
-    fn delete_user_sessions(&self, user_id: i64) -> Result<()> {
-        self.with(|c| {
-            c.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])
-                .map(drop)
-        })
-    }
-
-    fn create_api_token(&self, user_id: i64, name: &str, token_hash: &str) -> Result<ApiToken> {
-        self.with(|c| {
-            c.query_row(
-                "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)
-                 RETURNING id, user_id, name, token_hash, created_at",
-                params![user_id, name, token_hash, to_micros(now())],
-                token_from_row,
-            )
-        })
-    }
-
     fn api_token(&self, token_hash: &str) -> Result<Option<ApiToken>> {
         self.with(|c| {
             c.query_row(
@@ -709,37 +592,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn append_audit(&self, entry: &NewAuditEntry) -> Result<AuditEntry> {
-        self.with(|c| {
-            // IMMEDIATE takes the write lock before reading the head, so two
-            // writers cannot chain onto the same predecessor.
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let (head_seq, prev_hash): (i64, String) =
-                tx.query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })?;
-            let e = self.key.chain(head_seq + 1, now(), entry, prev_hash);
-            tx.execute(
-                "INSERT INTO audit_log (seq, time, actor, action, target, details, prev_hash, hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![
-                    e.seq,
-                    to_micros(e.time),
-                    e.actor,
-                    e.action,
-                    e.target,
-                    e.details,
-                    e.prev_hash,
-                    e.hash
-                ],
-            )?;
-            tx.execute(
-                "UPDATE audit_head SET seq = ?1, hash = ?2 WHERE id = 1",
-                params![e.seq, e.hash],
-            )?;
-            tx.commit()?;
-            Ok(e)
-        })
+    fn run_audited(&self, f: &mut dyn FnMut(&mut dyn crate::Tx) -> bool) -> Result<()> {
+        self.run_audited_impl(f)
     }
 
     fn audit_entries(&self, after: i64, limit: usize) -> Result<Vec<AuditEntry>> {
@@ -828,7 +682,7 @@ impl Store for SqliteStore {
     }
 }
 
-fn token_from_row(r: &Row<'_>) -> rusqlite::Result<ApiToken> {
+pub(crate) fn token_from_row(r: &Row<'_>) -> rusqlite::Result<ApiToken> {
     Ok(ApiToken {
         id: r.get(0)?,
         user_id: r.get(1)?,

@@ -1,21 +1,22 @@
 //! Incidents, timelines and settings in SQLite.
 
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
-use shouwang_model::{Event, Finding, Incident, NewTimelineEntry, ReportStage, TimelineEntry};
+use shouwang_model::{Event, Finding, Incident, NewTimelineEntry, TimelineEntry};
 
 use crate::postgres_incident::prefixed;
 use crate::sqlite::{
     EVENT_COLS, FINDING_COLS, SqliteStore, asset_ref, bind, conv, event_from_row, finding_from_row,
     unconv,
 };
+use crate::tx::Tx;
 use crate::{
-    ChangeNote, IncidentBatch, IncidentChange, IncidentFilter, Members, Result, StoreError,
-    from_micros, incident_where, now, parse_name, to_micros,
+    IncidentBatch, IncidentFilter, Members, Result, StoreError, from_micros, incident_where, now,
+    parse_name, to_micros,
 };
 
-const INCIDENT_COLS: &str = "id, title, subclass, level, status, asset_kind, asset_locator, rule, group_key, discovered_at, last_activity, updated_at, handling_ended_at, closed_at, first_reported_at, summary_reported_at, event_count, finding_count, summary";
+pub(crate) const INCIDENT_COLS: &str = "id, title, subclass, level, status, asset_kind, asset_locator, rule, group_key, discovered_at, last_activity, updated_at, handling_ended_at, closed_at, first_reported_at, summary_reported_at, event_count, finding_count, summary";
 
-fn incident_from_row(r: &Row<'_>) -> rusqlite::Result<Incident> {
+pub(crate) fn incident_from_row(r: &Row<'_>) -> rusqlite::Result<Incident> {
     let t = |i: usize| -> rusqlite::Result<Option<chrono::DateTime<chrono::Utc>>> {
         Ok(r.get::<_, Option<i64>>(i)?.map(from_micros))
     };
@@ -56,7 +57,7 @@ fn timeline_from_row(r: &Row<'_>) -> rusqlite::Result<TimelineEntry> {
     })
 }
 
-fn insert_timeline(tx: &Transaction<'_>, e: &NewTimelineEntry) -> rusqlite::Result<()> {
+pub(crate) fn insert_timeline(tx: &Connection, e: &NewTimelineEntry) -> rusqlite::Result<()> {
     tx.prepare_cached(
         "INSERT INTO incident_timeline (incident_id, at, actor, kind, text, details)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -102,7 +103,11 @@ fn link(tx: &Transaction<'_>, id: i64, m: &Members) -> rusqlite::Result<()> {
     Ok(())
 }
 
-fn set_setting_tx(c: &Connection, name: &str, value: &serde_json::Value) -> rusqlite::Result<()> {
+pub(crate) fn set_setting_tx(
+    c: &Connection,
+    name: &str,
+    value: &serde_json::Value,
+) -> rusqlite::Result<()> {
     c.prepare_cached(
         "INSERT INTO settings (name, value, updated_at) VALUES (?1, ?2, ?3)
          ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
@@ -218,76 +223,8 @@ impl SqliteStore {
         .map_err(unconv)
     }
 
-    pub(crate) fn update_incident_impl(
-        &self,
-        id: i64,
-        change: &IncidentChange,
-        note: &ChangeNote,
-    ) -> Result<Incident> {
-        let changed = self.with(|c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let t = to_micros(note.at);
-            let mut n = tx.execute(
-                "UPDATE incidents SET updated_at = ?2 WHERE id = ?1",
-                params![id, to_micros(now())],
-            )?;
-            if n == 0 {
-                return Ok(0);
-            }
-            if let Some(st) = change.status {
-                n += tx.execute(
-                    "UPDATE incidents SET status = ?2,
-                        handling_ended_at = CASE WHEN ?3 THEN COALESCE(handling_ended_at, ?4) ELSE handling_ended_at END,
-                        closed_at = CASE WHEN ?2 = 'closed' THEN COALESCE(closed_at, ?4) ELSE NULL END
-                     WHERE id = ?1",
-                    params![id, st.as_str(), st.handling_ended(), t],
-                )?;
-            }
-            if let Some(level) = change.level {
-                tx.execute(
-                    "UPDATE incidents SET level = ?2 WHERE id = ?1",
-                    params![id, level.as_str()],
-                )?;
-            }
-            if let Some((stage, at)) = change.reported {
-                let col = match stage {
-                    ReportStage::First => Some("first_reported_at"),
-                    ReportStage::Summary => Some("summary_reported_at"),
-                    ReportStage::FollowUp => None,
-                };
-                if let Some(col) = col {
-                    tx.execute(
-                        &format!("UPDATE incidents SET {col} = COALESCE({col}, ?2) WHERE id = ?1"),
-                        params![id, to_micros(at)],
-                    )?;
-                }
-            }
-            let mut note = note.clone();
-            note.incident_id = id;
-            insert_timeline(&tx, &note)?;
-            tx.commit()?;
-            Ok(n)
-        })?;
-        if changed == 0 {
-            return Err(StoreError::NotFound {
-                what: "incident",
-                id: id.to_string(),
-            });
-        }
-        self.incident_impl(id)?.ok_or_else(|| StoreError::NotFound {
-            what: "incident",
-            id: id.to_string(),
-        })
-    }
-
     pub(crate) fn add_timeline_impl(&self, entries: &[NewTimelineEntry]) -> Result<()> {
-        self.with(|c| {
-            let tx = c.transaction()?;
-            for e in entries {
-                insert_timeline(&tx, e)?;
-            }
-            tx.commit()
-        })
+        self.write(|t| t.add_timeline(entries))
     }
 
     pub(crate) fn timeline_impl(&self, incident_id: i64) -> Result<Vec<TimelineEntry>> {
@@ -369,6 +306,6 @@ impl SqliteStore {
     }
 
     pub(crate) fn set_setting_impl(&self, name: &str, value: &serde_json::Value) -> Result<()> {
-        self.with(|c| set_setting_tx(c, name, value))
+        self.write(|t| t.set_setting(name, value))
     }
 }

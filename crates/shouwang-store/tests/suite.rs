@@ -9,8 +9,35 @@ use shouwang_model::{
 };
 use shouwang_store::{
     AuditKey, AuditVerdict, EventFilter, FindingFilter, NewAuditEntry, NewUser, Role, Session,
-    Store, StoreError, UserChange,
+    Store, StoreError, Tx, UserChange,
 };
+
+/// People's changes go through the audited path; tests make them as a
+/// person named `tester` would.
+trait AsPerson {
+    fn as_person<T>(
+        &self,
+        f: impl FnOnce(&mut dyn Tx) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError>;
+}
+
+impl AsPerson for dyn Store + '_ {
+    fn as_person<T>(
+        &self,
+        f: impl FnOnce(&mut dyn Tx) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.audited(|tx| {
+            let out = f(tx)?;
+            tx.audit(&NewAuditEntry::new(
+                "tester",
+                "test.change",
+                "",
+                serde_json::Value::Null,
+            ))?;
+            Ok(out)
+        })
+    }
+}
 
 /// A store under test, and a way to run raw SQL behind its back.
 struct Harness {
@@ -140,7 +167,11 @@ suite!(
     audit_detects_a_deleted_row,
     audit_detects_truncation,
     audit_detects_a_forged_row,
-    concurrent_audit_appends_keep_one_chain,
+    concurrent_audited_changes_keep_one_chain,
+    a_change_whose_audit_entry_cannot_be_written_is_not_kept,
+    a_change_that_fails_after_writing_keeps_neither_change_nor_entry,
+    a_change_without_an_audit_entry_is_refused,
+    a_run_resolves_what_it_did_not_see_again_with_one_entry,
     assets_upsert,
     incident_batches_link_each_member_once,
     incident_changes_are_recorded_on_the_timeline,
@@ -221,8 +252,9 @@ fn resolved_finding_reopens_but_accepted_risk_stays(h: &Harness) {
     let b = s
         .record_findings(&[finding("b", "x", Severity::Low)])
         .unwrap()[0];
-    s.set_finding_status(a, FindingStatus::Resolved).unwrap();
-    s.set_finding_status(b, FindingStatus::AcceptedRisk)
+    s.as_person(|tx| tx.set_finding_status(a, FindingStatus::Resolved))
+        .unwrap();
+    s.as_person(|tx| tx.set_finding_status(b, FindingStatus::AcceptedRisk))
         .unwrap();
     s.record_findings(&[
         finding("a", "x", Severity::Low),
@@ -274,7 +306,7 @@ fn filters_and_orders_findings(h: &Harness) {
         .unwrap();
     assert_eq!(medium.len(), 2);
 
-    s.set_finding_status(all[0].id, FindingStatus::Resolved)
+    s.as_person(|tx| tx.set_finding_status(all[0].id, FindingStatus::Resolved))
         .unwrap();
     let open = s
         .findings(&FindingFilter {
@@ -304,7 +336,7 @@ fn counts_open_findings_by_sensor_and_severity(h: &Harness) {
     let ids = s
         .record_findings(&[finding("d", "1", Severity::High)])
         .unwrap();
-    s.set_finding_status(ids[0], FindingStatus::Resolved)
+    s.as_person(|tx| tx.set_finding_status(ids[0], FindingStatus::Resolved))
         .unwrap();
     let counts = s.open_finding_counts().unwrap();
     let high = counts
@@ -319,7 +351,7 @@ fn counts_open_findings_by_sensor_and_severity(h: &Harness) {
 fn unknown_finding_is_not_found(h: &Harness) {
     let err = h
         .store
-        .set_finding_status(4242, FindingStatus::Resolved)
+        .as_person(|tx| tx.set_finding_status(4242, FindingStatus::Resolved))
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound { .. }), "{err}");
     assert!(h.store.finding(4242).unwrap().is_none());
@@ -398,57 +430,66 @@ fn new_user(name: &str, role: Role) -> NewUser {
 
 fn users_lock_out_and_recover(h: &Harness) {
     let s = &h.store;
-    let u = s.create_user(&new_user("张三", Role::Operator)).unwrap();
+    let u = s
+        .as_person(|tx| tx.create_user(&new_user("张三", Role::Operator)))
+        .unwrap();
     assert_eq!(u.role, Role::Operator);
     assert!(u.must_change_password);
     assert_eq!(s.user_by_name("张三").unwrap().unwrap().id, u.id);
-    s.update_user(u.id, &UserChange::LoginFailed { locked_until: None })
+    s.as_person(|tx| tx.update_user(u.id, &UserChange::LoginFailed { locked_until: None }))
         .unwrap();
     let until = Utc::now() + Duration::minutes(15);
     let locked = s
-        .update_user(
-            u.id,
-            &UserChange::LoginFailed {
-                locked_until: Some(until),
-            },
-        )
+        .as_person(|tx| {
+            tx.update_user(
+                u.id,
+                &UserChange::LoginFailed {
+                    locked_until: Some(until),
+                },
+            )
+        })
         .unwrap();
     assert_eq!(locked.failed_logins, 2);
     assert!(locked.locked_until.unwrap() > Utc::now());
-    let ok = s.update_user(u.id, &UserChange::LoginSucceeded).unwrap();
+    let ok = s
+        .as_person(|tx| tx.update_user(u.id, &UserChange::LoginSucceeded))
+        .unwrap();
     assert_eq!((ok.failed_logins, ok.locked_until), (0, None));
     let pw = s
-        .update_user(
-            u.id,
-            &UserChange::Password {
-                hash: "new".into(),
-                must_change: false,
-            },
-        )
+        .as_person(|tx| {
+            tx.update_user(
+                u.id,
+                &UserChange::Password {
+                    hash: "new".into(),
+                    must_change: false,
+                },
+            )
+        })
         .unwrap();
     assert_eq!(pw.password_hash, "new");
     assert!(!pw.must_change_password);
     assert!(
-        s.update_user(u.id, &UserChange::Disabled(true))
+        s.as_person(|tx| tx.update_user(u.id, &UserChange::Disabled(true)))
             .unwrap()
             .disabled
     );
     assert!(matches!(
-        s.update_user(999, &UserChange::Disabled(true)),
+        s.as_person(|tx| tx.update_user(999, &UserChange::Disabled(true))),
         Err(StoreError::NotFound { .. })
     ));
-    s.create_user(&new_user("auditor", Role::Auditor)).unwrap();
+    s.as_person(|tx| tx.create_user(&new_user("auditor", Role::Auditor)))
+        .unwrap();
     let names: Vec<_> = s.users().unwrap().into_iter().map(|u| u.name).collect();
     assert_eq!(names.len(), 2);
 }
 
 fn duplicate_user_is_refused(h: &Harness) {
     h.store
-        .create_user(&new_user("admin", Role::Admin))
+        .as_person(|tx| tx.create_user(&new_user("admin", Role::Admin)))
         .unwrap();
     let err = h
         .store
-        .create_user(&new_user("admin", Role::Auditor))
+        .as_person(|tx| tx.create_user(&new_user("admin", Role::Auditor)))
         .unwrap_err();
     assert!(matches!(err, StoreError::AlreadyExists { .. }), "{err}");
     assert_eq!(h.store.users().unwrap().len(), 1);
@@ -456,7 +497,9 @@ fn duplicate_user_is_refused(h: &Harness) {
 
 fn sessions_and_tokens_round_trip(h: &Harness) {
     let s = &h.store;
-    let u = s.create_user(&new_user("admin", Role::Admin)).unwrap();
+    let u = s
+        .as_person(|tx| tx.create_user(&new_user("admin", Role::Admin)))
+        .unwrap();
     let t = Utc::now();
     let session = |id: &str, expires| Session {
         id_hash: id.into(),
@@ -480,10 +523,12 @@ fn sessions_and_tokens_round_trip(h: &Harness) {
     s.delete_session("a").unwrap();
     assert!(s.session("a").unwrap().is_none());
     assert!(s.session("b").unwrap().is_some());
-    s.delete_user_sessions(u.id).unwrap();
+    s.as_person(|tx| tx.delete_user_sessions(u.id)).unwrap();
     assert!(s.session("b").unwrap().is_none());
 
-    let tok = s.create_api_token(u.id, "ci", "hash-1").unwrap();
+    let tok = s
+        .as_person(|tx| tx.create_api_token(u.id, "ci", "hash-1"))
+        .unwrap();
     assert_eq!(s.api_token("hash-1").unwrap().unwrap().id, tok.id);
     assert!(s.api_token("hash-2").unwrap().is_none());
 }
@@ -491,12 +536,14 @@ fn sessions_and_tokens_round_trip(h: &Harness) {
 fn append(h: &Harness, n: usize) {
     for i in 0..n {
         h.store
-            .append_audit(&NewAuditEntry::new(
-                "admin",
-                "finding.status",
-                format!("finding/{i}"),
-                serde_json::json!({"to": "resolved", "n": i}),
-            ))
+            .audited(|tx| {
+                tx.audit(&NewAuditEntry::new(
+                    "admin",
+                    "finding.status",
+                    format!("finding/{i}"),
+                    serde_json::json!({"to": "resolved", "n": i}),
+                ))
+            })
             .unwrap();
     }
 }
@@ -572,7 +619,7 @@ fn audit_detects_a_forged_row(h: &Harness) {
     );
 }
 
-fn concurrent_audit_appends_keep_one_chain(h: &Harness) {
+fn concurrent_audited_changes_keep_one_chain(h: &Harness) {
     // The store is shared by reference across scoped threads, as the
     // console's blocking pool shares it.
     let store: &dyn Store = &*h.store;
@@ -581,12 +628,15 @@ fn concurrent_audit_appends_keep_one_chain(h: &Harness) {
             scope.spawn(move || {
                 for i in 0..25 {
                     store
-                        .append_audit(&NewAuditEntry::new(
-                            format!("t{t}"),
-                            "x",
-                            i.to_string(),
-                            serde_json::Value::Null,
-                        ))
+                        .audited(|tx| {
+                            tx.set_setting(&format!("t{t}"), &serde_json::json!(i))?;
+                            tx.audit(&NewAuditEntry::new(
+                                format!("t{t}"),
+                                "setting",
+                                format!("t{t}"),
+                                serde_json::json!(i),
+                            ))
+                        })
                         .unwrap();
                 }
             });
@@ -596,6 +646,223 @@ fn concurrent_audit_appends_keep_one_chain(h: &Harness) {
         h.store.verify_audit().unwrap(),
         AuditVerdict::Intact { entries: 100 }
     );
+    for t in 0..4 {
+        assert_eq!(
+            h.store.setting(&format!("t{t}")).unwrap(),
+            Some(serde_json::json!(24))
+        );
+    }
+    // Each writer's entries are in the order its changes were made.
+    let entries = h.store.audit_entries(0, 1000).unwrap();
+    for t in 0..4 {
+        let mine: Vec<String> = entries
+            .iter()
+            .filter(|e| e.actor == format!("t{t}"))
+            .map(|e| e.details.clone())
+            .collect();
+        let want: Vec<String> = (0..25).map(|i| i.to_string()).collect();
+        assert_eq!(mine, want);
+    }
+}
+
+/// Take the audit log's next sequence number behind the store's back, so
+/// that the next append fails after the change before it was written.
+fn squat_next_audit_seq(h: &Harness) {
+    let (seq, _) = h.store.audit_head().unwrap();
+    let time = match h.store.backend() {
+        shouwang_store::Backend::Sqlite => "0",
+        shouwang_store::Backend::Postgres => "now()",
+    };
+    (h.raw)(&format!(
+        "INSERT INTO audit_log (seq, time, actor, action, target, details, prev_hash, hash)
+         VALUES ({}, {time}, 'squatter', 'x', 'x', '{{}}', 'x', 'x')",
+        seq + 1
+    ));
+}
+
+fn status_change(id: i64) -> NewAuditEntry {
+    NewAuditEntry::new(
+        "operator",
+        "finding.status",
+        format!("finding/{id}"),
+        serde_json::json!({ "to": "accepted" }),
+    )
+}
+
+fn a_change_whose_audit_entry_cannot_be_written_is_not_kept(h: &Harness) {
+    let id = h
+        .store
+        .record_findings(&[finding(
+            "ssh.root_login",
+            "/etc/ssh/sshd_config",
+            Severity::High,
+        )])
+        .unwrap()[0];
+    squat_next_audit_seq(h);
+    let accept = || {
+        h.store.audited(|tx| {
+            tx.set_finding_status(id, FindingStatus::AcceptedRisk)?;
+            tx.audit(&status_change(id))
+        })
+    };
+    assert!(accept().is_err(), "the audit append was made to fail");
+    assert_eq!(
+        h.store.finding(id).unwrap().unwrap().status,
+        FindingStatus::Open,
+        "the change was kept without its audit entry"
+    );
+    assert_eq!(h.store.audit_head().unwrap().0, 0);
+
+    (h.raw)("DELETE FROM audit_log");
+    accept().unwrap();
+    assert_eq!(
+        h.store.finding(id).unwrap().unwrap().status,
+        FindingStatus::AcceptedRisk
+    );
+    let entries = h.store.audit_entries(0, 10).unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].target, format!("finding/{id}"));
+    assert_eq!(
+        h.store.verify_audit().unwrap(),
+        AuditVerdict::Intact { entries: 1 }
+    );
+}
+
+fn a_change_that_fails_after_writing_keeps_neither_change_nor_entry(h: &Harness) {
+    let id = h
+        .store
+        .record_findings(&[finding(
+            "ssh.root_login",
+            "/etc/ssh/sshd_config",
+            Severity::High,
+        )])
+        .unwrap()[0];
+    let failed: Result<(), StoreError> = h.store.audited(|tx| {
+        tx.set_finding_status(id, FindingStatus::AcceptedRisk)?;
+        tx.audit(&status_change(id))?;
+        tx.set_setting("x", &serde_json::json!(1))?;
+        Err(StoreError::Conflict {
+            what: "test",
+            detail: "failed after writing".into(),
+        })
+    });
+    assert!(
+        matches!(failed, Err(StoreError::Conflict { .. })),
+        "{failed:?}"
+    );
+    assert_eq!(
+        h.store.finding(id).unwrap().unwrap().status,
+        FindingStatus::Open
+    );
+    assert_eq!(h.store.setting("x").unwrap(), None);
+    assert_eq!(h.store.audit_head().unwrap().0, 0);
+    assert!(h.store.audit_entries(0, 10).unwrap().is_empty());
+}
+
+fn a_change_without_an_audit_entry_is_refused(h: &Harness) {
+    let id = h
+        .store
+        .record_findings(&[finding(
+            "ssh.root_login",
+            "/etc/ssh/sshd_config",
+            Severity::High,
+        )])
+        .unwrap()[0];
+    let unaudited = h
+        .store
+        .audited(|tx| tx.set_finding_status(id, FindingStatus::AcceptedRisk));
+    assert!(
+        matches!(unaudited, Err(StoreError::Unaudited)),
+        "{unaudited:?}"
+    );
+    assert_eq!(
+        h.store.finding(id).unwrap().unwrap().status,
+        FindingStatus::Open
+    );
+    // Reading alone needs no entry.
+    let read = h.store.audited(|tx| tx.finding(id)).unwrap();
+    assert_eq!(read.unwrap().status, FindingStatus::Open);
+    assert_eq!(h.store.audit_head().unwrap().0, 0);
+}
+
+fn a_run_resolves_what_it_did_not_see_again_with_one_entry(h: &Harness) {
+    let mut first = Vec::new();
+    for i in 0..60 {
+        first.push(finding(
+            "site.dead_link",
+            &format!("/page/{i}"),
+            Severity::Low,
+        ));
+    }
+    first.push(finding("site.pii", "/contact", Severity::High));
+    h.store.record_findings(&first).unwrap();
+    // A finding of another asset is out of the run's scope.
+    let mut elsewhere = finding("site.dead_link", "/page/0", Severity::Low);
+    elsewhere.asset = AssetRef::new(AssetKind::Host, "other");
+    let elsewhere_id = h.store.record_findings(&[elsewhere]).unwrap()[0];
+
+    let seen: std::collections::HashSet<String> =
+        [finding("site.dead_link", "/page/0", Severity::Low).fingerprint()].into();
+    let scope = shouwang_store::RunScope {
+        sensor: "host".into(),
+        asset: host(),
+        checks: Some(["site.dead_link".to_string()].into()),
+    };
+    let ids = shouwang_store::resolve_not_seen(
+        &*h.store,
+        "sensor:test",
+        &scope,
+        &seen,
+        serde_json::json!({ "at": "run 2" }),
+    )
+    .unwrap();
+    assert_eq!(ids.len(), 59);
+    let status = |check: &str, location: &str| {
+        h.store
+            .findings(&FindingFilter {
+                asset: Some(host()),
+                ..Default::default()
+            })
+            .unwrap()
+            .into_iter()
+            .find(|f| f.check_id() == check && f.location == location)
+            .unwrap()
+            .status
+    };
+    assert_eq!(status("site.dead_link", "/page/0"), FindingStatus::Open);
+    assert_eq!(status("site.dead_link", "/page/1"), FindingStatus::Resolved);
+    assert_eq!(
+        status("site.pii", "/contact"),
+        FindingStatus::Open,
+        "another check"
+    );
+    assert_eq!(
+        h.store.finding(elsewhere_id).unwrap().unwrap().status,
+        FindingStatus::Open
+    );
+    let entries = h.store.audit_entries(0, 10).unwrap();
+    assert_eq!(entries.len(), 1, "one entry for the whole run");
+    let details: serde_json::Value = serde_json::from_str(&entries[0].details).unwrap();
+    assert_eq!(entries[0].action, "finding.resolved");
+    assert_eq!(details["count"], 59);
+    assert_eq!(
+        details["findings"].as_array().unwrap().len(),
+        shouwang_store::RESOLVED_NAMED
+    );
+    assert_eq!(details["more"], 59 - shouwang_store::RESOLVED_NAMED);
+    assert_eq!(details["run"]["at"], "run 2");
+
+    // Nothing more to resolve: nothing is written.
+    let again = shouwang_store::resolve_not_seen(
+        &*h.store,
+        "sensor:test",
+        &scope,
+        &seen,
+        serde_json::json!({}),
+    )
+    .unwrap();
+    assert!(again.is_empty());
+    assert_eq!(h.store.audit_head().unwrap().0, 1);
 }
 
 fn assets_upsert(h: &Harness) {
@@ -670,12 +937,14 @@ fn the_audit_key_persists_and_a_wrong_key_fails_verification() {
     let dir = tempfile::tempdir().unwrap();
     {
         let s = shouwang_store::open(&Default::default(), dir.path()).unwrap();
-        s.append_audit(&NewAuditEntry::new(
-            "admin",
-            "user.add",
-            "bob",
-            serde_json::Value::Null,
-        ))
+        s.audited(|tx| {
+            tx.audit(&NewAuditEntry::new(
+                "admin",
+                "user.add",
+                "bob",
+                serde_json::Value::Null,
+            ))
+        })
         .unwrap();
     }
     let s = shouwang_store::open(&Default::default(), dir.path()).unwrap();
@@ -830,50 +1099,58 @@ fn incident_changes_are_recorded_on_the_timeline(h: &Harness) {
     };
     let raised = h
         .store
-        .update_incident(
-            ids[0],
-            &IncidentChange {
-                level: Some(IncidentLevel::Large),
-                ..Default::default()
-            },
-            &note("首页违法内容展示超过30分钟", TimelineKind::Level),
-        )
+        .as_person(|tx| {
+            tx.update_incident(
+                ids[0],
+                &IncidentChange {
+                    level: Some(IncidentLevel::Large),
+                    ..Default::default()
+                },
+                &note("首页违法内容展示超过30分钟", TimelineKind::Level),
+            )
+        })
         .unwrap();
     assert_eq!(raised.level, IncidentLevel::Large);
     let reported = h
         .store
-        .update_incident(
-            ids[0],
-            &IncidentChange {
-                reported: Some((ReportStage::First, Utc::now())),
-                ..Default::default()
-            },
-            &note("已向省网信办首次报告", TimelineKind::Report),
-        )
+        .as_person(|tx| {
+            tx.update_incident(
+                ids[0],
+                &IncidentChange {
+                    reported: Some((ReportStage::First, Utc::now())),
+                    ..Default::default()
+                },
+                &note("已向省网信办首次报告", TimelineKind::Report),
+            )
+        })
         .unwrap();
     assert!(reported.first_reported_at.is_some());
     let recovered = h
         .store
-        .update_incident(
-            ids[0],
-            &IncidentChange {
-                status: Some(IncidentStatus::Recovery),
-                ..Default::default()
-            },
-            &note("已恢复", TimelineKind::Status),
-        )
+        .as_person(|tx| {
+            tx.update_incident(
+                ids[0],
+                &IncidentChange {
+                    status: Some(IncidentStatus::Recovery),
+                    ..Default::default()
+                },
+                &note("已恢复", TimelineKind::Status),
+            )
+        })
         .unwrap();
     let ended = recovered.handling_ended_at.expect("recovery ends handling");
     let closed = h
         .store
-        .update_incident(
-            ids[0],
-            &IncidentChange {
-                status: Some(IncidentStatus::Closed),
-                ..Default::default()
-            },
-            &note("总结报告已报送", TimelineKind::Status),
-        )
+        .as_person(|tx| {
+            tx.update_incident(
+                ids[0],
+                &IncidentChange {
+                    status: Some(IncidentStatus::Closed),
+                    ..Default::default()
+                },
+                &note("总结报告已报送", TimelineKind::Status),
+            )
+        })
         .unwrap();
     assert_eq!(
         closed.handling_ended_at,
@@ -919,11 +1196,11 @@ fn incident_changes_are_recorded_on_the_timeline(h: &Harness) {
         "closed incidents take no more events"
     );
     assert!(matches!(
-        h.store.update_incident(
+        h.store.as_person(|tx| tx.update_incident(
             999_999,
             &IncidentChange::default(),
             &note("x", TimelineKind::Note)
-        ),
+        )),
         Err(StoreError::NotFound { .. })
     ));
 }
@@ -1095,7 +1372,7 @@ fn report_finding_groups_name_samples(h: &Harness) {
     fs.push(finding("acct.empty-password", "root", Severity::Critical));
     let ids = h.store.record_findings(&fs).unwrap();
     h.store
-        .set_finding_status(ids[0], FindingStatus::Resolved)
+        .as_person(|tx| tx.set_finding_status(ids[0], FindingStatus::Resolved))
         .unwrap();
     let groups = h
         .store

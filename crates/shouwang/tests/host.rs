@@ -128,6 +128,21 @@ fn check_records_findings_and_later_resolves_them() {
         status["open_findings_total"].as_u64().unwrap(),
         open_before - 1
     );
+    // The run says so in the audit log, once, naming what it resolved.
+    let store = shouwang_store::open(&Default::default(), &s.data()).unwrap();
+    let resolved: Vec<_> = store
+        .audit_entries(0, 1000)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "finding.resolved")
+        .collect();
+    assert_eq!(resolved.len(), 1, "{resolved:?}");
+    assert_eq!(resolved[0].actor, "sensor:host");
+    let details: serde_json::Value = serde_json::from_str(&resolved[0].details).unwrap();
+    assert_eq!(details["count"], 1, "{details}");
+    assert_eq!(details["findings"][0]["check"], "acct.pass-max-days");
+    assert!(store.verify_audit().unwrap().is_intact());
+    drop(store);
 
     // Two run files; diff shows the change.
     let runs = s.data().join("host-runs/xiangzhen-pc01");

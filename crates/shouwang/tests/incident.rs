@@ -360,10 +360,81 @@ fn an_unreadable_engine_state_names_the_way_out_and_reset_takes_it() {
     assert_eq!(report["events_read"], 0, "{reset}");
     {
         let store = open_store(&s);
+        // Skipping events is a person's decision: it is in the audit log.
+        let skipped = store
+            .audit_entries(0, 100)
+            .unwrap()
+            .into_iter()
+            .find(|e| e.action == "incident.engine.reset")
+            .expect("the reset is audited");
+        assert!(
+            skipped.details.contains("\"events_after\":1"),
+            "{skipped:?}"
+        );
         store
             .record_events(&[tamper("/srv/other", "index.html", 0)])
             .unwrap();
     }
     let list = s.json(&["incident", "list", "--json"]);
     assert_eq!(list.as_array().unwrap().len(), 2, "{list:#}");
+}
+
+#[test]
+fn an_incident_change_the_audit_log_cannot_take_changes_nothing() {
+    let s = Sandbox::new();
+    {
+        let store = open_store(&s);
+        store
+            .record_events(&[tamper("/srv/www", "index.html", 10)])
+            .unwrap();
+    }
+    let list = s.json(&["incident", "list", "--json"]);
+    let id = list[0]["incident"]["id"].as_i64().unwrap();
+    let before = {
+        let store = open_store(&s);
+        (
+            store.incident(id).unwrap().unwrap(),
+            store.timeline(id).unwrap().len(),
+        )
+    };
+    // Someone took the audit log's next row: the entry cannot be written.
+    let db = rusqlite::Connection::open(s.data.join("shouwang.db")).unwrap();
+    db.execute(
+        "INSERT INTO audit_log (seq, time, actor, action, target, details, prev_hash, hash)
+         SELECT seq + 1, 0, 'squatter', 'x', 'x', '{}', 'x', 'x' FROM audit_head",
+        [],
+    )
+    .unwrap();
+    let update = [
+        "incident",
+        "update",
+        &id.to_string(),
+        "--level",
+        "较大",
+        "--status",
+        "处置",
+        "--reason",
+        "首页违法内容展示超过30分钟",
+        "--note",
+        "已电话报告",
+    ];
+    let failed = s.run(&update);
+    assert_ne!(failed.code, 0, "{failed}");
+    {
+        let store = open_store(&s);
+        let inc = store.incident(id).unwrap().unwrap();
+        assert_eq!(
+            (inc.level, inc.status),
+            (before.0.level, before.0.status),
+            "the incident changed without its audit entry"
+        );
+        assert_eq!(store.timeline(id).unwrap().len(), before.1);
+    }
+    db.execute("DELETE FROM audit_log WHERE actor = 'squatter'", [])
+        .unwrap();
+    let done = s.run(&update);
+    assert_eq!(done.code, 0, "{done}");
+    let store = open_store(&s);
+    assert_eq!(store.timeline(id).unwrap().len(), before.1 + 3);
+    assert!(store.verify_audit().unwrap().is_intact());
 }

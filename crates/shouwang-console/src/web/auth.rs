@@ -424,46 +424,60 @@ pub(crate) async fn login(
     let outcome = state
         .db(move |s| {
             let user = s.user_by_name(&name)?;
-            let audit = |action: &str, details: serde_json::Value| {
-                s.append_audit(&NewAuditEntry::new(&name, action, &name, details))
+            // The password is checked before the transaction: hashing is
+            // slow, and an audited transaction holds the audit log's head.
+            let password_ok = match &user {
+                None => {
+                    // Spend the same time as for a real account.
+                    accounts::verify_password(&password, accounts::dummy_hash());
+                    false
+                }
+                Some(u) => accounts::verify_password(&password, &u.password_hash),
             };
-            let Some(user) = user else {
-                // Spend the same time as for a real account.
-                accounts::verify_password(&password, accounts::dummy_hash());
-                audit(
-                    "user.login.failed",
-                    serde_json::json!({ "reason": "unknown user" }),
-                )?;
-                return Ok(LoginOutcome::Failed);
-            };
-            if user.locked_until.is_some_and(|t| t > Utc::now()) {
-                audit(
-                    "user.login.locked",
-                    serde_json::json!({ "locked_until": user.locked_until }),
-                )?;
-                return Ok(LoginOutcome::Locked);
-            }
-            if user.disabled || !accounts::verify_password(&password, &user.password_hash) {
-                let lock = (user.failed_logins + 1 >= max_failed).then(|| Utc::now() + lockout);
-                s.update_user(user.id, &UserChange::LoginFailed { locked_until: lock })?;
-                let reason = if user.disabled {
-                    "disabled"
-                } else {
-                    "wrong password"
+            s.audited(|tx| {
+                let mut audit = |action: &str, details: serde_json::Value| {
+                    tx.audit(&NewAuditEntry::new(&name, action, &name, details))
+                        .map(drop)
                 };
-                audit(
-                    "user.login.failed",
-                    serde_json::json!({ "reason": reason, "failures": user.failed_logins + 1 }),
-                )?;
-                if let Some(until) = lock {
-                    audit("user.lockout", serde_json::json!({ "until": until }))?;
+                let Some(user) = user else {
+                    audit(
+                        "user.login.failed",
+                        serde_json::json!({ "reason": "unknown user" }),
+                    )?;
+                    return Ok(LoginOutcome::Failed);
+                };
+                if user.locked_until.is_some_and(|t| t > Utc::now()) {
+                    audit(
+                        "user.login.locked",
+                        serde_json::json!({ "locked_until": user.locked_until }),
+                    )?;
                     return Ok(LoginOutcome::Locked);
                 }
-                return Ok(LoginOutcome::Failed);
-            }
-            let user = s.update_user(user.id, &UserChange::LoginSucceeded)?;
-            audit("user.login", serde_json::Value::Null)?;
-            Ok(LoginOutcome::Ok(user))
+                if user.disabled || !password_ok {
+                    let lock = (user.failed_logins + 1 >= max_failed).then(|| Utc::now() + lockout);
+                    let reason = if user.disabled {
+                        "disabled"
+                    } else {
+                        "wrong password"
+                    };
+                    audit(
+                        "user.login.failed",
+                        serde_json::json!({ "reason": reason, "failures": user.failed_logins + 1 }),
+                    )?;
+                    if let Some(until) = lock {
+                        audit("user.lockout", serde_json::json!({ "until": until }))?;
+                    }
+                    tx.update_user(user.id, &UserChange::LoginFailed { locked_until: lock })?;
+                    return Ok(if lock.is_some() {
+                        LoginOutcome::Locked
+                    } else {
+                        LoginOutcome::Failed
+                    });
+                }
+                audit("user.login", serde_json::Value::Null)?;
+                let user = tx.update_user(user.id, &UserChange::LoginSucceeded)?;
+                Ok(LoginOutcome::Ok(user))
+            })
         })
         .await;
     let user = match outcome {
@@ -543,7 +557,7 @@ pub(crate) async fn logout(State(state): State<AppState>, auth: Auth) -> Respons
         let _ = state
             .db(move |s| {
                 s.delete_session(&session.id_hash)?;
-                s.append_audit(&NewAuditEntry::new(
+                s.record_action(&NewAuditEntry::new(
                     &name,
                     "user.logout",
                     &name,

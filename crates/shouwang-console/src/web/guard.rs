@@ -52,7 +52,7 @@ pub(crate) async fn list(State(state): State<AppState>, auth: Auth) -> Response 
     let r = async {
         let g = guard_dir(&state)?;
         let events = guard_events(&state, 5000).await?;
-        let rows = tokio::task::spawn_blocking(move || {
+        let rows = super::blocking(move || {
             g.baselines()
                 .into_iter()
                 .map(|b| match b {
@@ -82,8 +82,7 @@ pub(crate) async fn list(State(state): State<AppState>, auth: Auth) -> Response 
                 })
                 .collect::<Vec<_>>()
         })
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+        .await?;
         let rows: Vec<RootRow> = rows
             .into_iter()
             .map(|mut r| {
@@ -113,9 +112,8 @@ pub(crate) struct RootQuery {
 
 async fn baseline(state: &AppState, root: String) -> Result<Baseline, AppError> {
     let g = guard_dir(state)?;
-    tokio::task::spawn_blocking(move || g.baseline(std::path::Path::new(&root)))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?
+    super::blocking(move || g.baseline(std::path::Path::new(&root)))
+        .await?
         .map_err(|e| match e {
             shouwang_guard::GuardError::NotSealed(_) => AppError::NotFound,
             other => AppError::BadRequest(other.to_string()),
@@ -208,7 +206,7 @@ pub(crate) async fn diff(
 ) -> Response {
     let r = async {
         let b = baseline(&state, q.root.clone()).await?;
-        let (record, sealed, tampered) = tokio::task::spawn_blocking(move || {
+        let (record, sealed, tampered) = super::blocking(move || {
             let record = b.quarantine.get(&q.id).map_err(|_| AppError::NotFound)?;
             let read_limited = |bytes: Vec<u8>| -> Option<String> {
                 (bytes.len() <= MAX_DIFF_BYTES)
@@ -230,8 +228,7 @@ pub(crate) async fn diff(
                 .and_then(read_limited);
             Ok::<_, AppError>((record, sealed, tampered))
         })
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))??;
+        .await??;
         let lines: Vec<serde_json::Value> = match (&sealed, &tampered) {
             (Some(a), Some(b)) => similar::TextDiff::from_lines(a, b)
                 .iter_all_changes()
@@ -286,26 +283,21 @@ pub(crate) async fn publish(
             ));
         }
         let (root2, path2) = (root.clone(), path.clone());
-        let published = tokio::task::spawn_blocking(move || {
+        let published = super::blocking(move || {
             g.publish(
                 std::path::Path::new(&root2),
                 &[std::path::PathBuf::from(path2)],
             )
         })
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?
+        .await?
         .map_err(|e| AppError::BadRequest(e.to_string()))?;
-        let actor = auth.actor();
-        let root3 = root.clone();
         state
-            .db(move |s| {
-                s.append_audit(&NewAuditEntry::new(
-                    actor,
-                    "guard.publish",
-                    root3,
-                    serde_json::json!({ "paths": published }),
-                ))
-            })
+            .audit(NewAuditEntry::new(
+                auth.actor(),
+                "guard.publish",
+                root.clone(),
+                serde_json::json!({ "paths": published }),
+            ))
             .await?;
         let target = format!(
             "/guard/view?{}",

@@ -135,9 +135,7 @@ pub(crate) async fn detail(
             .unwrap_or_default()
             .run_file;
         let path = run_file.clone();
-        let run = tokio::task::spawn_blocking(move || read_run(&path))
-            .await
-            .map_err(|e| AppError::Internal(format!("reading the run file failed: {e}")))?;
+        let run = super::blocking(move || read_run(&path)).await?;
         let lang = auth.lang.clone();
         let (scores, results, overall) = match &run {
             Some(run) => {

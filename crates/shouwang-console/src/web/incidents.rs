@@ -512,10 +512,7 @@ pub(crate) async fn act(
         }
         let actor = auth.actor();
         let store = state.store.clone();
-        let result =
-            tokio::task::spawn_blocking(move || actions::change(&*store, id, &actor, &req))
-                .await
-                .map_err(|e| AppError::Internal(format!("incident change failed: {e}")))?;
+        let result = super::blocking(move || actions::change(&*store, id, &actor, &req)).await?;
         match result {
             Ok(_) => Ok(Redirect::to(&format!("/incidents/{id}?done={action}")).into_response()),
             Err(ActionError::NotFound(_)) => Err(AppError::NotFound),

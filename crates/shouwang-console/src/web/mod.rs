@@ -23,7 +23,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use shouwang_store::{Store, StoreError};
+use shouwang_store::{NewAuditEntry, Store, StoreError};
 
 use crate::ConsoleConfig;
 use crate::accounts::AccountError;
@@ -48,6 +48,16 @@ pub(crate) struct Counters {
     pub csrf_rejected: AtomicU64,
 }
 
+/// Run synchronous work (the store, password hashing, the guard's files)
+/// on the blocking pool. A panic in it is answered like any internal error.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, AppError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| AppError::Internal(format!("background task failed: {e}")))
+}
+
 impl AppState {
     /// Run a store call on the blocking pool: the store is synchronous.
     pub async fn db<T: Send + 'static>(
@@ -55,10 +65,7 @@ impl AppState {
         f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, AppError> {
         let store = self.store.clone();
-        tokio::task::spawn_blocking(move || f(&*store))
-            .await
-            .map_err(|e| AppError::Internal(format!("store task failed: {e}")))?
-            .map_err(AppError::from)
+        blocking(move || f(&*store)).await?.map_err(AppError::from)
     }
 
     /// Like [`db`](Self::db), for account operations (hashing is slow too).
@@ -67,9 +74,13 @@ impl AppState {
         f: impl FnOnce(&dyn Store) -> Result<T, AccountError> + Send + 'static,
     ) -> Result<Result<T, AccountError>, AppError> {
         let store = self.store.clone();
-        tokio::task::spawn_blocking(move || f(&*store))
-            .await
-            .map_err(|e| AppError::Internal(format!("account task failed: {e}")))
+        blocking(move || f(&*store)).await
+    }
+
+    /// Record an action that changes nothing in the store (a report taken,
+    /// a test notice, files published by the guard) in the audit log.
+    pub async fn audit(&self, entry: NewAuditEntry) -> Result<(), AppError> {
+        self.db(move |s| s.record_action(&entry).map(drop)).await
     }
 }
 

@@ -165,7 +165,7 @@ pub(crate) async fn test(
             "elapsed_ms": delivery.elapsed.as_millis() as u64,
         });
         state
-            .db(move |s| s.append_audit(&NewAuditEntry::new(actor, "notify.test", target, details)))
+            .audit(NewAuditEntry::new(actor, "notify.test", target, details))
             .await?;
         page(
             &state,
@@ -282,10 +282,21 @@ fn origin(url: &str) -> String {
     url[..end].to_string()
 }
 
-async fn save(state: &AppState, channels: &[ChannelConfig]) -> Result<(), AppError> {
+/// Keep the console's channels, with the entry that says who changed
+/// what, in one transaction.
+async fn save(
+    state: &AppState,
+    channels: &[ChannelConfig],
+    entry: NewAuditEntry,
+) -> Result<(), AppError> {
     let v = serde_json::to_value(channels).map_err(|e| AppError::Internal(e.to_string()))?;
     state
-        .db(move |s| s.set_setting(STORED_CHANNELS_SETTING, &v))
+        .db(move |s| {
+            s.audited(|tx| {
+                tx.set_setting(STORED_CHANNELS_SETTING, &v)?;
+                tx.audit(&entry).map(drop)
+            })
+        })
         .await
 }
 
@@ -317,23 +328,12 @@ pub(crate) async fn add(
         if let Err(msg) = effective(&state, &channels) {
             return page(&state, &auth, None, refused(msg)).await;
         }
-        save(&state, &channels).await?;
-        let actor = auth.actor();
         let details = serde_json::json!({
             "kind": c.kind.as_str(), "enabled": c.enabled, "min_level": c.min_level,
             "url": c.url.as_deref().map(origin), "smtp_host": c.smtp_host, "to": c.to,
         });
-        let name = c.name.clone();
-        state
-            .db(move |s| {
-                s.append_audit(&NewAuditEntry::new(
-                    actor,
-                    "notify.channel.add",
-                    name,
-                    details,
-                ))
-            })
-            .await?;
+        let entry = NewAuditEntry::new(auth.actor(), "notify.channel.add", c.name.clone(), details);
+        save(&state, &channels, entry).await?;
         Ok(Redirect::to("/notify?done=added").into_response())
     }
     .await;
@@ -361,19 +361,13 @@ pub(crate) async fn remove(
                 tr(&auth.lang, "notify.err.not_stored").to_string(),
             ));
         }
-        save(&state, &channels).await?;
-        let actor = auth.actor();
-        let name = f.name.clone();
-        state
-            .db(move |s| {
-                s.append_audit(&NewAuditEntry::new(
-                    actor,
-                    "notify.channel.remove",
-                    name,
-                    serde_json::json!({}),
-                ))
-            })
-            .await?;
+        let entry = NewAuditEntry::new(
+            auth.actor(),
+            "notify.channel.remove",
+            f.name.clone(),
+            serde_json::json!({}),
+        );
+        save(&state, &channels, entry).await?;
         Ok(Redirect::to("/notify?done=removed").into_response())
     }
     .await;

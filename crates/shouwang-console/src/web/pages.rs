@@ -345,15 +345,20 @@ pub(crate) async fn change_status(
     let actor = auth.actor();
     state
         .db(move |s| {
-            let before = s.finding(id)?.ok_or(shouwang_store::StoreError::NotFound { what: "finding", id: id.to_string() })?;
-            let after = s.set_finding_status(id, status)?;
-            s.append_audit(&NewAuditEntry::new(
-                actor,
-                "finding.status",
-                format!("finding/{id}"),
-                serde_json::json!({ "from": before.status.as_str(), "to": status.as_str(), "check": before.provenance.check }),
-            ))?;
-            Ok(after)
+            s.audited(|tx| {
+                let before = tx.finding(id)?.ok_or(shouwang_store::StoreError::NotFound {
+                    what: "finding",
+                    id: id.to_string(),
+                })?;
+                let after = tx.set_finding_status(id, status)?;
+                tx.audit(&NewAuditEntry::new(
+                    actor,
+                    "finding.status",
+                    format!("finding/{id}"),
+                    serde_json::json!({ "from": before.status.as_str(), "to": status.as_str(), "check": before.provenance.check }),
+                ))?;
+                Ok(after)
+            })
         })
         .await
 }

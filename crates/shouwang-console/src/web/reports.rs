@@ -129,7 +129,7 @@ async fn with_store<T: Send + 'static>(
 ) -> Result<T, AppError> {
     let st = state.clone();
     let store = state.store.clone();
-    tokio::task::spawn_blocking(move || {
+    super::blocking(move || {
         let unit = crate::unit_profile(&*store, &st.config.unit);
         let opts = Options {
             policy: Some(super::incidents::policy(&st, &*store)),
@@ -137,8 +137,7 @@ async fn with_store<T: Send + 'static>(
         };
         f(&*store, &unit, opts)
     })
-    .await
-    .map_err(|e| AppError::Internal(format!("report task failed: {e}")))?
+    .await?
     .map_err(failure)
 }
 
@@ -149,7 +148,7 @@ fn audit(
     target: &str,
     details: serde_json::Value,
 ) -> Result<(), ReportError> {
-    store.append_audit(&NewAuditEntry::new(actor, action, target, details))?;
+    store.record_action(&NewAuditEntry::new(actor, action, target, details))?;
     Ok(())
 }
 

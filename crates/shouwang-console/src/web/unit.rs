@@ -186,13 +186,15 @@ pub(crate) async fn save(
         let actor = auth.actor();
         state
             .db(move |s| {
-                s.set_setting(UNIT_PROFILE_SETTING, &value)?;
-                s.append_audit(&NewAuditEntry::new(
-                    actor,
-                    "unit.profile",
-                    profile.name.clone(),
-                    value,
-                ))
+                s.audited(|tx| {
+                    tx.set_setting(UNIT_PROFILE_SETTING, &value)?;
+                    tx.audit(&NewAuditEntry::new(
+                        actor,
+                        "unit.profile",
+                        profile.name.clone(),
+                        value.clone(),
+                    ))
+                })
             })
             .await?;
         Ok(Redirect::to("/unit?done=1").into_response())

@@ -38,7 +38,7 @@ pub fn run(ctx: &Ctx, cmd: GuardCommand) -> Result<Exit> {
                     },
                 )
                 .with_context(|| format!("cannot seal {}", root.display()))?;
-            store.append_audit(&NewAuditEntry::new(
+            store.record_action(&NewAuditEntry::new(
                 cli_actor(),
                 "guard.seal",
                 report.root.display().to_string(),
@@ -216,7 +216,7 @@ pub fn run(ctx: &Ctx, cmd: GuardCommand) -> Result<Exit> {
                 } else {
                     guard.publish(&b.root, std::slice::from_ref(p))?
                 };
-                store.append_audit(&NewAuditEntry::new(
+                store.record_action(&NewAuditEntry::new(
                     cli_actor(),
                     "guard.publish",
                     b.root.display().to_string(),
@@ -237,7 +237,7 @@ pub fn run(ctx: &Ctx, cmd: GuardCommand) -> Result<Exit> {
             let d = parse_duration(&r#for)?;
             for b in pick(&guard, &roots)? {
                 let until = b.pause(d)?;
-                store.append_audit(&NewAuditEntry::new(
+                store.record_action(&NewAuditEntry::new(
                     cli_actor(),
                     "guard.pause",
                     b.root.display().to_string(),
@@ -259,7 +259,7 @@ pub fn run(ctx: &Ctx, cmd: GuardCommand) -> Result<Exit> {
             let guard = GuardDir::open(data_dir)?;
             for b in pick(&guard, &roots)? {
                 b.resume()?;
-                store.append_audit(&NewAuditEntry::new(
+                store.record_action(&NewAuditEntry::new(
                     cli_actor(),
                     "guard.resume",
                     b.root.display().to_string(),
@@ -276,7 +276,7 @@ pub fn run(ctx: &Ctx, cmd: GuardCommand) -> Result<Exit> {
             match to {
                 Some(target) => {
                     let n = b.restore_to(&target)?;
-                    store.append_audit(&NewAuditEntry::new(
+                    store.record_action(&NewAuditEntry::new(
                         cli_actor(),
                         "guard.restore-to",
                         b.root.display().to_string(),
@@ -298,7 +298,7 @@ pub fn run(ctx: &Ctx, cmd: GuardCommand) -> Result<Exit> {
                             Err(e) => output::print(&format!("{:<12} {p}: {e}\n", "FAILED"))?,
                         }
                     }
-                    store.append_audit(&NewAuditEntry::new(
+                    store.record_action(&NewAuditEntry::new(
                         cli_actor(),
                         "guard.restore",
                         b.root.display().to_string(),
@@ -369,7 +369,7 @@ fn quarantine(ctx: &Ctx, loaded: &crate::config::Loaded, q: QuarantineCommand) -
             let store = super::open_store(loaded, data_dir)?;
             let (b, _) = find_record(&guard, &id)?;
             let path = guard.release(&b.root, &id)?;
-            store.append_audit(&NewAuditEntry::new(
+            store.record_action(&NewAuditEntry::new(
                 cli_actor(),
                 "guard.quarantine.release",
                 b.root.display().to_string(),
@@ -681,7 +681,7 @@ fn record(rx: Receiver<Message>, store: Arc<dyn Store>, say: impl Fn(&str)) {
                 format!("{} action(s)", audit.len()),
                 json!({ "actions": audit.iter().take(100).collect::<Vec<_>>(), "total": audit.len() }),
             );
-            if let Err(e) = store.append_audit(&entry) {
+            if let Err(e) = store.record_action(&entry) {
                 tracing::error!(error = %e, "cannot append to the audit log");
             }
             events.clear();

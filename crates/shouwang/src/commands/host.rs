@@ -15,8 +15,8 @@ use serde_json::json;
 use shouwang_host::engine::{self, Change, Verdict};
 use shouwang_host::{Root, RuleSet, Run};
 use shouwang_model::text::shorten;
-use shouwang_model::{Asset, FindingStatus, NewEvent, Provenance, Severity};
-use shouwang_store::{FindingFilter, NewAuditEntry, Store};
+use shouwang_model::{Asset, NewEvent, Provenance, Severity};
+use shouwang_store::{RunScope, Store};
 
 use super::{Access, Ctx, Outcome};
 use crate::output;
@@ -194,35 +194,28 @@ fn record(store: &dyn Store, run: &Run, file: &Path) -> Result<usize> {
     store
         .record_findings(&findings)
         .context("cannot record the findings")?;
-    let passed: std::collections::BTreeSet<&str> = run
+    // A rule that could not be checked says nothing: only the findings
+    // of rules that now pass are resolved.
+    let passed = run
         .results
         .iter()
         .filter(|r| r.verdict == Verdict::Pass)
-        .map(|r| r.id.as_str())
+        .map(|r| r.id.clone())
         .collect();
-    let open = store
-        .findings(&FindingFilter {
-            status: Some(FindingStatus::Open),
-            sensor: Some(engine::SENSOR.into()),
-            asset: Some(run.asset()),
-            limit: 10_000,
-            ..FindingFilter::default()
-        })
-        .context("cannot list the open host findings")?;
-    let mut resolved = 0;
-    for f in open {
-        if !passed.contains(f.check_id()) {
-            continue;
-        }
-        store.set_finding_status(f.id, FindingStatus::Resolved)?;
-        store.append_audit(&NewAuditEntry::new(
-            "sensor:host",
-            "finding.status",
-            format!("finding/{}", f.id),
-            json!({ "from": "open", "to": "resolved", "check": f.check_id(), "run": file.display().to_string() }),
-        ))?;
-        resolved += 1;
-    }
+    let seen = findings.iter().map(|f| f.fingerprint()).collect();
+    let resolved = shouwang_store::resolve_not_seen(
+        store,
+        "sensor:host",
+        &RunScope {
+            sensor: engine::SENSOR.into(),
+            asset: run.asset(),
+            checks: Some(passed),
+        },
+        &seen,
+        json!({ "file": file.display().to_string() }),
+    )
+    .context("cannot resolve the findings of rules that now pass")?
+    .len();
     let fail = run.count(Verdict::Fail);
     let worst = run
         .results

@@ -116,8 +116,8 @@ pub fn run(ctx: &Ctx, cmd: IncidentCommand) -> Result<Outcome> {
         IncidentCommand::Sync { reset, json } => {
             let store = ctx.open_store(&loaded, Access::Create)?;
             if reset {
-                let (events, findings) =
-                    Engine::reset(store.as_ref()).context("cannot reset the incident engine")?;
+                let (events, findings) = Engine::reset(store.as_ref(), &super::cli_actor())
+                    .context("cannot reset the incident engine")?;
                 tracing::info!(events, findings, "incident engine reset");
                 eprintln!("the incident engine starts after event {events} and finding {findings}");
             }
@@ -510,7 +510,7 @@ pub async fn run_loop(
     loop {
         let step = {
             let (engine, store, loaded) = (engine.clone(), store.clone(), loaded.clone());
-            tokio::task::spawn_blocking(move || -> Result<Pass> {
+            super::blocking(move || -> Result<Pass> {
                 let report = engine.catch_up(store.as_ref())?;
                 if !report.opened.is_empty() {
                     tracing::info!(target: "incident", opened = report.opened.len(), "incidents opened");
@@ -530,7 +530,6 @@ pub async fn run_loop(
                 })
             })
             .await
-            .context("the incident task panicked")?
         };
         match step {
             Ok(pass) => {
@@ -693,7 +692,7 @@ async fn announce(
         escalations.push((e, outcome));
     }
     let store = store.clone();
-    let done = tokio::task::spawn_blocking(move || -> Result<()> {
+    let done = super::blocking(move || -> Result<()> {
         if !lines.is_empty() {
             store.add_timeline(&lines)?;
         }
@@ -710,9 +709,8 @@ async fn announce(
     })
     .await;
     match done {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::warn!(target: "incident", "cannot record the notices: {e:#}"),
-        Err(e) => tracing::warn!(target: "incident", "cannot record the notices: {e}"),
+        Ok(()) => {}
+        Err(e) => tracing::warn!(target: "incident", "cannot record the notices: {e:#}"),
     }
 }
 

@@ -103,6 +103,16 @@ pub fn open_store(loaded: &Loaded, data_dir: &Path) -> Result<Arc<dyn Store>> {
 }
 
 /// Who the audit log says acted, for changes made from the command line.
+/// Run synchronous work (the store, files) on the blocking pool of `up`; a
+/// panic in it is an error like the work's own.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .context("the background task panicked")?
+}
+
 pub fn cli_actor() -> String {
     let name = ["USER", "LOGNAME"]
         .iter()

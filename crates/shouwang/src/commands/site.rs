@@ -25,7 +25,7 @@ use shouwang_model::{
 };
 use shouwang_site::events as site_events;
 use shouwang_site::{InspectOptions, Report, SiteSnapshot};
-use shouwang_store::{EventFilter, FindingFilter, NewAuditEntry, Store};
+use shouwang_store::{EventFilter, FindingFilter, NewAuditEntry, RunScope, Store};
 
 use super::{Access, Ctx, Outcome, cli_actor};
 use crate::cli::JsonArg;
@@ -194,16 +194,12 @@ pub async fn run_schedule(
         }
         let listed = {
             let store = store.clone();
-            tokio::task::spawn_blocking(move || stored_targets(store.as_ref(), false)).await
+            super::blocking(move || stored_targets(store.as_ref(), false)).await
         };
         let targets = match listed {
-            Ok(Ok(t)) => t,
-            Ok(Err(e)) => {
-                tracing::warn!(target: "site", "cannot list the sites: {e:#}");
-                continue;
-            }
+            Ok(t) => t,
             Err(e) => {
-                tracing::warn!(target: "site", "cannot list the sites: {e}");
+                tracing::warn!(target: "site", "cannot list the sites: {e:#}");
                 continue;
             }
         };
@@ -225,7 +221,7 @@ pub async fn run_schedule(
             let (store, snapshots, dictionary) =
                 (store.clone(), snapshots.clone(), dictionary.clone());
             let site = t.url.to_string();
-            let kept = tokio::task::spawn_blocking(move || {
+            let kept = super::blocking(move || {
                 record_run(
                     store.as_ref(),
                     &snapshots,
@@ -238,14 +234,11 @@ pub async fn run_schedule(
             })
             .await;
             match kept {
-                Ok(Ok((findings, pages))) => {
+                Ok((findings, pages)) => {
                     tracing::info!(target: "site", %site, pages, findings, "website inspected")
                 }
-                Ok(Err(e)) => {
-                    tracing::warn!(target: "site", %site, "cannot record the inspection: {e:#}")
-                }
                 Err(e) => {
-                    tracing::warn!(target: "site", %site, "cannot record the inspection: {e}")
+                    tracing::warn!(target: "site", %site, "cannot record the inspection: {e:#}")
                 }
             }
         }
@@ -268,16 +261,12 @@ pub async fn run_probes(
     loop {
         let listed = {
             let store = store.clone();
-            tokio::task::spawn_blocking(move || stored_targets(store.as_ref(), false)).await
+            super::blocking(move || stored_targets(store.as_ref(), false)).await
         };
         let targets = match listed {
-            Ok(Ok(t)) => t,
-            Ok(Err(e)) => {
-                tracing::warn!(target: "site", "cannot list the sites: {e:#}");
-                Vec::new()
-            }
+            Ok(t) => t,
             Err(e) => {
-                tracing::warn!(target: "site", "cannot list the sites: {e}");
+                tracing::warn!(target: "site", "cannot list the sites: {e:#}");
                 Vec::new()
             }
         };
@@ -295,16 +284,11 @@ pub async fn run_probes(
             };
             let store = store.clone();
             let site = t.url.to_string();
-            let kept =
-                tokio::task::spawn_blocking(move || record_probe(store.as_ref(), &site, &probe))
-                    .await;
+            let kept = super::blocking(move || record_probe(store.as_ref(), &site, &probe)).await;
             match kept {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => {
-                    tracing::warn!(target: "site", site = %t.url, "cannot record the probe: {e:#}")
-                }
+                Ok(()) => {}
                 Err(e) => {
-                    tracing::warn!(target: "site", site = %t.url, "cannot record the probe: {e}")
+                    tracing::warn!(target: "site", site = %t.url, "cannot record the probe: {e:#}")
                 }
             }
         }
@@ -364,16 +348,18 @@ fn record_probe(
         None => {
             // Back under the line (or too few visits to say): an open
             // availability finding is resolved.
-            let open = store.findings(&FindingFilter {
-                status: Some(FindingStatus::Open),
-                sensor: Some(shouwang_site::SENSOR.into()),
-                asset: Some(asset),
-                limit: 1000,
-                ..FindingFilter::default()
-            })?;
-            for f in open.iter().filter(|f| f.check_id() == "site.availability") {
-                store.set_finding_status(f.id, FindingStatus::Resolved)?;
-            }
+            shouwang_store::resolve_not_seen(
+                store,
+                "sensor:site",
+                &RunScope {
+                    sensor: shouwang_site::SENSOR.into(),
+                    asset,
+                    checks: Some(["site.availability".to_string()].into()),
+                },
+                &HashSet::new(),
+                json!({ "probes": mine.len(), "failures": failures }),
+            )
+            .context("cannot resolve the availability finding")?;
         }
     }
     Ok(())
@@ -524,27 +510,19 @@ fn save(store: &dyn Store, report: &Report, target: &Target, known: bool) -> Res
         .record_events(&[report.event()])
         .context("cannot record the inspection event")?;
     if report.limits_hit.is_empty() && report.homepage.error.is_none() {
-        let seen: HashSet<(&str, &str)> = report
-            .findings
-            .iter()
-            .map(|f| (f.provenance.check.as_str(), f.location.as_str()))
-            .collect();
-        let open = store
-            .findings(&FindingFilter {
-                status: Some(FindingStatus::Open),
-                sensor: Some(shouwang_site::SENSOR.into()),
-                asset: Some(asset),
-                limit: 100_000,
-                ..FindingFilter::default()
-            })
-            .context("cannot read the site's open findings")?;
-        for f in open {
-            if !seen.contains(&(f.check_id(), f.location.as_str())) {
-                store
-                    .set_finding_status(f.id, FindingStatus::Resolved)
-                    .context("cannot mark a fixed finding resolved")?;
-            }
-        }
+        let seen = report.findings.iter().map(|f| f.fingerprint()).collect();
+        shouwang_store::resolve_not_seen(
+            store,
+            "sensor:site",
+            &RunScope {
+                sensor: shouwang_site::SENSOR.into(),
+                asset,
+                checks: None,
+            },
+            &seen,
+            json!({ "started_at": report.started_at }),
+        )
+        .context("cannot mark the fixed findings resolved")?;
     }
     Ok(())
 }
@@ -631,20 +609,20 @@ fn add(ctx: &Ctx, url: &str, name: Option<String>, own: bool) -> Result<Outcome>
     let id = AssetRef::new(AssetKind::Website, url.as_str());
     let name = name.unwrap_or_default();
     store
-        .upsert_asset(&Asset {
-            id: id.clone(),
-            name: name.clone(),
-            details: json!({ "own_site": own }),
+        .audited(|tx| {
+            tx.upsert_asset(&Asset {
+                id: id.clone(),
+                name: name.clone(),
+                details: json!({ "own_site": own }),
+            })?;
+            tx.audit(&NewAuditEntry::new(
+                cli_actor(),
+                "site.add",
+                url.as_str(),
+                json!({ "name": name, "own_site": own }),
+            ))
         })
         .context("cannot add the site")?;
-    store
-        .append_audit(&NewAuditEntry::new(
-            cli_actor(),
-            "site.add",
-            url.as_str(),
-            json!({ "name": name, "own_site": own }),
-        ))
-        .context("cannot record the change in the audit log")?;
     output::print(&format!(
         "added {url}{}; inspect it with `shouwang site inspect --all`\n",
         if own { " (our own site)" } else { "" }

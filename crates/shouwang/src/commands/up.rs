@@ -126,7 +126,7 @@ pub fn run(ctx: &Ctx) -> Result<Outcome> {
         }),
     );
     store
-        .append_audit(&start)
+        .record_action(&start)
         .context("cannot record the start in the audit log")?;
 
     // Every long-running part of `up` is a task in this one set, started
@@ -219,7 +219,7 @@ pub fn run(ctx: &Ctx) -> Result<Outcome> {
         details,
     );
     let recorded = store
-        .append_audit(&stop)
+        .record_action(&stop)
         .context("cannot record the stop in the audit log");
     match (result, recorded) {
         (Ok(_), Ok(_)) => {

@@ -1,0 +1,325 @@
+//! Transactions on PostgreSQL: the audited path and the store's own writes.
+
+use postgres::Transaction;
+use shouwang_model::{Asset, Finding, FindingStatus, Incident, NewTimelineEntry, ReportStage};
+
+use crate::postgres::{
+    FINDING_COLS, PostgresStore, USER_COLS, bind, finding_from_row, params, token_from_row,
+    user_from_row,
+};
+use crate::postgres_incident::{INCIDENT_COLS, incident_from_row, insert_timeline, set_setting_tx};
+use crate::tx::{Ledger, Tx};
+use crate::{
+    ApiToken, AuditEntry, AuditKey, ChangeNote, FindingFilter, IncidentChange, NewAuditEntry,
+    NewUser, Result, StoreError, User, UserChange, finding_where, now,
+};
+
+fn not_found(what: &'static str, id: i64) -> StoreError {
+    StoreError::NotFound {
+        what,
+        id: id.to_string(),
+    }
+}
+
+pub(crate) struct PgTx<'a, 'b> {
+    c: &'a mut Transaction<'b>,
+    key: &'a AuditKey,
+    ledger: Ledger,
+}
+
+impl PostgresStore {
+    fn transaction<T>(
+        &self,
+        audited: bool,
+        f: impl FnOnce(&mut PgTx<'_, '_>) -> Result<(T, bool)>,
+    ) -> Result<T> {
+        self.pool.with(|c| {
+            let mut tx = c.transaction()?;
+            if audited {
+                // The row lock on the head, taken first, serialises audited
+                // changes even across several Shouwang servers on one
+                // database: entries are chained in the order their changes
+                // commit, and two never chain onto one predecessor.
+                tx.execute("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE", &[])?;
+            }
+            let mut t = PgTx {
+                c: &mut tx,
+                key: &self.key,
+                ledger: Ledger::default(),
+            };
+            let (out, commit) = f(&mut t)?;
+            if commit {
+                if audited {
+                    t.ledger.check()?;
+                }
+                tx.commit()?;
+            }
+            Ok(out)
+        })
+    }
+
+    /// One of the store's own writes, in a transaction of its own.
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&mut PgTx<'_, '_>) -> Result<T>) -> Result<T> {
+        self.transaction(false, |t| Ok((f(t)?, true)))
+    }
+
+    pub(crate) fn run_audited_impl(&self, f: &mut dyn FnMut(&mut dyn Tx) -> bool) -> Result<()> {
+        self.transaction(true, |t| Ok(((), f(t))))
+    }
+}
+
+impl Tx for PgTx<'_, '_> {
+    fn audit(&mut self, entry: &NewAuditEntry) -> Result<AuditEntry> {
+        let head = self.c.query_one(
+            "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
+            &[],
+        )?;
+        let e = self
+            .key
+            .chain(head.get::<_, i64>(0) + 1, now(), entry, head.get(1));
+        self.c.execute(
+            "INSERT INTO audit_log (seq, time, actor, action, target, details, prev_hash, hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[
+                &e.seq,
+                &e.time,
+                &e.actor,
+                &e.action,
+                &e.target,
+                &e.details,
+                &e.prev_hash,
+                &e.hash,
+            ],
+        )?;
+        self.c.execute(
+            "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
+            &[&e.seq, &e.hash],
+        )?;
+        self.ledger.audited = true;
+        Ok(e)
+    }
+
+    fn finding(&mut self, id: i64) -> Result<Option<Finding>> {
+        let row = self.c.query_opt(
+            &format!("SELECT {FINDING_COLS} FROM findings WHERE id = $1"),
+            &[&id],
+        )?;
+        row.as_ref().map(finding_from_row).transpose()
+    }
+
+    fn findings(&mut self, filter: &FindingFilter) -> Result<Vec<Finding>> {
+        let (where_sql, values) = finding_where(filter, |i| format!("${i}"));
+        let sql = format!(
+            "SELECT {FINDING_COLS} FROM findings {where_sql}
+             ORDER BY severity DESC, last_seen DESC, id DESC LIMIT {} OFFSET {}",
+            filter.effective_limit(),
+            filter.offset
+        );
+        let values = bind(&values);
+        let rows = self.c.query(&sql, &params(&values))?;
+        rows.iter().map(finding_from_row).collect()
+    }
+
+    fn set_finding_status(&mut self, id: i64, status: FindingStatus) -> Result<Finding> {
+        let n = self.c.execute(
+            "UPDATE findings SET status = $1 WHERE id = $2",
+            &[&status.as_str(), &id],
+        )?;
+        if n == 0 {
+            return Err(not_found("finding", id));
+        }
+        self.ledger.changed = true;
+        self.finding(id)?.ok_or_else(|| not_found("finding", id))
+    }
+
+    fn upsert_asset(&mut self, asset: &Asset) -> Result<()> {
+        self.c.execute(
+            "INSERT INTO assets (kind, locator, name, details, first_seen, last_seen)
+             VALUES ($1, $2, $3, $4, $5, $5)
+             ON CONFLICT (kind, locator) DO UPDATE SET
+               name = excluded.name, details = excluded.details, last_seen = excluded.last_seen",
+            &[
+                &asset.id.kind.as_str(),
+                &asset.id.locator,
+                &asset.name,
+                &asset.details.to_string(),
+                &now(),
+            ],
+        )?;
+        self.ledger.changed = true;
+        Ok(())
+    }
+
+    fn user_by_name(&mut self, name: &str) -> Result<Option<User>> {
+        let row = self.c.query_opt(
+            &format!("SELECT {USER_COLS} FROM users WHERE name = $1"),
+            &[&name],
+        )?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    fn create_user(&mut self, user: &NewUser) -> Result<User> {
+        let res = self.c.query_one(
+            &format!(
+                "INSERT INTO users (name, role, password_hash, must_change_password, created_at)
+                 VALUES ($1, $2, $3, $4, $5) RETURNING {USER_COLS}"
+            ),
+            &[
+                &user.name,
+                &user.role.as_str(),
+                &user.password_hash,
+                &user.must_change_password,
+                &now(),
+            ],
+        );
+        match res {
+            Ok(row) => {
+                self.ledger.changed = true;
+                user_from_row(&row)
+            }
+            Err(e) if e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION) => {
+                Err(StoreError::AlreadyExists {
+                    what: "user",
+                    id: user.name.clone(),
+                })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn update_user(&mut self, id: i64, change: &UserChange) -> Result<User> {
+        let c = &mut *self.c;
+        let n = match change {
+            UserChange::Password { hash, must_change } => c.execute(
+                "UPDATE users SET password_hash = $1, must_change_password = $2,
+                    failed_logins = 0, locked_until = NULL WHERE id = $3",
+                &[hash, must_change, &id],
+            ),
+            UserChange::Disabled(d) => {
+                c.execute("UPDATE users SET disabled = $1 WHERE id = $2", &[d, &id])
+            }
+            UserChange::LoginFailed { locked_until } => c.execute(
+                "UPDATE users SET failed_logins = failed_logins + 1,
+                    locked_until = COALESCE($1, locked_until) WHERE id = $2",
+                &[locked_until, &id],
+            ),
+            UserChange::LoginSucceeded => c.execute(
+                "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1",
+                &[&id],
+            ),
+        }?;
+        if n == 0 {
+            return Err(not_found("user", id));
+        }
+        self.ledger.changed = true;
+        let row = self.c.query_one(
+            &format!("SELECT {USER_COLS} FROM users WHERE id = $1"),
+            &[&id],
+        )?;
+        user_from_row(&row)
+    }
+
+    fn delete_user_sessions(&mut self, user_id: i64) -> Result<()> {
+        let n = self
+            .c
+            .execute("DELETE FROM sessions WHERE user_id = $1", &[&user_id])?;
+        self.ledger.changed |= n > 0;
+        Ok(())
+    }
+
+    fn create_api_token(&mut self, user_id: i64, name: &str, token_hash: &str) -> Result<ApiToken> {
+        let row = self.c.query_one(
+            "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4)
+             RETURNING id, user_id, name, token_hash, created_at",
+            &[&user_id, &name, &token_hash, &now()],
+        )?;
+        self.ledger.changed = true;
+        Ok(token_from_row(&row))
+    }
+
+    fn setting(&mut self, name: &str) -> Result<Option<serde_json::Value>> {
+        let row = self
+            .c
+            .query_opt("SELECT value FROM settings WHERE name = $1", &[&name])?;
+        row.map(|r| {
+            let s: String = r.get(0);
+            serde_json::from_str(&s).map_err(|e| StoreError::Invalid {
+                what: "setting",
+                detail: format!("{name}: {e}"),
+            })
+        })
+        .transpose()
+    }
+
+    fn set_setting(&mut self, name: &str, value: &serde_json::Value) -> Result<()> {
+        set_setting_tx(&mut *self.c, name, value)?;
+        self.ledger.changed = true;
+        Ok(())
+    }
+
+    fn incident(&mut self, id: i64) -> Result<Option<Incident>> {
+        let row = self.c.query_opt(
+            &format!("SELECT {INCIDENT_COLS} FROM incidents WHERE id = $1"),
+            &[&id],
+        )?;
+        row.as_ref().map(incident_from_row).transpose()
+    }
+
+    fn update_incident(
+        &mut self,
+        id: i64,
+        change: &IncidentChange,
+        note: &ChangeNote,
+    ) -> Result<Incident> {
+        let c = &mut *self.c;
+        let n = c.execute(
+            "UPDATE incidents SET updated_at = $2 WHERE id = $1",
+            &[&id, &now()],
+        )?;
+        if n == 0 {
+            return Err(not_found("incident", id));
+        }
+        self.ledger.changed = true;
+        let t = note.at;
+        if let Some(st) = change.status {
+            c.execute(
+                "UPDATE incidents SET status = $2,
+                    handling_ended_at = CASE WHEN $3 THEN COALESCE(handling_ended_at, $4) ELSE handling_ended_at END,
+                    closed_at = CASE WHEN $2 = 'closed' THEN COALESCE(closed_at, $4) ELSE NULL END
+                 WHERE id = $1",
+                &[&id, &st.as_str(), &st.handling_ended(), &t],
+            )?;
+        }
+        if let Some(level) = change.level {
+            c.execute(
+                "UPDATE incidents SET level = $2 WHERE id = $1",
+                &[&id, &level.as_str()],
+            )?;
+        }
+        if let Some((stage, at)) = change.reported {
+            let col = match stage {
+                ReportStage::First => Some("first_reported_at"),
+                ReportStage::Summary => Some("summary_reported_at"),
+                ReportStage::FollowUp => None,
+            };
+            if let Some(col) = col {
+                c.execute(
+                    &format!("UPDATE incidents SET {col} = COALESCE({col}, $2) WHERE id = $1"),
+                    &[&id, &at],
+                )?;
+            }
+        }
+        let mut note = note.clone();
+        note.incident_id = id;
+        insert_timeline(c, &note)?;
+        self.incident(id)?.ok_or_else(|| not_found("incident", id))
+    }
+
+    fn add_timeline(&mut self, entries: &[NewTimelineEntry]) -> Result<()> {
+        for e in entries {
+            insert_timeline(&mut *self.c, e)?;
+        }
+        self.ledger.changed |= !entries.is_empty();
+        Ok(())
+    }
+}

@@ -1,0 +1,344 @@
+//! Transactions on SQLite: the audited path and the store's own writes.
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use shouwang_model::{Asset, Finding, FindingStatus, Incident, NewTimelineEntry, ReportStage};
+
+use crate::sqlite::{
+    FINDING_COLS, SqliteStore, USER_COLS, bind, finding_from_row, token_from_row, unconv,
+    user_from_row,
+};
+use crate::sqlite_incident::{INCIDENT_COLS, incident_from_row, insert_timeline, set_setting_tx};
+use crate::tx::{Ledger, Tx};
+use crate::{
+    ApiToken, AuditEntry, AuditKey, ChangeNote, FindingFilter, IncidentChange, NewAuditEntry,
+    NewUser, Result, StoreError, User, UserChange, finding_where, now, to_micros,
+};
+
+/// A row-mapping error back into ours.
+fn sq<T>(r: rusqlite::Result<T>) -> Result<T> {
+    r.map_err(|e| unconv(e.into()))
+}
+
+fn not_found(what: &'static str, id: i64) -> StoreError {
+    StoreError::NotFound {
+        what,
+        id: id.to_string(),
+    }
+}
+
+pub(crate) struct SqliteTx<'a> {
+    c: &'a Connection,
+    key: &'a AuditKey,
+    ledger: Ledger,
+}
+
+impl SqliteStore {
+    /// Run `f` in one IMMEDIATE transaction: the write lock is taken before
+    /// anything is read, so the audit head read in it cannot be chained onto
+    /// by another writer. `f` says whether to commit; `audited` demands an
+    /// audit entry for every change.
+    fn transaction<T>(
+        &self,
+        audited: bool,
+        f: impl FnOnce(&mut SqliteTx<'_>) -> Result<(T, bool)>,
+    ) -> Result<T> {
+        self.pool.with(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut t = SqliteTx {
+                c: &tx,
+                key: &self.key,
+                ledger: Ledger::default(),
+            };
+            let (out, commit) = f(&mut t)?;
+            if commit {
+                if audited {
+                    t.ledger.check()?;
+                }
+                tx.commit()?;
+            }
+            Ok(out)
+        })
+    }
+
+    /// One of the store's own writes (a sensor's findings, the engine's
+    /// cursors), in a transaction of its own.
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&mut SqliteTx<'_>) -> Result<T>) -> Result<T> {
+        self.transaction(false, |t| Ok((f(t)?, true)))
+    }
+
+    pub(crate) fn run_audited_impl(&self, f: &mut dyn FnMut(&mut dyn Tx) -> bool) -> Result<()> {
+        self.transaction(true, |t| Ok(((), f(t))))
+    }
+}
+
+impl Tx for SqliteTx<'_> {
+    fn audit(&mut self, entry: &NewAuditEntry) -> Result<AuditEntry> {
+        let (head_seq, prev_hash): (i64, String) =
+            self.c
+                .query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?;
+        let e = self.key.chain(head_seq + 1, now(), entry, prev_hash);
+        self.c.execute(
+            "INSERT INTO audit_log (seq, time, actor, action, target, details, prev_hash, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                e.seq,
+                to_micros(e.time),
+                e.actor,
+                e.action,
+                e.target,
+                e.details,
+                e.prev_hash,
+                e.hash
+            ],
+        )?;
+        self.c.execute(
+            "UPDATE audit_head SET seq = ?1, hash = ?2 WHERE id = 1",
+            params![e.seq, e.hash],
+        )?;
+        self.ledger.audited = true;
+        Ok(e)
+    }
+
+    fn finding(&mut self, id: i64) -> Result<Option<Finding>> {
+        sq(self
+            .c
+            .query_row(
+                &format!("SELECT {FINDING_COLS} FROM findings WHERE id = ?1"),
+                [id],
+                finding_from_row,
+            )
+            .optional())
+    }
+
+    fn findings(&mut self, filter: &FindingFilter) -> Result<Vec<Finding>> {
+        let (where_sql, values) = finding_where(filter, |i| format!("?{i}"));
+        let sql = format!(
+            "SELECT {FINDING_COLS} FROM findings {where_sql}
+             ORDER BY severity DESC, last_seen DESC, id DESC LIMIT {} OFFSET {}",
+            filter.effective_limit(),
+            filter.offset
+        );
+        let values = bind(&values);
+        sq((|| {
+            let mut st = self.c.prepare(&sql)?;
+            st.query_map(rusqlite::params_from_iter(values.iter()), finding_from_row)?
+                .collect()
+        })())
+    }
+
+    fn set_finding_status(&mut self, id: i64, status: FindingStatus) -> Result<Finding> {
+        let n = self.c.execute(
+            "UPDATE findings SET status = ?1 WHERE id = ?2",
+            params![status.as_str(), id],
+        )?;
+        if n == 0 {
+            return Err(not_found("finding", id));
+        }
+        self.ledger.changed = true;
+        self.finding(id)?.ok_or_else(|| not_found("finding", id))
+    }
+
+    fn upsert_asset(&mut self, asset: &Asset) -> Result<()> {
+        self.c.execute(
+            "INSERT INTO assets (kind, locator, name, details, first_seen, last_seen)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+             ON CONFLICT (kind, locator) DO UPDATE SET
+               name = excluded.name, details = excluded.details, last_seen = excluded.last_seen",
+            params![
+                asset.id.kind.as_str(),
+                asset.id.locator,
+                asset.name,
+                asset.details.to_string(),
+                to_micros(now())
+            ],
+        )?;
+        self.ledger.changed = true;
+        Ok(())
+    }
+
+    fn user_by_name(&mut self, name: &str) -> Result<Option<User>> {
+        sq(self
+            .c
+            .query_row(
+                &format!("SELECT {USER_COLS} FROM users WHERE name = ?1"),
+                [name],
+                user_from_row,
+            )
+            .optional())
+    }
+
+    fn create_user(&mut self, user: &NewUser) -> Result<User> {
+        let res = self.c.query_row(
+            &format!(
+                "INSERT INTO users (name, role, password_hash, must_change_password, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5) RETURNING {USER_COLS}"
+            ),
+            params![
+                user.name,
+                user.role.as_str(),
+                user.password_hash,
+                user.must_change_password,
+                to_micros(now())
+            ],
+            user_from_row,
+        );
+        match res {
+            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) => {
+                Err(StoreError::AlreadyExists {
+                    what: "user",
+                    id: user.name.clone(),
+                })
+            }
+            other => {
+                let user = sq(other)?;
+                self.ledger.changed = true;
+                Ok(user)
+            }
+        }
+    }
+
+    fn update_user(&mut self, id: i64, change: &UserChange) -> Result<User> {
+        let c = self.c;
+        let n = match change {
+            UserChange::Password { hash, must_change } => c.execute(
+                "UPDATE users SET password_hash = ?1, must_change_password = ?2,
+                    failed_logins = 0, locked_until = NULL WHERE id = ?3",
+                params![hash, must_change, id],
+            ),
+            UserChange::Disabled(d) => c.execute(
+                "UPDATE users SET disabled = ?1 WHERE id = ?2",
+                params![d, id],
+            ),
+            UserChange::LoginFailed { locked_until } => c.execute(
+                "UPDATE users SET failed_logins = failed_logins + 1,
+                    locked_until = COALESCE(?1, locked_until) WHERE id = ?2",
+                params![locked_until.map(to_micros), id],
+            ),
+            UserChange::LoginSucceeded => c.execute(
+                "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?1",
+                [id],
+            ),
+        }?;
+        if n == 0 {
+            return Err(not_found("user", id));
+        }
+        self.ledger.changed = true;
+        sq(c.query_row(
+            &format!("SELECT {USER_COLS} FROM users WHERE id = ?1"),
+            [id],
+            user_from_row,
+        ))
+    }
+
+    fn delete_user_sessions(&mut self, user_id: i64) -> Result<()> {
+        let n = self
+            .c
+            .execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])?;
+        self.ledger.changed |= n > 0;
+        Ok(())
+    }
+
+    fn create_api_token(&mut self, user_id: i64, name: &str, token_hash: &str) -> Result<ApiToken> {
+        let t = self.c.query_row(
+            "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)
+             RETURNING id, user_id, name, token_hash, created_at",
+            params![user_id, name, token_hash, to_micros(now())],
+            token_from_row,
+        )?;
+        self.ledger.changed = true;
+        Ok(t)
+    }
+
+    fn setting(&mut self, name: &str) -> Result<Option<serde_json::Value>> {
+        let raw: Option<String> = self
+            .c
+            .query_row("SELECT value FROM settings WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        raw.map(|s| {
+            serde_json::from_str(&s).map_err(|e| StoreError::Invalid {
+                what: "setting",
+                detail: format!("{name}: {e}"),
+            })
+        })
+        .transpose()
+    }
+
+    fn set_setting(&mut self, name: &str, value: &serde_json::Value) -> Result<()> {
+        set_setting_tx(self.c, name, value)?;
+        self.ledger.changed = true;
+        Ok(())
+    }
+
+    fn incident(&mut self, id: i64) -> Result<Option<Incident>> {
+        sq(self
+            .c
+            .query_row(
+                &format!("SELECT {INCIDENT_COLS} FROM incidents WHERE id = ?1"),
+                [id],
+                incident_from_row,
+            )
+            .optional())
+    }
+
+    fn update_incident(
+        &mut self,
+        id: i64,
+        change: &IncidentChange,
+        note: &ChangeNote,
+    ) -> Result<Incident> {
+        let c = self.c;
+        let t = to_micros(note.at);
+        let n = c.execute(
+            "UPDATE incidents SET updated_at = ?2 WHERE id = ?1",
+            params![id, to_micros(now())],
+        )?;
+        if n == 0 {
+            return Err(not_found("incident", id));
+        }
+        self.ledger.changed = true;
+        if let Some(st) = change.status {
+            c.execute(
+                "UPDATE incidents SET status = ?2,
+                    handling_ended_at = CASE WHEN ?3 THEN COALESCE(handling_ended_at, ?4) ELSE handling_ended_at END,
+                    closed_at = CASE WHEN ?2 = 'closed' THEN COALESCE(closed_at, ?4) ELSE NULL END
+                 WHERE id = ?1",
+                params![id, st.as_str(), st.handling_ended(), t],
+            )?;
+        }
+        if let Some(level) = change.level {
+            c.execute(
+                "UPDATE incidents SET level = ?2 WHERE id = ?1",
+                params![id, level.as_str()],
+            )?;
+        }
+        if let Some((stage, at)) = change.reported {
+            let col = match stage {
+                ReportStage::First => Some("first_reported_at"),
+                ReportStage::Summary => Some("summary_reported_at"),
+                ReportStage::FollowUp => None,
+            };
+            if let Some(col) = col {
+                c.execute(
+                    &format!("UPDATE incidents SET {col} = COALESCE({col}, ?2) WHERE id = ?1"),
+                    params![id, to_micros(at)],
+                )?;
+            }
+        }
+        let mut note = note.clone();
+        note.incident_id = id;
+        insert_timeline(c, &note)?;
+        self.incident(id)?.ok_or_else(|| not_found("incident", id))
+    }
+
+    fn add_timeline(&mut self, entries: &[NewTimelineEntry]) -> Result<()> {
+        for e in entries {
+            insert_timeline(self.c, e)?;
+        }
+        self.ledger.changed |= !entries.is_empty();
+        Ok(())
+    }
+}

@@ -1,0 +1,188 @@
+//! One audited path: a state change and its audit entry commit in one
+//! store transaction, or neither does.
+//!
+//! Callers change state only through [`Tx`] inside
+//! [`audited`](crate::Store::audited) (on `dyn Store`); the audit log is
+//! appended with [`Tx::audit`] in the same transaction, which holds the
+//! chain's head from its start, so entries are chained in the order their
+//! changes committed even with several writers on one PostgreSQL database.
+//! A transaction that changed something but appended no entry is rolled
+//! back with [`StoreError::Unaudited`].
+
+use std::collections::{BTreeSet, HashSet};
+
+use serde_json::json;
+use shouwang_model::{
+    Asset, AssetRef, Finding, FindingStatus, Incident, NewTimelineEntry, fingerprint,
+};
+
+use crate::{
+    ApiToken, AuditEntry, ChangeNote, FindingFilter, IncidentChange, NewAuditEntry, NewUser,
+    Result, Store, StoreError, User, UserChange,
+};
+
+/// What can be read and changed inside an audited transaction. Reads see
+/// the transaction's own writes.
+pub trait Tx {
+    /// Append an entry to the audit log, chained to the previous one, in
+    /// this transaction.
+    fn audit(&mut self, entry: &NewAuditEntry) -> Result<AuditEntry>;
+
+    fn finding(&mut self, id: i64) -> Result<Option<Finding>>;
+    fn findings(&mut self, filter: &FindingFilter) -> Result<Vec<Finding>>;
+    fn set_finding_status(&mut self, id: i64, status: FindingStatus) -> Result<Finding>;
+
+    fn upsert_asset(&mut self, asset: &Asset) -> Result<()>;
+
+    fn user_by_name(&mut self, name: &str) -> Result<Option<User>>;
+    fn create_user(&mut self, user: &NewUser) -> Result<User>;
+    fn update_user(&mut self, id: i64, change: &UserChange) -> Result<User>;
+    /// Log a user out everywhere (password change, disabling).
+    fn delete_user_sessions(&mut self, user_id: i64) -> Result<()>;
+    fn create_api_token(&mut self, user_id: i64, name: &str, token_hash: &str) -> Result<ApiToken>;
+
+    fn setting(&mut self, name: &str) -> Result<Option<serde_json::Value>>;
+    fn set_setting(&mut self, name: &str, value: &serde_json::Value) -> Result<()>;
+
+    fn incident(&mut self, id: i64) -> Result<Option<Incident>>;
+    /// Change status, level or reporting marks and record the timeline line
+    /// that says who did it and why.
+    fn update_incident(
+        &mut self,
+        id: i64,
+        change: &IncidentChange,
+        note: &ChangeNote,
+    ) -> Result<Incident>;
+    fn add_timeline(&mut self, entries: &[NewTimelineEntry]) -> Result<()>;
+}
+
+/// Bookkeeping both backends' transactions share: did this transaction
+/// change anything, and did it say so in the audit log?
+#[derive(Debug, Default)]
+pub(crate) struct Ledger {
+    pub changed: bool,
+    pub audited: bool,
+}
+
+impl Ledger {
+    /// The verdict at commit time.
+    pub(crate) fn check(&self) -> Result<()> {
+        if self.changed && !self.audited {
+            return Err(StoreError::Unaudited);
+        }
+        Ok(())
+    }
+}
+
+impl<'a> dyn Store + 'a {
+    /// Run `f` in one store transaction and commit it only if `f` succeeds
+    /// and every change it made is named in the audit log ([`Tx::audit`]);
+    /// otherwise nothing `f` did is kept. The one way people and sensors
+    /// change state.
+    pub fn audited<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&mut dyn Tx) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        let mut f = Some(f);
+        let mut out = None;
+        self.run_audited(&mut |tx| {
+            let Some(f) = f.take() else { return false };
+            let r = f(tx);
+            let commit = r.is_ok();
+            out = Some(r);
+            commit
+        })?;
+        out.unwrap_or_else(|| {
+            Err(StoreError::Invalid {
+                what: "transaction",
+                detail: "the store never ran the change".into(),
+            }
+            .into())
+        })
+    }
+}
+
+impl<'a> dyn Store + 'a {
+    /// Record an action that changes nothing in the store (files the guard
+    /// restored, a report taken, a start or stop) in the audit log. Changes
+    /// to the store go through [`audited`](Self::audited).
+    pub fn record_action(&self, entry: &NewAuditEntry) -> Result<AuditEntry> {
+        self.audited(|tx| tx.audit(entry))
+    }
+}
+
+/// How many resolved findings an audit entry names one by one; the count
+/// is always exact.
+pub const RESOLVED_NAMED: usize = 50;
+
+/// The findings a sensor run speaks for: the open findings of `sensor` on
+/// `asset` (only of `checks`, when given).
+#[derive(Debug, Clone)]
+pub struct RunScope {
+    pub sensor: String,
+    pub asset: AssetRef,
+    /// Only findings of these checks (a host run: the rules that passed);
+    /// `None`: every check of the sensor.
+    pub checks: Option<BTreeSet<String>>,
+}
+
+/// Resolve the findings of `scope` that the run did not see again (whose
+/// fingerprints are not in `seen`), in one transaction with ONE audit entry
+/// by `actor` that says how many and names the first [`RESOLVED_NAMED`];
+/// `context` (the run: a file, a time) goes into that entry. Nothing
+/// resolved, nothing written. Returns the resolved findings' ids.
+pub fn resolve_not_seen(
+    store: &dyn Store,
+    actor: &str,
+    scope: &RunScope,
+    seen: &HashSet<String>,
+    context: serde_json::Value,
+) -> Result<Vec<i64>> {
+    store.audited(|tx| {
+        let open = tx.findings(&FindingFilter {
+            status: Some(FindingStatus::Open),
+            sensor: Some(scope.sensor.clone()),
+            asset: Some(scope.asset.clone()),
+            limit: 100_000,
+            ..FindingFilter::default()
+        })?;
+        let gone: Vec<Finding> = open
+            .into_iter()
+            .filter(|f| {
+                scope
+                    .checks
+                    .as_ref()
+                    .is_none_or(|c| c.contains(f.check_id()))
+                    && !seen.contains(&fingerprint(
+                        f.sensor(),
+                        f.check_id(),
+                        &f.asset,
+                        &f.location,
+                    ))
+            })
+            .collect();
+        if gone.is_empty() {
+            return Ok(Vec::new());
+        }
+        for f in &gone {
+            tx.set_finding_status(f.id, FindingStatus::Resolved)?;
+        }
+        let named: Vec<_> = gone
+            .iter()
+            .take(RESOLVED_NAMED)
+            .map(|f| json!({ "id": f.id, "check": f.check_id(), "location": f.location }))
+            .collect();
+        tx.audit(&NewAuditEntry::new(
+            actor,
+            "finding.resolved",
+            format!("{}:{}", scope.asset.kind, scope.asset.locator),
+            json!({
+                "count": gone.len(),
+                "findings": named,
+                "more": gone.len().saturating_sub(RESOLVED_NAMED),
+                "run": context,
+            }),
+        ))?;
+        Ok(gone.iter().map(|f| f.id).collect())
+    })
+}
