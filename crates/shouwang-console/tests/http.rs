@@ -266,6 +266,45 @@ async fn repeated_failures_lock_the_account_and_are_audited() {
 }
 
 #[tokio::test]
+async fn parallel_wrong_guesses_lock_the_account_at_the_limit() {
+    let config = ConsoleConfig {
+        max_failed_logins: 3,
+        ..Default::default()
+    };
+    let con = spawn(config).await;
+    // Each guess from a client of its own, all at once: the lock must be
+    // decided on the count as it stands when each guess is judged, not as
+    // it stood before the slow password hash.
+    let guesses = (0..24).map(|i| {
+        let base = con.base.clone();
+        tokio::spawn(async move {
+            let c = client();
+            login(&c, &base, "operator", &format!("Wrong-pass-{i}"))
+                .await
+                .status()
+        })
+    });
+    let mut unauthorized = 0;
+    for g in guesses.collect::<Vec<_>>() {
+        match g.await.unwrap() {
+            StatusCode::UNAUTHORIZED => unauthorized += 1,
+            StatusCode::TOO_MANY_REQUESTS => {}
+            other => panic!("a wrong guess answered {other}"),
+        }
+    }
+    assert!(
+        unauthorized <= 2,
+        "{unauthorized} wrong guesses were judged against a limit of 3"
+    );
+    let r = login(&client(), &con.base, "operator", OPERATOR_PW).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the right password after the guesses"
+    );
+}
+
+#[tokio::test]
 async fn login_form_needs_its_own_token() {
     let con = spawn(ConsoleConfig::default()).await;
     let c = client();

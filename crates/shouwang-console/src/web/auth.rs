@@ -435,17 +435,26 @@ pub(crate) async fn login(
                 Some(u) => accounts::verify_password(&password, &u.password_hash),
             };
             s.audited(|tx| {
+                // Judge on the account as it stands now: the audited
+                // transaction runs one at a time, so a burst of parallel
+                // guesses counts up one by one and locks at the limit, and
+                // a password reset or a disabling made during the hash wins.
+                let checked = user.map(|u| (u.id, u.password_hash));
+                let fresh = tx.user_by_name(&name)?;
                 let mut audit = |action: &str, details: serde_json::Value| {
                     tx.audit(&NewAuditEntry::new(&name, action, &name, details))
                         .map(drop)
                 };
-                let Some(user) = user else {
+                let Some(user) = fresh else {
                     audit(
                         "user.login.failed",
                         serde_json::json!({ "reason": "unknown user" }),
                     )?;
                     return Ok(LoginOutcome::Failed);
                 };
+                let password_ok = password_ok
+                    && checked
+                        .is_some_and(|(id, hash)| id == user.id && hash == user.password_hash);
                 if user.locked_until.is_some_and(|t| t > Utc::now()) {
                     audit(
                         "user.login.locked",
