@@ -144,17 +144,27 @@ impl std::fmt::Display for AuditVerdict {
 const VERIFY_BATCH: usize = 10_000;
 
 /// Walk the chain in batches, oldest first, and name the first misfit.
+/// The log may grow while it is walked (a login, a sensor's run): an entry
+/// past the head read at the start makes the head be read again, and only
+/// an entry past that head too was put there without the chain.
 pub(crate) fn verify<S: Store + ?Sized>(store: &S) -> Result<AuditVerdict> {
     let key = store.audit_key();
-    let (head_seq, head_hash) = store.audit_head()?;
+    let (mut head_seq, mut head_hash) = store.audit_head()?;
     let mut expected_seq = 1;
     let mut prev = GENESIS_HASH.to_string();
     loop {
         let batch = store.audit_entries(expected_seq - 1, VERIFY_BATCH)?;
-        let full = batch.len() == VERIFY_BATCH;
+        if batch.is_empty() {
+            break;
+        }
         for e in &batch {
             if e.seq != expected_seq {
                 return Ok(AuditVerdict::Deleted { seq: expected_seq });
+            }
+            if e.seq > head_seq {
+                // The entry and its head move commit together, so the head
+                // read now covers every entry appended since.
+                (head_seq, head_hash) = store.audit_head()?;
             }
             // A row beyond the recorded head, or one that does not link to
             // its predecessor, was put there without the chain.
@@ -166,9 +176,6 @@ pub(crate) fn verify<S: Store + ?Sized>(store: &S) -> Result<AuditVerdict> {
             }
             prev = e.hash.clone();
             expected_seq += 1;
-        }
-        if !full {
-            break;
         }
     }
     let last_seq = expected_seq - 1;
