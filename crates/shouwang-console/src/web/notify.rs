@@ -273,13 +273,16 @@ fn channel_of(f: &AddForm) -> Result<ChannelConfig, String> {
 }
 
 /// `https://host:port` of an address: a webhook's path or query may hold
-/// a token, which the audit log must not keep.
+/// a token, and a `user:password@` before the host a password, neither of
+/// which the audit log may keep.
 fn origin(url: &str) -> String {
     let after_scheme = url.find("://").map_or(0, |i| i + 3);
     let end = url[after_scheme..]
         .find(['/', '?', '#'])
         .map_or(url.len(), |i| after_scheme + i);
-    url[..end].to_string()
+    let authority = &url[after_scheme..end];
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    format!("{}{host}", &url[..after_scheme])
 }
 
 /// Keep the console's channels, with the entry that says who changed
@@ -377,6 +380,15 @@ pub(crate) async fn remove(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_audited_origin_of_an_address_keeps_no_credentials_or_path() {
+        assert_eq!(
+            origin("https://bot:s3cret@hooks.example:8443/x/TOKEN?k=v"),
+            "https://hooks.example:8443"
+        );
+        assert_eq!(origin("http://127.0.0.1:9/hook"), "http://127.0.0.1:9");
+    }
 
     #[test]
     fn audited_addresses_keep_only_the_origin() {
