@@ -18,7 +18,7 @@ use shouwang_notify::{
 use shouwang_store::NewAuditEntry;
 
 use super::pages::respond;
-use super::{AppError, AppState, Auth};
+use super::{AppError, AppState, Auth, blocking};
 use crate::i18n::tr;
 
 const KINDS: [ChannelKind; 5] = [
@@ -40,6 +40,10 @@ fn kind_label(k: ChannelKind, lang: &str) -> String {
 /// The stored channels as they are kept (a JSON array), or none.
 async fn stored(state: &AppState) -> Result<Vec<ChannelConfig>, AppError> {
     let v = state.db(|s| s.setting(STORED_CHANNELS_SETTING)).await?;
+    decode_stored(v)
+}
+
+fn decode_stored(v: Option<serde_json::Value>) -> Result<Vec<ChannelConfig>, AppError> {
     match v {
         None | Some(serde_json::Value::Null) => Ok(Vec::new()),
         Some(v) => serde_json::from_value(v)
@@ -285,22 +289,40 @@ fn origin(url: &str) -> String {
     format!("{}{host}", &url[..after_scheme])
 }
 
-/// Keep the console's channels, with the entry that says who changed
-/// what, in one transaction.
-async fn save(
-    state: &AppState,
-    channels: &[ChannelConfig],
-    entry: NewAuditEntry,
-) -> Result<(), AppError> {
-    let v = serde_json::to_value(channels).map_err(|e| AppError::Internal(e.to_string()))?;
-    state
-        .db(move |s| {
-            s.audited(|tx| {
+/// A change to the console's channels.
+enum Edit {
+    Add(Box<ChannelConfig>),
+    Remove(String),
+}
+
+/// Apply `edit` to the console's channels as they are stored now, with the
+/// entry that says who changed what, in one transaction: two admins adding
+/// channels at once both keep theirs.
+async fn save(state: &AppState, edit: Edit, entry: NewAuditEntry) -> Result<(), AppError> {
+    let store = state.store.clone();
+    blocking(move || {
+            store.audited(|tx| {
+                let mut channels = decode_stored(tx.setting(STORED_CHANNELS_SETTING)?)?;
+                match edit {
+                    Edit::Add(c) => {
+                        if channels.iter().any(|s| s.name == c.name) {
+                            return Err(AppError::BadRequest(format!(
+                                "notify channel \"{}\": name is used by two channels; names must differ",
+                                c.name
+                            )));
+                        }
+                        channels.push(*c);
+                    }
+                    Edit::Remove(name) => channels.retain(|c| c.name != name),
+                }
+                let v = serde_json::to_value(&channels)
+                    .map_err(|e| AppError::Internal(e.to_string()))?;
                 tx.set_setting(STORED_CHANNELS_SETTING, &v)?;
-                tx.audit(&entry).map(drop)
+                tx.audit(&entry)?;
+                Ok(())
             })
         })
-        .await
+        .await?
 }
 
 pub(crate) async fn add(
@@ -336,7 +358,7 @@ pub(crate) async fn add(
             "url": c.url.as_deref().map(origin), "smtp_host": c.smtp_host, "to": c.to,
         });
         let entry = NewAuditEntry::new(auth.actor(), "notify.channel.add", c.name.clone(), details);
-        save(&state, &channels, entry).await?;
+        save(&state, Edit::Add(Box::new(c)), entry).await?;
         Ok(Redirect::to("/notify?done=added").into_response())
     }
     .await;
@@ -370,7 +392,7 @@ pub(crate) async fn remove(
             f.name.clone(),
             serde_json::json!({}),
         );
-        save(&state, &channels, entry).await?;
+        save(&state, Edit::Remove(f.name.clone()), entry).await?;
         Ok(Redirect::to("/notify?done=removed").into_response())
     }
     .await;
