@@ -495,11 +495,23 @@ fn compare_and_keep_snapshot(
 fn save(store: &dyn Store, report: &Report, target: &Target, known: bool) -> Result<()> {
     let asset = report.asset();
     if !known && !websites(store)?.iter().any(|a| a.id == asset) {
+        // A site recorded by its first inspection is added as `site add`
+        // adds one, audited: `own_site` lets the crawler reach this
+        // machine and the private network.
+        let name = target.name.clone().unwrap_or_default();
         store
-            .upsert_asset(&Asset {
-                id: asset.clone(),
-                name: target.name.clone().unwrap_or_default(),
-                details: json!({ "own_site": target.own }),
+            .audited(|tx| {
+                tx.upsert_asset(&Asset {
+                    id: asset.clone(),
+                    name: name.clone(),
+                    details: json!({ "own_site": target.own }),
+                })?;
+                tx.audit(&NewAuditEntry::new(
+                    cli_actor(),
+                    "site.add",
+                    asset.locator.as_str(),
+                    json!({ "name": name, "own_site": target.own, "by": "site inspect --record" }),
+                ))
             })
             .context("cannot record the site")?;
     }
