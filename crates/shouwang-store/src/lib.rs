@@ -526,12 +526,8 @@ pub(crate) fn finding_where(
     f: &FindingFilter,
     placeholder: fn(usize) -> String,
 ) -> (String, Vec<FilterValue>) {
-    let mut clauses = Vec::new();
-    let mut values = Vec::new();
-    let mut add = |clause: &str, v: FilterValue| {
-        values.push(v);
-        clauses.push(clause.replace('?', &placeholder(values.len())));
-    };
+    let mut w = Where::new(placeholder);
+    let mut add = |clause: &str, v: FilterValue| w.add(clause, v);
     if let Some(st) = f.status {
         add("status = ?", FilterValue::Text(st.as_str().into()));
     }
@@ -545,7 +541,7 @@ pub(crate) fn finding_where(
         add("asset_kind = ?", FilterValue::Text(a.kind.as_str().into()));
         add("asset_locator = ?", FilterValue::Text(a.locator.clone()));
     }
-    (where_sql(&clauses), values)
+    w.finish()
 }
 
 /// Like [`finding_where`], for events.
@@ -553,12 +549,8 @@ pub(crate) fn event_where(
     f: &EventFilter,
     placeholder: fn(usize) -> String,
 ) -> (String, Vec<FilterValue>) {
-    let mut clauses = Vec::new();
-    let mut values = Vec::new();
-    let mut add = |clause: &str, v: FilterValue| {
-        values.push(v);
-        clauses.push(clause.replace('?', &placeholder(values.len())));
-    };
+    let mut w = Where::new(placeholder);
+    let mut add = |clause: &str, v: FilterValue| w.add(clause, v);
     if let Some(s) = &f.sensor {
         add("sensor = ?", FilterValue::Text(s.clone()));
     }
@@ -574,7 +566,7 @@ pub(crate) fn event_where(
     if let Some(t) = f.until {
         add("time < ?", FilterValue::Time(t));
     }
-    (where_sql(&clauses), values)
+    w.finish()
 }
 
 /// Like [`finding_where`], for incidents.
@@ -582,12 +574,8 @@ pub(crate) fn incident_where(
     f: &IncidentFilter,
     placeholder: fn(usize) -> String,
 ) -> (String, Vec<FilterValue>) {
-    let mut clauses = Vec::new();
-    let mut values = Vec::new();
-    let mut add = |clause: &str, v: FilterValue| {
-        values.push(v);
-        clauses.push(clause.replace('?', &placeholder(values.len())));
-    };
+    let mut w = Where::new(placeholder);
+    let mut add = |clause: &str, v: FilterValue| w.add(clause, v);
     if let Some(st) = f.status {
         add("status = ?", FilterValue::Text(st.as_str().into()));
     }
@@ -604,17 +592,61 @@ pub(crate) fn incident_where(
         add("id > ?", FilterValue::Int(id));
     }
     if f.open_only {
-        clauses.push("status <> 'closed'".into());
+        w.clauses.push("status <> 'closed'".into());
     }
-    (where_sql(&clauses), values)
+    w.finish()
 }
 
-fn where_sql(clauses: &[String]) -> String {
-    if clauses.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", clauses.join(" AND "))
+/// A WHERE clause built one condition at a time, each `?` in a condition
+/// replaced by the backend's placeholder for its value.
+struct Where {
+    placeholder: fn(usize) -> String,
+    clauses: Vec<String>,
+    values: Vec<FilterValue>,
+}
+
+impl Where {
+    fn new(placeholder: fn(usize) -> String) -> Self {
+        Where {
+            placeholder,
+            clauses: Vec::new(),
+            values: Vec::new(),
+        }
     }
+
+    fn add(&mut self, clause: &str, v: FilterValue) {
+        self.values.push(v);
+        self.clauses
+            .push(clause.replace('?', &(self.placeholder)(self.values.len())));
+    }
+
+    fn finish(self) -> (String, Vec<FilterValue>) {
+        let sql = if self.clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", self.clauses.join(" AND "))
+        };
+        (sql, self.values)
+    }
+}
+
+/// The columns of a finding row, in the order both backends read them.
+pub(crate) const FINDING_COLS: &str = "id, sensor, check_id, asset_kind, asset_locator, severity, title_zh, title_en, evidence, location, status, first_seen, last_seen, version, observed_at, input";
+
+/// The whole query of `Store::findings` (and `Tx::findings`) for a filter,
+/// with the backend's placeholders.
+pub(crate) fn findings_query(
+    f: &FindingFilter,
+    placeholder: fn(usize) -> String,
+) -> (String, Vec<FilterValue>) {
+    let (where_sql, values) = finding_where(f, placeholder);
+    let sql = format!(
+        "SELECT {FINDING_COLS} FROM findings {where_sql}
+         ORDER BY severity DESC, last_seen DESC, id DESC LIMIT {} OFFSET {}",
+        f.effective_limit(),
+        f.offset
+    );
+    (sql, values)
 }
 
 pub(crate) fn to_micros(t: DateTime<Utc>) -> i64 {

@@ -14,8 +14,8 @@ use crate::pool::Pool;
 use crate::tx::Tx;
 use crate::{
     ApiToken, AuditEntry, AuditKey, Backend, EventFilter, FilterValue, FindingCount, FindingFilter,
-    Result, SCHEMA_VERSION, Session, Store, StoreError, User, event_where, finding_where, now,
-    parse_name, severity_from_rank, severity_rank,
+    Result, SCHEMA_VERSION, Session, Store, StoreError, User, event_where, now, parse_name,
+    severity_from_rank, severity_rank,
 };
 
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -151,7 +151,7 @@ pub(crate) fn asset_ref(kind: &str, locator: String) -> Result<AssetRef> {
     ))
 }
 
-pub(crate) const FINDING_COLS: &str = "id, sensor, check_id, asset_kind, asset_locator, severity, title_zh, title_en, evidence, location, status, first_seen, last_seen, version, observed_at, input";
+pub(crate) use crate::FINDING_COLS;
 
 pub(crate) fn finding_from_row(r: &Row) -> Result<Finding> {
     Ok(Finding {
@@ -369,13 +369,7 @@ impl Store for PostgresStore {
     }
 
     fn findings(&self, filter: &FindingFilter) -> Result<Vec<Finding>> {
-        let (where_sql, values) = finding_where(filter, |i| format!("${i}"));
-        let sql = format!(
-            "SELECT {FINDING_COLS} FROM findings {where_sql}
-             ORDER BY severity DESC, last_seen DESC, id DESC LIMIT {} OFFSET {}",
-            filter.effective_limit(),
-            filter.offset
-        );
+        let (sql, values) = crate::findings_query(filter, |i| format!("${i}"));
         let values = bind(&values);
         let rows = self.with(|c| c.query(&sql, &params(&values)))?;
         rows.iter().map(finding_from_row).collect()

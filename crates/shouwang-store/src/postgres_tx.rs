@@ -11,7 +11,7 @@ use crate::postgres_incident::{INCIDENT_COLS, incident_from_row, insert_timeline
 use crate::tx::{Ledger, Tx};
 use crate::{
     ApiToken, AuditEntry, AuditKey, ChangeNote, FindingFilter, IncidentChange, NewAuditEntry,
-    NewUser, Result, StoreError, User, UserChange, finding_where, now,
+    NewUser, Result, StoreError, User, UserChange, now,
 };
 
 fn not_found(what: &'static str, id: i64) -> StoreError {
@@ -108,13 +108,7 @@ impl Tx for PgTx<'_, '_> {
     }
 
     fn findings(&mut self, filter: &FindingFilter) -> Result<Vec<Finding>> {
-        let (where_sql, values) = finding_where(filter, |i| format!("${i}"));
-        let sql = format!(
-            "SELECT {FINDING_COLS} FROM findings {where_sql}
-             ORDER BY severity DESC, last_seen DESC, id DESC LIMIT {} OFFSET {}",
-            filter.effective_limit(),
-            filter.offset
-        );
+        let (sql, values) = crate::findings_query(filter, |i| format!("${i}"));
         let values = bind(&values);
         let rows = self.c.query(&sql, &params(&values))?;
         rows.iter().map(finding_from_row).collect()

@@ -12,8 +12,8 @@ use crate::pool::Pool;
 use crate::tx::Tx;
 use crate::{
     ApiToken, AuditEntry, AuditKey, Backend, EventFilter, FilterValue, FindingCount, FindingFilter,
-    Result, SCHEMA_VERSION, Session, Store, StoreError, User, event_where, finding_where,
-    from_micros, now, parse_name, severity_from_rank, severity_rank, to_micros,
+    Result, SCHEMA_VERSION, Session, Store, StoreError, User, event_where, from_micros, now,
+    parse_name, severity_from_rank, severity_rank, to_micros,
 };
 
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -188,7 +188,7 @@ pub(crate) fn asset_ref(kind: &str, locator: String) -> rusqlite::Result<AssetRe
     ))
 }
 
-pub(crate) const FINDING_COLS: &str = "id, sensor, check_id, asset_kind, asset_locator, severity, title_zh, title_en, evidence, location, status, first_seen, last_seen, version, observed_at, input";
+pub(crate) use crate::FINDING_COLS;
 
 pub(crate) fn finding_from_row(r: &Row<'_>) -> rusqlite::Result<Finding> {
     Ok(Finding {
@@ -416,13 +416,7 @@ impl Store for SqliteStore {
     }
 
     fn findings(&self, filter: &FindingFilter) -> Result<Vec<Finding>> {
-        let (where_sql, values) = finding_where(filter, |i| format!("?{i}"));
-        let sql = format!(
-            "SELECT {FINDING_COLS} FROM findings {where_sql}
-             ORDER BY severity DESC, last_seen DESC, id DESC LIMIT {} OFFSET {}",
-            filter.effective_limit(),
-            filter.offset
-        );
+        let (sql, values) = crate::findings_query(filter, |i| format!("?{i}"));
         let values = bind(&values);
         self.with(|c| {
             let mut st = c.prepare(&sql)?;

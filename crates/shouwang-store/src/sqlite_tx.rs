@@ -11,7 +11,7 @@ use crate::sqlite_incident::{INCIDENT_COLS, incident_from_row, insert_timeline, 
 use crate::tx::{Ledger, Tx};
 use crate::{
     ApiToken, AuditEntry, AuditKey, ChangeNote, FindingFilter, IncidentChange, NewAuditEntry,
-    NewUser, Result, StoreError, User, UserChange, finding_where, now, to_micros,
+    NewUser, Result, StoreError, User, UserChange, now, to_micros,
 };
 
 /// A row-mapping error back into ours.
@@ -113,13 +113,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn findings(&mut self, filter: &FindingFilter) -> Result<Vec<Finding>> {
-        let (where_sql, values) = finding_where(filter, |i| format!("?{i}"));
-        let sql = format!(
-            "SELECT {FINDING_COLS} FROM findings {where_sql}
-             ORDER BY severity DESC, last_seen DESC, id DESC LIMIT {} OFFSET {}",
-            filter.effective_limit(),
-            filter.offset
-        );
+        let (sql, values) = crate::findings_query(filter, |i| format!("?{i}"));
         let values = bind(&values);
         sq((|| {
             let mut st = self.c.prepare(&sql)?;
