@@ -7,6 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod source;
+
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
@@ -123,23 +125,7 @@ fn layers() -> BTreeMap<String, (u32, String)> {
 /// (blanked, so line numbers stay true): the invariants speak of the code
 /// that ships.
 fn shipped_sources(dir: &Path) -> Vec<(PathBuf, String)> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                walk(&p, out);
-            } else if p.extension().is_some_and(|x| x == "rs") {
-                out.push(p);
-            }
-        }
-    }
-    let mut files = Vec::new();
-    walk(&dir.join("src"), &mut files);
-    files.sort();
-    files
+    source::rust_files(&dir.join("src"))
         .into_iter()
         .map(|p| {
             let text = std::fs::read_to_string(&p).unwrap();

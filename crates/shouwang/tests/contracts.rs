@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use shouwang_incident::{RuleSet, Source};
 use shouwang_model::events::detail_fields;
 
+mod source;
+
 /// Each sensor as its crate exports it: name, event kinds, check-id
 /// prefixes of its findings.
 fn sensors() -> [(
@@ -178,26 +180,13 @@ fn every_emitted_kind_is_documented_with_its_sensor_and_details_fields() {
 
 /// Every .rs file under crates/*/src, with its path from the workspace.
 fn sources() -> Vec<(String, String)> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                walk(&p, out);
-            } else if p.extension().is_some_and(|x| x == "rs") {
-                out.push(p);
-            }
-        }
-    }
     let root = workspace();
     let mut files = Vec::new();
     for c in std::fs::read_dir(root.join("crates"))
         .expect("crates/")
         .flatten()
     {
-        walk(&c.path().join("src"), &mut files);
+        files.extend(source::rust_files(&c.path().join("src")));
     }
     files.sort();
     assert!(files.len() > 50, "found only {} source files", files.len());
