@@ -42,36 +42,22 @@ async fn a_defacement_shows_with_its_diff_and_an_operator_publishes() {
 
     let c = browser_like_client();
     log_in(&c, &con.base, "auditor", AUDITOR_PW).await;
-    let list = c
-        .get(format!("{}/guard", con.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let list = page(&c, format!("{}/guard", con.base)).await.1;
     assert!(
         list.contains(&root.replace('/', "&#x2f;")) && list.contains("防护中"),
         "{list}"
     );
-    let view = c
-        .get(format!("{}/guard/view?{}", con.base, enc(&root)))
-        .send()
+    let view = page(&c, format!("{}/guard/view?{}", con.base, enc(&root)))
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .1;
     assert!(view.contains("被篡改的版本"), "{view}");
     assert!(!view.contains("publish-form"), "auditors cannot publish");
-    let diff = c
-        .get(format!("{}/guard/diff?{}&id={qid}", con.base, enc(&root)))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let diff = page(
+        &c,
+        format!("{}/guard/diff?{}&id={qid}", con.base, enc(&root)),
+    )
+    .await
+    .1;
     assert!(
         diff.contains("class=\"del\">- &lt;h1&gt;某某镇人民政府"),
         "{diff}"
@@ -97,14 +83,9 @@ async fn a_defacement_shows_with_its_diff_and_an_operator_publishes() {
     std::fs::write(www.join("notice.html"), "<p>通知</p>").unwrap();
     let op = browser_like_client();
     log_in(&op, &con.base, "operator", OPERATOR_PW).await;
-    let view = op
-        .get(format!("{}/guard/view?{}", con.base, enc(&root)))
-        .send()
+    let view = page(&op, format!("{}/guard/view?{}", con.base, enc(&root)))
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .1;
     assert!(view.contains("publish-form"));
     let r = op
         .post(format!("{}/guard/publish", con.base))

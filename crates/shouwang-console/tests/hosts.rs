@@ -79,14 +79,7 @@ async fn hosts_list_and_detail() {
     );
     assert!(list.contains("/hosts/pc02"));
 
-    let detail = c
-        .get(format!("{}/hosts/pc01", con.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let detail = page(&c, format!("{}/hosts/pc01", con.base)).await.1;
     assert!(detail.contains("Kylin V10 (SP1)"), "{detail}");
     assert!(detail.contains("身份鉴别"));
     assert!(
@@ -100,14 +93,7 @@ async fn hosts_list_and_detail() {
     let id = finding_id(con.store.as_ref(), "acct.pass-max-days");
     assert!(detail.contains(&format!("/findings/{id}")));
 
-    let stray_page = c
-        .get(format!("{}/hosts/pc02", con.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let stray_page = page(&c, format!("{}/hosts/pc02", con.base)).await.1;
     assert!(
         stray_page.contains("检查记录文件不在本机"),
         "a file outside host-runs is not read"

@@ -9,34 +9,12 @@ use shouwang_console::ConsoleConfig;
 use shouwang_model::FindingStatus;
 
 fn client() -> reqwest::Client {
-    http_client_builder()
-        .cookie_store(true)
-        .redirect(Policy::none())
-        .build()
-        .unwrap()
+    browser_like_client()
 }
 
-/// Log in through the form, as a browser does; returns the session's CSRF token.
+/// Log in through the form, as a browser does, asking to go to /findings.
 async fn login(c: &reqwest::Client, base: &str, user: &str, pw: &str) -> reqwest::Response {
-    let page = c
-        .get(format!("{base}/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = csrf_of(&page);
-    c.post(format!("{base}/login"))
-        .form(&[
-            ("username", user),
-            ("password", pw),
-            ("csrf", &csrf),
-            ("next", "/findings"),
-        ])
-        .send()
-        .await
-        .unwrap()
+    submit_login(c, base, user, pw, Some("/findings")).await
 }
 
 #[tokio::test]

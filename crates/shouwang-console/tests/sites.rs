@@ -70,26 +70,14 @@ async fn a_sites_runs_show_their_counts_whether_stored_now_or_by_an_older_versio
         .unwrap();
 
     let c = logged_in(&con.base, "admin", ADMIN_PW).await;
-    let list = c
-        .get(format!("{}/sites", con.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let list = page(&c, format!("{}/sites", con.base)).await.1;
     // The list shows the last run.
     assert!(list.contains("HTTP 200 · 321 ms"), "{list}");
     assert!(list.contains("<td>17</td>"), "{list}");
 
-    let detail = c
-        .get(format!("{}/sites/view?url={url}", con.base))
-        .send()
+    let detail = page(&c, format!("{}/sites/view?url={url}", con.base))
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .1;
     let row = |needle: &str| {
         detail
             .lines()

@@ -137,8 +137,15 @@ pub fn browser_like_client() -> reqwest::Client {
         .unwrap()
 }
 
-/// Log in through the form, as a person does; asserts that it worked.
-pub async fn log_in(c: &reqwest::Client, base: &str, user: &str, pw: &str) {
+/// Submit the login form as a browser does (the form's token first), with
+/// `next` when given; the server's answer, whatever it is.
+pub async fn submit_login(
+    c: &reqwest::Client,
+    base: &str,
+    user: &str,
+    pw: &str,
+    next: Option<&str>,
+) -> reqwest::Response {
     let page = c
         .get(format!("{base}/login"))
         .send()
@@ -148,12 +155,20 @@ pub async fn log_in(c: &reqwest::Client, base: &str, user: &str, pw: &str) {
         .await
         .unwrap();
     let csrf = csrf_of(&page);
-    let r = c
-        .post(format!("{base}/login"))
-        .form(&[("username", user), ("password", pw), ("csrf", &csrf)])
+    let mut form = vec![("username", user), ("password", pw), ("csrf", &csrf)];
+    if let Some(next) = next {
+        form.push(("next", next));
+    }
+    c.post(format!("{base}/login"))
+        .form(&form)
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// Log in through the form, as a person does; asserts that it worked.
+pub async fn log_in(c: &reqwest::Client, base: &str, user: &str, pw: &str) {
+    let r = submit_login(c, base, user, pw, None).await;
     assert_eq!(
         r.status(),
         reqwest::StatusCode::SEE_OTHER,
