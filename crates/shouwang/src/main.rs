@@ -1,6 +1,14 @@
 //! `shouwang`: parses the command line, loads the config, calls the
 //! libraries. The work is in the library crates; the commands here only
 //! wire them together and talk to the person at the terminal.
+//!
+//! What this crate may contain, and nothing else: argument parsing
+//! (`cli`), the config file with its errors (`config`), where the data
+//! dir and config live (`paths`, `pidfile`), logging and terminal output
+//! (`logging`, `output`), and per command the wiring: open the store, call
+//! a library, print what came back, choose the exit code. A loop that runs
+//! inside `up`, a record written to the store, a rule or a parser belongs
+//! in the crate of its sensor or output (ARCHITECTURE.md, the code map).
 
 mod cli;
 mod commands;
