@@ -11,7 +11,8 @@ use shouwang_model::events::{
 };
 use shouwang_model::{AssetKind, FindingStatus, Incident, ReportStage, TimelineKind, UnitProfile};
 use shouwang_store::{
-    FindingGroup, FindingGroupQuery, IncidentFilter, NumberStats, RollupQuery, Store, TimeRange,
+    FindingGroup, FindingGroupQuery, IncidentFilter, NumberStats, Rollup, RollupQuery, Store,
+    TimeRange,
 };
 
 use crate::ReportError;
@@ -179,11 +180,6 @@ pub fn selfcheck(
     opts: &Options,
 ) -> Result<SelfCheckFacts, ReportError> {
     let range = TimeRange::new(period.since, period.until);
-    let when = format!("{} 00:00 至 {} 24:00（北京时间）", period.from, period.to);
-    let mut b = Builder {
-        figures: Vec::new(),
-        evidence: Vec::new(),
-    };
     // One scan of the period's events answers the counts per kind and
     // asset, the restore latencies and the probes' successes.
     let rollup = store.event_rollup(&RollupQuery {
@@ -193,24 +189,110 @@ pub fn selfcheck(
         flag_kinds: vec![site_events::PROBE.into()],
         flag_field: Some(site_events::PROBE_OK_FIELD.into()),
     })?;
-    let kind_count =
-        |k: &str| -> u64 { rollup.iter().filter(|r| r.kind == k).map(|r| r.count).sum() };
-    // No query for kinds that have no events: a sample search for an
-    // absent kind would walk the whole period.
-    let sample = |ks: &[&str]| -> Result<Vec<String>, ReportError> {
-        if ks.iter().map(|k| kind_count(k)).sum::<u64>() == 0 {
+    let mut cx = Collect {
+        store,
+        opts,
+        range,
+        when: format!("{} 00:00 至 {} 24:00（北京时间）", period.from, period.to),
+        rollup,
+        b: Builder {
+            figures: Vec::new(),
+            evidence: Vec::new(),
+        },
+    };
+    let guard = guard_part(&mut cx)?;
+    // --- findings, grouped once (open now, and first seen in the period) ---
+    let open_groups = cx.store.finding_groups(&FindingGroupQuery {
+        status: Some(FindingStatus::Open),
+        samples: cx.opts.samples,
+        ..FindingGroupQuery::default()
+    })?;
+    let period_groups = cx.store.finding_groups(&FindingGroupQuery {
+        first_seen: cx.range,
+        samples: cx.opts.samples,
+        ..FindingGroupQuery::default()
+    })?;
+
+    let site = site_part(&mut cx, &period_groups)?;
+    let host = host_part(&mut cx, &open_groups, &period_groups)?;
+    let incidents = incident_part(&mut cx, unit)?;
+    let problems = problems_part(&mut cx, &open_groups)?;
+    Ok(SelfCheckFacts {
+        generated_at: opts.now,
+        period,
+        unit: unit.clone(),
+        store: store.location(),
+        guard,
+        site,
+        host,
+        incidents,
+        open_findings: problems.open_findings,
+        open_total: problems.open_total,
+        remediation: problems.remediation,
+        figures: cx.b.figures,
+        evidence: cx.b.evidence,
+    })
+}
+
+/// What every part of the 自查报告 reads (the store, the period, the one
+/// rollup of the period's events) and the figures and evidence so far.
+struct Collect<'a> {
+    store: &'a dyn Store,
+    opts: &'a Options,
+    range: TimeRange,
+    /// The period as the evidence table words it.
+    when: String,
+    rollup: Vec<Rollup>,
+    b: Builder,
+}
+
+impl Collect<'_> {
+    fn kind_count(&self, k: &str) -> u64 {
+        self.rollup
+            .iter()
+            .filter(|r| r.kind == k)
+            .map(|r| r.count)
+            .sum()
+    }
+
+    /// Sample event ids of these kinds; no query for kinds that have no
+    /// events, since a sample search for an absent kind would walk the
+    /// whole period.
+    fn sample(&self, ks: &[&str]) -> Result<Vec<String>, ReportError> {
+        if ks.iter().map(|k| self.kind_count(k)).sum::<u64>() == 0 {
             return Ok(Vec::new());
         }
-        Ok(ids(&store.event_sample_ids(ks, &range, opts.samples)?))
-    };
+        Ok(ids(&self.store.event_sample_ids(
+            ks,
+            &self.range,
+            self.opts.samples,
+        )?))
+    }
 
-    // --- 防护 ---
+    /// The evidence wording of a sensor's findings first seen in the period.
+    fn fq(&self, sensor: &str, what: &str) -> String {
+        format!(
+            "findings 表中 sensor 为 {sensor}、首次发现时间在 {} 的发现项{what}",
+            self.when
+        )
+    }
+}
+
+struct Problems {
+    open_findings: Vec<FindingGroupRow>,
+    open_total: u64,
+    remediation: Vec<RemediationItem>,
+}
+
+/// 防护: the web roots guarded, what was restored, and how fast.
+fn guard_part(cx: &mut Collect<'_>) -> Result<GuardFacts, ReportError> {
+    let store = cx.store;
     let mut guard = GuardFacts {
-        restored: kind_count(guard_events::RESTORED),
-        recreated: kind_count(guard_events::RECREATED),
-        quarantined: kind_count(guard_events::QUARANTINED),
-        failed: kind_count(guard_events::RESTORE_FAILED),
-        maintenance: kind_count(guard_events::CHANGED_IN_MAINTENANCE),
+        restored: cx.kind_count(guard_events::RESTORED),
+        recreated: cx.kind_count(guard_events::RECREATED),
+        quarantined: cx.kind_count(guard_events::QUARANTINED),
+        failed: cx.kind_count(guard_events::RESTORE_FAILED),
+        maintenance: cx.kind_count(guard_events::CHANGED_IN_MAINTENANCE),
         ..GuardFacts::default()
     };
     let mut roots: BTreeMap<String, GuardRoot> = BTreeMap::new();
@@ -225,7 +307,8 @@ pub fn selfcheck(
         guard_events::QUARANTINED,
         guard_events::RESTORE_FAILED,
     ];
-    for c in rollup
+    for c in cx
+        .rollup
         .iter()
         .filter(|r| guard_kinds.contains(&r.kind.as_str()))
     {
@@ -242,7 +325,7 @@ pub fn selfcheck(
     guard.roots = roots.into_values().collect();
     let mut latency = NumberStats::default();
     let mut latency_sum = 0.0;
-    for r in rollup.iter().filter(|r| r.numbers > 0) {
+    for r in cx.rollup.iter().filter(|r| r.numbers > 0) {
         latency.count += r.numbers;
         latency_sum += r.sum.unwrap_or(0.0);
         latency.min = [latency.min, r.min].into_iter().flatten().reduce(f64::min);
@@ -251,8 +334,19 @@ pub fn selfcheck(
     latency.avg = (latency.count > 0).then(|| latency_sum / latency.count as f64);
     guard.latency_avg_ms = latency.avg;
     guard.latency_max_ms = latency.max;
+    guard_figures(cx, &guard, &latency)?;
+    Ok(guard)
+}
+
+/// The 防护 figures and their evidence.
+fn guard_figures(
+    cx: &mut Collect<'_>,
+    guard: &GuardFacts,
+    latency: &NumberStats,
+) -> Result<(), ReportError> {
+    let (opts, when) = (cx.opts, cx.when.clone());
     let n_roots = guard.roots.len() as u64;
-    b.count(
+    cx.b.count(
         "guard.roots",
         "防护",
         "受保护网站目录",
@@ -271,7 +365,7 @@ pub fn selfcheck(
         ),
     );
     let restore_count = guard.restored + guard.recreated;
-    b.count(
+    cx.b.count(
         "guard.restore_count",
         "防护",
         "篡改后自动恢复次数",
@@ -284,7 +378,7 @@ pub fn selfcheck(
                 GUARD_UNDONE[0], GUARD_UNDONE[1]
             ),
             restore_count,
-            sample(&GUARD_UNDONE)?,
+            cx.sample(&GUARD_UNDONE)?,
         ),
     );
     for (key, label, kind, n) in [
@@ -313,7 +407,7 @@ pub fn selfcheck(
             guard.failed,
         ),
     ] {
-        b.count(
+        cx.b.count(
             key,
             "防护",
             label,
@@ -327,7 +421,7 @@ pub fn selfcheck(
                 "event",
                 format!("events 表中 kind 为 {kind}、时间在 {when} 的事件"),
                 n,
-                sample(&[kind])?,
+                cx.sample(&[kind])?,
             ),
         );
     }
@@ -337,7 +431,7 @@ pub fn selfcheck(
         GUARD_UNDONE[1],
         guard_events::LATENCY_FIELD
     );
-    b.number(
+    cx.b.number(
         "guard.latency_avg_ms",
         "防护",
         "平均恢复用时",
@@ -345,7 +439,7 @@ pub fn selfcheck(
         ms_text(latency.avg),
         ev("event", latency_query.clone(), latency.count, Vec::new()),
     );
-    b.number(
+    cx.b.number(
         "guard.latency_max_ms",
         "防护",
         "最长恢复用时",
@@ -354,22 +448,18 @@ pub fn selfcheck(
         ev("event", latency_query, latency.count, Vec::new()),
     );
 
-    // --- findings, grouped once (open now, and first seen in the period) ---
-    let open_groups = store.finding_groups(&FindingGroupQuery {
-        status: Some(FindingStatus::Open),
-        samples: opts.samples,
-        ..FindingGroupQuery::default()
-    })?;
-    let period_groups = store.finding_groups(&FindingGroupQuery {
-        first_seen: range,
-        samples: opts.samples,
-        ..FindingGroupQuery::default()
-    })?;
+    Ok(())
+}
 
-    // --- 监测 ---
+/// 监测: the sites, their inspections and probes, and what they found.
+fn site_part(
+    cx: &mut Collect<'_>,
+    period_groups: &[FindingGroup],
+) -> Result<SiteFacts, ReportError> {
+    let store = cx.store;
     let mut site = SiteFacts {
-        inspections: kind_count(site_events::INSPECTED),
-        probes: kind_count(site_events::PROBE),
+        inspections: cx.kind_count(site_events::INSPECTED),
+        probes: cx.kind_count(site_events::PROBE),
         ..SiteFacts::default()
     };
     let mut sites: BTreeMap<String, SiteRow> = BTreeMap::new();
@@ -380,7 +470,8 @@ pub fn selfcheck(
             sites.insert(a.id.locator.clone(), row);
         }
     }
-    for c in rollup
+    for c in cx
+        .rollup
         .iter()
         .filter(|r| r.kind == site_events::PROBE || r.kind == site_events::INSPECTED)
     {
@@ -400,7 +491,7 @@ pub fn selfcheck(
         site.probes_ok += row.probes_ok;
     }
     site.availability = pct(site.probes_ok, site.probes);
-    let (found, fixed, open, samples) = period_counts(&period_groups, "site");
+    let (found, fixed, open, samples) = period_counts(period_groups, "site");
     site.found = found;
     site.fixed = fixed;
     site.open = open;
@@ -413,7 +504,19 @@ pub fn selfcheck(
     for row in &mut site.sites {
         row.open_findings = per_site_open.get(&row.site).copied().unwrap_or(0);
     }
-    b.count(
+    site_figures(cx, &site, samples)?;
+    Ok(site)
+}
+
+/// The 监测 figures and their evidence.
+fn site_figures(
+    cx: &mut Collect<'_>,
+    site: &SiteFacts,
+    samples: Samples,
+) -> Result<(), ReportError> {
+    let (opts, when) = (cx.opts, cx.when.clone());
+    let (found, fixed, open) = (site.found, site.fixed, site.open);
+    cx.b.count(
         "site.count",
         "监测",
         "巡查网站数",
@@ -430,7 +533,7 @@ pub fn selfcheck(
                 .collect(),
         ),
     );
-    b.count(
+    cx.b.count(
         "site.inspections",
         "监测",
         "网站巡查次数",
@@ -443,10 +546,10 @@ pub fn selfcheck(
                 site_events::INSPECTED
             ),
             site.inspections,
-            sample(&[site_events::INSPECTED])?,
+            cx.sample(&[site_events::INSPECTED])?,
         ),
     );
-    b.count(
+    cx.b.count(
         "site.probes",
         "监测",
         "可用性探测次数",
@@ -459,10 +562,10 @@ pub fn selfcheck(
                 site_events::PROBE
             ),
             site.probes,
-            sample(&[site_events::PROBE])?,
+            cx.sample(&[site_events::PROBE])?,
         ),
     );
-    b.number(
+    cx.b.number(
         "site.availability",
         "监测",
         "网站可用率",
@@ -478,21 +581,18 @@ pub fn selfcheck(
                 site.probes
             ),
             site.probes,
-            sample(&[site_events::PROBE])?,
+            cx.sample(&[site_events::PROBE])?,
         ),
     );
-    let fq = |sensor: &str, what: &str| {
-        format!("findings 表中 sensor 为 {sensor}、首次发现时间在 {when} 的发现项{what}")
-    };
-    b.count(
+    cx.b.count(
         "site.found",
         "监测",
         "发现网站问题",
         found,
         " 个",
-        ev("finding", fq("site", ""), found, samples.0),
+        ev("finding", cx.fq("site", ""), found, samples.0),
     );
-    b.count(
+    cx.b.count(
         "site.fixed",
         "监测",
         "其中已整改",
@@ -500,12 +600,12 @@ pub fn selfcheck(
         " 个",
         ev(
             "finding",
-            fq("site", "中当前状态为已整改（resolved）的"),
+            cx.fq("site", "中当前状态为已整改（resolved）的"),
             fixed,
             samples.1,
         ),
     );
-    b.count(
+    cx.b.count(
         "site.open",
         "监测",
         "其中未整改",
@@ -513,15 +613,24 @@ pub fn selfcheck(
         " 个",
         ev(
             "finding",
-            fq("site", "中当前状态为待处理或接受风险的"),
+            cx.fq("site", "中当前状态为待处理或接受风险的"),
             open,
             samples.2,
         ),
     );
 
-    // --- 主机自查 ---
+    Ok(())
+}
+
+/// 主机自查: each host's latest run, by 等保 control and by topic.
+fn host_part(
+    cx: &mut Collect<'_>,
+    open_groups: &[FindingGroup],
+    period_groups: &[FindingGroup],
+) -> Result<HostFacts, ReportError> {
+    let (store, range) = (cx.store, cx.range);
     let mut host = HostFacts {
-        runs: kind_count(HOST_COMPLETED),
+        runs: cx.kind_count(HOST_COMPLETED),
         ..HostFacts::default()
     };
     let mut controls: BTreeMap<String, RateRow> = BTreeMap::new();
@@ -530,7 +639,7 @@ pub fn selfcheck(
         .map(|(k, name, _)| rate_row(k, name))
         .collect();
     let mut run_files = Vec::new();
-    let host_runs = if kind_count(HOST_COMPLETED) > 0 {
+    let host_runs = if cx.kind_count(HOST_COMPLETED) > 0 {
         store.latest_event_per_asset(HOST_COMPLETED, &range)?
     } else {
         Vec::new()
@@ -593,14 +702,27 @@ pub fn selfcheck(
     topics.iter_mut().for_each(finish);
     host.topics = topics;
     host.pass_rate = pct(host.pass, host.pass + host.fail + host.cannot_check);
-    let (found, fixed, open, samples) = period_counts(&period_groups, "host");
+    let (found, fixed, open, samples) = period_counts(period_groups, "host");
     host.found = found;
     host.fixed = fixed;
     host.open = open;
+    host_figures(cx, &host, &run_files, samples)?;
+    Ok(host)
+}
+
+/// The 主机自查 figures and their evidence.
+fn host_figures(
+    cx: &mut Collect<'_>,
+    host: &HostFacts,
+    run_files: &[String],
+    samples: Samples,
+) -> Result<(), ReportError> {
+    let (opts, when) = (cx.opts, cx.when.clone());
+    let (found, fixed, open) = (host.found, host.fixed, host.open);
     let run_query = format!(
         "events 表中 kind 为 {HOST_COMPLETED}、时间在 {when} 的事件中每台主机最新一次，及其 details.run_file 所指的检查记录文件"
     );
-    b.count(
+    cx.b.count(
         "host.count",
         "主机自查",
         "自查主机数",
@@ -613,7 +735,7 @@ pub fn selfcheck(
             run_files.iter().take(opts.samples).cloned().collect(),
         ),
     );
-    b.count(
+    cx.b.count(
         "host.runs",
         "主机自查",
         "主机自查次数",
@@ -623,10 +745,10 @@ pub fn selfcheck(
             "event",
             format!("events 表中 kind 为 {HOST_COMPLETED}、时间在 {when} 的事件"),
             host.runs,
-            sample(&[HOST_COMPLETED])?,
+            cx.sample(&[HOST_COMPLETED])?,
         ),
     );
-    b.number(
+    cx.b.number(
         "host.pass_rate",
         "主机自查",
         "检查项符合率",
@@ -644,7 +766,7 @@ pub fn selfcheck(
         ),
     );
     for t in &host.topics {
-        b.number(
+        cx.b.number(
             &format!("host.topic.{}", t.key),
             "主机自查",
             &format!("{}符合率", t.name),
@@ -661,15 +783,15 @@ pub fn selfcheck(
             ),
         );
     }
-    b.count(
+    cx.b.count(
         "host.found",
         "主机自查",
         "发现主机问题",
         found,
         " 个",
-        ev("finding", fq("host", ""), found, samples.0),
+        ev("finding", cx.fq("host", ""), found, samples.0),
     );
-    b.count(
+    cx.b.count(
         "host.fixed",
         "主机自查",
         "其中已整改",
@@ -677,12 +799,12 @@ pub fn selfcheck(
         " 个",
         ev(
             "finding",
-            fq("host", "中当前状态为已整改（resolved）的"),
+            cx.fq("host", "中当前状态为已整改（resolved）的"),
             fixed,
             samples.1,
         ),
     );
-    b.count(
+    cx.b.count(
         "host.open",
         "主机自查",
         "其中未整改",
@@ -690,13 +812,18 @@ pub fn selfcheck(
         " 个",
         ev(
             "finding",
-            fq("host", "中当前状态为待处理或接受风险的"),
+            cx.fq("host", "中当前状态为待处理或接受风险的"),
             open,
             samples.2,
         ),
     );
 
-    // --- 事件 ---
+    Ok(())
+}
+
+/// 事件: the period's incidents and their reporting clock.
+fn incident_part(cx: &mut Collect<'_>, unit: &UnitProfile) -> Result<IncidentFacts, ReportError> {
+    let (store, opts, range, when) = (cx.store, cx.opts, cx.range, cx.when.clone());
     let incidents = incident_facts(store, unit, &range, opts)?;
     let inc_query = format!("incidents 表中发现时间在 {when} 的事件");
     let inc_ids: Vec<String> = incidents
@@ -705,7 +832,7 @@ pub fn selfcheck(
         .take(opts.samples)
         .map(|r| r.id.to_string())
         .collect();
-    b.count(
+    cx.b.count(
         "incident.total",
         "事件",
         "网络安全事件",
@@ -718,7 +845,7 @@ pub fn selfcheck(
             inc_ids.clone(),
         ),
     );
-    b.count(
+    cx.b.count(
         "incident.reportable",
         "事件",
         "其中须报告（较大及以上）",
@@ -731,7 +858,7 @@ pub fn selfcheck(
             inc_ids.clone(),
         ),
     );
-    b.count(
+    cx.b.count(
         "incident.handled",
         "事件",
         "已处置完毕",
@@ -744,7 +871,7 @@ pub fn selfcheck(
             inc_ids.clone(),
         ),
     );
-    b.count(
+    cx.b.count(
         "incident.deadlines_met",
         "事件",
         "按时报告",
@@ -757,7 +884,7 @@ pub fn selfcheck(
             inc_ids.clone(),
         ),
     );
-    b.count(
+    cx.b.count(
         "incident.deadlines_missed",
         "事件",
         "逾期或超时报告",
@@ -771,12 +898,20 @@ pub fn selfcheck(
         ),
     );
 
-    // --- 存在问题, 整改措施 ---
+    Ok(incidents)
+}
+
+/// 存在问题 and 整改措施: what is open now, with advice per check.
+fn problems_part(
+    cx: &mut Collect<'_>,
+    open_groups: &[FindingGroup],
+) -> Result<Problems, ReportError> {
+    let opts = cx.opts;
     let rules = shouwang_host::RuleSet::embedded().ok();
     let mut open_findings = Vec::new();
     let mut remediation = Vec::new();
     let mut open_total = 0;
-    for g in &open_groups {
+    for g in open_groups {
         open_total += g.count;
         open_findings.push(FindingGroupRow {
             area: area_of(&g.sensor).into(),
@@ -804,7 +939,7 @@ pub fn selfcheck(
         .take(opts.samples)
         .map(|i| i.to_string())
         .collect();
-    b.count(
+    cx.b.count(
         "findings.open_total",
         "存在问题",
         "当前未整改问题",
@@ -817,7 +952,7 @@ pub fn selfcheck(
             open_sample,
         ),
     );
-    b.count(
+    cx.b.count(
         "findings.open_checks",
         "存在问题",
         "涉及检查项",
@@ -831,20 +966,10 @@ pub fn selfcheck(
         ),
     );
 
-    Ok(SelfCheckFacts {
-        generated_at: opts.now,
-        period,
-        unit: unit.clone(),
-        store: store.location(),
-        guard,
-        site,
-        host,
-        incidents,
+    Ok(Problems {
         open_findings,
         open_total,
         remediation,
-        figures: b.figures,
-        evidence: b.evidence,
     })
 }
 
