@@ -36,6 +36,7 @@ pub mod manifest;
 pub mod objects;
 pub mod quarantine;
 pub mod restore;
+pub mod runtime;
 pub mod scan;
 pub mod watch;
 
@@ -91,6 +92,16 @@ pub enum GuardError {
     TargetNotEmpty(PathBuf),
     #[error(transparent)]
     Key(#[from] shouwang_store::StoreError),
+    /// A root of the watcher could not be taken on; the cause says why.
+    #[error("cannot guard {}", root.display())]
+    CannotGuard {
+        root: PathBuf,
+        #[source]
+        source: Box<GuardError>,
+    },
+    /// The system refused the watcher a thread.
+    #[error(transparent)]
+    Thread(std::io::Error),
 }
 
 pub type Result<T, E = GuardError> = std::result::Result<T, E>;

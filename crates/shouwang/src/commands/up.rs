@@ -344,29 +344,29 @@ fn spawn_guard(
     runtime: &tokio::runtime::Handle,
 ) {
     let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let roots = config.roots.clone();
-    let block = config.block;
+    let config = config.clone();
     let data_dir = data_dir.to_path_buf();
     let watcher_flag = flag.clone();
     let task = async move {
         let mut watcher = tokio::task::spawn_blocking(move || {
-            super::guard::run_watch(
+            shouwang_guard::runtime::run(
                 &data_dir,
+                &config,
+                &shouwang_guard::watch::WatchOptions::default(),
                 store,
-                roots,
-                shouwang_guard::watch::WatchOptions::default(),
-                block,
                 watcher_flag,
                 |line| tracing::info!(target: "guard", "{line}"),
             )
         });
-        tokio::select! {
-            ended = &mut watcher => ended.map_err(|e| anyhow!("{e}"))?,
+        let ended = tokio::select! {
+            ended = &mut watcher => ended,
             () = stopped(stop_rx) => {
                 flag.store(true, std::sync::atomic::Ordering::Relaxed);
-                watcher.await.map_err(|e| anyhow!("{e}"))?
+                watcher.await
             }
-        }
+        };
+        ended.map_err(|e| anyhow!("{e}"))??;
+        Ok(())
     };
     tasks.spawn("guard", task, runtime);
 }
