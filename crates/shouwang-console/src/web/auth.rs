@@ -118,6 +118,141 @@ fn api_error(status: StatusCode, msg: &str) -> Response {
     (status, Json(serde_json::json!({ "error": msg }))).into_response()
 }
 
+/// The person behind a request: an API token's owner, a live session's
+/// user, or nobody; a refusal when the token is unknown or the store fails.
+async fn who(
+    state: &AppState,
+    bearer: Option<String>,
+    session_id: Option<String>,
+    lang: String,
+    path: String,
+) -> Result<Option<Auth>, Response> {
+    if let Some(token) = bearer {
+        let hash = accounts::token_hash(&token);
+        let found = state
+            .db(move |s| {
+                let Some(tok) = s.api_token(&hash)? else {
+                    return Ok(None);
+                };
+                Ok(s.user(tok.user_id)?.filter(|u| !u.disabled))
+            })
+            .await;
+        match found {
+            Ok(Some(user)) => Ok(Some(Auth {
+                user,
+                session: None,
+                lang,
+                path,
+            })),
+            Ok(None) => Err(api_error(StatusCode::UNAUTHORIZED, "invalid API token")),
+            Err(e) => Err(api_error(e.status(), &e.public_message("en"))),
+        }
+    } else if let Some(id) = session_id {
+        let hash = accounts::token_hash(&id);
+        let found = state
+            .db(move |s| {
+                let Some(session) = s.session(&hash)? else {
+                    return Ok(None);
+                };
+                if session.expires_at <= Utc::now() {
+                    s.delete_session(&session.id_hash)?;
+                    return Ok(None);
+                }
+                Ok(s.user(session.user_id)?
+                    .filter(|u| !u.disabled)
+                    .map(|u| (u, session)))
+            })
+            .await;
+        match found {
+            Ok(Some((user, session))) => Ok(Some(Auth {
+                user,
+                session: Some(session),
+                lang,
+                path,
+            })),
+            Ok(None) => Ok(None),
+            Err(e) => Err((e.status(), e.public_message(&lang)).into_response()),
+        }
+    } else {
+        Ok(None)
+    }
+}
+
+/// A state-changing request of a login session, its body read (within its
+/// limit) and given back once the session's CSRF token is found in the
+/// `X-CSRF-Token` header or the form; a refusal page otherwise.
+async fn with_csrf_checked(
+    state: &AppState,
+    auth: &Auth,
+    session: &Session,
+    req: Request,
+) -> Result<Request, Response> {
+    let (parts, body) = req.into_parts();
+    // An upload (a report template) is multipart and larger.
+    let multipart = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let limit = if multipart {
+        super::reports::MAX_UPLOAD_BYTES
+    } else {
+        MAX_FORM_BYTES
+    };
+    // Read no further than the limit, and say what it is.
+    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
+        if is_api(parts.uri.path()) {
+            let m = format!("request too large (at most {} MB)", limit >> 20);
+            return Err(api_error(StatusCode::PAYLOAD_TOO_LARGE, &m));
+        }
+        let m = format!("{} {} MB", tr(&auth.lang, "error.too_large"), limit >> 20);
+        return Err(state
+            .renderer
+            .message_page(auth, StatusCode::PAYLOAD_TOO_LARGE, &m));
+    };
+    let from_header = parts
+        .headers
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let from_form = if multipart {
+        parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|ct| super::reports::multipart_text(ct, &bytes, CSRF_FIELD))
+    } else {
+        serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+            .ok()
+            .and_then(|fields| {
+                fields
+                    .into_iter()
+                    .find(|(k, _)| k == CSRF_FIELD)
+                    .map(|(_, v)| v)
+            })
+    };
+    let presented = from_header.or(from_form).unwrap_or_default();
+    if !same_secret(&presented, &session.csrf_token) {
+        state
+            .metrics
+            .csrf_rejected
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::warn!(user = %auth.user.name, path = %parts.uri.path(), "refused a request without a valid CSRF token");
+        if is_api(parts.uri.path()) {
+            return Err(api_error(
+                StatusCode::FORBIDDEN,
+                "missing or invalid CSRF token (send X-CSRF-Token)",
+            ));
+        }
+        return Err(state.renderer.message_page(
+            auth,
+            StatusCode::FORBIDDEN,
+            tr(&auth.lang, "error.csrf"),
+        ));
+    }
+    Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
 /// Resolve the person behind a request, and refuse state-changing requests
 /// from a login session that do not carry its CSRF token.
 pub(crate) async fn authenticate(
@@ -144,54 +279,9 @@ pub(crate) async fn authenticate(
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "/".into());
 
-    let auth = if let Some(token) = bearer {
-        let hash = accounts::token_hash(&token);
-        let found = state
-            .db(move |s| {
-                let Some(tok) = s.api_token(&hash)? else {
-                    return Ok(None);
-                };
-                Ok(s.user(tok.user_id)?.filter(|u| !u.disabled))
-            })
-            .await;
-        match found {
-            Ok(Some(user)) => Some(Auth {
-                user,
-                session: None,
-                lang,
-                path,
-            }),
-            Ok(None) => return api_error(StatusCode::UNAUTHORIZED, "invalid API token"),
-            Err(e) => return api_error(e.status(), &e.public_message("en")),
-        }
-    } else if let Some(id) = session_id {
-        let hash = accounts::token_hash(&id);
-        let found = state
-            .db(move |s| {
-                let Some(session) = s.session(&hash)? else {
-                    return Ok(None);
-                };
-                if session.expires_at <= Utc::now() {
-                    s.delete_session(&session.id_hash)?;
-                    return Ok(None);
-                }
-                Ok(s.user(session.user_id)?
-                    .filter(|u| !u.disabled)
-                    .map(|u| (u, session)))
-            })
-            .await;
-        match found {
-            Ok(Some((user, session))) => Some(Auth {
-                user,
-                session: Some(session),
-                lang,
-                path,
-            }),
-            Ok(None) => None,
-            Err(e) => return (e.status(), e.public_message(&lang)).into_response(),
-        }
-    } else {
-        None
+    let auth = match who(&state, bearer, session_id, lang, path).await {
+        Ok(auth) => auth,
+        Err(refused) => return refused,
     };
 
     if let Some(auth) = &auth {
@@ -200,70 +290,10 @@ pub(crate) async fn authenticate(
         let changes_state = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
             && req.uri().path() != "/login";
         if changes_state && let Some(session) = &auth.session {
-            let (parts, body) = req.into_parts();
-            // An upload (a report template) is multipart and larger.
-            let multipart = parts
-                .headers
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.starts_with("multipart/form-data"));
-            let limit = if multipart {
-                super::reports::MAX_UPLOAD_BYTES
-            } else {
-                MAX_FORM_BYTES
+            req = match with_csrf_checked(&state, auth, session, req).await {
+                Ok(req) => req,
+                Err(refused) => return refused,
             };
-            // Read no further than the limit, and say what it is.
-            let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
-                if is_api(parts.uri.path()) {
-                    let m = format!("request too large (at most {} MB)", limit >> 20);
-                    return api_error(StatusCode::PAYLOAD_TOO_LARGE, &m);
-                }
-                let m = format!("{} {} MB", tr(&auth.lang, "error.too_large"), limit >> 20);
-                return state
-                    .renderer
-                    .message_page(auth, StatusCode::PAYLOAD_TOO_LARGE, &m);
-            };
-            let from_header = parts
-                .headers
-                .get(CSRF_HEADER)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
-            let from_form = if multipart {
-                parts
-                    .headers
-                    .get(header::CONTENT_TYPE)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|ct| super::reports::multipart_text(ct, &bytes, CSRF_FIELD))
-            } else {
-                serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
-                    .ok()
-                    .and_then(|fields| {
-                        fields
-                            .into_iter()
-                            .find(|(k, _)| k == CSRF_FIELD)
-                            .map(|(_, v)| v)
-                    })
-            };
-            let presented = from_header.or(from_form).unwrap_or_default();
-            if !same_secret(&presented, &session.csrf_token) {
-                state
-                    .metrics
-                    .csrf_rejected
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                tracing::warn!(user = %auth.user.name, path = %parts.uri.path(), "refused a request without a valid CSRF token");
-                if is_api(parts.uri.path()) {
-                    return api_error(
-                        StatusCode::FORBIDDEN,
-                        "missing or invalid CSRF token (send X-CSRF-Token)",
-                    );
-                }
-                return state.renderer.message_page(
-                    auth,
-                    StatusCode::FORBIDDEN,
-                    tr(&auth.lang, "error.csrf"),
-                );
-            }
-            req = Request::from_parts(parts, Body::from(bytes));
         }
         // Someone with a one-time password sets their own before anything else.
         let path = req.uri().path();
