@@ -20,6 +20,7 @@ pub mod probe;
 pub mod root;
 pub mod rpmdb;
 pub mod rule;
+pub mod runs;
 
 pub use engine::{CheckResult, Run, SENSOR, Score, Verdict, diff, run, run_at};
 pub use probe::{Evidence, Facts, Observation};

@@ -20,6 +20,7 @@
 //! `***`, errors never carry a robot URL's query or path, and any echo of a
 //! secret in a platform's answer is scrubbed.
 
+pub mod announce;
 mod channel;
 mod config;
 mod notice;

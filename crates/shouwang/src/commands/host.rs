@@ -1,11 +1,5 @@
-//! `shouwang host check|diff|rules`: host self-inspection.
-//!
-//! A run is kept whole as a JSON file under the data dir
-//! (`host-runs/<host>/<time>-<profile>.json`) for `host diff` and reports:
-//! every rule's verdict and evidence, passes included, which would bloat
-//! the event table. The store gets the failed checks as findings, the
-//! findings of checks that now pass marked resolved, and one
-//! `host.check.completed` event with the scores and the run file's path.
+//! `shouwang host check|diff|rules`: host self-inspection. Runs are kept
+//! and recorded by `shouwang_host::runs`.
 
 use std::path::{Path, PathBuf};
 
@@ -13,10 +7,8 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use serde_json::json;
 use shouwang_host::engine::{self, Change, Verdict};
-use shouwang_host::{Root, RuleSet, Run};
+use shouwang_host::{Root, RuleSet, Run, runs};
 use shouwang_model::text::shorten;
-use shouwang_model::{Asset, NewEvent, Provenance, Severity};
-use shouwang_store::{RunScope, Store};
 
 use super::{Access, Ctx, Outcome};
 use crate::output;
@@ -126,8 +118,8 @@ fn check(ctx: &Ctx, args: CheckArgs) -> Result<Outcome> {
         let loaded = ctx.load_config()?;
         let data_dir = ctx.data_dir(&loaded, Access::Create)?.to_path_buf();
         let store = super::open_store(&loaded, &data_dir)?;
-        let file = save_run(&data_dir, &run)?;
-        let resolved = record(store.as_ref(), &run, &file)?;
+        let file = runs::save(&data_dir, &run)?;
+        let resolved = runs::record(store.as_ref(), &run, &file)?;
         recorded = Some((file, resolved));
     }
     if args.json {
@@ -140,122 +132,6 @@ fn check(ctx: &Ctx, args: CheckArgs) -> Result<Outcome> {
     } else {
         Outcome::Clean
     })
-}
-
-/// Where a host's runs are kept.
-fn runs_dir(data_dir: &Path, host: &str) -> PathBuf {
-    // A host name is a single path component; anything else is replaced.
-    let safe: String = host
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    data_dir
-        .join("host-runs")
-        .join(safe.trim_start_matches('.'))
-}
-
-fn save_run(data_dir: &Path, run: &Run) -> Result<PathBuf> {
-    let dir = runs_dir(data_dir, &run.host);
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let name = format!(
-        "{}-{}.json",
-        run.started_at.format("%Y%m%dT%H%M%S%.3fZ"),
-        run.profile
-    );
-    let path = dir.join(name);
-    let text = serde_json::to_vec_pretty(run)?;
-    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(path)
-}
-
-/// Findings for the failures, resolve those that now pass, one event.
-/// Returns how many findings were resolved.
-fn record(store: &dyn Store, run: &Run, file: &Path) -> Result<usize> {
-    store
-        .upsert_asset(&Asset {
-            id: run.asset(),
-            name: run.host.clone(),
-            details: json!({
-                "os": run.os,
-                "root": run.root,
-                "last_check": run.started_at,
-                "profile": run.profile,
-                "score": run.overall.score,
-            }),
-        })
-        .context("cannot record the host as an asset")?;
-    let findings = run.findings();
-    store
-        .record_findings(&findings)
-        .context("cannot record the findings")?;
-    // A rule that could not be checked says nothing: only the findings
-    // of rules that now pass are resolved.
-    let passed = run
-        .results
-        .iter()
-        .filter(|r| r.verdict == Verdict::Pass)
-        .map(|r| r.id.clone())
-        .collect();
-    let seen = findings.iter().map(|f| f.fingerprint()).collect();
-    let resolved = shouwang_store::resolve_not_seen(
-        store,
-        "sensor:host",
-        &RunScope {
-            sensor: engine::SENSOR.into(),
-            asset: run.asset(),
-            checks: Some(passed),
-        },
-        &seen,
-        json!({ "file": file.display().to_string() }),
-    )
-    .context("cannot resolve the findings of rules that now pass")?
-    .len();
-    let fail = run.count(Verdict::Fail);
-    let worst = run
-        .results
-        .iter()
-        .filter(|r| r.verdict == Verdict::Fail)
-        .map(|r| r.severity)
-        .max()
-        .unwrap_or(Severity::Info);
-    let mut provenance = Provenance::now(
-        engine::SENSOR,
-        format!("profile:{}", run.profile),
-        &run.root,
-    );
-    provenance.observed_at = run.started_at;
-    store
-        .record_events(&[NewEvent {
-            time: run.started_at,
-            kind: shouwang_host::events::CHECK_COMPLETED.into(),
-            asset: run.asset(),
-            severity: worst,
-            summary: format!(
-                "主机自查（{}）：得分 {:.1}，不符合 {fail} 项，无法检查 {} 项",
-                run.profile,
-                run.overall.score,
-                run.count(Verdict::CannotCheck)
-            ),
-            details: serde_json::to_value(shouwang_host::events::CheckCompleted {
-                profile: run.profile.clone(),
-                score: Some(run.overall.score),
-                pass: run.count(Verdict::Pass) as u64,
-                fail: fail as u64,
-                cannot_check: run.count(Verdict::CannotCheck) as u64,
-                resolved: resolved as u64,
-                run_file: file.display().to_string(),
-                duration_ms: run.duration_ms,
-            })?,
-            provenance,
-        }])
-        .context("cannot record the event")?;
-    Ok(resolved)
 }
 
 fn render_run(run: &Run, recorded: Option<&(PathBuf, usize)>) -> String {
@@ -353,13 +229,6 @@ fn render_run(run: &Run, recorded: Option<&(PathBuf, usize)>) -> String {
     out
 }
 
-fn load_run(path: &Path) -> Result<Run> {
-    let text =
-        std::fs::read(path).with_context(|| format!("cannot read the run {}", path.display()))?;
-    serde_json::from_slice(&text)
-        .with_context(|| format!("{} is not a host check run file", path.display()))
-}
-
 fn diff(
     ctx: &Ctx,
     before: Option<PathBuf>,
@@ -372,7 +241,7 @@ fn diff(
         (None, None) => {
             let data_dir = ctx.paths.data_dir()?;
             let host = host.unwrap_or_else(|| engine::hostname(&Root::live()));
-            let dir = runs_dir(data_dir, &host);
+            let dir = runs::dir(data_dir, &host);
             let mut runs: Vec<PathBuf> = std::fs::read_dir(&dir)
                 .with_context(|| {
                     format!(
@@ -397,7 +266,7 @@ fn diff(
         }
         _ => bail!("name both run files, or none for this host's last two runs"),
     };
-    let (ra, rb) = (load_run(&a)?, load_run(&b)?);
+    let (ra, rb) = (runs::load(&a)?, runs::load(&b)?);
     let changes = engine::diff(&ra, &rb);
     if json {
         output::print_json(&json!({

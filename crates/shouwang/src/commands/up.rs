@@ -7,6 +7,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use serde_json::json;
 use shouwang_console::accounts;
 use shouwang_model::VERSION;
+use shouwang_notify::announce;
 use shouwang_store::{NewAuditEntry, Role, Store};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::watch;
@@ -191,11 +192,15 @@ pub fn run(ctx: &Ctx) -> Result<Outcome> {
         // sensors (here, or `site inspect` and `host check` run by hand)
         // wrote to the store.
         // A bad channel in the config stops the start, like any bad config.
-        super::incident::notifier(&loaded.config.notify, None)?;
-        let console_url = console_addr.map(|a| format!("http://{a}"));
-        let task =
-            super::incident::run_loop(loaded.clone(), store.clone(), console_url, stop_rx.clone());
-        tasks.spawn("incident", task, runtime.handle());
+        announce::notifier(&loaded.config.notify, None)?;
+        let config = announce::AnnounceConfig {
+            incident: loaded.config.incident.clone(),
+            unit: loaded.config.unit.profile(),
+            notify: loaded.config.notify.clone(),
+            console: console_addr.map(|a| format!("http://{a}")),
+        };
+        let task = announce::run(config, store.clone(), stop_rx.clone());
+        tasks.spawn("incident", async { Ok(task.await?) }, runtime.handle());
     }
     if tasks.is_empty() {
         tracing::warn!(
