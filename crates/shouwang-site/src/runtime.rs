@@ -319,6 +319,33 @@ pub fn compare_and_keep_snapshot(
     Ok(())
 }
 
+/// Add the website at `locator` (a parsed homepage URL) to the store, or
+/// update its name and `own_site` flag, with its `site.add` audit entry in
+/// `actor`'s name; `by` says what added it when it was not `site add`.
+pub fn add_site(
+    store: &dyn Store,
+    locator: &str,
+    name: &str,
+    own: bool,
+    actor: &str,
+    by: Option<&str>,
+) -> Result<(), StoreError> {
+    let mut details = json!({ "name": name, "own_site": own });
+    if let Some(by) = by {
+        details["by"] = by.into();
+    }
+    store
+        .audited(|tx| {
+            tx.upsert_asset(&Asset {
+                id: AssetRef::new(AssetKind::Website, locator),
+                name: name.to_string(),
+                details: json!({ "own_site": own }),
+            })?;
+            tx.audit(&NewAuditEntry::new(actor, "site.add", locator, details))
+        })
+        .map(|_| ())
+}
+
 /// Record a run: the site as an asset (unless it is already there, or the
 /// target came from the store), the findings, the event, and the findings
 /// not seen again marked resolved when the crawl was complete.
@@ -335,22 +362,15 @@ pub fn save(
         // A site recorded by its first inspection is added as `site add`
         // adds one, audited: `own_site` lets the crawler reach this
         // machine and the private network.
-        let name = target.name.clone().unwrap_or_default();
-        store
-            .audited(|tx| {
-                tx.upsert_asset(&Asset {
-                    id: asset.clone(),
-                    name: name.clone(),
-                    details: json!({ "own_site": target.own }),
-                })?;
-                tx.audit(&NewAuditEntry::new(
-                    added_by.actor.clone(),
-                    "site.add",
-                    asset.locator.as_str(),
-                    json!({ "name": name, "own_site": target.own, "by": added_by.by }),
-                ))
-            })
-            .map_err(store_error("cannot record the site"))?;
+        add_site(
+            store,
+            &asset.locator,
+            target.name.as_deref().unwrap_or_default(),
+            target.own,
+            &added_by.actor,
+            Some(added_by.by),
+        )
+        .map_err(store_error("cannot record the site"))?;
     }
     store
         .record_findings(&report.findings)
@@ -484,6 +504,52 @@ mod tests {
         assert!(
             text.starts_with("cannot record the probe: a change was about to be stored"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn a_site_added_by_an_inspection_says_so_in_the_audit_log_and_one_added_by_hand_does_not() {
+        let dir =
+            std::env::temp_dir().join(format!("shouwang-site-runtime-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = shouwang_store::SqliteStore::open(
+            &dir.join("shouwang.db"),
+            shouwang_store::AuditKey::from_bytes([7; 32]),
+        )
+        .unwrap();
+        add_site(&store, "https://a.example/", "甲", true, "cli:alice", None).unwrap();
+        add_site(
+            &store,
+            "https://b.example/",
+            "",
+            false,
+            "cli:bob",
+            Some("site inspect --record"),
+        )
+        .unwrap();
+        let entries = store.audit_entries(0, 10).unwrap();
+        let sites = websites(&store).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        let adds: Vec<_> = entries.iter().filter(|e| e.action == "site.add").collect();
+        assert_eq!(adds.len(), 2, "{entries:?}");
+        let by_hand: serde_json::Value = serde_json::from_str(&adds[0].details).unwrap();
+        let by_run: serde_json::Value = serde_json::from_str(&adds[1].details).unwrap();
+        assert_eq!(
+            (adds[0].actor.as_str(), adds[0].target.as_str()),
+            ("cli:alice", "https://a.example/")
+        );
+        assert_eq!(by_hand, json!({ "name": "甲", "own_site": true }));
+        assert_eq!(
+            by_run,
+            json!({ "name": "", "own_site": false, "by": "site inspect --record" })
+        );
+        let own: Vec<_> = sites
+            .iter()
+            .map(|a| (a.id.locator.as_str(), own_flag(a)))
+            .collect();
+        assert_eq!(
+            own,
+            [("https://a.example/", true), ("https://b.example/", false)]
         );
     }
 }

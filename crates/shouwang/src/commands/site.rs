@@ -13,12 +13,9 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use serde::Serialize;
-use serde_json::json;
 use shouwang_model::text::shorten;
-use shouwang_model::{Asset, AssetKind, AssetRef};
 use shouwang_site::runtime::{self, AddedBy, Target, own_flag, stored_report, websites};
 use shouwang_site::{InspectOptions, Report};
-use shouwang_store::NewAuditEntry;
 
 use super::{Access, Ctx, Outcome, cli_actor};
 use crate::cli::JsonArg;
@@ -291,23 +288,15 @@ fn add(ctx: &Ctx, url: &str, name: Option<String>, own: bool) -> Result<Outcome>
     let url = InspectOptions::parse_url(url)?;
     let loaded = ctx.load_config()?;
     let store = ctx.open_store(&loaded, Access::Create)?;
-    let id = AssetRef::new(AssetKind::Website, url.as_str());
-    let name = name.unwrap_or_default();
-    store
-        .audited(|tx| {
-            tx.upsert_asset(&Asset {
-                id: id.clone(),
-                name: name.clone(),
-                details: json!({ "own_site": own }),
-            })?;
-            tx.audit(&NewAuditEntry::new(
-                cli_actor(),
-                "site.add",
-                url.as_str(),
-                json!({ "name": name, "own_site": own }),
-            ))
-        })
-        .context("cannot add the site")?;
+    runtime::add_site(
+        store.as_ref(),
+        url.as_str(),
+        &name.unwrap_or_default(),
+        own,
+        &cli_actor(),
+        None,
+    )
+    .context("cannot add the site")?;
     output::print(&format!(
         "added {url}{}; inspect it with `shouwang site inspect --all`\n",
         if own { " (our own site)" } else { "" }
