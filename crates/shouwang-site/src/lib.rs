@@ -26,6 +26,7 @@ mod decode;
 mod fetch;
 mod html;
 pub mod page;
+pub mod runtime;
 pub mod score;
 mod snapshot;
 
@@ -47,8 +48,9 @@ pub use url::Url;
 /// The sensor name on every finding and event of this crate.
 pub const SENSOR: &str = events::SENSOR;
 
-/// What can stop an inspection before it starts. Everything that goes
-/// wrong while crawling is a finding instead.
+/// What can stop an inspection before it starts, or keeping its result
+/// (see [`runtime`]). Everything that goes wrong while crawling is a
+/// finding instead.
 #[derive(Debug, thiserror::Error)]
 pub enum SiteError {
     #[error(
@@ -57,6 +59,27 @@ pub enum SiteError {
     BadUrl(String, String),
     #[error("cannot set up the HTTP client: {0}")]
     Client(String),
+    #[error(transparent)]
+    Config(#[from] SiteConfigError),
+    /// `what` says what could not be done, e.g. "cannot record the
+    /// findings"; the store's error says why.
+    #[error("{what}")]
+    Store {
+        what: &'static str,
+        #[source]
+        source: shouwang_store::StoreError,
+    },
+    #[error("cannot {doing} {}", path.display())]
+    Snapshot {
+        doing: &'static str,
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    #[error("the background task panicked")]
+    Panicked(#[source] tokio::task::JoinError),
 }
 
 /// How to inspect a site. [`InspectOptions::new`] gives the defaults.

@@ -175,16 +175,26 @@ pub fn run(ctx: &Ctx) -> Result<Outcome> {
     if !config.site.schedule.is_empty() {
         // A mistyped time stops the start, like any other bad config.
         config.site.schedule_times()?;
-        let task = super::site::run_schedule(
+        let (site, store, data_dir, stop) = (
             config.site.clone(),
-            data_dir.clone(),
             store.clone(),
+            data_dir.clone(),
             stop_rx.clone(),
         );
+        let task = async move {
+            shouwang_site::runtime::run_schedule(&site, store, &data_dir, stop)
+                .await
+                .map_err(anyhow::Error::from)
+        };
         tasks.spawn("site", task, runtime.handle());
     }
     if config.site.probe_interval_seconds > 0 {
-        let task = super::site::run_probes(config.site.clone(), store.clone(), stop_rx.clone());
+        let (site, store, stop) = (config.site.clone(), store.clone(), stop_rx.clone());
+        let task = async move {
+            shouwang_site::runtime::run_probes(&site, store, stop)
+                .await
+                .map_err(anyhow::Error::from)
+        };
         tasks.spawn("site-probe", task, runtime.handle());
     }
     {

@@ -1,0 +1,555 @@
+//! The site sensor at work: the scheduled inspections (早晚巡查) and the
+//! homepage probes `shouwang up` runs, and how a run is kept in the store
+//! (asset, findings, event, findings not seen again resolved through the
+//! audited path) and read back as a report.
+//!
+//! The sites to inspect are kept in the store as assets of kind `website`
+//! rather than in the config file: the console lists and will edit them,
+//! and `site add` must not rewrite a hand-commented TOML file.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::json;
+use shouwang_model::events::decode;
+use shouwang_model::{
+    Asset, AssetKind, AssetRef, FindingStatus, NewEvent, NewFinding, Provenance, Severity,
+};
+use shouwang_store::{EventFilter, FindingFilter, NewAuditEntry, RunScope, Store, StoreError};
+use tokio::sync::watch;
+
+use crate::availability::{self, Probe};
+use crate::events as site_events;
+use crate::{
+    Dictionary, HomepageStatus, InspectOptions, Report, SENSOR, SiteConfig, SiteError,
+    SiteSnapshot, Url,
+};
+
+/// Who the audit log names for the changes of the runtime itself.
+const ACTOR: &str = "sensor:site";
+
+/// A site to inspect.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub url: Url,
+    pub name: Option<String>,
+    /// Our own site: robots.txt is not consulted, requests are not spaced.
+    pub own: bool,
+}
+
+/// Who adds a site that a recorded run finds missing from the store, as
+/// the audit log names them.
+#[derive(Debug, Clone)]
+pub struct AddedBy {
+    /// The actor, e.g. `cli:alice`.
+    pub actor: String,
+    /// What added it, e.g. `site inspect --record`.
+    pub by: &'static str,
+}
+
+/// Whether a website asset is our own site.
+pub fn own_flag(asset: &Asset) -> bool {
+    asset
+        .details
+        .get("own_site")
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false)
+}
+
+/// The websites in the store.
+pub fn websites(store: &dyn Store) -> Result<Vec<Asset>, SiteError> {
+    Ok(store
+        .assets()
+        .map_err(store_error("cannot list the sites in the store"))?
+        .into_iter()
+        .filter(|a| a.id.kind == AssetKind::Website)
+        .collect())
+}
+
+/// The sites added with `site add`, as targets; `force_own` treats each as
+/// our own.
+pub fn stored_targets(store: &dyn Store, force_own: bool) -> Result<Vec<Target>, SiteError> {
+    websites(store)?
+        .iter()
+        .map(|a| {
+            Ok(Target {
+                url: InspectOptions::parse_url(&a.id.locator)?,
+                name: Some(a.name.clone()).filter(|n| !n.is_empty()),
+                own: own_flag(a) || force_own,
+            })
+        })
+        .collect()
+}
+
+/// Keep a run: compare it with the last snapshot in `snapshots`
+/// (defacement), keep this one, and record the findings and the event in
+/// the store. `added_by` is `None` when the target came from the store;
+/// otherwise a site the store does not have yet is added in its name.
+pub fn record_run(
+    store: &dyn Store,
+    snapshots: &Path,
+    report: &mut Report,
+    target: &Target,
+    added_by: Option<&AddedBy>,
+    dictionary: &Dictionary,
+) -> Result<(), SiteError> {
+    if report.homepage.error.is_none() {
+        compare_and_keep_snapshot(snapshots, report, dictionary)?;
+    }
+    save(store, report, target, added_by)
+}
+
+/// The scheduled inspections of `shouwang up`: at each time of `[site]
+/// schedule` (China time), every site added with `site add`, one after
+/// another, recorded as `site inspect --all` records them, with the
+/// snapshots under `data_dir`. A failed run is logged and the schedule
+/// goes on; `stop` turning true ends it between and during runs.
+pub async fn run_schedule(
+    config: &SiteConfig,
+    store: Arc<dyn Store>,
+    data_dir: &Path,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(), SiteError> {
+    let times = config.schedule_times()?;
+    let dictionary = Arc::new(config.dictionary()?);
+    let snapshots = data_dir.join("site-snapshots");
+    let east8 = shouwang_model::beijing_offset();
+    loop {
+        let now = chrono::Utc::now().with_timezone(&east8).naive_local();
+        let Some(next) = crate::next_run(now, &times) else {
+            let _ = stop.wait_for(|&s| s).await;
+            return Ok(());
+        };
+        let wait = (next - now).to_std().unwrap_or_default();
+        tracing::info!(target: "site", next = %next, "next website inspection (China time)");
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            _ = stop.wait_for(|&s| s) => return Ok(()),
+        }
+        let listed = {
+            let store = store.clone();
+            blocking(move || stored_targets(store.as_ref(), false)).await
+        };
+        let targets = match listed {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(target: "site", "cannot list the sites: {}", chain(&e));
+                continue;
+            }
+        };
+        for t in targets {
+            let mut opts = config.options(t.url.clone(), dictionary.clone());
+            opts.name = t.name.clone();
+            opts.own_site = t.own;
+            let result = tokio::select! {
+                r = crate::inspect(opts) => r,
+                _ = stop.wait_for(|&s| s) => return Ok(()),
+            };
+            let mut report = match result {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!(target: "site", site = %t.url, "cannot inspect: {e}");
+                    continue;
+                }
+            };
+            let (store, snapshots, dictionary) =
+                (store.clone(), snapshots.clone(), dictionary.clone());
+            let site = t.url.to_string();
+            let kept = blocking(move || {
+                record_run(
+                    store.as_ref(),
+                    &snapshots,
+                    &mut report,
+                    &t,
+                    None,
+                    &dictionary,
+                )
+                .map(|()| (report.findings.len(), report.pages))
+            })
+            .await;
+            match kept {
+                Ok((findings, pages)) => {
+                    tracing::info!(target: "site", %site, pages, findings, "website inspected")
+                }
+                Err(e) => {
+                    tracing::warn!(target: "site", %site, "cannot record the inspection: {}", chain(&e))
+                }
+            }
+        }
+    }
+}
+
+/// The availability probes of `shouwang up`: every `[site]
+/// probe_interval_seconds`, each site's homepage once, kept as a
+/// `site.probe` event; after each probe the week's failure ratio is judged
+/// (a `site.availability` finding at 5 % or more, resolved when back
+/// under). Failures to record are logged and the probes go on.
+pub async fn run_probes(
+    config: &SiteConfig,
+    store: Arc<dyn Store>,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(), SiteError> {
+    let every = std::time::Duration::from_secs(config.probe_interval_seconds.max(1));
+    let timeout = std::time::Duration::from_secs(config.timeout_seconds.max(1));
+    loop {
+        let listed = {
+            let store = store.clone();
+            blocking(move || stored_targets(store.as_ref(), false)).await
+        };
+        let targets = match listed {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(target: "site", "cannot list the sites: {}", chain(&e));
+                Vec::new()
+            }
+        };
+        for t in targets {
+            let result = tokio::select! {
+                r = availability::probe(&t.url, timeout) => r,
+                _ = stop.wait_for(|&s| s) => return Ok(()),
+            };
+            let probe: Probe = match result {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(target: "site", site = %t.url, "cannot probe: {e}");
+                    continue;
+                }
+            };
+            let store = store.clone();
+            let site = t.url.to_string();
+            let kept = blocking(move || record_probe(store.as_ref(), &site, &probe)).await;
+            if let Err(e) = kept {
+                tracing::warn!(target: "site", site = %t.url, "cannot record the probe: {}", chain(&e))
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            _ = stop.wait_for(|&s| s) => return Ok(()),
+        }
+    }
+}
+
+/// Keep one probe of `site` and judge the site's last 7 days of them.
+pub fn record_probe(store: &dyn Store, site: &str, probe: &Probe) -> Result<(), SiteError> {
+    let asset = AssetRef::new(AssetKind::Website, site);
+    let now = chrono::Utc::now();
+    let summary = match &probe.error {
+        None => format!("首页探测 {site}：正常，{} 毫秒", probe.elapsed_ms),
+        Some(e) => format!("首页探测 {site}：失败，{e}"),
+    };
+    store
+        .record_events(&[NewEvent {
+            time: now,
+            kind: site_events::PROBE.into(),
+            asset: asset.clone(),
+            severity: if probe.ok {
+                Severity::Info
+            } else {
+                Severity::Medium
+            },
+            summary,
+            details: serde_json::to_value(probe)?,
+            provenance: Provenance::now(SENSOR, site_events::PROBE, site),
+        }])
+        .map_err(store_error("cannot record the probe"))?;
+    let week = store
+        .events(&EventFilter {
+            kind_prefix: Some(site_events::PROBE.into()),
+            since: Some(now - chrono::Duration::days(7)),
+            limit: 1_000_000,
+            ..EventFilter::default()
+        })
+        .map_err(store_error("cannot read the week's probes"))?;
+    let mine: Vec<_> = week.iter().filter(|e| e.event.asset == asset).collect();
+    let failures = mine
+        .iter()
+        .filter(|e| !decode::<site_events::Probe>(&e.event.details).is_ok_and(|p| p.ok))
+        .count();
+    match availability::weekly_verdict(site, mine.len(), failures, 7.0) {
+        Some(finding) => {
+            store
+                .record_findings(&[finding])
+                .map_err(store_error("cannot record the availability finding"))?;
+        }
+        None => {
+            // Back under the line (or too few visits to say): an open
+            // availability finding is resolved.
+            shouwang_store::resolve_not_seen(
+                store,
+                ACTOR,
+                &RunScope {
+                    sensor: SENSOR.into(),
+                    asset,
+                    checks: Some(["site.availability".to_string()].into()),
+                },
+                &HashSet::new(),
+                json!({ "probes": mine.len(), "failures": failures }),
+            )
+            .map_err(store_error("cannot resolve the availability finding"))?;
+        }
+    }
+    Ok(())
+}
+
+/// Compare the run with the site's last snapshot in `dir` (defacement,
+/// changed titles), then keep this run's snapshot for the next one.
+pub fn compare_and_keep_snapshot(
+    dir: &Path,
+    report: &mut Report,
+    dictionary: &Dictionary,
+) -> Result<(), SiteError> {
+    let path = dir.join(SiteSnapshot::file_name(&report.site));
+    match std::fs::read(&path) {
+        Ok(bytes) => match serde_json::from_slice::<SiteSnapshot>(&bytes) {
+            Ok(previous) => report.compare_with(&previous, dictionary),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "ignoring an unreadable site snapshot")
+            }
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(snapshot_error("read the site snapshot", &path)(e)),
+    }
+    std::fs::create_dir_all(dir).map_err(snapshot_error("create", dir))?;
+    // Write aside and rename, so that a crash never leaves half a snapshot.
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_vec(&report.snapshot)?)
+        .map_err(snapshot_error("write", &tmp))?;
+    std::fs::rename(&tmp, &path).map_err(snapshot_error("write", &path))?;
+    Ok(())
+}
+
+/// Add the website at `locator` (a parsed homepage URL) to the store, or
+/// update its name and `own_site` flag, with its `site.add` audit entry in
+/// `actor`'s name; `by` says what added it when it was not `site add`.
+pub fn add_site(
+    store: &dyn Store,
+    locator: &str,
+    name: &str,
+    own: bool,
+    actor: &str,
+    by: Option<&str>,
+) -> Result<(), StoreError> {
+    let mut details = json!({ "name": name, "own_site": own });
+    if let Some(by) = by {
+        details["by"] = by.into();
+    }
+    store
+        .audited(|tx| {
+            tx.upsert_asset(&Asset {
+                id: AssetRef::new(AssetKind::Website, locator),
+                name: name.to_string(),
+                details: json!({ "own_site": own }),
+            })?;
+            tx.audit(&NewAuditEntry::new(actor, "site.add", locator, details))
+        })
+        .map(|_| ())
+}
+
+/// Record a run: the site as an asset (unless it is already there, or the
+/// target came from the store), the findings, the event, and the findings
+/// not seen again marked resolved when the crawl was complete.
+pub fn save(
+    store: &dyn Store,
+    report: &Report,
+    target: &Target,
+    added_by: Option<&AddedBy>,
+) -> Result<(), SiteError> {
+    let asset = report.asset();
+    if let Some(added_by) = added_by
+        && !websites(store)?.iter().any(|a| a.id == asset)
+    {
+        // A site recorded by its first inspection is added as `site add`
+        // adds one, audited: `own_site` lets the crawler reach this
+        // machine and the private network.
+        add_site(
+            store,
+            &asset.locator,
+            target.name.as_deref().unwrap_or_default(),
+            target.own,
+            &added_by.actor,
+            Some(added_by.by),
+        )
+        .map_err(store_error("cannot record the site"))?;
+    }
+    store
+        .record_findings(&report.findings)
+        .map_err(store_error("cannot record the findings"))?;
+    store
+        .record_events(&[report.event()])
+        .map_err(store_error("cannot record the inspection event"))?;
+    if report.limits_hit.is_empty() && report.homepage.error.is_none() {
+        let seen = report.findings.iter().map(|f| f.fingerprint()).collect();
+        shouwang_store::resolve_not_seen(
+            store,
+            ACTOR,
+            &RunScope {
+                sensor: SENSOR.into(),
+                asset,
+                checks: None,
+            },
+            &seen,
+            json!({ "started_at": report.started_at }),
+        )
+        .map_err(store_error("cannot mark the fixed findings resolved"))?;
+    }
+    Ok(())
+}
+
+/// A site's state as the store has it, in the shape of an inspection
+/// report: the last run's counts, and the findings that are open now.
+/// `None` when the site was never inspected.
+pub fn stored_report(store: &dyn Store, asset: &Asset) -> Result<Option<Report>, SiteError> {
+    let events = store
+        .events(&EventFilter {
+            kind_prefix: Some(site_events::INSPECTED.into()),
+            limit: 10_000,
+            ..EventFilter::default()
+        })
+        .map_err(store_error("cannot read the inspection events"))?;
+    let Some(last) = events.into_iter().find(|e| e.event.asset == asset.id) else {
+        return Ok(None);
+    };
+    let findings: Vec<NewFinding> = store
+        .findings(&FindingFilter {
+            status: Some(FindingStatus::Open),
+            sensor: Some(SENSOR.into()),
+            asset: Some(asset.id.clone()),
+            limit: 100_000,
+            ..FindingFilter::default()
+        })
+        .map_err(store_error("cannot read the site's findings"))?
+        .into_iter()
+        .map(|f| NewFinding {
+            asset: f.asset,
+            severity: f.severity,
+            title: f.title,
+            evidence: f.evidence,
+            location: f.location,
+            provenance: f.provenance,
+        })
+        .collect();
+    // A row this version cannot read as an inspection reads as one that
+    // counted nothing, as each missing field does.
+    let d: site_events::Inspected = decode(&last.event.details).unwrap_or_default();
+    let finished_at = last.event.time;
+    let started_at = finished_at - chrono::Duration::milliseconds(d.duration_ms);
+    Ok(Some(Report {
+        site: asset.id.locator.clone(),
+        name: Some(asset.name.clone()).filter(|n| !n.is_empty()),
+        started_at,
+        finished_at,
+        homepage: d.homepage.unwrap_or_else(|| HomepageStatus {
+            status: None,
+            elapsed_ms: 0,
+            final_url: asset.id.locator.clone(),
+            redirects: Vec::new(),
+            error: None,
+        }),
+        pages: d.pages as usize,
+        refs_checked: d.refs_checked as usize,
+        links_found: d.links_found as usize,
+        broken_on_homepage: d.broken_on_homepage as usize,
+        broken_elsewhere: d.broken_elsewhere as usize,
+        text_bytes: 0,
+        limits_hit: d.limits_hit,
+        score: crate::score::score(&findings),
+        findings,
+        snapshot: SiteSnapshot::default(),
+    }))
+}
+
+fn store_error(what: &'static str) -> impl FnOnce(StoreError) -> SiteError {
+    move |source| SiteError::Store { what, source }
+}
+
+fn snapshot_error(doing: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> SiteError {
+    let path = path.to_path_buf();
+    move |source| SiteError::Snapshot {
+        doing,
+        path,
+        source,
+    }
+}
+
+/// Store work off the async threads: the store is synchronous.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, SiteError> + Send + 'static,
+) -> Result<T, SiteError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(SiteError::Panicked)?
+}
+
+/// An error and its causes, as the log shows them.
+fn chain(e: &SiteError) -> String {
+    let mut out = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_failure_names_what_could_not_be_done_and_why() {
+        let e = store_error("cannot record the probe")(StoreError::Unaudited);
+        let text = chain(&e);
+        assert!(
+            text.starts_with("cannot record the probe: a change was about to be stored"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_site_added_by_an_inspection_says_so_in_the_audit_log_and_one_added_by_hand_does_not() {
+        let dir =
+            std::env::temp_dir().join(format!("shouwang-site-runtime-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = shouwang_store::SqliteStore::open(
+            &dir.join("shouwang.db"),
+            shouwang_store::AuditKey::from_bytes([7; 32]),
+        )
+        .unwrap();
+        add_site(&store, "https://a.example/", "甲", true, "cli:alice", None).unwrap();
+        add_site(
+            &store,
+            "https://b.example/",
+            "",
+            false,
+            "cli:bob",
+            Some("site inspect --record"),
+        )
+        .unwrap();
+        let entries = store.audit_entries(0, 10).unwrap();
+        let sites = websites(&store).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        let adds: Vec<_> = entries.iter().filter(|e| e.action == "site.add").collect();
+        assert_eq!(adds.len(), 2, "{entries:?}");
+        let by_hand: serde_json::Value = serde_json::from_str(&adds[0].details).unwrap();
+        let by_run: serde_json::Value = serde_json::from_str(&adds[1].details).unwrap();
+        assert_eq!(
+            (adds[0].actor.as_str(), adds[0].target.as_str()),
+            ("cli:alice", "https://a.example/")
+        );
+        assert_eq!(by_hand, json!({ "name": "甲", "own_site": true }));
+        assert_eq!(
+            by_run,
+            json!({ "name": "", "own_site": false, "by": "site inspect --record" })
+        );
+        let own: Vec<_> = sites
+            .iter()
+            .map(|a| (a.id.locator.as_str(), own_flag(a)))
+            .collect();
+        assert_eq!(
+            own,
+            [("https://a.example/", true), ("https://b.example/", false)]
+        );
+    }
+}
