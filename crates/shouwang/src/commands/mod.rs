@@ -102,16 +102,6 @@ pub fn open_store(loaded: &Loaded, data_dir: &Path) -> Result<Arc<dyn Store>> {
     Ok(Arc::from(store))
 }
 
-/// Run synchronous work (the store, files) on the blocking pool of `up`; a
-/// panic in it is an error like the work's own.
-pub async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T> + Send + 'static,
-) -> Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .context("the background task panicked")?
-}
-
 /// Who the audit log says acted, for changes made from the command line.
 pub fn cli_actor() -> String {
     let name = ["USER", "LOGNAME"]
