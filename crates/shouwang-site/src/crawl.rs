@@ -90,105 +90,16 @@ fn today_in_china() -> NaiveDate {
 pub async fn run(opts: InspectOptions) -> Result<Report, SiteError> {
     let started_at = Utc::now();
     let today = opts.today.unwrap_or_else(today_in_china);
-    let (per_host, delay) = if opts.own_site {
-        (opts.per_host_concurrency.max(8), Duration::ZERO)
-    } else {
-        (opts.per_host_concurrency, opts.per_host_delay)
-    };
-    let mut fetcher = Fetcher::new(opts.timeout, per_host, delay, opts.max_page_bytes, false)?;
     let site = opts.url.as_str().to_string();
     let maker = FindingMaker {
         asset: AssetRef::new(AssetKind::Website, &site),
     };
     let mut findings = Vec::new();
-    let mut limits_hit = Vec::new();
 
-    let mut home = fetcher
-        .fetch(&opts.url, Method::Get, Visitor::Browser, None)
-        .await;
-    if let Err(FetchFailure::Tls(detail)) = &home {
-        // Report the certificate problem, then look at the site as a
-        // visitor who clicks through the browser's warning would: its
-        // content still needs inspecting.
-        findings.push(maker.make(
-            "site.tls-error",
-            Severity::High,
-            "HTTPS 证书无效或握手错误（浏览器会显示安全警告）",
-            "Invalid HTTPS certificate or handshake error",
-            &format!("访问 {site} 时：{}", shorten(detail, 400)),
-            &site,
-        ));
-        fetcher = Fetcher::new(opts.timeout, per_host, delay, opts.max_page_bytes, true)?;
-        home = fetcher
-            .fetch(&opts.url, Method::Get, Visitor::Browser, None)
-            .await;
-    }
-    let homepage = HomepageStatus {
-        status: home.as_ref().ok().map(|f| f.status),
-        elapsed_ms: home.as_ref().map_or(0, |f| f.elapsed.as_millis() as u64),
-        final_url: home
-            .as_ref()
-            .map_or_else(|_| site.clone(), |f| f.url.to_string()),
-        redirects: home.as_ref().map_or_else(
-            |_| Vec::new(),
-            |f| {
-                if f.chain.len() > 1 {
-                    f.chain.iter().map(Url::to_string).collect()
-                } else {
-                    Vec::new()
-                }
-            },
-        ),
-        error: home.as_ref().err().map(FetchFailure::zh),
-    };
+    let (fetcher, home) = fetch_homepage(&opts, &site, &maker, &mut findings).await?;
+    let homepage = homepage_status(&home, &site);
     let mut scope = scope_hosts(&opts.url, &opts.extra_hosts);
-    let reachable = match &home {
-        Ok(f) if f.status < 400 => {
-            if let Some(h) = f.url.host_str() {
-                scope.insert(h.to_string());
-            }
-            if f.elapsed > SLOW_HOMEPAGE {
-                findings.push(maker.make(
-                    "site.slow-homepage",
-                    Severity::Low,
-                    "首页打开缓慢",
-                    "Homepage is slow",
-                    &format!(
-                        "首页响应用时 {} 毫秒（超过 15 秒计为无法访问）",
-                        f.elapsed.as_millis()
-                    ),
-                    &site,
-                ));
-            }
-            true
-        }
-        Ok(f) => {
-            findings.push(maker.make(
-                "site.unreachable",
-                Severity::Critical,
-                "首页无法访问",
-                "Homepage unreachable",
-                &format!("首页返回 HTTP {}（{}）", f.status, f.url),
-                &site,
-            ));
-            false
-        }
-        Err(e) => {
-            let (check, zh) = match e {
-                FetchFailure::Tls(_) => ("site.tls-error", "首页 HTTPS 证书或握手错误，无法访问"),
-                _ => ("site.unreachable", "首页无法访问"),
-            };
-            findings.push(maker.make(
-                check,
-                Severity::Critical,
-                zh,
-                "Homepage unreachable",
-                &format!("访问首页失败：{}", e.zh()),
-                &site,
-            ));
-            false
-        }
-    };
+    let reachable = judge_homepage(&home, &site, &maker, &mut scope, &mut findings);
     if opts.transport_checks {
         findings.extend(transport_checks(&fetcher, &opts.url, &home, &maker, today).await);
     }
@@ -205,7 +116,7 @@ pub async fn run(opts: InspectOptions) -> Result<Report, SiteError> {
             broken_on_homepage: 0,
             broken_elsewhere: 0,
             text_bytes: 0,
-            limits_hit,
+            limits_hit: Vec::new(),
             score: crate::score::score(&findings),
             findings,
             snapshot: SiteSnapshot::default(),
@@ -215,23 +126,7 @@ pub async fn run(opts: InspectOptions) -> Result<Report, SiteError> {
         .as_ref()
         .map(|f| f.url.clone())
         .unwrap_or(opts.url.clone());
-
-    let robots = if opts.own_site {
-        Robots::default()
-    } else {
-        let mut robots_url = home_final.clone();
-        robots_url.set_path("/robots.txt");
-        robots_url.set_query(None);
-        match fetcher
-            .fetch(&robots_url, Method::Get, Visitor::Browser, Some(512 * 1024))
-            .await
-        {
-            Ok(f) if f.status == 200 => {
-                Robots::parse(&decode(&f.body, f.content_type.as_deref()).0)
-            }
-            _ => Robots::default(),
-        }
-    };
+    let robots = fetch_robots(&opts, &fetcher, &home_final).await;
 
     let government = opts.government.unwrap_or_else(|| {
         opts.url
@@ -249,72 +144,289 @@ pub async fn run(opts: InspectOptions) -> Result<Report, SiteError> {
         cloak_budget: AtomicUsize::new(opts.cloaking_pages),
     });
 
-    // --- pages ---
-    let mut frontier: VecDeque<PageJob> = VecDeque::new();
-    let mut seen: HashSet<String> = HashSet::from([opts.url.to_string(), home_final.to_string()]);
-    let mut refs: HashMap<String, RefInfo> = HashMap::new();
-    let mut page_failures: HashMap<String, Option<String>> = HashMap::new();
-    let mut home_facts: Option<PageFacts> = None;
-    let mut pages = 0usize;
-    let mut links_found = 0usize;
-    let mut snapshot = SiteSnapshot {
-        taken_at: Some(Utc::now()),
-        homepage: opts.url.to_string(),
-        pages: Default::default(),
-    };
-    let mut text_bytes = 0u64;
-    let mut enqueued = 1usize;
-    let mut tasks: JoinSet<PageOutcome> = JoinSet::new();
-    {
-        let shared = shared.clone();
-        let job = PageJob {
-            url: opts.url.clone(),
-            depth: 0,
-            anchor: None,
-        };
-        tasks.spawn(process_page(shared, job, Some(home)));
+    let mut crawl = Crawl::new(&opts, &home_final, findings);
+    crawl.pages_in_scope(&shared, &opts, &robots, home).await;
+    let (refs_checked, mut ref_failures) = check_other_refs(&shared, &opts, &robots, &crawl).await;
+    let (broken_on_homepage, broken_elsewhere) =
+        crawl.report_broken_refs(&shared, &mut ref_failures);
+
+    let mut findings = merge_template_repeats(crawl.findings);
+    if let Some(facts) = &crawl.home_facts {
+        findings.extend(checks::identity(
+            &maker,
+            opts.url.as_str(),
+            facts,
+            government,
+        ));
     }
-    loop {
-        while tasks.len() < opts.concurrency.max(1) {
-            let Some(job) = frontier.pop_front() else {
+
+    Ok(Report {
+        site,
+        name: opts.name,
+        started_at,
+        finished_at: Utc::now(),
+        homepage,
+        pages: crawl.pages,
+        refs_checked,
+        links_found: crawl.links_found,
+        broken_on_homepage,
+        broken_elsewhere,
+        text_bytes: crawl.text_bytes,
+        limits_hit: crawl.limits_hit,
+        score: crate::score::score(&findings),
+        findings,
+        snapshot: crawl.snapshot,
+    })
+}
+
+/// Fetch the homepage with the fetcher the rest of the crawl uses: one that
+/// accepts a bad certificate when the homepage has one.
+async fn fetch_homepage(
+    opts: &InspectOptions,
+    site: &str,
+    maker: &FindingMaker,
+    findings: &mut Vec<NewFinding>,
+) -> Result<(Fetcher, Result<Fetched, FetchFailure>), SiteError> {
+    let (per_host, delay) = if opts.own_site {
+        (opts.per_host_concurrency.max(8), Duration::ZERO)
+    } else {
+        (opts.per_host_concurrency, opts.per_host_delay)
+    };
+    let mut fetcher = Fetcher::new(opts.timeout, per_host, delay, opts.max_page_bytes, false)?;
+    let mut home = fetcher
+        .fetch(&opts.url, Method::Get, Visitor::Browser, None)
+        .await;
+    if let Err(FetchFailure::Tls(detail)) = &home {
+        // Report the certificate problem, then look at the site as a
+        // visitor who clicks through the browser's warning would: its
+        // content still needs inspecting.
+        findings.push(maker.make(
+            "site.tls-error",
+            Severity::High,
+            "HTTPS 证书无效或握手错误（浏览器会显示安全警告）",
+            "Invalid HTTPS certificate or handshake error",
+            &format!("访问 {site} 时：{}", shorten(detail, 400)),
+            site,
+        ));
+        fetcher = Fetcher::new(opts.timeout, per_host, delay, opts.max_page_bytes, true)?;
+        home = fetcher
+            .fetch(&opts.url, Method::Get, Visitor::Browser, None)
+            .await;
+    }
+    Ok((fetcher, home))
+}
+
+fn homepage_status(home: &Result<Fetched, FetchFailure>, site: &str) -> HomepageStatus {
+    HomepageStatus {
+        status: home.as_ref().ok().map(|f| f.status),
+        elapsed_ms: home.as_ref().map_or(0, |f| f.elapsed.as_millis() as u64),
+        final_url: home
+            .as_ref()
+            .map_or_else(|_| site.to_string(), |f| f.url.to_string()),
+        redirects: home.as_ref().map_or_else(
+            |_| Vec::new(),
+            |f| {
+                if f.chain.len() > 1 {
+                    f.chain.iter().map(Url::to_string).collect()
+                } else {
+                    Vec::new()
+                }
+            },
+        ),
+        error: home.as_ref().err().map(FetchFailure::zh),
+    }
+}
+
+/// Whether the homepage answered, with the findings on how it answered; the
+/// host it ended on joins the scope.
+fn judge_homepage(
+    home: &Result<Fetched, FetchFailure>,
+    site: &str,
+    maker: &FindingMaker,
+    scope: &mut HashSet<String>,
+    findings: &mut Vec<NewFinding>,
+) -> bool {
+    match home {
+        Ok(f) if f.status < 400 => {
+            if let Some(h) = f.url.host_str() {
+                scope.insert(h.to_string());
+            }
+            if f.elapsed > SLOW_HOMEPAGE {
+                findings.push(maker.make(
+                    "site.slow-homepage",
+                    Severity::Low,
+                    "首页打开缓慢",
+                    "Homepage is slow",
+                    &format!(
+                        "首页响应用时 {} 毫秒（超过 15 秒计为无法访问）",
+                        f.elapsed.as_millis()
+                    ),
+                    site,
+                ));
+            }
+            true
+        }
+        Ok(f) => {
+            findings.push(maker.make(
+                "site.unreachable",
+                Severity::Critical,
+                "首页无法访问",
+                "Homepage unreachable",
+                &format!("首页返回 HTTP {}（{}）", f.status, f.url),
+                site,
+            ));
+            false
+        }
+        Err(e) => {
+            let (check, zh) = match e {
+                FetchFailure::Tls(_) => ("site.tls-error", "首页 HTTPS 证书或握手错误，无法访问"),
+                _ => ("site.unreachable", "首页无法访问"),
+            };
+            findings.push(maker.make(
+                check,
+                Severity::Critical,
+                zh,
+                "Homepage unreachable",
+                &format!("访问首页失败：{}", e.zh()),
+                site,
+            ));
+            false
+        }
+    }
+}
+
+async fn fetch_robots(opts: &InspectOptions, fetcher: &Fetcher, home_final: &Url) -> Robots {
+    if opts.own_site {
+        return Robots::default();
+    }
+    let mut robots_url = home_final.clone();
+    robots_url.set_path("/robots.txt");
+    robots_url.set_query(None);
+    match fetcher
+        .fetch(&robots_url, Method::Get, Visitor::Browser, Some(512 * 1024))
+        .await
+    {
+        Ok(f) if f.status == 200 => Robots::parse(&decode(&f.body, f.content_type.as_deref()).0),
+        _ => Robots::default(),
+    }
+}
+
+/// The crawl's state: what the pages found and referred to, carried from
+/// the crawl of pages to the checks of references and the report.
+struct Crawl {
+    frontier: VecDeque<PageJob>,
+    seen: HashSet<String>,
+    refs: HashMap<String, RefInfo>,
+    page_failures: HashMap<String, Option<String>>,
+    home_facts: Option<PageFacts>,
+    pages: usize,
+    links_found: usize,
+    snapshot: SiteSnapshot,
+    text_bytes: u64,
+    enqueued: usize,
+    findings: Vec<NewFinding>,
+    limits_hit: Vec<String>,
+}
+
+impl Crawl {
+    fn new(opts: &InspectOptions, home_final: &Url, findings: Vec<NewFinding>) -> Self {
+        Crawl {
+            frontier: VecDeque::new(),
+            seen: HashSet::from([opts.url.to_string(), home_final.to_string()]),
+            refs: HashMap::new(),
+            page_failures: HashMap::new(),
+            home_facts: None,
+            pages: 0,
+            links_found: 0,
+            snapshot: SiteSnapshot {
+                taken_at: Some(Utc::now()),
+                homepage: opts.url.to_string(),
+                pages: Default::default(),
+            },
+            text_bytes: 0,
+            enqueued: 1,
+            findings,
+            limits_hit: Vec::new(),
+        }
+    }
+
+    /// The homepage (already fetched), then every page in scope
+    /// breadth-first within the limits.
+    async fn pages_in_scope(
+        &mut self,
+        shared: &Arc<Shared>,
+        opts: &InspectOptions,
+        robots: &Robots,
+        home: Result<Fetched, FetchFailure>,
+    ) {
+        let mut tasks: JoinSet<PageOutcome> = JoinSet::new();
+        {
+            let shared = shared.clone();
+            let job = PageJob {
+                url: opts.url.clone(),
+                depth: 0,
+                anchor: None,
+            };
+            tasks.spawn(process_page(shared, job, Some(home)));
+        }
+        loop {
+            while tasks.len() < opts.concurrency.max(1) {
+                let Some(job) = self.frontier.pop_front() else {
+                    break;
+                };
+                tasks.spawn(process_page(shared.clone(), job, None));
+            }
+            let Some(joined) = tasks.join_next().await else {
                 break;
             };
-            tasks.spawn(process_page(shared.clone(), job, None));
+            let outcome = match joined {
+                Ok(o) => o,
+                Err(e) => {
+                    tracing::warn!(error = %e, "a page task failed");
+                    continue;
+                }
+            };
+            self.absorb(outcome, shared, opts, robots);
         }
-        let Some(joined) = tasks.join_next().await else {
-            break;
-        };
-        let outcome = match joined {
-            Ok(o) => o,
-            Err(e) => {
-                tracing::warn!(error = %e, "a page task failed");
-                continue;
-            }
-        };
+    }
+
+    /// Take in one page's outcome: its findings, its references, and the
+    /// pages it links to that are still to be crawled.
+    fn absorb(
+        &mut self,
+        outcome: PageOutcome,
+        shared: &Shared,
+        opts: &InspectOptions,
+        robots: &Robots,
+    ) {
         let is_home = outcome.job.url == opts.url;
-        page_failures.insert(outcome.job.url.to_string(), outcome.failure);
-        findings.extend(outcome.findings);
-        text_bytes += outcome.text_bytes;
+        self.page_failures
+            .insert(outcome.job.url.to_string(), outcome.failure);
+        self.findings.extend(outcome.findings);
+        self.text_bytes += outcome.text_bytes;
         let Some(facts) = outcome.facts else {
-            continue;
+            return;
         };
-        pages += 1;
-        links_found += facts.refs.len();
-        snapshot.pages.insert(
+        self.pages += 1;
+        self.links_found += facts.refs.len();
+        self.snapshot.pages.insert(
             outcome.job.url.to_string(),
             PageSnapshot::new(&facts.title, &facts.text, is_home),
         );
         for r in &facts.refs {
             let key = r.url.to_string();
-            let full = refs.len() >= opts.max_refs;
-            if let Some(info) = refs.get_mut(&key) {
+            let full = self.refs.len() >= opts.max_refs;
+            if let Some(info) = self.refs.get_mut(&key) {
                 info.referrers += 1;
                 info.from_homepage |= is_home;
             } else if full {
-                note(&mut limits_hit, format!("引用数上限 {}", opts.max_refs));
+                note(
+                    &mut self.limits_hit,
+                    format!("引用数上限 {}", opts.max_refs),
+                );
                 continue;
             } else {
-                refs.insert(
+                self.refs.insert(
                     key.clone(),
                     RefInfo {
                         url: r.url.clone(),
@@ -326,37 +438,134 @@ pub async fn run(opts: InspectOptions) -> Result<Report, SiteError> {
                     },
                 );
             }
-            if r.kind != RefKind::Link || !shared.in_scope(&r.url) || seen.contains(&key) {
+            if r.kind != RefKind::Link || !shared.in_scope(&r.url) || self.seen.contains(&key) {
                 continue;
             }
             if !robots.allows(&r.url) {
                 continue;
             }
             if outcome.job.depth + 1 > opts.max_depth {
-                note(&mut limits_hit, format!("深度上限 {}", opts.max_depth));
+                note(&mut self.limits_hit, format!("深度上限 {}", opts.max_depth));
                 continue;
             }
-            if enqueued >= opts.max_pages {
-                note(&mut limits_hit, format!("页面数上限 {}", opts.max_pages));
+            if self.enqueued >= opts.max_pages {
+                note(
+                    &mut self.limits_hit,
+                    format!("页面数上限 {}", opts.max_pages),
+                );
                 continue;
             }
-            seen.insert(key);
-            enqueued += 1;
-            frontier.push_back(PageJob {
+            self.seen.insert(key);
+            self.enqueued += 1;
+            self.frontier.push_back(PageJob {
                 url: r.url.clone(),
                 depth: outcome.job.depth + 1,
                 anchor: Some(r.text.clone()).filter(|t| !t.is_empty()),
             });
         }
         if is_home {
-            home_facts = Some(facts);
+            self.home_facts = Some(facts);
         }
     }
 
-    // --- references that were not crawled as pages ---
+    /// The findings for broken and empty references, in the order of their
+    /// URLs; returns how many were broken on the homepage and elsewhere.
+    fn report_broken_refs(
+        &mut self,
+        shared: &Shared,
+        ref_failures: &mut HashMap<String, RefCheck>,
+    ) -> (usize, usize) {
+        let maker = &shared.maker;
+        let mut broken_on_homepage = 0;
+        let mut broken_elsewhere = 0;
+        let mut keys: Vec<&String> = self.refs.keys().collect();
+        keys.sort();
+        for key in keys {
+            let info = &self.refs[key];
+            let (broken, empty) = match (self.page_failures.get_mut(key), ref_failures.get_mut(key))
+            {
+                (Some(f), _) => (f.clone(), false),
+                (None, Some(c)) => {
+                    self.findings.append(&mut c.findings);
+                    (c.broken.clone(), c.empty)
+                }
+                (None, None) => continue,
+            };
+            if empty {
+                self.findings.push(maker.make(
+                    "site.empty-attachment",
+                    Severity::Medium,
+                    "空白附件",
+                    "Empty attachment",
+                    &format!(
+                        "附件大小为 0 字节；出现在 {} {}",
+                        info.first_referrer, info.element
+                    ),
+                    info.url.as_str(),
+                ));
+            }
+            let Some(why) = broken else {
+                continue;
+            };
+            if info.from_homepage {
+                broken_on_homepage += 1;
+            } else {
+                broken_elsewhere += 1;
+            }
+            self.findings
+                .push(broken_ref(maker, info, !shared.in_scope(&info.url), &why));
+        }
+        (broken_on_homepage, broken_elsewhere)
+    }
+}
+
+/// The finding for one reference that is broken.
+fn broken_ref(maker: &FindingMaker, info: &RefInfo, external: bool, why: &str) -> NewFinding {
+    let (check, zh, en) = match info.kind {
+        RefKind::Link => ("site.broken-link", "死链", "Broken link"),
+        RefKind::Attachment => (
+            "site.broken-attachment",
+            "附件无法下载",
+            "Broken attachment",
+        ),
+        RefKind::Image => ("site.broken-image", "图片无法显示", "Broken image"),
+        _ => (
+            "site.broken-resource",
+            "页面资源无法加载",
+            "Broken page resource",
+        ),
+    };
+    let where_zh = if info.from_homepage { "首页" } else { "" };
+    let scope_zh = if external { "外链" } else { "内链" };
+    maker.make(
+        check,
+        if info.from_homepage {
+            Severity::Medium
+        } else {
+            Severity::Low
+        },
+        format!("{where_zh}{scope_zh}{zh}"),
+        format!("{en} ({})", if external { "external" } else { "internal" }),
+        &format!(
+            "{why}；首次出现于 {}：{}；共 {} 处引用",
+            info.first_referrer, info.element, info.referrers
+        ),
+        info.url.as_str(),
+    )
+}
+
+/// Every reference that was not crawled as a page, checked once; returns
+/// how many references were checked in all, pages included, and what each
+/// check found.
+async fn check_other_refs(
+    shared: &Arc<Shared>,
+    opts: &InspectOptions,
+    robots: &Robots,
+    crawl: &Crawl,
+) -> (usize, HashMap<String, RefCheck>) {
     let mut to_check: Vec<(String, Url, RefKind, String)> = Vec::new();
-    for (key, info) in &refs {
-        if page_failures.contains_key(key) {
+    for (key, info) in &crawl.refs {
+        if crawl.page_failures.contains_key(key) {
             continue;
         }
         let in_scope = shared.in_scope(&info.url);
@@ -372,7 +581,7 @@ pub async fn run(opts: InspectOptions) -> Result<Report, SiteError> {
             info.first_referrer.clone(),
         ));
     }
-    let refs_checked = to_check.len() + page_failures.len();
+    let refs_checked = to_check.len() + crawl.page_failures.len();
     let mut ref_failures: HashMap<String, RefCheck> = HashMap::new();
     let mut checks: JoinSet<(String, RefCheck)> = JoinSet::new();
     // Which reference each task checks: a task that panics returns no key.
@@ -406,8 +615,13 @@ pub async fn run(opts: InspectOptions) -> Result<Report, SiteError> {
             }
             Some(Err(e)) => match tasks.remove(&e.id()) {
                 Some((key, url, referrer, true)) => {
-                    let finding =
-                        reader_failed(&maker, url.as_str(), &referrer, false, &failure_of(e));
+                    let finding = reader_failed(
+                        &shared.maker,
+                        url.as_str(),
+                        &referrer,
+                        false,
+                        &failure_of(e),
+                    );
                     ref_failures.insert(
                         key,
                         RefCheck {
@@ -421,104 +635,7 @@ pub async fn run(opts: InspectOptions) -> Result<Report, SiteError> {
             None => break,
         }
     }
-
-    // --- broken references ---
-    let mut broken_on_homepage = 0;
-    let mut broken_elsewhere = 0;
-    let mut keys: Vec<&String> = refs.keys().collect();
-    keys.sort();
-    for key in keys {
-        let info = &refs[key];
-        let (broken, empty) = match (page_failures.get_mut(key), ref_failures.get_mut(key)) {
-            (Some(f), _) => (f.clone(), false),
-            (None, Some(c)) => {
-                findings.append(&mut c.findings);
-                (c.broken.clone(), c.empty)
-            }
-            (None, None) => continue,
-        };
-        if empty {
-            findings.push(maker.make(
-                "site.empty-attachment",
-                Severity::Medium,
-                "空白附件",
-                "Empty attachment",
-                &format!(
-                    "附件大小为 0 字节；出现在 {} {}",
-                    info.first_referrer, info.element
-                ),
-                info.url.as_str(),
-            ));
-        }
-        let Some(why) = broken else {
-            continue;
-        };
-        if info.from_homepage {
-            broken_on_homepage += 1;
-        } else {
-            broken_elsewhere += 1;
-        }
-        let external = !shared.in_scope(&info.url);
-        let (check, zh, en) = match info.kind {
-            RefKind::Link => ("site.broken-link", "死链", "Broken link"),
-            RefKind::Attachment => (
-                "site.broken-attachment",
-                "附件无法下载",
-                "Broken attachment",
-            ),
-            RefKind::Image => ("site.broken-image", "图片无法显示", "Broken image"),
-            _ => (
-                "site.broken-resource",
-                "页面资源无法加载",
-                "Broken page resource",
-            ),
-        };
-        let where_zh = if info.from_homepage { "首页" } else { "" };
-        let scope_zh = if external { "外链" } else { "内链" };
-        findings.push(maker.make(
-            check,
-            if info.from_homepage {
-                Severity::Medium
-            } else {
-                Severity::Low
-            },
-            format!("{where_zh}{scope_zh}{zh}"),
-            format!("{en} ({})", if external { "external" } else { "internal" }),
-            &format!(
-                "{why}；首次出现于 {}：{}；共 {} 处引用",
-                info.first_referrer, info.element, info.referrers
-            ),
-            info.url.as_str(),
-        ));
-    }
-
-    let mut findings = merge_template_repeats(findings);
-    if let Some(facts) = &home_facts {
-        findings.extend(checks::identity(
-            &maker,
-            opts.url.as_str(),
-            facts,
-            government,
-        ));
-    }
-
-    Ok(Report {
-        site,
-        name: opts.name,
-        started_at,
-        finished_at: Utc::now(),
-        homepage,
-        pages,
-        refs_checked,
-        links_found,
-        broken_on_homepage,
-        broken_elsewhere,
-        text_bytes,
-        limits_hit,
-        score: crate::score::score(&findings),
-        findings,
-        snapshot,
-    })
+    (refs_checked, ref_failures)
 }
 
 /// The hosts that belong to the site: the homepage's, the same name with
