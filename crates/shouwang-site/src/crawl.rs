@@ -730,15 +730,6 @@ async fn process_page(
     job: PageJob,
     prefetched: Option<Result<Fetched, FetchFailure>>,
 ) -> PageOutcome {
-    let fetched = match prefetched {
-        Some(r) => r,
-        None => {
-            shared
-                .fetcher
-                .fetch(&job.url, Method::Get, Visitor::Browser, None)
-                .await
-        }
-    };
     let mut outcome = PageOutcome {
         job,
         failure: None,
@@ -746,31 +737,9 @@ async fn process_page(
         findings: Vec::new(),
         text_bytes: 0,
     };
-    let f = match fetched {
-        Ok(f) => f,
-        Err(e) => {
-            if let FetchFailure::RedirectLoop(_) | FetchFailure::TooManyRedirects(_) = e {
-                outcome.findings.push(shared.maker.make(
-                    "site.redirect-loop",
-                    Severity::Medium,
-                    "重定向循环",
-                    "Redirect loop",
-                    &e.zh(),
-                    outcome.job.url.as_str(),
-                ));
-            }
-            outcome.failure = Some(e.zh());
-            return outcome;
-        }
+    let Some(f) = fetch_page(&shared, &mut outcome, prefetched).await else {
+        return outcome;
     };
-    if f.status >= 400 {
-        outcome.failure = Some(format!("HTTP {}", f.status));
-        return outcome;
-    }
-    // A link that redirects off the site is checked, not analysed.
-    if !f.is_html() || !shared.in_scope(&f.url) {
-        return outcome;
-    }
     let is_home = outcome.job.url == shared.homepage;
     // Key columns are the pages the homepage links to; the homepage's own
     // time is judged in `run`.
@@ -798,84 +767,149 @@ async fn process_page(
             outcome.job.url.as_str(),
         ));
     }
-    let anchor = outcome.job.anchor.clone();
-    let page_url = outcome.job.url.clone();
-    let (facts, findings) = {
-        let shared = shared.clone();
-        let maker = shared.maker.clone();
-        let final_url = f.url.clone();
-        let content_type = f.content_type.clone();
-        let body = f.body;
-        tokio::task::spawn_blocking(move || {
-            let (text, _) = decode(&body, content_type.as_deref());
-            let facts = analyse(&text, &final_url, shared.today);
-            let ctx = shared.ctx(is_home, anchor.as_deref());
-            let mut findings = checks::page_checks(&ctx, &page_url, &facts);
-            if let Some(at) = facts.cut_at_nesting {
-                findings.push(shared.maker.make(
-                    "site.malformed-html",
-                    Severity::Low,
-                    "页面 HTML 结构异常（元素嵌套过深）",
-                    "Malformed HTML: elements nested too deep",
-                    &format!(
-                        "元素嵌套超过 {} 层，第 {at} 字节之后的内容未检查",
-                        crate::page::MAX_NESTING
-                    ),
-                    page_url.as_str(),
-                ));
-            }
-            (facts, findings)
-        })
-        .await
-        .unwrap_or_else(|e| {
-            let finding = page_failed(&maker, outcome.job.url.as_str(), &failure_of(e));
-            (PageFacts::default(), vec![finding])
-        })
-    };
+    let (facts, findings) = analyse_page(&shared, &outcome.job, f, is_home).await;
     outcome.text_bytes = facts.text.len() as u64;
     outcome.findings.extend(findings);
     if shared
         .cloak_budget
         .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
         .is_ok()
+        && let Some(finding) = compare_search_views(&shared, &outcome.job, is_home, &facts).await
     {
-        for (visitor, name) in [
-            (Visitor::Spider, "百度蜘蛛"),
-            (Visitor::FromSearch, "搜索引擎来访者"),
-        ] {
-            let Ok(other) = shared
-                .fetcher
-                .fetch(&outcome.job.url, Method::Get, visitor, None)
-                .await
-            else {
-                continue;
-            };
-            if other.status >= 400 {
-                continue;
-            }
-            let other_final = other.url.clone();
-            let shared2 = shared.clone();
-            let browser = facts.clone();
-            let at = outcome.job.url.to_string();
-            let anchor = outcome.job.anchor.clone();
-            let found = tokio::task::spawn_blocking(move || {
-                let (text, _) = decode(&other.body, other.content_type.as_deref());
-                let other_facts = analyse(&text, &other.url, shared2.today);
-                let ctx = shared2.ctx(is_home, anchor.as_deref());
-                checks::cloaking(&ctx, &at, name, &browser, &other_facts, &other_final)
-            })
-            .await
-            .ok()
-            .flatten();
-            if let Some(finding) = found {
-                outcome.findings.push(finding);
-                // One finding per page is enough to send someone to look.
-                break;
-            }
-        }
+        outcome.findings.push(finding);
     }
     outcome.facts = Some(facts);
     outcome
+}
+
+/// The page as a visitor's browser gets it, when it answered with HTML on
+/// the site; else `None`, with why it is broken in the outcome.
+async fn fetch_page(
+    shared: &Shared,
+    outcome: &mut PageOutcome,
+    prefetched: Option<Result<Fetched, FetchFailure>>,
+) -> Option<Fetched> {
+    let fetched = match prefetched {
+        Some(r) => r,
+        None => {
+            shared
+                .fetcher
+                .fetch(&outcome.job.url, Method::Get, Visitor::Browser, None)
+                .await
+        }
+    };
+    let f = match fetched {
+        Ok(f) => f,
+        Err(e) => {
+            if let FetchFailure::RedirectLoop(_) | FetchFailure::TooManyRedirects(_) = e {
+                outcome.findings.push(shared.maker.make(
+                    "site.redirect-loop",
+                    Severity::Medium,
+                    "重定向循环",
+                    "Redirect loop",
+                    &e.zh(),
+                    outcome.job.url.as_str(),
+                ));
+            }
+            outcome.failure = Some(e.zh());
+            return None;
+        }
+    };
+    if f.status >= 400 {
+        outcome.failure = Some(format!("HTTP {}", f.status));
+        return None;
+    }
+    // A link that redirects off the site is checked, not analysed.
+    if !f.is_html() || !shared.in_scope(&f.url) {
+        return None;
+    }
+    Some(f)
+}
+
+/// Decode and analyse the page and run the page checks, off the async
+/// threads; a panic in them is a finding saying so.
+async fn analyse_page(
+    shared: &Arc<Shared>,
+    job: &PageJob,
+    f: Fetched,
+    is_home: bool,
+) -> (PageFacts, Vec<NewFinding>) {
+    let anchor = job.anchor.clone();
+    let page_url = job.url.clone();
+    let shared = shared.clone();
+    let maker = shared.maker.clone();
+    let final_url = f.url.clone();
+    let content_type = f.content_type.clone();
+    let body = f.body;
+    tokio::task::spawn_blocking(move || {
+        let (text, _) = decode(&body, content_type.as_deref());
+        let facts = analyse(&text, &final_url, shared.today);
+        let ctx = shared.ctx(is_home, anchor.as_deref());
+        let mut findings = checks::page_checks(&ctx, &page_url, &facts);
+        if let Some(at) = facts.cut_at_nesting {
+            findings.push(shared.maker.make(
+                "site.malformed-html",
+                Severity::Low,
+                "页面 HTML 结构异常（元素嵌套过深）",
+                "Malformed HTML: elements nested too deep",
+                &format!(
+                    "元素嵌套超过 {} 层，第 {at} 字节之后的内容未检查",
+                    crate::page::MAX_NESTING
+                ),
+                page_url.as_str(),
+            ));
+        }
+        (facts, findings)
+    })
+    .await
+    .unwrap_or_else(|e| {
+        let finding = page_failed(&maker, job.url.as_str(), &failure_of(e));
+        (PageFacts::default(), vec![finding])
+    })
+}
+
+/// Fetch the page again as a spider and as a visitor from a search, and
+/// compare what they are shown with what the browser was.
+async fn compare_search_views(
+    shared: &Arc<Shared>,
+    job: &PageJob,
+    is_home: bool,
+    facts: &PageFacts,
+) -> Option<NewFinding> {
+    for (visitor, name) in [
+        (Visitor::Spider, "百度蜘蛛"),
+        (Visitor::FromSearch, "搜索引擎来访者"),
+    ] {
+        let Ok(other) = shared
+            .fetcher
+            .fetch(&job.url, Method::Get, visitor, None)
+            .await
+        else {
+            continue;
+        };
+        if other.status >= 400 {
+            continue;
+        }
+        let other_final = other.url.clone();
+        let shared2 = shared.clone();
+        let browser = facts.clone();
+        let at = job.url.to_string();
+        let anchor = job.anchor.clone();
+        let found = tokio::task::spawn_blocking(move || {
+            let (text, _) = decode(&other.body, other.content_type.as_deref());
+            let other_facts = analyse(&text, &other.url, shared2.today);
+            let ctx = shared2.ctx(is_home, anchor.as_deref());
+            checks::cloaking(&ctx, &at, name, &browser, &other_facts, &other_final)
+        })
+        .await
+        .ok()
+        .flatten();
+        if found.is_some() {
+            // One finding per page is enough to send someone to look.
+            return found;
+        }
+    }
+    None
 }
 
 /// The result of checking one reference.
