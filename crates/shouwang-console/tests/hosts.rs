@@ -107,3 +107,25 @@ async fn hosts_list_and_detail() {
         .unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_host_checked_long_before_thousands_of_other_runs_is_still_listed() {
+    let con = spawn(ConsoleConfig::default()).await;
+    let event = |host: &str, minutes_ago: i64| NewEvent {
+        time: chrono::Utc::now() - chrono::Duration::minutes(minutes_ago),
+        kind: "host.check.completed".into(),
+        asset: AssetRef::new(AssetKind::Host, host),
+        severity: Severity::Medium,
+        summary: "主机自查".into(),
+        details: serde_json::json!({"profile": "terminal", "score": 50.0}),
+        provenance: Provenance::now("host", "profile:terminal", "/"),
+    };
+    let mut runs = vec![event("quiet-pc", 10_000)];
+    runs.extend((0..6000).map(|i| event("busy-pc", i)));
+    con.store.record_events(&runs).unwrap();
+
+    let c = logged_in(&con.base, "admin", ADMIN_PW).await;
+    let list = page(&c, format!("{}/hosts", con.base)).await.1;
+    assert!(list.contains("/hosts/quiet-pc"), "{list}");
+    assert!(list.contains("/hosts/busy-pc"), "{list}");
+}

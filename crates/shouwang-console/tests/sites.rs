@@ -101,3 +101,39 @@ async fn a_sites_runs_show_their_counts_whether_stored_now_or_by_an_older_versio
         assert!(older.contains(cell), "{cell} missing in {older}");
     }
 }
+
+#[tokio::test]
+async fn a_site_inspected_long_before_thousands_of_other_runs_still_shows_its_last_run() {
+    let con = spawn(ConsoleConfig::default()).await;
+    let quiet = "https://quiet.example.gov.cn/";
+    let busy = "https://busy.example.gov.cn/";
+    for url in [quiet, busy] {
+        con.store
+            .upsert_asset(&Asset {
+                id: AssetRef::new(AssetKind::Website, url),
+                name: String::new(),
+                details: serde_json::json!({}),
+            })
+            .unwrap();
+    }
+    let ok = serde_json::json!({
+        "pages": 17,
+        "homepage": { "status": 200, "elapsed_ms": 321, "final_url": quiet, "redirects": [] },
+    });
+    let timeout = serde_json::json!({
+        "pages": 1,
+        "homepage": { "status": null, "elapsed_ms": 0, "final_url": busy, "redirects": [],
+                      "error": "连接超时" },
+    });
+    let mut runs = vec![inspected(quiet, 10_000, ok)];
+    runs.extend((0..6000).map(|i| inspected(busy, i, timeout.clone())));
+    con.store.record_events(&runs).unwrap();
+
+    let c = logged_in(&con.base, "admin", ADMIN_PW).await;
+    let list = page(&c, format!("{}/sites", con.base)).await.1;
+    assert!(list.contains("HTTP 200 · 321 ms"), "{list}");
+    let detail = page(&c, format!("{}/sites/view?url={quiet}", con.base))
+        .await
+        .1;
+    assert!(detail.contains("HTTP 200 · 321 ms"), "{detail}");
+}

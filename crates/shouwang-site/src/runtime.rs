@@ -16,7 +16,9 @@ use shouwang_model::events::decode;
 use shouwang_model::{
     Asset, AssetKind, AssetRef, FindingStatus, NewEvent, NewFinding, Provenance, Severity,
 };
-use shouwang_store::{EventFilter, FindingFilter, NewAuditEntry, RunScope, Store, StoreError};
+use shouwang_store::{
+    EventFilter, FindingFilter, NewAuditEntry, RunScope, Store, StoreError, TimeRange,
+};
 use tokio::sync::watch;
 
 use crate::availability::{self, Probe};
@@ -253,20 +255,22 @@ pub fn record_probe(store: &dyn Store, site: &str, probe: &Probe) -> Result<(), 
             provenance: Provenance::now(SENSOR, site_events::PROBE, site),
         }])
         .map_err(store_error("cannot record the probe"))?;
+    // The store counts the week's probes of this site and those that
+    // went through; a probe that does not say `ok: true` is a failure.
     let week = store
-        .events(&EventFilter {
-            kind_prefix: Some(site_events::PROBE.into()),
-            since: Some(now - chrono::Duration::days(7)),
-            limit: 1_000_000,
-            ..EventFilter::default()
-        })
-        .map_err(store_error("cannot read the week's probes"))?;
-    let mine: Vec<_> = week.iter().filter(|e| e.event.asset == asset).collect();
-    let failures = mine
-        .iter()
-        .filter(|e| !decode::<site_events::Probe>(&e.event.details).is_ok_and(|p| p.ok))
-        .count();
-    match availability::weekly_verdict(site, mine.len(), failures, 7.0) {
+        .event_asset_counts(
+            &[site_events::PROBE],
+            Some(site_events::PROBE_OK_FIELD),
+            &TimeRange {
+                since: Some(now - chrono::Duration::days(7)),
+                until: None,
+            },
+        )
+        .map_err(store_error("cannot count the week's probes"))?;
+    let (probes, failures) = week.iter().find(|c| c.asset == asset).map_or((0, 0), |c| {
+        (c.count as usize, (c.count - c.flagged) as usize)
+    });
+    match availability::weekly_verdict(site, probes, failures, 7.0) {
         Some(finding) => {
             store
                 .record_findings(&[finding])
@@ -284,7 +288,7 @@ pub fn record_probe(store: &dyn Store, site: &str, probe: &Probe) -> Result<(), 
                     checks: Some(["site.availability".to_string()].into()),
                 },
                 &HashSet::new(),
-                json!({ "probes": mine.len(), "failures": failures }),
+                json!({ "probes": probes, "failures": failures }),
             )
             .map_err(store_error("cannot resolve the availability finding"))?;
         }
@@ -403,11 +407,12 @@ pub fn stored_report(store: &dyn Store, asset: &Asset) -> Result<Option<Report>,
     let events = store
         .events(&EventFilter {
             kind_prefix: Some(site_events::INSPECTED.into()),
-            limit: 10_000,
+            asset: Some(asset.id.clone()),
+            limit: 1,
             ..EventFilter::default()
         })
         .map_err(store_error("cannot read the inspection events"))?;
-    let Some(last) = events.into_iter().find(|e| e.event.asset == asset.id) else {
+    let Some(last) = events.into_iter().next() else {
         return Ok(None);
     };
     let findings: Vec<NewFinding> = store

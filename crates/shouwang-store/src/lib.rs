@@ -187,6 +187,8 @@ pub struct EventFilter {
     pub sensor: Option<String>,
     /// Events whose kind starts with this, e.g. `guard.`.
     pub kind_prefix: Option<String>,
+    /// Only the events of this asset.
+    pub asset: Option<AssetRef>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
     /// At most this many, newest first; 0 means 500.
@@ -559,6 +561,10 @@ pub(crate) fn event_where(
         // literal; the length is a number we computed, safe to inline.
         let clause = format!("substr(kind, 1, {}) = ?", p.chars().count());
         add(&clause, FilterValue::Text(p.clone()));
+    }
+    if let Some(a) = &f.asset {
+        add("asset_kind = ?", FilterValue::Text(a.kind.as_str().into()));
+        add("asset_locator = ?", FilterValue::Text(a.locator.clone()));
     }
     if let Some(t) = f.since {
         add("time >= ?", FilterValue::Time(t));

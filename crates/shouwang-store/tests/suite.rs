@@ -159,6 +159,7 @@ suite!(
     counts_open_findings_by_sensor_and_severity,
     unknown_finding_is_not_found,
     records_and_filters_events,
+    events_filter_by_asset_in_the_database,
     users_lock_out_and_recover,
     duplicate_user_is_refused,
     sessions_and_tokens_round_trip,
@@ -417,6 +418,42 @@ fn records_and_filters_events(h: &Harness) {
         .unwrap();
     assert_eq!(site.len(), 1);
     assert_eq!(site[0].sensor(), "site");
+}
+
+fn events_filter_by_asset_in_the_database(h: &Harness) {
+    let s = &h.store;
+    let site = |url: &str, minutes_ago: i64| NewEvent {
+        asset: AssetRef::new(AssetKind::Website, url),
+        ..event("site.inspected", minutes_ago)
+    };
+    // Another site's runs are newer, so a page that read the newest rows and
+    // kept this site's would find none of them.
+    let mut batch: Vec<NewEvent> = (0..3)
+        .map(|i| site("https://a.example/", 100 + i))
+        .collect();
+    batch.extend((0..50).map(|i| site("https://b.example/", i)));
+    batch.push(NewEvent {
+        asset: AssetRef::new(AssetKind::Host, "https://a.example/"),
+        ..event("site.inspected", 1)
+    });
+    s.record_events(&batch).unwrap();
+
+    let a = AssetRef::new(AssetKind::Website, "https://a.example/");
+    let mine = s
+        .events(&EventFilter {
+            kind_prefix: Some("site.".into()),
+            asset: Some(a.clone()),
+            limit: 2,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(mine.len(), 2, "the limit counts this asset's rows only");
+    assert!(mine.iter().all(|e| e.event.asset == a), "{mine:?}");
+    assert_eq!(
+        mine[0].event.time.timestamp_micros(),
+        batch[0].time.timestamp_micros(),
+        "newest first"
+    );
 }
 
 fn new_user(name: &str, role: Role) -> NewUser {

@@ -378,10 +378,10 @@ fn the_vocabulary_and_the_matchers_do_no_io() {
 }
 
 /// Functions longer than this are split along the seams their comments
-/// mark (ARCHITECTURE.md). The list below is what is left to split; it
-/// only shrinks.
+/// mark (ARCHITECTURE.md). The list below names any still to split (none
+/// today); it only shrinks, and a new long function is never added to it.
 const MAX_FUNCTION_LINES: usize = 150;
-const LONG_FUNCTIONS_LEFT: &[(&str, &str)] = &[("crates/shouwang/src/commands/up.rs", "run")];
+const LONG_FUNCTIONS_LEFT: &[(&str, &str)] = &[];
 
 /// (name, first line, length in lines) of each `fn` in shipped code, by
 /// counting braces outside string and character literals.

@@ -7,12 +7,14 @@
 //! through the contract in the model (`shouwang_model::events::host`) and
 //! the file as JSON, so the console needs no dependency on the host sensor.
 
+use std::collections::HashMap;
+
 use axum::extract::{Path, State};
 use axum::response::Response;
 use serde::Serialize;
 use shouwang_model::events::{decode, host};
 use shouwang_model::{AssetKind, AssetRef, Event, FindingStatus};
-use shouwang_store::{EventFilter, FindingFilter};
+use shouwang_store::{EventFilter, FindingFilter, TimeRange};
 
 use super::pages::{FindingView, fmt_time};
 use super::{AppError, AppState, Auth};
@@ -52,13 +54,20 @@ struct HostRow {
     open: usize,
 }
 
-async fn completed_runs(state: &AppState) -> Result<Vec<Event>, AppError> {
+/// A host's newest `limit` completed runs, newest first.
+async fn completed_runs(
+    state: &AppState,
+    host_name: &str,
+    limit: usize,
+) -> Result<Vec<Event>, AppError> {
+    let asset = AssetRef::new(AssetKind::Host, host_name);
     state
-        .db(|s| {
+        .db(move |s| {
             s.events(&EventFilter {
                 sensor: Some(host::SENSOR.into()),
                 kind_prefix: Some(host::CHECK_COMPLETED.into()),
-                limit: 5000,
+                asset: Some(asset),
+                limit,
                 ..EventFilter::default()
             })
         })
@@ -67,18 +76,16 @@ async fn completed_runs(state: &AppState) -> Result<Vec<Event>, AppError> {
 
 pub(crate) async fn list(State(state): State<AppState>, auth: Auth) -> Response {
     let r = async {
-        let events = completed_runs(&state).await?;
-        let open = state
-            .db(|s| {
-                s.findings(&FindingFilter {
-                    sensor: Some(host::SENSOR.into()),
-                    status: Some(FindingStatus::Open),
-                    limit: 100_000,
-                    ..FindingFilter::default()
-                })
-            })
+        // One row per host, not one per run: the store picks each host's
+        // last run and counts its open findings.
+        let events = state
+            .db(|s| s.latest_event_per_asset(host::CHECK_COMPLETED, &TimeRange::default()))
             .await?;
-        // Events come newest first: the first one per host is its last run.
+        let open: HashMap<AssetRef, u64> = state
+            .db(|s| s.finding_asset_counts(host::SENSOR, FindingStatus::Open))
+            .await?
+            .into_iter()
+            .collect();
         let mut rows: Vec<HostRow> = Vec::new();
         for e in &events {
             let name = &e.event.asset.locator;
@@ -89,9 +96,9 @@ pub(crate) async fn list(State(state): State<AppState>, auth: Auth) -> Response 
                 name: name.clone(),
                 last: RunSummary::of(e),
                 open: open
-                    .iter()
-                    .filter(|f| f.asset.kind == AssetKind::Host && &f.asset.locator == name)
-                    .count(),
+                    .get(&AssetRef::new(AssetKind::Host, name.clone()))
+                    .copied()
+                    .unwrap_or(0) as usize,
             });
         }
         rows.sort_by(|a, b| a.name.cmp(&b.name));
@@ -124,11 +131,7 @@ pub(crate) async fn detail(
     Path(name): Path<String>,
 ) -> Response {
     let r = async {
-        let events: Vec<Event> = completed_runs(&state)
-            .await?
-            .into_iter()
-            .filter(|e| e.event.asset.kind == AssetKind::Host && e.event.asset.locator == name)
-            .collect();
+        let events = completed_runs(&state, &name, 30).await?;
         let latest = events.first().ok_or(AppError::NotFound)?;
         let history: Vec<RunSummary> = events.iter().take(30).map(RunSummary::of).collect();
         let run_file = decode::<host::CheckCompleted>(&latest.event.details)

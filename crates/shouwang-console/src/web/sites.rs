@@ -8,12 +8,14 @@
 //! (`shouwang_model::events::site`), so the console needs no dependency on
 //! the site sensor.
 
+use std::collections::HashMap;
+
 use axum::extract::{Query, State};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use shouwang_model::events::{decode, site};
 use shouwang_model::{AssetKind, AssetRef, Event, FindingStatus};
-use shouwang_store::{EventFilter, FindingFilter};
+use shouwang_store::{EventFilter, FindingFilter, TimeRange};
 
 use super::pages::{FindingView, fmt_time};
 use super::{AppError, AppState, Auth};
@@ -65,13 +67,16 @@ struct SiteRow {
     open: usize,
 }
 
-async fn runs(state: &AppState) -> Result<Vec<Event>, AppError> {
+/// A site's newest `limit` inspections, newest first.
+async fn runs(state: &AppState, asset: &AssetRef, limit: usize) -> Result<Vec<Event>, AppError> {
+    let asset = asset.clone();
     state
-        .db(|s| {
+        .db(move |s| {
             s.events(&EventFilter {
                 sensor: Some(site::SENSOR.into()),
                 kind_prefix: Some(site::INSPECTED.into()),
-                limit: 5000,
+                asset: Some(asset),
+                limit,
                 ..EventFilter::default()
             })
         })
@@ -80,30 +85,28 @@ async fn runs(state: &AppState) -> Result<Vec<Event>, AppError> {
 
 pub(crate) async fn list(State(state): State<AppState>, auth: Auth) -> Response {
     let r = async {
-        let events = runs(&state).await?;
+        // The store picks each site's last run and counts its open
+        // findings, so the page reads one row per site.
+        let last: HashMap<AssetRef, Event> = state
+            .db(|s| s.latest_event_per_asset(site::INSPECTED, &TimeRange::default()))
+            .await?
+            .into_iter()
+            .map(|e| (e.event.asset.clone(), e))
+            .collect();
         let assets = state.db(|s| s.assets()).await?;
-        let open = state
-            .db(|s| {
-                s.findings(&FindingFilter {
-                    sensor: Some(site::SENSOR.into()),
-                    status: Some(FindingStatus::Open),
-                    limit: 100_000,
-                    ..FindingFilter::default()
-                })
-            })
-            .await?;
+        let open: HashMap<AssetRef, u64> = state
+            .db(|s| s.finding_asset_counts(site::SENSOR, FindingStatus::Open))
+            .await?
+            .into_iter()
+            .collect();
         let mut rows: Vec<SiteRow> = assets
             .iter()
             .filter(|a| a.id.kind == AssetKind::Website)
             .map(|a| SiteRow {
                 url: a.id.locator.clone(),
                 name: a.name.clone(),
-                // Events come newest first: the first one is the last run.
-                last: events
-                    .iter()
-                    .find(|e| e.event.asset == a.id)
-                    .map(RunSummary::of),
-                open: open.iter().filter(|f| f.asset == a.id).count(),
+                last: last.get(&a.id).map(RunSummary::of),
+                open: open.get(&a.id).copied().unwrap_or(0) as usize,
             })
             .collect();
         rows.sort_by(|a, b| a.url.cmp(&b.url));
@@ -130,11 +133,9 @@ pub(crate) async fn detail(
 ) -> Response {
     let r = async {
         let asset = AssetRef::new(AssetKind::Website, q.url.clone());
-        let history: Vec<RunSummary> = runs(&state)
+        let history: Vec<RunSummary> = runs(&state, &asset, 60)
             .await?
             .iter()
-            .filter(|e| e.event.asset == asset)
-            .take(60)
             .map(RunSummary::of)
             .collect();
         let known = {

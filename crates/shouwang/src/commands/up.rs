@@ -1,6 +1,9 @@
 //! `shouwang up`: the long-running service.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -9,11 +12,13 @@ use shouwang_console::accounts;
 use shouwang_model::VERSION;
 use shouwang_notify::announce;
 use shouwang_store::{NewAuditEntry, Role, Store};
+use tokio::net::TcpListener;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::watch;
 use tokio::task::{Id, JoinSet};
 
 use super::{Access, Ctx, Outcome};
+use crate::config::{Config, Loaded};
 use crate::output;
 use crate::pidfile::PidLock;
 
@@ -64,31 +69,10 @@ impl Tasks {
 
 pub fn run(ctx: &Ctx) -> Result<Outcome> {
     let loaded = ctx.load_config()?;
-    let config = loaded.config.clone();
     let data_dir = ctx.data_dir(&loaded, Access::Create)?.to_path_buf();
     // Held until this function returns; dropping it removes the pid file.
     let _lock = PidLock::acquire(&data_dir)?;
-    let store = super::open_store(&loaded, &data_dir)?;
-    tracing::info!(
-        version = VERSION,
-        data_dir = %data_dir.display(),
-        config = %loaded.path.display(),
-        config_found = loaded.exists,
-        backend = %store.backend(),
-        location = %store.location(),
-        "starting"
-    );
-    first_run(store.as_ref())?;
-    // A guarded root that is not sealed, or whose baseline fails its
-    // check, stops `up` here, before anything is announced as running.
-    if !config.guard.roots.is_empty() {
-        let guard = shouwang_guard::GuardDir::open(&data_dir)?;
-        for r in &config.guard.roots {
-            guard
-                .baseline(r)
-                .with_context(|| format!("[guard] roots lists {}", r.display()))?;
-        }
-    }
+    let store = open_and_check(&loaded, &data_dir)?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -101,21 +85,73 @@ pub fn run(ctx: &Ctx) -> Result<Outcome> {
         let _rt = runtime.enter();
         Signals::new()?
     };
+    let console = bind_console(&loaded.config, &runtime)?;
+    record_start(store.as_ref(), &data_dir, console.as_ref().map(|(_, a)| *a))?;
 
-    // Bind before recording the start, so that a port in use fails the
-    // start cleanly.
-    let console = if config.console.enabled {
-        let listener = runtime
-            .block_on(shouwang_console::bind(&config.console))
-            .context("cannot start the console")?;
-        let addr = listener
-            .local_addr()
-            .context("cannot read the console's address")?;
-        Some((listener, addr))
-    } else {
-        None
-    };
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut tasks = spawn_all(
+        &loaded,
+        &data_dir,
+        &store,
+        console,
+        &stop_rx,
+        runtime.handle(),
+    )?;
+    let result = runtime.block_on(supervise(&mut tasks, &mut signals, stop_tx));
+    drop(tasks);
+    // Blocking store calls the console started may still be finishing.
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    record_stop(store.as_ref(), &data_dir, result)
+}
 
+/// Open the store, create the first administrator if there is none, and
+/// check the guarded roots: everything that can stop `up` before it starts
+/// anything.
+fn open_and_check(loaded: &Loaded, data_dir: &Path) -> Result<Arc<dyn Store>> {
+    let store = super::open_store(loaded, data_dir)?;
+    tracing::info!(
+        version = VERSION,
+        data_dir = %data_dir.display(),
+        config = %loaded.path.display(),
+        config_found = loaded.exists,
+        backend = %store.backend(),
+        location = %store.location(),
+        "starting"
+    );
+    first_run(store.as_ref())?;
+    // A guarded root that is not sealed, or whose baseline fails its
+    // check, stops `up` here, before anything is announced as running.
+    let roots = &loaded.config.guard.roots;
+    if !roots.is_empty() {
+        let guard = shouwang_guard::GuardDir::open(data_dir)?;
+        for r in roots {
+            guard
+                .baseline(r)
+                .with_context(|| format!("[guard] roots lists {}", r.display()))?;
+        }
+    }
+    Ok(store)
+}
+
+/// Bind the console's port, if the console is enabled. Before the start is
+/// recorded, so that a port in use fails the start cleanly.
+fn bind_console(
+    config: &Config,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<Option<(TcpListener, SocketAddr)>> {
+    if !config.console.enabled {
+        return Ok(None);
+    }
+    let listener = runtime
+        .block_on(shouwang_console::bind(&config.console))
+        .context("cannot start the console")?;
+    let addr = listener
+        .local_addr()
+        .context("cannot read the console's address")?;
+    Ok(Some((listener, addr)))
+}
+
+fn record_start(store: &dyn Store, data_dir: &Path, console: Option<SocketAddr>) -> Result<()> {
     let start = NewAuditEntry::new(
         "system",
         "system.start",
@@ -123,41 +159,39 @@ pub fn run(ctx: &Ctx) -> Result<Outcome> {
         json!({
             "version": VERSION,
             "pid": std::process::id(),
-            "console": console.as_ref().map(|(_, addr)| addr.to_string()),
+            "console": console.map(|addr| addr.to_string()),
         }),
     );
     store
         .record_action(&start)
         .context("cannot record the start in the audit log")?;
+    Ok(())
+}
 
-    // Every long-running part of `up` is a task in this one set, started
-    // here and nowhere else, and each stops when `stop_rx` turns true: the
-    // console now; each enabled sensor (guard, site, host, logs) gets its
-    // own task here as it is added. `supervise` treats them all alike.
-    let (stop_tx, stop_rx) = watch::channel(false);
+/// Every long-running part of `up` is a task in this one set, started
+/// here and nowhere else, and each stops when `stop_rx` turns true: the
+/// console, each enabled sensor (guard, site, host, logs) and the incident
+/// announcer. `supervise` treats them all alike.
+fn spawn_all(
+    loaded: &Loaded,
+    data_dir: &Path,
+    store: &Arc<dyn Store>,
+    console: Option<(TcpListener, SocketAddr)>,
+    stop_rx: &watch::Receiver<bool>,
+    runtime: &tokio::runtime::Handle,
+) -> Result<Tasks> {
+    let config = &loaded.config;
     let mut tasks = Tasks::default();
     let console_addr = console.as_ref().map(|(_, addr)| *addr);
     if let Some((listener, addr)) = console {
-        let shutdown = stopped(stop_rx.clone());
-        let store = store.clone();
-        // The console shows the reporting clock, the channels and the unit
-        // profile; what is saved in the console (channels, profile) joins
-        // or replaces these there.
-        let console_config = shouwang_console::ConsoleConfig {
-            data_dir: Some(data_dir.clone()),
-            incident_policy: config.incident.policy(config.unit.profile().operator_type),
-            notify: config.notify.clone(),
-            unit: config.unit.profile(),
-            ..config.console.clone()
-        };
-        tasks.spawn(
-            "console",
-            async move {
-                shouwang_console::serve(listener, store, console_config, shutdown)
-                    .await
-                    .map_err(anyhow::Error::from)
-            },
-            runtime.handle(),
+        spawn_console(
+            &mut tasks,
+            config,
+            data_dir,
+            store.clone(),
+            listener,
+            stop_rx,
+            runtime,
         );
         tracing::info!(%addr, "console: http://{addr}/");
         say(&format!("console: http://{addr}/\n"));
@@ -166,19 +200,84 @@ pub fn run(ctx: &Ctx) -> Result<Outcome> {
         spawn_guard(
             &mut tasks,
             &config.guard,
-            &data_dir,
+            data_dir,
             store.clone(),
             stop_rx.clone(),
-            runtime.handle(),
+            runtime,
         );
     }
-    if !config.site.schedule.is_empty() {
+    spawn_site(&mut tasks, &config.site, data_dir, store, stop_rx, runtime)?;
+    {
+        // Incidents run whenever `up` does: they are made from whatever the
+        // sensors (here, or `site inspect` and `host check` run by hand)
+        // wrote to the store.
+        // A bad channel in the config stops the start, like any bad config.
+        announce::notifier(&config.notify, None)?;
+        let config = announce::AnnounceConfig {
+            incident: config.incident.clone(),
+            unit: config.unit.profile(),
+            notify: config.notify.clone(),
+            console: console_addr.map(|a| format!("http://{a}")),
+        };
+        let task = announce::run(config, store.clone(), stop_rx.clone());
+        tasks.spawn("incident", async { Ok(task.await?) }, runtime);
+    }
+    if tasks.is_empty() {
+        tracing::warn!(
+            "the console is disabled and no sensor is enabled: nothing runs until shouwang is stopped"
+        );
+    }
+    Ok(tasks)
+}
+
+fn spawn_console(
+    tasks: &mut Tasks,
+    config: &Config,
+    data_dir: &Path,
+    store: Arc<dyn Store>,
+    listener: TcpListener,
+    stop_rx: &watch::Receiver<bool>,
+    runtime: &tokio::runtime::Handle,
+) {
+    let shutdown = stopped(stop_rx.clone());
+    // The console shows the reporting clock, the channels and the unit
+    // profile; what is saved in the console (channels, profile) joins
+    // or replaces these there.
+    let console_config = shouwang_console::ConsoleConfig {
+        data_dir: Some(data_dir.to_path_buf()),
+        incident_policy: config.incident.policy(config.unit.profile().operator_type),
+        notify: config.notify.clone(),
+        unit: config.unit.profile(),
+        ..config.console.clone()
+    };
+    tasks.spawn(
+        "console",
+        async move {
+            shouwang_console::serve(listener, store, console_config, shutdown)
+                .await
+                .map_err(anyhow::Error::from)
+        },
+        runtime,
+    );
+}
+
+/// The site inspections on their schedule and the homepage probes, each
+/// when configured.
+fn spawn_site(
+    tasks: &mut Tasks,
+    config: &shouwang_site::SiteConfig,
+    data_dir: &Path,
+    store: &Arc<dyn Store>,
+    stop_rx: &watch::Receiver<bool>,
+    runtime: &tokio::runtime::Handle,
+) -> Result<()> {
+    if !config.schedule.is_empty() {
         // A mistyped time stops the start, like any other bad config.
-        config.site.schedule_times()?;
+        config.schedule_times()?;
         let (site, store, data_dir, stop) = (
-            config.site.clone(),
+            config.clone(),
             store.clone(),
-            data_dir.clone(),
+            data_dir.to_path_buf(),
             stop_rx.clone(),
         );
         let task = async move {
@@ -186,43 +285,27 @@ pub fn run(ctx: &Ctx) -> Result<Outcome> {
                 .await
                 .map_err(anyhow::Error::from)
         };
-        tasks.spawn("site", task, runtime.handle());
+        tasks.spawn("site", task, runtime);
     }
-    if config.site.probe_interval_seconds > 0 {
-        let (site, store, stop) = (config.site.clone(), store.clone(), stop_rx.clone());
+    if config.probe_interval_seconds > 0 {
+        let (site, store, stop) = (config.clone(), store.clone(), stop_rx.clone());
         let task = async move {
             shouwang_site::runtime::run_probes(&site, store, stop)
                 .await
                 .map_err(anyhow::Error::from)
         };
-        tasks.spawn("site-probe", task, runtime.handle());
+        tasks.spawn("site-probe", task, runtime);
     }
-    {
-        // Incidents run whenever `up` does: they are made from whatever the
-        // sensors (here, or `site inspect` and `host check` run by hand)
-        // wrote to the store.
-        // A bad channel in the config stops the start, like any bad config.
-        announce::notifier(&loaded.config.notify, None)?;
-        let config = announce::AnnounceConfig {
-            incident: loaded.config.incident.clone(),
-            unit: loaded.config.unit.profile(),
-            notify: loaded.config.notify.clone(),
-            console: console_addr.map(|a| format!("http://{a}")),
-        };
-        let task = announce::run(config, store.clone(), stop_rx.clone());
-        tasks.spawn("incident", async { Ok(task.await?) }, runtime.handle());
-    }
-    if tasks.is_empty() {
-        tracing::warn!(
-            "the console is disabled and no sensor is enabled: nothing runs until shouwang is stopped"
-        );
-    }
+    Ok(())
+}
 
-    let result = runtime.block_on(supervise(&mut tasks, &mut signals, stop_tx));
-    drop(tasks);
-    // Blocking store calls the console started may still be finishing.
-    runtime.shutdown_timeout(Duration::from_secs(5));
-
+/// Record the stop, and end with the supervisor's result: its error if it
+/// failed (the audit failure only logged then), else the audit's.
+fn record_stop(
+    store: &dyn Store,
+    data_dir: &Path,
+    result: Result<&'static str>,
+) -> Result<Outcome> {
     let details = match &result {
         Ok(signal) => json!({ "version": VERSION, "signal": signal }),
         Err(e) => json!({ "version": VERSION, "error": format!("{e:#}") }),
