@@ -52,7 +52,7 @@ pub use tx::{RESOLVED_NAMED, RunScope, Tx, resolve_not_seen};
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Everything that can go wrong in the store, phrased for the person who
 /// has to fix it.
