@@ -21,7 +21,10 @@ use crate::{
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
     (2, include_str!("../migrations/postgres/0002_incidents.sql")),
-    (3, include_str!("../migrations/postgres/0003_events_by_asset.sql")),
+    (
+        3,
+        include_str!("../migrations/postgres/0003_events_by_asset.sql"),
+    ),
 ];
 
 /// An arbitrary constant that names Shouwang's migration lock.

@@ -19,7 +19,10 @@ use crate::{
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../migrations/sqlite/0002_incidents.sql")),
-    (3, include_str!("../migrations/sqlite/0003_events_by_asset.sql")),
+    (
+        3,
+        include_str!("../migrations/sqlite/0003_events_by_asset.sql"),
+    ),
 ];
 
 pub struct SqliteStore {
