@@ -136,13 +136,35 @@ pub const AUDIT_KEY_FILE: &str = "audit.key";
 /// `data_dir`. The data dir must exist.
 pub fn open(config: &StoreConfig, data_dir: &Path) -> Result<Box<dyn Store>> {
     let key_path = data_dir.join(AUDIT_KEY_FILE);
+    let key_existed = key_path.exists();
+    let store = open_with_key(config, data_dir, &key_path)?;
+    // Only a log with no entries may get a new key: one made over a signed
+    // log could verify none of it, and would sign new entries that no one
+    // could tell from forgeries. The key just made protects nothing: it goes,
+    // so every start says the same until the key is restored.
+    if !key_existed {
+        let (entries, _) = store.audit_head()?;
+        if entries > 0 {
+            let _ = std::fs::remove_file(&key_path);
+            return Err(StoreError::AuditKey {
+                path: key_path,
+                detail: format!(
+                    "it is missing, but the audit log already holds {entries} entries signed with it; restore it from a backup of the data dir (a new key could verify none of them)"
+                ),
+            });
+        }
+    }
+    Ok(store)
+}
+
+fn open_with_key(config: &StoreConfig, data_dir: &Path, key_path: &Path) -> Result<Box<dyn Store>> {
     match config.backend {
         Backend::Sqlite => {
             let db = data_dir.join(SQLITE_FILE);
             // Check an existing database read-only before touching anything,
             // so that a damaged one changes nothing in the data dir.
             SqliteStore::check_existing(&db)?;
-            let key = AuditKey::load_or_create(&key_path)?;
+            let key = AuditKey::load_or_create(key_path)?;
             Ok(Box::new(SqliteStore::open(&db, key)?))
         }
         Backend::Postgres => {
@@ -153,7 +175,7 @@ pub fn open(config: &StoreConfig, data_dir: &Path) -> Result<Box<dyn Store>> {
                     target: "(none)".into(),
                     detail: "[store] backend is \"postgres\" but postgres_url is not set".into(),
                 })?;
-            let key = AuditKey::load_or_create(&key_path)?;
+            let key = AuditKey::load_or_create(key_path)?;
             Ok(Box::new(PostgresStore::connect(url, key)?))
         }
     }
