@@ -13,7 +13,7 @@ pub enum AccountError {
     #[error(
         "the password is too weak: {0}. Use at least 8 characters from at least 3 of: lower case, upper case, digits, symbols"
     )]
-    WeakPassword(&'static str),
+    WeakPassword(Weakness),
     #[error(
         "the user name {0:?} is not allowed: use 1 to 64 letters, digits, '.', '-', '_' or Chinese characters"
     )]
@@ -27,6 +27,49 @@ pub enum AccountError {
 }
 
 pub type Result<T, E = AccountError> = std::result::Result<T, E>;
+
+/// What makes a password too weak, said in the language of the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Weakness {
+    TooShort,
+    FewKinds,
+    WellKnown,
+    ContainsName,
+    Repetitive,
+}
+
+impl Weakness {
+    pub fn en(self) -> &'static str {
+        match self {
+            Weakness::TooShort => "it has fewer than 8 characters",
+            Weakness::FewKinds => "it uses fewer than 3 kinds of characters",
+            Weakness::WellKnown => "it contains a well-known weak password",
+            Weakness::ContainsName => "it contains the user name",
+            Weakness::Repetitive => "it repeats a short pattern or a few characters",
+        }
+    }
+
+    pub fn zh(self) -> &'static str {
+        match self {
+            Weakness::TooShort => "密码少于 8 个字符",
+            Weakness::FewKinds => "密码只用了不到 3 类字符",
+            Weakness::WellKnown => "密码含有常见弱口令",
+            Weakness::ContainsName => "密码含有用户名",
+            Weakness::Repetitive => "密码由少数字符或短片段重复组成",
+        }
+    }
+
+    /// The reason in the console's language (`zh` unless `en`).
+    pub fn text(self, lang: &str) -> &'static str {
+        if lang == "en" { self.en() } else { self.zh() }
+    }
+}
+
+impl std::fmt::Display for Weakness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.en())
+    }
+}
 
 /// Argon2id with the OWASP-recommended parameters (19 MiB, 2 passes).
 fn argon2() -> Argon2<'static> {
@@ -67,10 +110,14 @@ pub(crate) fn dummy_hash() -> &'static str {
 }
 
 /// The password policy: at least 8 characters, at least 3 character classes
-/// (the 等保 requirement of complexity), and not a known weak password.
+/// (the 等保 requirement of complexity), not a known weak password, and not
+/// a few characters or a short piece repeated (`Aaaaaaa1`, `Abc1Abc1`),
+/// which meet the classes while guessed first.
 pub fn check_password_policy(password: &str) -> Result<()> {
-    if password.chars().count() < 8 {
-        return Err(AccountError::WeakPassword("it has fewer than 8 characters"));
+    let weak = |w| Err(AccountError::WeakPassword(w));
+    let chars: Vec<char> = password.to_lowercase().chars().collect();
+    if chars.len() < 8 {
+        return weak(Weakness::TooShort);
     }
     let classes = [
         password.chars().any(|c| c.is_ascii_lowercase()),
@@ -79,20 +126,35 @@ pub fn check_password_policy(password: &str) -> Result<()> {
         password.chars().any(|c| !c.is_ascii_alphanumeric()),
     ];
     if classes.iter().filter(|&&c| c).count() < 3 {
-        return Err(AccountError::WeakPassword(
-            "it uses fewer than 3 kinds of characters",
-        ));
+        return weak(Weakness::FewKinds);
     }
-    let lower = password.to_lowercase();
+    let lower: String = chars.iter().collect();
     const WEAK: &[&str] = &[
-        "password", "admin", "qwerty", "123456", "abc123", "shouwang", "p@ssw0rd",
+        "password", "passw0rd", "admin", "qwerty", "asdfgh", "zxcvbn", "123456", "654321",
+        "abc123", "1qaz2wsx", "iloveyou", "welcome", "shouwang", "p@ssw0rd",
     ];
     if WEAK.iter().any(|w| lower.contains(w)) {
-        return Err(AccountError::WeakPassword(
-            "it contains a well-known weak password",
-        ));
+        return weak(Weakness::WellKnown);
+    }
+    let distinct: std::collections::BTreeSet<char> = chars.iter().copied().collect();
+    let repeats_a_piece = (1..=chars.len() / 2).any(|k| {
+        chars.len().is_multiple_of(k) && chars.chunks(k).all(|piece| piece == &chars[..k])
+    });
+    if distinct.len() < 4 || repeats_a_piece {
+        return weak(Weakness::Repetitive);
     }
     Ok(())
+}
+
+/// The policy for `name`'s password: the general one, and not built from
+/// the user name (`Tuser1tuser1` for tuser1), the first thing an attacker
+/// tries.
+pub fn check_password_for(name: &str, password: &str) -> Result<()> {
+    let name = name.to_lowercase();
+    if name.chars().count() >= 3 && password.to_lowercase().contains(&name) {
+        return Err(AccountError::WeakPassword(Weakness::ContainsName));
+    }
+    check_password_policy(password)
 }
 
 /// A random password that satisfies the policy: 16 characters in four
@@ -156,7 +218,7 @@ pub fn add_user(
     must_change: bool,
 ) -> Result<User> {
     check_name(name)?;
-    check_password_policy(password)?;
+    check_password_for(name, password)?;
     let new = NewUser {
         name: name.to_string(),
         role,
@@ -195,7 +257,7 @@ pub fn set_password(
     must_change: bool,
 ) -> Result<User> {
     find_user(store, name)?;
-    check_password_policy(password)?;
+    check_password_for(name, password)?;
     let hash = hash_password(password)?;
     store.audited(|tx| {
         let user = find_in(tx, name)?;
@@ -270,6 +332,28 @@ mod tests {
         assert!(check_password_policy("Password123").is_err());
         assert!(check_password_policy("MyShouwang-1").is_err());
         check_password_policy("Shou-wang-2026").unwrap();
+    }
+
+    #[test]
+    fn policy_refuses_the_user_name_and_short_repetitions() {
+        let weakness = |name, pw| match check_password_for(name, pw) {
+            Err(AccountError::WeakPassword(w)) => Some(w),
+            _ => None,
+        };
+        assert_eq!(
+            weakness("tuser1", "Tuser1tuser1"),
+            Some(Weakness::ContainsName)
+        );
+        assert_eq!(weakness("张伟", "Guard-Tower-2026"), None);
+        assert_eq!(weakness("x", "Guard-Tower-2026"), None);
+        assert_eq!(weakness("bob", "Aaaaaaa1"), Some(Weakness::Repetitive));
+        assert_eq!(weakness("bob", "Abc1Abc1"), Some(Weakness::Repetitive));
+        assert_eq!(weakness("bob", "Xy7!Xy7!Xy7!"), Some(Weakness::Repetitive));
+        assert_eq!(weakness("bob", "Night-Watch-2026"), None);
+        assert_eq!(
+            Weakness::Repetitive.text("zh"),
+            "密码由少数字符或短片段重复组成"
+        );
     }
 
     #[test]

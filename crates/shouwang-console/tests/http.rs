@@ -334,6 +334,25 @@ async fn one_time_password_must_be_changed_first() {
         .await
         .unwrap();
     assert_eq!(weak.status(), StatusCode::BAD_REQUEST);
+    let body = weak.text().await.unwrap();
+    assert!(body.contains("密码少于 8 个字符"), "{body}");
+    assert!(
+        !body.contains("fewer than"),
+        "no English on the Chinese page"
+    );
+    let named = c
+        .post(format!("{}/account/password", con.base))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("current", "Temp-pass-2026"),
+            ("new", "Newbie-2026!"),
+            ("confirm", "Newbie-2026!"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(named.status(), StatusCode::BAD_REQUEST);
+    assert!(named.text().await.unwrap().contains("密码含有用户名"));
     let r = c
         .post(format!("{}/account/password", con.base))
         .form(&[

@@ -702,7 +702,7 @@ pub(crate) async fn change_password(
         Ok(Err(AccountError::WeakPassword(why))) => password_form(
             &state,
             &auth,
-            Some(format!("{} ({why})", tr(&auth.lang, "password.policy"))),
+            Some(weak_password_message(&auth.lang, why)),
             StatusCode::BAD_REQUEST,
         ),
         Ok(Err(e)) => {
@@ -711,5 +711,14 @@ pub(crate) async fn change_password(
                 .error_page(Some(&auth), &auth.lang, AppError::Internal(e.to_string()))
         }
         Err(e) => state.renderer.error_page(Some(&auth), &auth.lang, e),
+    }
+}
+
+/// The policy and what this password lacks, in the page's language.
+pub(crate) fn weak_password_message(lang: &str, why: accounts::Weakness) -> String {
+    if lang == "en" {
+        format!("{} ({})", tr(lang, "password.policy"), why.en())
+    } else {
+        format!("{}（{}）", tr(lang, "password.policy"), why.zh())
     }
 }

@@ -82,6 +82,10 @@ async fn outcome(
         Ok(Err(AccountError::Store(e))) => {
             state.renderer.error_page(Some(auth), &auth.lang, e.into())
         }
+        Ok(Err(AccountError::WeakPassword(why))) => {
+            let message = super::auth::weak_password_message(&auth.lang, why);
+            render(state, auth, None, Some(message), StatusCode::BAD_REQUEST).await
+        }
         Ok(Err(e)) => {
             render(
                 state,
