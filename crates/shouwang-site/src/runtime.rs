@@ -129,17 +129,7 @@ pub async fn run_schedule(
             () = tokio::time::sleep(wait) => {}
             _ = stop.wait_for(|&s| s) => return Ok(()),
         }
-        let listed = {
-            let store = store.clone();
-            blocking(move || stored_targets(store.as_ref(), false)).await
-        };
-        let targets = match listed {
-            Ok(t) => t,
-            Err(e) => {
-                tracing::warn!(target: "site", "cannot list the sites: {}", chain(&e));
-                continue;
-            }
-        };
+        let targets = listed_targets(&store).await;
         for t in targets {
             let mut opts = config.options(t.url.clone(), dictionary.clone());
             opts.name = t.name.clone();
@@ -182,6 +172,19 @@ pub async fn run_schedule(
     }
 }
 
+/// The sites a scheduled run visits; none (logged) when the store cannot
+/// list them, so the loop waits for its next turn.
+async fn listed_targets(store: &Arc<dyn Store>) -> Vec<Target> {
+    let store = store.clone();
+    match blocking(move || stored_targets(store.as_ref(), false)).await {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::warn!(target: "site", "cannot list the sites: {}", chain(&e));
+            Vec::new()
+        }
+    }
+}
+
 /// The availability probes of `shouwang up`: every `[site]
 /// probe_interval_seconds`, each site's homepage once, kept as a
 /// `site.probe` event; after each probe the week's failure ratio is judged
@@ -195,17 +198,7 @@ pub async fn run_probes(
     let every = std::time::Duration::from_secs(config.probe_interval_seconds.max(1));
     let timeout = std::time::Duration::from_secs(config.timeout_seconds.max(1));
     loop {
-        let listed = {
-            let store = store.clone();
-            blocking(move || stored_targets(store.as_ref(), false)).await
-        };
-        let targets = match listed {
-            Ok(t) => t,
-            Err(e) => {
-                tracing::warn!(target: "site", "cannot list the sites: {}", chain(&e));
-                Vec::new()
-            }
-        };
+        let targets = listed_targets(&store).await;
         for t in targets {
             let result = tokio::select! {
                 r = availability::probe(&t.url, timeout) => r,

@@ -283,14 +283,7 @@ impl PostgresStore {
     pub(crate) fn setting_impl(&self, name: &str) -> Result<Option<serde_json::Value>> {
         let row =
             self.with(|c| c.query_opt("SELECT value FROM settings WHERE name = $1", &[&name]))?;
-        row.map(|r| {
-            let s: String = r.get(0);
-            serde_json::from_str(&s).map_err(|e| StoreError::Invalid {
-                what: "setting",
-                detail: format!("{name}: {e}"),
-            })
-        })
-        .transpose()
+        setting_of(name, row)
     }
 
     pub(crate) fn set_setting_impl(&self, name: &str, value: &serde_json::Value) -> Result<()> {
@@ -304,4 +297,19 @@ pub(crate) fn prefixed(table: &str, cols: &str) -> String {
         .map(|c| format!("{table}.{c}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// A setting's stored JSON text, parsed; shared with the transaction.
+pub(crate) fn setting_of(
+    name: &str,
+    row: Option<postgres::Row>,
+) -> Result<Option<serde_json::Value>> {
+    row.map(|r| {
+        let s: String = r.get(0);
+        serde_json::from_str(&s).map_err(|e| StoreError::Invalid {
+            what: "setting",
+            detail: format!("{name}: {e}"),
+        })
+    })
+    .transpose()
 }

@@ -235,14 +235,7 @@ impl Tx for PgTx<'_, '_> {
         let row = self
             .c
             .query_opt("SELECT value FROM settings WHERE name = $1", &[&name])?;
-        row.map(|r| {
-            let s: String = r.get(0);
-            serde_json::from_str(&s).map_err(|e| StoreError::Invalid {
-                what: "setting",
-                detail: format!("{name}: {e}"),
-            })
-        })
-        .transpose()
+        crate::postgres_incident::setting_of(name, row)
     }
 
     fn set_setting(&mut self, name: &str, value: &serde_json::Value) -> Result<()> {

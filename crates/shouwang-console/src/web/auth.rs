@@ -714,11 +714,16 @@ pub(crate) async fn change_password(
     }
 }
 
-/// The policy and what this password lacks, in the page's language.
+/// What is wrong with this password, then what the policy asks, in the
+/// page's language.
 pub(crate) fn weak_password_message(lang: &str, why: accounts::Weakness) -> String {
     if lang == "en" {
-        format!("{} ({})", tr(lang, "password.policy"), why.en())
+        format!(
+            "The password is too weak: {}. {}",
+            why.en(),
+            tr(lang, "password.policy")
+        )
     } else {
-        format!("{}（{}）", tr(lang, "password.policy"), why.zh())
+        format!("{}。{}", why.zh(), tr(lang, "password.policy"))
     }
 }
