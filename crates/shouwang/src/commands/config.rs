@@ -8,8 +8,8 @@ use anyhow::{Context, Result, bail};
 
 use super::{Ctx, Outcome};
 use crate::cli::ConfigCommand;
-use crate::config::{TEMPLATE, redacted};
 use crate::output;
+use shouwang_config::{TEMPLATE, redacted};
 
 pub fn run(ctx: &Ctx, command: ConfigCommand) -> Result<Outcome> {
     match command {

@@ -15,8 +15,8 @@ use shouwang_store::NewAuditEntry;
 
 use super::{Access, Ctx, Outcome as Exit, cli_actor};
 use crate::cli::{GuardCommand, QuarantineCommand};
-use crate::config::Loaded;
 use crate::output;
+use shouwang_config::Loaded;
 
 pub fn run(ctx: &Ctx, cmd: GuardCommand) -> Result<Exit> {
     let loaded = ctx.load_config()?;

@@ -18,8 +18,8 @@ use shouwang_model::{Incident, IncidentStatus, ReportStage, UnitProfile, beijing
 use shouwang_store::{IncidentFilter, Store};
 
 use super::{Access, Ctx, Outcome};
-use crate::config::Loaded;
 use crate::output;
+use shouwang_config::Loaded;
 
 #[derive(Debug, Subcommand)]
 pub enum IncidentCommand {

@@ -13,8 +13,8 @@ use shouwang_notify::{Delivery, DeliveryStatus, Notifier, NotifyConfig, STORED_C
 
 use super::{Access, Ctx, Outcome};
 use crate::cli::JsonArg;
-use crate::config::Loaded;
 use crate::output;
+use shouwang_config::Loaded;
 
 #[derive(Debug, Subcommand)]
 pub enum NotifyCommand {

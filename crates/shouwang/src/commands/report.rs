@@ -132,7 +132,7 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn options(loaded: &crate::config::Loaded, store: &dyn shouwang_store::Store) -> Result<Options> {
+fn options(loaded: &shouwang_config::Loaded, store: &dyn shouwang_store::Store) -> Result<Options> {
     Ok(Options {
         policy: Some(super::incident::policy(loaded, store)?),
         ..Options::default()

@@ -18,9 +18,9 @@ use tokio::sync::watch;
 use tokio::task::{Id, JoinSet};
 
 use super::{Access, Ctx, Outcome};
-use crate::config::{Config, Loaded};
 use crate::output;
-use crate::pidfile::PidLock;
+use shouwang_config::pidfile::PidLock;
+use shouwang_config::{Config, Loaded};
 
 /// How long the console and sensors get to finish what they are doing
 /// after a stop signal before they are cut off.

@@ -1,15 +1,27 @@
 //! The configuration file: one TOML file, every key optional, unknown keys
-//! rejected with the file, the line and the nearest valid key.
+//! rejected with the file, the line and the nearest valid key; and the data
+//! dir it sits beside ([`paths`], one `up` per data dir in [`pidfile`]).
+//!
+//! One crate because every program that runs Shouwang (the binary today, a
+//! terminal agent or a county server later) reads the same file the same
+//! way. It knows each component's config type and nothing of what the
+//! components do.
+
+mod error;
+pub mod paths;
+pub mod pidfile;
+
+pub use error::{ConfigError, Result};
 
 use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Result, anyhow};
 use serde::{Deserialize, Serialize};
 use shouwang_console::ConsoleConfig;
 use shouwang_store::StoreConfig;
 
+use crate::error::io;
 use crate::paths::{Origin, Paths};
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -225,20 +237,18 @@ pub fn load(paths: &Paths) -> Result<Loaded> {
                 exists: false,
             })
         }
-        Err(e) if e.kind() == ErrorKind::NotFound => Err(anyhow!(
+        Err(e) if e.kind() == ErrorKind::NotFound => Err(ConfigError::Unusable(format!(
             "the config file {} ({}) does not exist; fix the path, or create it with `shouwang config init`",
             path.display(),
             origin.describe("--config", "SHOUWANG_CONFIG")
-        )),
-        Err(e) => Err(anyhow!(
-            "cannot read the config file {}: {e}",
-            path.display()
-        )),
+        ))),
+        Err(e) => Err(io("read the config file", &path)(e)),
     }
 }
 
 pub fn parse(text: &str, path: &Path) -> Result<Config> {
-    let config = toml::from_str(text).map_err(|e| anyhow!(describe_error(&e, text, path)))?;
+    let config =
+        toml::from_str(text).map_err(|e| ConfigError::Invalid(describe_error(&e, text, path)))?;
     check_ranges(text, path)?;
     Ok(config)
 }
@@ -290,7 +300,8 @@ const fn range(section: &'static str, key: &'static str, min: i64, max: i64) -> 
 
 fn check_ranges(text: &str, path: &Path) -> Result<()> {
     // The text parsed as a `Config` already, so it is valid TOML.
-    let table: toml::Table = toml::from_str(text)?;
+    let table: toml::Table =
+        toml::from_str(text).map_err(|e| ConfigError::Invalid(describe_error(&e, text, path)))?;
     for r in RANGES {
         let (parent, leaf) = r.section.rsplit_once('.').unwrap_or(("", r.section));
         let mut at = Some(&table);
@@ -314,12 +325,10 @@ fn check_ranges(text: &str, path: &Path) -> Result<()> {
                 Some(n) => format!("{} line {n}", path.display()),
                 None => path.display().to_string(),
             };
-            return Err(anyhow!(
+            return Err(ConfigError::Invalid(format!(
                 "{where_}: {} in [{section}] is {value}; it must be {} to {}",
-                r.key,
-                r.min,
-                r.max
-            ));
+                r.key, r.min, r.max
+            )));
         }
     }
     Ok(())
