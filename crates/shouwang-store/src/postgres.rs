@@ -1,5 +1,6 @@
 //! The PostgreSQL store, for a central server that watches many units.
 
+use crate::sql;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
@@ -121,10 +122,7 @@ fn migrate(client: &mut Client) -> Result<()> {
     }
     for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
         tx.batch_execute(sql)?;
-        tx.execute(
-            "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
-            &[version, &now()],
-        )?;
+        tx.execute(sql::MIGRATE, &[version, &now()])?;
         tracing::info!(version, "applied database migration");
     }
     tx.commit()?;
@@ -155,8 +153,6 @@ pub(crate) fn asset_ref(kind: &str, locator: String) -> Result<AssetRef> {
     ))
 }
 
-pub(crate) use crate::FINDING_COLS;
-
 pub(crate) fn finding_from_row(r: &Row) -> Result<Finding> {
     Ok(Finding {
         id: r.get(0),
@@ -177,8 +173,6 @@ pub(crate) fn finding_from_row(r: &Row) -> Result<Finding> {
         },
     })
 }
-
-pub(crate) const EVENT_COLS: &str = "id, time, kind, sensor, check_id, asset_kind, asset_locator, severity, summary, details, version, observed_at, input";
 
 pub(crate) fn event_from_row(r: &Row) -> Result<Event> {
     let details: String = r.get(9);
@@ -201,8 +195,6 @@ pub(crate) fn event_from_row(r: &Row) -> Result<Event> {
         },
     })
 }
-
-pub(crate) const USER_COLS: &str = "id, name, role, password_hash, disabled, must_change_password, failed_logins, locked_until, created_at";
 
 pub(crate) fn user_from_row(r: &Row) -> Result<User> {
     Ok(User {
@@ -303,12 +295,7 @@ impl Store for PostgresStore {
     }
 
     fn assets(&self) -> Result<Vec<Asset>> {
-        let rows = self.with(|c| {
-            c.query(
-                "SELECT kind, locator, name, details FROM assets ORDER BY kind, locator",
-                &[],
-            )
-        })?;
+        let rows = self.with(|c| c.query(sql::ASSETS, &[]))?;
         rows.iter()
             .map(|r| {
                 Ok(Asset {
@@ -323,17 +310,7 @@ impl Store for PostgresStore {
     fn record_findings(&self, findings: &[NewFinding]) -> Result<Vec<i64>> {
         self.with(|c| {
             let mut tx = c.transaction()?;
-            let st = tx.prepare(
-                "INSERT INTO findings (fingerprint, sensor, check_id, asset_kind, asset_locator, severity,
-                    title_zh, title_en, evidence, location, status, first_seen, last_seen, version, observed_at, input)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $11, $11, $12, $11, $13)
-                 ON CONFLICT (fingerprint) DO UPDATE SET
-                    severity = excluded.severity, title_zh = excluded.title_zh, title_en = excluded.title_en,
-                    evidence = excluded.evidence, last_seen = excluded.last_seen, version = excluded.version,
-                    observed_at = excluded.observed_at, input = excluded.input,
-                    status = CASE WHEN findings.status = 'resolved' THEN 'open' ELSE findings.status END
-                 RETURNING id",
-            )?;
+            let st = tx.prepare(sql::RECORD_FINDINGS)?;
             let mut ids = Vec::with_capacity(findings.len());
             for f in findings {
                 let p = &f.provenance;
@@ -363,12 +340,7 @@ impl Store for PostgresStore {
     }
 
     fn finding(&self, id: i64) -> Result<Option<Finding>> {
-        let row = self.with(|c| {
-            c.query_opt(
-                &format!("SELECT {FINDING_COLS} FROM findings WHERE id = $1"),
-                &[&id],
-            )
-        })?;
+        let row = self.with(|c| c.query_opt(sql::FINDING, &[&id]))?;
         row.as_ref().map(finding_from_row).transpose()
     }
 
@@ -380,13 +352,7 @@ impl Store for PostgresStore {
     }
 
     fn open_finding_counts(&self) -> Result<Vec<FindingCount>> {
-        let rows = self.with(|c| {
-            c.query(
-                "SELECT sensor, severity, COUNT(*) FROM findings WHERE status = 'open'
-                 GROUP BY sensor, severity ORDER BY sensor, severity DESC",
-                &[],
-            )
-        })?;
+        let rows = self.with(|c| c.query(sql::OPEN_FINDING_COUNTS, &[]))?;
         rows.iter()
             .map(|r| {
                 Ok(FindingCount {
@@ -448,54 +414,36 @@ impl Store for PostgresStore {
 
     fn events(&self, filter: &EventFilter) -> Result<Vec<Event>> {
         let (where_sql, values) = event_where(filter, |i| format!("${i}"));
-        let sql = format!(
-            "SELECT {EVENT_COLS} FROM events {where_sql} ORDER BY time DESC, id DESC LIMIT {}",
-            filter.effective_limit()
-        );
+        let sql = sql::events(&where_sql, filter.effective_limit());
         let values = bind(&values);
         let rows = self.with(|c| c.query(&sql, &params(&values)))?;
         rows.iter().map(event_from_row).collect()
     }
 
     fn event_count(&self) -> Result<u64> {
-        self.with(|c| {
-            Ok(c.query_one("SELECT COUNT(*) FROM events", &[])?
-                .get::<_, i64>(0) as u64)
-        })
+        self.with(|c| Ok(c.query_one(sql::EVENT_COUNT, &[])?.get::<_, i64>(0) as u64))
     }
 
     fn user(&self, id: i64) -> Result<Option<User>> {
-        let row = self.with(|c| {
-            c.query_opt(
-                &format!("SELECT {USER_COLS} FROM users WHERE id = $1"),
-                &[&id],
-            )
-        })?;
+        let row = self.with(|c| c.query_opt(sql::USER, &[&id]))?;
         row.as_ref().map(user_from_row).transpose()
     }
 
     fn user_by_name(&self, name: &str) -> Result<Option<User>> {
-        let row = self.with(|c| {
-            c.query_opt(
-                &format!("SELECT {USER_COLS} FROM users WHERE name = $1"),
-                &[&name],
-            )
-        })?;
+        let row = self.with(|c| c.query_opt(sql::USER_BY_NAME, &[&name]))?;
         row.as_ref().map(user_from_row).transpose()
     }
 
     fn users(&self) -> Result<Vec<User>> {
-        let rows =
-            self.with(|c| c.query(&format!("SELECT {USER_COLS} FROM users ORDER BY name"), &[]))?;
+        let rows = self.with(|c| c.query(sql::USERS, &[]))?;
         rows.iter().map(user_from_row).collect()
     }
 
     fn create_session(&self, s: &Session) -> Result<()> {
         self.with(|c| {
-            c.execute("DELETE FROM sessions WHERE expires_at < $1", &[&now()])?;
+            c.execute(sql::DELETE_EXPIRED_SESSIONS, &[&now()])?;
             c.execute(
-                "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, expires_at)
-                 VALUES ($1, $2, $3, $4, $5)",
+                sql::CREATE_SESSION,
                 &[
                     &s.id_hash,
                     &s.user_id,
@@ -509,12 +457,7 @@ impl Store for PostgresStore {
     }
 
     fn session(&self, id_hash: &str) -> Result<Option<Session>> {
-        let row = self.with(|c| {
-            c.query_opt(
-                "SELECT id_hash, user_id, csrf_token, created_at, expires_at FROM sessions WHERE id_hash = $1",
-                &[&id_hash],
-            )
-        })?;
+        let row = self.with(|c| c.query_opt(sql::SESSION, &[&id_hash]))?;
         Ok(row.map(|r| Session {
             id_hash: r.get(0),
             user_id: r.get(1),
@@ -525,19 +468,13 @@ impl Store for PostgresStore {
     }
 
     fn delete_session(&self, id_hash: &str) -> Result<()> {
-        self.with(|c| {
-            c.execute("DELETE FROM sessions WHERE id_hash = $1", &[&id_hash])
-                .map(drop)
-        })
+        self.with(|c| c.execute(sql::DELETE_SESSION, &[&id_hash]).map(drop))
     }
 
     fn api_token(&self, token_hash: &str) -> Result<Option<ApiToken>> {
         self.with(|c| {
-            c.query_opt(
-                "SELECT id, user_id, name, token_hash, created_at FROM api_tokens WHERE token_hash = $1",
-                &[&token_hash],
-            )
-            .map(|r| r.as_ref().map(token_from_row))
+            c.query_opt(sql::API_TOKEN, &[&token_hash])
+                .map(|r| r.as_ref().map(token_from_row))
         })
     }
 
@@ -546,30 +483,18 @@ impl Store for PostgresStore {
     }
 
     fn audit_entries(&self, after: i64, limit: usize) -> Result<Vec<AuditEntry>> {
-        let rows = self.with(|c| {
-            c.query(
-                "SELECT seq, time, actor, action, target, details, prev_hash, hash FROM audit_log
-                 WHERE seq > $1 ORDER BY seq LIMIT $2",
-                &[&after, &(limit as i64)],
-            )
-        })?;
+        let rows = self.with(|c| c.query(sql::AUDIT_ENTRIES, &[&after, &(limit as i64)]))?;
         Ok(rows.iter().map(audit_from_row).collect())
     }
 
     fn recent_audit(&self, limit: usize) -> Result<Vec<AuditEntry>> {
-        let rows = self.with(|c| {
-            c.query(
-                "SELECT seq, time, actor, action, target, details, prev_hash, hash FROM audit_log
-                 ORDER BY seq DESC LIMIT $1",
-                &[&(limit as i64)],
-            )
-        })?;
+        let rows = self.with(|c| c.query(sql::RECENT_AUDIT, &[&(limit as i64)]))?;
         Ok(rows.iter().map(audit_from_row).collect())
     }
 
     fn audit_head(&self) -> Result<(i64, String)> {
         self.with(|c| {
-            let r = c.query_one("SELECT seq, hash FROM audit_head WHERE id = 1", &[])?;
+            let r = c.query_one(sql::AUDIT_HEAD, &[])?;
             Ok((r.get(0), r.get(1)))
         })
     }
