@@ -29,6 +29,7 @@ pub mod page;
 pub mod runtime;
 pub mod score;
 mod snapshot;
+pub mod text;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -308,11 +308,9 @@ pub fn compare_and_keep_snapshot(
         Err(e) => return Err(snapshot_error("read the site snapshot", &path)(e)),
     }
     std::fs::create_dir_all(dir).map_err(snapshot_error("create", dir))?;
-    // Write aside and rename, so that a crash never leaves half a snapshot.
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, serde_json::to_vec(&report.snapshot)?)
-        .map_err(snapshot_error("write", &tmp))?;
-    std::fs::rename(&tmp, &path).map_err(snapshot_error("write", &path))?;
+    // Replaced whole, so that a crash never leaves half a snapshot.
+    shouwang_store::replace_file(&path, &serde_json::to_vec(&report.snapshot)?, 0o600)
+        .map_err(snapshot_error("write", &path))?;
     Ok(())
 }
 

@@ -8,7 +8,6 @@
 //! rows from the end is caught too.
 
 use std::fs;
-use std::io::Write;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
@@ -36,18 +35,8 @@ pub fn load_or_create_secret(path: &Path) -> Result<[u8; 32]> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let mut bytes = [0u8; 32];
             rand::rng().fill_bytes(&mut bytes);
-            let tmp = path.with_extension("key.tmp");
-            let mut opts = fs::OpenOptions::new();
-            opts.write(true).create(true).truncate(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-            let write = || -> std::io::Result<()> {
-                let mut f = opts.open(&tmp)?;
-                f.write_all(&bytes)?;
-                f.sync_all()?;
-                fs::rename(&tmp, path)
-            };
-            write().map_err(|e| err(format!("cannot create it: {e}")))?;
+            crate::replace_file(path, &bytes, 0o600)
+                .map_err(|e| err(format!("cannot create it: {e}")))?;
             Ok(bytes)
         }
         Err(e) => Err(err(format!("cannot read it: {e}"))),

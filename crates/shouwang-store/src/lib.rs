@@ -12,6 +12,7 @@
 //! `spawn_blocking`.
 
 mod audit;
+mod file;
 mod incident;
 mod pool;
 mod postgres;
@@ -19,6 +20,7 @@ mod postgres_incident;
 mod postgres_report;
 mod postgres_tx;
 mod report;
+mod sql;
 mod sqlite;
 mod sqlite_incident;
 mod sqlite_report;
@@ -37,6 +39,7 @@ use shouwang_model::{
 };
 
 pub use audit::{AuditKey, AuditVerdict, GENESIS_HASH, load_or_create_secret};
+pub use file::replace_file;
 pub use incident::{
     ChangeNote, IncidentBatch, IncidentChange, IncidentFilter, Members, UNIT_PROFILE_SETTING,
     unit_profile,
@@ -659,7 +662,7 @@ impl Where {
 }
 
 /// The columns of a finding row, in the order both backends read them.
-pub(crate) const FINDING_COLS: &str = "id, sensor, check_id, asset_kind, asset_locator, severity, title_zh, title_en, evidence, location, status, first_seen, last_seen, version, observed_at, input";
+pub(crate) use crate::sql::FINDING_COLS;
 
 /// The whole query of `Store::findings` (and `Tx::findings`) for a filter,
 /// with the backend's placeholders.
