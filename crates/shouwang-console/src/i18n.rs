@@ -170,6 +170,11 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ),
     ("error.not_found", "页面或对象不存在。", "Not found."),
     (
+        "error.busy",
+        "同时校验的密码过多，请稍候几秒再试。",
+        "Too many password checks at once; try again in a few seconds.",
+    ),
+    (
         "error.internal",
         "内部错误，详情已记录在日志中。",
         "Internal error; the details are in the log.",

@@ -451,20 +451,26 @@ pub(crate) async fn login(
     let lockout = Duration::minutes(i64::from(state.config.lockout_minutes));
     let name = form.username.trim().to_string();
     let password = form.password;
+    let store = state.store.clone();
+    // The whole check runs in the hashing pool: a burst of logins beyond
+    // it is answered 429 at once instead of holding 19 MiB each.
     let outcome = state
-        .db(move |s| {
-            let user = s.user_by_name(&name)?;
-            // The password is checked before the transaction: hashing is
-            // slow, and an audited transaction holds the audit log's head.
-            let password_ok = match &user {
-                None => {
-                    // Spend the same time as for a real account.
-                    accounts::verify_password(&password, accounts::dummy_hash());
-                    false
-                }
-                Some(u) => accounts::verify_password(&password, &u.password_hash),
-            };
-            s.audited(|tx| {
+        .hashing
+        .run(
+            move || -> Result<LoginOutcome, shouwang_store::StoreError> {
+                let s = &*store;
+                let user = s.user_by_name(&name)?;
+                // The password is checked before the transaction: hashing is
+                // slow, and an audited transaction holds the audit log's head.
+                let password_ok = match &user {
+                    None => {
+                        // Spend the same time as for a real account.
+                        accounts::verify_password(&password, accounts::dummy_hash());
+                        false
+                    }
+                    Some(u) => accounts::verify_password(&password, &u.password_hash),
+                };
+                s.audited(|tx| {
                 // Judge on the account as it stands now: the audited
                 // transaction runs one at a time, so a burst of parallel
                 // guesses counts up one by one and locks at the limit, and
@@ -517,8 +523,10 @@ pub(crate) async fn login(
                 let user = tx.update_user(user.id, &UserChange::LoginSucceeded)?;
                 Ok(LoginOutcome::Ok(user))
             })
-        })
-        .await;
+            },
+        )
+        .await
+        .and_then(|r| r.map_err(AppError::from));
     let user = match outcome {
         Ok(LoginOutcome::Ok(user)) => user,
         Ok(refused) => {
@@ -538,6 +546,17 @@ pub(crate) async fn login(
                 Some(tr(&lang, message)),
                 status,
             );
+        }
+        Err(AppError::Busy) => {
+            let mut res = login_form(
+                &state,
+                &lang,
+                form.next.as_deref(),
+                Some(tr(&lang, "error.busy")),
+                StatusCode::TOO_MANY_REQUESTS,
+            );
+            super::with_retry_after(&AppError::Busy, &mut res);
+            return res;
         }
         Err(e) => return state.renderer.error_page(None, &lang, e),
     };
