@@ -694,3 +694,46 @@ async fn futures_join<T>(handles: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
     }
     out
 }
+
+/// The error a login page shows, as a person reads it.
+fn login_error(page: &str) -> String {
+    let Some(i) = page.find("id=\"login-error\">") else {
+        return String::new();
+    };
+    let rest = &page[i + "id=\"login-error\">".len()..];
+    rest[..rest.find('<').unwrap_or(rest.len())].to_string()
+}
+
+#[tokio::test]
+async fn an_unknown_name_gets_the_same_answers_as_a_real_one_up_to_the_lock() {
+    let config = ConsoleConfig {
+        max_failed_logins: 3,
+        ..Default::default()
+    };
+    let con = spawn(config).await;
+    let mut seen = Vec::new();
+    for name in ["operator", "nobody"] {
+        let c = client();
+        let mut answers = Vec::new();
+        for _ in 0..4 {
+            let r = login(&c, &con.base, name, "Wrong-pass-1").await;
+            answers.push((r.status(), login_error(&r.text().await.unwrap())));
+        }
+        seen.push(answers);
+    }
+    let (real, unknown) = (&seen[0], &seen[1]);
+    assert_eq!(unknown, real, "an unknown name answers unlike a real one");
+    assert_eq!(real[0].0, StatusCode::UNAUTHORIZED);
+    assert!(real[0].1.contains("还可尝试 2 次"), "{:?}", real[0]);
+    assert!(real[1].1.contains("还可尝试 1 次"), "{:?}", real[1]);
+    for (status, message) in &real[2..] {
+        assert_eq!(*status, StatusCode::TOO_MANY_REQUESTS);
+        assert!(message.contains("请 15 分钟后再试"), "{message}");
+    }
+    // The right password of a locked name is refused the same way.
+    let r = login(&client(), &con.base, "operator", OPERATOR_PW).await;
+    assert_eq!(
+        (r.status(), login_error(&r.text().await.unwrap())),
+        real[3].clone()
+    );
+}
