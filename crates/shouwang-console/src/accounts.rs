@@ -189,6 +189,12 @@ pub fn generate_token() -> String {
     format!("sw_{body}")
 }
 
+/// The key under which the failed logins of a submitted user name are
+/// counted (the name itself is not kept).
+pub(crate) fn login_key(name: &str) -> String {
+    token_hash(&format!("login:{name}"))
+}
+
 /// The hash under which a session id or API token is stored.
 pub fn token_hash(token: &str) -> String {
     blake3::hash(token.as_bytes()).to_hex().to_string()
@@ -290,6 +296,8 @@ pub fn set_password(
         let user = find_in(tx, name)?;
         let user = tx.update_user(user.id, &UserChange::Password { hash, must_change })?;
         tx.delete_user_sessions(user.id)?;
+        // A new password ends a lock.
+        tx.set_login_failures(&login_key(name), None)?;
         tx.audit(&NewAuditEntry::new(
             actor,
             "user.passwd",

@@ -30,9 +30,14 @@ const MESSAGES: &[(&str, &str, &str)] = &[
         "Wrong user name or password, or the account is disabled.",
     ),
     (
+        "login.failed_left",
+        "用户名或密码错误，或账户已停用。还可尝试 {n} 次，再错将锁定 {m} 分钟。",
+        "Wrong user name or password, or the account is disabled. {n} tries left before it is locked for {m} minutes.",
+    ),
+    (
         "login.locked",
-        "登录失败次数过多，账户已锁定，请稍后再试或联系管理员。",
-        "Too many failed logins: the account is locked. Try again later or ask an administrator.",
+        "登录失败次数过多，已锁定，请 {m} 分钟后再试，或请管理员重设密码。",
+        "Too many failed logins: locked. Try again in {m} minutes, or ask an administrator to reset the password.",
     ),
     (
         "login.expired",
@@ -169,6 +174,11 @@ const MESSAGES: &[(&str, &str, &str)] = &[
         "The request failed its check (invalid CSRF token). Reload the page and try again.",
     ),
     ("error.not_found", "页面或对象不存在。", "Not found."),
+    (
+        "error.busy",
+        "同时校验的密码过多，请稍候几秒再试。",
+        "Too many password checks at once; try again in a few seconds.",
+    ),
     (
         "error.internal",
         "内部错误，详情已记录在日志中。",

@@ -578,3 +578,162 @@ async fn admin_manages_users_and_disabling_ends_sessions() {
     let u = con.store.user_by_name("李四").unwrap().unwrap();
     assert!(u.must_change_password);
 }
+
+/// Set in the child that serves the console for the memory test.
+const SERVE_ONLY: &str = "SHOUWANG_TEST_SERVE_ONLY";
+
+/// The peak resident size (VmHWM) of a process, in KiB, while it lives.
+fn peak_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_of_logins_for_unknown_users_is_refused_in_part_and_stays_small() {
+    if std::env::var_os(SERVE_ONLY).is_some() {
+        // The child: serve until the parent closes our standard input.
+        let con = spawn(ConsoleConfig::default()).await;
+        println!("BASE {}", con.base);
+        tokio::task::spawn_blocking(|| {
+            let mut sink = String::new();
+            let _ = std::io::Read::read_to_string(&mut std::io::stdin(), &mut sink);
+        })
+        .await
+        .unwrap();
+        return;
+    }
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "a_burst_of_logins_for_unknown_users_is_refused_in_part_and_stays_small",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(SERVE_ONLY, "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = lines
+        .by_ref()
+        .map_while(Result::ok)
+        // The test harness may print the test's name on the same line.
+        .find_map(|l| l.split_once("BASE ").map(|(_, b)| b.trim().to_owned()))
+        .expect("the child prints where it serves");
+    // Hashing is sized from the cores; the burst must be well beyond it.
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .max(2);
+    let burst = (6 * workers).max(100);
+    // Every client fetches its form first, then all post at once.
+    let mut ready = Vec::new();
+    for _ in 0..burst {
+        let c = client();
+        let form = c.get(format!("{base}/login")).send().await.unwrap();
+        let csrf = csrf_of(&form.text().await.unwrap());
+        ready.push((c, csrf));
+    }
+    let posts = ready.into_iter().enumerate().map(|(i, (c, csrf))| {
+        let url = format!("{base}/login");
+        tokio::spawn(async move {
+            let name = format!("nobody-{i}");
+            let form = [
+                ("username", name.as_str()),
+                ("password", "Wrong-pass-1"),
+                ("csrf", &csrf),
+            ];
+            let r = c.post(url).form(&form).send().await.unwrap();
+            let status = r.status();
+            let retry = r.headers().get("retry-after").is_some();
+            (status, retry, r.text().await.unwrap())
+        })
+    });
+    let answers = tokio::time::timeout(
+        std::time::Duration::from_secs(120),
+        futures_join(posts.collect()),
+    )
+    .await
+    .expect("every login of the burst is answered");
+    let mut busy = 0;
+    for (status, retry, body) in &answers {
+        match *status {
+            StatusCode::UNAUTHORIZED => {}
+            StatusCode::TOO_MANY_REQUESTS => {
+                busy += 1;
+                assert!(retry, "a refused login says when to retry");
+                assert!(body.contains("同时校验的密码过多"), "{body}");
+            }
+            other => panic!("a login of the burst answered {other}"),
+        }
+    }
+    let mut peak = peak_kib(pid).unwrap_or(0);
+    drop(child.stdin.take());
+    while child.try_wait().unwrap().is_none() {
+        peak = peak_kib(pid).unwrap_or(peak);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // 19 MiB per hash at once, and room for the console itself.
+    let budget_kib = (160 + 24 * workers as u64) * 1024;
+    assert!(
+        peak < budget_kib,
+        "the console peaked at {} MiB for {burst} logins at once (budget {} MiB)",
+        peak / 1024,
+        budget_kib / 1024
+    );
+    assert!(busy > 0, "none of {burst} logins at once was refused");
+}
+
+async fn futures_join<T>(handles: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
+    let mut out = Vec::with_capacity(handles.len());
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}
+
+/// The error a login page shows, as a person reads it.
+fn login_error(page: &str) -> String {
+    let Some(i) = page.find("id=\"login-error\">") else {
+        return String::new();
+    };
+    let rest = &page[i + "id=\"login-error\">".len()..];
+    rest[..rest.find('<').unwrap_or(rest.len())].to_string()
+}
+
+#[tokio::test]
+async fn an_unknown_name_gets_the_same_answers_as_a_real_one_up_to_the_lock() {
+    let config = ConsoleConfig {
+        max_failed_logins: 3,
+        ..Default::default()
+    };
+    let con = spawn(config).await;
+    let mut seen = Vec::new();
+    for name in ["operator", "nobody"] {
+        let c = client();
+        let mut answers = Vec::new();
+        for _ in 0..4 {
+            let r = login(&c, &con.base, name, "Wrong-pass-1").await;
+            answers.push((r.status(), login_error(&r.text().await.unwrap())));
+        }
+        seen.push(answers);
+    }
+    let (real, unknown) = (&seen[0], &seen[1]);
+    assert_eq!(unknown, real, "an unknown name answers unlike a real one");
+    assert_eq!(real[0].0, StatusCode::UNAUTHORIZED);
+    assert!(real[0].1.contains("还可尝试 2 次"), "{:?}", real[0]);
+    assert!(real[1].1.contains("还可尝试 1 次"), "{:?}", real[1]);
+    for (status, message) in &real[2..] {
+        assert_eq!(*status, StatusCode::TOO_MANY_REQUESTS);
+        assert!(message.contains("请 15 分钟后再试"), "{message}");
+    }
+    // The right password of a locked name is refused the same way.
+    let r = login(&client(), &con.base, "operator", OPERATOR_PW).await;
+    assert_eq!(
+        (r.status(), login_error(&r.text().await.unwrap())),
+        real[3].clone()
+    );
+}

@@ -55,7 +55,7 @@ pub use tx::{RESOLVED_NAMED, RunScope, Tx, resolve_not_seen};
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Everything that can go wrong in the store, phrased for the person who
 /// has to fix it.
@@ -342,6 +342,24 @@ pub enum UserChange {
     /// A successful login: forget earlier failures and any lock.
     LoginSucceeded,
 }
+
+/// The failed logins counted for one submitted user name (an account's
+/// or not), in a row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginFailures {
+    pub failures: i64,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub last_failed_at: DateTime<Utc>,
+}
+
+/// How many names' failed logins the store keeps, so names made up by an
+/// attacker cannot grow the table without end: every
+/// [`LOGIN_FAILURES_PRUNED_EVERY`]th name counted drops those whose last
+/// failure is oldest beyond this (pruning at each failure would read this
+/// many rows each time).
+pub const LOGIN_FAILURES_KEPT: i64 = 10_000;
+/// See [`LOGIN_FAILURES_KEPT`]: the table never holds more than the sum.
+pub const LOGIN_FAILURES_PRUNED_EVERY: i64 = 256;
 
 /// A console login session. The store keeps only the hash of the cookie
 /// value, so a copy of the database does not let anyone log in.

@@ -26,6 +26,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../migrations/postgres/0003_events_by_asset.sql"),
     ),
+    (
+        4,
+        include_str!("../migrations/postgres/0004_login_failures.sql"),
+    ),
 ];
 
 /// An arbitrary constant that names Shouwang's migration lock.

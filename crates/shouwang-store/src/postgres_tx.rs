@@ -10,8 +10,9 @@ use crate::postgres::{
 use crate::postgres_incident::{incident_from_row, insert_timeline, set_setting_tx};
 use crate::tx::{Ledger, Tx};
 use crate::{
-    ApiToken, AuditEntry, AuditKey, ChangeNote, FindingFilter, IncidentChange, NewAuditEntry,
-    NewUser, Result, StoreError, User, UserChange, now,
+    ApiToken, AuditEntry, AuditKey, ChangeNote, FindingFilter, IncidentChange, LOGIN_FAILURES_KEPT,
+    LOGIN_FAILURES_PRUNED_EVERY, LoginFailures, NewAuditEntry, NewUser, Result, StoreError, User,
+    UserChange, now,
 };
 
 fn not_found(what: &'static str, id: i64) -> StoreError {
@@ -197,6 +198,51 @@ impl Tx for PgTx<'_, '_> {
         )?;
         self.ledger.changed = true;
         Ok(token_from_row(&row))
+    }
+
+    fn login_failures(&mut self, name_hash: &str) -> Result<Option<LoginFailures>> {
+        let row = self.c.query_opt(
+            "SELECT failures, locked_until, last_failed_at FROM login_failures WHERE name_hash = $1",
+            &[&name_hash],
+        )?;
+        Ok(row.map(|r| LoginFailures {
+            failures: r.get(0),
+            locked_until: r.get(1),
+            last_failed_at: r.get(2),
+        }))
+    }
+
+    fn set_login_failures(&mut self, name_hash: &str, state: Option<&LoginFailures>) -> Result<()> {
+        let n = match state {
+            None => self.c.execute(
+                "DELETE FROM login_failures WHERE name_hash = $1",
+                &[&name_hash],
+            )?,
+            Some(f) => {
+                let id: i64 = self
+                    .c
+                    .query_one(
+                        "INSERT INTO login_failures (name_hash, failures, locked_until, last_failed_at)
+                         VALUES ($1, $2, $3, $4)
+                         ON CONFLICT (name_hash) DO UPDATE SET failures = EXCLUDED.failures,
+                            locked_until = EXCLUDED.locked_until, last_failed_at = EXCLUDED.last_failed_at
+                         RETURNING id",
+                        &[&name_hash, &f.failures, &f.locked_until, &f.last_failed_at],
+                    )?
+                    .get(0);
+                if id % LOGIN_FAILURES_PRUNED_EVERY == 0 {
+                    self.c.execute(
+                        "DELETE FROM login_failures WHERE id IN (
+                            SELECT id FROM login_failures
+                            ORDER BY last_failed_at DESC OFFSET $1)",
+                        &[&LOGIN_FAILURES_KEPT],
+                    )?;
+                }
+                1
+            }
+        };
+        self.ledger.changed |= n > 0;
+        Ok(())
     }
 
     fn setting(&mut self, name: &str) -> Result<Option<serde_json::Value>> {

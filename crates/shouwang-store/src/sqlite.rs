@@ -24,6 +24,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../migrations/sqlite/0003_events_by_asset.sql"),
     ),
+    (
+        4,
+        include_str!("../migrations/sqlite/0004_login_failures.sql"),
+    ),
 ];
 
 pub struct SqliteStore {

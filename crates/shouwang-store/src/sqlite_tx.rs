@@ -8,8 +8,9 @@ use crate::sqlite::{SqliteStore, bind, finding_from_row, token_from_row, unconv,
 use crate::sqlite_incident::{incident_from_row, insert_timeline, set_setting_tx};
 use crate::tx::{Ledger, Tx};
 use crate::{
-    ApiToken, AuditEntry, AuditKey, ChangeNote, FindingFilter, IncidentChange, NewAuditEntry,
-    NewUser, Result, StoreError, User, UserChange, now, to_micros,
+    ApiToken, AuditEntry, AuditKey, ChangeNote, FindingFilter, IncidentChange, LOGIN_FAILURES_KEPT,
+    LOGIN_FAILURES_PRUNED_EVERY, LoginFailures, NewAuditEntry, NewUser, Result, StoreError, User,
+    UserChange, from_micros, now, to_micros,
 };
 
 /// A row-mapping error back into ours.
@@ -205,6 +206,60 @@ impl Tx for SqliteTx<'_> {
         )?;
         self.ledger.changed = true;
         Ok(t)
+    }
+
+    fn login_failures(&mut self, name_hash: &str) -> Result<Option<LoginFailures>> {
+        sq(self
+            .c
+            .query_row(
+                "SELECT failures, locked_until, last_failed_at FROM login_failures WHERE name_hash = ?1",
+                [name_hash],
+                |r| {
+                    Ok(LoginFailures {
+                        failures: r.get(0)?,
+                        locked_until: r.get::<_, Option<i64>>(1)?.map(from_micros),
+                        last_failed_at: from_micros(r.get(2)?),
+                    })
+                },
+            )
+            .optional())
+    }
+
+    fn set_login_failures(&mut self, name_hash: &str, state: Option<&LoginFailures>) -> Result<()> {
+        let c = self.c;
+        let n = match state {
+            None => c.execute(
+                "DELETE FROM login_failures WHERE name_hash = ?1",
+                [name_hash],
+            )?,
+            Some(f) => {
+                let id: i64 = c.query_row(
+                    "INSERT INTO login_failures (name_hash, failures, locked_until, last_failed_at)
+                     VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (name_hash) DO UPDATE SET failures = excluded.failures,
+                        locked_until = excluded.locked_until, last_failed_at = excluded.last_failed_at
+                     RETURNING id",
+                    params![
+                        name_hash,
+                        f.failures,
+                        f.locked_until.map(to_micros),
+                        to_micros(f.last_failed_at)
+                    ],
+                    |r| r.get(0),
+                )?;
+                if id % LOGIN_FAILURES_PRUNED_EVERY == 0 {
+                    c.execute(
+                        "DELETE FROM login_failures WHERE id IN (
+                            SELECT id FROM login_failures
+                            ORDER BY last_failed_at DESC LIMIT -1 OFFSET ?1)",
+                        [LOGIN_FAILURES_KEPT],
+                    )?;
+                }
+                1
+            }
+        };
+        self.ledger.changed |= n > 0;
+        Ok(())
     }
 
     fn setting(&mut self, name: &str) -> Result<Option<serde_json::Value>> {

@@ -17,8 +17,8 @@ use shouwang_model::{
 };
 
 use crate::{
-    ApiToken, AuditEntry, ChangeNote, FindingFilter, IncidentChange, NewAuditEntry, NewUser,
-    Result, Store, StoreError, User, UserChange,
+    ApiToken, AuditEntry, ChangeNote, FindingFilter, IncidentChange, LoginFailures, NewAuditEntry,
+    NewUser, Result, Store, StoreError, User, UserChange,
 };
 
 /// What can be read and changed inside an audited transaction. Reads see
@@ -40,6 +40,13 @@ pub trait Tx {
     /// Log a user out everywhere (password change, disabling).
     fn delete_user_sessions(&mut self, user_id: i64) -> Result<()>;
     fn create_api_token(&mut self, user_id: i64, name: &str, token_hash: &str) -> Result<ApiToken>;
+
+    /// The failed logins counted for a submitted name, by its hash.
+    fn login_failures(&mut self, name_hash: &str) -> Result<Option<LoginFailures>>;
+    /// Count (`Some`) or forget (`None`) the failed logins of a name; the
+    /// store keeps only the [`LOGIN_FAILURES_KEPT`](crate::LOGIN_FAILURES_KEPT)
+    /// names that failed last.
+    fn set_login_failures(&mut self, name_hash: &str, state: Option<&LoginFailures>) -> Result<()>;
 
     fn setting(&mut self, name: &str) -> Result<Option<serde_json::Value>>;
     fn set_setting(&mut self, name: &str, value: &serde_json::Value) -> Result<()>;

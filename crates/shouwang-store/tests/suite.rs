@@ -8,8 +8,9 @@ use shouwang_model::{
     Asset, AssetKind, AssetRef, FindingStatus, NewEvent, NewFinding, Provenance, Severity, Text,
 };
 use shouwang_store::{
-    AuditKey, AuditVerdict, EventFilter, FindingFilter, NewAuditEntry, NewUser, Role, Session,
-    Store, StoreError, Tx, UserChange,
+    AuditKey, AuditVerdict, EventFilter, FindingFilter, LOGIN_FAILURES_KEPT,
+    LOGIN_FAILURES_PRUNED_EVERY, LoginFailures, NewAuditEntry, NewUser, Role, Session, Store,
+    StoreError, Tx, UserChange,
 };
 
 /// People's changes go through the audited path; tests make them as a
@@ -163,6 +164,7 @@ suite!(
     users_lock_out_and_recover,
     duplicate_user_is_refused,
     sessions_and_tokens_round_trip,
+    failed_logins_are_counted_per_name_and_the_table_stays_bounded,
     audit_chain_is_intact_after_appends,
     audit_detects_an_edited_row,
     audit_detects_a_deleted_row,
@@ -568,6 +570,59 @@ fn sessions_and_tokens_round_trip(h: &Harness) {
         .unwrap();
     assert_eq!(s.api_token("hash-1").unwrap().unwrap().id, tok.id);
     assert!(s.api_token("hash-2").unwrap().is_none());
+}
+
+fn failed_logins_are_counted_per_name_and_the_table_stays_bounded(h: &Harness) {
+    let s = &h.store;
+    let t = chrono::DateTime::from_timestamp_micros(Utc::now().timestamp_micros()).unwrap();
+    let counted = |n, lock: Option<i64>| LoginFailures {
+        failures: n,
+        locked_until: lock.map(|m| t + Duration::minutes(m)),
+        last_failed_at: t,
+    };
+    s.as_person(|tx| {
+        tx.set_login_failures("name-a", Some(&counted(1, None)))?;
+        tx.set_login_failures("name-a", Some(&counted(2, Some(15))))
+    })
+    .unwrap();
+    let got = s.as_person(|tx| tx.login_failures("name-a")).unwrap();
+    assert_eq!(got, Some(counted(2, Some(15))));
+    s.as_person(|tx| tx.set_login_failures("name-a", None))
+        .unwrap();
+    assert_eq!(s.as_person(|tx| tx.login_failures("name-a")).unwrap(), None);
+
+    // An attacker's flood of made-up names: the oldest are dropped.
+    let flood = LOGIN_FAILURES_KEPT + 2 * LOGIN_FAILURES_PRUNED_EVERY;
+    s.as_person(|tx| {
+        for i in 0..flood {
+            let f = LoginFailures {
+                last_failed_at: t + Duration::milliseconds(i),
+                ..counted(1, None)
+            };
+            tx.set_login_failures(&format!("made-up-{i}"), Some(&f))?;
+        }
+        Ok(())
+    })
+    .unwrap();
+    let kept = s
+        .as_person(|tx| {
+            let mut kept = 0;
+            for i in 0..flood {
+                kept += i64::from(tx.login_failures(&format!("made-up-{i}"))?.is_some());
+            }
+            Ok(kept)
+        })
+        .unwrap();
+    assert!(
+        kept <= LOGIN_FAILURES_KEPT + LOGIN_FAILURES_PRUNED_EVERY,
+        "{kept} names kept of {flood}"
+    );
+    let newest = s
+        .as_person(|tx| tx.login_failures(&format!("made-up-{}", flood - 1)))
+        .unwrap();
+    assert!(newest.is_some(), "the newest name is kept");
+    let oldest = s.as_person(|tx| tx.login_failures("made-up-0")).unwrap();
+    assert!(oldest.is_none(), "the oldest name is dropped");
 }
 
 fn append(h: &Harness, n: usize) {

@@ -25,11 +25,13 @@ impl From<AppError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
+        let mut res = (
             self.0.status(),
             Json(serde_json::json!({ "error": self.0.public_message("en") })),
         )
-            .into_response()
+            .into_response();
+        super::with_retry_after(&self.0, &mut res);
+        res
     }
 }
 

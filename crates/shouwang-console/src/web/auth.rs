@@ -7,10 +7,10 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, Json};
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use serde::Deserialize;
-use shouwang_store::{NewAuditEntry, Session, User, UserChange};
+use shouwang_store::{LoginFailures, NewAuditEntry, Session, Store, StoreError, User, UserChange};
 
 use super::{AppError, AppState};
 use crate::accounts::{self, AccountError};
@@ -423,8 +423,49 @@ pub(crate) struct LoginForm {
 
 enum LoginOutcome {
     Ok(User),
-    Failed,
-    Locked,
+    /// Refused; this many tries are left before the name is locked.
+    Failed {
+        left: i64,
+    },
+    Locked {
+        until: DateTime<Utc>,
+    },
+}
+
+/// A count of failures this old, with no lock running, starts afresh.
+const FAILURES_FORGOTTEN_AFTER_HOURS: i64 = 24;
+
+/// The failures that still count against a name now, and its lock if one
+/// is running: a lock that ran out or failures a day old start the count
+/// afresh.
+fn standing(counted: Option<&LoginFailures>, now: DateTime<Utc>) -> (i64, Option<DateTime<Utc>>) {
+    match counted {
+        Some(f) if f.locked_until.is_some_and(|t| t > now) => (f.failures, f.locked_until),
+        Some(f)
+            if f.locked_until.is_none()
+                && f.last_failed_at > now - Duration::hours(FAILURES_FORGOTTEN_AFTER_HOURS) =>
+        {
+            (f.failures, None)
+        }
+        _ => (0, None),
+    }
+}
+
+/// What the login page says to a refusal: tries left, or how long the lock
+/// lasts. It depends only on the name's count, never on whether an account
+/// of that name exists.
+fn refusal_message(lang: &str, outcome: &LoginOutcome, lockout_minutes: i64) -> String {
+    match outcome {
+        LoginOutcome::Failed { left } => tr(lang, "login.failed_left")
+            .replace("{n}", &left.to_string())
+            .replace("{m}", &lockout_minutes.to_string()),
+        LoginOutcome::Locked { until } => {
+            let secs = (*until - Utc::now()).num_seconds().max(1);
+            let minutes = (secs + 59) / 60;
+            tr(lang, "login.locked").replace("{m}", &minutes.to_string())
+        }
+        LoginOutcome::Ok(_) => String::new(),
+    }
 }
 
 pub(crate) async fn login(
@@ -448,77 +489,17 @@ pub(crate) async fn login(
         );
     }
     let max_failed = i64::from(state.config.max_failed_logins.max(1));
-    let lockout = Duration::minutes(i64::from(state.config.lockout_minutes));
+    let lockout_minutes = i64::from(state.config.lockout_minutes);
     let name = form.username.trim().to_string();
     let password = form.password;
+    let store = state.store.clone();
+    // The whole check runs in the hashing pool: a burst of logins beyond
+    // it is answered 429 at once instead of holding 19 MiB each.
     let outcome = state
-        .db(move |s| {
-            let user = s.user_by_name(&name)?;
-            // The password is checked before the transaction: hashing is
-            // slow, and an audited transaction holds the audit log's head.
-            let password_ok = match &user {
-                None => {
-                    // Spend the same time as for a real account.
-                    accounts::verify_password(&password, accounts::dummy_hash());
-                    false
-                }
-                Some(u) => accounts::verify_password(&password, &u.password_hash),
-            };
-            s.audited(|tx| {
-                // Judge on the account as it stands now: the audited
-                // transaction runs one at a time, so a burst of parallel
-                // guesses counts up one by one and locks at the limit, and
-                // a password reset or a disabling made during the hash wins.
-                let checked = user.map(|u| (u.id, u.password_hash));
-                let fresh = tx.user_by_name(&name)?;
-                let mut audit = |action: &str, details: serde_json::Value| {
-                    tx.audit(&NewAuditEntry::new(&name, action, &name, details))
-                        .map(drop)
-                };
-                let Some(user) = fresh else {
-                    audit(
-                        "user.login.failed",
-                        serde_json::json!({ "reason": "unknown user" }),
-                    )?;
-                    return Ok(LoginOutcome::Failed);
-                };
-                let password_ok = password_ok
-                    && checked
-                        .is_some_and(|(id, hash)| id == user.id && hash == user.password_hash);
-                if user.locked_until.is_some_and(|t| t > Utc::now()) {
-                    audit(
-                        "user.login.locked",
-                        serde_json::json!({ "locked_until": user.locked_until }),
-                    )?;
-                    return Ok(LoginOutcome::Locked);
-                }
-                if user.disabled || !password_ok {
-                    let lock = (user.failed_logins + 1 >= max_failed).then(|| Utc::now() + lockout);
-                    let reason = if user.disabled {
-                        "disabled"
-                    } else {
-                        "wrong password"
-                    };
-                    audit(
-                        "user.login.failed",
-                        serde_json::json!({ "reason": reason, "failures": user.failed_logins + 1 }),
-                    )?;
-                    if let Some(until) = lock {
-                        audit("user.lockout", serde_json::json!({ "until": until }))?;
-                    }
-                    tx.update_user(user.id, &UserChange::LoginFailed { locked_until: lock })?;
-                    return Ok(if lock.is_some() {
-                        LoginOutcome::Locked
-                    } else {
-                        LoginOutcome::Failed
-                    });
-                }
-                audit("user.login", serde_json::Value::Null)?;
-                let user = tx.update_user(user.id, &UserChange::LoginSucceeded)?;
-                Ok(LoginOutcome::Ok(user))
-            })
-        })
-        .await;
+        .hashing
+        .run(move || judge_login(&*store, &name, &password, max_failed, lockout_minutes))
+        .await
+        .and_then(|r| r.map_err(AppError::from));
     let user = match outcome {
         Ok(LoginOutcome::Ok(user)) => user,
         Ok(refused) => {
@@ -526,18 +507,24 @@ pub(crate) async fn login(
                 .metrics
                 .logins_failed
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let (message, status) = if matches!(refused, LoginOutcome::Locked) {
-                ("login.locked", StatusCode::TOO_MANY_REQUESTS)
+            let status = if matches!(refused, LoginOutcome::Locked { .. }) {
+                StatusCode::TOO_MANY_REQUESTS
             } else {
-                ("login.failed", StatusCode::UNAUTHORIZED)
+                StatusCode::UNAUTHORIZED
             };
-            return login_form(
+            let message = refusal_message(&lang, &refused, lockout_minutes);
+            return login_form(&state, &lang, form.next.as_deref(), Some(&message), status);
+        }
+        Err(AppError::Busy) => {
+            let mut res = login_form(
                 &state,
                 &lang,
                 form.next.as_deref(),
-                Some(tr(&lang, message)),
-                status,
+                Some(tr(&lang, "error.busy")),
+                StatusCode::TOO_MANY_REQUESTS,
             );
+            super::with_retry_after(&AppError::Busy, &mut res);
+            return res;
         }
         Err(e) => return state.renderer.error_page(None, &lang, e),
     };
@@ -560,6 +547,103 @@ pub(crate) async fn login(
         }
         Err(e) => state.renderer.error_page(None, &lang, e),
     }
+}
+
+/// Check a login and count it, in the store's audited transaction. Every
+/// submitted name, an account's or not, has its own count, countdown and
+/// lock, and the password is verified (against a dummy hash for an unknown
+/// name) whatever the count says, so neither the answer nor its time tells
+/// which accounts exist.
+fn judge_login(
+    s: &dyn Store,
+    name: &str,
+    password: &str,
+    max_failed: i64,
+    lockout_minutes: i64,
+) -> Result<LoginOutcome, StoreError> {
+    let user = s.user_by_name(name)?;
+    // The password is checked before the transaction: hashing is slow, and
+    // an audited transaction holds the audit log's head.
+    let password_ok = match &user {
+        None => {
+            accounts::verify_password(password, accounts::dummy_hash());
+            false
+        }
+        Some(u) => accounts::verify_password(password, &u.password_hash),
+    };
+    let key = accounts::login_key(name);
+    s.audited(|tx| {
+        // Judge on the count as it stands now: the audited transaction runs
+        // one at a time, so a burst of parallel guesses counts up one by one
+        // and locks at the limit, and a password reset or a disabling made
+        // during the hash wins.
+        let now = Utc::now();
+        let counted = tx.login_failures(&key)?;
+        let (failures, lock) = standing(counted.as_ref(), now);
+        let fresh = tx.user_by_name(name)?;
+        let mut audit = |action: &str, details: serde_json::Value| {
+            tx.audit(&NewAuditEntry::new(name, action, name, details))
+                .map(drop)
+        };
+        if let Some(until) = lock {
+            audit(
+                "user.login.locked",
+                serde_json::json!({ "locked_until": until }),
+            )?;
+            return Ok(LoginOutcome::Locked { until });
+        }
+        let checked = user.map(|u| (u.id, u.password_hash));
+        let password_ok = password_ok
+            && checked.is_some_and(|(id, hash)| {
+                fresh
+                    .as_ref()
+                    .is_some_and(|u| id == u.id && hash == u.password_hash)
+            });
+        let fresh = match fresh {
+            Some(u) if password_ok && !u.disabled => u,
+            fresh => {
+                let failures = failures + 1;
+                let lock =
+                    (failures >= max_failed).then(|| now + Duration::minutes(lockout_minutes));
+                let reason = match &fresh {
+                    None => "unknown user",
+                    Some(u) if u.disabled => "disabled",
+                    Some(_) => "wrong password",
+                };
+                audit(
+                    "user.login.failed",
+                    serde_json::json!({ "reason": reason, "failures": failures }),
+                )?;
+                if let Some(until) = lock {
+                    audit("user.lockout", serde_json::json!({ "until": until }))?;
+                }
+                tx.set_login_failures(
+                    &key,
+                    Some(&LoginFailures {
+                        failures,
+                        locked_until: lock,
+                        last_failed_at: now,
+                    }),
+                )?;
+                if let Some(u) = fresh {
+                    // The users page and `user list` show the lock.
+                    tx.update_user(u.id, &UserChange::LoginFailed { locked_until: lock })?;
+                }
+                return Ok(match lock {
+                    Some(until) => LoginOutcome::Locked { until },
+                    None => LoginOutcome::Failed {
+                        left: max_failed - failures,
+                    },
+                });
+            }
+        };
+        audit("user.login", serde_json::Value::Null)?;
+        if counted.is_some() {
+            tx.set_login_failures(&key, None)?;
+        }
+        let user = tx.update_user(fresh.id, &UserChange::LoginSucceeded)?;
+        Ok(LoginOutcome::Ok(user))
+    })
 }
 
 /// Create a session for `user_id`, dropping `replaces` if given; returns the

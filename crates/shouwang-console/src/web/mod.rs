@@ -38,7 +38,54 @@ pub(crate) struct AppState {
     pub config: Arc<ConsoleConfig>,
     pub renderer: Arc<Renderer>,
     pub metrics: Arc<Counters>,
+    pub hashing: Arc<HashPool>,
 }
+
+/// The few password hashes that may run at once. Each argon2 hash holds
+/// 19 MiB, so a burst of logins on the blocking pool (512 threads) took
+/// gigabytes; here at most `workers` run and `queue` more wait, and any
+/// request beyond them is answered at once with [`AppError::Busy`].
+pub(crate) struct HashPool {
+    admitted: Arc<tokio::sync::Semaphore>,
+    running: Arc<tokio::sync::Semaphore>,
+}
+
+impl HashPool {
+    pub fn new(workers: usize, queue: usize) -> Self {
+        HashPool {
+            admitted: Arc::new(tokio::sync::Semaphore::new(workers + queue)),
+            running: Arc::new(tokio::sync::Semaphore::new(workers)),
+        }
+    }
+
+    /// Sized from the cores: hashing is CPU work, more at once only waits.
+    pub fn for_this_machine() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let workers = cores.max(2);
+        HashPool::new(workers, workers)
+    }
+
+    /// Run `f` (which hashes or verifies a password) when a worker is free,
+    /// or refuse at once when the workers and the queue are full.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, AppError> {
+        let Ok(_admitted) = self.admitted.clone().try_acquire_owned() else {
+            return Err(AppError::Busy);
+        };
+        let _running = self
+            .running
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| AppError::Internal(format!("the hashing pool closed: {e}")))?;
+        blocking(f).await
+    }
+}
+
+/// Seconds a client is told to wait when the hashing pool is full.
+pub(crate) const BUSY_RETRY_AFTER_SECS: u64 = 2;
 
 /// Counters the `/metrics` endpoint reports besides what the store knows.
 #[derive(Default)]
@@ -68,13 +115,14 @@ impl AppState {
         blocking(move || f(&*store)).await?.map_err(AppError::from)
     }
 
-    /// Like [`db`](Self::db), for account operations (hashing is slow too).
+    /// Like [`db`](Self::db), for account operations: they hash or verify
+    /// passwords, so they run in the bounded [`HashPool`].
     pub async fn accounts<T: Send + 'static>(
         &self,
         f: impl FnOnce(&dyn Store) -> Result<T, AccountError> + Send + 'static,
     ) -> Result<Result<T, AccountError>, AppError> {
         let store = self.store.clone();
-        blocking(move || f(&*store)).await
+        self.hashing.run(move || f(&*store)).await
     }
 
     /// Record an action that changes nothing in the store (a report taken,
@@ -91,6 +139,7 @@ pub fn router(store: Arc<dyn Store>, config: ConsoleConfig) -> Router {
         config: Arc::new(config),
         renderer: Arc::new(Renderer::new()),
         metrics: Arc::new(Counters::default()),
+        hashing: Arc::new(HashPool::for_this_machine()),
     };
     Router::new()
         .route("/", get(pages::dashboard))
@@ -202,6 +251,16 @@ async fn security_headers(req: axum::extract::Request, next: middleware::Next) -
     res
 }
 
+/// Tell a client refused for [`AppError::Busy`] when to try again.
+pub(crate) fn with_retry_after(err: &AppError, res: &mut Response) {
+    if matches!(err, AppError::Busy) {
+        res.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(BUSY_RETRY_AFTER_SECS),
+        );
+    }
+}
+
 /// What a handler can fail with. Pages render it; the API answers JSON.
 #[derive(Debug)]
 pub(crate) enum AppError {
@@ -209,6 +268,8 @@ pub(crate) enum AppError {
     Forbidden,
     BadRequest(String),
     Internal(String),
+    /// Too many password checks at once; try again in a moment.
+    Busy,
 }
 
 impl From<StoreError> for AppError {
@@ -227,6 +288,7 @@ impl AppError {
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Busy => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -236,6 +298,7 @@ impl AppError {
             AppError::NotFound => crate::i18n::tr(lang, "error.not_found").into(),
             AppError::Forbidden => crate::i18n::tr(lang, "error.forbidden").into(),
             AppError::BadRequest(m) => m.clone(),
+            AppError::Busy => crate::i18n::tr(lang, "error.busy").into(),
             AppError::Internal(detail) => {
                 tracing::error!(%detail, "console request failed");
                 crate::i18n::tr(lang, "error.internal").into()
@@ -249,6 +312,8 @@ impl IntoResponse for AppError {
     /// handlers use [`Renderer::error_page`] instead.
     fn into_response(self) -> Response {
         let status = self.status();
-        (status, self.public_message("zh")).into_response()
+        let mut res = (status, self.public_message("zh")).into_response();
+        with_retry_after(&self, &mut res);
+        res
     }
 }

@@ -144,13 +144,15 @@ impl Renderer {
 
     pub fn error_page(&self, auth: Option<&Auth>, lang: &str, err: AppError) -> Response {
         let status = err.status();
-        self.page_with_status(
+        let mut res = self.page_with_status(
             "message.html",
             lang,
             auth,
             serde_json::json!({ "message": err.public_message(lang), "error": true }),
             status,
-        )
+        );
+        super::with_retry_after(&err, &mut res);
+        res
     }
 }
 
