@@ -38,7 +38,9 @@ use shouwang_model::{
     NewTimelineEntry, Severity, TimelineEntry,
 };
 
-pub use audit::{AuditKey, AuditVerdict, GENESIS_HASH, load_or_create_secret};
+pub use audit::{
+    AuditAnchor, AuditHead, AuditKey, AuditVerdict, BadAnchor, GENESIS_HASH, load_or_create_secret,
+};
 pub use file::replace_file;
 pub use incident::{
     ChangeNote, IncidentBatch, IncidentChange, IncidentFilter, Members, UNIT_PROFILE_SETTING,
@@ -55,7 +57,7 @@ pub use tx::{RESOLVED_NAMED, RunScope, Tx, resolve_not_seen};
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// Everything that can go wrong in the store, phrased for the person who
 /// has to fix it.
@@ -478,7 +480,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// The newest entries, newest first, for display.
     fn recent_audit(&self, limit: usize) -> Result<Vec<AuditEntry>>;
     /// The recorded head of the chain: the last sequence number and hash.
-    fn audit_head(&self) -> Result<(i64, String)>;
+    fn audit_head(&self) -> Result<(i64, String)> {
+        let h = self.signed_audit_head()?;
+        Ok((h.seq, h.hash))
+    }
+    /// The head with its MAC, read in one statement.
+    fn signed_audit_head(&self) -> Result<AuditHead>;
     /// The key the chain is computed with.
     fn audit_key(&self) -> &AuditKey;
 
@@ -554,6 +561,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Walk the whole chain and name the first row that does not fit.
     fn verify_audit(&self) -> Result<AuditVerdict> {
         audit::verify(self)
+    }
+
+    /// [`verify_audit`](Self::verify_audit), and that the log still reaches
+    /// an anchor written down earlier (which catches a replayed older head).
+    fn verify_audit_against(&self, anchor: &AuditAnchor) -> Result<AuditVerdict> {
+        audit::verify_against(self, anchor)
+    }
+
+    /// The log's anchor now, to be written down outside the box.
+    fn audit_anchor(&self) -> Result<AuditAnchor> {
+        audit::anchor(self)
     }
 }
 

@@ -30,6 +30,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         4,
         include_str!("../migrations/postgres/0004_login_failures.sql"),
     ),
+    (
+        5,
+        include_str!("../migrations/postgres/0005_audit_head_mac.sql"),
+    ),
 ];
 
 /// An arbitrary constant that names Shouwang's migration lock.
@@ -89,7 +93,7 @@ impl PostgresStore {
             }
         };
         let mut first = connect()?;
-        migrate(&mut first)?;
+        migrate(&mut first, &key)?;
         Ok(PostgresStore {
             target,
             pool: Pool::new(first, 8, connect, |c| !c.is_closed()),
@@ -105,7 +109,7 @@ impl PostgresStore {
     }
 }
 
-fn migrate(client: &mut Client) -> Result<()> {
+fn migrate(client: &mut Client, key: &AuditKey) -> Result<()> {
     let mut tx = client.transaction()?;
     // Two servers starting at once must not both migrate.
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
@@ -127,6 +131,11 @@ fn migrate(client: &mut Client) -> Result<()> {
     for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
         tx.batch_execute(sql)?;
         tx.execute(sql::MIGRATE, &[version, &now()])?;
+        if *version == crate::audit::HEAD_MAC_VERSION {
+            let head = tx.query_one(sql::AUDIT_HEAD, &[])?;
+            let mac = key.head_mac(head.get(0), head.get::<_, &str>(1));
+            tx.execute(sql::SIGN_AUDIT_HEAD, &[&mac])?;
+        }
         tracing::info!(version, "applied database migration");
     }
     tx.commit()?;
@@ -496,10 +505,14 @@ impl Store for PostgresStore {
         Ok(rows.iter().map(audit_from_row).collect())
     }
 
-    fn audit_head(&self) -> Result<(i64, String)> {
+    fn signed_audit_head(&self) -> Result<crate::AuditHead> {
         self.with(|c| {
             let r = c.query_one(sql::AUDIT_HEAD, &[])?;
-            Ok((r.get(0), r.get(1)))
+            Ok(crate::AuditHead {
+                seq: r.get(0),
+                hash: r.get(1),
+                mac: r.get(2),
+            })
         })
     }
 

@@ -91,7 +91,9 @@ impl Tx for PgTx<'_, '_> {
                 &e.hash,
             ],
         )?;
-        self.c.execute(sql::MOVE_AUDIT_HEAD, &[&e.seq, &e.hash])?;
+        let mac = self.key.head_mac(e.seq, &e.hash);
+        self.c
+            .execute(sql::MOVE_AUDIT_HEAD, &[&e.seq, &e.hash, &mac])?;
         self.ledger.audited = true;
         Ok(e)
     }

@@ -89,7 +89,9 @@ pub(crate) const RECENT_AUDIT: &str =
     "SELECT seq, time, actor, action, target, details, prev_hash, hash FROM audit_log
                  ORDER BY seq DESC LIMIT $1";
 
-pub(crate) const AUDIT_HEAD: &str = "SELECT seq, hash FROM audit_head WHERE id = 1";
+pub(crate) const AUDIT_HEAD: &str = "SELECT seq, hash, mac FROM audit_head WHERE id = 1";
+
+pub(crate) const SIGN_AUDIT_HEAD: &str = "UPDATE audit_head SET mac = $1 WHERE id = 1";
 
 pub(crate) const INSERT_TIMELINE: &str =
     "INSERT INTO incident_timeline (incident_id, at, actor, kind, text, details)
@@ -140,7 +142,8 @@ pub(crate) const APPEND_AUDIT: &str =
     "INSERT INTO audit_log (seq, time, actor, action, target, details, prev_hash, hash)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 
-pub(crate) const MOVE_AUDIT_HEAD: &str = "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1";
+pub(crate) const MOVE_AUDIT_HEAD: &str =
+    "UPDATE audit_head SET seq = $1, hash = $2, mac = $3 WHERE id = 1";
 
 pub(crate) const SET_FINDING_STATUS: &str = "UPDATE findings SET status = $1 WHERE id = $2";
 
@@ -304,6 +307,7 @@ mod tests {
         ("AUDIT_ENTRIES", AUDIT_ENTRIES),
         ("RECENT_AUDIT", RECENT_AUDIT),
         ("AUDIT_HEAD", AUDIT_HEAD),
+        ("SIGN_AUDIT_HEAD", SIGN_AUDIT_HEAD),
         ("INSERT_TIMELINE", INSERT_TIMELINE),
         ("SET_SETTING", SET_SETTING),
         ("SETTING", SETTING),

@@ -28,6 +28,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         4,
         include_str!("../migrations/sqlite/0004_login_failures.sql"),
     ),
+    (
+        5,
+        include_str!("../migrations/sqlite/0005_audit_head_mac.sql"),
+    ),
 ];
 
 pub struct SqliteStore {
@@ -103,7 +107,7 @@ impl SqliteStore {
             use std::os::unix::fs::PermissionsExt;
             let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
         }
-        migrate(path, &first)?;
+        migrate(path, &first, &key)?;
         let p = path.to_path_buf();
         Ok(SqliteStore {
             path: path.to_path_buf(),
@@ -133,7 +137,7 @@ fn connect(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
-fn migrate(path: &Path, conn: &Connection) -> Result<()> {
+fn migrate(path: &Path, conn: &Connection, key: &AuditKey) -> Result<()> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
     )
@@ -157,6 +161,11 @@ fn migrate(path: &Path, conn: &Connection) -> Result<()> {
             conn.execute_batch("BEGIN IMMEDIATE")?;
             conn.execute_batch(sql)?;
             conn.execute(sql::MIGRATE, params![version, to_micros(now())])?;
+            if *version == crate::audit::HEAD_MAC_VERSION {
+                let (seq, hash): (i64, String) =
+                    conn.query_row(sql::AUDIT_HEAD, [], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                conn.execute(sql::SIGN_AUDIT_HEAD, [key.head_mac(seq, &hash)])?;
+            }
             conn.execute_batch("COMMIT")
         };
         if let Err(e) = apply() {
@@ -554,8 +563,16 @@ impl Store for SqliteStore {
         })
     }
 
-    fn audit_head(&self) -> Result<(i64, String)> {
-        self.with(|c| c.query_row(sql::AUDIT_HEAD, [], |r| Ok((r.get(0)?, r.get(1)?))))
+    fn signed_audit_head(&self) -> Result<crate::AuditHead> {
+        self.with(|c| {
+            c.query_row(sql::AUDIT_HEAD, [], |r| {
+                Ok(crate::AuditHead {
+                    seq: r.get(0)?,
+                    hash: r.get(1)?,
+                    mac: r.get(2)?,
+                })
+            })
+        })
     }
 
     fn audit_key(&self) -> &AuditKey {

@@ -89,8 +89,10 @@ impl Tx for SqliteTx<'_> {
                 e.hash
             ],
         )?;
-        self.c
-            .execute(sql::MOVE_AUDIT_HEAD, params![e.seq, e.hash])?;
+        self.c.execute(
+            sql::MOVE_AUDIT_HEAD,
+            params![e.seq, e.hash, self.key.head_mac(e.seq, &e.hash)],
+        )?;
         self.ledger.audited = true;
         Ok(e)
     }

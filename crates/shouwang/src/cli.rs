@@ -117,7 +117,18 @@ pub struct JsonArg {
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Check the audit log's hash chain; exit 1 when it was tampered with
-    Verify(JsonArg),
+    Verify {
+        /// Also check that the log still reaches this anchor (SEQ:HASH, as
+        /// `audit anchor` or a report printed it): catches entries deleted
+        /// and an older head put back
+        #[arg(long, value_name = "SEQ:HASH")]
+        anchor: Option<shouwang_store::AuditAnchor>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the log's anchor (its last entry's number and hash) to keep
+    /// outside this machine, for `audit verify --anchor` later
+    Anchor(JsonArg),
 }
 
 #[derive(Debug, Subcommand)]

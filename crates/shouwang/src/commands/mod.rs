@@ -37,7 +37,10 @@ pub fn run(command: Command, paths: Paths) -> Result<Outcome> {
     match command {
         Command::Up => up::run(&ctx),
         Command::Status(a) => status::run(&ctx, a.json),
-        Command::Audit(AuditCommand::Verify(a)) => audit::verify(&ctx, a.json),
+        Command::Audit(AuditCommand::Verify { anchor, json }) => {
+            audit::verify(&ctx, anchor.as_ref(), json)
+        }
+        Command::Audit(AuditCommand::Anchor(a)) => audit::anchor(&ctx, a.json),
         Command::User(c) => user::run(&ctx, c),
         Command::Config(c) => config::run(&ctx, c),
         Command::Site(c) => site::run(&ctx, c),
