@@ -151,7 +151,9 @@ pub async fn run(opts: InspectOptions) -> Result<Report, SiteError> {
         crawl.report_broken_refs(&shared, &mut ref_failures);
 
     let mut findings = merge_template_repeats(crawl.findings);
-    if let Some(facts) = &crawl.home_facts {
+    // A footer mark missing from the part of a cut homepage that was read
+    // may be in the part that was not.
+    if let Some(facts) = crawl.home_facts.as_ref().filter(|f| f.is_complete()) {
         findings.extend(checks::identity(
             &maker,
             opts.url.as_str(),
@@ -855,6 +857,21 @@ async fn analyse_page(
                 &format!(
                     "元素嵌套超过 {} 层，第 {at} 字节之后的内容未检查",
                     crate::page::MAX_NESTING
+                ),
+                page_url.as_str(),
+            ));
+        }
+        if let Some(at) = facts.cut_at_budget {
+            findings.push(shared.maker.make(
+                crate::events::PAGE_TOO_COMPLEX,
+                Severity::Low,
+                "页面结构异常，未完整检查",
+                "Malformed HTML: the page was not fully checked",
+                &format!(
+                    "页面中大量未闭合的格式标签（如 <b>、<font>）使浏览器在其后每个段落中重建这些元素，\
+                     所需元素超过 {} 个；第 {at} 字节之后的内容（共 {} 字节）未检查",
+                    crate::parse::element_budget(&text),
+                    text.len()
                 ),
                 page_url.as_str(),
             ));

@@ -26,6 +26,7 @@ mod decode;
 mod fetch;
 mod html;
 pub mod page;
+mod parse;
 pub mod runtime;
 pub mod score;
 mod snapshot;

@@ -17,6 +17,11 @@ pub const KINDS: &[&str] = &[INSPECTED, PROBE];
 /// `site.pii.id-number`, ...).
 pub const CHECK_PREFIXES: &[&str] = &["site."];
 
+/// A page made the HTML parser build far more elements than it wrote (the
+/// rules rebuild every formatting element left open in each later block);
+/// the part past the budget was not checked.
+pub const PAGE_TOO_COMPLEX: &str = "site.page-too-complex";
+
 /// The details field that says whether a probe succeeded, for the store's
 /// rollup and the incident rules' outage condition.
 pub const PROBE_OK_FIELD: &str = "ok";
