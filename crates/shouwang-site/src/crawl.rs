@@ -15,7 +15,7 @@ use url::Url;
 
 use crate::checks::{self, FindingMaker, PageContext, StaleRule};
 use crate::decode::decode;
-use crate::fetch::{FetchFailure, Fetched, Fetcher, Method, Robots, Visitor, days_left};
+use crate::fetch::{Budgets, FetchFailure, Fetched, Fetcher, Method, Robots, Visitor, days_left};
 use crate::page::{PageFacts, RefKind, analyse, shorten};
 use crate::{HomepageStatus, InspectOptions, PageSnapshot, Report, SiteError, SiteSnapshot};
 
@@ -68,6 +68,8 @@ struct PageOutcome {
     facts: Option<PageFacts>,
     findings: Vec<NewFinding>,
     text_bytes: u64,
+    /// A budget ran out before the page was fetched.
+    unchecked: Option<FetchFailure>,
 }
 
 /// What we know of a URL the site refers to.
@@ -147,8 +149,14 @@ pub async fn run(opts: InspectOptions) -> Result<Report, SiteError> {
     let mut crawl = Crawl::new(&opts, &home_final, findings);
     crawl.pages_in_scope(&shared, &opts, &robots, home).await;
     let (refs_checked, mut ref_failures) = check_other_refs(&shared, &opts, &robots, &crawl).await;
+    let refs_checked = refs_checked
+        - ref_failures
+            .values()
+            .filter(|c| c.unchecked.is_some())
+            .count();
     let (broken_on_homepage, broken_elsewhere) =
         crawl.report_broken_refs(&shared, &mut ref_failures);
+    crawl.report_unchecked(&shared, &opts);
 
     let mut findings = merge_template_repeats(crawl.findings);
     // A footer mark missing from the part of a cut homepage that was read
@@ -194,7 +202,13 @@ async fn fetch_homepage(
     } else {
         (opts.per_host_concurrency, opts.per_host_delay)
     };
-    let mut fetcher = Fetcher::new(opts.timeout, per_host, delay, opts.max_page_bytes, false)?;
+    let budgets = Budgets {
+        deadline: Some(tokio::time::Instant::now() + opts.max_duration),
+        per_host: Some(opts.host_budget),
+        exempt_hosts: scope_hosts(&opts.url, &opts.extra_hosts),
+    };
+    let mut fetcher = Fetcher::new(opts.timeout, per_host, delay, opts.max_page_bytes, false)?
+        .with_budgets(budgets.clone());
     let mut home = fetcher
         .fetch(&opts.url, Method::Get, Visitor::Browser, None)
         .await;
@@ -210,7 +224,8 @@ async fn fetch_homepage(
             &format!("访问 {site} 时：{}", shorten(detail, 400)),
             site,
         ));
-        fetcher = Fetcher::new(opts.timeout, per_host, delay, opts.max_page_bytes, true)?;
+        fetcher = Fetcher::new(opts.timeout, per_host, delay, opts.max_page_bytes, true)?
+            .with_budgets(budgets);
         home = fetcher
             .fetch(&opts.url, Method::Get, Visitor::Browser, None)
             .await;
@@ -328,6 +343,8 @@ struct Crawl {
     enqueued: usize,
     findings: Vec<NewFinding>,
     limits_hit: Vec<String>,
+    /// Pages and references a budget left unchecked, and which budget.
+    unchecked: HashMap<String, FetchFailure>,
 }
 
 impl Crawl {
@@ -349,6 +366,7 @@ impl Crawl {
             enqueued: 1,
             findings,
             limits_hit: Vec::new(),
+            unchecked: HashMap::new(),
         }
     }
 
@@ -402,6 +420,10 @@ impl Crawl {
         robots: &Robots,
     ) {
         let is_home = outcome.job.url == opts.url;
+        if let Some(why) = outcome.unchecked {
+            self.unchecked.insert(outcome.job.url.to_string(), why);
+            return;
+        }
         self.page_failures
             .insert(outcome.job.url.to_string(), outcome.failure);
         self.findings.extend(outcome.findings);
@@ -487,6 +509,12 @@ impl Crawl {
             let (broken, empty) = match (self.page_failures.get_mut(key), ref_failures.get_mut(key))
             {
                 (Some(f), _) => (f.clone(), false),
+                (None, Some(c)) if c.unchecked.is_some() => {
+                    if let Some(why) = c.unchecked.take() {
+                        self.unchecked.insert(key.clone(), why);
+                    }
+                    continue;
+                }
                 (None, Some(c)) => {
                     self.findings.append(&mut c.findings);
                     (c.broken.clone(), c.empty)
@@ -518,6 +546,62 @@ impl Crawl {
                 .push(broken_ref(maker, info, !shared.in_scope(&info.url), &why));
         }
         (broken_on_homepage, broken_elsewhere)
+    }
+
+    /// The findings saying what the time budgets left unchecked: one for
+    /// the inspection's, one per other host whose budget ran out; each is
+    /// also a limit hit, so that findings not seen are not taken as fixed.
+    fn report_unchecked(&mut self, shared: &Shared, opts: &InspectOptions) {
+        let mut by_budget: HashMap<Option<String>, Vec<&String>> = HashMap::new();
+        for (url, why) in &self.unchecked {
+            let host = match why {
+                FetchFailure::HostOutOfTime(host) => Some(host.clone()),
+                _ => None,
+            };
+            by_budget.entry(host).or_default().push(url);
+        }
+        let mut groups: Vec<_> = by_budget.into_iter().collect();
+        groups.sort();
+        for (host, mut urls) in groups {
+            urls.sort();
+            let examples: Vec<&str> = urls.iter().take(3).map(|u| u.as_str()).collect();
+            let more = if urls.len() > 3 { " 等" } else { "" };
+            let (zh, en, evidence, at, limit) = match &host {
+                None => (
+                    "巡查用时达到上限，部分内容未检查".to_string(),
+                    "Inspection time budget spent: not everything was checked",
+                    format!(
+                        "巡查用时超过 {} 分钟；{} 个页面、链接和资源未检查（如 {}{more}），它们是否正常未知",
+                        opts.max_duration.as_secs() / 60,
+                        urls.len(),
+                        examples.join("、")
+                    ),
+                    shared.homepage.to_string(),
+                    format!("巡查用时上限 {} 分钟", opts.max_duration.as_secs() / 60),
+                ),
+                Some(host) => (
+                    format!("站外网站 {host} 响应过慢，部分链接未检查"),
+                    "Another host's time budget spent: links to it not all checked",
+                    format!(
+                        "对 {host} 的请求累计用时超过 {} 秒；指向它的 {} 个链接和资源未检查（如 {}{more}），它们是否正常未知",
+                        opts.host_budget.as_secs(),
+                        urls.len(),
+                        examples.join("、")
+                    ),
+                    format!("{} {host}", shared.homepage),
+                    format!("单个站外主机用时上限 {} 秒", opts.host_budget.as_secs()),
+                ),
+            };
+            self.findings.push(shared.maker.make(
+                crate::events::TIME_BUDGET,
+                Severity::Low,
+                zh,
+                en,
+                &evidence,
+                &at,
+            ));
+            note(&mut self.limits_hit, limit);
+        }
     }
 }
 
@@ -567,7 +651,7 @@ async fn check_other_refs(
 ) -> (usize, HashMap<String, RefCheck>) {
     let mut to_check: Vec<(String, Url, RefKind, String)> = Vec::new();
     for (key, info) in &crawl.refs {
-        if crawl.page_failures.contains_key(key) {
+        if crawl.page_failures.contains_key(key) || crawl.unchecked.contains_key(key) {
             continue;
         }
         let in_scope = shared.in_scope(&info.url);
@@ -738,6 +822,7 @@ async fn process_page(
         facts: None,
         findings: Vec::new(),
         text_bytes: 0,
+        unchecked: None,
     };
     let Some(f) = fetch_page(&shared, &mut outcome, prefetched).await else {
         return outcome;
@@ -802,6 +887,10 @@ async fn fetch_page(
     };
     let f = match fetched {
         Ok(f) => f,
+        Err(e) if e.is_unchecked() => {
+            outcome.unchecked = Some(e);
+            return None;
+        }
         Err(e) => {
             if let FetchFailure::RedirectLoop(_) | FetchFailure::TooManyRedirects(_) = e {
                 outcome.findings.push(shared.maker.make(
@@ -933,6 +1022,8 @@ async fn compare_search_views(
 #[derive(Debug, Clone, Default)]
 struct RefCheck {
     broken: Option<String>,
+    /// A budget ran out before the reference was checked.
+    unchecked: Option<FetchFailure>,
     empty: bool,
     /// What reading the reference found (personal information in an
     /// attachment).
@@ -949,6 +1040,10 @@ async fn scan_attachment(shared: &Shared, url: &Url, referrer: &str, cap: usize)
         .await
     {
         Ok(f) => f,
+        Err(e) if e.is_unchecked() => {
+            out.unchecked = Some(e);
+            return out;
+        }
         Err(e) => {
             out.broken = Some(e.zh());
             return out;
@@ -1078,6 +1173,10 @@ async fn check_ref(fetcher: &Fetcher, url: &Url, kind: RefKind) -> RefCheck {
             out.broken = Some(format!("HTTP {}", f.status));
             return out;
         }
+        Err(e) if e.is_unchecked() => {
+            out.unchecked = Some(e);
+            return out;
+        }
         _ => {}
     }
     match fetcher
@@ -1093,6 +1192,7 @@ async fn check_ref(fetcher: &Fetcher, url: &Url, kind: RefKind) -> RefCheck {
                 out.broken = Some("返回的是网页而不是图片".into());
             }
         }
+        Err(e) if e.is_unchecked() => out.unchecked = Some(e),
         Err(e) => out.broken = Some(e.zh()),
     }
     out
@@ -1177,6 +1277,8 @@ async fn transport_checks(
                     &format!("站点提供 HTTPS（{other}），但 {at} 仍以明文 HTTP 提供内容"),
                     at,
                 )),
+                // Not asked: says nothing of HTTPS.
+                Err(e) if e.is_unchecked() => {}
                 Err(FetchFailure::Tls(e)) => out.push(maker.make(
                     "site.tls-error",
                     Severity::High,

@@ -108,6 +108,13 @@ pub struct InspectOptions {
     /// Per request, including the body. The inspection rules count a visit
     /// that has not opened after 15 s as failed.
     pub timeout: Duration,
+    /// The whole inspection, at most: requests not made by then are not
+    /// made, and the finding `site.time-budget` says what was not checked.
+    pub max_duration: Duration,
+    /// Request time each host other than the site's own may take in all
+    /// (a host that accepts connections and never answers would hold every
+    /// check of a link to it for the whole timeout).
+    pub host_budget: Duration,
     /// Bytes of one page read at most; the rest is not looked at.
     pub max_page_bytes: usize,
     /// Download the site's own attachments (DOCX, XLSX, PDF, DOC, XLS, …)
@@ -145,6 +152,8 @@ impl InspectOptions {
             per_host_concurrency: 4,
             per_host_delay: Duration::from_millis(50),
             timeout: Duration::from_secs(15),
+            max_duration: Duration::from_secs(60 * 60),
+            host_budget: Duration::from_secs(120),
             max_page_bytes: 8 * 1024 * 1024,
             scan_attachments: true,
             max_attachment_bytes: 32 * 1024 * 1024,

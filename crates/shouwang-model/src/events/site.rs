@@ -22,6 +22,10 @@ pub const CHECK_PREFIXES: &[&str] = &["site."];
 /// the part past the budget was not checked.
 pub const PAGE_TOO_COMPLEX: &str = "site.page-too-complex";
 
+/// A time budget ran out (the inspection's, or one other host's): the
+/// pages and references not checked by then are named, not passed.
+pub const TIME_BUDGET: &str = "site.time-budget";
+
 /// The details field that says whether a probe succeeded, for the store's
 /// rollup and the incident rules' outage condition.
 pub const PROBE_OK_FIELD: &str = "ok";
