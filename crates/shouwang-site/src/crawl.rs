@@ -13,6 +13,7 @@ use shouwang_scan::Dictionary;
 use tokio::task::JoinSet;
 use url::Url;
 
+use crate::address::AddressPolicy;
 use crate::checks::{self, FindingMaker, PageContext, StaleRule};
 use crate::decode::decode;
 use crate::fetch::{Budgets, FetchFailure, Fetched, Fetcher, Method, Robots, Visitor, days_left};
@@ -100,8 +101,8 @@ pub async fn run(opts: InspectOptions) -> Result<Report, SiteError> {
 
     let (fetcher, home) = fetch_homepage(&opts, &site, &maker, &mut findings).await?;
     let homepage = homepage_status(&home, &site);
-    let mut scope = scope_hosts(&opts.url, &opts.extra_hosts);
-    let reachable = judge_homepage(&home, &site, &maker, &mut scope, &mut findings);
+    let scope = scope_hosts(&opts.url, &opts.extra_hosts);
+    let reachable = judge_homepage(&home, &site, &maker, &scope, &mut findings);
     if opts.transport_checks {
         findings.extend(transport_checks(&fetcher, &opts.url, &home, &maker, today).await);
     }
@@ -127,6 +128,8 @@ pub async fn run(opts: InspectOptions) -> Result<Report, SiteError> {
     let home_final = home
         .as_ref()
         .map(|f| f.url.clone())
+        .ok()
+        .filter(|u| u.host_str().is_some_and(|h| scope.contains(h)))
         .unwrap_or(opts.url.clone());
     let robots = fetch_robots(&opts, &fetcher, &home_final).await;
 
@@ -207,8 +210,34 @@ async fn fetch_homepage(
         per_host: Some(opts.host_budget),
         exempt_hosts: scope_hosts(&opts.url, &opts.extra_hosts),
     };
-    let mut fetcher = Fetcher::new(opts.timeout, per_host, delay, opts.max_page_bytes, false)?
-        .with_budgets(budgets.clone());
+    // The homepage is trusted as the person typed it; other hosts reach
+    // this machine and the link-local network only on our own sites.
+    let policy = AddressPolicy {
+        allow_all: opts.own_site,
+        trusted_hosts: opts
+            .url
+            .host_str()
+            .map(str::to_string)
+            .into_iter()
+            .collect(),
+        overrides: opts
+            .dns_overrides
+            .iter()
+            .map(|(name, ips)| (name.to_ascii_lowercase(), ips.clone()))
+            .collect(),
+    };
+    let fetcher_with = |accept_invalid: bool| {
+        Fetcher::guarded(
+            opts.timeout,
+            per_host,
+            delay,
+            opts.max_page_bytes,
+            accept_invalid,
+            policy.clone(),
+        )
+        .map(|f| f.with_budgets(budgets.clone()))
+    };
+    let mut fetcher = fetcher_with(false)?;
     let mut home = fetcher
         .fetch(&opts.url, Method::Get, Visitor::Browser, None)
         .await;
@@ -224,8 +253,7 @@ async fn fetch_homepage(
             &format!("访问 {site} 时：{}", shorten(detail, 400)),
             site,
         ));
-        fetcher = Fetcher::new(opts.timeout, per_host, delay, opts.max_page_bytes, true)?
-            .with_budgets(budgets);
+        fetcher = fetcher_with(true)?;
         home = fetcher
             .fetch(&opts.url, Method::Get, Visitor::Browser, None)
             .await;
@@ -254,19 +282,33 @@ fn homepage_status(home: &Result<Fetched, FetchFailure>, site: &str) -> Homepage
     }
 }
 
-/// Whether the homepage answered, with the findings on how it answered; the
-/// host it ended on joins the scope.
+/// Whether the homepage answered, with the findings on how it answered. A
+/// redirect off the site's hosts is recorded, not crawled: the host it
+/// ends on does not join the scope (an attacker's redirect would make the
+/// crawl theirs).
 fn judge_homepage(
     home: &Result<Fetched, FetchFailure>,
     site: &str,
     maker: &FindingMaker,
-    scope: &mut HashSet<String>,
+    scope: &HashSet<String>,
     findings: &mut Vec<NewFinding>,
 ) -> bool {
     match home {
         Ok(f) if f.status < 400 => {
-            if let Some(h) = f.url.host_str() {
-                scope.insert(h.to_string());
+            if !f.url.host_str().is_some_and(|h| scope.contains(h)) {
+                findings.push(maker.make(
+                    crate::events::OFFSITE_REDIRECT,
+                    Severity::Medium,
+                    "首页跳转到站外地址",
+                    "Homepage redirects off the site",
+                    &format!(
+                        "首页跳转到 {}（{}），不属于本网站的主机，未继续巡查；\
+                         如该主机确属本网站，请把它加入网站的主机名（--host）",
+                        f.url,
+                        f.chain.iter().map(Url::as_str).collect::<Vec<_>>().join(" → ")
+                    ),
+                    site,
+                ));
             }
             if f.elapsed > SLOW_HOMEPAGE {
                 findings.push(maker.make(
@@ -290,6 +332,20 @@ fn judge_homepage(
                 "首页无法访问",
                 "Homepage unreachable",
                 &format!("首页返回 HTTP {}（{}）", f.status, f.url),
+                site,
+            ));
+            false
+        }
+        Err(FetchFailure::Refused(detail)) => {
+            findings.push(maker.make(
+                crate::events::OFFSITE_REDIRECT,
+                Severity::High,
+                "首页跳转到本机或链路本地地址",
+                "Homepage redirects to this machine or the link-local network",
+                &format!(
+                    "首页跳转到 {detail}，未跟随；\
+                     公开网站这样跳转，访客打不开首页，也可能是网站被篡改"
+                ),
                 site,
             ));
             false
@@ -548,61 +604,96 @@ impl Crawl {
         (broken_on_homepage, broken_elsewhere)
     }
 
-    /// The findings saying what the time budgets left unchecked: one for
-    /// the inspection's, one per other host whose budget ran out; each is
-    /// also a limit hit, so that findings not seen are not taken as fixed.
+    /// The findings saying what was left unchecked: one for the
+    /// inspection's time budget, one per other host whose budget ran out
+    /// (each also a limit hit, so that findings not seen are not taken as
+    /// fixed), one for targets on this machine the site may not reach.
     fn report_unchecked(&mut self, shared: &Shared, opts: &InspectOptions) {
-        let mut by_budget: HashMap<Option<String>, Vec<&String>> = HashMap::new();
+        let mut groups: HashMap<Left, Vec<&String>> = HashMap::new();
         for (url, why) in &self.unchecked {
-            let host = match why {
-                FetchFailure::HostOutOfTime(host) => Some(host.clone()),
-                _ => None,
+            let left = match why {
+                FetchFailure::HostOutOfTime(host) => Left::Host(host.clone()),
+                FetchFailure::Refused(_) => Left::Local,
+                _ => Left::Inspection,
             };
-            by_budget.entry(host).or_default().push(url);
+            groups.entry(left).or_default().push(url);
         }
-        let mut groups: Vec<_> = by_budget.into_iter().collect();
+        let mut groups: Vec<_> = groups.into_iter().collect();
         groups.sort();
-        for (host, mut urls) in groups {
+        for (left, mut urls) in groups {
             urls.sort();
             let examples: Vec<&str> = urls.iter().take(3).map(|u| u.as_str()).collect();
-            let more = if urls.len() > 3 { " 等" } else { "" };
-            let (zh, en, evidence, at, limit) = match &host {
-                None => (
+            let examples = format!(
+                "如 {}{}",
+                examples.join("、"),
+                if urls.len() > 3 { " 等" } else { "" }
+            );
+            let n = urls.len();
+            let home = shared.homepage.as_str();
+            let (check, severity, zh, en, evidence, at, limit) = match &left {
+                Left::Inspection => (
+                    crate::events::TIME_BUDGET,
+                    Severity::Low,
                     "巡查用时达到上限，部分内容未检查".to_string(),
                     "Inspection time budget spent: not everything was checked",
                     format!(
-                        "巡查用时超过 {} 分钟；{} 个页面、链接和资源未检查（如 {}{more}），它们是否正常未知",
+                        "巡查用时超过 {} 分钟；{n} 个页面、链接和资源未检查（{examples}），它们是否正常未知",
                         opts.max_duration.as_secs() / 60,
-                        urls.len(),
-                        examples.join("、")
                     ),
-                    shared.homepage.to_string(),
-                    format!("巡查用时上限 {} 分钟", opts.max_duration.as_secs() / 60),
+                    home.to_string(),
+                    Some(format!(
+                        "巡查用时上限 {} 分钟",
+                        opts.max_duration.as_secs() / 60
+                    )),
                 ),
-                Some(host) => (
+                Left::Host(host) => (
+                    crate::events::TIME_BUDGET,
+                    Severity::Low,
                     format!("站外网站 {host} 响应过慢，部分链接未检查"),
                     "Another host's time budget spent: links to it not all checked",
                     format!(
-                        "对 {host} 的请求累计用时超过 {} 秒；指向它的 {} 个链接和资源未检查（如 {}{more}），它们是否正常未知",
+                        "对 {host} 的请求累计用时超过 {} 秒；指向它的 {n} 个链接和资源未检查（{examples}），它们是否正常未知",
                         opts.host_budget.as_secs(),
-                        urls.len(),
-                        examples.join("、")
                     ),
-                    format!("{} {host}", shared.homepage),
-                    format!("单个站外主机用时上限 {} 秒", opts.host_budget.as_secs()),
+                    format!("{home} {host}"),
+                    Some(format!(
+                        "单个站外主机用时上限 {} 秒",
+                        opts.host_budget.as_secs()
+                    )),
+                ),
+                Left::Local => (
+                    crate::events::LOCAL_TARGET,
+                    Severity::Medium,
+                    "链接或跳转指向本机或链路本地地址，未访问".to_string(),
+                    "Links or redirects to this machine or the link-local network: not followed",
+                    format!(
+                        "{n} 个链接或跳转的目标是本机（loopback）或链路本地地址（{examples}）；\
+                         本网站未标记为本单位网站，巡查不访问这些地址。访客打不开这样的链接，\
+                         它们也可能是借巡查探测本机服务的企图"
+                    ),
+                    format!("{home} local"),
+                    None,
                 ),
             };
-            self.findings.push(shared.maker.make(
-                crate::events::TIME_BUDGET,
-                Severity::Low,
-                zh,
-                en,
-                &evidence,
-                &at,
-            ));
-            note(&mut self.limits_hit, limit);
+            self.findings
+                .push(shared.maker.make(check, severity, zh, en, &evidence, &at));
+            if let Some(limit) = limit {
+                note(&mut self.limits_hit, limit);
+            }
         }
     }
+}
+
+/// What left a page or a reference unchecked.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Left {
+    /// The inspection's time budget.
+    Inspection,
+    /// One other host's time budget (`host:port`).
+    Host(String),
+    /// This machine or the link-local network, which the site may not
+    /// reach.
+    Local,
 }
 
 /// The finding for one reference that is broken.

@@ -12,6 +12,7 @@ use tokio::sync::Semaphore;
 use url::Url;
 
 use crate::SiteError;
+use crate::address::{AddressPolicy, GuardedResolver, Refused};
 
 /// How we present ourselves.
 pub const BROWSER_UA: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36 Shouwang-Site-Inspector/0.1";
@@ -92,6 +93,9 @@ pub enum FetchFailure {
     OutOfTime,
     /// This host's time budget was spent (`host:port`): not asked.
     HostOutOfTime(String),
+    /// The target is this machine or the link-local network, and the site
+    /// may not reach it (`crate::address`): not connected to.
+    Refused(String),
 }
 
 impl FetchFailure {
@@ -117,6 +121,7 @@ impl FetchFailure {
             FetchFailure::HostOutOfTime(host) => {
                 format!("在 {host} 上的用时已达上限，未检查")
             }
+            FetchFailure::Refused(detail) => format!("{detail}，未访问"),
         }
     }
 
@@ -125,7 +130,7 @@ impl FetchFailure {
     pub fn is_unchecked(&self) -> bool {
         matches!(
             self,
-            FetchFailure::OutOfTime | FetchFailure::HostOutOfTime(_)
+            FetchFailure::OutOfTime | FetchFailure::HostOutOfTime(_) | FetchFailure::Refused(_)
         )
     }
 }
@@ -158,20 +163,29 @@ pub struct Fetcher {
     max_body: usize,
     gates: Mutex<HashMap<String, Arc<HostGate>>>,
     budgets: Budgets,
+    /// Where requests may go.
+    policy: Arc<AddressPolicy>,
 }
 
 impl Fetcher {
-    pub fn new(
+    /// A fetcher that connects only where `policy` allows, judged on the
+    /// address each name resolves to as it connects.
+    pub fn guarded(
         timeout: Duration,
         per_host: usize,
         delay: Duration,
         max_body: usize,
         accept_invalid_certs: bool,
+        policy: AddressPolicy,
     ) -> Result<Fetcher, SiteError> {
+        let policy = Arc::new(policy);
         // rustls needs a process-wide crypto provider; another part of the
         // program may have installed one already, which is as good.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
+            .dns_resolver(GuardedResolver {
+                policy: policy.clone(),
+            })
             .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
@@ -189,6 +203,7 @@ impl Fetcher {
             max_body,
             gates: Mutex::new(HashMap::new()),
             budgets: Budgets::default(),
+            policy,
         })
     }
 
@@ -228,6 +243,19 @@ impl Fetcher {
             return Err(FetchFailure::HostOutOfTime(Self::gate_key(url)));
         }
         Ok(())
+    }
+
+    /// An address written in the URL is never resolved, so the resolver
+    /// cannot judge it: it is judged here.
+    fn check_literal_address(&self, url: &Url) -> Result<(), FetchFailure> {
+        let ip = match url.host() {
+            Some(url::Host::Ipv4(a)) => std::net::IpAddr::V4(a),
+            Some(url::Host::Ipv6(a)) => std::net::IpAddr::V6(a),
+            _ => return Ok(()),
+        };
+        self.policy
+            .check(url.host_str().unwrap_or_default(), ip)
+            .map_err(|e| FetchFailure::Refused(format!("{url}（{e}）")))
     }
 
     fn charge(&self, url: &Url, took: Duration) {
@@ -364,6 +392,7 @@ impl Fetcher {
         method: Method,
         visitor: Visitor,
     ) -> Result<reqwest::Response, FetchFailure> {
+        self.check_literal_address(url)?;
         self.check_host_budget(url)?;
         let gate = self.gate(url);
         let _permit = gate
@@ -430,6 +459,16 @@ async fn read_body(
 /// Sort a reqwest error into what a person can act on. The chain of
 /// sources is searched because reqwest wraps hyper wraps rustls.
 fn classify(e: &reqwest::Error) -> FetchFailure {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(refused) = s.downcast_ref::<Refused>() {
+            return FetchFailure::Refused(match e.url() {
+                Some(url) => format!("{url}（{refused}）"),
+                None => refused.to_string(),
+            });
+        }
+        source = s.source();
+    }
     if e.is_timeout() {
         return FetchFailure::Timeout;
     }

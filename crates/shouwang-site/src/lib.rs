@@ -11,6 +11,7 @@
 //! Each problem is a [`NewFinding`](shouwang_model::NewFinding) of sensor
 //! `site`; the run is summed up in one [`NewEvent`](shouwang_model::NewEvent).
 
+mod address;
 pub mod availability;
 /// The site sensor's event kinds, check-id prefixes and details (the types
 /// live in the model, which the console and the report read them from).
@@ -95,6 +96,10 @@ pub struct InspectOptions {
     pub own_site: bool,
     /// Host names besides the homepage's that belong to the site.
     pub extra_hosts: Vec<String>,
+    /// Names connected to at these addresses instead of those DNS gives
+    /// (a site served from an address its name does not point to yet);
+    /// judged as resolved addresses are.
+    pub dns_overrides: std::collections::HashMap<String, Vec<std::net::IpAddr>>,
     pub max_pages: usize,
     pub max_depth: usize,
     /// Links, images and other references checked at most.
@@ -145,6 +150,7 @@ impl InspectOptions {
             name: None,
             own_site: false,
             extra_hosts: Vec::new(),
+            dns_overrides: Default::default(),
             max_pages: 2000,
             max_depth: 10,
             max_refs: 50_000,

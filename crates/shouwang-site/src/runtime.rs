@@ -235,7 +235,7 @@ pub async fn run_probes(
         let targets = listed_targets(&store).await;
         for t in targets {
             let result = tokio::select! {
-                r = availability::probe(&t.url, timeout) => r,
+                r = availability::probe(&t.url, t.own, timeout) => r,
                 _ = stop.wait_for(|&s| s) => return Ok(()),
             };
             let probe: Probe = match result {

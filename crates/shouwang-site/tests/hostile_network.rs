@@ -1,10 +1,12 @@
 //! Sites that work against the inspection over the network, served on
 //! loopback by threads of this test: hosts that accept connections and
-//! never answer (tarpits), and a schedule with such a site among others.
+//! never answer (tarpits), a schedule with such a site among others, and
+//! redirects and links that lead the crawler to this machine.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -26,8 +28,9 @@ fn tarpit(ip: &str) -> SocketAddr {
     addr
 }
 
-/// Serve `pages` (path → HTML) on 127.0.0.1; a path starting `/slow/` is
-/// accepted and never answered, every other path is 404.
+/// Serve `pages` (path → HTML) on 127.0.0.1; a page written `302 URL`
+/// redirects there, a path starting `/slow/` is accepted and never
+/// answered, every other path is 404.
 fn serve(pages: HashMap<String, String>) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
@@ -60,6 +63,14 @@ fn answer(mut stream: TcpStream, pages: &HashMap<String, String>, held: &Mutex<V
         return;
     }
     let (status, body) = match pages.get(path) {
+        Some(b) if b.starts_with("302 ") => {
+            let _ = write!(
+                stream,
+                "HTTP/1.1 302 Found\r\nLocation: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                &b[4..]
+            );
+            return;
+        }
         Some(b) => ("200 OK", b.as_str()),
         None => ("404 Not Found", "<html><body>404</body></html>"),
     };
@@ -238,4 +249,161 @@ async fn a_scheduled_site_that_never_answers_does_not_hold_back_the_others() {
         !pit_finished,
         "the tarpit's inspection cannot have finished"
     );
+}
+
+/// A service on `ip` that must not be reached: a page linking deeper at
+/// every path the tests use, and a count of the connections it gets.
+fn internal_service(ip: &str) -> (SocketAddr, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind((ip, 0)).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counted = hits.clone();
+    let page = "<html><head><title>metrics</title></head><body>secret_token 42 \
+                <a href=\"/deeper.html\">更多</a></body></html>";
+    let pages: HashMap<String, String> = ["/", "/metrics", "/admin", "/direct", "/deeper.html"]
+        .iter()
+        .map(|p| (p.to_string(), page.to_string()))
+        .collect();
+    std::thread::spawn(move || {
+        let held = Mutex::new(Vec::new());
+        for stream in listener.incoming().flatten() {
+            counted.fetch_add(1, Ordering::SeqCst);
+            answer(stream, &pages, &held);
+        }
+    });
+    (addr, hits)
+}
+
+fn plain(url: &str) -> InspectOptions {
+    let mut opts = InspectOptions::new(url.parse().unwrap());
+    opts.transport_checks = false;
+    opts.cloaking_pages = 0;
+    opts.timeout = Duration::from_secs(10);
+    opts
+}
+
+#[tokio::test]
+async fn a_homepage_redirect_to_this_machine_is_recorded_not_followed_or_crawled() {
+    let (internal, hits) = internal_service("127.0.0.2");
+    let site = serve(HashMap::from([(
+        "/".to_string(),
+        format!("302 http://{internal}/metrics"),
+    )]));
+    // The homepage's own host is on loopback too: typed by a person, it is
+    // trusted; the redirect's is not.
+    let report = inspect_within(plain(&format!("http://{site}/")), Duration::from_secs(60)).await;
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        0,
+        "the crawler reached {internal}"
+    );
+    let found = of_check(&report, "site.offsite-redirect");
+    assert_eq!(found.len(), 1, "{:#?}", report.findings);
+    assert!(
+        found[0].evidence.contains(&internal.to_string()),
+        "{}",
+        found[0].evidence
+    );
+    assert_eq!(report.pages, 0);
+    assert!(
+        of_check(&report, "site.unreachable").is_empty(),
+        "{:#?}",
+        report.findings
+    );
+}
+
+#[tokio::test]
+async fn links_to_names_that_resolve_to_this_machine_are_not_followed() {
+    let (by_dns, dns_hits) = internal_service("127.0.0.1");
+    let (by_override, override_hits) = internal_service("127.0.0.2");
+    let links = [
+        format!("http://localhost:{}/admin", by_dns.port()),
+        format!("http://intranet.test:{}/admin", by_override.port()),
+        format!("http://{by_override}/direct"),
+    ];
+    let site = serve(HashMap::from([("/".to_string(), homepage_linking(&links))]));
+    let home = format!("http://{site}/");
+    let mut opts = plain(&home);
+    opts.dns_overrides = HashMap::from([(
+        "intranet.test".to_string(),
+        vec!["127.0.0.2".parse().unwrap()],
+    )]);
+    let report = inspect_within(opts.clone(), Duration::from_secs(60)).await;
+    assert_eq!(dns_hits.load(Ordering::SeqCst), 0, "localhost was reached");
+    assert_eq!(
+        override_hits.load(Ordering::SeqCst),
+        0,
+        "intranet.test was reached"
+    );
+    let found = of_check(&report, "site.local-target");
+    assert_eq!(found.len(), 1, "{:#?}", report.findings);
+    assert!(
+        found[0].evidence.starts_with("3 个"),
+        "{}",
+        found[0].evidence
+    );
+    assert!(
+        of_check(&report, "site.broken-link").is_empty(),
+        "{:#?}",
+        report.findings
+    );
+
+    // A site marked as our own may link to this machine.
+    opts.own_site = true;
+    let report = inspect_within(opts, Duration::from_secs(60)).await;
+    assert!(dns_hits.load(Ordering::SeqCst) > 0);
+    assert!(override_hits.load(Ordering::SeqCst) > 0);
+    assert!(
+        of_check(&report, "site.local-target").is_empty(),
+        "{:#?}",
+        report.findings
+    );
+}
+
+#[tokio::test]
+async fn a_homepage_redirect_to_another_host_is_recorded_and_that_host_is_not_crawled() {
+    let (elsewhere, hits) = internal_service("127.0.0.2");
+    let site = serve(HashMap::from([(
+        "/".to_string(),
+        format!("302 http://elsewhere.test:{}/", elsewhere.port()),
+    )]));
+    let mut opts = plain(&format!("http://{site}/"));
+    // Our own site, so that the address may be reached: what is judged
+    // here is the scope.
+    opts.own_site = true;
+    opts.dns_overrides = HashMap::from([(
+        "elsewhere.test".to_string(),
+        vec!["127.0.0.2".parse().unwrap()],
+    )]);
+    let report = inspect_within(opts, Duration::from_secs(60)).await;
+    let found = of_check(&report, "site.offsite-redirect");
+    assert_eq!(found.len(), 1, "{:#?}", report.findings);
+    assert!(
+        found[0].evidence.contains("elsewhere.test"),
+        "{}",
+        found[0].evidence
+    );
+    // The redirect was followed once; the page there was not crawled.
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    assert_eq!(report.pages, 0);
+}
+
+#[tokio::test]
+async fn a_homepage_probe_does_not_follow_a_redirect_to_this_machine() {
+    let (internal, hits) = internal_service("127.0.0.2");
+    let site = serve(HashMap::from([(
+        "/".to_string(),
+        format!("302 http://{internal}/metrics"),
+    )]));
+    let url = format!("http://{site}/").parse().unwrap();
+    let probe = shouwang_site::availability::probe(&url, false, Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        0,
+        "the probe reached {internal}"
+    );
+    assert!(!probe.ok, "{probe:?}");
+    assert!(probe.error.unwrap().contains("未访问"));
 }
