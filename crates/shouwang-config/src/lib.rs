@@ -140,6 +140,16 @@ per_host_delay_ms = 50
 # Pages fetched again as Baiduspider and from a search, to catch spam shown
 # only to search engines (0 to 1000).
 cloaking_pages = 20
+# Minutes one inspection may take; what is left unchecked then is a finding
+# (1 to 1440).
+inspection_budget_minutes = 60
+# Seconds of requests one other site's host may take in one inspection: a
+# host that never answers holds each link check for the whole timeout
+# (1 to 3600).
+host_budget_seconds = 120
+# Sites `shouwang up` inspects at once, so one slow site delays no other
+# (1 to 32).
+concurrent_sites = 4
 
 # Incidents: what the sensors saw, classified and graded per GB/T 20986-2023,
 # with the reporting clock of the 2025 national reporting rule (较大 and
@@ -277,6 +287,9 @@ const RANGES: &[Range] = &[
     range("site", "timeout_seconds", 1, 300),
     range("site", "per_host_delay_ms", 0, 60000),
     range("site", "cloaking_pages", 0, 1000),
+    range("site", "inspection_budget_minutes", 1, 1440),
+    range("site", "host_budget_seconds", 1, 3600),
+    range("site", "concurrent_sites", 1, 32),
     range("incident", "interval_seconds", 1, 3600),
     range("incident", "summary_days", 1, 365),
     range("incident", "first_report_warn_minutes", 0, 1440),

@@ -103,8 +103,8 @@ pub fn record_run(
 }
 
 /// The scheduled inspections of `shouwang up`: at each time of `[site]
-/// schedule` (China time), every site added with `site add`, one after
-/// another, recorded as `site inspect --all` records them, with the
+/// schedule` (China time), every site added with `site add`, `[site]
+/// concurrent_sites` at a time, recorded as `site inspect --all` records them, with the
 /// snapshots under `data_dir`. A failed run is logged and the schedule
 /// goes on; `stop` turning true ends it between and during runs.
 pub async fn run_schedule(
@@ -130,44 +130,78 @@ pub async fn run_schedule(
             _ = stop.wait_for(|&s| s) => return Ok(()),
         }
         let targets = listed_targets(&store).await;
-        for t in targets {
+        let runs = inspect_targets(config, &store, &snapshots, &dictionary, targets);
+        tokio::select! {
+            () = runs => {}
+            _ = stop.wait_for(|&s| s) => return Ok(()),
+        }
+    }
+}
+
+/// Inspect and record `targets`, `[site] concurrent_sites` at a time: one
+/// site that is slow or hostile holds one slot for at most its inspection
+/// budget, and the others go on in the rest.
+async fn inspect_targets(
+    config: &SiteConfig,
+    store: &Arc<dyn Store>,
+    snapshots: &Path,
+    dictionary: &Arc<Dictionary>,
+    targets: Vec<Target>,
+) {
+    let mut runs = tokio::task::JoinSet::new();
+    let mut pending = targets.into_iter();
+    loop {
+        while runs.len() < config.concurrent_sites.max(1) {
+            let Some(t) = pending.next() else { break };
             let mut opts = config.options(t.url.clone(), dictionary.clone());
             opts.name = t.name.clone();
             opts.own_site = t.own;
-            let result = tokio::select! {
-                r = crate::inspect(opts) => r,
-                _ = stop.wait_for(|&s| s) => return Ok(()),
-            };
-            let mut report = match result {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::warn!(target: "site", site = %t.url, "cannot inspect: {e}");
-                    continue;
-                }
-            };
             let (store, snapshots, dictionary) =
-                (store.clone(), snapshots.clone(), dictionary.clone());
-            let site = t.url.to_string();
-            let kept = blocking(move || {
-                record_run(
-                    store.as_ref(),
-                    &snapshots,
-                    &mut report,
-                    &t,
-                    None,
-                    &dictionary,
-                )
-                .map(|()| (report.findings.len(), report.pages))
-            })
-            .await;
-            match kept {
-                Ok((findings, pages)) => {
-                    tracing::info!(target: "site", %site, pages, findings, "website inspected")
-                }
-                Err(e) => {
-                    tracing::warn!(target: "site", %site, "cannot record the inspection: {}", chain(&e))
-                }
-            }
+                (store.clone(), snapshots.to_path_buf(), dictionary.clone());
+            runs.spawn(inspect_and_record(opts, t, store, snapshots, dictionary));
+        }
+        match runs.join_next().await {
+            Some(Ok(())) => {}
+            Some(Err(e)) => tracing::warn!(target: "site", "an inspection task failed: {e}"),
+            None => return,
+        }
+    }
+}
+
+/// One scheduled inspection, recorded; failures are logged.
+async fn inspect_and_record(
+    opts: InspectOptions,
+    t: Target,
+    store: Arc<dyn Store>,
+    snapshots: std::path::PathBuf,
+    dictionary: Arc<Dictionary>,
+) {
+    let mut report = match crate::inspect(opts).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(target: "site", site = %t.url, "cannot inspect: {e}");
+            return;
+        }
+    };
+    let site = t.url.to_string();
+    let kept = blocking(move || {
+        record_run(
+            store.as_ref(),
+            &snapshots,
+            &mut report,
+            &t,
+            None,
+            &dictionary,
+        )
+        .map(|()| (report.findings.len(), report.pages))
+    })
+    .await;
+    match kept {
+        Ok((findings, pages)) => {
+            tracing::info!(target: "site", %site, pages, findings, "website inspected")
+        }
+        Err(e) => {
+            tracing::warn!(target: "site", %site, "cannot record the inspection: {}", chain(&e))
         }
     }
 }
@@ -201,7 +235,7 @@ pub async fn run_probes(
         let targets = listed_targets(&store).await;
         for t in targets {
             let result = tokio::select! {
-                r = availability::probe(&t.url, timeout) => r,
+                r = availability::probe(&t.url, t.own, timeout) => r,
                 _ = stop.wait_for(|&s| s) => return Ok(()),
             };
             let probe: Probe = match result {
