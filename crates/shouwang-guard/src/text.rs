@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 use shouwang_model::beijing_offset;
 use shouwang_model::text::table;
 
-use crate::{Baseline, ChangeKind, CheckReport, Kind, Outcome, QuarantineRecord};
+use serde_json::{Value, json};
+
+use crate::{Baseline, ChangeKind, CheckReport, Kind, Outcome, QuarantineRecord, SealReport};
 
 /// `2026-11-22 16:00:05（北京时间）`.
 pub fn beijing(t: DateTime<Utc>) -> String {
@@ -44,6 +46,56 @@ pub fn baselines(rows: &[(&Baseline, bool)]) -> String {
         &["root", "files", "sealed", "watched by up", "paused until"],
         &rows,
     )
+}
+
+/// What `seal` recorded, in a line.
+pub fn sealed(r: &SealReport) -> String {
+    format!(
+        "sealed {}: {} files, {} directories, {} symlinks, {:.1} MB ({} distinct objects) in {:.2} s\n",
+        r.root.display(),
+        r.files,
+        r.dirs,
+        r.symlinks,
+        r.bytes as f64 / 1e6,
+        r.objects,
+        r.seconds
+    )
+}
+
+/// A sealed root for `guard list --json`.
+pub fn baseline_json(b: &Baseline, watched: bool) -> Value {
+    json!({
+        "root": b.root, "files": files(b), "sealed_at": b.sealed_at(),
+        "in_config": watched, "paused_until": b.paused_until(),
+        "excludes": b.manifest.excludes, "writables": b.manifest.writables,
+    })
+}
+
+/// What `check` found under `b`, for `guard check --json`.
+pub fn check_json(b: &Baseline, report: &CheckReport) -> Value {
+    let changes: Vec<Value> = report
+        .changes
+        .iter()
+        .map(|c| {
+            json!({
+                "path": c.path_display(),
+                "change": c.kind,
+                "sealed_blake3": c.before.as_ref().and_then(|e| e.hash_hex()),
+                "now_blake3": c.after.as_ref().and_then(|e| e.hash_hex()),
+            })
+        })
+        .collect();
+    let unreadable: Vec<Value> = report
+        .unreadable
+        .iter()
+        .map(|(p, e)| json!({ "path": p, "error": e }))
+        .collect();
+    json!({
+        "root": b.root,
+        "seconds": report.elapsed.as_secs_f64(),
+        "changes": changes,
+        "unreadable": unreadable,
+    })
 }
 
 /// Table rows of what `check` found under `b`: each change, then each path

@@ -9,7 +9,6 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use serde_json::json;
 use shouwang_guard::watch::WatchOptions;
 use shouwang_guard::{Baseline, ChangeKind, GuardDir, SealOptions, actions, text};
 
@@ -62,16 +61,7 @@ fn seal(
     if json {
         output::print_json(&report)?;
     } else {
-        output::print(&format!(
-            "sealed {}: {} files, {} directories, {} symlinks, {:.1} MB ({} distinct objects) in {:.2} s\n",
-            report.root.display(),
-            report.files,
-            report.dirs,
-            report.symlinks,
-            report.bytes as f64 / 1e6,
-            report.objects,
-            report.seconds
-        ))?;
+        output::print(&text::sealed(&report))?;
     }
     Ok(Exit::Clean)
 }
@@ -89,13 +79,7 @@ fn list(ctx: &Ctx, loaded: &Loaded, json: bool) -> Result<Exit> {
     if json {
         let v: Vec<_> = rows
             .iter()
-            .map(|(b, watched)| {
-                json!({
-                    "root": b.root, "files": text::files(b), "sealed_at": b.sealed_at(),
-                    "in_config": watched, "paused_until": b.paused_until(),
-                    "excludes": b.manifest.excludes, "writables": b.manifest.writables,
-                })
-            })
+            .map(|(b, w)| text::baseline_json(b, *w))
             .collect();
         output::print_json(&v)?;
     } else if rows.is_empty() {
@@ -120,17 +104,7 @@ fn check(ctx: &Ctx, loaded: &Loaded, roots: &[PathBuf], json: bool) -> Result<Ex
                 .iter()
                 .any(|c| c.kind != ChangeKind::WritableAdded);
         rows.extend(text::check_rows(b, &report));
-        out.push(json!({
-            "root": b.root,
-            "seconds": report.elapsed.as_secs_f64(),
-            "changes": report.changes.iter().map(|c| json!({
-                "path": c.path_display(),
-                "change": c.kind,
-                "sealed_blake3": c.before.as_ref().and_then(|e| e.hash_hex()),
-                "now_blake3": c.after.as_ref().and_then(|e| e.hash_hex()),
-            })).collect::<Vec<_>>(),
-            "unreadable": report.unreadable.iter().map(|(p, e)| json!({"path": p, "error": e})).collect::<Vec<_>>(),
-        }));
+        out.push(text::check_json(b, &report));
     }
     if json {
         output::print_json(&out)?;
