@@ -81,8 +81,8 @@ pub enum SiteError {
     },
     #[error(transparent)]
     Json(#[from] serde_json::Error),
-    #[error("the background task panicked")]
-    Panicked(#[source] tokio::task::JoinError),
+    #[error(transparent)]
+    Panicked(#[from] shouwang_store::Panicked),
 }
 
 /// How to inspect a site. [`InspectOptions::new`] gives the defaults.

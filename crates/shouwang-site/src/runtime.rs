@@ -17,7 +17,7 @@ use shouwang_model::{
     Asset, AssetKind, AssetRef, FindingStatus, NewEvent, NewFinding, Provenance, Severity,
 };
 use shouwang_store::{
-    EventFilter, FindingFilter, NewAuditEntry, RunScope, Store, StoreError, TimeRange,
+    EventFilter, FindingFilter, NewAuditEntry, RunScope, Store, StoreError, TimeRange, try_blocking,
 };
 use tokio::sync::watch;
 
@@ -184,7 +184,7 @@ async fn inspect_and_record(
         }
     };
     let site = t.url.to_string();
-    let kept = blocking(move || {
+    let kept = try_blocking(move || {
         record_run(
             store.as_ref(),
             &snapshots,
@@ -210,7 +210,7 @@ async fn inspect_and_record(
 /// list them, so the loop waits for its next turn.
 async fn listed_targets(store: &Arc<dyn Store>) -> Vec<Target> {
     let store = store.clone();
-    match blocking(move || stored_targets(store.as_ref(), false)).await {
+    match try_blocking(move || stored_targets(store.as_ref(), false)).await {
         Ok(t) => t,
         Err(e) => {
             tracing::warn!(target: "site", "cannot list the sites: {}", chain(&e));
@@ -247,7 +247,7 @@ pub async fn run_probes(
             };
             let store = store.clone();
             let site = t.url.to_string();
-            let kept = blocking(move || record_probe(store.as_ref(), &site, &probe)).await;
+            let kept = try_blocking(move || record_probe(store.as_ref(), &site, &probe)).await;
             if let Err(e) = kept {
                 tracing::warn!(target: "site", site = %t.url, "cannot record the probe: {}", chain(&e))
             }
@@ -500,15 +500,6 @@ fn snapshot_error(doing: &'static str, path: &Path) -> impl FnOnce(std::io::Erro
         path,
         source,
     }
-}
-
-/// Store work off the async threads: the store is synchronous.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, SiteError> + Send + 'static,
-) -> Result<T, SiteError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(SiteError::Panicked)?
 }
 
 /// An error and its causes, as the log shows them.

@@ -8,10 +8,10 @@
 //! deleted behind Shouwang's back.
 //!
 //! The trait is synchronous: SQLite is, and it keeps the libraries testable
-//! without a runtime. Async callers (the console) go through
-//! `spawn_blocking`.
+//! without a runtime. Async callers go through [`blocking`].
 
 mod audit;
+mod blocking;
 mod file;
 mod incident;
 mod pool;
@@ -41,6 +41,7 @@ use shouwang_model::{
 pub use audit::{
     AuditAnchor, AuditHead, AuditKey, AuditVerdict, BadAnchor, GENESIS_HASH, load_or_create_secret,
 };
+pub use blocking::{Panicked, blocking, try_blocking};
 pub use file::replace_file;
 pub use incident::{
     ChangeNote, IncidentBatch, IncidentChange, IncidentFilter, Members, UNIT_PROFILE_SETTING,
