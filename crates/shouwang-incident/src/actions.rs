@@ -152,6 +152,19 @@ pub struct Escalation {
     pub deadline: Deadline,
 }
 
+/// The open incidents whose reporting clock may still run: at a level that
+/// must be reported (or any, where the policy reports 一般 too), with a
+/// report not yet recorded. The store finds them; the rest cannot be due.
+pub fn reporting_clocks(policy: &ReportingPolicy) -> IncidentFilter {
+    IncidentFilter {
+        open_only: true,
+        unreported: true,
+        min_level: (!policy.report_general).then_some(IncidentLevel::Large),
+        limit: 10_000,
+        ..Default::default()
+    }
+}
+
 /// Deadlines of open incidents that are near or past and that have not yet
 /// been escalated in their current state. Recorded on the timeline by
 /// [`record_escalation`], so a restart does not repeat them.
@@ -160,11 +173,7 @@ pub fn due_escalations(
     policy: &ReportingPolicy,
     now: DateTime<Utc>,
 ) -> Result<Vec<Escalation>, StoreError> {
-    let open = store.incidents(&IncidentFilter {
-        open_only: true,
-        limit: 10_000,
-        ..Default::default()
-    })?;
+    let open = store.incidents(&reporting_clocks(policy))?;
     let mut out = Vec::new();
     for inc in open {
         let pending: Vec<Deadline> = deadlines(&inc, policy, now)

@@ -14,6 +14,13 @@ pub struct IncidentFilter {
     #[serde(default)]
     pub open_only: bool,
     pub level: Option<IncidentLevel>,
+    /// Only incidents at this level or above.
+    #[serde(default)]
+    pub min_level: Option<IncidentLevel>,
+    /// Only incidents with a report still to record (the first report or
+    /// the summary): those whose reporting clock may still run.
+    #[serde(default)]
+    pub unreported: bool,
     /// Discovered at or after.
     pub since: Option<DateTime<Utc>>,
     /// Discovered before.

@@ -497,6 +497,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn incident(&self, id: i64) -> Result<Option<Incident>>;
     /// Incidents, newest discovery first.
     fn incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>>;
+    /// How many incidents the filter matches (its limit aside).
+    fn count_incidents(&self, filter: &IncidentFilter) -> Result<u64>;
     /// The most recently active incident with this group key that is not
     /// closed: where a related event joins.
     fn open_incident_for_group(&self, group_key: &str) -> Result<Option<Incident>>;
@@ -658,6 +660,20 @@ pub(crate) fn incident_where(
     }
     if let Some(id) = f.after_id {
         add("id > ?", FilterValue::Int(id));
+    }
+    if let Some(min) = f.min_level {
+        // Levels are names in the database: the ones at or above `min`,
+        // listed (they are four, and fixed by the standard).
+        let names: Vec<String> = shouwang_model::taxonomy::IncidentLevel::ALL
+            .iter()
+            .filter(|l| **l >= min)
+            .map(|l| format!("'{}'", l.as_str()))
+            .collect();
+        w.clauses.push(format!("level IN ({})", names.join(", ")));
+    }
+    if f.unreported {
+        w.clauses
+            .push("(first_reported_at IS NULL OR summary_reported_at IS NULL)".into());
     }
     if f.open_only {
         w.clauses.push("status <> 'closed'".into());

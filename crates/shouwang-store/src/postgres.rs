@@ -256,6 +256,9 @@ impl Store for PostgresStore {
     fn incidents(&self, filter: &crate::IncidentFilter) -> Result<Vec<shouwang_model::Incident>> {
         self.incidents_impl(filter)
     }
+    fn count_incidents(&self, filter: &crate::IncidentFilter) -> Result<u64> {
+        self.count_incidents_impl(filter)
+    }
     fn open_incident_for_group(&self, key: &str) -> Result<Option<shouwang_model::Incident>> {
         self.open_incident_for_group_impl(key)
     }

@@ -179,6 +179,14 @@ impl PostgresStore {
         rows.iter().map(incident_from_row).collect()
     }
 
+    pub(crate) fn count_incidents_impl(&self, f: &IncidentFilter) -> Result<u64> {
+        let (where_sql, values) = incident_where(f, |i| format!("${i}"));
+        let values = bind(&values);
+        let sql = sql::count_incidents(&where_sql);
+        let row = self.with(|c| c.query_one(&sql, &params(&values)))?;
+        Ok(row.get::<_, i64>(0) as u64)
+    }
+
     pub(crate) fn open_incident_for_group_impl(&self, key: &str) -> Result<Option<Incident>> {
         let row = self.with(|c| c.query_opt(sql::OPEN_INCIDENT_FOR_GROUP, &[&key]))?;
         row.as_ref().map(incident_from_row).transpose()

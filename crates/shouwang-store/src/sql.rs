@@ -204,6 +204,11 @@ pub(crate) fn incidents(where_sql: &str, order_sql: &str, limit: i64) -> String 
     format!("SELECT {INCIDENT_COLS} FROM incidents {where_sql} {order_sql} LIMIT {limit}")
 }
 
+/// How many incidents match.
+pub(crate) fn count_incidents(where_sql: &str) -> String {
+    format!("SELECT COUNT(*) FROM incidents {where_sql}")
+}
+
 /// The events an incident is made of: `$1` the incident, `$2` how many.
 pub(crate) fn incident_events() -> String {
     let cols = prefixed("e", EVENT_COLS);
@@ -343,6 +348,7 @@ mod tests {
         let built = [
             ("events", events("", 10)),
             ("incidents", incidents("", "ORDER BY id", 10)),
+            ("count_incidents", count_incidents("")),
             ("incident_events", incident_events()),
             ("incident_findings", incident_findings()),
             ("set_reported", set_reported("first_reported_at")),

@@ -187,6 +187,19 @@ impl SqliteStore {
         .map_err(unconv)
     }
 
+    pub(crate) fn count_incidents_impl(&self, f: &IncidentFilter) -> Result<u64> {
+        let (where_sql, values) = incident_where(f, |i| format!("?{i}"));
+        let values = bind(&values);
+        let n: i64 = self.with(|c| {
+            c.query_row(
+                &sql::count_incidents(&where_sql),
+                rusqlite::params_from_iter(values.iter()),
+                |r| r.get(0),
+            )
+        })?;
+        Ok(n as u64)
+    }
+
     pub(crate) fn open_incident_for_group_impl(&self, key: &str) -> Result<Option<Incident>> {
         self.with(|c| {
             c.query_row(sql::OPEN_INCIDENT_FOR_GROUP, [key], incident_from_row)

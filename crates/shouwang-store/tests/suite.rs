@@ -181,6 +181,7 @@ suite!(
     assets_upsert,
     incident_batches_link_each_member_once,
     incident_changes_are_recorded_on_the_timeline,
+    the_store_finds_the_incidents_whose_reporting_clock_may_run,
     settings_and_feeds_round_trip,
     report_aggregates_count_in_the_database,
     report_finding_groups_name_samples,
@@ -1201,6 +1202,85 @@ fn new_incident(key: &str, minutes_ago: i64) -> shouwang_model::NewIncident {
         discovered_at: Utc::now() - Duration::minutes(minutes_ago),
         summary: "网页被篡改，已自动恢复".into(),
     }
+}
+
+fn the_store_finds_the_incidents_whose_reporting_clock_may_run(h: &Harness) {
+    use shouwang_model::taxonomy::IncidentLevel;
+    use shouwang_model::{NewTimelineEntry, ReportStage, TimelineKind};
+    use shouwang_store::{IncidentBatch, IncidentChange, IncidentFilter, Members};
+    let mut large = new_incident("large", 3);
+    large.level = IncidentLevel::Large;
+    let mut major = new_incident("major", 2);
+    major.level = IncidentLevel::Major;
+    let ids = h
+        .store
+        .apply_incident_batch(&IncidentBatch {
+            opened: vec![
+                (new_incident("general", 4), Members::default()),
+                (large, Members::default()),
+                (major, Members::default()),
+            ],
+            ..Default::default()
+        })
+        .unwrap();
+    // Both reports of the major incident recorded: its clock has stopped.
+    for stage in [ReportStage::First, ReportStage::Summary] {
+        h.store
+            .as_person(|tx| {
+                tx.update_incident(
+                    ids[2],
+                    &IncidentChange {
+                        reported: Some((stage, Utc::now())),
+                        ..Default::default()
+                    },
+                    &NewTimelineEntry {
+                        incident_id: 0,
+                        at: Utc::now(),
+                        actor: "operator1".into(),
+                        kind: TimelineKind::Report,
+                        text: "已报送".into(),
+                        details: serde_json::json!({}),
+                    },
+                )
+            })
+            .unwrap();
+    }
+    let found = |f: IncidentFilter| -> Vec<i64> {
+        let mut v: Vec<i64> = h
+            .store
+            .incidents(&f)
+            .unwrap()
+            .iter()
+            .map(|i| i.id)
+            .collect();
+        v.sort();
+        v
+    };
+    let clocks = IncidentFilter {
+        open_only: true,
+        unreported: true,
+        min_level: Some(IncidentLevel::Large),
+        ..Default::default()
+    };
+    assert_eq!(found(clocks.clone()), [ids[1]]);
+    assert_eq!(
+        found(IncidentFilter {
+            min_level: Some(IncidentLevel::Major),
+            ..Default::default()
+        }),
+        [ids[2]]
+    );
+    let open = IncidentFilter {
+        open_only: true,
+        limit: 1,
+        ..Default::default()
+    };
+    assert_eq!(
+        h.store.count_incidents(&open).unwrap(),
+        3,
+        "a count ignores the limit"
+    );
+    assert_eq!(h.store.count_incidents(&clocks).unwrap(), 1);
 }
 
 fn incident_batches_link_each_member_once(h: &Harness) {

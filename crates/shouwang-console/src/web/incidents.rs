@@ -533,14 +533,14 @@ pub(crate) fn dashboard_counts(
     state: &AppState,
     store: &dyn Store,
 ) -> Result<(usize, usize), shouwang_store::StoreError> {
-    let open = store.incidents(&IncidentFilter {
+    let open = store.count_incidents(&IncidentFilter {
         open_only: true,
-        limit: 10_000,
         ..IncidentFilter::default()
     })?;
     let policy = policy(state, store);
     let now = Utc::now();
-    let urgent = open
+    let urgent = store
+        .incidents(&shouwang_incident::actions::reporting_clocks(&policy))?
         .iter()
         .filter(|i| {
             deadlines(i, &policy, now)
@@ -548,7 +548,7 @@ pub(crate) fn dashboard_counts(
                 .any(|d| d.state.needs_escalation())
         })
         .count();
-    Ok((open.len(), urgent))
+    Ok((open as usize, urgent))
 }
 
 #[cfg(test)]
