@@ -565,6 +565,14 @@ impl Crawl {
             let (broken, empty) = match (self.page_failures.get_mut(key), ref_failures.get_mut(key))
             {
                 (Some(f), _) => (f.clone(), false),
+                // Another host that gave no answer is not verified, and
+                // not broken: only an HTTP error answer makes a link dead.
+                (None, Some(c)) if c.no_answer && !shared.in_scope(&info.url) => {
+                    let why = c.broken.take().unwrap_or_default();
+                    self.unchecked
+                        .insert(key.clone(), FetchFailure::NoAnswerOutside(why));
+                    continue;
+                }
                 (None, Some(c)) if c.unchecked.is_some() => {
                     if let Some(why) = c.unchecked.take() {
                         self.unchecked.insert(key.clone(), why);
@@ -614,6 +622,7 @@ impl Crawl {
             let left = match why {
                 FetchFailure::HostOutOfTime(host) => Left::Host(host.clone()),
                 FetchFailure::Refused(_) => Left::Local,
+                FetchFailure::NoAnswerOutside(_) => Left::Outside,
                 _ => Left::Inspection,
             };
             groups.entry(left).or_default().push(url);
@@ -661,6 +670,19 @@ impl Crawl {
                         opts.host_budget.as_secs()
                     )),
                 ),
+                Left::Outside => (
+                    crate::events::EXTERNAL_UNVERIFIED,
+                    Severity::Info,
+                    "站外链接无法核验".to_string(),
+                    "Links to other hosts could not be verified",
+                    format!(
+                        "{n} 个站外链接和资源没有任何应答（域名无法解析、无法连接或超时，{examples}），\
+                         无法判断是否为死链，未计为死链；若都如此，多半是本机不能访问互联网（如政务外网），\
+                         可在能上网的电脑上复查"
+                    ),
+                    format!("{home} external"),
+                    Some("站外链接无法核验".to_string()),
+                ),
                 Left::Local => (
                     crate::events::LOCAL_TARGET,
                     Severity::Medium,
@@ -694,6 +716,8 @@ enum Left {
     /// This machine or the link-local network, which the site may not
     /// reach.
     Local,
+    /// Other hosts that gave no answer.
+    Outside,
 }
 
 /// The finding for one reference that is broken.
@@ -1113,6 +1137,8 @@ async fn compare_search_views(
 #[derive(Debug, Clone, Default)]
 struct RefCheck {
     broken: Option<String>,
+    /// The request got no answer at all (see `FetchFailure::is_no_answer`).
+    no_answer: bool,
     /// A budget ran out before the reference was checked.
     unchecked: Option<FetchFailure>,
     empty: bool,
@@ -1136,6 +1162,7 @@ async fn scan_attachment(shared: &Shared, url: &Url, referrer: &str, cap: usize)
             return out;
         }
         Err(e) => {
+            out.no_answer = e.is_no_answer();
             out.broken = Some(e.zh());
             return out;
         }
@@ -1284,7 +1311,10 @@ async fn check_ref(fetcher: &Fetcher, url: &Url, kind: RefKind) -> RefCheck {
             }
         }
         Err(e) if e.is_unchecked() => out.unchecked = Some(e),
-        Err(e) => out.broken = Some(e.zh()),
+        Err(e) => {
+            out.no_answer = e.is_no_answer();
+            out.broken = Some(e.zh());
+        }
     }
     out
 }

@@ -96,6 +96,9 @@ pub enum FetchFailure {
     /// The target is this machine or the link-local network, and the site
     /// may not reach it (`crate::address`): not connected to.
     Refused(String),
+    /// Another host gave no answer (why, in Chinese): the reference could
+    /// not be verified, which is not the same as broken.
+    NoAnswerOutside(String),
 }
 
 impl FetchFailure {
@@ -122,7 +125,15 @@ impl FetchFailure {
                 format!("在 {host} 上的用时已达上限，未检查")
             }
             FetchFailure::Refused(detail) => format!("{detail}，未访问"),
+            FetchFailure::NoAnswerOutside(why) => format!("站外网站无应答（{why}），无法核验"),
         }
+    }
+
+    /// No answer came at all (no name, no connection, no reply in time):
+    /// what this says of a link on another host is only that this machine
+    /// could not reach it.
+    pub fn is_no_answer(&self) -> bool {
+        matches!(self, FetchFailure::Timeout | FetchFailure::Connect(_))
     }
 
     /// A budget ran out before the request was made (or finished): the
@@ -130,7 +141,10 @@ impl FetchFailure {
     pub fn is_unchecked(&self) -> bool {
         matches!(
             self,
-            FetchFailure::OutOfTime | FetchFailure::HostOutOfTime(_) | FetchFailure::Refused(_)
+            FetchFailure::OutOfTime
+                | FetchFailure::HostOutOfTime(_)
+                | FetchFailure::Refused(_)
+                | FetchFailure::NoAnswerOutside(_)
         )
     }
 }

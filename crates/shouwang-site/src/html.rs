@@ -65,18 +65,30 @@ td.ev{{word-break:break-all;max-width:40em}} .sev{{white-space:nowrap}} .note{{c
         );
     }
     let sc = &report.score;
-    let _ = writeln!(
-        h,
-        "<h2>评分估计</h2>\n<p class=\"note\">{}</p>\n<p><strong>{}</strong>，扣分项得分 {:.1} / 100；单项否决 {} 项</p>",
-        esc(&sc.label),
-        if sc.passed {
-            "合格（估计）"
-        } else {
-            "不合格（估计）"
-        },
-        sc.points,
-        sc.vetoes.len()
-    );
+    match &sc.unscored {
+        Some(why) => {
+            let _ = writeln!(
+                h,
+                "<h2>评分估计</h2>\n<p class=\"note\">{}</p>\n<p><strong>无法评分</strong>：{}</p>",
+                esc(&sc.label),
+                esc(why)
+            );
+        }
+        None => {
+            let _ = writeln!(
+                h,
+                "<h2>评分估计</h2>\n<p class=\"note\">{}</p>\n<p><strong>{}</strong>，扣分项得分 {:.1} / 100；单项否决 {} 项</p>",
+                esc(&sc.label),
+                if sc.passed {
+                    "合格（估计）"
+                } else {
+                    "不合格（估计）"
+                },
+                sc.points,
+                sc.vetoes.len()
+            );
+        }
+    }
     for (heading, items) in [
         ("单项否决", &sc.vetoes),
         ("扣分", &sc.deductions),

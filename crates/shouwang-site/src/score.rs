@@ -39,6 +39,10 @@ pub struct Score {
     pub warnings: Vec<ScoreItem>,
     /// Parts of the rules this inspection does not measure.
     pub not_measured: Vec<String>,
+    /// Why no estimate could be made (the homepage could not be reached):
+    /// then the site is never 合格, whatever the points say.
+    #[serde(default)]
+    pub unscored: Option<String>,
 }
 
 fn refs(findings: &[&NewFinding]) -> Vec<String> {
@@ -63,9 +67,16 @@ pub fn score(findings: &[NewFinding]) -> Score {
     let deductions = deductions(findings);
     let deducted: f64 = deductions.iter().filter_map(|d| d.points).sum();
     let points = (100.0 - deducted).max(0.0);
+    // Nothing was seen of a site whose homepage did not answer: that is no
+    // ground for 合格, and no deduction says so.
+    let unscored = findings
+        .iter()
+        .any(|f| check(f, "site.unreachable"))
+        .then(|| "首页无法访问，本次巡查无法评分".to_string());
     Score {
         label: ESTIMATE_LABEL.into(),
-        passed: vetoes.is_empty() && points >= 60.0,
+        passed: vetoes.is_empty() && points >= 60.0 && unscored.is_none(),
+        unscored,
         points: (points * 10.0).round() / 10.0,
         vetoes,
         deductions,
@@ -375,5 +386,22 @@ mod tests {
         assert!(s.vetoes[0].rule.contains("V4(c)"));
         // Four blank columns are not yet a veto.
         assert!(score(&blanks[..4]).passed);
+    }
+
+    #[test]
+    fn a_site_whose_homepage_did_not_answer_is_never_scored_as_passing() {
+        let home = f(
+            "site.unreachable",
+            Severity::Critical,
+            "首页无法访问",
+            "http://x.test/",
+        );
+        let s = score(&[home]);
+        assert!(!s.passed, "{s:?}");
+        assert!(
+            s.unscored
+                .as_deref()
+                .is_some_and(|w| w.contains("首页无法访问"))
+        );
     }
 }

@@ -34,16 +34,19 @@ pub fn report(r: &Report) -> String {
         ("问题 findings", r.findings.len().to_string()),
         (
             "评分估计 score (estimate)",
-            format!(
-                "{}，扣分项得分 {:.1}/100，单项否决 {} 项（自动估计，非官方评分）",
-                if r.score.passed {
-                    "合格 pass"
-                } else {
-                    "不合格 fail"
-                },
-                r.score.points,
-                r.score.vetoes.len()
-            ),
+            match &r.score.unscored {
+                Some(why) => format!("无法评分 not scored：{why}"),
+                None => format!(
+                    "{}，扣分项得分 {:.1}/100，单项否决 {} 项（自动估计，非官方评分）",
+                    if r.score.passed {
+                        "合格 pass"
+                    } else {
+                        "不合格 fail"
+                    },
+                    r.score.points,
+                    r.score.vetoes.len()
+                ),
+            },
         ),
     ];
     if let Some(name) = &r.name {

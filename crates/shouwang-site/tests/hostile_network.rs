@@ -32,7 +32,12 @@ fn tarpit(ip: &str) -> SocketAddr {
 /// redirects there, a path starting `/slow/` is accepted and never
 /// answered, every other path is 404.
 fn serve(pages: HashMap<String, String>) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    serve_on("127.0.0.1", pages)
+}
+
+/// [`serve`] on another loopback address, which stands for another host.
+fn serve_on(ip: &str, pages: HashMap<String, String>) -> SocketAddr {
+    let listener = TcpListener::bind((ip, 0)).unwrap();
     let addr = listener.local_addr().unwrap();
     let held: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
     std::thread::spawn(move || {
@@ -406,4 +411,49 @@ async fn a_homepage_probe_does_not_follow_a_redirect_to_this_machine() {
     );
     assert!(!probe.ok, "{probe:?}");
     assert!(probe.error.unwrap().contains("未访问"));
+}
+
+#[tokio::test]
+async fn links_to_hosts_that_give_no_answer_are_unverified_not_broken_and_an_error_answer_is_broken()
+ {
+    // Nothing listens on port 1 of 127.0.0.3: the connection is refused, as
+    // it is for every outside host on a machine without internet access.
+    let refused: Vec<String> = (0..3)
+        .map(|i| format!("http://127.0.0.3:1/p{i}.html"))
+        .collect();
+    // An outside host that answers, with 404: that link is dead.
+    let dead = serve_on("127.0.0.4", HashMap::new());
+    let mut targets = refused.clone();
+    targets.push(format!("http://{dead}/gone.html"));
+    let site = serve(HashMap::from([(
+        "/".to_string(),
+        homepage_linking(&targets),
+    )]));
+    let mut opts = InspectOptions::new(format!("http://{site}/").parse().unwrap());
+    // Our own site may link to this machine, which stands in for the outside.
+    opts.own_site = true;
+    opts.transport_checks = false;
+    opts.cloaking_pages = 0;
+    opts.timeout = Duration::from_secs(5);
+    let report = inspect_within(opts, Duration::from_secs(60)).await;
+
+    let unverified = of_check(&report, "site.external-unverified");
+    assert_eq!(unverified.len(), 1, "{:#?}", report.findings);
+    assert!(
+        unverified[0].evidence.contains("3 个站外链接"),
+        "{}",
+        unverified[0].evidence
+    );
+    let broken = of_check(&report, "site.broken-link");
+    assert_eq!(broken.len(), 1, "{broken:#?}");
+    assert!(
+        broken[0].location.contains("gone.html"),
+        "{}",
+        broken[0].location
+    );
+    assert!(
+        report.limits_hit.iter().any(|l| l.contains("无法核验")),
+        "{:?}",
+        report.limits_hit
+    );
 }

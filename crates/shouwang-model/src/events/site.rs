@@ -32,6 +32,11 @@ pub const OFFSITE_REDIRECT: &str = "site.offsite-redirect";
 /// Links or redirects to this machine or the link-local network, on a
 /// site not marked as our own: not connected to.
 pub const LOCAL_TARGET: &str = "site.local-target";
+/// Links and resources on other hosts that gave no answer at all (the name
+/// did not resolve, the connection failed or timed out): they could not be
+/// verified, and are not counted as broken. One finding for them all: a
+/// machine without internet access (政务外网) reaches no other host.
+pub const EXTERNAL_UNVERIFIED: &str = "site.external-unverified";
 
 /// The details field that says whether a probe succeeded, for the store's
 /// rollup and the incident rules' outage condition.
