@@ -6,6 +6,7 @@ mod common;
 use common::*;
 use reqwest::StatusCode;
 use shouwang_console::ConsoleConfig;
+use shouwang_guard::state::{Condition, RootState};
 use shouwang_guard::{GuardDir, SealOptions};
 
 fn enc(s: &str) -> String {
@@ -44,8 +45,32 @@ async fn a_defacement_shows_with_its_diff_and_an_operator_publishes() {
     log_in(&c, &con.base, "auditor", AUDITOR_PW).await;
     let list = page(&c, format!("{}/guard", con.base)).await.1;
     assert!(
-        list.contains(&root.replace('/', "&#x2f;")) && list.contains("防护中"),
-        "{list}"
+        list.contains(&root.replace('/', "&#x2f;")) && list.contains("未在实时防护"),
+        "no watcher has checked the root: {list}"
+    );
+    // A watcher's last reconciliation found the root as sealed.
+    let now = chrono::Utc::now();
+    let b = GuardDir::open(&con.data).unwrap().baseline(&www).unwrap();
+    RootState {
+        root: root.clone(),
+        condition: Condition::Converged,
+        differing: 0,
+        oldest_path: None,
+        oldest_since: None,
+        detail: None,
+        checked_at: now,
+        next_check_by: now + chrono::Duration::seconds(2),
+    }
+    .write(&b.dir)
+    .unwrap();
+    let list = page(&c, format!("{}/guard", con.base)).await.1;
+    assert!(list.contains("已与基线一致"), "{list}");
+    let metrics = page(&c, format!("{}/metrics", con.base)).await.1;
+    assert!(
+        metrics.contains(&format!(
+            "shouwang_guard_root_converged{{root=\"{root}\",condition=\"converged\"}} 1"
+        )),
+        "{metrics}"
     );
     let view = page(&c, format!("{}/guard/view?{}", con.base, enc(&root)))
         .await

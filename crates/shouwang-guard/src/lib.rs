@@ -14,6 +14,7 @@
 //! guard/roots/<id>/objects/      content by hash
 //! guard/roots/<id>/quarantine/   intruders and tampered versions, with records
 //! guard/roots/<id>/pause         end of a maintenance window, if one is open
+//! guard/roots/<id>/state.json    what the watcher's last reconciliation found
 //! ```
 
 // The one crate that may use `unsafe` (fanotify, openat2, BPF, O_DIRECT
@@ -38,6 +39,7 @@ pub mod quarantine;
 pub mod restore;
 pub mod runtime;
 pub mod scan;
+pub mod state;
 pub mod watch;
 
 use std::collections::HashSet;

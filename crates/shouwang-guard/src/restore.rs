@@ -8,6 +8,13 @@
 //! own directory (`O_CREAT | O_EXCL | O_NOFOLLOW`), given their owner and
 //! mode, and renamed into place: readers see the old or the new file, never
 //! half of one. What was there instead is kept in quarantine, not deleted.
+//!
+//! A restore can lose a race (the attacker swaps a directory for a symlink
+//! between two of our steps, and the step refuses) or fail outright (a
+//! corrupt pack, a full disk). Refusing is right; giving up is not: the
+//! watcher retries every failed path with backoff and reconciles each root
+//! with its baseline periodically (`watch::reconcile`), so the root
+//! converges once the attacker stops, and its state says so only then.
 
 use std::collections::HashSet;
 use std::io::{self, Read, Write};

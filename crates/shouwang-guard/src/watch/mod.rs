@@ -6,11 +6,14 @@
 //! and runs [`Restorer::fix`] on each: restore, recreate or quarantine.
 //! `fix` is idempotent, so our own writes never start a loop. Reports go
 //! out on a channel and are never waited for: storing and alerting cannot
-//! delay a restore. A queue overflow triggers a full repair.
+//! delay a restore. A queue overflow triggers a full repair. Failed
+//! restores are retried and the roots reconciled periodically
+//! ([`reconcile`]), so a lost or raced event never leaves a root altered.
 
 mod fanotify;
 pub(crate) use fanotify::flush_inode_marks;
 mod inotify;
+mod reconcile;
 
 use std::collections::BTreeSet;
 use std::io;
@@ -124,6 +127,8 @@ struct Guarded {
     paused: bool,
     /// Set while the root's path no longer leads to the directory we hold.
     displaced: bool,
+    displaced_why: Option<String>,
+    rec: reconcile::Reconciling,
 }
 
 fn manifest_mtime(b: &Baseline) -> Option<SystemTime> {
@@ -160,6 +165,8 @@ pub fn watch(
             paused: baseline.paused_until().is_some(),
             paused_checked: Instant::now(),
             displaced: false,
+            displaced_why: None,
+            rec: reconcile::Reconciling::new(),
             baseline,
             safe,
         });
@@ -188,16 +195,11 @@ pub fn watch(
     }));
 
     let mut raw = Vec::new();
-    let mut last_sweep = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         raw.clear();
-        // inotify cannot watch a new directory before it exists, so what
-        // happens in one between its creation and our watch is never
-        // reported: a cheap sweep of the metadata catches that.
-        if backend == Backend::Inotify && last_sweep.elapsed() >= sweep_interval(&guarded) {
-            sweep(&guarded, &tx);
-            last_sweep = Instant::now();
-        }
+        // Also what inotify cannot see: a new directory's contents written
+        // before our watch on it existed.
+        reconcile::tick(&mut guarded, &tx);
         if let Err(e) = source.read(&mut raw, Duration::from_millis(200)) {
             let _ = tx.send(Message::Notice(Notice::Error(format!(
                 "reading events failed: {e}"
@@ -264,7 +266,8 @@ fn fix_and_report(g: &Guarded, rel: &[u8], t0: Instant, tx: &Sender<Message>) ->
         return 0;
     }
     let r = b.restorer(&g.safe);
-    let outcome = r.fix(rel);
+    let outcome = r.fix(rel).map_err(|e| e.to_string());
+    let worth_reporting = g.rec.retries.borrow_mut().note(rel, &outcome);
     let mut count = 0;
     // A directory put back brings its sealed contents back with it.
     let dir_back = matches!(
@@ -273,12 +276,12 @@ fn fix_and_report(g: &Guarded, rel: &[u8], t0: Instant, tx: &Sender<Message>) ->
     ) && b.manifest.get(rel).is_some_and(|e| e.kind == Kind::Dir)
         && !matches!(&outcome, Ok(Outcome::Restored { aspects, .. }) if !aspects.contains(&Aspect::Type));
     let latency = t0.elapsed();
-    if !matches!(outcome, Ok(Outcome::Unchanged)) {
+    if worth_reporting && !matches!(outcome, Ok(Outcome::Unchanged)) {
         count += 1;
         let _ = tx.send(Message::Report(Report {
             root: b.root.clone(),
             path,
-            outcome: outcome.map_err(|e| e.to_string()),
+            outcome,
             latency,
             sealed_hash,
             paused: false,
@@ -302,47 +305,6 @@ fn fix_and_report(g: &Guarded, rel: &[u8], t0: Instant, tx: &Sender<Message>) ->
         }
     }
     count
-}
-
-/// Every 2 s, or longer for big roots (about 50,000 stats a second).
-fn sweep_interval(guarded: &[Guarded]) -> Duration {
-    let entries: usize = guarded
-        .iter()
-        .map(|g| g.baseline.manifest.entries.len())
-        .sum();
-    Duration::from_secs((entries as u64 / 50_000).max(2))
-}
-
-/// Stat every sealed path and fix those whose type, size, mode, owner or
-/// mtime no longer match (the fix itself compares content), and quarantine
-/// nothing: additions are seen by events in watched directories.
-fn sweep(guarded: &[Guarded], tx: &Sender<Message>) {
-    use std::os::unix::fs::MetadataExt;
-    for g in guarded {
-        let b = &g.baseline;
-        let t0 = Instant::now();
-        for e in &b.manifest.entries {
-            if b.filters.is_writable(&e.path) {
-                continue;
-            }
-            let p = crate::scan::abs_path(&b.root, &e.path);
-            let differs = match std::fs::symlink_metadata(&p) {
-                Err(_) => true,
-                Ok(m) => {
-                    crate::manifest::Kind::of(m.file_type()) != e.kind
-                        || m.mode() & 0o7777 != e.mode && e.kind != Kind::Symlink
-                        || m.uid() != e.uid
-                        || m.gid() != e.gid
-                        || (e.kind == Kind::File
-                            && (m.size() != e.size
-                                || m.mtime() * 1_000_000_000 + m.mtime_nsec() != e.mtime_ns))
-                }
-            };
-            if differs {
-                fix_and_report(g, &e.path, t0, tx);
-            }
-        }
-    }
 }
 
 /// Compare every root in full and fix what differs.
@@ -383,6 +345,8 @@ fn check_in_place(g: &mut Guarded, source: &mut Source, tx: &Sender<Message>) {
         // guard that one and bring it to the baseline.
         g.safe = h;
         g.displaced = false;
+        g.displaced_why = None;
+        g.rec.soon();
         if let Err(e) = source.rewatch(&g.baseline.root) {
             let _ = tx.send(Message::Notice(Notice::Error(format!(
                 "cannot watch {} again: {e}",
@@ -399,11 +363,14 @@ fn check_in_place(g: &mut Guarded, source: &mut Source, tx: &Sender<Message>) {
     }
     if !g.displaced {
         g.displaced = true;
-        let _ = tx.send(Message::Notice(Notice::Error(format!(
+        g.rec.soon();
+        let why = format!(
             "the web root {} was moved away or replaced by a symlink: nothing is restored through that path until a real directory is back (shouwang guard restore {} --to ... rebuilds it)",
             g.baseline.root.display(),
             g.baseline.root.display()
-        ))));
+        );
+        g.displaced_why = Some(why.clone());
+        let _ = tx.send(Message::Notice(Notice::Error(why)));
     }
 }
 
@@ -415,6 +382,9 @@ fn refresh(guard: &GuardDir, guarded: &mut [Guarded], source: &mut Source, tx: &
             let was = g.paused;
             g.paused = g.baseline.paused_until().is_some();
             g.paused_checked = Instant::now();
+            if was != g.paused {
+                g.rec.soon();
+            }
             if was && !g.paused {
                 // The window closed: whatever changed in it and was not
                 // published is undone now.
