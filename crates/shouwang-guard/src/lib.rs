@@ -252,12 +252,25 @@ impl GuardDir {
 
     /// The baseline of `root`, authenticated.
     pub fn baseline(&self, root: &Path) -> Result<Baseline> {
-        let root = Self::canonical(root)?;
-        let dir = self.root_dir(&root);
+        let dir = self.dir_of(root)?;
         if !dir.join("manifest").exists() {
-            return Err(GuardError::NotSealed(root));
+            return Err(GuardError::NotSealed(Self::canonical(root)?));
         }
         self.load(dir)
+    }
+
+    /// The baseline directory of `root`. The path as given first: it was
+    /// canonical when sealed, and if a component was since swapped for a
+    /// symlink, resolving it now would lead to another tree (and to "not
+    /// sealed" where the truth is "displaced").
+    pub fn dir_of(&self, root: &Path) -> Result<PathBuf> {
+        if root.is_absolute() {
+            let dir = self.root_dir(root);
+            if dir.join("manifest").exists() {
+                return Ok(dir);
+            }
+        }
+        Ok(self.root_dir(&Self::canonical(root)?))
     }
 
     fn load(&self, dir: PathBuf) -> Result<Baseline> {

@@ -15,6 +15,13 @@
 //! watcher retries every failed path with backoff and reconciles each root
 //! with its baseline periodically (`watch::reconcile`), so the root
 //! converges once the attacker stops, and its state says so only then.
+//!
+//! Two things cannot be restored through: a root whose path was displaced
+//! (`mv www www.x; ln -s evilroot www`: [`SafeRoot::open`] refuses the
+//! symlink, so nothing is written into the attacker's tree), and a
+//! baseline whose MAC fails. Neither is only a log line: each is an event
+//! at the highest severity that opens an incident, the root's state says
+//! so, and the other roots are guarded on.
 
 use std::collections::HashSet;
 use std::io::{self, Read, Write};

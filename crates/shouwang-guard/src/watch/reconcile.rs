@@ -14,7 +14,11 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use super::{Guarded, Message, Notice, fix_and_report};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use super::{AlarmKind, Guarded, Message, Notice, alarm, fix_and_report};
+use crate::GuardDir;
 use crate::diff::{self, ChangeKind};
 use crate::state::{Condition, RootState};
 
@@ -166,6 +170,14 @@ fn pass(g: &mut Guarded, tx: &Sender<Message>) {
             }
         }
     };
+    // Restores go on from the baseline authenticated at load, but the one
+    // on disk is not to be trusted: that is not "converged".
+    let (condition, detail) = match (&g.baseline_broken, condition) {
+        (Some(why), Condition::Converged | Condition::Differs) => {
+            (Condition::BaselineBroken, Some(why.clone()))
+        }
+        _ => (condition, detail),
+    };
     g.rec.next = if condition == Condition::Differs {
         // Again soon, but never spending more than a third of the time.
         Instant::now() + AGAIN_SOON.max(t0.elapsed() * 2).min(every)
@@ -190,6 +202,119 @@ fn pass(g: &mut Guarded, tx: &Sender<Message>) {
     };
     if let Err(e) = state.write(&g.baseline.dir) {
         tracing::warn!(dir = %g.baseline.dir.display(), "cannot write the guard state: {e}");
+    }
+}
+
+/// A root whose baseline failed its check at the start: nothing to guard
+/// it with until it is sealed again, which is watched for.
+pub(super) struct Broken {
+    root: PathBuf,
+    dir: PathBuf,
+    why: String,
+    manifest_mtime: Option<SystemTime>,
+    next: Instant,
+}
+
+fn mtime(p: &Path) -> Option<SystemTime> {
+    std::fs::metadata(p).and_then(|m| m.modified()).ok()
+}
+
+impl Broken {
+    /// Note a broken baseline and raise its alarm.
+    pub(super) fn new(
+        dir: PathBuf,
+        root: &Path,
+        manifest: PathBuf,
+        why: String,
+        tx: &Sender<Message>,
+    ) -> Broken {
+        alarm(
+            tx,
+            root,
+            AlarmKind::BaselineTampered {
+                manifest,
+                why: why.clone(),
+            },
+        );
+        Broken {
+            root: root.to_path_buf(),
+            manifest_mtime: mtime(&dir.join("manifest")),
+            dir,
+            why,
+            next: Instant::now(),
+        }
+    }
+}
+
+/// Keep the state of broken roots fresh, and take a root on again once its
+/// baseline is sealed anew (and passes its check).
+pub(super) fn tick_broken(
+    guard: &GuardDir,
+    broken: &mut Vec<Broken>,
+    guarded: &mut Vec<Guarded>,
+    tx: &Sender<Message>,
+) {
+    let now = Instant::now();
+    let mut i = 0;
+    while i < broken.len() {
+        let b = &mut broken[i];
+        if now < b.next {
+            i += 1;
+            continue;
+        }
+        b.next = now + interval(0);
+        let m = mtime(&b.dir.join("manifest"));
+        if m != b.manifest_mtime {
+            b.manifest_mtime = m;
+            match guard.baseline(&b.root) {
+                Ok(baseline) => {
+                    let _ = baseline.objects.load_index();
+                    let safe = crate::SafeRoot::open(&baseline.root).ok();
+                    guarded.push(Guarded {
+                        manifest_mtime: m,
+                        paused: baseline.paused_until().is_some(),
+                        paused_checked: Instant::now(),
+                        displaced: false,
+                        displaced_why: None,
+                        baseline_broken: None,
+                        rec: Reconciling::new(),
+                        baseline,
+                        safe,
+                    });
+                    let _ = tx.send(Message::Notice(Notice::Reloaded {
+                        root: broken.remove(i).root,
+                    }));
+                    continue;
+                }
+                Err(crate::GuardError::BaselineTampered { path, why }) => {
+                    b.why = why.clone();
+                    alarm(
+                        tx,
+                        &b.root,
+                        AlarmKind::BaselineTampered {
+                            manifest: path,
+                            why,
+                        },
+                    );
+                }
+                Err(e) => b.why = e.to_string(),
+            }
+        }
+        let at = Utc::now();
+        let state = RootState {
+            root: b.root.display().to_string(),
+            condition: Condition::BaselineBroken,
+            differing: 0,
+            oldest_path: None,
+            oldest_since: None,
+            detail: Some(b.why.clone()),
+            checked_at: at,
+            next_check_by: at + chrono::Duration::from_std(interval(0)).unwrap_or_default(),
+        };
+        if let Err(e) = state.write(&b.dir) {
+            tracing::warn!(dir = %b.dir.display(), "cannot write the guard state: {e}");
+        }
+        i += 1;
     }
 }
 
