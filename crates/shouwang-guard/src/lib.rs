@@ -92,6 +92,8 @@ pub enum GuardError {
     NoSuchQuarantine(String),
     #[error("{0} is not empty: restore into a new or empty directory")]
     TargetNotEmpty(PathBuf),
+    #[error("cannot rebuild into {path}: {why}")]
+    BadTarget { path: PathBuf, why: String },
     #[error(transparent)]
     Key(#[from] shouwang_store::StoreError),
     /// A root of the watcher could not be taken on; the cause says why.
@@ -332,6 +334,14 @@ impl GuardDir {
 }
 
 impl GuardDir {
+    /// [`Baseline::restore_to`], refusing a target inside any sealed root.
+    pub fn restore_to(&self, b: &Baseline, target: &Path) -> Result<u64> {
+        let mut sealed = vec![b.root.clone()];
+        sealed.extend(self.baselines().into_iter().flatten().map(|o| o.root));
+        checked_target(target, &sealed)?;
+        b.restore_to(target)
+    }
+
     /// Put a quarantined item back where it was and add it to the baseline:
     /// an operator judged it legitimate.
     pub fn release(&self, root: &Path, id: &str) -> Result<String> {
@@ -361,6 +371,52 @@ impl GuardDir {
         b.quarantine.remove(id)?;
         Ok(record.path)
     }
+}
+
+/// `target` made absolute, if it is a fit place to rebuild a root into:
+/// no component of its path is a symlink or `..` (either could lead the
+/// rebuild somewhere other than the path says), and it is not inside any
+/// of `sealed` (the guard would fight the rebuild, or the rebuild would
+/// overwrite a guarded site).
+fn checked_target(target: &Path, sealed: &[PathBuf]) -> Result<PathBuf> {
+    use std::path::Component;
+    let abs = std::path::absolute(target).map_err(io_err(target))?;
+    let bad = |path: &Path, why: &str| GuardError::BadTarget {
+        path: path.to_path_buf(),
+        why: why.to_string(),
+    };
+    let mut at = PathBuf::new();
+    for c in abs.components() {
+        if c == Component::ParentDir {
+            return Err(bad(&abs, "give the path without \"..\""));
+        }
+        at.push(c);
+        match fs::symlink_metadata(&at) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(bad(
+                    &abs,
+                    &format!(
+                        "{} is a symlink, and the rebuild would go wherever it points: give the real path",
+                        at.display()
+                    ),
+                ));
+            }
+            Ok(_) => {}
+            // Not there yet: created below, as a real directory.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+            Err(e) => return Err(io_err(&at)(e)),
+        }
+    }
+    if let Some(root) = sealed.iter().find(|r| abs.starts_with(r)) {
+        return Err(bad(
+            &abs,
+            &format!(
+                "it is inside the sealed web root {}: rebuild outside every guarded root",
+                root.display()
+            ),
+        ));
+    }
+    Ok(abs)
 }
 
 /// One sealed root.
@@ -446,20 +502,25 @@ impl Baseline {
     }
 
     /// Rebuild the whole sealed tree into `target` (disaster recovery).
+    /// The target's path must not go through a symlink (the rebuild would
+    /// land wherever it points) nor lie inside this sealed root; see
+    /// [`GuardDir::restore_to`] for every sealed root.
     pub fn restore_to(&self, target: &Path) -> Result<u64> {
+        let target = checked_target(target, std::slice::from_ref(&self.root))?;
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
-            .create(target)
-            .map_err(io_err(target))?;
-        if fs::read_dir(target)
-            .map_err(io_err(target))?
+            .create(&target)
+            .map_err(io_err(&target))?;
+        if fs::read_dir(&target)
+            .map_err(io_err(&target))?
             .next()
             .is_some()
         {
             return Err(GuardError::TargetNotEmpty(target.to_path_buf()));
         }
-        let target = fs::canonicalize(target).map_err(io_err(target))?;
+        // Opened without following any symlink: one swapped in since the
+        // check is refused here.
         let root = SafeRoot::open(&target)?;
         let r = self.restorer(&root);
         let mut n = 0;

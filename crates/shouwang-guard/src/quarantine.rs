@@ -135,6 +135,22 @@ impl Quarantine {
     }
 
     /// Forget a record after its item was moved back.
+    /// At most `limit` bytes from the start of a quarantined file, never
+    /// following a symlink: a page shows a prefix, and a huge file must not
+    /// be read whole to show it.
+    pub fn read_prefix(&self, id: &str, limit: usize) -> Result<Vec<u8>, GuardError> {
+        use std::io::Read;
+        let path = self.item_path(id)?;
+        let io = |source| GuardError::Io {
+            path: path.clone(),
+            source,
+        };
+        let f = crate::scan::open_nofollow(&path).map_err(io)?;
+        let mut out = Vec::new();
+        f.take(limit as u64).read_to_end(&mut out).map_err(io)?;
+        Ok(out)
+    }
+
     pub(crate) fn remove(&self, id: &str) -> Result<(), GuardError> {
         let path = self.dir.join(id);
         fs::remove_dir_all(&path).map_err(|e| GuardError::Io { path, source: e })

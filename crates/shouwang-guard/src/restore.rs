@@ -7,7 +7,12 @@
 //! outside the root. Files are written to a fresh temporary name in their
 //! own directory (`O_CREAT | O_EXCL | O_NOFOLLOW`), given their owner and
 //! mode, and renamed into place: readers see the old or the new file, never
-//! half of one. What was there instead is kept in quarantine, not deleted.
+//! half of one. What was there instead is kept in quarantine, not deleted,
+//! as a copy of its own: the attacker may still hold the file open and
+//! write to it, so the record's size and hash are those of the copy, and
+//! writes after it land in an inode that is in neither the root nor the
+//! quarantine. A rebuild elsewhere (`restore_to`) refuses a target whose
+//! path goes through a symlink or lies inside a sealed root.
 //!
 //! A restore can lose a race (the attacker swaps a directory for a symlink
 //! between two of our steps, and the step refuses) or fail outright (a
@@ -348,14 +353,21 @@ impl Restorer<'_> {
             // mkdir; otherwise a link keeps the evidence and the rename
             // below replaces the path atomically.
             let keep_in_place = want.kind != Kind::Dir;
-            quarantined = Some(self.quarantine_item(
-                parent.as_fd(),
-                name,
-                rel,
-                &st,
-                "tampered",
-                keep_in_place,
-            )?);
+            if keep_in_place {
+                // The page is put back first; the evidence is copied after,
+                // so the defacement is served no longer than it must be.
+                let kept =
+                    self.quarantine_start(parent.as_fd(), name, rel, &st, "tampered", true)?;
+                let created = self.create(parent.as_fd(), parent_rel, name, want);
+                let id = self.quarantine_finish(kept)?;
+                created?;
+                return Ok(Outcome::Restored {
+                    aspects: asp,
+                    quarantined: Some(id),
+                });
+            }
+            quarantined =
+                Some(self.quarantine_item(parent.as_fd(), name, rel, &st, "tampered", false)?);
         }
         self.create(parent.as_fd(), parent_rel, name, want)?;
         Ok(Outcome::Restored {
@@ -541,10 +553,25 @@ impl Restorer<'_> {
         reason: &str,
         keep_in_place: bool,
     ) -> Result<String, GuardError> {
+        let kept = self.quarantine_start(parent, name, rel, st, reason, keep_in_place)?;
+        self.quarantine_finish(kept)
+    }
+
+    /// Take what is at `name` into a new quarantine slot (moved, or with
+    /// `keep_in_place` hard-linked), not yet recorded.
+    fn quarantine_start(
+        &self,
+        parent: BorrowedFd<'_>,
+        name: &[u8],
+        rel: &[u8],
+        st: &Stat,
+        reason: &str,
+        keep_in_place: bool,
+    ) -> Result<Kept, GuardError> {
         let (id, slot_path, slot) = self.quarantine.slot()?;
         let kind = kind_of(st);
         let mut record = QuarantineRecord {
-            id: id.clone(),
+            id,
             path: String::from_utf8_lossy(rel).into_owned(),
             root: self.root.path().display().to_string(),
             reason: reason.to_string(),
@@ -567,6 +594,8 @@ impl Restorer<'_> {
         } else {
             quarantine::move_into(parent, name, &slot)
         };
+        // A copy is already ours: no one else holds it open.
+        let mut copied = false;
         match moved {
             Ok(()) => {}
             // Quarantine on another filesystem: copy, then remove (unless
@@ -574,23 +603,113 @@ impl Restorer<'_> {
             Err(Errno::XDEV) => {
                 copy_tree(parent, name, slot.as_fd(), quarantine::ITEM.as_bytes())
                     .map_err(errno(&self.abs(rel)))?;
+                copied = true;
                 if !keep_in_place {
                     remove_tree(parent, name).map_err(errno(&self.abs(rel)))?;
                 }
             }
             Err(e) => return Err(errno(&self.abs(rel))(e)),
         }
-        if kind == Kind::File {
-            let item = slot_path.join(quarantine::ITEM);
-            if let Ok(mut f) = crate::scan::open_nofollow(&item) {
-                let mut h = blake3::Hasher::new();
-                if h.update_reader(&mut f).is_ok() {
-                    record.blake3 = Some(h.finalize().to_hex().to_string());
+        Ok(Kept {
+            slot_path,
+            slot,
+            record,
+            file: kind == Kind::File,
+            copied,
+        })
+    }
+
+    /// Record what the slot keeps. A file moved or linked in may still be
+    /// open for writing by whoever wrote it, and what they write lands in
+    /// that inode: the record would describe bytes that keep changing. So
+    /// the slot keeps a copy of its own, and the size and hash recorded are
+    /// the copy's. Writes after the copy go to the inode it replaced, which
+    /// is gone from the web root and from the quarantine.
+    fn quarantine_finish(&self, mut kept: Kept) -> Result<String, GuardError> {
+        if kept.file {
+            let item = kept.slot_path.join(quarantine::ITEM);
+            match own_copy(kept.slot.as_fd(), !kept.copied) {
+                Ok((size, hash)) => {
+                    kept.record.size = size;
+                    kept.record.blake3 = Some(hash.to_hex().to_string());
+                }
+                Err(e) => {
+                    tracing::warn!(item = %item.display(), "cannot keep a copy of the quarantined file: {e}")
                 }
             }
         }
-        self.quarantine.write_record(&slot_path, &record)?;
-        Ok(id)
+        self.quarantine
+            .write_record(&kept.slot_path, &kept.record)?;
+        Ok(kept.record.id)
+    }
+}
+
+/// A quarantine slot filled and not yet recorded.
+struct Kept {
+    slot_path: PathBuf,
+    slot: OwnedFd,
+    record: QuarantineRecord,
+    file: bool,
+    copied: bool,
+}
+
+/// Hash the slot's item, first replacing it with a copy of its own when
+/// `copy` (the item may be an inode someone still writes to). Returns the
+/// size and hash of what the slot keeps.
+fn own_copy(slot: BorrowedFd<'_>, copy: bool) -> io::Result<(u64, blake3::Hash)> {
+    const KEPT: &str = "item.copy";
+    let src = rustix::fs::openat(
+        slot,
+        quarantine::ITEM,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let mut src = std::fs::File::from(src);
+    let mut h = blake3::Hasher::new();
+    if !copy {
+        let n = io::copy(&mut src, &mut h)?;
+        return Ok((n, h.finalize()));
+    }
+    let dst = rustix::fs::openat(
+        slot,
+        KEPT,
+        OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o600),
+    )?;
+    let mut dst = std::fs::File::from(dst);
+    let copied = (|| -> io::Result<u64> {
+        let mut buf = vec![0u8; 1 << 16];
+        let mut n = 0u64;
+        loop {
+            let k = src.read(&mut buf)?;
+            if k == 0 {
+                break;
+            }
+            h.update(&buf[..k]);
+            dst.write_all(&buf[..k])?;
+            n += k as u64;
+        }
+        // As it was (a release puts it back into the web root as is).
+        let st = rustix::fs::fstat(&src)?;
+        match rustix::fs::fchown(
+            &dst,
+            Some(Uid::from_raw(st.st_uid)),
+            Some(Gid::from_raw(st.st_gid)),
+        ) {
+            Ok(()) | Err(Errno::PERM) => {}
+            Err(e) => return Err(e.into()),
+        }
+        rustix::fs::fchmod(&dst, Mode::from_raw_mode(st.st_mode & 0o7777))?;
+        rustix::fs::renameat(slot, KEPT, slot, quarantine::ITEM)?;
+        Ok(n)
+    })();
+    match copied {
+        Ok(n) => Ok((n, h.finalize())),
+        Err(e) => {
+            // No partial copy is left behind; the item moved in stays.
+            let _ = rustix::fs::unlinkat(slot, KEPT, AtFlags::empty());
+            Err(e)
+        }
     }
 }
 

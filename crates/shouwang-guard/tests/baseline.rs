@@ -440,3 +440,99 @@ fn a_web_root_swapped_for_a_symlink_is_refused_not_followed() {
         "nothing quarantined from the other directory"
     );
 }
+
+#[test]
+fn restore_to_refuses_a_target_through_a_symlink_and_writes_nothing_there() {
+    let s = site();
+    let g = seal(&s);
+    let b = g.baseline(&s.root).unwrap();
+    let elsewhere = s.data.join("elsewhere");
+    fs::create_dir(&elsewhere).unwrap();
+    let link = s.data.join("rebuild-here");
+    symlink(&elsewhere, &link).unwrap();
+    for target in [link.clone(), link.join("deeper")] {
+        let err = match g.restore_to(&b, &target) {
+            Err(e) => e,
+            Ok(n) => panic!("rebuilt {n} paths through the symlink {}", target.display()),
+        };
+        assert!(matches!(err, GuardError::BadTarget { .. }), "{err}");
+        assert!(err.to_string().contains("is a symlink"), "{err}");
+    }
+    assert_eq!(
+        fs::read_dir(&elsewhere).unwrap().count(),
+        0,
+        "nothing written where it points"
+    );
+}
+
+#[test]
+fn restore_to_refuses_a_target_inside_a_sealed_root() {
+    let s = site();
+    let g = seal(&s);
+    let b = g.baseline(&s.root).unwrap();
+    let target = s.root.join("news/rebuilt");
+    let err = match g.restore_to(&b, &target) {
+        Err(e) => e,
+        Ok(n) => panic!("rebuilt {n} paths inside the sealed root"),
+    };
+    assert!(
+        err.to_string().contains("inside the sealed web root"),
+        "{err}"
+    );
+    assert!(!target.exists());
+}
+
+/// The record of `id` against the bytes its slot keeps.
+fn record_matches_what_is_kept(b: &shouwang_guard::Baseline, id: &str, starts: &[u8]) {
+    let rec = b.quarantine.get(id).unwrap();
+    let kept = fs::read(b.quarantine.item_path(id).unwrap()).unwrap();
+    assert!(
+        kept.starts_with(starts),
+        "{:?}",
+        String::from_utf8_lossy(&kept[..kept.len().min(40)])
+    );
+    assert_eq!(
+        rec.size,
+        kept.len() as u64,
+        "the record's size is the kept copy's"
+    );
+    assert_eq!(
+        rec.blake3.as_deref(),
+        Some(blake3::hash(&kept).to_hex().as_str()),
+        "the record's hash is the kept copy's"
+    );
+}
+
+#[test]
+fn a_quarantine_record_describes_the_bytes_kept_while_the_intruder_keeps_writing() {
+    use std::io::Write;
+    let s = site();
+    let g = seal(&s);
+    let b = g.baseline(&s.root).unwrap();
+    let root = shouwang_guard::SafeRoot::open(&b.root).unwrap();
+    // The attacker's descriptors stay open after the guard has acted.
+    let mut shell = fs::File::create(s.root.join("shell.php")).unwrap();
+    shell.write_all(b"<?php ").unwrap();
+    let Outcome::Quarantined { id } = b.restorer(&root).fix(b"shell.php").unwrap() else {
+        panic!("shell.php not quarantined");
+    };
+    let mut page = fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(s.root.join("index.html"))
+        .unwrap();
+    page.write_all(b"HACKED").unwrap();
+    let Outcome::Restored {
+        quarantined: Some(tampered),
+        ..
+    } = b.restorer(&root).fix(b"index.html").unwrap()
+    else {
+        panic!("index.html not restored with its tampered version kept");
+    };
+    for f in [&mut shell, &mut page] {
+        f.write_all(&vec![b'x'; 1 << 20]).unwrap();
+        f.sync_all().unwrap();
+    }
+    record_matches_what_is_kept(&b, &id, b"<?php ");
+    record_matches_what_is_kept(&b, &tampered, b"HACKED");
+}

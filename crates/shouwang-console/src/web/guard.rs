@@ -263,18 +263,17 @@ pub(crate) async fn diff(
                     .then(|| String::from_utf8(bytes).ok())
                     .flatten()
             };
+            // Neither side is read past what the page would show.
             let sealed = b
                 .manifest
                 .get(record.path.as_bytes())
+                .filter(|e| e.size <= MAX_DIFF_BYTES as u64)
                 .and_then(|e| Some((e.hash?, e.size)))
                 .and_then(|(h, size)| b.objects.read_verified(&h, size).ok())
                 .and_then(read_limited);
-            let tampered = b
-                .quarantine
-                .item_path(&record.id)
-                .ok()
-                .filter(|_| record.kind == "file")
-                .and_then(|p| std::fs::read(p).ok())
+            let tampered = Some(&record)
+                .filter(|r| r.kind == "file")
+                .and_then(|r| b.quarantine.read_prefix(&r.id, MAX_DIFF_BYTES + 1).ok())
                 .and_then(read_limited);
             Ok::<_, AppError>((record, sealed, tampered))
         })

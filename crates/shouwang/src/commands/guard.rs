@@ -305,7 +305,7 @@ fn restore(ctx: &Ctx, loaded: &Loaded, root: &Path, to: Option<PathBuf>) -> Resu
     let b = guard.baseline(root)?;
     match to {
         Some(target) => {
-            let n = b.restore_to(&target)?;
+            let n = guard.restore_to(&b, &target)?;
             store.record_action(&NewAuditEntry::new(
                 cli_actor(),
                 "guard.restore-to",
