@@ -97,6 +97,38 @@ pub fn to_event(r: &Report) -> Option<NewEvent> {
     })
 }
 
+/// The store event for evidence dropped from a full quarantine.
+pub fn dropped_to_event(r: &crate::QuarantineRecord, total: u64) -> NewEvent {
+    let summary = format!(
+        "隔离区已满：最早隔离的 {}（{} 字节）已删除，仅保留摘要（累计删除 {total} 项）",
+        r.path, r.size
+    );
+    let details = events::QuarantineDropped {
+        change: Change {
+            path: r.path.clone(),
+            root: r.root.clone(),
+            latency_ms: 0.0,
+            sealed_blake3: None,
+        },
+        quarantine_id: r.id.clone(),
+        reason: r.reason.clone(),
+        size: r.size,
+        blake3: r.blake3.clone(),
+        quarantined_at: r.quarantined_at.to_rfc3339(),
+        dropped_total: total,
+    };
+    NewEvent {
+        time: chrono::Utc::now(),
+        kind: events::QUARANTINE_DROPPED.to_string(),
+        asset: AssetRef::new(AssetKind::WebRoot, r.root.clone()),
+        severity: Severity::Medium,
+        summary,
+        // Plain strings and numbers: serialising cannot fail.
+        details: serde_json::to_value(details).unwrap_or_default(),
+        provenance: Provenance::now(events::SENSOR, events::WATCH_CHECK, r.root.clone()),
+    }
+}
+
 /// The store event for an alarm about a whole root: always critical, so
 /// that it opens an incident and is announced.
 pub fn alarm_to_event(a: &Alarm) -> NewEvent {

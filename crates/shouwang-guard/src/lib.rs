@@ -121,6 +121,7 @@ fn io_err(path: &Path) -> impl Fn(std::io::Error) -> GuardError + '_ {
 pub struct GuardDir {
     dir: PathBuf,
     key: [u8; 32],
+    budget: quarantine::Budget,
 }
 
 /// What `seal` did.
@@ -153,7 +154,17 @@ impl GuardDir {
             .create(dir.join("roots"))
             .map_err(io_err(&dir))?;
         let key = shouwang_store::load_or_create_secret(&data_dir.join("guard.key"))?;
-        Ok(GuardDir { dir, key })
+        Ok(GuardDir {
+            dir,
+            key,
+            budget: Default::default(),
+        })
+    }
+
+    /// The quarantine budget of every baseline loaded from here on.
+    pub fn with_quarantine_budget(mut self, budget: quarantine::Budget) -> GuardDir {
+        self.budget = budget;
+        self
     }
 
     /// The baseline directory of a root: a stable name derived from the
@@ -281,10 +292,12 @@ impl GuardDir {
         let len = file.metadata().map_err(io_err(&path))?.len();
         let manifest = Manifest::read(file, len, &self.key, &path)?;
         let filters = Filters::new(&manifest.excludes, &manifest.writables)?;
+        let mut quarantine = Quarantine::new(dir.join("quarantine"));
+        quarantine.set_budget(self.budget);
         Ok(Baseline {
             root: PathBuf::from(std::ffi::OsStr::from_bytes(&manifest.root)),
             objects: ObjectStore::new(dir.join("objects")),
-            quarantine: Quarantine::new(dir.join("quarantine")),
+            quarantine,
             dir,
             manifest,
             filters,

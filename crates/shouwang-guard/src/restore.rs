@@ -11,7 +11,12 @@
 //! as a copy of its own: the attacker may still hold the file open and
 //! write to it, so the record's size and hash are those of the copy, and
 //! writes after it land in an inode that is in neither the root nor the
-//! quarantine. A rebuild elsewhere (`restore_to`) refuses a target whose
+//! quarantine. The quarantine has a budget (size and count): the oldest
+//! evidence is dropped first, and what cannot be kept at all (larger than
+//! the budget, or the data dir's disk full) still leaves the web root, its
+//! record keeping the hash and first bytes; a partial copy is removed, and
+//! a tampered page is put back whether or not its version could be kept.
+//! A rebuild elsewhere (`restore_to`) refuses a target whose
 //! path goes through a symlink or lies inside a sealed root.
 //!
 //! A restore can lose a race (the attacker swaps a directory for a symlink
@@ -356,14 +361,20 @@ impl Restorer<'_> {
             if keep_in_place {
                 // The page is put back first; the evidence is copied after,
                 // so the defacement is served no longer than it must be.
-                let kept =
-                    self.quarantine_start(parent.as_fd(), name, rel, &st, "tampered", true)?;
-                let created = self.create(parent.as_fd(), parent_rel, name, want);
-                let id = self.quarantine_finish(kept)?;
-                created?;
+                // Nor does a quarantine that cannot take it stop the restore.
+                let kept = self
+                    .quarantine_start(parent.as_fd(), name, rel, &st, "tampered", true)
+                    .inspect_err(|e| tracing::warn!("cannot keep the tampered version: {e}"))
+                    .ok();
+                self.create(parent.as_fd(), parent_rel, name, want)?;
+                let id = kept.and_then(|k| {
+                    self.quarantine_finish(k)
+                        .inspect_err(|e| tracing::warn!("cannot record the tampered version: {e}"))
+                        .ok()
+                });
                 return Ok(Outcome::Restored {
                     aspects: asp,
-                    quarantined: Some(id),
+                    quarantined: id,
                 });
             }
             quarantined =
@@ -568,8 +579,11 @@ impl Restorer<'_> {
         reason: &str,
         keep_in_place: bool,
     ) -> Result<Kept, GuardError> {
-        let (id, slot_path, slot) = self.quarantine.slot()?;
         let kind = kind_of(st);
+        // The oldest evidence makes room; an item over the whole budget is
+        // not kept, only described.
+        let room = self.quarantine.make_room(st.st_size as u64);
+        let (id, slot_path, slot) = self.quarantine.slot()?;
         let mut record = QuarantineRecord {
             id,
             path: String::from_utf8_lossy(rel).into_owned(),
@@ -583,38 +597,67 @@ impl Restorer<'_> {
             blake3: None,
             symlink_target: None,
             quarantined_at: chrono::Utc::now(),
+            kept: true,
+            first_bytes: None,
         };
         if kind == Kind::Symlink {
             record.symlink_target = rustix::fs::readlinkat(parent, name, Vec::new())
                 .ok()
                 .map(|t| String::from_utf8_lossy(t.as_bytes()).into_owned());
         }
-        let moved = if keep_in_place {
+        let moved = if !room {
+            Err(Errno::FBIG)
+        } else if keep_in_place {
             quarantine::link_into(parent, name, &slot)
         } else {
             quarantine::move_into(parent, name, &slot)
         };
         // A copy is already ours: no one else holds it open.
         let mut copied = false;
-        match moved {
-            Ok(()) => {}
+        let kept = match moved {
+            Ok(()) => true,
             // Quarantine on another filesystem: copy, then remove (unless
             // the caller replaces it atomically right after).
             Err(Errno::XDEV) => {
-                copy_tree(parent, name, slot.as_fd(), quarantine::ITEM.as_bytes())
-                    .map_err(errno(&self.abs(rel)))?;
-                copied = true;
-                if !keep_in_place {
-                    remove_tree(parent, name).map_err(errno(&self.abs(rel)))?;
+                match copy_tree(parent, name, slot.as_fd(), quarantine::ITEM.as_bytes()) {
+                    Ok(()) => {
+                        copied = true;
+                        true
+                    }
+                    Err(e) => {
+                        // A partial copy is no evidence and takes the room
+                        // that events and audit entries need.
+                        let _ = remove_tree(slot.as_fd(), quarantine::ITEM.as_bytes());
+                        tracing::warn!(path = %self.abs(rel).display(), "cannot keep a copy in quarantine: {e}");
+                        false
+                    }
                 }
             }
-            Err(e) => return Err(errno(&self.abs(rel))(e)),
+            Err(Errno::FBIG) => false,
+            Err(e) => {
+                tracing::warn!(path = %self.abs(rel).display(), "cannot move into quarantine: {e}");
+                false
+            }
+        };
+        if !kept {
+            // Described instead of kept: its hash and first bytes.
+            record.kept = false;
+            if kind == Kind::File
+                && let Ok((hash, first)) = describe(parent, name)
+            {
+                record.blake3 = Some(hash.to_hex().to_string());
+                record.first_bytes = Some(hex::encode(first));
+            }
+        }
+        if (!kept || copied) && !keep_in_place {
+            // Out of the web root whether or not it could be kept.
+            remove_tree(parent, name).map_err(errno(&self.abs(rel)))?;
         }
         Ok(Kept {
             slot_path,
             slot,
             record,
-            file: kind == Kind::File,
+            file: kept && kind == Kind::File,
             copied,
         })
     }
@@ -640,8 +683,43 @@ impl Restorer<'_> {
         }
         self.quarantine
             .write_record(&kept.slot_path, &kept.record)?;
+        // One not kept still costs its record.
+        let size = if kept.record.kept {
+            kept.record.size
+        } else {
+            0
+        };
+        self.quarantine.note_kept(&kept.record.id, size);
         Ok(kept.record.id)
     }
+}
+
+/// How many first bytes of a file not kept its record shows.
+const FIRST_BYTES: usize = 256;
+
+/// The hash and first bytes of the file `name` in `dir`, read in place.
+fn describe(dir: BorrowedFd<'_>, name: &[u8]) -> io::Result<(blake3::Hash, Vec<u8>)> {
+    let fd = rustix::fs::openat(
+        dir,
+        name,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let mut f = std::fs::File::from(fd);
+    let mut first = vec![0u8; FIRST_BYTES];
+    let mut n = 0;
+    while n < FIRST_BYTES {
+        let k = f.read(&mut first[n..])?;
+        if k == 0 {
+            break;
+        }
+        n += k;
+    }
+    first.truncate(n);
+    let mut h = blake3::Hasher::new();
+    h.update(&first);
+    io::copy(&mut f, &mut h)?;
+    Ok((h.finalize(), first))
 }
 
 /// A quarantine slot filled and not yet recorded.

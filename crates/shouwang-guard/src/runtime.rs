@@ -29,7 +29,7 @@ pub fn run(
     say: impl Fn(&str) + Send + 'static,
 ) -> Result<(), GuardError> {
     let roots = &config.roots;
-    let guard = GuardDir::open(data_dir)?;
+    let guard = GuardDir::open(data_dir)?.with_quarantine_budget(config.quarantine_budget());
     // Refuse to start on a root that is not sealed, before anything runs.
     // A baseline that fails its check is not a reason to leave the other
     // roots unguarded: the watcher raises it as an event and goes on.
@@ -217,6 +217,9 @@ fn record(rx: Receiver<Message>, store: Arc<dyn Store>, say: impl Fn(&str)) {
                         audit.push(json!({ "path": r.path, "root": r.root, "kind": ev.kind }));
                         events.push(ev);
                     }
+                }
+                Message::Dropped { record, total } => {
+                    events.push(crate::event::dropped_to_event(&record, total));
                 }
                 Message::Alarm(a) => {
                     let ev = crate::event::alarm_to_event(&a);
@@ -426,7 +429,7 @@ mod run_tests {
         );
         let config = GuardConfig {
             roots: vec![www.clone()],
-            block: false,
+            ..Default::default()
         };
         // Not stopped: were the watcher started, this would not return.
         let stop = Arc::new(AtomicBool::new(false));

@@ -99,6 +99,12 @@ pub enum Message {
     Report(Report),
     Notice(Notice),
     Alarm(Alarm),
+    /// Evidence dropped to keep a quarantine within its budget, with the
+    /// number dropped so far.
+    Dropped {
+        record: crate::QuarantineRecord,
+        total: u64,
+    },
 }
 
 fn alarm(tx: &Sender<Message>, root: &Path, kind: AlarmKind) {
@@ -325,6 +331,9 @@ fn fix_and_report(g: &Guarded, rel: &[u8], t0: Instant, tx: &Sender<Message>) ->
     };
     let r = b.restorer(safe);
     let outcome = r.fix(rel).map_err(|e| e.to_string());
+    for (record, total) in b.quarantine.take_dropped() {
+        let _ = tx.send(Message::Dropped { record, total });
+    }
     let worth_reporting = g.rec.retries.borrow_mut().note(rel, &outcome);
     let mut count = 0;
     // A directory put back brings its sealed contents back with it.

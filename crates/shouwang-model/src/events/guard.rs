@@ -26,6 +26,9 @@ pub const ROOT_DISPLACED: &str = "guard.root-displaced";
 /// A root's baseline failed its authentication: nothing is restored from
 /// it until it is sealed again.
 pub const BASELINE_TAMPERED: &str = "guard.baseline-tampered";
+/// The oldest quarantined evidence was dropped to stay within the
+/// quarantine's budget; the event is what is left of it.
+pub const QUARANTINE_DROPPED: &str = "guard.quarantine-dropped";
 
 pub const KINDS: &[&str] = &[
     RESTORED,
@@ -36,6 +39,7 @@ pub const KINDS: &[&str] = &[
     CHANGED_IN_MAINTENANCE,
     ROOT_DISPLACED,
     BASELINE_TAMPERED,
+    QUARANTINE_DROPPED,
 ];
 
 /// The guard records events only, no findings.
@@ -118,6 +122,25 @@ pub struct BaselineTampered {
     /// The manifest that failed its check.
     pub manifest: String,
     pub detail: String,
+}
+
+/// The details of `guard.quarantine-dropped`: a summary of the evidence
+/// dropped (`path` is where it was found).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct QuarantineDropped {
+    #[serde(flatten)]
+    pub change: Change,
+    pub quarantine_id: String,
+    /// `intruder` or `tampered`.
+    pub reason: String,
+    pub size: u64,
+    pub blake3: Option<String>,
+    /// When it was quarantined (RFC 3339).
+    pub quarantined_at: String,
+    /// How many items this root's quarantine has dropped since the
+    /// watcher started, this one included.
+    pub dropped_total: u64,
 }
 
 /// The quarantine id an event of `kind` names, if its kind has one.

@@ -43,6 +43,7 @@ pub fn detail_fields(kind: &str) -> Option<Vec<String>> {
         guard::RESTORE_FAILED => keys::<guard::RestoreFailed>(),
         guard::ROOT_DISPLACED => keys::<guard::RootDisplaced>(),
         guard::BASELINE_TAMPERED => keys::<guard::BaselineTampered>(),
+        guard::QUARANTINE_DROPPED => keys::<guard::QuarantineDropped>(),
         guard::RECREATED | guard::WRITABLE_NEW | guard::CHANGED_IN_MAINTENANCE => {
             keys::<guard::Change>()
         }
