@@ -72,6 +72,14 @@ fn site(tmp: &Path, name: &str) -> PathBuf {
 /// Seal `names` as web roots, let `before` change things, then run the
 /// guard on them as `up` does.
 fn run(names: &[&str], before: impl FnOnce(&Path, &[PathBuf])) -> (Running, Vec<PathBuf>) {
+    run_with(names, GuardConfig::default(), before)
+}
+
+fn run_with(
+    names: &[&str],
+    config: GuardConfig,
+    before: impl FnOnce(&Path, &[PathBuf]),
+) -> (Running, Vec<PathBuf>) {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     fs::create_dir_all(&data).unwrap();
@@ -87,7 +95,7 @@ fn run(names: &[&str], before: impl FnOnce(&Path, &[PathBuf])) -> (Running, Vec<
     let stop = Arc::new(AtomicBool::new(false));
     let config = GuardConfig {
         roots: roots.clone(),
-        ..Default::default()
+        ..config
     };
     let (s, st) = (store.clone(), stop.clone());
     let handle = std::thread::spawn(move || {
@@ -195,5 +203,51 @@ fn a_manifest_with_a_flipped_byte_is_a_critical_event_and_the_other_roots_are_st
     eventually("the sound root's page restored", || {
         fs::read_to_string(roots[0].join("index.html")).is_ok_and(|c| c == PAGE)
     });
+    assert!(g.stop().is_ok());
+}
+
+#[test]
+fn each_item_dropped_from_a_full_quarantine_is_a_counted_event() {
+    let config = GuardConfig {
+        quarantine_max_items: 2,
+        ..Default::default()
+    };
+    let (g, roots) = run_with(&["www"], config, |_, _| {});
+    let www = &roots[0];
+    eventually("the watcher has checked the root", || {
+        g.state(www)
+            .is_some_and(|s| s.condition == Condition::Converged)
+    });
+    for i in 0..4 {
+        let p = www.join(format!("shell-{i}.php"));
+        fs::write(&p, "<?php eval($_POST[1]);").unwrap();
+        eventually("the shell quarantined", || !p.exists());
+    }
+    eventually("two drops stored", || {
+        g.events("guard.quarantine-dropped").len() == 2
+    });
+    let mut totals: Vec<(String, i64)> = g
+        .events("guard.quarantine-dropped")
+        .iter()
+        .map(|e| {
+            (
+                e.event.details["path"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                e.event.details["dropped_total"]
+                    .as_i64()
+                    .unwrap_or_default(),
+            )
+        })
+        .collect();
+    totals.sort();
+    assert_eq!(
+        totals,
+        [
+            ("shell-0.php".to_string(), 1),
+            ("shell-1.php".to_string(), 2)
+        ]
+    );
     assert!(g.stop().is_ok());
 }
