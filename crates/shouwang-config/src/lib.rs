@@ -111,6 +111,12 @@ language = "zh"
 # roots = ["/var/www/html"]
 # Deny writes outright (eBPF LSM) instead of undoing them.
 block = false
+# What each root's quarantine may hold; the oldest evidence goes first, and
+# a file larger than the whole budget is removed and only described.
+# Megabytes (1 to 1048576):
+quarantine_max_mb = 1024
+# Items (1 to 10000000):
+quarantine_max_items = 10000
 
 # Website inspection (shouwang site inspect).
 [site]
@@ -281,6 +287,8 @@ const RANGES: &[Range] = &[
     range("console", "session_hours", 1, 720),
     range("console", "max_failed_logins", 1, 100),
     range("console", "lockout_minutes", 1, 10080),
+    range("guard", "quarantine_max_mb", 1, 1048576),
+    range("guard", "quarantine_max_items", 1, 10000000),
     range("site", "probe_interval_seconds", 0, 86400),
     range("site", "max_pages", 1, 100000),
     range("site", "max_depth", 0, 100),

@@ -201,7 +201,34 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ),
     ("guard.quarantine_id", "隔离编号", "Quarantine id"),
     ("guard.paused", "维护中，至", "Maintenance until"),
-    ("guard.protected", "防护中", "Protected"),
+    (
+        "guard.state.converged",
+        "已与基线一致",
+        "Matches its baseline",
+    ),
+    (
+        "guard.state.differs",
+        "个路径与基线不一致，正在恢复",
+        "path(s) differ from the baseline, being restored",
+    ),
+    ("guard.state.oldest", "；最早一处", "; the oldest"),
+    ("guard.state.since", "自", "since"),
+    (
+        "guard.state.displaced",
+        "网站目录被移走或替换为链接，无法恢复",
+        "The web root was moved away or replaced by a symlink: nothing can be restored",
+    ),
+    (
+        "guard.state.baseline-broken",
+        "基线被篡改，不能使用",
+        "The baseline has been tampered with and cannot be used",
+    ),
+    (
+        "guard.state.unwatched",
+        "未在实时防护：守护未运行",
+        "Not guarded: the watcher is not running",
+    ),
+    ("guard.state.paused", "维护中", "Maintenance"),
     (
         "guard.none",
         "尚未封存任何网站目录。请先运行 shouwang guard seal 目录。",

@@ -6,6 +6,7 @@ mod common;
 use common::*;
 use reqwest::StatusCode;
 use shouwang_console::ConsoleConfig;
+use shouwang_guard::state::{Condition, RootState};
 use shouwang_guard::{GuardDir, SealOptions};
 
 fn enc(s: &str) -> String {
@@ -44,8 +45,32 @@ async fn a_defacement_shows_with_its_diff_and_an_operator_publishes() {
     log_in(&c, &con.base, "auditor", AUDITOR_PW).await;
     let list = page(&c, format!("{}/guard", con.base)).await.1;
     assert!(
-        list.contains(&root.replace('/', "&#x2f;")) && list.contains("防护中"),
-        "{list}"
+        list.contains(&root.replace('/', "&#x2f;")) && list.contains("未在实时防护"),
+        "no watcher has checked the root: {list}"
+    );
+    // A watcher's last reconciliation found the root as sealed.
+    let now = chrono::Utc::now();
+    let b = GuardDir::open(&con.data).unwrap().baseline(&www).unwrap();
+    RootState {
+        root: root.clone(),
+        condition: Condition::Converged,
+        differing: 0,
+        oldest_path: None,
+        oldest_since: None,
+        detail: None,
+        checked_at: now,
+        next_check_by: now + chrono::Duration::seconds(2),
+    }
+    .write(&b.dir)
+    .unwrap();
+    let list = page(&c, format!("{}/guard", con.base)).await.1;
+    assert!(list.contains("已与基线一致"), "{list}");
+    let metrics = page(&c, format!("{}/metrics", con.base)).await.1;
+    assert!(
+        metrics.contains(&format!(
+            "shouwang_guard_root_converged{{root=\"{root}\",condition=\"converged\"}} 1"
+        )),
+        "{metrics}"
     );
     let view = page(&c, format!("{}/guard/view?{}", con.base, enc(&root)))
         .await
@@ -125,4 +150,89 @@ async fn a_defacement_shows_with_its_diff_and_an_operator_publishes() {
         (last.actor.as_str(), last.action.as_str()),
         ("operator", "guard.publish")
     );
+}
+
+const HUGE_DIFF_CHILD: &str = "SHOUWANG_TEST_HUGE_DIFF_CHILD";
+
+/// The diff page of a 1 GB quarantined file, in a child process (this test
+/// binary re-run for this one test), whose peak resident size the parent
+/// measures: the page shows 512 KB at most, so it must not read the file
+/// whole.
+#[test]
+fn the_diff_of_a_huge_quarantined_file_reads_only_what_a_page_shows() {
+    if std::env::var_os(HUGE_DIFF_CHILD).is_some() {
+        return tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(diff_of_a_huge_quarantined_file());
+    }
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "the_diff_of_a_huge_quarantined_file_reads_only_what_a_page_shows",
+            "--test-threads=1",
+        ])
+        .env(HUGE_DIFF_CHILD, "1")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut peak_kb = 0u64;
+    let status = loop {
+        // The last value read before the child exits is its peak.
+        if let Some(kb) = std::fs::read_to_string(format!("/proc/{}/status", child.id()))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("VmHWM:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            })
+        {
+            peak_kb = kb;
+        }
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(status.success(), "the child failed: {status}");
+    assert!(
+        peak_kb < 256 * 1024,
+        "the diff page of a 1 GB file peaked at {} MB",
+        peak_kb / 1024
+    );
+}
+
+async fn diff_of_a_huge_quarantined_file() {
+    let con = spawn(ConsoleConfig::default()).await;
+    let www = con.data.join("www");
+    std::fs::create_dir_all(&www).unwrap();
+    std::fs::write(www.join("index.html"), "<h1>某某镇人民政府</h1>\n").unwrap();
+    let data = con.data.clone();
+    let (root, qid) = tokio::task::spawn_blocking(move || {
+        let g = GuardDir::open(&data).unwrap();
+        g.seal(&www, &SealOptions::default()).unwrap();
+        std::fs::write(www.join("index.html"), "<h1>HACKED BY X</h1>\n").unwrap();
+        let b = g.baseline(&www).unwrap();
+        b.repair().unwrap();
+        let qid = b.quarantine.list().unwrap()[0].id.clone();
+        // The tampered version kept is 1 GB (sparse: it costs no disk).
+        let item = b.quarantine.item_path(&qid).unwrap();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&item)
+            .unwrap()
+            .set_len(1 << 30)
+            .unwrap();
+        (b.root.display().to_string(), qid)
+    })
+    .await
+    .unwrap();
+    let c = browser_like_client();
+    log_in(&c, &con.base, "auditor", AUDITOR_PW).await;
+    let (status, diff) = page(
+        &c,
+        format!("{}/guard/diff?{}&id={qid}", con.base, enc(&root)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{diff}");
+    assert!(diff.contains("文件过大"), "{diff}");
 }

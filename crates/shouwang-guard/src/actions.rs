@@ -151,7 +151,7 @@ pub fn restore_to(
     target: &Path,
 ) -> Result<(PathBuf, u64)> {
     let b = guard.baseline(root)?;
-    let n = b.restore_to(target)?;
+    let n = guard.restore_to(&b, target)?;
     let details = json!({ "to": target, "paths": n });
     audit(store, actor, "guard.restore-to", &b.root, details)?;
     Ok((b.root, n))

@@ -176,7 +176,19 @@ pub struct TreeDiff {
 /// time; only changed entries are kept, and a bit per sealed entry says
 /// whether the walk met it (those it never met are gone).
 pub fn diff_tree(sealed: &[Entry], root: &Path, filters: &Filters) -> Result<TreeDiff, GuardError> {
-    diff_tree_by(sealed, root, filters, TREE_BATCH)
+    diff_tree_by(sealed, root, filters, TREE_BATCH, false)
+}
+
+/// Like [`diff_tree`], reading only the files whose metadata (type, size,
+/// mtime, mode, owner) differs from their sealed entry: a walk and a stat
+/// per path. A change that kept the size and put the mtime back is not
+/// seen by it; the watcher's events and [`diff_tree`] see those.
+pub fn diff_tree_quick(
+    sealed: &[Entry],
+    root: &Path,
+    filters: &Filters,
+) -> Result<TreeDiff, GuardError> {
+    diff_tree_by(sealed, root, filters, TREE_BATCH, true)
 }
 
 fn diff_tree_by(
@@ -184,11 +196,13 @@ fn diff_tree_by(
     root: &Path,
     filters: &Filters,
     batch: usize,
+    quick: bool,
 ) -> Result<TreeDiff, GuardError> {
     debug_assert!(sealed.windows(2).all(|w| w[0].path < w[1].path));
     let mut seen = vec![0u64; sealed.len().div_ceil(64)];
     let mut out = Vec::new();
-    let errors = scan::scan_batches(root, filters, None, batch, |walked| {
+    let known = quick.then_some(sealed);
+    let errors = scan::scan_batches(root, filters, None, known, batch, |walked| {
         for now in walked {
             let before = match sealed.binary_search_by(|e| e.path.cmp(&now.path)) {
                 Ok(i) => {
@@ -392,14 +406,22 @@ mod tests {
             let now = scan(&root, &filters, None).unwrap();
             let want = diff(&sealed.entries, &now.entries, &filters);
             let want_errors: Vec<_> = now.errors.iter().map(|(p, _)| p.clone()).collect();
-            for batch in [1, 3, 64, TREE_BATCH] {
+            // The quick check reads only what changed by its metadata, and
+            // every mutation here moves size or mtime: it finds the same.
+            for (batch, quick) in [1, 3, 64, TREE_BATCH]
+                .into_iter()
+                .flat_map(|b| [(b, false), (b, true)])
+            {
                 let TreeDiff {
                     changes: got,
                     errors,
-                } = diff_tree_by(&sealed.entries, &root, &filters, batch).unwrap();
-                assert_eq!(got, want, "seed {seed}, batch {batch}");
+                } = diff_tree_by(&sealed.entries, &root, &filters, batch, quick).unwrap();
+                assert_eq!(got, want, "seed {seed}, batch {batch}, quick {quick}");
                 let errors: Vec<_> = errors.into_iter().map(|(p, _)| p).collect();
-                assert_eq!(errors, want_errors, "seed {seed}, batch {batch}");
+                assert_eq!(
+                    errors, want_errors,
+                    "seed {seed}, batch {batch}, quick {quick}"
+                );
             }
             for c in &want {
                 assert!(!c.path().starts_with(b"cache"), "excluded: {c:?}");

@@ -5,7 +5,7 @@ use shouwang_model::{AssetKind, AssetRef, NewEvent, Provenance, Severity};
 use crate::diff::Aspect;
 use crate::events::{self, Change};
 use crate::restore::Outcome;
-use crate::watch::Report;
+use crate::watch::{Alarm, AlarmKind, Report};
 
 /// The store event for a watcher report; `None` for reports not worth
 /// keeping (nothing was done).
@@ -95,6 +95,90 @@ pub fn to_event(r: &Report) -> Option<NewEvent> {
         details: details.unwrap_or_default(),
         provenance: Provenance::now(events::SENSOR, events::WATCH_CHECK, root),
     })
+}
+
+/// The store event for evidence dropped from a full quarantine.
+pub fn dropped_to_event(r: &crate::QuarantineRecord, total: u64) -> NewEvent {
+    let summary = format!(
+        "隔离区已满：最早隔离的 {}（{} 字节）已删除，仅保留摘要（累计删除 {total} 项）",
+        r.path, r.size
+    );
+    let details = events::QuarantineDropped {
+        change: Change {
+            path: r.path.clone(),
+            root: r.root.clone(),
+            latency_ms: 0.0,
+            sealed_blake3: None,
+        },
+        quarantine_id: r.id.clone(),
+        reason: r.reason.clone(),
+        size: r.size,
+        blake3: r.blake3.clone(),
+        quarantined_at: r.quarantined_at.to_rfc3339(),
+        dropped_total: total,
+    };
+    NewEvent {
+        time: chrono::Utc::now(),
+        kind: events::QUARANTINE_DROPPED.to_string(),
+        asset: AssetRef::new(AssetKind::WebRoot, r.root.clone()),
+        severity: Severity::Medium,
+        summary,
+        // Plain strings and numbers: serialising cannot fail.
+        details: serde_json::to_value(details).unwrap_or_default(),
+        provenance: Provenance::now(events::SENSOR, events::WATCH_CHECK, r.root.clone()),
+    }
+}
+
+/// The store event for an alarm about a whole root: always critical, so
+/// that it opens an incident and is announced.
+pub fn alarm_to_event(a: &Alarm) -> NewEvent {
+    let root = a.root.display().to_string();
+    let change = Change {
+        path: ".".into(),
+        root: root.clone(),
+        latency_ms: 0.0,
+        sealed_blake3: None,
+    };
+    let (kind, summary, details) = match &a.kind {
+        AlarmKind::Displaced {
+            symlink_target,
+            why,
+        } => (
+            events::ROOT_DISPLACED,
+            match symlink_target {
+                Some(t) => format!(
+                    "网站目录 {root} 被替换为指向 {t} 的链接，对外展示的已不是封存的网站，无法自动恢复"
+                ),
+                None => format!(
+                    "网站目录 {root} 被移走或替换，对外展示的已不是封存的网站，无法自动恢复"
+                ),
+            },
+            serde_json::to_value(events::RootDisplaced {
+                change,
+                symlink_target: symlink_target.clone(),
+                detail: why.clone(),
+            }),
+        ),
+        AlarmKind::BaselineTampered { manifest, why } => (
+            events::BASELINE_TAMPERED,
+            format!("网站目录 {root} 的防篡改基线未通过完整性校验，已停止依据它恢复"),
+            serde_json::to_value(events::BaselineTampered {
+                change,
+                manifest: manifest.display().to_string(),
+                detail: why.clone(),
+            }),
+        ),
+    };
+    NewEvent {
+        time: a.at,
+        kind: kind.to_string(),
+        asset: AssetRef::new(AssetKind::WebRoot, root.clone()),
+        severity: Severity::Critical,
+        summary,
+        // Plain strings and options: serialising cannot fail.
+        details: details.unwrap_or_default(),
+        provenance: Provenance::now(events::SENSOR, events::WATCH_CHECK, root),
+    }
 }
 
 #[cfg(test)]

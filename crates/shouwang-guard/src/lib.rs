@@ -14,6 +14,7 @@
 //! guard/roots/<id>/objects/      content by hash
 //! guard/roots/<id>/quarantine/   intruders and tampered versions, with records
 //! guard/roots/<id>/pause         end of a maintenance window, if one is open
+//! guard/roots/<id>/state.json    what the watcher's last reconciliation found
 //! ```
 
 // The one crate that may use `unsafe` (fanotify, openat2, BPF, O_DIRECT
@@ -40,6 +41,7 @@ pub mod quarantine;
 pub mod restore;
 pub mod runtime;
 pub mod scan;
+pub mod state;
 pub mod text;
 pub mod watch;
 
@@ -100,6 +102,8 @@ pub enum GuardError {
     Audit(#[source] shouwang_store::StoreError),
     #[error("{0} is not under a sealed web root (`shouwang guard list` shows them)")]
     NotUnderARoot(PathBuf),
+    #[error("cannot rebuild into {path}: {why}")]
+    BadTarget { path: PathBuf, why: String },
     #[error(transparent)]
     Key(#[from] shouwang_store::StoreError),
     /// A root of the watcher could not be taken on; the cause says why.
@@ -127,6 +131,7 @@ fn io_err(path: &Path) -> impl Fn(std::io::Error) -> GuardError + '_ {
 pub struct GuardDir {
     dir: PathBuf,
     key: [u8; 32],
+    budget: quarantine::Budget,
 }
 
 /// What `seal` did.
@@ -159,7 +164,17 @@ impl GuardDir {
             .create(dir.join("roots"))
             .map_err(io_err(&dir))?;
         let key = shouwang_store::load_or_create_secret(&data_dir.join("guard.key"))?;
-        Ok(GuardDir { dir, key })
+        Ok(GuardDir {
+            dir,
+            key,
+            budget: Default::default(),
+        })
+    }
+
+    /// The quarantine budget of every baseline loaded from here on.
+    pub fn with_quarantine_budget(mut self, budget: quarantine::Budget) -> GuardDir {
+        self.budget = budget;
+        self
     }
 
     /// The baseline directory of a root: a stable name derived from the
@@ -260,12 +275,25 @@ impl GuardDir {
 
     /// The baseline of `root`, authenticated.
     pub fn baseline(&self, root: &Path) -> Result<Baseline> {
-        let root = Self::canonical(root)?;
-        let dir = self.root_dir(&root);
+        let dir = self.dir_of(root)?;
         if !dir.join("manifest").exists() {
-            return Err(GuardError::NotSealed(root));
+            return Err(GuardError::NotSealed(Self::canonical(root)?));
         }
         self.load(dir)
+    }
+
+    /// The baseline directory of `root`. The path as given first: it was
+    /// canonical when sealed, and if a component was since swapped for a
+    /// symlink, resolving it now would lead to another tree (and to "not
+    /// sealed" where the truth is "displaced").
+    pub fn dir_of(&self, root: &Path) -> Result<PathBuf> {
+        if root.is_absolute() {
+            let dir = self.root_dir(root);
+            if dir.join("manifest").exists() {
+                return Ok(dir);
+            }
+        }
+        Ok(self.root_dir(&Self::canonical(root)?))
     }
 
     fn load(&self, dir: PathBuf) -> Result<Baseline> {
@@ -274,10 +302,12 @@ impl GuardDir {
         let len = file.metadata().map_err(io_err(&path))?.len();
         let manifest = Manifest::read(file, len, &self.key, &path)?;
         let filters = Filters::new(&manifest.excludes, &manifest.writables)?;
+        let mut quarantine = Quarantine::new(dir.join("quarantine"));
+        quarantine.set_budget(self.budget);
         Ok(Baseline {
             root: PathBuf::from(std::ffi::OsStr::from_bytes(&manifest.root)),
             objects: ObjectStore::new(dir.join("objects")),
-            quarantine: Quarantine::new(dir.join("quarantine")),
+            quarantine,
             dir,
             manifest,
             filters,
@@ -327,6 +357,14 @@ impl GuardDir {
 }
 
 impl GuardDir {
+    /// [`Baseline::restore_to`], refusing a target inside any sealed root.
+    pub fn restore_to(&self, b: &Baseline, target: &Path) -> Result<u64> {
+        let mut sealed = vec![b.root.clone()];
+        sealed.extend(self.baselines().into_iter().flatten().map(|o| o.root));
+        checked_target(target, &sealed)?;
+        b.restore_to(target)
+    }
+
     /// Put a quarantined item back where it was and add it to the baseline:
     /// an operator judged it legitimate.
     pub fn release(&self, root: &Path, id: &str) -> Result<String> {
@@ -356,6 +394,52 @@ impl GuardDir {
         b.quarantine.remove(id)?;
         Ok(record.path)
     }
+}
+
+/// `target` made absolute, if it is a fit place to rebuild a root into:
+/// no component of its path is a symlink or `..` (either could lead the
+/// rebuild somewhere other than the path says), and it is not inside any
+/// of `sealed` (the guard would fight the rebuild, or the rebuild would
+/// overwrite a guarded site).
+fn checked_target(target: &Path, sealed: &[PathBuf]) -> Result<PathBuf> {
+    use std::path::Component;
+    let abs = std::path::absolute(target).map_err(io_err(target))?;
+    let bad = |path: &Path, why: &str| GuardError::BadTarget {
+        path: path.to_path_buf(),
+        why: why.to_string(),
+    };
+    let mut at = PathBuf::new();
+    for c in abs.components() {
+        if c == Component::ParentDir {
+            return Err(bad(&abs, "give the path without \"..\""));
+        }
+        at.push(c);
+        match fs::symlink_metadata(&at) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(bad(
+                    &abs,
+                    &format!(
+                        "{} is a symlink, and the rebuild would go wherever it points: give the real path",
+                        at.display()
+                    ),
+                ));
+            }
+            Ok(_) => {}
+            // Not there yet: created below, as a real directory.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+            Err(e) => return Err(io_err(&at)(e)),
+        }
+    }
+    if let Some(root) = sealed.iter().find(|r| abs.starts_with(r)) {
+        return Err(bad(
+            &abs,
+            &format!(
+                "it is inside the sealed web root {}: rebuild outside every guarded root",
+                root.display()
+            ),
+        ));
+    }
+    Ok(abs)
 }
 
 /// One sealed root.
@@ -441,20 +525,25 @@ impl Baseline {
     }
 
     /// Rebuild the whole sealed tree into `target` (disaster recovery).
+    /// The target's path must not go through a symlink (the rebuild would
+    /// land wherever it points) nor lie inside this sealed root; see
+    /// [`GuardDir::restore_to`] for every sealed root.
     pub fn restore_to(&self, target: &Path) -> Result<u64> {
+        let target = checked_target(target, std::slice::from_ref(&self.root))?;
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
-            .create(target)
-            .map_err(io_err(target))?;
-        if fs::read_dir(target)
-            .map_err(io_err(target))?
+            .create(&target)
+            .map_err(io_err(&target))?;
+        if fs::read_dir(&target)
+            .map_err(io_err(&target))?
             .next()
             .is_some()
         {
             return Err(GuardError::TargetNotEmpty(target.to_path_buf()));
         }
-        let target = fs::canonicalize(target).map_err(io_err(target))?;
+        // Opened without following any symlink: one swapped in since the
+        // check is refused here.
         let root = SafeRoot::open(&target)?;
         let r = self.restorer(&root);
         let mut n = 0;

@@ -31,10 +31,27 @@ pub struct QuarantineRecord {
     pub blake3: Option<String>,
     pub symlink_target: Option<String>,
     pub quarantined_at: chrono::DateTime<chrono::Utc>,
+    /// `false` when it could not be kept (over the budget, or no room on
+    /// the disk): it was still removed from the web root, and this record,
+    /// with its hash and first bytes, is all that is left of it.
+    #[serde(default = "kept_by_default")]
+    pub kept: bool,
+    /// The first bytes of a file not kept, in hex.
+    #[serde(default)]
+    pub first_bytes: Option<String>,
+}
+
+fn kept_by_default() -> bool {
+    true
 }
 
 pub struct Quarantine {
     dir: PathBuf,
+    budget: Budget,
+    /// Loaded at the first item taken.
+    usage: std::sync::Mutex<Option<Usage>>,
+    dropped: std::sync::Mutex<Vec<(QuarantineRecord, u64)>>,
+    dropped_total: AtomicU64,
 }
 
 static SEQ: AtomicU64 = AtomicU64::new(0);
@@ -45,7 +62,13 @@ const RECORD: &str = "record.json";
 
 impl Quarantine {
     pub fn new(dir: PathBuf) -> Self {
-        Quarantine { dir }
+        Quarantine {
+            dir,
+            budget: Budget::default(),
+            usage: Default::default(),
+            dropped: Default::default(),
+            dropped_total: AtomicU64::new(0),
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -134,10 +157,134 @@ impl Quarantine {
         Ok(self.dir.join(id).join(ITEM))
     }
 
+    /// At most `limit` bytes from the start of a quarantined file, never
+    /// following a symlink: a page shows a prefix, and a huge file must not
+    /// be read whole to show it.
+    pub fn read_prefix(&self, id: &str, limit: usize) -> Result<Vec<u8>, GuardError> {
+        use std::io::Read;
+        let path = self.item_path(id)?;
+        let io = |source| GuardError::Io {
+            path: path.clone(),
+            source,
+        };
+        let f = crate::scan::open_nofollow(&path).map_err(io)?;
+        let mut out = Vec::new();
+        f.take(limit as u64).read_to_end(&mut out).map_err(io)?;
+        Ok(out)
+    }
+
     /// Forget a record after its item was moved back.
     pub(crate) fn remove(&self, id: &str) -> Result<(), GuardError> {
         let path = self.dir.join(id);
-        fs::remove_dir_all(&path).map_err(|e| GuardError::Io { path, source: e })
+        fs::remove_dir_all(&path).map_err(|e| GuardError::Io { path, source: e })?;
+        if let Some(u) = self
+            .usage
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_mut()
+        {
+            u.forget(id);
+        }
+        Ok(())
+    }
+
+    /// Replace the budget (the watcher takes it from the config).
+    pub fn set_budget(&mut self, budget: Budget) {
+        self.budget = budget;
+    }
+
+    /// Make room for an item of `size` bytes, dropping the oldest evidence
+    /// first (each dropped record is kept for [`take_dropped`] to report).
+    /// `false` if the item alone is over the size budget: it cannot be kept
+    /// at all, and the caller records a summary of it instead.
+    ///
+    /// [`take_dropped`]: Quarantine::take_dropped
+    pub(crate) fn make_room(&self, size: u64) -> bool {
+        if size > self.budget.max_bytes {
+            return false;
+        }
+        let mut usage = self.usage.lock().unwrap_or_else(|p| p.into_inner());
+        let u = usage.get_or_insert_with(|| Usage::load(self));
+        while !u.items.is_empty()
+            && (u.items.len() as u64 >= self.budget.max_items
+                || u.bytes + size > self.budget.max_bytes)
+        {
+            let Some((id, bytes)) = u.items.pop_front() else {
+                break;
+            };
+            u.bytes -= bytes;
+            let record = self.get(&id).ok();
+            if let Err(e) = fs::remove_dir_all(self.dir.join(&id)) {
+                tracing::warn!(id, "cannot drop quarantined evidence: {e}");
+                continue;
+            }
+            let total = self.dropped_total.fetch_add(1, Ordering::Relaxed) + 1;
+            if let Some(r) = record {
+                self.dropped
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push((r, total));
+            }
+        }
+        true
+    }
+
+    /// Count a record just written against the budget.
+    pub(crate) fn note_kept(&self, id: &str, size: u64) {
+        let mut usage = self.usage.lock().unwrap_or_else(|p| p.into_inner());
+        let u = usage.get_or_insert_with(|| Usage::load(self));
+        u.bytes += size;
+        u.items.push_back((id.to_string(), size));
+    }
+
+    /// The records dropped to make room since the last call, each with
+    /// the number dropped so far.
+    pub fn take_dropped(&self) -> Vec<(QuarantineRecord, u64)> {
+        std::mem::take(&mut *self.dropped.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+/// How much a quarantine may hold. The oldest evidence goes first when a
+/// new item would pass either limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    pub max_bytes: u64,
+    pub max_items: u64,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget {
+            max_bytes: 1024 * 1024 * 1024,
+            max_items: 10_000,
+        }
+    }
+}
+
+/// What a quarantine holds, oldest first (ids begin with their time).
+#[derive(Debug, Default)]
+struct Usage {
+    items: std::collections::VecDeque<(String, u64)>,
+    bytes: u64,
+}
+
+impl Usage {
+    fn load(q: &Quarantine) -> Usage {
+        let mut u = Usage::default();
+        for r in q.list().unwrap_or_default() {
+            let size = if r.kept { r.size } else { 0 };
+            u.bytes += size;
+            u.items.push_back((r.id, size));
+        }
+        u
+    }
+
+    fn forget(&mut self, id: &str) {
+        if let Some(i) = self.items.iter().position(|(x, _)| x == id)
+            && let Some((_, b)) = self.items.remove(i)
+        {
+            self.bytes -= b;
+        }
     }
 }
 

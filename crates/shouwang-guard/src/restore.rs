@@ -7,7 +7,31 @@
 //! outside the root. Files are written to a fresh temporary name in their
 //! own directory (`O_CREAT | O_EXCL | O_NOFOLLOW`), given their owner and
 //! mode, and renamed into place: readers see the old or the new file, never
-//! half of one. What was there instead is kept in quarantine, not deleted.
+//! half of one. What was there instead is kept in quarantine, not deleted,
+//! as a copy of its own: the attacker may still hold the file open and
+//! write to it, so the record's size and hash are those of the copy, and
+//! writes after it land in an inode that is in neither the root nor the
+//! quarantine. The quarantine has a budget (size and count): the oldest
+//! evidence is dropped first, and what cannot be kept at all (larger than
+//! the budget, or the data dir's disk full) still leaves the web root, its
+//! record keeping the hash and first bytes; a partial copy is removed, and
+//! a tampered page is put back whether or not its version could be kept.
+//! A rebuild elsewhere (`restore_to`) refuses a target whose
+//! path goes through a symlink or lies inside a sealed root.
+//!
+//! A restore can lose a race (the attacker swaps a directory for a symlink
+//! between two of our steps, and the step refuses) or fail outright (a
+//! corrupt pack, a full disk). Refusing is right; giving up is not: the
+//! watcher retries every failed path with backoff and reconciles each root
+//! with its baseline periodically (`watch::reconcile`), so the root
+//! converges once the attacker stops, and its state says so only then.
+//!
+//! Two things cannot be restored through: a root whose path was displaced
+//! (`mv www www.x; ln -s evilroot www`: [`SafeRoot::open`] refuses the
+//! symlink, so nothing is written into the attacker's tree), and a
+//! baseline whose MAC fails. Neither is only a log line: each is an event
+//! at the highest severity that opens an incident, the root's state says
+//! so, and the other roots are guarded on.
 
 use std::collections::HashSet;
 use std::io::{self, Read, Write};
@@ -334,14 +358,27 @@ impl Restorer<'_> {
             // mkdir; otherwise a link keeps the evidence and the rename
             // below replaces the path atomically.
             let keep_in_place = want.kind != Kind::Dir;
-            quarantined = Some(self.quarantine_item(
-                parent.as_fd(),
-                name,
-                rel,
-                &st,
-                "tampered",
-                keep_in_place,
-            )?);
+            if keep_in_place {
+                // The page is put back first; the evidence is copied after,
+                // so the defacement is served no longer than it must be.
+                // Nor does a quarantine that cannot take it stop the restore.
+                let kept = self
+                    .quarantine_start(parent.as_fd(), name, rel, &st, "tampered", true)
+                    .inspect_err(|e| tracing::warn!("cannot keep the tampered version: {e}"))
+                    .ok();
+                self.create(parent.as_fd(), parent_rel, name, want)?;
+                let id = kept.and_then(|k| {
+                    self.quarantine_finish(k)
+                        .inspect_err(|e| tracing::warn!("cannot record the tampered version: {e}"))
+                        .ok()
+                });
+                return Ok(Outcome::Restored {
+                    aspects: asp,
+                    quarantined: id,
+                });
+            }
+            quarantined =
+                Some(self.quarantine_item(parent.as_fd(), name, rel, &st, "tampered", false)?);
         }
         self.create(parent.as_fd(), parent_rel, name, want)?;
         Ok(Outcome::Restored {
@@ -527,10 +564,28 @@ impl Restorer<'_> {
         reason: &str,
         keep_in_place: bool,
     ) -> Result<String, GuardError> {
-        let (id, slot_path, slot) = self.quarantine.slot()?;
+        let kept = self.quarantine_start(parent, name, rel, st, reason, keep_in_place)?;
+        self.quarantine_finish(kept)
+    }
+
+    /// Take what is at `name` into a new quarantine slot (moved, or with
+    /// `keep_in_place` hard-linked), not yet recorded.
+    fn quarantine_start(
+        &self,
+        parent: BorrowedFd<'_>,
+        name: &[u8],
+        rel: &[u8],
+        st: &Stat,
+        reason: &str,
+        keep_in_place: bool,
+    ) -> Result<Kept, GuardError> {
         let kind = kind_of(st);
+        // The oldest evidence makes room; an item over the whole budget is
+        // not kept, only described.
+        let room = self.quarantine.make_room(st.st_size as u64);
+        let (id, slot_path, slot) = self.quarantine.slot()?;
         let mut record = QuarantineRecord {
-            id: id.clone(),
+            id,
             path: String::from_utf8_lossy(rel).into_owned(),
             root: self.root.path().display().to_string(),
             reason: reason.to_string(),
@@ -542,41 +597,197 @@ impl Restorer<'_> {
             blake3: None,
             symlink_target: None,
             quarantined_at: chrono::Utc::now(),
+            kept: true,
+            first_bytes: None,
         };
         if kind == Kind::Symlink {
             record.symlink_target = rustix::fs::readlinkat(parent, name, Vec::new())
                 .ok()
                 .map(|t| String::from_utf8_lossy(t.as_bytes()).into_owned());
         }
-        let moved = if keep_in_place {
+        let moved = if !room {
+            Err(Errno::FBIG)
+        } else if keep_in_place {
             quarantine::link_into(parent, name, &slot)
         } else {
             quarantine::move_into(parent, name, &slot)
         };
-        match moved {
-            Ok(()) => {}
+        // A copy is already ours: no one else holds it open.
+        let mut copied = false;
+        let kept = match moved {
+            Ok(()) => true,
             // Quarantine on another filesystem: copy, then remove (unless
             // the caller replaces it atomically right after).
             Err(Errno::XDEV) => {
-                copy_tree(parent, name, slot.as_fd(), quarantine::ITEM.as_bytes())
-                    .map_err(errno(&self.abs(rel)))?;
-                if !keep_in_place {
-                    remove_tree(parent, name).map_err(errno(&self.abs(rel)))?;
+                match copy_tree(parent, name, slot.as_fd(), quarantine::ITEM.as_bytes()) {
+                    Ok(()) => {
+                        copied = true;
+                        true
+                    }
+                    Err(e) => {
+                        // A partial copy is no evidence and takes the room
+                        // that events and audit entries need.
+                        let _ = remove_tree(slot.as_fd(), quarantine::ITEM.as_bytes());
+                        tracing::warn!(path = %self.abs(rel).display(), "cannot keep a copy in quarantine: {e}");
+                        false
+                    }
                 }
             }
-            Err(e) => return Err(errno(&self.abs(rel))(e)),
+            Err(Errno::FBIG) => false,
+            Err(e) => {
+                tracing::warn!(path = %self.abs(rel).display(), "cannot move into quarantine: {e}");
+                false
+            }
+        };
+        if !kept {
+            // Described instead of kept: its hash and first bytes.
+            record.kept = false;
+            if kind == Kind::File
+                && let Ok((hash, first)) = describe(parent, name)
+            {
+                record.blake3 = Some(hash.to_hex().to_string());
+                record.first_bytes = Some(hex::encode(first));
+            }
         }
-        if kind == Kind::File {
-            let item = slot_path.join(quarantine::ITEM);
-            if let Ok(mut f) = crate::scan::open_nofollow(&item) {
-                let mut h = blake3::Hasher::new();
-                if h.update_reader(&mut f).is_ok() {
-                    record.blake3 = Some(h.finalize().to_hex().to_string());
+        if (!kept || copied) && !keep_in_place {
+            // Out of the web root whether or not it could be kept.
+            remove_tree(parent, name).map_err(errno(&self.abs(rel)))?;
+        }
+        Ok(Kept {
+            slot_path,
+            slot,
+            record,
+            file: kept && kind == Kind::File,
+            copied,
+        })
+    }
+
+    /// Record what the slot keeps. A file moved or linked in may still be
+    /// open for writing by whoever wrote it, and what they write lands in
+    /// that inode: the record would describe bytes that keep changing. So
+    /// the slot keeps a copy of its own, and the size and hash recorded are
+    /// the copy's. Writes after the copy go to the inode it replaced, which
+    /// is gone from the web root and from the quarantine.
+    fn quarantine_finish(&self, mut kept: Kept) -> Result<String, GuardError> {
+        if kept.file {
+            let item = kept.slot_path.join(quarantine::ITEM);
+            match own_copy(kept.slot.as_fd(), !kept.copied) {
+                Ok((size, hash)) => {
+                    kept.record.size = size;
+                    kept.record.blake3 = Some(hash.to_hex().to_string());
+                }
+                Err(e) => {
+                    tracing::warn!(item = %item.display(), "cannot keep a copy of the quarantined file: {e}")
                 }
             }
         }
-        self.quarantine.write_record(&slot_path, &record)?;
-        Ok(id)
+        self.quarantine
+            .write_record(&kept.slot_path, &kept.record)?;
+        // One not kept still costs its record.
+        let size = if kept.record.kept {
+            kept.record.size
+        } else {
+            0
+        };
+        self.quarantine.note_kept(&kept.record.id, size);
+        Ok(kept.record.id)
+    }
+}
+
+/// How many first bytes of a file not kept its record shows.
+const FIRST_BYTES: usize = 256;
+
+/// The hash and first bytes of the file `name` in `dir`, read in place.
+fn describe(dir: BorrowedFd<'_>, name: &[u8]) -> io::Result<(blake3::Hash, Vec<u8>)> {
+    let fd = rustix::fs::openat(
+        dir,
+        name,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let mut f = std::fs::File::from(fd);
+    let mut first = vec![0u8; FIRST_BYTES];
+    let mut n = 0;
+    while n < FIRST_BYTES {
+        let k = f.read(&mut first[n..])?;
+        if k == 0 {
+            break;
+        }
+        n += k;
+    }
+    first.truncate(n);
+    let mut h = blake3::Hasher::new();
+    h.update(&first);
+    io::copy(&mut f, &mut h)?;
+    Ok((h.finalize(), first))
+}
+
+/// A quarantine slot filled and not yet recorded.
+struct Kept {
+    slot_path: PathBuf,
+    slot: OwnedFd,
+    record: QuarantineRecord,
+    file: bool,
+    copied: bool,
+}
+
+/// Hash the slot's item, first replacing it with a copy of its own when
+/// `copy` (the item may be an inode someone still writes to). Returns the
+/// size and hash of what the slot keeps.
+fn own_copy(slot: BorrowedFd<'_>, copy: bool) -> io::Result<(u64, blake3::Hash)> {
+    const KEPT: &str = "item.copy";
+    let src = rustix::fs::openat(
+        slot,
+        quarantine::ITEM,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let mut src = std::fs::File::from(src);
+    let mut h = blake3::Hasher::new();
+    if !copy {
+        let n = io::copy(&mut src, &mut h)?;
+        return Ok((n, h.finalize()));
+    }
+    let dst = rustix::fs::openat(
+        slot,
+        KEPT,
+        OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o600),
+    )?;
+    let mut dst = std::fs::File::from(dst);
+    let copied = (|| -> io::Result<u64> {
+        let mut buf = vec![0u8; 1 << 16];
+        let mut n = 0u64;
+        loop {
+            let k = src.read(&mut buf)?;
+            if k == 0 {
+                break;
+            }
+            h.update(&buf[..k]);
+            dst.write_all(&buf[..k])?;
+            n += k as u64;
+        }
+        // As it was (a release puts it back into the web root as is).
+        let st = rustix::fs::fstat(&src)?;
+        match rustix::fs::fchown(
+            &dst,
+            Some(Uid::from_raw(st.st_uid)),
+            Some(Gid::from_raw(st.st_gid)),
+        ) {
+            Ok(()) | Err(Errno::PERM) => {}
+            Err(e) => return Err(e.into()),
+        }
+        rustix::fs::fchmod(&dst, Mode::from_raw_mode(st.st_mode & 0o7777))?;
+        rustix::fs::renameat(slot, KEPT, slot, quarantine::ITEM)?;
+        Ok(n)
+    })();
+    match copied {
+        Ok(n) => Ok((n, h.finalize())),
+        Err(e) => {
+            // No partial copy is left behind; the item moved in stays.
+            let _ = rustix::fs::unlinkat(slot, KEPT, AtFlags::empty());
+            Err(e)
+        }
     }
 }
 

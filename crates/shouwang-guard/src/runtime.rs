@@ -29,15 +29,28 @@ pub fn run(
     say: impl Fn(&str) + Send + 'static,
 ) -> Result<(), GuardError> {
     let roots = &config.roots;
-    let guard = GuardDir::open(data_dir)?;
-    // Refuse to start on a root that is not sealed or whose baseline fails
-    // its check, before anything runs.
+    let guard = GuardDir::open(data_dir)?.with_quarantine_budget(config.quarantine_budget());
+    // Refuse to start on a root that is not sealed, before anything runs.
+    // A baseline that fails its check is not a reason to leave the other
+    // roots unguarded: the watcher raises it as an event and goes on.
     let mut baselines = Vec::new();
     for r in roots {
-        baselines.push(guard.baseline(r).map_err(|e| GuardError::CannotGuard {
-            root: r.clone(),
-            source: Box::new(e),
-        })?);
+        match guard.baseline(r) {
+            Ok(b) => {
+                // Never protect, in the kernel, whatever a displaced root's
+                // path leads to now.
+                if crate::SafeRoot::open(&b.root).is_ok() {
+                    baselines.push(b);
+                }
+            }
+            Err(GuardError::BaselineTampered { .. }) => {}
+            Err(e) => {
+                return Err(GuardError::CannotGuard {
+                    root: r.clone(),
+                    source: Box::new(e),
+                });
+            }
+        }
     }
     // Blocking mode denies writes in the kernel; detect-and-restore keeps
     // running underneath it, and alone where blocking is not available.
@@ -205,6 +218,19 @@ fn record(rx: Receiver<Message>, store: Arc<dyn Store>, say: impl Fn(&str)) {
                         events.push(ev);
                     }
                 }
+                Message::Dropped { record, total } => {
+                    events.push(crate::event::dropped_to_event(&record, total));
+                }
+                Message::Alarm(a) => {
+                    let ev = crate::event::alarm_to_event(&a);
+                    tracing::error!(root = %a.root.display(), "{}", ev.summary);
+                    say(&format!(
+                        "{} {}",
+                        ev.time.with_timezone(&chrono::Local).format("%H:%M:%S%.3f"),
+                        ev.summary
+                    ));
+                    events.push(ev);
+                }
                 Message::Notice(n) => {
                     let text = match &n {
                         Notice::Started { backend, roots } => {
@@ -227,6 +253,9 @@ fn record(rx: Receiver<Message>, store: Arc<dyn Store>, say: impl Fn(&str)) {
             if let Err(e) = store.record_events(&events) {
                 tracing::error!(error = %e, "cannot store guard events");
             }
+            events.clear();
+        }
+        if !audit.is_empty() {
             // One audit entry per batch keeps a mass attack from flooding the chain.
             let entry = NewAuditEntry::new(
                 "guard",
@@ -400,7 +429,7 @@ mod run_tests {
         );
         let config = GuardConfig {
             roots: vec![www.clone()],
-            block: false,
+            ..Default::default()
         };
         // Not stopped: were the watcher started, this would not return.
         let stop = Arc::new(AtomicBool::new(false));

@@ -188,7 +188,7 @@ pub fn scan(
     let mut entries = Vec::new();
     // One batch: the whole walk, then the hashing, as sealing always did;
     // the entries are never copied.
-    let errors = scan_batches(root, filters, objects, usize::MAX, |batch| {
+    let errors = scan_batches(root, filters, objects, None, usize::MAX, |batch| {
         if entries.is_empty() {
             entries = batch;
         } else {
@@ -203,11 +203,14 @@ pub fn scan(
 /// order, `batch` at a time (the last batch may be shorter), so that a
 /// caller that keeps only some of them never holds the whole tree. Returns
 /// the paths that could not be read: those met by the walk first, then
-/// those whose content could not be read.
+/// those whose content could not be read. With `known` (sorted by path), a
+/// file whose type, size, mtime, mode and owner are those of its known
+/// entry is taken to hold the known content and is not read.
 pub(crate) fn scan_batches(
     root: &Path,
     filters: &Filters,
     objects: Option<&ObjectStore>,
+    known: Option<&[Entry]>,
     batch: usize,
     mut each: impl FnMut(Vec<Entry>),
 ) -> Result<Vec<(PathBuf, io::Error)>, GuardError> {
@@ -222,7 +225,7 @@ pub(crate) fn scan_batches(
     let mut unreadable = Vec::new();
     let mut pending = Vec::new();
     let mut flush = |pending: &mut Vec<Entry>| {
-        unreadable.extend(hash_entries(root, pending, filters, objects));
+        unreadable.extend(hash_entries(root, pending, filters, objects, known));
         // Gone between the walk and the read: it is simply not there.
         pending.retain(|e| !vanished(e));
         each(std::mem::take(pending));
@@ -279,6 +282,19 @@ pub(crate) fn scan_batches(
     Ok(errors)
 }
 
+/// The known hash of `e`, if `known` has an entry for its path with the
+/// same type, size, mtime, mode and owner.
+fn same_metadata(known: &[Entry], e: &Entry) -> Option<[u8; 32]> {
+    let k = &known[known.binary_search_by(|k| k.path.cmp(&e.path)).ok()?];
+    (k.kind == e.kind
+        && k.size == e.size
+        && k.mtime_ns == e.mtime_ns
+        && k.mode == e.mode
+        && k.uid == e.uid
+        && k.gid == e.gid)
+        .then_some(k.hash?)
+}
+
 /// Marks a file that disappeared before it could be read.
 fn vanished(e: &Entry) -> bool {
     e.kind == Kind::Other && e.size == u64::MAX
@@ -293,6 +309,7 @@ fn hash_entries(
     entries: &mut [Entry],
     filters: &Filters,
     objects: Option<&ObjectStore>,
+    known: Option<&[Entry]>,
 ) -> Vec<(PathBuf, io::Error)> {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     // Sealing also writes, mostly waiting on the device (O_DIRECT): many
@@ -314,6 +331,10 @@ fn hash_entries(
                     let Some(chunk) = chunk else { break };
                     for e in chunk.iter_mut() {
                         if e.kind != Kind::File || filters.is_writable(&e.path) {
+                            continue;
+                        }
+                        if let Some(hash) = known.and_then(|k| same_metadata(k, e)) {
+                            e.hash = Some(hash);
                             continue;
                         }
                         let path = abs_path(root, &e.path);

@@ -440,3 +440,240 @@ fn a_web_root_swapped_for_a_symlink_is_refused_not_followed() {
         "nothing quarantined from the other directory"
     );
 }
+
+#[test]
+fn restore_to_refuses_a_target_through_a_symlink_and_writes_nothing_there() {
+    let s = site();
+    let g = seal(&s);
+    let b = g.baseline(&s.root).unwrap();
+    let elsewhere = s.data.join("elsewhere");
+    fs::create_dir(&elsewhere).unwrap();
+    let link = s.data.join("rebuild-here");
+    symlink(&elsewhere, &link).unwrap();
+    for target in [link.clone(), link.join("deeper")] {
+        let err = match g.restore_to(&b, &target) {
+            Err(e) => e,
+            Ok(n) => panic!("rebuilt {n} paths through the symlink {}", target.display()),
+        };
+        assert!(matches!(err, GuardError::BadTarget { .. }), "{err}");
+        assert!(err.to_string().contains("is a symlink"), "{err}");
+    }
+    assert_eq!(
+        fs::read_dir(&elsewhere).unwrap().count(),
+        0,
+        "nothing written where it points"
+    );
+}
+
+#[test]
+fn restore_to_refuses_a_target_inside_a_sealed_root() {
+    let s = site();
+    let g = seal(&s);
+    let b = g.baseline(&s.root).unwrap();
+    let target = s.root.join("news/rebuilt");
+    let err = match g.restore_to(&b, &target) {
+        Err(e) => e,
+        Ok(n) => panic!("rebuilt {n} paths inside the sealed root"),
+    };
+    assert!(
+        err.to_string().contains("inside the sealed web root"),
+        "{err}"
+    );
+    assert!(!target.exists());
+}
+
+/// The record of `id` against the bytes its slot keeps.
+fn record_matches_what_is_kept(b: &shouwang_guard::Baseline, id: &str, starts: &[u8]) {
+    let rec = b.quarantine.get(id).unwrap();
+    let kept = fs::read(b.quarantine.item_path(id).unwrap()).unwrap();
+    assert!(
+        kept.starts_with(starts),
+        "{:?}",
+        String::from_utf8_lossy(&kept[..kept.len().min(40)])
+    );
+    assert_eq!(
+        rec.size,
+        kept.len() as u64,
+        "the record's size is the kept copy's"
+    );
+    assert_eq!(
+        rec.blake3.as_deref(),
+        Some(blake3::hash(&kept).to_hex().as_str()),
+        "the record's hash is the kept copy's"
+    );
+}
+
+#[test]
+fn a_quarantine_record_describes_the_bytes_kept_while_the_intruder_keeps_writing() {
+    use std::io::Write;
+    let s = site();
+    let g = seal(&s);
+    let b = g.baseline(&s.root).unwrap();
+    let root = shouwang_guard::SafeRoot::open(&b.root).unwrap();
+    // The attacker's descriptors stay open after the guard has acted.
+    let mut shell = fs::File::create(s.root.join("shell.php")).unwrap();
+    shell.write_all(b"<?php ").unwrap();
+    let Outcome::Quarantined { id } = b.restorer(&root).fix(b"shell.php").unwrap() else {
+        panic!("shell.php not quarantined");
+    };
+    let mut page = fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(s.root.join("index.html"))
+        .unwrap();
+    page.write_all(b"HACKED").unwrap();
+    let Outcome::Restored {
+        quarantined: Some(tampered),
+        ..
+    } = b.restorer(&root).fix(b"index.html").unwrap()
+    else {
+        panic!("index.html not restored with its tampered version kept");
+    };
+    for f in [&mut shell, &mut page] {
+        f.write_all(&vec![b'x'; 1 << 20]).unwrap();
+        f.sync_all().unwrap();
+    }
+    record_matches_what_is_kept(&b, &id, b"<?php ");
+    record_matches_what_is_kept(&b, &tampered, b"HACKED");
+}
+
+fn budget(max_bytes: u64, max_items: u64) -> shouwang_guard::quarantine::Budget {
+    shouwang_guard::quarantine::Budget {
+        max_bytes,
+        max_items,
+    }
+}
+
+#[test]
+fn a_full_quarantine_drops_the_oldest_evidence_first_and_counts_each_drop() {
+    let s = site();
+    let g = seal(&s).with_quarantine_budget(budget(1 << 20, 3));
+    let b = g.baseline(&s.root).unwrap();
+    let root = shouwang_guard::SafeRoot::open(&b.root).unwrap();
+    for i in 0..5 {
+        let name = format!("shell-{i}.php");
+        fs::write(s.root.join(&name), format!("<?php /* {i} */")).unwrap();
+        let out = b.restorer(&root).fix(name.as_bytes()).unwrap();
+        assert!(matches!(out, Outcome::Quarantined { .. }), "{out:?}");
+        assert!(!s.root.join(&name).exists());
+    }
+    let kept: Vec<String> = b
+        .quarantine
+        .list()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.path)
+        .collect();
+    assert_eq!(kept, ["shell-2.php", "shell-3.php", "shell-4.php"]);
+    let dropped: Vec<(String, u64)> = b
+        .quarantine
+        .take_dropped()
+        .into_iter()
+        .map(|(r, n)| (r.path, n))
+        .collect();
+    assert_eq!(
+        dropped,
+        [
+            ("shell-0.php".to_string(), 1),
+            ("shell-1.php".to_string(), 2)
+        ]
+    );
+}
+
+#[test]
+fn an_intruder_over_the_quarantine_budget_is_still_removed_and_described() {
+    let s = site();
+    let g = seal(&s).with_quarantine_budget(budget(1024, 100));
+    let b = g.baseline(&s.root).unwrap();
+    let root = shouwang_guard::SafeRoot::open(&b.root).unwrap();
+    let mut body = b"<?php eval($_POST[1]); ".to_vec();
+    body.resize(10_000, b'x');
+    fs::write(s.root.join("big.php"), &body).unwrap();
+    let Outcome::Quarantined { id } = b.restorer(&root).fix(b"big.php").unwrap() else {
+        panic!("big.php not handled as an intruder");
+    };
+    assert!(
+        !s.root.join("big.php").exists(),
+        "removed from the web root"
+    );
+    let rec = b.quarantine.get(&id).unwrap();
+    assert!(!rec.kept);
+    assert_eq!(rec.size, 10_000);
+    assert_eq!(
+        rec.blake3.as_deref(),
+        Some(blake3::hash(&body).to_hex().as_str())
+    );
+    assert!(
+        rec.first_bytes
+            .as_deref()
+            .is_some_and(|h| h.starts_with(&hex::encode("<?php eval"))),
+        "{rec:?}"
+    );
+    // A page defaced with more than the budget is put back all the same.
+    fs::write(s.root.join("index.html"), &body).unwrap();
+    let out = b.restorer(&root).fix(b"index.html").unwrap();
+    assert!(matches!(out, Outcome::Restored { .. }), "{out:?}");
+    assert!(
+        fs::read_to_string(s.root.join("index.html"))
+            .unwrap()
+            .contains("某某镇人民政府")
+    );
+}
+
+/// The data dir on a 1 MB filesystem of its own, the web root elsewhere:
+/// a 4 MB file dropped into the root cannot be copied into quarantine. No
+/// partial copy is left, the file still leaves the web root, and a
+/// defaced page is still put back.
+#[test]
+fn a_full_data_disk_still_removes_the_intruder_and_restores_the_page() {
+    let s = site();
+    let small = s.outside.join("small-data");
+    fs::create_dir_all(&small).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+        .arg(&small)
+        .status()
+        .is_ok_and(|st| st.success());
+    if !mounted {
+        eprintln!("SKIPPED: cannot mount a small tmpfs (needs root)");
+        return;
+    }
+    struct Unmount(PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(small.clone());
+    let g = GuardDir::open(&small).unwrap();
+    g.seal(&s.root, &SealOptions::default()).unwrap();
+    let b = g.baseline(&s.root).unwrap();
+    let root = shouwang_guard::SafeRoot::open(&b.root).unwrap();
+    let mut body = b"<?php system($_GET[c]); ".to_vec();
+    body.resize(4 << 20, b'x');
+    fs::write(s.root.join("shell.php"), &body).unwrap();
+    let out = b.restorer(&root).fix(b"shell.php");
+    assert!(matches!(out, Ok(Outcome::Quarantined { .. })), "{out:?}");
+    assert!(
+        !s.root.join("shell.php").exists(),
+        "the shell left the web root"
+    );
+    let rec = &b.quarantine.list().unwrap()[0];
+    assert!(!rec.kept, "{rec:?}");
+    assert_eq!(
+        rec.blake3.as_deref(),
+        Some(blake3::hash(&body).to_hex().as_str())
+    );
+    assert!(
+        !b.quarantine.dir().join(&rec.id).join("item").exists(),
+        "no partial copy left"
+    );
+    fs::write(s.root.join("index.html"), "HACKED").unwrap();
+    let out = b.restorer(&root).fix(b"index.html");
+    assert!(matches!(out, Ok(Outcome::Restored { .. })), "{out:?}");
+    assert!(
+        fs::read_to_string(s.root.join("index.html"))
+            .unwrap()
+            .contains("某某镇人民政府")
+    );
+}

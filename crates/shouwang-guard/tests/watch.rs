@@ -12,11 +12,13 @@ use std::sync::mpsc::{Receiver, channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use shouwang_guard::state::{Condition, RootState};
 use shouwang_guard::watch::{Backend, Message, Notice, WatchOptions, watch};
 use shouwang_guard::{GuardDir, Outcome, SealOptions};
 
 struct Watching {
     _tmp: tempfile::TempDir,
+    data: PathBuf,
     root: PathBuf,
     outside: PathBuf,
     stop: Arc<AtomicBool>,
@@ -61,6 +63,13 @@ fn start(inotify: bool, files: usize) -> Option<Watching> {
     fs::write(root.join("index.html"), "<html>县政府门户网站</html>").unwrap();
     fs::write(root.join("news/2026/a.html"), "<p>通知</p>").unwrap();
     fs::write(root.join("news/2026/b.html"), "<p>公告</p>").unwrap();
+    for i in 0..NEWS {
+        fs::write(
+            root.join(format!("news/2026/n-{i}.html")),
+            format!("<p>{i}</p>"),
+        )
+        .unwrap();
+    }
     for i in 0..files {
         fs::write(
             root.join(format!("bulk/page-{i}.html")),
@@ -82,9 +91,9 @@ fn start(inotify: bool, files: usize) -> Option<Watching> {
 
     let (tx, rx) = channel();
     let stop = Arc::new(AtomicBool::new(false));
-    let (r, s) = (root.clone(), stop.clone());
+    let (r, s, d) = (root.clone(), stop.clone(), data.clone());
     let handle = std::thread::spawn(move || {
-        let guard = GuardDir::open(&data).unwrap();
+        let guard = GuardDir::open(&d).unwrap();
         watch(
             &guard,
             &[r],
@@ -112,6 +121,7 @@ fn start(inotify: bool, files: usize) -> Option<Watching> {
     }
     Some(Watching {
         _tmp: tmp,
+        data,
         root,
         outside,
         stop,
@@ -288,6 +298,8 @@ fn mass_change_is_all_undone(w: Watching) {
 }
 
 const MASS: usize = 10_000;
+/// Pages in news/2026, the directory the symlink race swaps.
+const NEWS: usize = 100;
 
 fn a_displaced_root_is_reported_and_rebuilt(w: Watching) {
     let moved = w.outside.join("moved-www");
@@ -362,6 +374,127 @@ fn busy_directories_outside_are_ignored_but_not_once_moved_in(w: Watching) {
     });
 }
 
+/// The differences a full check (every file hashed) finds now.
+fn differences(w: &Watching) -> Vec<String> {
+    let guard = GuardDir::open(&w.data).unwrap();
+    let b = guard.baseline(&w.root).unwrap();
+    b.check()
+        .unwrap()
+        .changes
+        .iter()
+        .filter(|c| c.kind != shouwang_guard::ChangeKind::WritableAdded)
+        .map(|c| c.path_display())
+        .collect()
+}
+
+fn state(w: &Watching) -> Option<RootState> {
+    let guard = GuardDir::open(&w.data).unwrap();
+    RootState::read(&guard.baseline(&w.root).unwrap().dir)
+}
+
+/// The state is converged, and written after `after`.
+fn converged_since(w: &Watching, after: chrono::DateTime<chrono::Utc>) -> bool {
+    state(w).is_some_and(|s| s.checked_at > after && s.condition == Condition::Converged)
+}
+
+/// `mv -T news/2026 news/2026.x$i; ln -sfn VICTIM news/2026; echo D >
+/// news/2026/n1.html; rm news/2026`, in a loop: restores race the
+/// attacker, some fail (the directory is a symlink when they run), and
+/// events are lost. Once the attacker stops, the root converges.
+fn a_symlink_race_converges_to_the_baseline_once_it_stops(w: Watching) {
+    let victim = w.outside.join("victim");
+    fs::create_dir(&victim).unwrap();
+    let news = w.root.join("news");
+    let started = Instant::now();
+    let mut i = 0;
+    while started.elapsed() < Duration::from_secs(3) {
+        // Each step is a process in the shell loop: a millisecond apart.
+        let pause = || std::thread::sleep(Duration::from_millis(1));
+        let _ = fs::rename(news.join("2026"), news.join(format!("2026.x{i}")));
+        pause();
+        let _ = symlink(&victim, news.join("2026"));
+        pause();
+        let _ = fs::write(news.join("2026/n1.html"), "D");
+        pause();
+        let _ = fs::remove_file(news.join("2026"));
+        pause();
+        i += 1;
+    }
+    let stopped = chrono::Utc::now();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let d = differences(&w);
+        if d.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} path(s) still differ 20 s after the race stopped, first {:?}",
+            d.len(),
+            &d[..d.len().min(4)]
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    eventually_within(Duration::from_secs(20), "the state says converged", || {
+        converged_since(&w, stopped)
+    });
+    assert!(differences(&w).is_empty(), "{:?}", differences(&w));
+    eprintln!("{i} rounds of the race");
+}
+
+/// The first object of `pack` that holds `needle`: flip a byte of it.
+fn flip_in_packs(data: &Path, needle: &[u8]) -> (PathBuf, usize) {
+    let roots = data.join("guard/roots");
+    for root in fs::read_dir(roots).unwrap() {
+        let packs = root.unwrap().path().join("objects/packs");
+        for p in fs::read_dir(packs).into_iter().flatten() {
+            let p = p.unwrap().path();
+            if p.extension().is_some_and(|e| e == "pack") {
+                let mut bytes = fs::read(&p).unwrap();
+                if let Some(at) = bytes.windows(needle.len()).position(|w| w == needle) {
+                    bytes[at] ^= 0xff;
+                    fs::write(&p, bytes).unwrap();
+                    return (p, at);
+                }
+            }
+        }
+    }
+    panic!("no pack holds the content");
+}
+
+/// A restore that fails because the sealed copy is corrupt is tried again
+/// with backoff: once the pack is repaired, the defaced page comes back
+/// without any new event on it.
+fn a_failed_restore_is_retried_until_it_succeeds(w: Watching) {
+    let page = "<html>县政府门户网站</html>".as_bytes();
+    let (pack, at) = flip_in_packs(&w.data, page);
+    fs::write(w.root.join("index.html"), "<html>HACKED BY X</html>").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        assert!(Instant::now() < deadline, "no restore-failed report");
+        if let Ok(Message::Report(r)) = w.rx.recv_timeout(Duration::from_millis(100))
+            && r.path == "index.html"
+        {
+            assert!(r.outcome.is_err(), "{:?}", r.outcome);
+            break;
+        }
+    }
+    eventually("the state says index.html differs", || {
+        state(&w).is_some_and(|s| {
+            s.condition == Condition::Differs && s.oldest_path.as_deref() == Some("index.html")
+        })
+    });
+    // The operator puts the pack back from a backup.
+    let mut bytes = fs::read(&pack).unwrap();
+    bytes[at] ^= 0xff;
+    fs::write(&pack, bytes).unwrap();
+    let repaired = chrono::Utc::now();
+    eventually("index.html restored", || {
+        content(&w.root.join("index.html")).as_deref() == Some("<html>县政府门户网站</html>")
+    });
+    eventually("the state says converged", || converged_since(&w, repaired));
+}
+
 macro_rules! both {
     ($($name:ident: $files:expr),* $(,)?) => {
         mod fanotify {
@@ -385,4 +518,6 @@ both!(
     mass_change_is_all_undone: 10_000,
     a_displaced_root_is_reported_and_rebuilt: 0,
     busy_directories_outside_are_ignored_but_not_once_moved_in: 0,
+    a_symlink_race_converges_to_the_baseline_once_it_stops: 0,
+    a_failed_restore_is_retried_until_it_succeeds: 0,
 );

@@ -479,3 +479,61 @@ summary = "短时间内大量登录失败。"
     assert_eq!(r.opened[0].subclass, "NACRED");
     assert_eq!(r.opened[0].title, "主机 web-01 遭受口令暴力破解");
 }
+
+/// A guard event about a whole root, with its details as the guard writes
+/// them (the model's structs).
+fn root_alarm(kind: &str, root: &str, at: DateTime<Utc>) -> NewEvent {
+    use shouwang_model::events::guard;
+    let change = guard::Change {
+        path: ".".into(),
+        root: root.into(),
+        ..Default::default()
+    };
+    let details = match kind {
+        guard::ROOT_DISPLACED => serde_json::to_value(guard::RootDisplaced {
+            change,
+            symlink_target: Some("/tmp/evilroot".into()),
+            detail: "the web root was replaced by a symlink".into(),
+        }),
+        _ => serde_json::to_value(guard::BaselineTampered {
+            change,
+            manifest: "/var/lib/shouwang/guard/roots/ab/manifest".into(),
+            detail: "its MAC does not match".into(),
+        }),
+    };
+    NewEvent {
+        time: at,
+        kind: kind.into(),
+        asset: AssetRef::new(AssetKind::WebRoot, root),
+        severity: Severity::Critical,
+        summary: format!("网站目录 {root} 出现严重问题"),
+        details: details.unwrap(),
+        provenance: Provenance::now("guard", "guard.watch", root),
+    }
+}
+
+#[test]
+fn a_displaced_root_and_a_tampered_baseline_each_open_an_incident() {
+    use shouwang_model::events::guard;
+    let (_d, s) = store();
+    let t0 = Utc::now() - Duration::minutes(5);
+    s.record_events(&[
+        root_alarm(guard::ROOT_DISPLACED, "/srv/www", t0),
+        root_alarm(guard::BASELINE_TAMPERED, "/srv/other", t0),
+    ])
+    .unwrap();
+    let report = engine().catch_up(&s).unwrap();
+    assert_eq!(report.matched, 2);
+    let incs = all(&s);
+    let displaced = incs
+        .iter()
+        .find(|i| i.rule == "guard-root-displaced")
+        .unwrap_or_else(|| panic!("no incident for the displaced root: {incs:#?}"));
+    assert!(displaced.title.contains("/srv/www"), "{}", displaced.title);
+    assert_eq!(displaced.subclass, "NAWEBMOD");
+    let tampered = incs
+        .iter()
+        .find(|i| i.rule == "guard-baseline-tampered")
+        .unwrap_or_else(|| panic!("no incident for the tampered baseline: {incs:#?}"));
+    assert!(tampered.title.contains("/srv/other"), "{}", tampered.title);
+}

@@ -381,6 +381,79 @@ fn up_guards_the_configured_roots_and_records_events() {
     assert!(found[1].1 >= 2, "{list:#}");
 }
 
+/// `up` with a root whose manifest had a byte flipped starts anyway and
+/// guards the other root; the tampered baseline, and then the other root
+/// swapped for a symlink (`mv www www.x; ln -s evilroot www`), are each an
+/// incident.
+#[test]
+fn up_runs_on_with_a_tampered_baseline_and_a_displaced_root_opens_an_incident() {
+    let b = sandbox();
+    let www2 = b.tmp.path().join("www2");
+    fs::create_dir_all(&www2).unwrap();
+    fs::write(www2.join("index.html"), "<html>第二个网站</html>").unwrap();
+    assert!(b.run(&["guard", "seal", b.www()]).status.success());
+    let before: Vec<PathBuf> = files_under(&b.data.join("guard/roots"));
+    assert!(
+        b.run(&["guard", "seal", www2.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let manifest = files_under(&b.data.join("guard/roots"))
+        .into_iter()
+        .find(|p| p.ends_with("manifest") && !before.contains(p))
+        .unwrap();
+    let mut bytes = fs::read(&manifest).unwrap();
+    let n = bytes.len();
+    bytes[n / 3] ^= 1;
+    fs::write(&manifest, bytes).unwrap();
+    fs::write(
+        &b.config,
+        format!(
+            "[console]\nlisten = \"127.0.0.1:0\"\n[guard]\nroots = [\"{}\", \"{}\"]\n",
+            b.www(),
+            www2.display()
+        ),
+    )
+    .unwrap();
+    let child = up_and_wait(&b, "guarding 1 web root");
+    fs::write(b.www.join("index.html"), "<html>defaced</html>").unwrap();
+    eventually("the sound root restored by up", || {
+        fs::read_to_string(b.www.join("index.html")).ok().as_deref()
+            == Some("<html>乡镇政府</html>")
+    });
+    let evil = b.tmp.path().join("evilroot");
+    fs::create_dir(&evil).unwrap();
+    fs::write(evil.join("index.html"), "<html>HACKED</html>").unwrap();
+    fs::rename(&b.www, b.tmp.path().join("www.x")).unwrap();
+    std::os::unix::fs::symlink(&evil, &b.www).unwrap();
+    let db = rusqlite::Connection::open(b.data.join("shouwang.db")).unwrap();
+    eventually("both events stored", || {
+        let kinds: Vec<String> = db
+            .prepare("SELECT kind FROM events")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        kinds.iter().any(|k| k == "guard.root-displaced")
+            && kinds.iter().any(|k| k == "guard.baseline-tampered")
+    });
+    std::thread::sleep(Duration::from_millis(600));
+    sigterm(&child);
+    assert!(wait_exit(child).success());
+    let o = b.run(&["incident", "list", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rules: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["incident"]["rule"].as_str())
+        .collect();
+    assert!(rules.contains(&"guard-root-displaced"), "{list:#}");
+    assert!(rules.contains(&"guard-baseline-tampered"), "{list:#}");
+}
+
 #[test]
 fn up_refuses_a_root_that_is_not_sealed() {
     let b = sandbox();

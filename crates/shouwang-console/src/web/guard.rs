@@ -7,6 +7,7 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 use shouwang_guard::events as guard_events;
+use shouwang_guard::state::RootState;
 use shouwang_guard::{Baseline, GuardDir, Kind};
 use shouwang_model::events::decode;
 use shouwang_store::{EventFilter, NewAuditEntry};
@@ -30,7 +31,46 @@ struct RootRow {
     paused_until: Option<String>,
     quarantined: usize,
     error: Option<String>,
+    /// A baseline that failed its authentication.
+    broken: bool,
     events: usize,
+    state: StateView,
+}
+
+/// Where a root stands, as the watcher last wrote it: never "protected"
+/// without a watcher that found the root as sealed.
+#[derive(Serialize, Default)]
+struct StateView {
+    /// `converged`, `differs`, `displaced`, `baseline-broken`, `paused`,
+    /// or `unwatched` (no watcher has checked it lately).
+    condition: &'static str,
+    differing: usize,
+    oldest_path: Option<String>,
+    oldest_since: Option<String>,
+    checked_at: Option<String>,
+}
+
+fn state_view(b: &Baseline) -> StateView {
+    if b.paused_until().is_some() {
+        return StateView {
+            condition: "paused",
+            ..Default::default()
+        };
+    }
+    let now = chrono::Utc::now();
+    match RootState::read(&b.dir) {
+        Some(s) if !s.is_stale(now) => StateView {
+            condition: s.condition.name(),
+            differing: s.differing,
+            oldest_path: s.oldest_path,
+            oldest_since: s.oldest_since.map(fmt_time),
+            checked_at: Some(fmt_time(s.checked_at)),
+        },
+        _ => StateView {
+            condition: "unwatched",
+            ..Default::default()
+        },
+    }
 }
 
 async fn guard_events(
@@ -68,7 +108,9 @@ pub(crate) async fn list(State(state): State<AppState>, auth: Auth) -> Response 
                         paused_until: b.paused_until().map(fmt_time),
                         quarantined: b.quarantine.list().map(|l| l.len()).unwrap_or(0),
                         error: None,
+                        broken: false,
                         events: 0,
+                        state: state_view(&b),
                     },
                     Err(e) => RootRow {
                         root: String::new(),
@@ -76,8 +118,15 @@ pub(crate) async fn list(State(state): State<AppState>, auth: Auth) -> Response 
                         sealed_at: String::new(),
                         paused_until: None,
                         quarantined: 0,
-                        error: Some(e.to_string()),
+                        broken: matches!(e, shouwang_guard::GuardError::BaselineTampered { .. }),
+                        error: Some(match &e {
+                            shouwang_guard::GuardError::BaselineTampered { path, .. } => {
+                                path.display().to_string()
+                            }
+                            other => other.to_string(),
+                        }),
                         events: 0,
+                        state: StateView::default(),
                     },
                 })
                 .collect::<Vec<_>>()
@@ -180,6 +229,7 @@ pub(crate) async fn view(
                 "files": files,
                 "sealed_at": fmt_time(b.sealed_at()),
                 "paused_until": b.paused_until().map(fmt_time),
+                "state": state_view(&b),
                 "excludes": b.manifest.excludes,
                 "writables": b.manifest.writables,
                 "events": events,
@@ -213,18 +263,17 @@ pub(crate) async fn diff(
                     .then(|| String::from_utf8(bytes).ok())
                     .flatten()
             };
+            // Neither side is read past what the page would show.
             let sealed = b
                 .manifest
                 .get(record.path.as_bytes())
+                .filter(|e| e.size <= MAX_DIFF_BYTES as u64)
                 .and_then(|e| Some((e.hash?, e.size)))
                 .and_then(|(h, size)| b.objects.read_verified(&h, size).ok())
                 .and_then(read_limited);
-            let tampered = b
-                .quarantine
-                .item_path(&record.id)
-                .ok()
-                .filter(|_| record.kind == "file")
-                .and_then(|p| std::fs::read(p).ok())
+            let tampered = Some(&record)
+                .filter(|r| r.kind == "file")
+                .and_then(|r| b.quarantine.read_prefix(&r.id, MAX_DIFF_BYTES + 1).ok())
                 .and_then(read_limited);
             Ok::<_, AppError>((record, sealed, tampered))
         })
@@ -308,4 +357,94 @@ pub(crate) async fn publish(
     }
     .await;
     respond(&state, &auth, r)
+}
+
+/// The guard's part of `/metrics`: for each sealed root, whether the
+/// watcher's last reconciliation found it as sealed, how many paths differ
+/// and for how long the oldest has. A root no watcher checked lately is
+/// not converged.
+pub(crate) async fn metrics(state: &AppState) -> String {
+    use std::fmt::Write;
+    let Some(dir) = state.config.data_dir.clone() else {
+        return String::new();
+    };
+    let rows = super::blocking(move || {
+        let Ok(g) = GuardDir::open(&dir) else {
+            return Vec::new();
+        };
+        g.baselines()
+            .into_iter()
+            .map(|b| match b {
+                Ok(b) => (
+                    b.root.display().to_string(),
+                    state_view(&b),
+                    RootState::read(&b.dir),
+                ),
+                Err(shouwang_guard::GuardError::BaselineTampered { path, .. }) => (
+                    path.display().to_string(),
+                    StateView {
+                        condition: "baseline-broken",
+                        ..Default::default()
+                    },
+                    None,
+                ),
+                Err(e) => (
+                    e.to_string(),
+                    StateView {
+                        condition: "baseline-broken",
+                        ..Default::default()
+                    },
+                    None,
+                ),
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap_or_default();
+    let mut out = String::new();
+    if rows.is_empty() {
+        return out;
+    }
+    let now = chrono::Utc::now();
+    let _ = writeln!(
+        out,
+        "# HELP shouwang_guard_root_converged 1 when the watcher's last reconciliation found the web root as sealed; 0 when paths differ, the root is displaced, its baseline is broken, or no watcher checked it lately.\n# TYPE shouwang_guard_root_converged gauge"
+    );
+    for (root, v, _) in &rows {
+        let _ = writeln!(
+            out,
+            "shouwang_guard_root_converged{{root=\"{}\",condition=\"{}\"}} {}",
+            super::api::escape_label(root),
+            v.condition,
+            u8::from(v.condition == "converged")
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP shouwang_guard_root_differing_paths Paths of the web root that differ from its baseline.\n# TYPE shouwang_guard_root_differing_paths gauge"
+    );
+    for (root, v, _) in &rows {
+        let _ = writeln!(
+            out,
+            "shouwang_guard_root_differing_paths{{root=\"{}\"}} {}",
+            super::api::escape_label(root),
+            v.differing
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP shouwang_guard_root_oldest_difference_seconds How long the path that has differed longest has differed (0 when none does).\n# TYPE shouwang_guard_root_oldest_difference_seconds gauge"
+    );
+    for (root, v, s) in &rows {
+        let age = match (v.condition, s.as_ref().and_then(|s| s.oldest_since)) {
+            ("differs" | "displaced", Some(since)) => (now - since).num_seconds().max(0),
+            _ => 0,
+        };
+        let _ = writeln!(
+            out,
+            "shouwang_guard_root_oldest_difference_seconds{{root=\"{}\"}} {age}",
+            super::api::escape_label(root)
+        );
+    }
+    out
 }

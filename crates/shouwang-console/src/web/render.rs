@@ -29,6 +29,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("sites.html", include_str!("../../templates/sites.html")),
     ("guard.html", include_str!("../../templates/guard.html")),
     (
+        "guard_state.html",
+        include_str!("../../templates/guard_state.html"),
+    ),
+    (
         "guard_root.html",
         include_str!("../../templates/guard_root.html"),
     ),

@@ -6,11 +6,14 @@
 //! and runs [`Restorer::fix`] on each: restore, recreate or quarantine.
 //! `fix` is idempotent, so our own writes never start a loop. Reports go
 //! out on a channel and are never waited for: storing and alerting cannot
-//! delay a restore. A queue overflow triggers a full repair.
+//! delay a restore. A queue overflow triggers a full repair. Failed
+//! restores are retried and the roots reconciled periodically
+//! ([`reconcile`]), so a lost or raced event never leaves a root altered.
 
 mod fanotify;
 pub(crate) use fanotify::flush_inode_marks;
 mod inotify;
+mod reconcile;
 
 use std::collections::BTreeSet;
 use std::io;
@@ -71,10 +74,45 @@ pub enum Notice {
     Error(String),
 }
 
+/// Something wrong with a root as a whole: stored as an event at the
+/// highest severity, so it opens an incident and is announced.
+#[derive(Debug, Clone)]
+pub struct Alarm {
+    pub root: PathBuf,
+    pub kind: AlarmKind,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlarmKind {
+    /// The root's path no longer leads to the sealed directory.
+    Displaced {
+        symlink_target: Option<String>,
+        why: String,
+    },
+    /// The root's manifest failed its authentication.
+    BaselineTampered { manifest: PathBuf, why: String },
+}
+
 #[derive(Debug, Clone)]
 pub enum Message {
     Report(Report),
     Notice(Notice),
+    Alarm(Alarm),
+    /// Evidence dropped to keep a quarantine within its budget, with the
+    /// number dropped so far.
+    Dropped {
+        record: crate::QuarantineRecord,
+        total: u64,
+    },
+}
+
+fn alarm(tx: &Sender<Message>, root: &Path, kind: AlarmKind) {
+    let _ = tx.send(Message::Alarm(Alarm {
+        root: root.to_path_buf(),
+        kind,
+        at: chrono::Utc::now(),
+    }));
 }
 
 pub(crate) fn wait_readable(fd: BorrowedFd<'_>, timeout: Duration) -> io::Result<bool> {
@@ -118,12 +156,20 @@ impl Source {
 
 struct Guarded {
     baseline: Baseline,
-    safe: SafeRoot,
+    /// The sealed directory, held open; `None` while it is displaced
+    /// since the start.
+    safe: Option<SafeRoot>,
+    /// Set when the manifest on disk failed its check: the baseline in
+    /// memory (authenticated when loaded) is still used, and the state
+    /// says the baseline is broken.
+    baseline_broken: Option<String>,
     manifest_mtime: Option<SystemTime>,
     paused_checked: Instant,
     paused: bool,
     /// Set while the root's path no longer leads to the directory we hold.
     displaced: bool,
+    displaced_why: Option<String>,
+    rec: reconcile::Reconciling,
 }
 
 fn manifest_mtime(b: &Baseline) -> Option<SystemTime> {
@@ -148,23 +194,44 @@ pub fn watch(
     stop: Arc<AtomicBool>,
 ) -> Result<Backend, GuardError> {
     let mut guarded = Vec::new();
+    let mut broken = Vec::new();
     for r in roots {
-        let baseline = guard.baseline(r)?;
+        let baseline = match guard.baseline(r) {
+            Ok(b) => b,
+            // The other roots are guarded on; this one is an alarm.
+            Err(GuardError::BaselineTampered { path, why }) => {
+                broken.push(reconcile::Broken::new(guard.dir_of(r)?, r, path, why, &tx));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         baseline.objects.load_index().map_err(|e| GuardError::Io {
             path: baseline.objects.dir().to_path_buf(),
             source: e,
         })?;
-        let safe = SafeRoot::open(&baseline.root)?;
+        // A root displaced before the start is guarded from when a real
+        // directory is back at its path.
+        let safe = SafeRoot::open(&baseline.root).ok();
         guarded.push(Guarded {
             manifest_mtime: manifest_mtime(&baseline),
             paused: baseline.paused_until().is_some(),
             paused_checked: Instant::now(),
             displaced: false,
+            displaced_why: None,
+            baseline_broken: None,
+            rec: reconcile::Reconciling::new(),
             baseline,
             safe,
         });
     }
-    let paths: Vec<PathBuf> = guarded.iter().map(|g| g.baseline.root.clone()).collect();
+    for g in guarded.iter_mut().filter(|g| g.safe.is_none()) {
+        displaced(g, &tx);
+    }
+    let paths: Vec<PathBuf> = guarded
+        .iter()
+        .filter(|g| g.safe.is_some())
+        .map(|g| g.baseline.root.clone())
+        .collect();
     let (mut source, backend) = match (opts.force_inotify, fanotify::Fanotify::new(&paths)) {
         (false, Ok(f)) => (Source::Fanotify(f), Backend::Fanotify),
         (_, fan) => {
@@ -188,16 +255,12 @@ pub fn watch(
     }));
 
     let mut raw = Vec::new();
-    let mut last_sweep = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         raw.clear();
-        // inotify cannot watch a new directory before it exists, so what
-        // happens in one between its creation and our watch is never
-        // reported: a cheap sweep of the metadata catches that.
-        if backend == Backend::Inotify && last_sweep.elapsed() >= sweep_interval(&guarded) {
-            sweep(&guarded, &tx);
-            last_sweep = Instant::now();
-        }
+        // Also what inotify cannot see: a new directory's contents written
+        // before our watch on it existed.
+        reconcile::tick(&mut guarded, &tx);
+        reconcile::tick_broken(guard, &mut broken, &mut guarded, &tx);
         if let Err(e) = source.read(&mut raw, Duration::from_millis(200)) {
             let _ = tx.send(Message::Notice(Notice::Error(format!(
                 "reading events failed: {e}"
@@ -263,8 +326,15 @@ fn fix_and_report(g: &Guarded, rel: &[u8], t0: Instant, tx: &Sender<Message>) ->
         }
         return 0;
     }
-    let r = b.restorer(&g.safe);
-    let outcome = r.fix(rel);
+    let Some(safe) = g.safe.as_ref().filter(|_| !g.displaced) else {
+        return 0;
+    };
+    let r = b.restorer(safe);
+    let outcome = r.fix(rel).map_err(|e| e.to_string());
+    for (record, total) in b.quarantine.take_dropped() {
+        let _ = tx.send(Message::Dropped { record, total });
+    }
+    let worth_reporting = g.rec.retries.borrow_mut().note(rel, &outcome);
     let mut count = 0;
     // A directory put back brings its sealed contents back with it.
     let dir_back = matches!(
@@ -273,12 +343,12 @@ fn fix_and_report(g: &Guarded, rel: &[u8], t0: Instant, tx: &Sender<Message>) ->
     ) && b.manifest.get(rel).is_some_and(|e| e.kind == Kind::Dir)
         && !matches!(&outcome, Ok(Outcome::Restored { aspects, .. }) if !aspects.contains(&Aspect::Type));
     let latency = t0.elapsed();
-    if !matches!(outcome, Ok(Outcome::Unchanged)) {
+    if worth_reporting && !matches!(outcome, Ok(Outcome::Unchanged)) {
         count += 1;
         let _ = tx.send(Message::Report(Report {
             root: b.root.clone(),
             path,
-            outcome: outcome.map_err(|e| e.to_string()),
+            outcome,
             latency,
             sealed_hash,
             paused: false,
@@ -302,47 +372,6 @@ fn fix_and_report(g: &Guarded, rel: &[u8], t0: Instant, tx: &Sender<Message>) ->
         }
     }
     count
-}
-
-/// Every 2 s, or longer for big roots (about 50,000 stats a second).
-fn sweep_interval(guarded: &[Guarded]) -> Duration {
-    let entries: usize = guarded
-        .iter()
-        .map(|g| g.baseline.manifest.entries.len())
-        .sum();
-    Duration::from_secs((entries as u64 / 50_000).max(2))
-}
-
-/// Stat every sealed path and fix those whose type, size, mode, owner or
-/// mtime no longer match (the fix itself compares content), and quarantine
-/// nothing: additions are seen by events in watched directories.
-fn sweep(guarded: &[Guarded], tx: &Sender<Message>) {
-    use std::os::unix::fs::MetadataExt;
-    for g in guarded {
-        let b = &g.baseline;
-        let t0 = Instant::now();
-        for e in &b.manifest.entries {
-            if b.filters.is_writable(&e.path) {
-                continue;
-            }
-            let p = crate::scan::abs_path(&b.root, &e.path);
-            let differs = match std::fs::symlink_metadata(&p) {
-                Err(_) => true,
-                Ok(m) => {
-                    crate::manifest::Kind::of(m.file_type()) != e.kind
-                        || m.mode() & 0o7777 != e.mode && e.kind != Kind::Symlink
-                        || m.uid() != e.uid
-                        || m.gid() != e.gid
-                        || (e.kind == Kind::File
-                            && (m.size() != e.size
-                                || m.mtime() * 1_000_000_000 + m.mtime_nsec() != e.mtime_ns))
-                }
-            };
-            if differs {
-                fix_and_report(g, &e.path, t0, tx);
-            }
-        }
-    }
 }
 
 /// Compare every root in full and fix what differs.
@@ -373,7 +402,9 @@ fn repair_all(guarded: &mut [Guarded], tx: &Sender<Message>) -> usize {
 /// it and repair it.
 fn check_in_place(g: &mut Guarded, source: &mut Source, tx: &Sender<Message>) {
     let here = SafeRoot::open(&g.baseline.root).ok();
-    let same = here.as_ref().is_some_and(|h| h.same_dir(&g.safe));
+    let same = here
+        .as_ref()
+        .is_some_and(|h| g.safe.as_ref().is_some_and(|s| h.same_dir(s)));
     if same {
         g.displaced = false;
         return;
@@ -381,8 +412,10 @@ fn check_in_place(g: &mut Guarded, source: &mut Source, tx: &Sender<Message>) {
     if let Some(h) = here {
         // A real directory at the path again (put back, or recreated):
         // guard that one and bring it to the baseline.
-        g.safe = h;
+        g.safe = Some(h);
         g.displaced = false;
+        g.displaced_why = None;
+        g.rec.soon();
         if let Err(e) = source.rewatch(&g.baseline.root) {
             let _ = tx.send(Message::Notice(Notice::Error(format!(
                 "cannot watch {} again: {e}",
@@ -398,13 +431,34 @@ fn check_in_place(g: &mut Guarded, source: &mut Source, tx: &Sender<Message>) {
         return;
     }
     if !g.displaced {
-        g.displaced = true;
-        let _ = tx.send(Message::Notice(Notice::Error(format!(
-            "the web root {} was moved away or replaced by a symlink: nothing is restored through that path until a real directory is back (shouwang guard restore {} --to ... rebuilds it)",
-            g.baseline.root.display(),
-            g.baseline.root.display()
-        ))));
+        displaced(g, tx);
     }
+}
+
+/// The root's path no longer leads to the directory sealed: say so as an
+/// alarm, once, and restore nothing through the path until it does.
+fn displaced(g: &mut Guarded, tx: &Sender<Message>) {
+    g.displaced = true;
+    g.rec.soon();
+    let root = &g.baseline.root;
+    let symlink_target = std::fs::read_link(root)
+        .ok()
+        .map(|t| t.display().to_string());
+    let why = format!(
+        "the web root {} was moved away or replaced by a symlink: nothing is restored through that path until a real directory is back (shouwang guard restore {} --to ... rebuilds it)",
+        root.display(),
+        root.display()
+    );
+    g.displaced_why = Some(why.clone());
+    let _ = tx.send(Message::Notice(Notice::Error(why.clone())));
+    alarm(
+        tx,
+        root,
+        AlarmKind::Displaced {
+            symlink_target,
+            why,
+        },
+    );
 }
 
 /// Pick up a published baseline and the state of maintenance windows.
@@ -415,6 +469,9 @@ fn refresh(guard: &GuardDir, guarded: &mut [Guarded], source: &mut Source, tx: &
             let was = g.paused;
             g.paused = g.baseline.paused_until().is_some();
             g.paused_checked = Instant::now();
+            if was != g.paused {
+                g.rec.soon();
+            }
             if was && !g.paused {
                 // The window closed: whatever changed in it and was not
                 // published is undone now.
@@ -438,9 +495,26 @@ fn refresh(guard: &GuardDir, guarded: &mut [Guarded], source: &mut Source, tx: &
                     }
                     g.baseline = b;
                     g.manifest_mtime = m;
+                    g.baseline_broken = None;
+                    g.rec.soon();
                     let _ = tx.send(Message::Notice(Notice::Reloaded {
                         root: g.baseline.root.clone(),
                     }));
+                }
+                Err(GuardError::BaselineTampered { path, why }) => {
+                    // The baseline in memory was authenticated when loaded:
+                    // restores go on from it.
+                    g.manifest_mtime = m;
+                    g.baseline_broken = Some(why.clone());
+                    g.rec.soon();
+                    alarm(
+                        tx,
+                        &g.baseline.root,
+                        AlarmKind::BaselineTampered {
+                            manifest: path,
+                            why,
+                        },
+                    );
                 }
                 Err(e) => {
                     g.manifest_mtime = m;

@@ -19,6 +19,17 @@ pub const RESTORE_FAILED: &str = "guard.restore-failed";
 /// A change during a maintenance window: seen, not undone.
 pub const CHANGED_IN_MAINTENANCE: &str = "guard.changed-in-maintenance";
 
+/// The root's path no longer leads to the sealed directory (moved away,
+/// or a symlink in its place): whatever is there now is served, and
+/// nothing is restored through it.
+pub const ROOT_DISPLACED: &str = "guard.root-displaced";
+/// A root's baseline failed its authentication: nothing is restored from
+/// it until it is sealed again.
+pub const BASELINE_TAMPERED: &str = "guard.baseline-tampered";
+/// The oldest quarantined evidence was dropped to stay within the
+/// quarantine's budget; the event is what is left of it.
+pub const QUARANTINE_DROPPED: &str = "guard.quarantine-dropped";
+
 pub const KINDS: &[&str] = &[
     RESTORED,
     RECREATED,
@@ -26,6 +37,9 @@ pub const KINDS: &[&str] = &[
     WRITABLE_NEW,
     RESTORE_FAILED,
     CHANGED_IN_MAINTENANCE,
+    ROOT_DISPLACED,
+    BASELINE_TAMPERED,
+    QUARANTINE_DROPPED,
 ];
 
 /// The guard records events only, no findings.
@@ -86,6 +100,47 @@ pub struct RestoreFailed {
     #[serde(flatten)]
     pub change: Change,
     pub error: String,
+}
+
+/// The details of `guard.root-displaced` (`path` is `.`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RootDisplaced {
+    #[serde(flatten)]
+    pub change: Change,
+    /// Where the symlink now at the root's path points, if one is there.
+    pub symlink_target: Option<String>,
+    pub detail: String,
+}
+
+/// The details of `guard.baseline-tampered` (`path` is `.`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BaselineTampered {
+    #[serde(flatten)]
+    pub change: Change,
+    /// The manifest that failed its check.
+    pub manifest: String,
+    pub detail: String,
+}
+
+/// The details of `guard.quarantine-dropped`: a summary of the evidence
+/// dropped (`path` is where it was found).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct QuarantineDropped {
+    #[serde(flatten)]
+    pub change: Change,
+    pub quarantine_id: String,
+    /// `intruder` or `tampered`.
+    pub reason: String,
+    pub size: u64,
+    pub blake3: Option<String>,
+    /// When it was quarantined (RFC 3339).
+    pub quarantined_at: String,
+    /// How many items this root's quarantine has dropped since the
+    /// watcher started, this one included.
+    pub dropped_total: u64,
 }
 
 /// The quarantine id an event of `kind` names, if its kind has one.

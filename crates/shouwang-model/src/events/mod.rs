@@ -41,6 +41,9 @@ pub fn detail_fields(kind: &str) -> Option<Vec<String>> {
         guard::RESTORED => keys::<guard::Restored>(),
         guard::QUARANTINED => keys::<guard::Quarantined>(),
         guard::RESTORE_FAILED => keys::<guard::RestoreFailed>(),
+        guard::ROOT_DISPLACED => keys::<guard::RootDisplaced>(),
+        guard::BASELINE_TAMPERED => keys::<guard::BaselineTampered>(),
+        guard::QUARANTINE_DROPPED => keys::<guard::QuarantineDropped>(),
         guard::RECREATED | guard::WRITABLE_NEW | guard::CHANGED_IN_MAINTENANCE => {
             keys::<guard::Change>()
         }

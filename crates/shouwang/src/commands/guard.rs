@@ -145,6 +145,7 @@ fn watch(
     let config = shouwang_guard::GuardConfig {
         roots,
         block: block || loaded.config.guard.block,
+        ..loaded.config.guard.clone()
     };
     let opts = WatchOptions {
         force_inotify: inotify,

@@ -119,15 +119,19 @@ fn open_and_check(loaded: &Loaded, data_dir: &Path) -> Result<Arc<dyn Store>> {
         "starting"
     );
     first_run(store.as_ref())?;
-    // A guarded root that is not sealed, or whose baseline fails its
-    // check, stops `up` here, before anything is announced as running.
+    // A guarded root that is not sealed stops `up` here, before anything
+    // is announced as running. One whose baseline fails its check does
+    // not: the guard raises it as an event and guards the other roots.
     let roots = &loaded.config.guard.roots;
     if !roots.is_empty() {
         let guard = shouwang_guard::GuardDir::open(data_dir)?;
         for r in roots {
-            guard
-                .baseline(r)
-                .with_context(|| format!("[guard] roots lists {}", r.display()))?;
+            match guard.baseline(r) {
+                Ok(_) | Err(shouwang_guard::GuardError::BaselineTampered { .. }) => {}
+                Err(e) => {
+                    return Err(e).with_context(|| format!("[guard] roots lists {}", r.display()));
+                }
+            }
         }
     }
     Ok(store)
