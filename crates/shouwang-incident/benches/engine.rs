@@ -15,7 +15,7 @@ use std::time::Instant;
 use chrono::{Duration, Utc};
 use shouwang_incident::{Engine, RuleSet};
 use shouwang_model::{AssetKind, AssetRef, NewEvent, Provenance, Severity};
-use shouwang_store::{AuditKey, IncidentFilter, SqliteStore, Store};
+use shouwang_store::{AuditKey, IncidentFilter, Incidents, SqliteStore, Store};
 
 fn main() {
     let n: usize = std::env::args()

@@ -9,7 +9,7 @@ use shouwang_model::{
     AssetKind, AssetRef, IncidentStatus, NewEvent, NewFinding, Provenance, ReportStage, Severity,
     Text, TimelineKind,
 };
-use shouwang_store::{AuditKey, IncidentFilter, SqliteStore, Store};
+use shouwang_store::{AuditKey, IncidentFilter, Incidents, SqliteStore, Store};
 
 fn store() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().unwrap();

@@ -18,7 +18,7 @@ use shouwang_model::{
     Provenance, ReportStage, Severity, SystemEntry, Text, UnitProfile,
 };
 use shouwang_report::{Options, Period};
-use shouwang_store::{AuditKey, IncidentBatch, Members, SqliteStore, Store};
+use shouwang_store::{AuditKey, IncidentBatch, Incidents, Members, SqliteStore, Store};
 
 fn unit() -> UnitProfile {
     UnitProfile {

@@ -3,8 +3,13 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+use crate::Result;
 use shouwang_model::taxonomy::IncidentLevel;
-use shouwang_model::{IncidentStatus, NewIncident, NewTimelineEntry, ReportStage};
+use shouwang_model::{
+    Event, Finding, Incident, IncidentStatus, NewIncident, NewTimelineEntry, ReportStage,
+    TimelineEntry,
+};
 
 /// Which incidents to list.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -117,4 +122,40 @@ pub fn unit_profile(
         }),
         None => Ok(fallback.clone()),
     }
+}
+
+/// The incidents every store keeps, and the feeds the incident engine
+/// reads. A part of [`Store`](crate::Store), implemented by each backend in
+/// its own file (`sqlite_incident.rs`, `postgres_incident.rs`).
+pub trait Incidents {
+    /// Apply one pass of the incident engine atomically; returns the ids
+    /// of the opened incidents, in order.
+    fn apply_incident_batch(&self, batch: &IncidentBatch) -> Result<Vec<i64>>;
+    fn incident(&self, id: i64) -> Result<Option<Incident>>;
+    /// Incidents, newest discovery first.
+    fn incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>>;
+    /// How many incidents the filter matches (its limit aside).
+    fn count_incidents(&self, filter: &IncidentFilter) -> Result<u64>;
+    /// The most recently active incident with this group key that is not
+    /// closed: where a related event joins.
+    fn open_incident_for_group(&self, group_key: &str) -> Result<Option<Incident>>;
+    fn add_timeline(&self, entries: &[NewTimelineEntry]) -> Result<()>;
+    /// An incident's timeline, oldest first.
+    fn timeline(&self, incident_id: i64) -> Result<Vec<TimelineEntry>>;
+    /// The first `limit` events that make up an incident, oldest first.
+    fn incident_events(&self, incident_id: i64, limit: usize) -> Result<Vec<Event>>;
+    /// The findings that make up an incident.
+    fn incident_findings(&self, incident_id: i64) -> Result<Vec<Finding>>;
+    /// Events with `id > after`, oldest first: the incident engine's feed.
+    fn events_after(&self, after: i64, limit: usize) -> Result<Vec<Event>>;
+    /// Findings with `id > after`, oldest first.
+    fn findings_after(&self, after: i64, limit: usize) -> Result<Vec<Finding>>;
+}
+
+/// Named settings: the unit profile, the console's notification channels,
+/// the engine's cursors. A part of [`Store`](crate::Store).
+pub trait Settings {
+    /// A named setting (unit profile, notification channels, engine cursors).
+    fn setting(&self, name: &str) -> Result<Option<serde_json::Value>>;
+    fn set_setting(&self, name: &str, value: &serde_json::Value) -> Result<()>;
 }

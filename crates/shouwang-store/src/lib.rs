@@ -34,8 +34,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shouwang_model::{
-    Asset, AssetRef, Event, Finding, FindingStatus, Incident, NewEvent, NewFinding,
-    NewTimelineEntry, Severity, TimelineEntry,
+    Asset, AssetRef, Event, Finding, FindingStatus, NewEvent, NewFinding, Severity,
 };
 
 pub use audit::{
@@ -44,13 +43,13 @@ pub use audit::{
 pub use blocking::{Panicked, blocking, try_blocking};
 pub use file::replace_file;
 pub use incident::{
-    ChangeNote, IncidentBatch, IncidentChange, IncidentFilter, Members, UNIT_PROFILE_SETTING,
-    unit_profile,
+    ChangeNote, IncidentBatch, IncidentChange, IncidentFilter, Incidents, Members, Settings,
+    UNIT_PROFILE_SETTING, unit_profile,
 };
 pub use postgres::PostgresStore;
 pub use report::{
-    AssetCount, FindingGroup, FindingGroupQuery, KindCount, NumberStats, Rollup, RollupQuery,
-    TimeRange,
+    Aggregates, AssetCount, FindingGroup, FindingGroupQuery, KindCount, NumberStats, Rollup,
+    RollupQuery, TimeRange,
 };
 pub use sqlite::SqliteStore;
 pub use tx::{RESOLVED_NAMED, RunScope, Tx, resolve_not_seen};
@@ -429,7 +428,7 @@ pub struct AuditEntry {
 }
 
 /// The persistence interface every part of Shouwang uses.
-pub trait Store: Send + Sync + std::fmt::Debug {
+pub trait Store: Aggregates + Incidents + Settings + Send + Sync + std::fmt::Debug {
     fn backend(&self) -> Backend;
     /// A human description of where the data lives (file path or server),
     /// with no password in it.
@@ -489,77 +488,6 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn signed_audit_head(&self) -> Result<AuditHead>;
     /// The key the chain is computed with.
     fn audit_key(&self) -> &AuditKey;
-
-    // --- incidents ---
-    /// Apply one pass of the incident engine atomically; returns the ids
-    /// of the opened incidents, in order.
-    fn apply_incident_batch(&self, batch: &IncidentBatch) -> Result<Vec<i64>>;
-    fn incident(&self, id: i64) -> Result<Option<Incident>>;
-    /// Incidents, newest discovery first.
-    fn incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>>;
-    /// How many incidents the filter matches (its limit aside).
-    fn count_incidents(&self, filter: &IncidentFilter) -> Result<u64>;
-    /// The most recently active incident with this group key that is not
-    /// closed: where a related event joins.
-    fn open_incident_for_group(&self, group_key: &str) -> Result<Option<Incident>>;
-    fn add_timeline(&self, entries: &[NewTimelineEntry]) -> Result<()>;
-    /// An incident's timeline, oldest first.
-    fn timeline(&self, incident_id: i64) -> Result<Vec<TimelineEntry>>;
-    /// The first `limit` events that make up an incident, oldest first.
-    fn incident_events(&self, incident_id: i64, limit: usize) -> Result<Vec<Event>>;
-    /// The findings that make up an incident.
-    fn incident_findings(&self, incident_id: i64) -> Result<Vec<Finding>>;
-    /// Events with `id > after`, oldest first: the incident engine's feed.
-    fn events_after(&self, after: i64, limit: usize) -> Result<Vec<Event>>;
-    /// Findings with `id > after`, oldest first.
-    fn findings_after(&self, after: i64, limit: usize) -> Result<Vec<Finding>>;
-
-    // --- settings ---
-    /// A named setting (unit profile, notification channels, engine cursors).
-    fn setting(&self, name: &str) -> Result<Option<serde_json::Value>>;
-    fn set_setting(&self, name: &str, value: &serde_json::Value) -> Result<()>;
-
-    // --- report aggregates ---
-    // Small summaries computed in the database for reports, so a report
-    // over a million events reads a handful of rows. Implemented in
-    // sqlite_report.rs and postgres_report.rs.
-    /// Events in the range counted by kind.
-    fn event_kind_counts(&self, range: &TimeRange) -> Result<Vec<KindCount>>;
-    /// Count, min, max and mean of the numeric `details.<field>` over the
-    /// events of these kinds in the range (events without a number there
-    /// are left out). `field` is letters, digits and `_`.
-    fn event_number_stats(
-        &self,
-        kinds: &[&str],
-        field: &str,
-        range: &TimeRange,
-    ) -> Result<NumberStats>;
-    /// Events of these kinds in the range counted by asset and kind, with
-    /// how many have `details.<flag>` = true.
-    fn event_asset_counts(
-        &self,
-        kinds: &[&str],
-        flag: Option<&str>,
-        range: &TimeRange,
-    ) -> Result<Vec<AssetCount>>;
-    /// The newest event of `kind` in the range on each asset.
-    fn latest_event_per_asset(&self, kind: &str, range: &TimeRange) -> Result<Vec<Event>>;
-    /// The ids of the newest `limit` events of these kinds in the range.
-    fn event_sample_ids(&self, kinds: &[&str], range: &TimeRange, limit: usize)
-    -> Result<Vec<i64>>;
-    /// Findings counted by sensor, check and status, most severe first,
-    /// each group with its newest ids.
-    fn finding_groups(&self, query: &FindingGroupQuery) -> Result<Vec<FindingGroup>>;
-    /// Findings of a sensor in a status counted by asset.
-    fn finding_asset_counts(
-        &self,
-        sensor: &str,
-        status: FindingStatus,
-    ) -> Result<Vec<(AssetRef, u64)>>;
-    /// Events in a range per kind and asset, with a numeric field's
-    /// statistics and a flag's count, in one scan.
-    fn event_rollup(&self, query: &RollupQuery) -> Result<Vec<Rollup>>;
-    // --- end of report aggregates ---
 
     /// Walk the whole chain and name the first row that does not fit.
     fn verify_audit(&self) -> Result<AuditVerdict> {

@@ -247,47 +247,6 @@ pub(crate) fn token_from_row(r: &Row) -> ApiToken {
 }
 
 impl Store for PostgresStore {
-    fn apply_incident_batch(&self, batch: &crate::IncidentBatch) -> Result<Vec<i64>> {
-        self.apply_incident_batch_impl(batch)
-    }
-    fn incident(&self, id: i64) -> Result<Option<shouwang_model::Incident>> {
-        self.incident_impl(id)
-    }
-    fn incidents(&self, filter: &crate::IncidentFilter) -> Result<Vec<shouwang_model::Incident>> {
-        self.incidents_impl(filter)
-    }
-    fn count_incidents(&self, filter: &crate::IncidentFilter) -> Result<u64> {
-        self.count_incidents_impl(filter)
-    }
-    fn open_incident_for_group(&self, key: &str) -> Result<Option<shouwang_model::Incident>> {
-        self.open_incident_for_group_impl(key)
-    }
-
-    fn add_timeline(&self, entries: &[shouwang_model::NewTimelineEntry]) -> Result<()> {
-        self.add_timeline_impl(entries)
-    }
-    fn timeline(&self, incident_id: i64) -> Result<Vec<shouwang_model::TimelineEntry>> {
-        self.timeline_impl(incident_id)
-    }
-    fn incident_events(&self, incident_id: i64, limit: usize) -> Result<Vec<Event>> {
-        self.incident_events_impl(incident_id, limit)
-    }
-    fn incident_findings(&self, incident_id: i64) -> Result<Vec<Finding>> {
-        self.incident_findings_impl(incident_id)
-    }
-    fn events_after(&self, after: i64, limit: usize) -> Result<Vec<Event>> {
-        self.events_after_impl(after, limit)
-    }
-    fn findings_after(&self, after: i64, limit: usize) -> Result<Vec<Finding>> {
-        self.findings_after_impl(after, limit)
-    }
-    fn setting(&self, name: &str) -> Result<Option<serde_json::Value>> {
-        self.setting_impl(name)
-    }
-    fn set_setting(&self, name: &str, value: &serde_json::Value) -> Result<()> {
-        self.set_setting_impl(name, value)
-    }
-
     fn backend(&self) -> Backend {
         Backend::Postgres
     }
@@ -521,57 +480,5 @@ impl Store for PostgresStore {
 
     fn audit_key(&self) -> &AuditKey {
         &self.key
-    }
-
-    // --- report aggregates (sqlite_report.rs / postgres_report.rs) ---
-    fn event_kind_counts(&self, range: &crate::TimeRange) -> Result<Vec<crate::KindCount>> {
-        self.report_event_kind_counts(range)
-    }
-
-    fn event_number_stats(
-        &self,
-        kinds: &[&str],
-        field: &str,
-        range: &crate::TimeRange,
-    ) -> Result<crate::NumberStats> {
-        self.report_event_number_stats(kinds, field, range)
-    }
-
-    fn event_asset_counts(
-        &self,
-        kinds: &[&str],
-        flag: Option<&str>,
-        range: &crate::TimeRange,
-    ) -> Result<Vec<crate::AssetCount>> {
-        self.report_event_asset_counts(kinds, flag, range)
-    }
-
-    fn latest_event_per_asset(&self, kind: &str, range: &crate::TimeRange) -> Result<Vec<Event>> {
-        self.report_latest_event_per_asset(kind, range)
-    }
-
-    fn event_sample_ids(
-        &self,
-        kinds: &[&str],
-        range: &crate::TimeRange,
-        limit: usize,
-    ) -> Result<Vec<i64>> {
-        self.report_event_sample_ids(kinds, range, limit)
-    }
-
-    fn finding_groups(&self, query: &crate::FindingGroupQuery) -> Result<Vec<crate::FindingGroup>> {
-        self.report_finding_groups(query)
-    }
-
-    fn finding_asset_counts(
-        &self,
-        sensor: &str,
-        status: FindingStatus,
-    ) -> Result<Vec<(AssetRef, u64)>> {
-        self.report_finding_asset_counts(sensor, status)
-    }
-
-    fn event_rollup(&self, query: &crate::RollupQuery) -> Result<Vec<crate::Rollup>> {
-        self.report_event_rollup(query)
     }
 }

@@ -9,6 +9,7 @@ use crate::tx::Tx;
 use crate::{
     IncidentBatch, IncidentFilter, Members, Result, StoreError, incident_where, now, parse_name,
 };
+use crate::{Incidents, Settings};
 
 pub(crate) fn incident_from_row(r: &Row) -> Result<Incident> {
     Ok(Incident {
@@ -105,8 +106,8 @@ pub(crate) fn set_setting_tx(
     Ok(())
 }
 
-impl PostgresStore {
-    pub(crate) fn apply_incident_batch_impl(&self, batch: &IncidentBatch) -> Result<Vec<i64>> {
+impl Incidents for PostgresStore {
+    fn apply_incident_batch(&self, batch: &IncidentBatch) -> Result<Vec<i64>> {
         self.with(|c| {
             let mut tx = c.transaction()?;
             if let Some((name, want)) = &batch.expect {
@@ -166,12 +167,12 @@ impl PostgresStore {
         })?
     }
 
-    pub(crate) fn incident_impl(&self, id: i64) -> Result<Option<Incident>> {
+    fn incident(&self, id: i64) -> Result<Option<Incident>> {
         let row = self.with(|c| c.query_opt(sql::INCIDENT, &[&id]))?;
         row.as_ref().map(incident_from_row).transpose()
     }
 
-    pub(crate) fn incidents_impl(&self, f: &IncidentFilter) -> Result<Vec<Incident>> {
+    fn incidents(&self, f: &IncidentFilter) -> Result<Vec<Incident>> {
         let (where_sql, values) = incident_where(f, |i| format!("${i}"));
         let values = bind(&values);
         let sql = sql::incidents(&where_sql, f.order_sql(), f.effective_limit());
@@ -179,7 +180,7 @@ impl PostgresStore {
         rows.iter().map(incident_from_row).collect()
     }
 
-    pub(crate) fn count_incidents_impl(&self, f: &IncidentFilter) -> Result<u64> {
+    fn count_incidents(&self, f: &IncidentFilter) -> Result<u64> {
         let (where_sql, values) = incident_where(f, |i| format!("${i}"));
         let values = bind(&values);
         let sql = sql::count_incidents(&where_sql);
@@ -187,51 +188,49 @@ impl PostgresStore {
         Ok(row.get::<_, i64>(0) as u64)
     }
 
-    pub(crate) fn open_incident_for_group_impl(&self, key: &str) -> Result<Option<Incident>> {
+    fn open_incident_for_group(&self, key: &str) -> Result<Option<Incident>> {
         let row = self.with(|c| c.query_opt(sql::OPEN_INCIDENT_FOR_GROUP, &[&key]))?;
         row.as_ref().map(incident_from_row).transpose()
     }
 
-    pub(crate) fn add_timeline_impl(&self, entries: &[NewTimelineEntry]) -> Result<()> {
+    fn add_timeline(&self, entries: &[NewTimelineEntry]) -> Result<()> {
         self.write(|t| t.add_timeline(entries))
     }
 
-    pub(crate) fn timeline_impl(&self, incident_id: i64) -> Result<Vec<TimelineEntry>> {
+    fn timeline(&self, incident_id: i64) -> Result<Vec<TimelineEntry>> {
         let rows = self.with(|c| c.query(sql::TIMELINE, &[&incident_id]))?;
         rows.iter().map(timeline_from_row).collect()
     }
 
-    pub(crate) fn incident_events_impl(
-        &self,
-        incident_id: i64,
-        limit: usize,
-    ) -> Result<Vec<Event>> {
+    fn incident_events(&self, incident_id: i64, limit: usize) -> Result<Vec<Event>> {
         let rows =
             self.with(|c| c.query(&sql::incident_events(), &[&incident_id, &(limit as i64)]))?;
         rows.iter().map(event_from_row).collect()
     }
 
-    pub(crate) fn incident_findings_impl(&self, incident_id: i64) -> Result<Vec<Finding>> {
+    fn incident_findings(&self, incident_id: i64) -> Result<Vec<Finding>> {
         let rows = self.with(|c| c.query(&sql::incident_findings(), &[&incident_id]))?;
         rows.iter().map(finding_from_row).collect()
     }
 
-    pub(crate) fn events_after_impl(&self, after: i64, limit: usize) -> Result<Vec<Event>> {
+    fn events_after(&self, after: i64, limit: usize) -> Result<Vec<Event>> {
         let rows = self.with(|c| c.query(sql::EVENTS_AFTER, &[&after, &(limit as i64)]))?;
         rows.iter().map(event_from_row).collect()
     }
 
-    pub(crate) fn findings_after_impl(&self, after: i64, limit: usize) -> Result<Vec<Finding>> {
+    fn findings_after(&self, after: i64, limit: usize) -> Result<Vec<Finding>> {
         let rows = self.with(|c| c.query(sql::FINDINGS_AFTER, &[&after, &(limit as i64)]))?;
         rows.iter().map(finding_from_row).collect()
     }
+}
 
-    pub(crate) fn setting_impl(&self, name: &str) -> Result<Option<serde_json::Value>> {
+impl Settings for PostgresStore {
+    fn setting(&self, name: &str) -> Result<Option<serde_json::Value>> {
         let row = self.with(|c| c.query_opt(sql::SETTING, &[&name]))?;
         setting_of(name, row)
     }
 
-    pub(crate) fn set_setting_impl(&self, name: &str, value: &serde_json::Value) -> Result<()> {
+    fn set_setting(&self, name: &str, value: &serde_json::Value) -> Result<()> {
         self.write(|t| t.set_setting(name, value))
     }
 }

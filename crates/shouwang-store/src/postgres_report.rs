@@ -6,8 +6,9 @@ use shouwang_model::{Event, FindingStatus};
 
 use crate::postgres::{asset_ref, bind, event_from_row, params};
 use crate::report::{
-    AssetCount, FindingGroup, FindingGroupQuery, KindCount, NumberStats, Rollup, RollupQuery,
-    TimeRange, check_field, event_range_where, finding_group_where, kinds_in, where_sql,
+    Aggregates, AssetCount, FindingGroup, FindingGroupQuery, KindCount, NumberStats, Rollup,
+    RollupQuery, TimeRange, check_field, event_range_where, finding_group_where, kinds_in,
+    where_sql,
 };
 use crate::sqlite_report::attach_samples;
 use crate::{PostgresStore, Result, parse_name, severity_from_rank};
@@ -16,8 +17,8 @@ fn ph(i: usize) -> String {
     format!("${i}")
 }
 
-impl PostgresStore {
-    pub(crate) fn report_event_kind_counts(&self, range: &TimeRange) -> Result<Vec<KindCount>> {
+impl Aggregates for PostgresStore {
+    fn event_kind_counts(&self, range: &TimeRange) -> Result<Vec<KindCount>> {
         let mut values = Vec::new();
         let clauses = event_range_where(&[], range, ph, &mut values);
         let sql = sql::event_kind_counts(&where_sql(&clauses));
@@ -34,7 +35,7 @@ impl PostgresStore {
             .collect())
     }
 
-    pub(crate) fn report_event_number_stats(
+    fn event_number_stats(
         &self,
         kinds: &[&str],
         field: &str,
@@ -61,7 +62,7 @@ impl PostgresStore {
         })
     }
 
-    pub(crate) fn report_event_asset_counts(
+    fn event_asset_counts(
         &self,
         kinds: &[&str],
         flag: Option<&str>,
@@ -94,11 +95,7 @@ impl PostgresStore {
             .collect()
     }
 
-    pub(crate) fn report_latest_event_per_asset(
-        &self,
-        kind: &str,
-        range: &TimeRange,
-    ) -> Result<Vec<Event>> {
+    fn latest_event_per_asset(&self, kind: &str, range: &TimeRange) -> Result<Vec<Event>> {
         let mut values = Vec::new();
         let clauses = event_range_where(&[kind], range, ph, &mut values);
         let sql = sql::latest_event_per_asset(&where_sql(&clauses));
@@ -107,7 +104,7 @@ impl PostgresStore {
         rows.iter().map(event_from_row).collect()
     }
 
-    pub(crate) fn report_event_sample_ids(
+    fn event_sample_ids(
         &self,
         kinds: &[&str],
         range: &TimeRange,
@@ -121,7 +118,7 @@ impl PostgresStore {
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
-    pub(crate) fn report_event_rollup(&self, q: &RollupQuery) -> Result<Vec<Rollup>> {
+    fn event_rollup(&self, q: &RollupQuery) -> Result<Vec<Rollup>> {
         let mut values = Vec::new();
         let number = match &q.number_field {
             Some(f) => {
@@ -175,7 +172,7 @@ impl PostgresStore {
             .collect()
     }
 
-    pub(crate) fn report_finding_asset_counts(
+    fn finding_asset_counts(
         &self,
         sensor: &str,
         status: FindingStatus,
@@ -191,7 +188,7 @@ impl PostgresStore {
             .collect()
     }
 
-    pub(crate) fn report_finding_groups(&self, q: &FindingGroupQuery) -> Result<Vec<FindingGroup>> {
+    fn finding_groups(&self, q: &FindingGroupQuery) -> Result<Vec<FindingGroup>> {
         let (where_sql, values) = finding_group_where(q, ph);
         let sql = sql::finding_groups(&where_sql);
         let samples_sql = sql::finding_group_samples(&where_sql, q.samples);

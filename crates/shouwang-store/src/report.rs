@@ -6,7 +6,53 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shouwang_model::{AssetRef, FindingStatus, Severity};
 
-use crate::{FilterValue, StoreError};
+use shouwang_model::Event;
+
+use crate::{FilterValue, Result, StoreError};
+
+/// The report aggregates every store answers: small summaries computed in
+/// the database, so a report over a million events reads a handful of
+/// rows. A part of [`Store`](crate::Store), implemented by each backend in
+/// its own file (`sqlite_report.rs`, `postgres_report.rs`), so no method is
+/// forwarded by hand.
+pub trait Aggregates {
+    /// Events in the range counted by kind.
+    fn event_kind_counts(&self, range: &TimeRange) -> Result<Vec<KindCount>>;
+    /// Count, min, max and mean of the numeric `details.<field>` over the
+    /// events of these kinds in the range (events without a number there
+    /// are left out). `field` is letters, digits and `_`.
+    fn event_number_stats(
+        &self,
+        kinds: &[&str],
+        field: &str,
+        range: &TimeRange,
+    ) -> Result<NumberStats>;
+    /// Events of these kinds in the range counted by asset and kind, with
+    /// how many have `details.<flag>` = true.
+    fn event_asset_counts(
+        &self,
+        kinds: &[&str],
+        flag: Option<&str>,
+        range: &TimeRange,
+    ) -> Result<Vec<AssetCount>>;
+    /// The newest event of `kind` in the range on each asset.
+    fn latest_event_per_asset(&self, kind: &str, range: &TimeRange) -> Result<Vec<Event>>;
+    /// The ids of the newest `limit` events of these kinds in the range.
+    fn event_sample_ids(&self, kinds: &[&str], range: &TimeRange, limit: usize)
+    -> Result<Vec<i64>>;
+    /// Findings counted by sensor, check and status, most severe first,
+    /// each group with its newest ids.
+    fn finding_groups(&self, query: &FindingGroupQuery) -> Result<Vec<FindingGroup>>;
+    /// Findings of a sensor in a status counted by asset.
+    fn finding_asset_counts(
+        &self,
+        sensor: &str,
+        status: FindingStatus,
+    ) -> Result<Vec<(AssetRef, u64)>>;
+    /// Events in a range per kind and asset, with a numeric field's
+    /// statistics and a flag's count, in one scan.
+    fn event_rollup(&self, query: &RollupQuery) -> Result<Vec<Rollup>>;
+}
 
 /// A half-open time range `[since, until)`; `None` leaves that side open.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

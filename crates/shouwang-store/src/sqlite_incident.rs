@@ -10,6 +10,7 @@ use crate::{
     IncidentBatch, IncidentFilter, Members, Result, StoreError, from_micros, incident_where, now,
     parse_name, to_micros,
 };
+use crate::{Incidents, Settings};
 
 pub(crate) fn incident_from_row(r: &Row<'_>) -> rusqlite::Result<Incident> {
     let t = |i: usize| -> rusqlite::Result<Option<chrono::DateTime<chrono::Utc>>> {
@@ -107,8 +108,8 @@ pub(crate) fn set_setting_tx(
     Ok(())
 }
 
-impl SqliteStore {
-    pub(crate) fn apply_incident_batch_impl(&self, batch: &IncidentBatch) -> Result<Vec<i64>> {
+impl Incidents for SqliteStore {
+    fn apply_incident_batch(&self, batch: &IncidentBatch) -> Result<Vec<i64>> {
         self.with(|c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             if let Some((name, want)) = &batch.expect {
@@ -167,7 +168,7 @@ impl SqliteStore {
         })?
     }
 
-    pub(crate) fn incident_impl(&self, id: i64) -> Result<Option<Incident>> {
+    fn incident(&self, id: i64) -> Result<Option<Incident>> {
         self.with(|c| {
             c.query_row(sql::INCIDENT, [id], incident_from_row)
                 .optional()
@@ -175,7 +176,7 @@ impl SqliteStore {
         .map_err(unconv)
     }
 
-    pub(crate) fn incidents_impl(&self, f: &IncidentFilter) -> Result<Vec<Incident>> {
+    fn incidents(&self, f: &IncidentFilter) -> Result<Vec<Incident>> {
         let (where_sql, values) = incident_where(f, |i| format!("?{i}"));
         let values = bind(&values);
         let sql = sql::incidents(&where_sql, f.order_sql(), f.effective_limit());
@@ -187,7 +188,7 @@ impl SqliteStore {
         .map_err(unconv)
     }
 
-    pub(crate) fn count_incidents_impl(&self, f: &IncidentFilter) -> Result<u64> {
+    fn count_incidents(&self, f: &IncidentFilter) -> Result<u64> {
         let (where_sql, values) = incident_where(f, |i| format!("?{i}"));
         let values = bind(&values);
         let n: i64 = self.with(|c| {
@@ -200,7 +201,7 @@ impl SqliteStore {
         Ok(n as u64)
     }
 
-    pub(crate) fn open_incident_for_group_impl(&self, key: &str) -> Result<Option<Incident>> {
+    fn open_incident_for_group(&self, key: &str) -> Result<Option<Incident>> {
         self.with(|c| {
             c.query_row(sql::OPEN_INCIDENT_FOR_GROUP, [key], incident_from_row)
                 .optional()
@@ -208,11 +209,11 @@ impl SqliteStore {
         .map_err(unconv)
     }
 
-    pub(crate) fn add_timeline_impl(&self, entries: &[NewTimelineEntry]) -> Result<()> {
+    fn add_timeline(&self, entries: &[NewTimelineEntry]) -> Result<()> {
         self.write(|t| t.add_timeline(entries))
     }
 
-    pub(crate) fn timeline_impl(&self, incident_id: i64) -> Result<Vec<TimelineEntry>> {
+    fn timeline(&self, incident_id: i64) -> Result<Vec<TimelineEntry>> {
         self.with(|c| {
             let mut st = c.prepare_cached(sql::TIMELINE)?;
             st.query_map([incident_id], timeline_from_row)?.collect()
@@ -220,11 +221,7 @@ impl SqliteStore {
         .map_err(unconv)
     }
 
-    pub(crate) fn incident_events_impl(
-        &self,
-        incident_id: i64,
-        limit: usize,
-    ) -> Result<Vec<Event>> {
+    fn incident_events(&self, incident_id: i64, limit: usize) -> Result<Vec<Event>> {
         self.with(|c| {
             let mut st = c.prepare_cached(&sql::incident_events())?;
             st.query_map(params![incident_id, limit as i64], event_from_row)?
@@ -233,7 +230,7 @@ impl SqliteStore {
         .map_err(unconv)
     }
 
-    pub(crate) fn incident_findings_impl(&self, incident_id: i64) -> Result<Vec<Finding>> {
+    fn incident_findings(&self, incident_id: i64) -> Result<Vec<Finding>> {
         self.with(|c| {
             let mut st = c.prepare_cached(&sql::incident_findings())?;
             st.query_map([incident_id], finding_from_row)?.collect()
@@ -241,7 +238,7 @@ impl SqliteStore {
         .map_err(unconv)
     }
 
-    pub(crate) fn events_after_impl(&self, after: i64, limit: usize) -> Result<Vec<Event>> {
+    fn events_after(&self, after: i64, limit: usize) -> Result<Vec<Event>> {
         self.with(|c| {
             let mut st = c.prepare_cached(sql::EVENTS_AFTER)?;
             st.query_map(params![after, limit as i64], event_from_row)?
@@ -250,7 +247,7 @@ impl SqliteStore {
         .map_err(unconv)
     }
 
-    pub(crate) fn findings_after_impl(&self, after: i64, limit: usize) -> Result<Vec<Finding>> {
+    fn findings_after(&self, after: i64, limit: usize) -> Result<Vec<Finding>> {
         self.with(|c| {
             let mut st = c.prepare_cached(sql::FINDINGS_AFTER)?;
             st.query_map(params![after, limit as i64], finding_from_row)?
@@ -258,8 +255,10 @@ impl SqliteStore {
         })
         .map_err(unconv)
     }
+}
 
-    pub(crate) fn setting_impl(&self, name: &str) -> Result<Option<serde_json::Value>> {
+impl Settings for SqliteStore {
+    fn setting(&self, name: &str) -> Result<Option<serde_json::Value>> {
         let raw: Option<String> =
             self.with(|c| c.query_row(sql::SETTING, [name], |r| r.get(0)).optional())?;
         raw.map(|s| {
@@ -271,7 +270,7 @@ impl SqliteStore {
         .transpose()
     }
 
-    pub(crate) fn set_setting_impl(&self, name: &str, value: &serde_json::Value) -> Result<()> {
+    fn set_setting(&self, name: &str, value: &serde_json::Value) -> Result<()> {
         self.write(|t| t.set_setting(name, value))
     }
 }

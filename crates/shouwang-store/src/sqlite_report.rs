@@ -6,8 +6,9 @@ use rusqlite::params_from_iter;
 use shouwang_model::{Event, FindingStatus};
 
 use crate::report::{
-    AssetCount, FindingGroup, FindingGroupQuery, KindCount, NumberStats, Rollup, RollupQuery,
-    TimeRange, check_field, event_range_where, finding_group_where, kinds_in, where_sql,
+    Aggregates, AssetCount, FindingGroup, FindingGroupQuery, KindCount, NumberStats, Rollup,
+    RollupQuery, TimeRange, check_field, event_range_where, finding_group_where, kinds_in,
+    where_sql,
 };
 use crate::sqlite::{asset_ref, bind, conv, event_from_row, unconv};
 use crate::{Result, SqliteStore, from_micros, parse_name, severity_from_rank};
@@ -16,8 +17,8 @@ fn ph(i: usize) -> String {
     format!("?{i}")
 }
 
-impl SqliteStore {
-    pub(crate) fn report_event_kind_counts(&self, range: &TimeRange) -> Result<Vec<KindCount>> {
+impl Aggregates for SqliteStore {
+    fn event_kind_counts(&self, range: &TimeRange) -> Result<Vec<KindCount>> {
         let mut values = Vec::new();
         let clauses = event_range_where(&[], range, ph, &mut values);
         let sql = sql::event_kind_counts(&where_sql(&clauses));
@@ -36,7 +37,7 @@ impl SqliteStore {
         })
     }
 
-    pub(crate) fn report_event_number_stats(
+    fn event_number_stats(
         &self,
         kinds: &[&str],
         field: &str,
@@ -65,7 +66,7 @@ impl SqliteStore {
         })
     }
 
-    pub(crate) fn report_event_asset_counts(
+    fn event_asset_counts(
         &self,
         kinds: &[&str],
         flag: Option<&str>,
@@ -98,11 +99,7 @@ impl SqliteStore {
         .map_err(unconv)
     }
 
-    pub(crate) fn report_latest_event_per_asset(
-        &self,
-        kind: &str,
-        range: &TimeRange,
-    ) -> Result<Vec<Event>> {
+    fn latest_event_per_asset(&self, kind: &str, range: &TimeRange) -> Result<Vec<Event>> {
         let mut values = Vec::new();
         let clauses = event_range_where(&[kind], range, ph, &mut values);
         let sql = sql::latest_event_per_asset(&where_sql(&clauses));
@@ -115,7 +112,7 @@ impl SqliteStore {
         .map_err(unconv)
     }
 
-    pub(crate) fn report_event_sample_ids(
+    fn event_sample_ids(
         &self,
         kinds: &[&str],
         range: &TimeRange,
@@ -132,7 +129,7 @@ impl SqliteStore {
         })
     }
 
-    pub(crate) fn report_event_rollup(&self, q: &RollupQuery) -> Result<Vec<Rollup>> {
+    fn event_rollup(&self, q: &RollupQuery) -> Result<Vec<Rollup>> {
         let mut values = Vec::new();
         // `->>` and `->` parse the JSON once per row, and only for the
         // kinds that need it.
@@ -232,7 +229,7 @@ impl SqliteStore {
         Ok(out)
     }
 
-    pub(crate) fn report_finding_asset_counts(
+    fn finding_asset_counts(
         &self,
         sensor: &str,
         status: FindingStatus,
@@ -250,7 +247,7 @@ impl SqliteStore {
         .map_err(unconv)
     }
 
-    pub(crate) fn report_finding_groups(&self, q: &FindingGroupQuery) -> Result<Vec<FindingGroup>> {
+    fn finding_groups(&self, q: &FindingGroupQuery) -> Result<Vec<FindingGroup>> {
         let (where_sql, values) = finding_group_where(q, ph);
         let sql = sql::finding_groups(&where_sql);
         let samples_sql = sql::finding_group_samples(&where_sql, q.samples);

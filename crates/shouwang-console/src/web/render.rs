@@ -177,6 +177,9 @@ mod tests {
             "roles": ["admin", "operator", "auditor"],
             "f": { "id": 1, "severity": "high", "title": "x", "status": "open" },
             "root": "/var/www/html",
+            // guard_state.html is included with `s`, one root's state.
+            "s": { "condition": "differs", "differing": 3, "oldest_path": "index.html", "oldest_since": "2026-11-22 16:00（北京时间）" },
+            "state": { "condition": "converged" },
             "record": { "id": "q1", "path": "index.html", "reason": "tampered", "kind": "file", "size": 5, "mode": 420, "uid": 0 },
             "lines": [{ "tag": "del", "text": "<h1>政府</h1>" }, { "tag": "ins", "text": "<h1>HACKED</h1>" }],
             "text": true,
