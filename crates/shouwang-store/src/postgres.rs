@@ -25,10 +25,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../migrations/postgres/0003_events_by_asset.sql"),
     ),
-    (
-        4,
-        include_str!("../migrations/postgres/0004_login_failures.sql"),
-    ),
+    (4, include_str!("../migrations/postgres/0004_accounts.sql")),
 ];
 
 /// An arbitrary constant that names Shouwang's migration lock.
@@ -235,14 +232,21 @@ fn audit_from_row(r: &Row) -> AuditEntry {
     }
 }
 
-pub(crate) fn token_from_row(r: &Row) -> ApiToken {
-    ApiToken {
+pub(crate) const TOKEN_COLS: &str =
+    "id, user_id, name, token_hash, created_at, scope, expires_at, last_used_at";
+
+pub(crate) fn token_from_row(r: &Row) -> Result<ApiToken> {
+    Ok(ApiToken {
         id: r.get(0),
         user_id: r.get(1),
         name: r.get(2),
         token_hash: r.get(3),
         created_at: r.get(4),
-    }
+        scope: parse_name("token scope", r.get(5))?,
+        // A token without an end (none is made so) has ended.
+        expires_at: r.get::<_, Option<DateTime<Utc>>>(6).unwrap_or_default(),
+        last_used_at: r.get(7),
+    })
 }
 
 impl Store for PostgresStore {
@@ -536,12 +540,34 @@ impl Store for PostgresStore {
     }
 
     fn api_token(&self, token_hash: &str) -> Result<Option<ApiToken>> {
-        self.with(|c| {
+        let row = self.with(|c| {
             c.query_opt(
-                "SELECT id, user_id, name, token_hash, created_at FROM api_tokens WHERE token_hash = $1",
+                &format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE token_hash = $1"),
                 &[&token_hash],
             )
-            .map(|r| r.as_ref().map(token_from_row))
+        })?;
+        row.as_ref().map(token_from_row).transpose()
+    }
+
+    fn api_tokens(&self, user_id: Option<i64>) -> Result<Vec<ApiToken>> {
+        let rows = self.with(|c| {
+            c.query(
+                &format!(
+                    "SELECT {TOKEN_COLS} FROM api_tokens WHERE $1::BIGINT IS NULL OR user_id = $1 ORDER BY id"
+                ),
+                &[&user_id],
+            )
+        })?;
+        rows.iter().map(token_from_row).collect()
+    }
+
+    fn touch_api_token(&self, id: i64, at: chrono::DateTime<chrono::Utc>) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2",
+                &[&at, &id],
+            )
+            .map(drop)
         })
     }
 

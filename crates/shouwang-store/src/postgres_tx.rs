@@ -4,15 +4,15 @@ use postgres::Transaction;
 use shouwang_model::{Asset, Finding, FindingStatus, Incident, NewTimelineEntry, ReportStage};
 
 use crate::postgres::{
-    FINDING_COLS, PostgresStore, USER_COLS, bind, finding_from_row, params, token_from_row,
-    user_from_row,
+    FINDING_COLS, PostgresStore, TOKEN_COLS, USER_COLS, bind, finding_from_row, params,
+    token_from_row, user_from_row,
 };
 use crate::postgres_incident::{INCIDENT_COLS, incident_from_row, insert_timeline, set_setting_tx};
 use crate::tx::{Ledger, Tx};
 use crate::{
     ApiToken, AuditEntry, AuditKey, ChangeNote, FindingFilter, IncidentChange, LOGIN_FAILURES_KEPT,
-    LOGIN_FAILURES_PRUNED_EVERY, LoginFailures, NewAuditEntry, NewUser, Result, StoreError, User,
-    UserChange, now,
+    LOGIN_FAILURES_PRUNED_EVERY, LoginFailures, NewApiToken, NewAuditEntry, NewUser, Result,
+    StoreError, User, UserChange, now,
 };
 
 fn not_found(what: &'static str, id: i64) -> StoreError {
@@ -222,14 +222,41 @@ impl Tx for PgTx<'_, '_> {
         Ok(())
     }
 
-    fn create_api_token(&mut self, user_id: i64, name: &str, token_hash: &str) -> Result<ApiToken> {
+    fn create_api_token(&mut self, t: &NewApiToken) -> Result<ApiToken> {
         let row = self.c.query_one(
-            "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4)
-             RETURNING id, user_id, name, token_hash, created_at",
-            &[&user_id, &name, &token_hash, &now()],
+            &format!(
+                "INSERT INTO api_tokens (user_id, name, token_hash, created_at, scope, expires_at)
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING {TOKEN_COLS}"
+            ),
+            &[
+                &t.user_id,
+                &t.name,
+                &t.token_hash,
+                &now(),
+                &t.scope.as_str(),
+                &t.expires_at,
+            ],
         )?;
         self.ledger.changed = true;
-        Ok(token_from_row(&row))
+        token_from_row(&row)
+    }
+
+    fn revoke_api_token(&mut self, id: i64) -> Result<Option<ApiToken>> {
+        let row = self.c.query_opt(
+            &format!("DELETE FROM api_tokens WHERE id = $1 RETURNING {TOKEN_COLS}"),
+            &[&id],
+        )?;
+        let t = row.as_ref().map(token_from_row).transpose()?;
+        self.ledger.changed |= t.is_some();
+        Ok(t)
+    }
+
+    fn revoke_user_tokens(&mut self, user_id: i64) -> Result<u64> {
+        let n = self
+            .c
+            .execute("DELETE FROM api_tokens WHERE user_id = $1", &[&user_id])?;
+        self.ledger.changed |= n > 0;
+        Ok(n)
     }
 
     fn login_failures(&mut self, name_hash: &str) -> Result<Option<LoginFailures>> {

@@ -23,10 +23,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../migrations/sqlite/0003_events_by_asset.sql"),
     ),
-    (
-        4,
-        include_str!("../migrations/sqlite/0004_login_failures.sql"),
-    ),
+    (4, include_str!("../migrations/sqlite/0004_accounts.sql")),
 ];
 
 pub struct SqliteStore {
@@ -586,11 +583,32 @@ impl Store for SqliteStore {
     fn api_token(&self, token_hash: &str) -> Result<Option<ApiToken>> {
         self.with(|c| {
             c.query_row(
-                "SELECT id, user_id, name, token_hash, created_at FROM api_tokens WHERE token_hash = ?1",
+                &format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE token_hash = ?1"),
                 [token_hash],
                 token_from_row,
             )
             .optional()
+        })
+        .map_err(unconv)
+    }
+
+    fn api_tokens(&self, user_id: Option<i64>) -> Result<Vec<ApiToken>> {
+        self.with(|c| {
+            let mut st = c.prepare(&format!(
+                "SELECT {TOKEN_COLS} FROM api_tokens WHERE ?1 IS NULL OR user_id = ?1 ORDER BY id"
+            ))?;
+            st.query_map([user_id], token_from_row)?.collect()
+        })
+        .map_err(unconv)
+    }
+
+    fn touch_api_token(&self, id: i64, at: chrono::DateTime<chrono::Utc>) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE api_tokens SET last_used_at = ?1 WHERE id = ?2",
+                params![to_micros(at), id],
+            )
+            .map(drop)
         })
     }
 
@@ -684,6 +702,9 @@ impl Store for SqliteStore {
     }
 }
 
+pub(crate) const TOKEN_COLS: &str =
+    "id, user_id, name, token_hash, created_at, scope, expires_at, last_used_at";
+
 pub(crate) fn token_from_row(r: &Row<'_>) -> rusqlite::Result<ApiToken> {
     Ok(ApiToken {
         id: r.get(0)?,
@@ -691,5 +712,11 @@ pub(crate) fn token_from_row(r: &Row<'_>) -> rusqlite::Result<ApiToken> {
         name: r.get(2)?,
         token_hash: r.get(3)?,
         created_at: from_micros(r.get(4)?),
+        scope: parse_name("token scope", &r.get::<_, String>(5)?).map_err(conv)?,
+        // A token without an end (none is made so) has ended.
+        expires_at: r
+            .get::<_, Option<i64>>(6)?
+            .map_or_else(Default::default, from_micros),
+        last_used_at: r.get::<_, Option<i64>>(7)?.map(from_micros),
     })
 }

@@ -4,15 +4,15 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use shouwang_model::{Asset, Finding, FindingStatus, Incident, NewTimelineEntry, ReportStage};
 
 use crate::sqlite::{
-    FINDING_COLS, SqliteStore, USER_COLS, bind, finding_from_row, token_from_row, unconv,
-    user_from_row,
+    FINDING_COLS, SqliteStore, TOKEN_COLS, USER_COLS, bind, finding_from_row, token_from_row,
+    unconv, user_from_row,
 };
 use crate::sqlite_incident::{INCIDENT_COLS, incident_from_row, insert_timeline, set_setting_tx};
 use crate::tx::{Ledger, Tx};
 use crate::{
     ApiToken, AuditEntry, AuditKey, ChangeNote, FindingFilter, IncidentChange, LOGIN_FAILURES_KEPT,
-    LOGIN_FAILURES_PRUNED_EVERY, LoginFailures, NewAuditEntry, NewUser, Result, StoreError, User,
-    UserChange, from_micros, now, to_micros,
+    LOGIN_FAILURES_PRUNED_EVERY, LoginFailures, NewApiToken, NewAuditEntry, NewUser, Result,
+    StoreError, User, UserChange, from_micros, now, to_micros,
 };
 
 /// A row-mapping error back into ours.
@@ -235,15 +235,45 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn create_api_token(&mut self, user_id: i64, name: &str, token_hash: &str) -> Result<ApiToken> {
-        let t = self.c.query_row(
-            "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)
-             RETURNING id, user_id, name, token_hash, created_at",
-            params![user_id, name, token_hash, to_micros(now())],
+    fn create_api_token(&mut self, t: &NewApiToken) -> Result<ApiToken> {
+        let t = sq(self.c.query_row(
+            &format!(
+                "INSERT INTO api_tokens (user_id, name, token_hash, created_at, scope, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING {TOKEN_COLS}"
+            ),
+            params![
+                t.user_id,
+                t.name,
+                t.token_hash,
+                to_micros(now()),
+                t.scope.as_str(),
+                to_micros(t.expires_at)
+            ],
             token_from_row,
-        )?;
+        ))?;
         self.ledger.changed = true;
         Ok(t)
+    }
+
+    fn revoke_api_token(&mut self, id: i64) -> Result<Option<ApiToken>> {
+        let t = sq(self
+            .c
+            .query_row(
+                &format!("DELETE FROM api_tokens WHERE id = ?1 RETURNING {TOKEN_COLS}"),
+                [id],
+                token_from_row,
+            )
+            .optional())?;
+        self.ledger.changed |= t.is_some();
+        Ok(t)
+    }
+
+    fn revoke_user_tokens(&mut self, user_id: i64) -> Result<u64> {
+        let n = self
+            .c
+            .execute("DELETE FROM api_tokens WHERE user_id = ?1", [user_id])?;
+        self.ledger.changed |= n > 0;
+        Ok(n as u64)
     }
 
     fn login_failures(&mut self, name_hash: &str) -> Result<Option<LoginFailures>> {

@@ -9,8 +9,8 @@ use shouwang_model::{
 };
 use shouwang_store::{
     AuditKey, AuditVerdict, EventFilter, FindingFilter, LOGIN_FAILURES_KEPT,
-    LOGIN_FAILURES_PRUNED_EVERY, LoginFailures, NewAuditEntry, NewUser, Role, Session, Store,
-    StoreError, Tx, UserChange,
+    LOGIN_FAILURES_PRUNED_EVERY, LoginFailures, NewApiToken, NewAuditEntry, NewUser, Role, Session,
+    Store, StoreError, TokenScope, Tx, UserChange,
 };
 
 /// People's changes go through the audited path; tests make them as a
@@ -565,11 +565,48 @@ fn sessions_and_tokens_round_trip(h: &Harness) {
     s.as_person(|tx| tx.delete_user_sessions(u.id)).unwrap();
     assert!(s.session("b").unwrap().is_none());
 
-    let tok = s
-        .as_person(|tx| tx.create_api_token(u.id, "ci", "hash-1"))
+    let ends = chrono::DateTime::from_timestamp_micros((t + Duration::days(30)).timestamp_micros())
         .unwrap();
-    assert_eq!(s.api_token("hash-1").unwrap().unwrap().id, tok.id);
+    let token = |hash: &str, scope| NewApiToken {
+        user_id: u.id,
+        name: "ci".into(),
+        token_hash: hash.into(),
+        scope,
+        expires_at: ends,
+    };
+    let tok = s
+        .as_person(|tx| tx.create_api_token(&token("hash-1", TokenScope::Read)))
+        .unwrap();
+    let got = s.api_token("hash-1").unwrap().unwrap();
+    assert_eq!(got, tok);
+    assert_eq!(
+        (got.scope, got.expires_at, got.last_used_at),
+        (TokenScope::Read, ends, None)
+    );
     assert!(s.api_token("hash-2").unwrap().is_none());
+    s.touch_api_token(tok.id, ends).unwrap();
+    assert_eq!(
+        s.api_token("hash-1").unwrap().unwrap().last_used_at,
+        Some(ends)
+    );
+    let second = s
+        .as_person(|tx| tx.create_api_token(&token("hash-2", TokenScope::Admin)))
+        .unwrap();
+    let listed: Vec<i64> = s
+        .api_tokens(Some(u.id))
+        .unwrap()
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(listed, vec![tok.id, second.id]);
+    assert_eq!(s.api_tokens(None).unwrap().len(), 2);
+    assert!(s.api_tokens(Some(u.id + 100)).unwrap().is_empty());
+    let revoked = s.as_person(|tx| tx.revoke_api_token(tok.id)).unwrap();
+    assert_eq!(revoked.map(|t| t.id), Some(tok.id));
+    assert!(s.api_token("hash-1").unwrap().is_none());
+    assert_eq!(s.as_person(|tx| tx.revoke_api_token(tok.id)).unwrap(), None);
+    assert_eq!(s.as_person(|tx| tx.revoke_user_tokens(u.id)).unwrap(), 1);
+    assert!(s.api_tokens(None).unwrap().is_empty());
 }
 
 fn failed_logins_are_counted_per_name_and_the_table_stays_bounded(h: &Harness) {

@@ -10,7 +10,7 @@ use shouwang_console::accounts;
 use shouwang_store::{Role, User};
 
 use super::{Access, Ctx, Outcome, cli_actor};
-use crate::cli::{PasswordArg, UserCommand};
+use crate::cli::{PasswordArg, TokenArgs, TokenCommand, UserCommand};
 use crate::output;
 
 pub fn run(ctx: &Ctx, command: UserCommand) -> Result<Outcome> {
@@ -69,13 +69,7 @@ pub fn run(ctx: &Ctx, command: UserCommand) -> Result<Outcome> {
                 output::print(&users_table(&users))?;
             }
         }
-        UserCommand::Token { name, label } => {
-            let token = accounts::create_api_token(store, &actor, &name, &label)
-                .with_context(|| format!("cannot create an API token for {name}"))?;
-            output::print(&format!(
-                "API token for {name} ({label}); it is shown only this once:\n{token}\n"
-            ))?;
-        }
+        UserCommand::Token(args) => token(store, &actor, args)?,
     }
     Ok(Outcome::Clean)
 }
@@ -98,6 +92,68 @@ fn password_for(arg: &PasswordArg) -> Result<(String, bool)> {
         bail!("--password-stdin: standard input holds no password");
     }
     Ok((password, false))
+}
+
+fn token(store: &dyn shouwang_store::Store, actor: &str, args: TokenArgs) -> Result<()> {
+    match (args.command, args.name) {
+        (Some(TokenCommand::List(json)), _) => {
+            let tokens = store
+                .api_tokens(None)
+                .context("cannot list the API tokens")?;
+            if json.json {
+                return output::print_json(&tokens);
+            }
+            let users = store.users().context("cannot list the users")?;
+            let rows: Vec<Vec<String>> = tokens
+                .iter()
+                .map(|t| {
+                    let owner = users.iter().find(|u| u.id == t.user_id);
+                    let when =
+                        |t: chrono::DateTime<chrono::Utc>| shouwang_model::beijing_minutes(t);
+                    vec![
+                        t.id.to_string(),
+                        owner.map(|u| u.name.clone()).unwrap_or_default(),
+                        t.name.clone(),
+                        format!("{} ({})", t.scope, t.scope.zh()),
+                        when(t.created_at),
+                        t.last_used_at.map(when).unwrap_or_else(|| "never".into()),
+                        when(t.expires_at),
+                    ]
+                })
+                .collect();
+            output::print(&output::table(
+                &[
+                    "ID",
+                    "USER",
+                    "LABEL",
+                    "SCOPE",
+                    "CREATED (北京时间)",
+                    "LAST USED",
+                    "EXPIRES",
+                ],
+                &rows,
+            ))
+        }
+        (Some(TokenCommand::Revoke { id }), _) => {
+            let t = accounts::revoke_api_token(store, actor, id)
+                .with_context(|| format!("cannot revoke the API token {id}"))?;
+            output::print(&format!("revoked API token {id} ({})\n", t.name))
+        }
+        (None, Some(name)) => {
+            let grant = accounts::TokenGrant {
+                label: args.label.clone(),
+                scope: args.scope,
+                days: args.days,
+            };
+            let token = accounts::create_api_token(store, actor, &name, &grant)
+                .with_context(|| format!("cannot create an API token for {name}"))?;
+            output::print(&format!(
+                "API token for {name} ({}, scope {}, {} days); it is shown only this once:\n{token}\n",
+                args.label, args.scope, args.days
+            ))
+        }
+        (None, None) => bail!("name the user the token is for: shouwang user token NAME"),
+    }
 }
 
 fn one_time_password(password: &str) -> String {
