@@ -927,3 +927,59 @@ async fn an_expired_token_is_refused_and_a_revoked_one_is_gone() {
     let last = con.store.recent_audit(1).unwrap().remove(0);
     assert_eq!(last.action, "token.revoke");
 }
+
+/// An address of this machine other than loopback, if it has one: the one
+/// it would send from (a UDP connect sends nothing).
+fn lan_address() -> Option<std::net::IpAddr> {
+    let probe = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    probe.connect("192.0.2.1:9").ok()?;
+    let ip = probe.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+}
+
+#[tokio::test]
+async fn metrics_from_another_machine_need_a_token() {
+    let Some(ip) = lan_address() else {
+        eprintln!("SKIPPED: this machine has no address but loopback");
+        return;
+    };
+    let con = spawn_at(ConsoleConfig::default(), std::net::SocketAddr::new(ip, 0)).await;
+    let c = client();
+    let r = c.get(format!("{}/metrics", con.base)).send().await.unwrap();
+    let status = r.status();
+    let text = r.text().await.unwrap();
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{text}");
+    assert!(
+        text.contains("需要API令牌") && !text.contains("shouwang_users"),
+        "{text}"
+    );
+    let store = con.store.clone();
+    let token =
+        tokio::task::spawn_blocking(move || token_for(&*store, "auditor", TokenScope::Read))
+            .await
+            .unwrap();
+    let r = c
+        .get(format!("{}/metrics", con.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("shouwang_users 3"));
+}
+
+#[tokio::test]
+async fn metrics_set_to_token_are_refused_even_from_this_machine() {
+    let config = ConsoleConfig {
+        metrics: shouwang_console::MetricsAccess::Token,
+        ..Default::default()
+    };
+    let con = spawn(config).await;
+    let c = client();
+    let r = c.get(format!("{}/metrics", con.base)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let c = logged_in(&con.base, "auditor", AUDITOR_PW).await;
+    let (status, text) = page(&c, format!("{}/metrics", con.base)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(text.contains("shouwang_console_logins_total"), "{text}");
+}
