@@ -983,3 +983,18 @@ async fn metrics_set_to_token_are_refused_even_from_this_machine() {
     assert_eq!(status, StatusCode::OK);
     assert!(text.contains("shouwang_console_logins_total"), "{text}");
 }
+
+#[tokio::test]
+async fn a_megabyte_long_user_name_is_refused_and_kept_short_in_the_audit_log() {
+    let con = spawn(ConsoleConfig::default()).await;
+    let name = "x".repeat(1 << 20);
+    let r = login(&client(), &con.base, &name, "Wrong-pass-1").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let last = con.store.recent_audit(1).unwrap().remove(0);
+    assert_eq!(last.action, "user.login.failed");
+    assert!(
+        last.target.len() <= 65 && last.actor.len() <= 65,
+        "{}",
+        last.target.len()
+    );
+}

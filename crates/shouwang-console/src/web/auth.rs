@@ -566,7 +566,10 @@ pub(crate) async fn login(
     }
     let max_failed = i64::from(state.config.max_failed_logins.max(1));
     let lockout_minutes = i64::from(state.config.lockout_minutes);
-    let name = form.username.trim().to_string();
+    // No account name is longer than 64 characters; a longer one is kept
+    // to 65, still unknown, so a megabyte of name does not reach the audit
+    // log.
+    let name: String = form.username.trim().chars().take(65).collect();
     let password = form.password;
     let store = state.store.clone();
     // The whole check runs in the hashing pool: a burst of logins beyond
