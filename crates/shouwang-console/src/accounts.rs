@@ -256,6 +256,33 @@ pub fn add_user(
     })
 }
 
+/// What [`first_admin`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum FirstAdmin {
+    /// Users exist already: nothing was created.
+    Exists,
+    /// Created with the password the installer gave.
+    Given,
+    /// Created with this generated one-time password, to be shown once and
+    /// changed at the first login.
+    Generated(String),
+}
+
+/// On the first run (no users yet), create the administrator `name`: with
+/// `given` (an unattended install's password), or with a generated one.
+pub fn first_admin(store: &dyn Store, name: &str, given: Option<&str>) -> Result<FirstAdmin> {
+    if !store.users()?.is_empty() {
+        return Ok(FirstAdmin::Exists);
+    }
+    if let Some(password) = given {
+        add_user(store, "system", name, Role::Admin, password, false)?;
+        return Ok(FirstAdmin::Given);
+    }
+    let password = generate_password();
+    add_user(store, "system", name, Role::Admin, &password, true)?;
+    Ok(FirstAdmin::Generated(password))
+}
+
 pub fn find_user(store: &dyn Store, name: &str) -> Result<User> {
     store
         .user_by_name(name)?

@@ -12,6 +12,7 @@
 pub mod accounts;
 mod config;
 mod i18n;
+pub mod text;
 mod web;
 
 use std::future::Future;

@@ -20,6 +20,7 @@
 // buffers); every block carries a SAFETY note. See ARCHITECTURE.md.
 #![allow(unsafe_code)]
 
+pub mod actions;
 mod aligned;
 pub mod block;
 mod config;
@@ -34,10 +35,12 @@ pub mod events {
 mod held;
 pub mod manifest;
 pub mod objects;
+mod pick;
 pub mod quarantine;
 pub mod restore;
 pub mod runtime;
 pub mod scan;
+pub mod text;
 pub mod watch;
 
 use std::collections::HashSet;
@@ -90,6 +93,13 @@ pub enum GuardError {
     NoSuchQuarantine(String),
     #[error("{0} is not empty: restore into a new or empty directory")]
     TargetNotEmpty(PathBuf),
+    #[error("no web root is sealed yet: `shouwang guard seal DIR` first")]
+    NothingSealed,
+    /// The change was made but its audit entry could not be written.
+    #[error("the change was made, but it could not be recorded in the audit log")]
+    Audit(#[source] shouwang_store::StoreError),
+    #[error("{0} is not under a sealed web root (`shouwang guard list` shows them)")]
+    NotUnderARoot(PathBuf),
     #[error(transparent)]
     Key(#[from] shouwang_store::StoreError),
     /// A root of the watcher could not be taken on; the cause says why.

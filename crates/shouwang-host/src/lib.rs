@@ -21,6 +21,7 @@ pub mod root;
 pub mod rpmdb;
 pub mod rule;
 pub mod runs;
+pub mod text;
 
 pub use engine::{CheckResult, Run, SENSOR, Score, Verdict, diff, run, run_at};
 pub use probe::{Evidence, Facts, Observation};

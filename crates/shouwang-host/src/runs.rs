@@ -43,6 +43,19 @@ pub enum RunsError {
         #[source]
         source: serde_json::Error,
     },
+    #[error("no runs of {host} in {}: run `shouwang host check` first", dir.display())]
+    NoRuns {
+        host: String,
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{} holds {found} run(s) of {host}; `host diff` needs two (or name two run files)", dir.display())]
+    OneRun {
+        host: String,
+        dir: PathBuf,
+        found: usize,
+    },
     #[error(transparent)]
     Encode(#[from] serde_json::Error),
     #[error("cannot {step}")]
@@ -94,6 +107,30 @@ pub fn save(data_dir: &Path, run: &Run) -> Result<PathBuf, RunsError> {
         source,
     })?;
     Ok(path)
+}
+
+/// The files of a host's last two runs, earlier first (file names start
+/// with the run's start time, so they sort in time order).
+pub fn last_two(data_dir: &Path, host: &str) -> Result<(PathBuf, PathBuf), RunsError> {
+    let dir = dir(data_dir, host);
+    let mut runs: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map_err(|source| RunsError::NoRuns {
+            host: host.to_string(),
+            dir: dir.clone(),
+            source,
+        })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    runs.sort();
+    match (runs.pop(), runs.pop()) {
+        (Some(b), Some(a)) => Ok((a, b)),
+        (b, _) => Err(RunsError::OneRun {
+            host: host.to_string(),
+            dir,
+            found: usize::from(b.is_some()),
+        }),
+    }
 }
 
 /// Reads a run file written by [`save`].

@@ -14,6 +14,7 @@ mod config;
 mod deadline;
 mod engine;
 mod rules;
+pub mod text;
 
 pub use config::IncidentConfig;
 pub use deadline::{Deadline, DeadlineState, ReportingPolicy, beijing, deadlines, span_zh};

@@ -135,10 +135,41 @@ pub fn beijing_minutes(t: DateTime<Utc>) -> String {
         .to_string()
 }
 
+/// A time a person typed: RFC 3339 (`2026-11-22T07:30:00Z`), or
+/// `2026-11-22 15:30` (`T` or a space, seconds optional) read as Beijing
+/// time, as the console's forms and the CLI take it.
+pub fn parse_beijing(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    [
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%d %H:%M:%S",
+    ]
+    .iter()
+    .find_map(|f| chrono::NaiveDateTime::parse_from_str(s, f).ok())
+    .and_then(|n| n.and_local_timezone(beijing_offset()).single())
+    .map(|t| t.with_timezone(&Utc))
+}
+
 #[cfg(test)]
 mod duration_tests {
-    use super::parse_duration;
+    use super::{parse_beijing, parse_duration};
     use std::time::Duration;
+
+    #[test]
+    fn typed_times_are_read_in_beijing_time_or_rfc3339() {
+        let utc = |s: &str| parse_beijing(s).map(|t| t.to_rfc3339());
+        let want = Some("2026-11-22T07:30:00+00:00".to_string());
+        assert_eq!(utc("2026-11-22 15:30"), want);
+        assert_eq!(utc("2026-11-22T15:30"), want);
+        assert_eq!(utc(" 2026-11-22 15:30:00 "), want);
+        assert_eq!(utc("2026-11-22T07:30:00Z"), want);
+        assert_eq!(utc("yesterday"), None);
+    }
 
     #[test]
     fn reads_the_usual_units_and_refuses_the_rest() {

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::UnknownName;
 
 /// One of the ten GB/T 20986-2023 classes (类别).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct IncidentClass {
     pub code: &'static str,
     pub zh: &'static str,
@@ -23,7 +23,7 @@ pub struct IncidentClass {
 }
 
 /// A subclass (子类) of an incident class.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Subclass {
     /// Shouwang's stable code (the seed code), e.g. `NAWEBMOD`.
     pub code: &'static str,

@@ -14,7 +14,7 @@ use chrono::Utc;
 use shouwang_incident::actions::{self, Escalation};
 use shouwang_incident::{Engine, EngineError, IncidentConfig, ReportingPolicy, RuleError};
 use shouwang_model::{Incident, NewTimelineEntry, TimelineKind, UnitProfile};
-use shouwang_store::{IncidentFilter, Store, StoreError};
+use shouwang_store::{IncidentFilter, Store, StoreError, try_blocking};
 use tokio::sync::watch;
 
 use crate::channel::error_chain;
@@ -53,8 +53,8 @@ pub enum AnnounceError {
     Engine(#[from] EngineError),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("the background task panicked")]
-    Panicked(#[source] tokio::task::JoinError),
+    #[error(transparent)]
+    Panicked(#[from] shouwang_store::Panicked),
 }
 
 /// The notifier for the channels in effect: the config's `[notify]` and
@@ -103,16 +103,6 @@ pub fn notice_for(
     }
 }
 
-/// Run synchronous store work on the blocking pool; a panic in it is an
-/// error like the work's own.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, AnnounceError> + Send + 'static,
-) -> Result<T, AnnounceError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(AnnounceError::Panicked)?
-}
-
 /// Announce until `shutdown` turns true; then send what a rate limit held
 /// back. Fails only when the incident rules cannot be loaded: a failed
 /// pass is logged and tried again at the next interval.
@@ -130,7 +120,7 @@ pub async fn run(
     loop {
         let step = {
             let (engine, store, config) = (engine.clone(), store.clone(), config.clone());
-            blocking(move || find(&engine, store.as_ref(), &config)).await
+            try_blocking(move || find(&engine, store.as_ref(), &config)).await
         };
         match step {
             Ok(pass) => {
@@ -313,7 +303,7 @@ async fn announce(
         escalations.push((e, outcome));
     }
     let store = store.clone();
-    let done = blocking(move || {
+    let done = try_blocking(move || {
         if !lines.is_empty() {
             store.add_timeline(&lines)?;
         }
@@ -326,7 +316,7 @@ async fn announce(
         for (e, outcome) in &escalations {
             actions::record_escalation(store.as_ref(), e, now, outcome)?;
         }
-        Ok(())
+        Ok::<_, AnnounceError>(())
     })
     .await;
     if let Err(e) = done {

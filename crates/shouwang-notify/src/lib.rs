@@ -28,6 +28,7 @@ mod notifier;
 mod secret;
 pub mod sign;
 mod template;
+pub mod text;
 
 pub use config::{
     ChannelConfig, ChannelKind, ConfigError, DINGTALK_URL, FEISHU_URL, NotifyConfig,

@@ -222,6 +222,7 @@ pub fn selfcheck(
         period,
         unit: unit.clone(),
         store: store.location(),
+        audit_anchor: store.audit_anchor()?.to_string(),
         guard,
         site,
         host,

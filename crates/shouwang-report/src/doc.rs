@@ -473,6 +473,12 @@ fn evidence_section(f: &SelfCheckFacts, b: &mut Vec<Block>) -> Option<()> {
         time_zh(f.generated_at)
     )));
     b.push(table(selfcheck_table(f, "evidence")?));
+    if !f.audit_anchor.is_empty() {
+        b.push(note(format!(
+            "审计日志锚点：{}。请随本报告留存；日后以 shouwang audit verify --anchor 核对，可证明此前的审计记录未被删除。",
+            f.audit_anchor
+        )));
+    }
     Some(())
 }
 

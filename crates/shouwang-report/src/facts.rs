@@ -302,6 +302,11 @@ pub struct SelfCheckFacts {
     pub unit: UnitProfile,
     /// Where the data came from (the store's location, no password).
     pub store: String,
+    /// The audit log's anchor when the report was made (`SEQ:HASH`): kept
+    /// with the report, it lets `audit verify --anchor` prove later that no
+    /// entry up to it was deleted.
+    #[serde(default)]
+    pub audit_anchor: String,
     pub guard: GuardFacts,
     pub site: SiteFacts,
     pub host: HostFacts,

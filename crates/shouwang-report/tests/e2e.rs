@@ -466,6 +466,13 @@ fn documents_convert_to_pdf_with_the_figures_and_no_placeholders() {
     let html = shouwang_report::selfcheck_html(&facts).unwrap();
     assert!(squash(&html).contains(&format!("自动恢复篡改{}次", f.restore_count)));
     assert!(!html.contains("{{"));
+    // The audit log's anchor travels with the report, to check it later.
+    let anchor = f.store.audit_anchor().unwrap();
+    assert!(anchor.seq > 0);
+    assert!(
+        html.contains(&format!("审计日志锚点：{anchor}")),
+        "no anchor"
+    );
 
     if !office_available() {
         return;

@@ -10,6 +10,7 @@ use shouwang_model::{AssetKind, AssetRef, NewFinding, Severity};
 use url::Url;
 
 use crate::SiteError;
+use crate::address::AddressPolicy;
 use crate::checks::FindingMaker;
 use crate::fetch::{Fetcher, Method, Visitor};
 
@@ -24,9 +25,15 @@ pub const VISIT_TIMEOUT: Duration = Duration::from_secs(15);
 pub use shouwang_model::events::site::Probe;
 
 /// Visit `url` once, as the rules do: opened within the timeout with a
-/// status below 400 is a success.
-pub async fn probe(url: &Url, timeout: Duration) -> Result<Probe, SiteError> {
-    let fetcher = Fetcher::new(timeout, 1, Duration::ZERO, 64 * 1024, false)?;
+/// status below 400 is a success. A redirect reaches this machine or the
+/// link-local network only from our own site (`own`), as in a crawl.
+pub async fn probe(url: &Url, own: bool, timeout: Duration) -> Result<Probe, SiteError> {
+    let policy = AddressPolicy {
+        allow_all: own,
+        trusted_hosts: url.host_str().map(str::to_string).into_iter().collect(),
+        ..AddressPolicy::default()
+    };
+    let fetcher = Fetcher::guarded(timeout, 1, Duration::ZERO, 64 * 1024, false, policy)?;
     let started = std::time::Instant::now();
     let result = fetcher
         .fetch(url, Method::Get, Visitor::Browser, None)
@@ -106,6 +113,7 @@ mod tests {
         };
         let p = probe(
             &format!("http://{addr}/").parse().unwrap(),
+            false,
             Duration::from_secs(2),
         )
         .await

@@ -119,8 +119,10 @@ impl PageContext<'_> {
 pub fn page_checks(ctx: &PageContext<'_>, url: &Url, facts: &PageFacts) -> Vec<NewFinding> {
     let mut out = Vec::new();
     let at = url.as_str();
-    blank(ctx, at, facts, &mut out);
-    stale(ctx, at, facts, &mut out);
+    if facts.is_complete() {
+        blank(ctx, at, facts, &mut out);
+        stale(ctx, at, facts, &mut out);
+    }
     wording(ctx, at, &facts.text, &mut out);
     pii(ctx, at, &facts.text, &mut out);
     dark_links(ctx, at, facts, &mut out);

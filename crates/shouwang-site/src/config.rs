@@ -38,6 +38,15 @@ pub struct SiteConfig {
     pub per_host_delay_ms: u64,
     /// Pages fetched again as Baiduspider and with a search Referer.
     pub cloaking_pages: usize,
+    /// Minutes one inspection may take in all; what is not checked by then
+    /// is named in a finding.
+    pub inspection_budget_minutes: u64,
+    /// Seconds of requests one host other than the site's own may take in
+    /// one inspection; links to it left then are named in a finding.
+    pub host_budget_seconds: u64,
+    /// Sites the schedule of `shouwang up` inspects at once, so that one
+    /// slow or hostile site does not hold back the others.
+    pub concurrent_sites: usize,
 }
 
 impl Default for SiteConfig {
@@ -52,6 +61,9 @@ impl Default for SiteConfig {
             timeout_seconds: 15,
             per_host_delay_ms: 50,
             cloaking_pages: 20,
+            inspection_budget_minutes: 60,
+            host_budget_seconds: 120,
+            concurrent_sites: 4,
         }
     }
 }
@@ -107,6 +119,8 @@ impl SiteConfig {
         o.timeout = Duration::from_secs(self.timeout_seconds.max(1));
         o.per_host_delay = Duration::from_millis(self.per_host_delay_ms);
         o.cloaking_pages = self.cloaking_pages;
+        o.max_duration = Duration::from_secs(self.inspection_budget_minutes.max(1) * 60);
+        o.host_budget = Duration::from_secs(self.host_budget_seconds.max(1));
         o.dictionary = dictionary;
         o
     }
@@ -179,14 +193,18 @@ mod tests {
                 o.max_depth,
                 o.timeout,
                 o.per_host_delay,
-                o.cloaking_pages
+                o.cloaking_pages,
+                o.max_duration,
+                o.host_budget,
             ),
             (
                 d.max_pages,
                 d.max_depth,
                 d.timeout,
                 d.per_host_delay,
-                d.cloaking_pages
+                d.cloaking_pages,
+                d.max_duration,
+                d.host_budget,
             )
         );
     }

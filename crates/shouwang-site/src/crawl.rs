@@ -13,9 +13,10 @@ use shouwang_scan::Dictionary;
 use tokio::task::JoinSet;
 use url::Url;
 
+use crate::address::AddressPolicy;
 use crate::checks::{self, FindingMaker, PageContext, StaleRule};
 use crate::decode::decode;
-use crate::fetch::{FetchFailure, Fetched, Fetcher, Method, Robots, Visitor, days_left};
+use crate::fetch::{Budgets, FetchFailure, Fetched, Fetcher, Method, Robots, Visitor, days_left};
 use crate::page::{PageFacts, RefKind, analyse, shorten};
 use crate::{HomepageStatus, InspectOptions, PageSnapshot, Report, SiteError, SiteSnapshot};
 
@@ -68,6 +69,8 @@ struct PageOutcome {
     facts: Option<PageFacts>,
     findings: Vec<NewFinding>,
     text_bytes: u64,
+    /// A budget ran out before the page was fetched.
+    unchecked: Option<FetchFailure>,
 }
 
 /// What we know of a URL the site refers to.
@@ -98,8 +101,8 @@ pub async fn run(opts: InspectOptions) -> Result<Report, SiteError> {
 
     let (fetcher, home) = fetch_homepage(&opts, &site, &maker, &mut findings).await?;
     let homepage = homepage_status(&home, &site);
-    let mut scope = scope_hosts(&opts.url, &opts.extra_hosts);
-    let reachable = judge_homepage(&home, &site, &maker, &mut scope, &mut findings);
+    let scope = scope_hosts(&opts.url, &opts.extra_hosts);
+    let reachable = judge_homepage(&home, &site, &maker, &scope, &mut findings);
     if opts.transport_checks {
         findings.extend(transport_checks(&fetcher, &opts.url, &home, &maker, today).await);
     }
@@ -125,6 +128,8 @@ pub async fn run(opts: InspectOptions) -> Result<Report, SiteError> {
     let home_final = home
         .as_ref()
         .map(|f| f.url.clone())
+        .ok()
+        .filter(|u| u.host_str().is_some_and(|h| scope.contains(h)))
         .unwrap_or(opts.url.clone());
     let robots = fetch_robots(&opts, &fetcher, &home_final).await;
 
@@ -147,11 +152,19 @@ pub async fn run(opts: InspectOptions) -> Result<Report, SiteError> {
     let mut crawl = Crawl::new(&opts, &home_final, findings);
     crawl.pages_in_scope(&shared, &opts, &robots, home).await;
     let (refs_checked, mut ref_failures) = check_other_refs(&shared, &opts, &robots, &crawl).await;
+    let refs_checked = refs_checked
+        - ref_failures
+            .values()
+            .filter(|c| c.unchecked.is_some())
+            .count();
     let (broken_on_homepage, broken_elsewhere) =
         crawl.report_broken_refs(&shared, &mut ref_failures);
+    crawl.report_unchecked(&shared, &opts);
 
     let mut findings = merge_template_repeats(crawl.findings);
-    if let Some(facts) = &crawl.home_facts {
+    // A footer mark missing from the part of a cut homepage that was read
+    // may be in the part that was not.
+    if let Some(facts) = crawl.home_facts.as_ref().filter(|f| f.is_complete()) {
         findings.extend(checks::identity(
             &maker,
             opts.url.as_str(),
@@ -192,7 +205,39 @@ async fn fetch_homepage(
     } else {
         (opts.per_host_concurrency, opts.per_host_delay)
     };
-    let mut fetcher = Fetcher::new(opts.timeout, per_host, delay, opts.max_page_bytes, false)?;
+    let budgets = Budgets {
+        deadline: Some(tokio::time::Instant::now() + opts.max_duration),
+        per_host: Some(opts.host_budget),
+        exempt_hosts: scope_hosts(&opts.url, &opts.extra_hosts),
+    };
+    // The homepage is trusted as the person typed it; other hosts reach
+    // this machine and the link-local network only on our own sites.
+    let policy = AddressPolicy {
+        allow_all: opts.own_site,
+        trusted_hosts: opts
+            .url
+            .host_str()
+            .map(str::to_string)
+            .into_iter()
+            .collect(),
+        overrides: opts
+            .dns_overrides
+            .iter()
+            .map(|(name, ips)| (name.to_ascii_lowercase(), ips.clone()))
+            .collect(),
+    };
+    let fetcher_with = |accept_invalid: bool| {
+        Fetcher::guarded(
+            opts.timeout,
+            per_host,
+            delay,
+            opts.max_page_bytes,
+            accept_invalid,
+            policy.clone(),
+        )
+        .map(|f| f.with_budgets(budgets.clone()))
+    };
+    let mut fetcher = fetcher_with(false)?;
     let mut home = fetcher
         .fetch(&opts.url, Method::Get, Visitor::Browser, None)
         .await;
@@ -208,7 +253,7 @@ async fn fetch_homepage(
             &format!("访问 {site} 时：{}", shorten(detail, 400)),
             site,
         ));
-        fetcher = Fetcher::new(opts.timeout, per_host, delay, opts.max_page_bytes, true)?;
+        fetcher = fetcher_with(true)?;
         home = fetcher
             .fetch(&opts.url, Method::Get, Visitor::Browser, None)
             .await;
@@ -237,19 +282,33 @@ fn homepage_status(home: &Result<Fetched, FetchFailure>, site: &str) -> Homepage
     }
 }
 
-/// Whether the homepage answered, with the findings on how it answered; the
-/// host it ended on joins the scope.
+/// Whether the homepage answered, with the findings on how it answered. A
+/// redirect off the site's hosts is recorded, not crawled: the host it
+/// ends on does not join the scope (an attacker's redirect would make the
+/// crawl theirs).
 fn judge_homepage(
     home: &Result<Fetched, FetchFailure>,
     site: &str,
     maker: &FindingMaker,
-    scope: &mut HashSet<String>,
+    scope: &HashSet<String>,
     findings: &mut Vec<NewFinding>,
 ) -> bool {
     match home {
         Ok(f) if f.status < 400 => {
-            if let Some(h) = f.url.host_str() {
-                scope.insert(h.to_string());
+            if !f.url.host_str().is_some_and(|h| scope.contains(h)) {
+                findings.push(maker.make(
+                    crate::events::OFFSITE_REDIRECT,
+                    Severity::Medium,
+                    "首页跳转到站外地址",
+                    "Homepage redirects off the site",
+                    &format!(
+                        "首页跳转到 {}（{}），不属于本网站的主机，未继续巡查；\
+                         如该主机确属本网站，请把它加入网站的主机名（--host）",
+                        f.url,
+                        f.chain.iter().map(Url::as_str).collect::<Vec<_>>().join(" → ")
+                    ),
+                    site,
+                ));
             }
             if f.elapsed > SLOW_HOMEPAGE {
                 findings.push(maker.make(
@@ -273,6 +332,20 @@ fn judge_homepage(
                 "首页无法访问",
                 "Homepage unreachable",
                 &format!("首页返回 HTTP {}（{}）", f.status, f.url),
+                site,
+            ));
+            false
+        }
+        Err(FetchFailure::Refused(detail)) => {
+            findings.push(maker.make(
+                crate::events::OFFSITE_REDIRECT,
+                Severity::High,
+                "首页跳转到本机或链路本地地址",
+                "Homepage redirects to this machine or the link-local network",
+                &format!(
+                    "首页跳转到 {detail}，未跟随；\
+                     公开网站这样跳转，访客打不开首页，也可能是网站被篡改"
+                ),
                 site,
             ));
             false
@@ -326,6 +399,8 @@ struct Crawl {
     enqueued: usize,
     findings: Vec<NewFinding>,
     limits_hit: Vec<String>,
+    /// Pages and references a budget left unchecked, and which budget.
+    unchecked: HashMap<String, FetchFailure>,
 }
 
 impl Crawl {
@@ -347,6 +422,7 @@ impl Crawl {
             enqueued: 1,
             findings,
             limits_hit: Vec::new(),
+            unchecked: HashMap::new(),
         }
     }
 
@@ -400,6 +476,10 @@ impl Crawl {
         robots: &Robots,
     ) {
         let is_home = outcome.job.url == opts.url;
+        if let Some(why) = outcome.unchecked {
+            self.unchecked.insert(outcome.job.url.to_string(), why);
+            return;
+        }
         self.page_failures
             .insert(outcome.job.url.to_string(), outcome.failure);
         self.findings.extend(outcome.findings);
@@ -485,6 +565,12 @@ impl Crawl {
             let (broken, empty) = match (self.page_failures.get_mut(key), ref_failures.get_mut(key))
             {
                 (Some(f), _) => (f.clone(), false),
+                (None, Some(c)) if c.unchecked.is_some() => {
+                    if let Some(why) = c.unchecked.take() {
+                        self.unchecked.insert(key.clone(), why);
+                    }
+                    continue;
+                }
                 (None, Some(c)) => {
                     self.findings.append(&mut c.findings);
                     (c.broken.clone(), c.empty)
@@ -517,6 +603,97 @@ impl Crawl {
         }
         (broken_on_homepage, broken_elsewhere)
     }
+
+    /// The findings saying what was left unchecked: one for the
+    /// inspection's time budget, one per other host whose budget ran out
+    /// (each also a limit hit, so that findings not seen are not taken as
+    /// fixed), one for targets on this machine the site may not reach.
+    fn report_unchecked(&mut self, shared: &Shared, opts: &InspectOptions) {
+        let mut groups: HashMap<Left, Vec<&String>> = HashMap::new();
+        for (url, why) in &self.unchecked {
+            let left = match why {
+                FetchFailure::HostOutOfTime(host) => Left::Host(host.clone()),
+                FetchFailure::Refused(_) => Left::Local,
+                _ => Left::Inspection,
+            };
+            groups.entry(left).or_default().push(url);
+        }
+        let mut groups: Vec<_> = groups.into_iter().collect();
+        groups.sort();
+        for (left, mut urls) in groups {
+            urls.sort();
+            let examples: Vec<&str> = urls.iter().take(3).map(|u| u.as_str()).collect();
+            let examples = format!(
+                "如 {}{}",
+                examples.join("、"),
+                if urls.len() > 3 { " 等" } else { "" }
+            );
+            let n = urls.len();
+            let home = shared.homepage.as_str();
+            let (check, severity, zh, en, evidence, at, limit) = match &left {
+                Left::Inspection => (
+                    crate::events::TIME_BUDGET,
+                    Severity::Low,
+                    "巡查用时达到上限，部分内容未检查".to_string(),
+                    "Inspection time budget spent: not everything was checked",
+                    format!(
+                        "巡查用时超过 {} 分钟；{n} 个页面、链接和资源未检查（{examples}），它们是否正常未知",
+                        opts.max_duration.as_secs() / 60,
+                    ),
+                    home.to_string(),
+                    Some(format!(
+                        "巡查用时上限 {} 分钟",
+                        opts.max_duration.as_secs() / 60
+                    )),
+                ),
+                Left::Host(host) => (
+                    crate::events::TIME_BUDGET,
+                    Severity::Low,
+                    format!("站外网站 {host} 响应过慢，部分链接未检查"),
+                    "Another host's time budget spent: links to it not all checked",
+                    format!(
+                        "对 {host} 的请求累计用时超过 {} 秒；指向它的 {n} 个链接和资源未检查（{examples}），它们是否正常未知",
+                        opts.host_budget.as_secs(),
+                    ),
+                    format!("{home} {host}"),
+                    Some(format!(
+                        "单个站外主机用时上限 {} 秒",
+                        opts.host_budget.as_secs()
+                    )),
+                ),
+                Left::Local => (
+                    crate::events::LOCAL_TARGET,
+                    Severity::Medium,
+                    "链接或跳转指向本机或链路本地地址，未访问".to_string(),
+                    "Links or redirects to this machine or the link-local network: not followed",
+                    format!(
+                        "{n} 个链接或跳转的目标是本机（loopback）或链路本地地址（{examples}）；\
+                         本网站未标记为本单位网站，巡查不访问这些地址。访客打不开这样的链接，\
+                         它们也可能是借巡查探测本机服务的企图"
+                    ),
+                    format!("{home} local"),
+                    None,
+                ),
+            };
+            self.findings
+                .push(shared.maker.make(check, severity, zh, en, &evidence, &at));
+            if let Some(limit) = limit {
+                note(&mut self.limits_hit, limit);
+            }
+        }
+    }
+}
+
+/// What left a page or a reference unchecked.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Left {
+    /// The inspection's time budget.
+    Inspection,
+    /// One other host's time budget (`host:port`).
+    Host(String),
+    /// This machine or the link-local network, which the site may not
+    /// reach.
+    Local,
 }
 
 /// The finding for one reference that is broken.
@@ -565,7 +742,7 @@ async fn check_other_refs(
 ) -> (usize, HashMap<String, RefCheck>) {
     let mut to_check: Vec<(String, Url, RefKind, String)> = Vec::new();
     for (key, info) in &crawl.refs {
-        if crawl.page_failures.contains_key(key) {
+        if crawl.page_failures.contains_key(key) || crawl.unchecked.contains_key(key) {
             continue;
         }
         let in_scope = shared.in_scope(&info.url);
@@ -736,6 +913,7 @@ async fn process_page(
         facts: None,
         findings: Vec::new(),
         text_bytes: 0,
+        unchecked: None,
     };
     let Some(f) = fetch_page(&shared, &mut outcome, prefetched).await else {
         return outcome;
@@ -800,6 +978,10 @@ async fn fetch_page(
     };
     let f = match fetched {
         Ok(f) => f,
+        Err(e) if e.is_unchecked() => {
+            outcome.unchecked = Some(e);
+            return None;
+        }
         Err(e) => {
             if let FetchFailure::RedirectLoop(_) | FetchFailure::TooManyRedirects(_) = e {
                 outcome.findings.push(shared.maker.make(
@@ -855,6 +1037,21 @@ async fn analyse_page(
                 &format!(
                     "元素嵌套超过 {} 层，第 {at} 字节之后的内容未检查",
                     crate::page::MAX_NESTING
+                ),
+                page_url.as_str(),
+            ));
+        }
+        if let Some(at) = facts.cut_at_budget {
+            findings.push(shared.maker.make(
+                crate::events::PAGE_TOO_COMPLEX,
+                Severity::Low,
+                "页面结构异常，未完整检查",
+                "Malformed HTML: the page was not fully checked",
+                &format!(
+                    "页面中大量未闭合的格式标签（如 <b>、<font>）使浏览器在其后每个段落中重建这些元素，\
+                     所需元素超过 {} 个；第 {at} 字节之后的内容（共 {} 字节）未检查",
+                    crate::parse::element_budget(&text),
+                    text.len()
                 ),
                 page_url.as_str(),
             ));
@@ -916,6 +1113,8 @@ async fn compare_search_views(
 #[derive(Debug, Clone, Default)]
 struct RefCheck {
     broken: Option<String>,
+    /// A budget ran out before the reference was checked.
+    unchecked: Option<FetchFailure>,
     empty: bool,
     /// What reading the reference found (personal information in an
     /// attachment).
@@ -932,6 +1131,10 @@ async fn scan_attachment(shared: &Shared, url: &Url, referrer: &str, cap: usize)
         .await
     {
         Ok(f) => f,
+        Err(e) if e.is_unchecked() => {
+            out.unchecked = Some(e);
+            return out;
+        }
         Err(e) => {
             out.broken = Some(e.zh());
             return out;
@@ -1061,6 +1264,10 @@ async fn check_ref(fetcher: &Fetcher, url: &Url, kind: RefKind) -> RefCheck {
             out.broken = Some(format!("HTTP {}", f.status));
             return out;
         }
+        Err(e) if e.is_unchecked() => {
+            out.unchecked = Some(e);
+            return out;
+        }
         _ => {}
     }
     match fetcher
@@ -1076,6 +1283,7 @@ async fn check_ref(fetcher: &Fetcher, url: &Url, kind: RefKind) -> RefCheck {
                 out.broken = Some("返回的是网页而不是图片".into());
             }
         }
+        Err(e) if e.is_unchecked() => out.unchecked = Some(e),
         Err(e) => out.broken = Some(e.zh()),
     }
     out
@@ -1160,6 +1368,8 @@ async fn transport_checks(
                     &format!("站点提供 HTTPS（{other}），但 {at} 仍以明文 HTTP 提供内容"),
                     at,
                 )),
+                // Not asked: says nothing of HTTPS.
+                Err(e) if e.is_unchecked() => {}
                 Err(FetchFailure::Tls(e)) => out.push(maker.make(
                     "site.tls-error",
                     Severity::High,

@@ -12,6 +12,7 @@ use tokio::sync::Semaphore;
 use url::Url;
 
 use crate::SiteError;
+use crate::address::{AddressPolicy, GuardedResolver, Refused};
 
 /// How we present ourselves.
 pub const BROWSER_UA: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36 Shouwang-Site-Inspector/0.1";
@@ -88,6 +89,13 @@ pub enum FetchFailure {
     TooManyRedirects(Vec<Url>),
     BadRedirect(String),
     Other(String),
+    /// The inspection's time budget was spent: not asked.
+    OutOfTime,
+    /// This host's time budget was spent (`host:port`): not asked.
+    HostOutOfTime(String),
+    /// The target is this machine or the link-local network, and the site
+    /// may not reach it (`crate::address`): not connected to.
+    Refused(String),
 }
 
 impl FetchFailure {
@@ -109,14 +117,42 @@ impl FetchFailure {
             }
             FetchFailure::BadRedirect(e) => format!("无效的重定向: {e}"),
             FetchFailure::Other(e) => e.clone(),
+            FetchFailure::OutOfTime => "巡查用时已达上限，未检查".into(),
+            FetchFailure::HostOutOfTime(host) => {
+                format!("在 {host} 上的用时已达上限，未检查")
+            }
+            FetchFailure::Refused(detail) => format!("{detail}，未访问"),
         }
     }
+
+    /// A budget ran out before the request was made (or finished): the
+    /// target was not checked, which says nothing of whether it works.
+    pub fn is_unchecked(&self) -> bool {
+        matches!(
+            self,
+            FetchFailure::OutOfTime | FetchFailure::HostOutOfTime(_) | FetchFailure::Refused(_)
+        )
+    }
+}
+
+/// How long an inspection may take, in all and on each other host.
+#[derive(Debug, Clone, Default)]
+pub struct Budgets {
+    /// No request is made, or finishes, after this.
+    pub deadline: Option<tokio::time::Instant>,
+    /// Request time (sending, waiting, reading) one host may take in all.
+    pub per_host: Option<Duration>,
+    /// Hosts the per-host budget does not apply to: the site's own, which
+    /// the deadline bounds.
+    pub exempt_hosts: HashSet<String>,
 }
 
 /// Spacing and concurrency for one host.
 struct HostGate {
     permits: Semaphore,
     next_slot: Mutex<Instant>,
+    /// Request time spent on the host so far.
+    spent: Mutex<Duration>,
 }
 
 /// The HTTP side of an inspection.
@@ -126,20 +162,30 @@ pub struct Fetcher {
     delay: Duration,
     max_body: usize,
     gates: Mutex<HashMap<String, Arc<HostGate>>>,
+    budgets: Budgets,
+    /// Where requests may go.
+    policy: Arc<AddressPolicy>,
 }
 
 impl Fetcher {
-    pub fn new(
+    /// A fetcher that connects only where `policy` allows, judged on the
+    /// address each name resolves to as it connects.
+    pub fn guarded(
         timeout: Duration,
         per_host: usize,
         delay: Duration,
         max_body: usize,
         accept_invalid_certs: bool,
+        policy: AddressPolicy,
     ) -> Result<Fetcher, SiteError> {
+        let policy = Arc::new(policy);
         // rustls needs a process-wide crypto provider; another part of the
         // program may have installed one already, which is as good.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
+            .dns_resolver(GuardedResolver {
+                policy: policy.clone(),
+            })
             .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
@@ -156,15 +202,72 @@ impl Fetcher {
             delay,
             max_body,
             gates: Mutex::new(HashMap::new()),
+            budgets: Budgets::default(),
+            policy,
         })
     }
 
-    fn gate(&self, url: &Url) -> Arc<HostGate> {
-        let key = format!(
+    /// The same fetcher, bounded by `budgets`.
+    pub fn with_budgets(mut self, budgets: Budgets) -> Fetcher {
+        self.budgets = budgets;
+        self
+    }
+
+    fn gate_key(url: &Url) -> String {
+        format!(
             "{}:{}",
             url.host_str().unwrap_or(""),
             url.port_or_known_default().unwrap_or(0)
-        );
+        )
+    }
+
+    /// Whether the per-host budget applies to `url`'s host.
+    fn budgeted(&self, url: &Url) -> bool {
+        self.budgets.per_host.is_some()
+            && !url
+                .host_str()
+                .is_some_and(|h| self.budgets.exempt_hosts.contains(h))
+    }
+
+    /// Refuse a request to a host whose budget is spent.
+    fn check_host_budget(&self, url: &Url) -> Result<(), FetchFailure> {
+        let Some(limit) = self.budgets.per_host.filter(|_| self.budgeted(url)) else {
+            return Ok(());
+        };
+        let spent = *self
+            .gate(url)
+            .spent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if spent >= limit {
+            return Err(FetchFailure::HostOutOfTime(Self::gate_key(url)));
+        }
+        Ok(())
+    }
+
+    /// An address written in the URL is never resolved, so the resolver
+    /// cannot judge it: it is judged here.
+    fn check_literal_address(&self, url: &Url) -> Result<(), FetchFailure> {
+        let ip = match url.host() {
+            Some(url::Host::Ipv4(a)) => std::net::IpAddr::V4(a),
+            Some(url::Host::Ipv6(a)) => std::net::IpAddr::V6(a),
+            _ => return Ok(()),
+        };
+        self.policy
+            .check(url.host_str().unwrap_or_default(), ip)
+            .map_err(|e| FetchFailure::Refused(format!("{url}（{e}）")))
+    }
+
+    fn charge(&self, url: &Url, took: Duration) {
+        if self.budgeted(url) {
+            let gate = self.gate(url);
+            let mut spent = gate.spent.lock().unwrap_or_else(|p| p.into_inner());
+            *spent += took;
+        }
+    }
+
+    fn gate(&self, url: &Url) -> Arc<HostGate> {
+        let key = Self::gate_key(url);
         let mut gates = self.gates.lock().unwrap_or_else(|p| p.into_inner());
         gates
             .entry(key)
@@ -172,6 +275,7 @@ impl Fetcher {
                 Arc::new(HostGate {
                     permits: Semaphore::new(self.per_host),
                     next_slot: Mutex::new(Instant::now()),
+                    spent: Mutex::new(Duration::ZERO),
                 })
             })
             .clone()
@@ -191,6 +295,24 @@ impl Fetcher {
     }
 
     async fn fetch_with_cap(
+        &self,
+        url: &Url,
+        method: Method,
+        visitor: Visitor,
+        cap: usize,
+    ) -> Result<Fetched, FetchFailure> {
+        let fetch = self.follow(url, method, visitor, cap);
+        match self.budgets.deadline {
+            Some(deadline) => tokio::time::timeout_at(deadline, fetch)
+                .await
+                .unwrap_or(Err(FetchFailure::OutOfTime)),
+            None => fetch.await,
+        }
+    }
+
+    /// The request and the redirects after it, each hop's time charged to
+    /// its host.
+    async fn follow(
         &self,
         url: &Url,
         method: Method,
@@ -235,26 +357,10 @@ impl Fetcher {
                 .get::<reqwest::tls::TlsInfo>()
                 .and_then(|i| i.peer_certificate())
                 .and_then(crate::cert::not_after);
-            let mut resp = resp;
-            let mut body = Vec::new();
-            let mut truncated = false;
-            if method == Method::Get {
-                loop {
-                    match resp.chunk().await {
-                        Ok(Some(chunk)) => {
-                            let room = cap.saturating_sub(body.len());
-                            if chunk.len() > room {
-                                body.extend_from_slice(&chunk[..room]);
-                                truncated = true;
-                                break;
-                            }
-                            body.extend_from_slice(&chunk);
-                        }
-                        Ok(None) => break,
-                        Err(e) => return Err(classify(&e)),
-                    }
-                }
-            }
+            let reading = Instant::now();
+            let read = read_body(resp, method, cap).await;
+            self.charge(&current, reading.elapsed());
+            let (body, truncated) = read?;
             return Ok(Fetched {
                 url: current,
                 chain,
@@ -286,6 +392,8 @@ impl Fetcher {
         method: Method,
         visitor: Visitor,
     ) -> Result<reqwest::Response, FetchFailure> {
+        self.check_literal_address(url)?;
+        self.check_host_budget(url)?;
         let gate = self.gate(url);
         let _permit = gate
             .permits
@@ -313,13 +421,54 @@ impl Fetcher {
                 .header(USER_AGENT, BROWSER_UA)
                 .header(REFERER, SEARCH_REFERER),
         };
-        req.send().await.map_err(|e| classify(&e))
+        // Another request may have spent the budget while this one waited.
+        self.check_host_budget(url)?;
+        let sent = Instant::now();
+        let resp = req.send().await.map_err(|e| classify(&e));
+        self.charge(url, sent.elapsed());
+        resp
     }
+}
+
+/// The body of a GET, up to `cap` bytes; whether it was cut.
+async fn read_body(
+    mut resp: reqwest::Response,
+    method: Method,
+    cap: usize,
+) -> Result<(Vec<u8>, bool), FetchFailure> {
+    let mut body = Vec::new();
+    if method == Method::Get {
+        loop {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => {
+                    let room = cap.saturating_sub(body.len());
+                    if chunk.len() > room {
+                        body.extend_from_slice(&chunk[..room]);
+                        return Ok((body, true));
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => return Err(classify(&e)),
+            }
+        }
+    }
+    Ok((body, false))
 }
 
 /// Sort a reqwest error into what a person can act on. The chain of
 /// sources is searched because reqwest wraps hyper wraps rustls.
 fn classify(e: &reqwest::Error) -> FetchFailure {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(refused) = s.downcast_ref::<Refused>() {
+            return FetchFailure::Refused(match e.url() {
+                Some(url) => format!("{url}（{refused}）"),
+                None => refused.to_string(),
+            });
+        }
+        source = s.source();
+    }
     if e.is_timeout() {
         return FetchFailure::Timeout;
     }

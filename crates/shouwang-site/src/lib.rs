@@ -11,6 +11,7 @@
 //! Each problem is a [`NewFinding`](shouwang_model::NewFinding) of sensor
 //! `site`; the run is summed up in one [`NewEvent`](shouwang_model::NewEvent).
 
+mod address;
 pub mod availability;
 /// The site sensor's event kinds, check-id prefixes and details (the types
 /// live in the model, which the console and the report read them from).
@@ -26,9 +27,11 @@ mod decode;
 mod fetch;
 mod html;
 pub mod page;
+mod parse;
 pub mod runtime;
 pub mod score;
 mod snapshot;
+pub mod text;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -78,8 +81,8 @@ pub enum SiteError {
     },
     #[error(transparent)]
     Json(#[from] serde_json::Error),
-    #[error("the background task panicked")]
-    Panicked(#[source] tokio::task::JoinError),
+    #[error(transparent)]
+    Panicked(#[from] shouwang_store::Panicked),
 }
 
 /// How to inspect a site. [`InspectOptions::new`] gives the defaults.
@@ -94,6 +97,10 @@ pub struct InspectOptions {
     pub own_site: bool,
     /// Host names besides the homepage's that belong to the site.
     pub extra_hosts: Vec<String>,
+    /// Names connected to at these addresses instead of those DNS gives
+    /// (a site served from an address its name does not point to yet);
+    /// judged as resolved addresses are.
+    pub dns_overrides: std::collections::HashMap<String, Vec<std::net::IpAddr>>,
     pub max_pages: usize,
     pub max_depth: usize,
     /// Links, images and other references checked at most.
@@ -107,6 +114,13 @@ pub struct InspectOptions {
     /// Per request, including the body. The inspection rules count a visit
     /// that has not opened after 15 s as failed.
     pub timeout: Duration,
+    /// The whole inspection, at most: requests not made by then are not
+    /// made, and the finding `site.time-budget` says what was not checked.
+    pub max_duration: Duration,
+    /// Request time each host other than the site's own may take in all
+    /// (a host that accepts connections and never answers would hold every
+    /// check of a link to it for the whole timeout).
+    pub host_budget: Duration,
     /// Bytes of one page read at most; the rest is not looked at.
     pub max_page_bytes: usize,
     /// Download the site's own attachments (DOCX, XLSX, PDF, DOC, XLS, …)
@@ -137,6 +151,7 @@ impl InspectOptions {
             name: None,
             own_site: false,
             extra_hosts: Vec::new(),
+            dns_overrides: Default::default(),
             max_pages: 2000,
             max_depth: 10,
             max_refs: 50_000,
@@ -144,6 +159,8 @@ impl InspectOptions {
             per_host_concurrency: 4,
             per_host_delay: Duration::from_millis(50),
             timeout: Duration::from_secs(15),
+            max_duration: Duration::from_secs(60 * 60),
+            host_budget: Duration::from_secs(120),
             max_page_bytes: 8 * 1024 * 1024,
             scan_attachments: true,
             max_attachment_bytes: 32 * 1024 * 1024,

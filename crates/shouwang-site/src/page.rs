@@ -2,7 +2,7 @@
 //! and resources (each marked when hidden by CSS), meta tags, list entries
 //! with dates, the article body, inline scripts.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
 use ego_tree::NodeRef;
@@ -101,9 +101,20 @@ pub struct PageFacts {
     /// The page nested elements deeper than [`MAX_NESTING`]; only the part
     /// before that point was analysed.
     pub cut_at_nesting: Option<usize>,
+    /// The page made the parser build more elements than its budget
+    /// ([`crate::parse::element_budget`]); only the part before this byte
+    /// was analysed.
+    pub cut_at_budget: Option<usize>,
 }
 
 impl PageFacts {
+    /// The whole page was analysed. A check that a page lacks something
+    /// (text, a recent entry, a footer mark) can say so only of a whole
+    /// page; what a part holds is found in it all the same.
+    pub fn is_complete(&self) -> bool {
+        self.cut_at_nesting.is_none() && self.cut_at_budget.is_none()
+    }
+
     pub fn is_article(&self) -> bool {
         self.meta.article_title.is_some()
             || (self.article_body.is_some() && self.list_entries.len() < 3)
@@ -163,7 +174,16 @@ const ARTICLE_SELECTORS: &[&str] = &[
 /// (a `<base href>` in the page overrides it).
 pub fn analyse(html: &str, base: &Url, today: NaiveDate) -> PageFacts {
     let cut = nesting_cut(html);
-    let doc = Html::parse_document(cut.map_or(html, |at| &html[..at]));
+    let html = cut.map_or(html, |at| &html[..at]);
+    let parsed = crate::parse::parse_budgeted(html, crate::parse::element_budget(html));
+    if let Some(at) = parsed.cut_at {
+        tracing::debug!(
+            at,
+            elements = parsed.elements,
+            "page cut at the element budget"
+        );
+    }
+    let doc = parsed.doc;
     let base = base_href(&doc, base);
     let hidden_css = HiddenSelectors::from_style_blocks(&doc);
     let mut facts = PageFacts {
@@ -188,16 +208,21 @@ pub fn analyse(html: &str, base: &Url, today: NaiveDate) -> PageFacts {
     facts.list_entries = list_entries(&doc, &hidden_css, today);
     facts.article_body = article_body(&doc, &hidden_css);
     facts.cut_at_nesting = cut;
+    facts.cut_at_budget = parsed.cut_at;
     facts
 }
 
 /// Where the element nesting of `html` first goes deeper than
 /// [`MAX_NESTING`], by a quick scan of tags: void elements, self-closing
 /// tags and elements whose end tag is usually left out (p, li, td, …) do
-/// not count, so sloppy but ordinary pages are never cut.
+/// not count, so sloppy but ordinary pages are never cut. An end tag counts
+/// only when an element of its name is open: the parser ignores a stray
+/// one, and `<b></q>` repeated must not pass for shallow while the
+/// parser's stack grows by one at each `<b>`.
 fn nesting_cut(html: &str) -> Option<usize> {
     let b = html.as_bytes();
     let mut depth = 0usize;
+    let mut open: HashMap<String, usize> = HashMap::new();
     let mut i = 0;
     // The next `>` at or after `i`, found once and kept while `i` has not
     // passed it: searching again from every `<` made a page of unclosed
@@ -247,7 +272,10 @@ fn nesting_cut(html: &str) -> Option<usize> {
             continue;
         }
         if closing {
-            depth = depth.saturating_sub(1);
+            if let Some(n) = open.get_mut(&name).filter(|n| **n > 0) {
+                *n -= 1;
+                depth = depth.saturating_sub(1);
+            }
             continue;
         }
         let tag_end = match next_gt {
@@ -268,6 +296,7 @@ fn nesting_cut(html: &str) -> Option<usize> {
         if depth > MAX_NESTING {
             return Some(at);
         }
+        *open.entry(name).or_default() += 1;
     }
     None
 }
@@ -796,6 +825,30 @@ mod tests {
         assert_eq!(nesting_cut(&html), None);
         let deep = "<div ".repeat(MAX_NESTING + 1);
         assert_eq!(nesting_cut(&deep), Some(MAX_NESTING * 5));
+    }
+
+    #[test]
+    fn stray_end_tags_do_not_hide_elements_left_open() {
+        // The parser ignores `</q>` with no `<q>` open, so each `<b>` stays
+        // on its stack; the scan once counted the `</q>` as a close.
+        let html = "<b id=1></q>".repeat(MAX_NESTING + 10);
+        assert!(nesting_cut(&html).is_some());
+        let closed = "<b id=1></b>".repeat(MAX_NESTING + 10);
+        assert_eq!(nesting_cut(&closed), None);
+    }
+
+    #[test]
+    fn a_page_that_makes_the_parser_rebuild_thousands_of_elements_is_read_in_part() {
+        let opened: String = (0..1400).map(|i| format!("<b id={i}>")).collect();
+        let html = format!(
+            "<title>首页</title><p>开头</p><div>{opened}</div>{}<p>末尾</p>",
+            "<div>x</div>".repeat(6000)
+        );
+        let f = page(&html);
+        assert!(f.cut_at_budget.is_some());
+        assert!(!f.is_complete());
+        assert_eq!(f.title, "首页");
+        assert!(f.text.contains("开头") && !f.text.contains("末尾"));
     }
 
     /// Properties on hostile pages: the facts come back, within the

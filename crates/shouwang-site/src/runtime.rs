@@ -17,7 +17,7 @@ use shouwang_model::{
     Asset, AssetKind, AssetRef, FindingStatus, NewEvent, NewFinding, Provenance, Severity,
 };
 use shouwang_store::{
-    EventFilter, FindingFilter, NewAuditEntry, RunScope, Store, StoreError, TimeRange,
+    EventFilter, FindingFilter, NewAuditEntry, RunScope, Store, StoreError, TimeRange, try_blocking,
 };
 use tokio::sync::watch;
 
@@ -103,8 +103,8 @@ pub fn record_run(
 }
 
 /// The scheduled inspections of `shouwang up`: at each time of `[site]
-/// schedule` (China time), every site added with `site add`, one after
-/// another, recorded as `site inspect --all` records them, with the
+/// schedule` (China time), every site added with `site add`, `[site]
+/// concurrent_sites` at a time, recorded as `site inspect --all` records them, with the
 /// snapshots under `data_dir`. A failed run is logged and the schedule
 /// goes on; `stop` turning true ends it between and during runs.
 pub async fn run_schedule(
@@ -130,44 +130,78 @@ pub async fn run_schedule(
             _ = stop.wait_for(|&s| s) => return Ok(()),
         }
         let targets = listed_targets(&store).await;
-        for t in targets {
+        let runs = inspect_targets(config, &store, &snapshots, &dictionary, targets);
+        tokio::select! {
+            () = runs => {}
+            _ = stop.wait_for(|&s| s) => return Ok(()),
+        }
+    }
+}
+
+/// Inspect and record `targets`, `[site] concurrent_sites` at a time: one
+/// site that is slow or hostile holds one slot for at most its inspection
+/// budget, and the others go on in the rest.
+async fn inspect_targets(
+    config: &SiteConfig,
+    store: &Arc<dyn Store>,
+    snapshots: &Path,
+    dictionary: &Arc<Dictionary>,
+    targets: Vec<Target>,
+) {
+    let mut runs = tokio::task::JoinSet::new();
+    let mut pending = targets.into_iter();
+    loop {
+        while runs.len() < config.concurrent_sites.max(1) {
+            let Some(t) = pending.next() else { break };
             let mut opts = config.options(t.url.clone(), dictionary.clone());
             opts.name = t.name.clone();
             opts.own_site = t.own;
-            let result = tokio::select! {
-                r = crate::inspect(opts) => r,
-                _ = stop.wait_for(|&s| s) => return Ok(()),
-            };
-            let mut report = match result {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::warn!(target: "site", site = %t.url, "cannot inspect: {e}");
-                    continue;
-                }
-            };
             let (store, snapshots, dictionary) =
-                (store.clone(), snapshots.clone(), dictionary.clone());
-            let site = t.url.to_string();
-            let kept = blocking(move || {
-                record_run(
-                    store.as_ref(),
-                    &snapshots,
-                    &mut report,
-                    &t,
-                    None,
-                    &dictionary,
-                )
-                .map(|()| (report.findings.len(), report.pages))
-            })
-            .await;
-            match kept {
-                Ok((findings, pages)) => {
-                    tracing::info!(target: "site", %site, pages, findings, "website inspected")
-                }
-                Err(e) => {
-                    tracing::warn!(target: "site", %site, "cannot record the inspection: {}", chain(&e))
-                }
-            }
+                (store.clone(), snapshots.to_path_buf(), dictionary.clone());
+            runs.spawn(inspect_and_record(opts, t, store, snapshots, dictionary));
+        }
+        match runs.join_next().await {
+            Some(Ok(())) => {}
+            Some(Err(e)) => tracing::warn!(target: "site", "an inspection task failed: {e}"),
+            None => return,
+        }
+    }
+}
+
+/// One scheduled inspection, recorded; failures are logged.
+async fn inspect_and_record(
+    opts: InspectOptions,
+    t: Target,
+    store: Arc<dyn Store>,
+    snapshots: std::path::PathBuf,
+    dictionary: Arc<Dictionary>,
+) {
+    let mut report = match crate::inspect(opts).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(target: "site", site = %t.url, "cannot inspect: {e}");
+            return;
+        }
+    };
+    let site = t.url.to_string();
+    let kept = try_blocking(move || {
+        record_run(
+            store.as_ref(),
+            &snapshots,
+            &mut report,
+            &t,
+            None,
+            &dictionary,
+        )
+        .map(|()| (report.findings.len(), report.pages))
+    })
+    .await;
+    match kept {
+        Ok((findings, pages)) => {
+            tracing::info!(target: "site", %site, pages, findings, "website inspected")
+        }
+        Err(e) => {
+            tracing::warn!(target: "site", %site, "cannot record the inspection: {}", chain(&e))
         }
     }
 }
@@ -176,7 +210,7 @@ pub async fn run_schedule(
 /// list them, so the loop waits for its next turn.
 async fn listed_targets(store: &Arc<dyn Store>) -> Vec<Target> {
     let store = store.clone();
-    match blocking(move || stored_targets(store.as_ref(), false)).await {
+    match try_blocking(move || stored_targets(store.as_ref(), false)).await {
         Ok(t) => t,
         Err(e) => {
             tracing::warn!(target: "site", "cannot list the sites: {}", chain(&e));
@@ -201,7 +235,7 @@ pub async fn run_probes(
         let targets = listed_targets(&store).await;
         for t in targets {
             let result = tokio::select! {
-                r = availability::probe(&t.url, timeout) => r,
+                r = availability::probe(&t.url, t.own, timeout) => r,
                 _ = stop.wait_for(|&s| s) => return Ok(()),
             };
             let probe: Probe = match result {
@@ -213,7 +247,7 @@ pub async fn run_probes(
             };
             let store = store.clone();
             let site = t.url.to_string();
-            let kept = blocking(move || record_probe(store.as_ref(), &site, &probe)).await;
+            let kept = try_blocking(move || record_probe(store.as_ref(), &site, &probe)).await;
             if let Err(e) = kept {
                 tracing::warn!(target: "site", site = %t.url, "cannot record the probe: {}", chain(&e))
             }
@@ -308,11 +342,9 @@ pub fn compare_and_keep_snapshot(
         Err(e) => return Err(snapshot_error("read the site snapshot", &path)(e)),
     }
     std::fs::create_dir_all(dir).map_err(snapshot_error("create", dir))?;
-    // Write aside and rename, so that a crash never leaves half a snapshot.
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, serde_json::to_vec(&report.snapshot)?)
-        .map_err(snapshot_error("write", &tmp))?;
-    std::fs::rename(&tmp, &path).map_err(snapshot_error("write", &path))?;
+    // Replaced whole, so that a crash never leaves half a snapshot.
+    shouwang_store::replace_file(&path, &serde_json::to_vec(&report.snapshot)?, 0o600)
+        .map_err(snapshot_error("write", &path))?;
     Ok(())
 }
 
@@ -468,15 +500,6 @@ fn snapshot_error(doing: &'static str, path: &Path) -> impl FnOnce(std::io::Erro
         path,
         source,
     }
-}
-
-/// Store work off the async threads: the store is synchronous.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, SiteError> + Send + 'static,
-) -> Result<T, SiteError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(SiteError::Panicked)?
 }
 
 /// An error and its causes, as the log shows them.

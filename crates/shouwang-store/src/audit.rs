@@ -4,11 +4,17 @@
 //! actor, action, target, details and the previous entry's hash. The key
 //! lives in the data dir (mode 0600), not in the database, so someone who can
 //! write the database but not read the key cannot forge a consistent chain.
-//! A separate head row records the last sequence number and hash, so deleting
-//! rows from the end is caught too.
+//! A separate head row records the last sequence number and hash, signed
+//! with the same key, so deleting rows from the end is caught too, and so
+//! is a head rewritten to match (the MAC cannot be made without the key).
+//!
+//! What the key cannot catch is a replay: rows deleted from the end and an
+//! older head, with its own valid MAC, put back. Only a copy of the head
+//! kept elsewhere can: an [`AuditAnchor`], printed in each 自查报告 and by
+//! `audit anchor`, sent to the notification channels, and given back to
+//! `audit verify --anchor`.
 
 use std::fs;
-use std::io::Write;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
@@ -36,18 +42,8 @@ pub fn load_or_create_secret(path: &Path) -> Result<[u8; 32]> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let mut bytes = [0u8; 32];
             rand::rng().fill_bytes(&mut bytes);
-            let tmp = path.with_extension("key.tmp");
-            let mut opts = fs::OpenOptions::new();
-            opts.write(true).create(true).truncate(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-            let write = || -> std::io::Result<()> {
-                let mut f = opts.open(&tmp)?;
-                f.write_all(&bytes)?;
-                f.sync_all()?;
-                fs::rename(&tmp, path)
-            };
-            write().map_err(|e| err(format!("cannot create it: {e}")))?;
+            crate::replace_file(path, &bytes, 0o600)
+                .map_err(|e| err(format!("cannot create it: {e}")))?;
             Ok(bytes)
         }
         Err(e) => Err(err(format!("cannot read it: {e}"))),
@@ -92,6 +88,55 @@ impl AuditKey {
     }
 }
 
+/// The migration that added the head's MAC; the store applying it signs
+/// the head it finds.
+pub(crate) const HEAD_MAC_VERSION: i64 = 5;
+
+/// The head row: the last entry's sequence number and hash, and the MAC
+/// over both (`None` only if someone cleared it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditHead {
+    pub seq: i64,
+    pub hash: String,
+    pub mac: Option<String>,
+}
+
+/// An entry's sequence number and hash, written down outside the box (in a
+/// report, a notification) to prove later that the log reached it.
+/// Written `SEQ:HASH`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditAnchor {
+    pub seq: i64,
+    pub hash: String,
+}
+
+impl std::fmt::Display for AuditAnchor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.seq, self.hash)
+    }
+}
+
+/// A `SEQ:HASH` that is not an anchor.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{0:?} is not an audit anchor: write it as `audit anchor` prints it, SEQ:HASH (e.g. 1042:3f9a…, 64 hex digits)"
+)]
+pub struct BadAnchor(pub String);
+
+impl std::str::FromStr for AuditAnchor {
+    type Err = BadAnchor;
+    fn from_str(s: &str) -> std::result::Result<Self, BadAnchor> {
+        let bad = || BadAnchor(s.to_string());
+        let (seq, hash) = s.trim().split_once(':').ok_or_else(bad)?;
+        let seq: i64 = seq.trim().parse().map_err(|_| bad())?;
+        let hash = hash.trim().to_ascii_lowercase();
+        if seq < 0 || hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(bad());
+        }
+        Ok(AuditAnchor { seq, hash })
+    }
+}
+
 /// What `verify` found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "verdict", rename_all = "kebab-case")]
@@ -107,6 +152,17 @@ pub enum AuditVerdict {
     /// The chain ends at `last_seq` but the head says `head_seq`: rows were
     /// deleted from the end (or the head was changed).
     Truncated { last_seq: i64, head_seq: i64 },
+    /// The head row does not carry the key's MAC over its sequence number
+    /// and hash: it was rewritten, most likely to hide deleted entries.
+    HeadForged { head_seq: i64 },
+    /// The log holds no entries while the store holds users, each of whose
+    /// creation was audited: the log was emptied and its head reset.
+    Emptied { users: usize },
+    /// The log ends at `head_seq`, before the anchored entry
+    /// `anchored_seq`: entries were deleted and an older head put back.
+    Rewound { head_seq: i64, anchored_seq: i64 },
+    /// The anchored entry is there but is not the entry that was anchored.
+    AnchorMismatch { seq: i64 },
 }
 
 impl AuditVerdict {
@@ -137,6 +193,25 @@ impl std::fmt::Display for AuditVerdict {
                 f,
                 "audit log TAMPERED: entries after {last_seq} (up to {head_seq}) were deleted"
             ),
+            AuditVerdict::HeadForged { head_seq } => write!(
+                f,
+                "audit log TAMPERED: its head (entry {head_seq}) was rewritten without the audit key, most likely to hide entries deleted from the end"
+            ),
+            AuditVerdict::Emptied { users } => write!(
+                f,
+                "audit log TAMPERED: it holds no entries, but {users} user(s) exist and each one's creation was recorded in it: the log was emptied"
+            ),
+            AuditVerdict::Rewound {
+                head_seq,
+                anchored_seq,
+            } => write!(
+                f,
+                "audit log TAMPERED: it ends at entry {head_seq}, but entry {anchored_seq} was anchored: entries were deleted and an older head put back"
+            ),
+            AuditVerdict::AnchorMismatch { seq } => write!(
+                f,
+                "audit log TAMPERED: entry {seq} is not the entry that was anchored (it was replaced)"
+            ),
         }
     }
 }
@@ -149,7 +224,7 @@ const VERIFY_BATCH: usize = 10_000;
 /// an entry past that head too was put there without the chain.
 pub(crate) fn verify<S: Store + ?Sized>(store: &S) -> Result<AuditVerdict> {
     let key = store.audit_key();
-    let (mut head_seq, mut head_hash) = store.audit_head()?;
+    let mut head = store.signed_audit_head()?;
     let mut expected_seq = 1;
     let mut prev = GENESIS_HASH.to_string();
     loop {
@@ -161,14 +236,14 @@ pub(crate) fn verify<S: Store + ?Sized>(store: &S) -> Result<AuditVerdict> {
             if e.seq != expected_seq {
                 return Ok(AuditVerdict::Deleted { seq: expected_seq });
             }
-            if e.seq > head_seq {
+            if e.seq > head.seq {
                 // The entry and its head move commit together, so the head
                 // read now covers every entry appended since.
-                (head_seq, head_hash) = store.audit_head()?;
+                head = store.signed_audit_head()?;
             }
             // A row beyond the recorded head, or one that does not link to
             // its predecessor, was put there without the chain.
-            if e.seq > head_seq || e.prev_hash != prev {
+            if e.seq > head.seq || e.prev_hash != prev {
                 return Ok(AuditVerdict::Inserted { seq: e.seq });
             }
             if e.hash != key.hash_of(e) {
@@ -179,13 +254,68 @@ pub(crate) fn verify<S: Store + ?Sized>(store: &S) -> Result<AuditVerdict> {
         }
     }
     let last_seq = expected_seq - 1;
-    if last_seq != head_seq || prev != head_hash {
+    let head_seq = head.seq;
+    if last_seq != head_seq || prev != head.hash {
         return Ok(AuditVerdict::Truncated { last_seq, head_seq });
+    }
+    if head.mac.as_deref() != Some(key.head_mac(head.seq, &head.hash).as_str()) {
+        return Ok(AuditVerdict::HeadForged { head_seq });
+    }
+    if last_seq == 0 {
+        let users = store.users()?.len();
+        if users > 0 {
+            return Ok(AuditVerdict::Emptied { users });
+        }
     }
     Ok(AuditVerdict::Intact { entries: last_seq })
 }
 
+/// [`verify`], and then that the log still reaches `anchor`, an entry
+/// written down earlier outside the box.
+pub(crate) fn verify_against<S: Store + ?Sized>(
+    store: &S,
+    anchor: &AuditAnchor,
+) -> Result<AuditVerdict> {
+    let verdict = verify(store)?;
+    let AuditVerdict::Intact { entries } = verdict else {
+        return Ok(verdict);
+    };
+    if anchor.seq == 0 {
+        return Ok(verdict);
+    }
+    if entries < anchor.seq {
+        return Ok(AuditVerdict::Rewound {
+            head_seq: entries,
+            anchored_seq: anchor.seq,
+        });
+    }
+    match store.audit_entries(anchor.seq - 1, 1)?.first() {
+        Some(e) if e.seq == anchor.seq && e.hash == anchor.hash => Ok(verdict),
+        _ => Ok(AuditVerdict::AnchorMismatch { seq: anchor.seq }),
+    }
+}
+
+/// The anchor of the log as it stands: its head's sequence number and hash.
+pub(crate) fn anchor<S: Store + ?Sized>(store: &S) -> Result<AuditAnchor> {
+    let head = store.signed_audit_head()?;
+    Ok(AuditAnchor {
+        seq: head.seq,
+        hash: head.hash,
+    })
+}
+
 impl AuditKey {
+    /// The MAC of the head row over its sequence number and hash; domain
+    /// separated from the entries' hashes, so one is never taken for the
+    /// other.
+    pub(crate) fn head_mac(&self, seq: i64, hash: &str) -> String {
+        let mut h = blake3::Hasher::new_keyed(&self.0);
+        h.update(b"shouwang audit head\0");
+        h.update(&seq.to_le_bytes());
+        h.update(hash.as_bytes());
+        h.finalize().to_hex().to_string()
+    }
+
     /// The entry that follows `prev_hash` at `seq`.
     pub(crate) fn chain(
         &self,

@@ -8,10 +8,11 @@
 //! deleted behind Shouwang's back.
 //!
 //! The trait is synchronous: SQLite is, and it keeps the libraries testable
-//! without a runtime. Async callers (the console) go through
-//! `spawn_blocking`.
+//! without a runtime. Async callers go through [`blocking`].
 
 mod audit;
+mod blocking;
+mod file;
 mod incident;
 mod pool;
 mod postgres;
@@ -19,6 +20,7 @@ mod postgres_incident;
 mod postgres_report;
 mod postgres_tx;
 mod report;
+mod sql;
 mod sqlite;
 mod sqlite_incident;
 mod sqlite_report;
@@ -36,7 +38,11 @@ use shouwang_model::{
     NewTimelineEntry, Severity, TimelineEntry,
 };
 
-pub use audit::{AuditKey, AuditVerdict, GENESIS_HASH, load_or_create_secret};
+pub use audit::{
+    AuditAnchor, AuditHead, AuditKey, AuditVerdict, BadAnchor, GENESIS_HASH, load_or_create_secret,
+};
+pub use blocking::{Panicked, blocking, try_blocking};
+pub use file::replace_file;
 pub use incident::{
     ChangeNote, IncidentBatch, IncidentChange, IncidentFilter, Members, UNIT_PROFILE_SETTING,
     unit_profile,
@@ -52,7 +58,7 @@ pub use tx::{RESOLVED_NAMED, RunScope, Tx, resolve_not_seen};
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// Everything that can go wrong in the store, phrased for the person who
 /// has to fix it.
@@ -545,7 +551,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// The newest entries, newest first, for display.
     fn recent_audit(&self, limit: usize) -> Result<Vec<AuditEntry>>;
     /// The recorded head of the chain: the last sequence number and hash.
-    fn audit_head(&self) -> Result<(i64, String)>;
+    fn audit_head(&self) -> Result<(i64, String)> {
+        let h = self.signed_audit_head()?;
+        Ok((h.seq, h.hash))
+    }
+    /// The head with its MAC, read in one statement.
+    fn signed_audit_head(&self) -> Result<AuditHead>;
     /// The key the chain is computed with.
     fn audit_key(&self) -> &AuditKey;
 
@@ -621,6 +632,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Walk the whole chain and name the first row that does not fit.
     fn verify_audit(&self) -> Result<AuditVerdict> {
         audit::verify(self)
+    }
+
+    /// [`verify_audit`](Self::verify_audit), and that the log still reaches
+    /// an anchor written down earlier (which catches a replayed older head).
+    fn verify_audit_against(&self, anchor: &AuditAnchor) -> Result<AuditVerdict> {
+        audit::verify_against(self, anchor)
+    }
+
+    /// The log's anchor now, to be written down outside the box.
+    fn audit_anchor(&self) -> Result<AuditAnchor> {
+        audit::anchor(self)
     }
 }
 
@@ -747,7 +769,7 @@ impl Where {
 }
 
 /// The columns of a finding row, in the order both backends read them.
-pub(crate) const FINDING_COLS: &str = "id, sensor, check_id, asset_kind, asset_locator, severity, title_zh, title_en, evidence, location, status, first_seen, last_seen, version, observed_at, input";
+pub(crate) use crate::sql::FINDING_COLS;
 
 /// The whole query of `Store::findings` (and `Tx::findings`) for a filter,
 /// with the backend's placeholders.

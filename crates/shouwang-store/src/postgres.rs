@@ -1,5 +1,7 @@
 //! The PostgreSQL store, for a central server that watches many units.
 
+use crate::sql;
+use crate::sql::TOKEN_COLS;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
@@ -25,7 +27,18 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../migrations/postgres/0003_events_by_asset.sql"),
     ),
-    (4, include_str!("../migrations/postgres/0004_accounts.sql")),
+    (
+        4,
+        include_str!("../migrations/postgres/0004_login_failures.sql"),
+    ),
+    (
+        5,
+        include_str!("../migrations/postgres/0005_audit_head_mac.sql"),
+    ),
+    (
+        6,
+        include_str!("../migrations/postgres/0006_api_tokens.sql"),
+    ),
 ];
 
 /// An arbitrary constant that names Shouwang's migration lock.
@@ -85,7 +98,7 @@ impl PostgresStore {
             }
         };
         let mut first = connect()?;
-        migrate(&mut first)?;
+        migrate(&mut first, &key)?;
         Ok(PostgresStore {
             target,
             pool: Pool::new(first, 8, connect, |c| !c.is_closed()),
@@ -101,7 +114,7 @@ impl PostgresStore {
     }
 }
 
-fn migrate(client: &mut Client) -> Result<()> {
+fn migrate(client: &mut Client, key: &AuditKey) -> Result<()> {
     let mut tx = client.transaction()?;
     // Two servers starting at once must not both migrate.
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
@@ -122,10 +135,12 @@ fn migrate(client: &mut Client) -> Result<()> {
     }
     for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
         tx.batch_execute(sql)?;
-        tx.execute(
-            "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
-            &[version, &now()],
-        )?;
+        tx.execute(sql::MIGRATE, &[version, &now()])?;
+        if *version == crate::audit::HEAD_MAC_VERSION {
+            let head = tx.query_one(sql::AUDIT_HEAD, &[])?;
+            let mac = key.head_mac(head.get(0), head.get::<_, &str>(1));
+            tx.execute(sql::SIGN_AUDIT_HEAD, &[&mac])?;
+        }
         tracing::info!(version, "applied database migration");
     }
     tx.commit()?;
@@ -156,8 +171,6 @@ pub(crate) fn asset_ref(kind: &str, locator: String) -> Result<AssetRef> {
     ))
 }
 
-pub(crate) use crate::FINDING_COLS;
-
 pub(crate) fn finding_from_row(r: &Row) -> Result<Finding> {
     Ok(Finding {
         id: r.get(0),
@@ -178,8 +191,6 @@ pub(crate) fn finding_from_row(r: &Row) -> Result<Finding> {
         },
     })
 }
-
-pub(crate) const EVENT_COLS: &str = "id, time, kind, sensor, check_id, asset_kind, asset_locator, severity, summary, details, version, observed_at, input";
 
 pub(crate) fn event_from_row(r: &Row) -> Result<Event> {
     let details: String = r.get(9);
@@ -202,8 +213,6 @@ pub(crate) fn event_from_row(r: &Row) -> Result<Event> {
         },
     })
 }
-
-pub(crate) const USER_COLS: &str = "id, name, role, password_hash, disabled, must_change_password, failed_logins, locked_until, created_at";
 
 pub(crate) fn user_from_row(r: &Row) -> Result<User> {
     Ok(User {
@@ -231,9 +240,6 @@ fn audit_from_row(r: &Row) -> AuditEntry {
         hash: r.get(7),
     }
 }
-
-pub(crate) const TOKEN_COLS: &str =
-    "id, user_id, name, token_hash, created_at, scope, expires_at, last_used_at";
 
 pub(crate) fn token_from_row(r: &Row) -> Result<ApiToken> {
     Ok(ApiToken {
@@ -311,12 +317,7 @@ impl Store for PostgresStore {
     }
 
     fn assets(&self) -> Result<Vec<Asset>> {
-        let rows = self.with(|c| {
-            c.query(
-                "SELECT kind, locator, name, details FROM assets ORDER BY kind, locator",
-                &[],
-            )
-        })?;
+        let rows = self.with(|c| c.query(sql::ASSETS, &[]))?;
         rows.iter()
             .map(|r| {
                 Ok(Asset {
@@ -331,17 +332,7 @@ impl Store for PostgresStore {
     fn record_findings(&self, findings: &[NewFinding]) -> Result<Vec<i64>> {
         self.with(|c| {
             let mut tx = c.transaction()?;
-            let st = tx.prepare(
-                "INSERT INTO findings (fingerprint, sensor, check_id, asset_kind, asset_locator, severity,
-                    title_zh, title_en, evidence, location, status, first_seen, last_seen, version, observed_at, input)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $11, $11, $12, $11, $13)
-                 ON CONFLICT (fingerprint) DO UPDATE SET
-                    severity = excluded.severity, title_zh = excluded.title_zh, title_en = excluded.title_en,
-                    evidence = excluded.evidence, last_seen = excluded.last_seen, version = excluded.version,
-                    observed_at = excluded.observed_at, input = excluded.input,
-                    status = CASE WHEN findings.status = 'resolved' THEN 'open' ELSE findings.status END
-                 RETURNING id",
-            )?;
+            let st = tx.prepare(sql::RECORD_FINDINGS)?;
             let mut ids = Vec::with_capacity(findings.len());
             for f in findings {
                 let p = &f.provenance;
@@ -371,12 +362,7 @@ impl Store for PostgresStore {
     }
 
     fn finding(&self, id: i64) -> Result<Option<Finding>> {
-        let row = self.with(|c| {
-            c.query_opt(
-                &format!("SELECT {FINDING_COLS} FROM findings WHERE id = $1"),
-                &[&id],
-            )
-        })?;
+        let row = self.with(|c| c.query_opt(sql::FINDING, &[&id]))?;
         row.as_ref().map(finding_from_row).transpose()
     }
 
@@ -388,13 +374,7 @@ impl Store for PostgresStore {
     }
 
     fn open_finding_counts(&self) -> Result<Vec<FindingCount>> {
-        let rows = self.with(|c| {
-            c.query(
-                "SELECT sensor, severity, COUNT(*) FROM findings WHERE status = 'open'
-                 GROUP BY sensor, severity ORDER BY sensor, severity DESC",
-                &[],
-            )
-        })?;
+        let rows = self.with(|c| c.query(sql::OPEN_FINDING_COUNTS, &[]))?;
         rows.iter()
             .map(|r| {
                 Ok(FindingCount {
@@ -456,54 +436,36 @@ impl Store for PostgresStore {
 
     fn events(&self, filter: &EventFilter) -> Result<Vec<Event>> {
         let (where_sql, values) = event_where(filter, |i| format!("${i}"));
-        let sql = format!(
-            "SELECT {EVENT_COLS} FROM events {where_sql} ORDER BY time DESC, id DESC LIMIT {}",
-            filter.effective_limit()
-        );
+        let sql = sql::events(&where_sql, filter.effective_limit());
         let values = bind(&values);
         let rows = self.with(|c| c.query(&sql, &params(&values)))?;
         rows.iter().map(event_from_row).collect()
     }
 
     fn event_count(&self) -> Result<u64> {
-        self.with(|c| {
-            Ok(c.query_one("SELECT COUNT(*) FROM events", &[])?
-                .get::<_, i64>(0) as u64)
-        })
+        self.with(|c| Ok(c.query_one(sql::EVENT_COUNT, &[])?.get::<_, i64>(0) as u64))
     }
 
     fn user(&self, id: i64) -> Result<Option<User>> {
-        let row = self.with(|c| {
-            c.query_opt(
-                &format!("SELECT {USER_COLS} FROM users WHERE id = $1"),
-                &[&id],
-            )
-        })?;
+        let row = self.with(|c| c.query_opt(sql::USER, &[&id]))?;
         row.as_ref().map(user_from_row).transpose()
     }
 
     fn user_by_name(&self, name: &str) -> Result<Option<User>> {
-        let row = self.with(|c| {
-            c.query_opt(
-                &format!("SELECT {USER_COLS} FROM users WHERE name = $1"),
-                &[&name],
-            )
-        })?;
+        let row = self.with(|c| c.query_opt(sql::USER_BY_NAME, &[&name]))?;
         row.as_ref().map(user_from_row).transpose()
     }
 
     fn users(&self) -> Result<Vec<User>> {
-        let rows =
-            self.with(|c| c.query(&format!("SELECT {USER_COLS} FROM users ORDER BY name"), &[]))?;
+        let rows = self.with(|c| c.query(sql::USERS, &[]))?;
         rows.iter().map(user_from_row).collect()
     }
 
     fn create_session(&self, s: &Session) -> Result<()> {
         self.with(|c| {
-            c.execute("DELETE FROM sessions WHERE expires_at < $1", &[&now()])?;
+            c.execute(sql::DELETE_EXPIRED_SESSIONS, &[&now()])?;
             c.execute(
-                "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, expires_at)
-                 VALUES ($1, $2, $3, $4, $5)",
+                sql::CREATE_SESSION,
                 &[
                     &s.id_hash,
                     &s.user_id,
@@ -517,12 +479,7 @@ impl Store for PostgresStore {
     }
 
     fn session(&self, id_hash: &str) -> Result<Option<Session>> {
-        let row = self.with(|c| {
-            c.query_opt(
-                "SELECT id_hash, user_id, csrf_token, created_at, expires_at FROM sessions WHERE id_hash = $1",
-                &[&id_hash],
-            )
-        })?;
+        let row = self.with(|c| c.query_opt(sql::SESSION, &[&id_hash]))?;
         Ok(row.map(|r| Session {
             id_hash: r.get(0),
             user_id: r.get(1),
@@ -533,19 +490,11 @@ impl Store for PostgresStore {
     }
 
     fn delete_session(&self, id_hash: &str) -> Result<()> {
-        self.with(|c| {
-            c.execute("DELETE FROM sessions WHERE id_hash = $1", &[&id_hash])
-                .map(drop)
-        })
+        self.with(|c| c.execute(sql::DELETE_SESSION, &[&id_hash]).map(drop))
     }
 
     fn api_token(&self, token_hash: &str) -> Result<Option<ApiToken>> {
-        let row = self.with(|c| {
-            c.query_opt(
-                &format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE token_hash = $1"),
-                &[&token_hash],
-            )
-        })?;
+        let row = self.with(|c| c.query_opt(sql::API_TOKEN, &[&token_hash]))?;
         row.as_ref().map(token_from_row).transpose()
     }
 
@@ -576,31 +525,23 @@ impl Store for PostgresStore {
     }
 
     fn audit_entries(&self, after: i64, limit: usize) -> Result<Vec<AuditEntry>> {
-        let rows = self.with(|c| {
-            c.query(
-                "SELECT seq, time, actor, action, target, details, prev_hash, hash FROM audit_log
-                 WHERE seq > $1 ORDER BY seq LIMIT $2",
-                &[&after, &(limit as i64)],
-            )
-        })?;
+        let rows = self.with(|c| c.query(sql::AUDIT_ENTRIES, &[&after, &(limit as i64)]))?;
         Ok(rows.iter().map(audit_from_row).collect())
     }
 
     fn recent_audit(&self, limit: usize) -> Result<Vec<AuditEntry>> {
-        let rows = self.with(|c| {
-            c.query(
-                "SELECT seq, time, actor, action, target, details, prev_hash, hash FROM audit_log
-                 ORDER BY seq DESC LIMIT $1",
-                &[&(limit as i64)],
-            )
-        })?;
+        let rows = self.with(|c| c.query(sql::RECENT_AUDIT, &[&(limit as i64)]))?;
         Ok(rows.iter().map(audit_from_row).collect())
     }
 
-    fn audit_head(&self) -> Result<(i64, String)> {
+    fn signed_audit_head(&self) -> Result<crate::AuditHead> {
         self.with(|c| {
-            let r = c.query_one("SELECT seq, hash FROM audit_head WHERE id = 1", &[])?;
-            Ok((r.get(0), r.get(1)))
+            let r = c.query_one(sql::AUDIT_HEAD, &[])?;
+            Ok(crate::AuditHead {
+                seq: r.get(0),
+                hash: r.get(1),
+                mac: r.get(2),
+            })
         })
     }
 

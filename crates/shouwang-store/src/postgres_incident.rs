@@ -1,18 +1,14 @@
 //! Incidents, timelines and settings in PostgreSQL.
 
+use crate::sql;
 use postgres::{GenericClient, Row};
 use shouwang_model::{Event, Finding, Incident, NewTimelineEntry, TimelineEntry, TimelineKind};
 
-use crate::postgres::{
-    EVENT_COLS, FINDING_COLS, PostgresStore, asset_ref, bind, event_from_row, finding_from_row,
-    params,
-};
+use crate::postgres::{PostgresStore, asset_ref, bind, event_from_row, finding_from_row, params};
 use crate::tx::Tx;
 use crate::{
     IncidentBatch, IncidentFilter, Members, Result, StoreError, incident_where, now, parse_name,
 };
-
-pub(crate) const INCIDENT_COLS: &str = "id, title, subclass, level, status, asset_kind, asset_locator, rule, group_key, discovered_at, last_activity, updated_at, handling_ended_at, closed_at, first_reported_at, summary_reported_at, event_count, finding_count, summary";
 
 pub(crate) fn incident_from_row(r: &Row) -> Result<Incident> {
     Ok(Incident {
@@ -57,8 +53,7 @@ pub(crate) fn insert_timeline(
     e: &NewTimelineEntry,
 ) -> Result<(), postgres::Error> {
     c.execute(
-        "INSERT INTO incident_timeline (incident_id, at, actor, kind, text, details)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        sql::INSERT_TIMELINE,
         &[
             &e.incident_id,
             &e.at,
@@ -106,11 +101,7 @@ pub(crate) fn set_setting_tx(
     name: &str,
     value: &serde_json::Value,
 ) -> Result<(), postgres::Error> {
-    c.execute(
-        "INSERT INTO settings (name, value, updated_at) VALUES ($1, $2, $3)
-         ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-        &[&name, &value.to_string(), &now()],
-    )?;
+    c.execute(sql::SET_SETTING, &[&name, &value.to_string(), &now()])?;
     Ok(())
 }
 
@@ -121,10 +112,9 @@ impl PostgresStore {
             if let Some((name, want)) = &batch.expect {
                 // Row lock: a second engine waits here, then sees the move.
                 tx.execute("LOCK TABLE settings IN SHARE ROW EXCLUSIVE MODE", &[])?;
-                let have: Option<String> = tx
-                    .query_opt("SELECT value FROM settings WHERE name = $1", &[name])?
-                    .map(|r| r.get(0));
-                let have: Option<serde_json::Value> = have.and_then(|s| serde_json::from_str(&s).ok());
+                let have: Option<String> = tx.query_opt(sql::SETTING, &[name])?.map(|r| r.get(0));
+                let have: Option<serde_json::Value> =
+                    have.and_then(|s| serde_json::from_str(&s).ok());
                 if have != *want {
                     return Ok(Err(StoreError::Conflict {
                         what: "setting",
@@ -136,9 +126,7 @@ impl PostgresStore {
             let t = now();
             for (inc, members) in &batch.opened {
                 let row = tx.query_one(
-                    "INSERT INTO incidents (title, subclass, level, status, asset_kind, asset_locator, rule,
-                        group_key, discovered_at, last_activity, updated_at, summary)
-                     VALUES ($1, $2, $3, 'discovered', $4, $5, $6, $7, $8, $8, $9, $10) RETURNING id",
+                    sql::CREATE_INCIDENT,
                     &[
                         &inc.title,
                         &inc.subclass,
@@ -179,37 +167,20 @@ impl PostgresStore {
     }
 
     pub(crate) fn incident_impl(&self, id: i64) -> Result<Option<Incident>> {
-        let row = self.with(|c| {
-            c.query_opt(
-                &format!("SELECT {INCIDENT_COLS} FROM incidents WHERE id = $1"),
-                &[&id],
-            )
-        })?;
+        let row = self.with(|c| c.query_opt(sql::INCIDENT, &[&id]))?;
         row.as_ref().map(incident_from_row).transpose()
     }
 
     pub(crate) fn incidents_impl(&self, f: &IncidentFilter) -> Result<Vec<Incident>> {
         let (where_sql, values) = incident_where(f, |i| format!("${i}"));
         let values = bind(&values);
-        let sql = format!(
-            "SELECT {INCIDENT_COLS} FROM incidents {where_sql} {} LIMIT {}",
-            f.order_sql(),
-            f.effective_limit()
-        );
+        let sql = sql::incidents(&where_sql, f.order_sql(), f.effective_limit());
         let rows = self.with(|c| c.query(&sql, &params(&values)))?;
         rows.iter().map(incident_from_row).collect()
     }
 
     pub(crate) fn open_incident_for_group_impl(&self, key: &str) -> Result<Option<Incident>> {
-        let row = self.with(|c| {
-            c.query_opt(
-                &format!(
-                    "SELECT {INCIDENT_COLS} FROM incidents WHERE group_key = $1 AND status <> 'closed'
-                     ORDER BY last_activity DESC, id DESC LIMIT 1"
-                ),
-                &[&key],
-            )
-        })?;
+        let row = self.with(|c| c.query_opt(sql::OPEN_INCIDENT_FOR_GROUP, &[&key]))?;
         row.as_ref().map(incident_from_row).transpose()
     }
 
@@ -218,13 +189,7 @@ impl PostgresStore {
     }
 
     pub(crate) fn timeline_impl(&self, incident_id: i64) -> Result<Vec<TimelineEntry>> {
-        let rows = self.with(|c| {
-            c.query(
-                "SELECT id, incident_id, at, actor, kind, text, details FROM incident_timeline
-                 WHERE incident_id = $1 ORDER BY at, id",
-                &[&incident_id],
-            )
-        })?;
+        let rows = self.with(|c| c.query(sql::TIMELINE, &[&incident_id]))?;
         rows.iter().map(timeline_from_row).collect()
     }
 
@@ -233,70 +198,34 @@ impl PostgresStore {
         incident_id: i64,
         limit: usize,
     ) -> Result<Vec<Event>> {
-        let cols = prefixed("e", EVENT_COLS);
-        let rows = self.with(|c| {
-            c.query(
-                &format!(
-                    "SELECT {cols} FROM incident_links l JOIN events e ON e.id = l.ref_id
-                     WHERE l.incident_id = $1 AND l.source = 'event' ORDER BY e.id LIMIT $2"
-                ),
-                &[&incident_id, &(limit as i64)],
-            )
-        })?;
+        let rows =
+            self.with(|c| c.query(&sql::incident_events(), &[&incident_id, &(limit as i64)]))?;
         rows.iter().map(event_from_row).collect()
     }
 
     pub(crate) fn incident_findings_impl(&self, incident_id: i64) -> Result<Vec<Finding>> {
-        let cols = prefixed("f", FINDING_COLS);
-        let rows = self.with(|c| {
-            c.query(
-                &format!(
-                    "SELECT {cols} FROM incident_links l JOIN findings f ON f.id = l.ref_id
-                     WHERE l.incident_id = $1 AND l.source = 'finding' ORDER BY f.id LIMIT 1000"
-                ),
-                &[&incident_id],
-            )
-        })?;
+        let rows = self.with(|c| c.query(&sql::incident_findings(), &[&incident_id]))?;
         rows.iter().map(finding_from_row).collect()
     }
 
     pub(crate) fn events_after_impl(&self, after: i64, limit: usize) -> Result<Vec<Event>> {
-        let rows = self.with(|c| {
-            c.query(
-                &format!("SELECT {EVENT_COLS} FROM events WHERE id > $1 ORDER BY id LIMIT $2"),
-                &[&after, &(limit as i64)],
-            )
-        })?;
+        let rows = self.with(|c| c.query(sql::EVENTS_AFTER, &[&after, &(limit as i64)]))?;
         rows.iter().map(event_from_row).collect()
     }
 
     pub(crate) fn findings_after_impl(&self, after: i64, limit: usize) -> Result<Vec<Finding>> {
-        let rows = self.with(|c| {
-            c.query(
-                &format!("SELECT {FINDING_COLS} FROM findings WHERE id > $1 ORDER BY id LIMIT $2"),
-                &[&after, &(limit as i64)],
-            )
-        })?;
+        let rows = self.with(|c| c.query(sql::FINDINGS_AFTER, &[&after, &(limit as i64)]))?;
         rows.iter().map(finding_from_row).collect()
     }
 
     pub(crate) fn setting_impl(&self, name: &str) -> Result<Option<serde_json::Value>> {
-        let row =
-            self.with(|c| c.query_opt("SELECT value FROM settings WHERE name = $1", &[&name]))?;
+        let row = self.with(|c| c.query_opt(sql::SETTING, &[&name]))?;
         setting_of(name, row)
     }
 
     pub(crate) fn set_setting_impl(&self, name: &str, value: &serde_json::Value) -> Result<()> {
         self.write(|t| t.set_setting(name, value))
     }
-}
-
-/// `a, b` → `x.a, x.b`, for joins.
-pub(crate) fn prefixed(table: &str, cols: &str) -> String {
-    cols.split(", ")
-        .map(|c| format!("{table}.{c}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// A setting's stored JSON text, parsed; shared with the transaction.

@@ -1,9 +1,10 @@
 //! Report aggregates on PostgreSQL (see [`crate::report`]). `details` is
 //! JSON text, cast to `jsonb` where a field is read.
 
+use crate::sql;
 use shouwang_model::{Event, FindingStatus};
 
-use crate::postgres::{EVENT_COLS, asset_ref, bind, event_from_row, params};
+use crate::postgres::{asset_ref, bind, event_from_row, params};
 use crate::report::{
     AssetCount, FindingGroup, FindingGroupQuery, KindCount, NumberStats, Rollup, RollupQuery,
     TimeRange, check_field, event_range_where, finding_group_where, kinds_in, where_sql,
@@ -19,10 +20,7 @@ impl PostgresStore {
     pub(crate) fn report_event_kind_counts(&self, range: &TimeRange) -> Result<Vec<KindCount>> {
         let mut values = Vec::new();
         let clauses = event_range_where(&[], range, ph, &mut values);
-        let sql = format!(
-            "SELECT kind, COUNT(*), MIN(time), MAX(time) FROM events {} GROUP BY kind ORDER BY kind",
-            where_sql(&clauses)
-        );
+        let sql = sql::event_kind_counts(&where_sql(&clauses));
         let values = bind(&values);
         let rows = self.with(|c| c.query(&sql, &params(&values)))?;
         Ok(rows
@@ -80,11 +78,7 @@ impl PostgresStore {
         };
         let mut values = Vec::new();
         let clauses = event_range_where(kinds, range, ph, &mut values);
-        let sql = format!(
-            "SELECT asset_kind, asset_locator, kind, COUNT(*), {flagged}, MAX(time) FROM events {}
-             GROUP BY asset_kind, asset_locator, kind ORDER BY asset_kind, asset_locator, kind",
-            where_sql(&clauses)
-        );
+        let sql = sql::event_asset_counts(&flagged, &where_sql(&clauses));
         let values = bind(&values);
         let rows = self.with(|c| c.query(&sql, &params(&values)))?;
         rows.iter()
@@ -107,16 +101,7 @@ impl PostgresStore {
     ) -> Result<Vec<Event>> {
         let mut values = Vec::new();
         let clauses = event_range_where(&[kind], range, ph, &mut values);
-        let sql = format!(
-            "SELECT {EVENT_COLS} FROM events WHERE id IN
-               (SELECT id FROM
-                  (SELECT id, ROW_NUMBER() OVER
-                     (PARTITION BY asset_kind, asset_locator ORDER BY time DESC, id DESC) AS rn
-                   FROM events {}) t
-                WHERE rn = 1)
-             ORDER BY asset_kind, asset_locator",
-            where_sql(&clauses)
-        );
+        let sql = sql::latest_event_per_asset(&where_sql(&clauses));
         let values = bind(&values);
         let rows = self.with(|c| c.query(&sql, &params(&values)))?;
         rows.iter().map(event_from_row).collect()
@@ -130,10 +115,7 @@ impl PostgresStore {
     ) -> Result<Vec<i64>> {
         let mut values = Vec::new();
         let clauses = event_range_where(kinds, range, ph, &mut values);
-        let sql = format!(
-            "SELECT id FROM events {} ORDER BY time DESC, id DESC LIMIT {limit}",
-            where_sql(&clauses)
-        );
+        let sql = sql::event_ids(&where_sql(&clauses), limit);
         let values = bind(&values);
         let rows = self.with(|c| c.query(&sql, &params(&values)))?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
@@ -200,9 +182,7 @@ impl PostgresStore {
     ) -> Result<Vec<(shouwang_model::AssetRef, u64)>> {
         let rows = self.with(|c| {
             c.query(
-                "SELECT asset_kind, asset_locator, COUNT(*) FROM findings
-                 WHERE sensor = $1 AND status = $2
-                 GROUP BY asset_kind, asset_locator ORDER BY asset_kind, asset_locator",
+                sql::REPORT_FINDING_ASSET_COUNTS,
                 &[&sensor, &status.as_str()],
             )
         })?;
@@ -213,21 +193,8 @@ impl PostgresStore {
 
     pub(crate) fn report_finding_groups(&self, q: &FindingGroupQuery) -> Result<Vec<FindingGroup>> {
         let (where_sql, values) = finding_group_where(q, ph);
-        let sql = format!(
-            "SELECT sensor, check_id, status, MAX(severity), COUNT(*), MIN(title_zh), MIN(title_en),
-                    COUNT(DISTINCT asset_kind || ':' || asset_locator), MIN(first_seen), MAX(last_seen)
-             FROM findings {where_sql}
-             GROUP BY sensor, check_id, status
-             ORDER BY MAX(severity) DESC, COUNT(*) DESC, sensor, check_id, status"
-        );
-        let samples_sql = format!(
-            "SELECT sensor, check_id, status, id FROM
-               (SELECT sensor, check_id, status, id,
-                       ROW_NUMBER() OVER (PARTITION BY sensor, check_id, status ORDER BY id DESC) AS rn
-                FROM findings {where_sql}) t
-             WHERE rn <= {} ORDER BY id DESC",
-            q.samples
-        );
+        let sql = sql::finding_groups(&where_sql);
+        let samples_sql = sql::finding_group_samples(&where_sql, q.samples);
         let values = bind(&values);
         let rows = self.with(|c| c.query(&sql, &params(&values)))?;
         let mut groups = rows

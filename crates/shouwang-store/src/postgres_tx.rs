@@ -1,13 +1,14 @@
 //! Transactions on PostgreSQL: the audited path and the store's own writes.
 
+use crate::sql;
+use crate::sql::TOKEN_COLS;
 use postgres::Transaction;
 use shouwang_model::{Asset, Finding, FindingStatus, Incident, NewTimelineEntry, ReportStage};
 
 use crate::postgres::{
-    FINDING_COLS, PostgresStore, TOKEN_COLS, USER_COLS, bind, finding_from_row, params,
-    token_from_row, user_from_row,
+    PostgresStore, bind, finding_from_row, params, token_from_row, user_from_row,
 };
-use crate::postgres_incident::{INCIDENT_COLS, incident_from_row, insert_timeline, set_setting_tx};
+use crate::postgres_incident::{incident_from_row, insert_timeline, set_setting_tx};
 use crate::tx::{Ledger, Tx};
 use crate::{
     ApiToken, AuditEntry, AuditKey, ChangeNote, FindingFilter, IncidentChange, LOGIN_FAILURES_KEPT,
@@ -79,8 +80,7 @@ impl Tx for PgTx<'_, '_> {
             .key
             .chain(head.get::<_, i64>(0) + 1, now(), entry, head.get(1));
         self.c.execute(
-            "INSERT INTO audit_log (seq, time, actor, action, target, details, prev_hash, hash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            sql::APPEND_AUDIT,
             &[
                 &e.seq,
                 &e.time,
@@ -92,19 +92,15 @@ impl Tx for PgTx<'_, '_> {
                 &e.hash,
             ],
         )?;
-        self.c.execute(
-            "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
-            &[&e.seq, &e.hash],
-        )?;
+        let mac = self.key.head_mac(e.seq, &e.hash);
+        self.c
+            .execute(sql::MOVE_AUDIT_HEAD, &[&e.seq, &e.hash, &mac])?;
         self.ledger.audited = true;
         Ok(e)
     }
 
     fn finding(&mut self, id: i64) -> Result<Option<Finding>> {
-        let row = self.c.query_opt(
-            &format!("SELECT {FINDING_COLS} FROM findings WHERE id = $1"),
-            &[&id],
-        )?;
+        let row = self.c.query_opt(sql::FINDING, &[&id])?;
         row.as_ref().map(finding_from_row).transpose()
     }
 
@@ -116,10 +112,9 @@ impl Tx for PgTx<'_, '_> {
     }
 
     fn set_finding_status(&mut self, id: i64, status: FindingStatus) -> Result<Finding> {
-        let n = self.c.execute(
-            "UPDATE findings SET status = $1 WHERE id = $2",
-            &[&status.as_str(), &id],
-        )?;
+        let n = self
+            .c
+            .execute(sql::SET_FINDING_STATUS, &[&status.as_str(), &id])?;
         if n == 0 {
             return Err(not_found("finding", id));
         }
@@ -129,10 +124,7 @@ impl Tx for PgTx<'_, '_> {
 
     fn upsert_asset(&mut self, asset: &Asset) -> Result<()> {
         self.c.execute(
-            "INSERT INTO assets (kind, locator, name, details, first_seen, last_seen)
-             VALUES ($1, $2, $3, $4, $5, $5)
-             ON CONFLICT (kind, locator) DO UPDATE SET
-               name = excluded.name, details = excluded.details, last_seen = excluded.last_seen",
+            sql::UPSERT_ASSET,
             &[
                 &asset.id.kind.as_str(),
                 &asset.id.locator,
@@ -146,19 +138,13 @@ impl Tx for PgTx<'_, '_> {
     }
 
     fn user_by_name(&mut self, name: &str) -> Result<Option<User>> {
-        let row = self.c.query_opt(
-            &format!("SELECT {USER_COLS} FROM users WHERE name = $1"),
-            &[&name],
-        )?;
+        let row = self.c.query_opt(sql::USER_BY_NAME, &[&name])?;
         row.as_ref().map(user_from_row).transpose()
     }
 
     fn create_user(&mut self, user: &NewUser) -> Result<User> {
         let res = self.c.query_one(
-            &format!(
-                "INSERT INTO users (name, role, password_hash, must_change_password, created_at)
-                 VALUES ($1, $2, $3, $4, $5) RETURNING {USER_COLS}"
-            ),
+            sql::CREATE_USER,
             &[
                 &user.name,
                 &user.role.as_str(),
@@ -185,49 +171,32 @@ impl Tx for PgTx<'_, '_> {
     fn update_user(&mut self, id: i64, change: &UserChange) -> Result<User> {
         let c = &mut *self.c;
         let n = match change {
-            UserChange::Password { hash, must_change } => c.execute(
-                "UPDATE users SET password_hash = $1, must_change_password = $2,
-                    failed_logins = 0, locked_until = NULL WHERE id = $3",
-                &[hash, must_change, &id],
-            ),
-            UserChange::Disabled(d) => {
-                c.execute("UPDATE users SET disabled = $1 WHERE id = $2", &[d, &id])
+            UserChange::Password { hash, must_change } => {
+                c.execute(sql::SET_PASSWORD, &[hash, must_change, &id])
             }
-            UserChange::LoginFailed { locked_until } => c.execute(
-                "UPDATE users SET failed_logins = failed_logins + 1,
-                    locked_until = COALESCE($1, locked_until) WHERE id = $2",
-                &[locked_until, &id],
-            ),
-            UserChange::LoginSucceeded => c.execute(
-                "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1",
-                &[&id],
-            ),
+            UserChange::Disabled(d) => c.execute(sql::SET_USER_DISABLED, &[d, &id]),
+            UserChange::LoginFailed { locked_until } => {
+                c.execute(sql::COUNT_FAILED_LOGIN, &[locked_until, &id])
+            }
+            UserChange::LoginSucceeded => c.execute(sql::CLEAR_FAILED_LOGINS, &[&id]),
         }?;
         if n == 0 {
             return Err(not_found("user", id));
         }
         self.ledger.changed = true;
-        let row = self.c.query_one(
-            &format!("SELECT {USER_COLS} FROM users WHERE id = $1"),
-            &[&id],
-        )?;
+        let row = self.c.query_one(sql::USER, &[&id])?;
         user_from_row(&row)
     }
 
     fn delete_user_sessions(&mut self, user_id: i64) -> Result<()> {
-        let n = self
-            .c
-            .execute("DELETE FROM sessions WHERE user_id = $1", &[&user_id])?;
+        let n = self.c.execute(sql::DELETE_USER_SESSIONS, &[&user_id])?;
         self.ledger.changed |= n > 0;
         Ok(())
     }
 
     fn create_api_token(&mut self, t: &NewApiToken) -> Result<ApiToken> {
         let row = self.c.query_one(
-            &format!(
-                "INSERT INTO api_tokens (user_id, name, token_hash, created_at, scope, expires_at)
-                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING {TOKEN_COLS}"
-            ),
+            sql::CREATE_API_TOKEN,
             &[
                 &t.user_id,
                 &t.name,
@@ -305,9 +274,7 @@ impl Tx for PgTx<'_, '_> {
     }
 
     fn setting(&mut self, name: &str) -> Result<Option<serde_json::Value>> {
-        let row = self
-            .c
-            .query_opt("SELECT value FROM settings WHERE name = $1", &[&name])?;
+        let row = self.c.query_opt(sql::SETTING, &[&name])?;
         crate::postgres_incident::setting_of(name, row)
     }
 
@@ -318,10 +285,7 @@ impl Tx for PgTx<'_, '_> {
     }
 
     fn incident(&mut self, id: i64) -> Result<Option<Incident>> {
-        let row = self.c.query_opt(
-            &format!("SELECT {INCIDENT_COLS} FROM incidents WHERE id = $1"),
-            &[&id],
-        )?;
+        let row = self.c.query_opt(sql::INCIDENT, &[&id])?;
         row.as_ref().map(incident_from_row).transpose()
     }
 
@@ -332,10 +296,7 @@ impl Tx for PgTx<'_, '_> {
         note: &ChangeNote,
     ) -> Result<Incident> {
         let c = &mut *self.c;
-        let n = c.execute(
-            "UPDATE incidents SET updated_at = $2 WHERE id = $1",
-            &[&id, &now()],
-        )?;
+        let n = c.execute(sql::TOUCH_INCIDENT, &[&now(), &id])?;
         if n == 0 {
             return Err(not_found("incident", id));
         }
@@ -343,18 +304,12 @@ impl Tx for PgTx<'_, '_> {
         let t = note.at;
         if let Some(st) = change.status {
             c.execute(
-                "UPDATE incidents SET status = $2,
-                    handling_ended_at = CASE WHEN $3 THEN COALESCE(handling_ended_at, $4) ELSE handling_ended_at END,
-                    closed_at = CASE WHEN $2 = 'closed' THEN COALESCE(closed_at, $4) ELSE NULL END
-                 WHERE id = $1",
-                &[&id, &st.as_str(), &st.handling_ended(), &t],
+                sql::SET_INCIDENT_STATUS,
+                &[&st.as_str(), &st.handling_ended(), &t, &id],
             )?;
         }
         if let Some(level) = change.level {
-            c.execute(
-                "UPDATE incidents SET level = $2 WHERE id = $1",
-                &[&id, &level.as_str()],
-            )?;
+            c.execute(sql::SET_INCIDENT_LEVEL, &[&level.as_str(), &id])?;
         }
         if let Some((stage, at)) = change.reported {
             let col = match stage {
@@ -363,10 +318,7 @@ impl Tx for PgTx<'_, '_> {
                 ReportStage::FollowUp => None,
             };
             if let Some(col) = col {
-                c.execute(
-                    &format!("UPDATE incidents SET {col} = COALESCE({col}, $2) WHERE id = $1"),
-                    &[&id, &at],
-                )?;
+                c.execute(&sql::set_reported(col), &[&at, &id])?;
             }
         }
         let mut note = note.clone();

@@ -1,5 +1,7 @@
 //! The embedded SQLite store: one file in the data dir, WAL mode.
 
+use crate::sql;
+use crate::sql::TOKEN_COLS;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, ToSql, params};
@@ -23,7 +25,15 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../migrations/sqlite/0003_events_by_asset.sql"),
     ),
-    (4, include_str!("../migrations/sqlite/0004_accounts.sql")),
+    (
+        4,
+        include_str!("../migrations/sqlite/0004_login_failures.sql"),
+    ),
+    (
+        5,
+        include_str!("../migrations/sqlite/0005_audit_head_mac.sql"),
+    ),
+    (6, include_str!("../migrations/sqlite/0006_api_tokens.sql")),
 ];
 
 pub struct SqliteStore {
@@ -99,7 +109,7 @@ impl SqliteStore {
             use std::os::unix::fs::PermissionsExt;
             let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
         }
-        migrate(path, &first)?;
+        migrate(path, &first, &key)?;
         let p = path.to_path_buf();
         Ok(SqliteStore {
             path: path.to_path_buf(),
@@ -129,7 +139,7 @@ fn connect(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
-fn migrate(path: &Path, conn: &Connection) -> Result<()> {
+fn migrate(path: &Path, conn: &Connection, key: &AuditKey) -> Result<()> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
     )
@@ -152,10 +162,12 @@ fn migrate(path: &Path, conn: &Connection) -> Result<()> {
         let apply = || -> rusqlite::Result<()> {
             conn.execute_batch("BEGIN IMMEDIATE")?;
             conn.execute_batch(sql)?;
-            conn.execute(
-                "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
-                params![version, to_micros(now())],
-            )?;
+            conn.execute(sql::MIGRATE, params![version, to_micros(now())])?;
+            if *version == crate::audit::HEAD_MAC_VERSION {
+                let (seq, hash): (i64, String) =
+                    conn.query_row(sql::AUDIT_HEAD, [], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                conn.execute(sql::SIGN_AUDIT_HEAD, [key.head_mac(seq, &hash)])?;
+            }
             conn.execute_batch("COMMIT")
         };
         if let Err(e) = apply() {
@@ -193,8 +205,6 @@ pub(crate) fn asset_ref(kind: &str, locator: String) -> rusqlite::Result<AssetRe
     ))
 }
 
-pub(crate) use crate::FINDING_COLS;
-
 pub(crate) fn finding_from_row(r: &Row<'_>) -> rusqlite::Result<Finding> {
     Ok(Finding {
         id: r.get(0)?,
@@ -217,8 +227,6 @@ pub(crate) fn finding_from_row(r: &Row<'_>) -> rusqlite::Result<Finding> {
     })
 }
 
-pub(crate) const EVENT_COLS: &str = "id, time, kind, sensor, check_id, asset_kind, asset_locator, severity, summary, details, version, observed_at, input";
-
 pub(crate) fn event_from_row(r: &Row<'_>) -> rusqlite::Result<Event> {
     let details: String = r.get(9)?;
     Ok(Event {
@@ -240,8 +248,6 @@ pub(crate) fn event_from_row(r: &Row<'_>) -> rusqlite::Result<Event> {
         },
     })
 }
-
-pub(crate) const USER_COLS: &str = "id, name, role, password_hash, disabled, must_change_password, failed_logins, locked_until, created_at";
 
 pub(crate) fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
     Ok(User {
@@ -349,9 +355,7 @@ impl Store for SqliteStore {
 
     fn assets(&self) -> Result<Vec<Asset>> {
         self.with(|c| {
-            let mut st = c.prepare(
-                "SELECT kind, locator, name, details FROM assets ORDER BY kind, locator",
-            )?;
+            let mut st = c.prepare(sql::ASSETS)?;
             st.query_map([], |r| {
                 let details: String = r.get(3)?;
                 Ok(Asset {
@@ -370,17 +374,7 @@ impl Store for SqliteStore {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let mut ids = Vec::with_capacity(findings.len());
             {
-                let mut st = tx.prepare_cached(
-                    "INSERT INTO findings (fingerprint, sensor, check_id, asset_kind, asset_locator, severity,
-                        title_zh, title_en, evidence, location, status, first_seen, last_seen, version, observed_at, input)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'open', ?11, ?11, ?12, ?11, ?13)
-                     ON CONFLICT (fingerprint) DO UPDATE SET
-                        severity = excluded.severity, title_zh = excluded.title_zh, title_en = excluded.title_en,
-                        evidence = excluded.evidence, last_seen = excluded.last_seen, version = excluded.version,
-                        observed_at = excluded.observed_at, input = excluded.input,
-                        status = CASE WHEN findings.status = 'resolved' THEN 'open' ELSE findings.status END
-                     RETURNING id",
-                )?;
+                let mut st = tx.prepare_cached(sql::RECORD_FINDINGS)?;
                 for f in findings {
                     let p = &f.provenance;
                     ids.push(st.query_row(
@@ -409,15 +403,8 @@ impl Store for SqliteStore {
     }
 
     fn finding(&self, id: i64) -> Result<Option<Finding>> {
-        self.with(|c| {
-            c.query_row(
-                &format!("SELECT {FINDING_COLS} FROM findings WHERE id = ?1"),
-                [id],
-                finding_from_row,
-            )
-            .optional()
-        })
-        .map_err(unconv)
+        self.with(|c| c.query_row(sql::FINDING, [id], finding_from_row).optional())
+            .map_err(unconv)
     }
 
     fn findings(&self, filter: &FindingFilter) -> Result<Vec<Finding>> {
@@ -433,10 +420,7 @@ impl Store for SqliteStore {
 
     fn open_finding_counts(&self) -> Result<Vec<FindingCount>> {
         self.with(|c| {
-            let mut st = c.prepare(
-                "SELECT sensor, severity, COUNT(*) FROM findings WHERE status = 'open'
-                 GROUP BY sensor, severity ORDER BY sensor, severity DESC",
-            )?;
+            let mut st = c.prepare(sql::OPEN_FINDING_COUNTS)?;
             st.query_map([], |r| {
                 Ok(FindingCount {
                     sensor: r.get(0)?,
@@ -482,10 +466,7 @@ impl Store for SqliteStore {
 
     fn events(&self, filter: &EventFilter) -> Result<Vec<Event>> {
         let (where_sql, values) = event_where(filter, |i| format!("?{i}"));
-        let sql = format!(
-            "SELECT {EVENT_COLS} FROM events {where_sql} ORDER BY time DESC, id DESC LIMIT {}",
-            filter.effective_limit()
-        );
+        let sql = sql::events(&where_sql, filter.effective_limit());
         let values = bind(&values);
         self.with(|c| {
             let mut st = c.prepare(&sql)?;
@@ -496,37 +477,26 @@ impl Store for SqliteStore {
     }
 
     fn event_count(&self) -> Result<u64> {
-        self.with(|c| c.query_row("SELECT COUNT(*) FROM events", [], |r| r.get::<_, i64>(0)))
+        self.with(|c| c.query_row(sql::EVENT_COUNT, [], |r| r.get::<_, i64>(0)))
             .map(|n| n as u64)
     }
 
     fn user(&self, id: i64) -> Result<Option<User>> {
-        self.with(|c| {
-            c.query_row(
-                &format!("SELECT {USER_COLS} FROM users WHERE id = ?1"),
-                [id],
-                user_from_row,
-            )
-            .optional()
-        })
-        .map_err(unconv)
+        self.with(|c| c.query_row(sql::USER, [id], user_from_row).optional())
+            .map_err(unconv)
     }
 
     fn user_by_name(&self, name: &str) -> Result<Option<User>> {
         self.with(|c| {
-            c.query_row(
-                &format!("SELECT {USER_COLS} FROM users WHERE name = ?1"),
-                [name],
-                user_from_row,
-            )
-            .optional()
+            c.query_row(sql::USER_BY_NAME, [name], user_from_row)
+                .optional()
         })
         .map_err(unconv)
     }
 
     fn users(&self) -> Result<Vec<User>> {
         self.with(|c| {
-            let mut st = c.prepare(&format!("SELECT {USER_COLS} FROM users ORDER BY name"))?;
+            let mut st = c.prepare(sql::USERS)?;
             st.query_map([], user_from_row)?.collect()
         })
         .map_err(unconv)
@@ -535,13 +505,9 @@ impl Store for SqliteStore {
     fn create_session(&self, s: &Session) -> Result<()> {
         self.with(|c| {
             // Expired sessions are swept whenever a new one starts.
+            c.execute(sql::DELETE_EXPIRED_SESSIONS, [to_micros(now())])?;
             c.execute(
-                "DELETE FROM sessions WHERE expires_at < ?1",
-                [to_micros(now())],
-            )?;
-            c.execute(
-                "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, expires_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                sql::CREATE_SESSION,
                 params![
                     s.id_hash,
                     s.user_id,
@@ -556,38 +522,27 @@ impl Store for SqliteStore {
 
     fn session(&self, id_hash: &str) -> Result<Option<Session>> {
         self.with(|c| {
-            c.query_row(
-                "SELECT id_hash, user_id, csrf_token, created_at, expires_at FROM sessions WHERE id_hash = ?1",
-                [id_hash],
-                |r| {
-                    Ok(Session {
-                        id_hash: r.get(0)?,
-                        user_id: r.get(1)?,
-                        csrf_token: r.get(2)?,
-                        created_at: from_micros(r.get(3)?),
-                        expires_at: from_micros(r.get(4)?),
-                    })
-                },
-            )
+            c.query_row(sql::SESSION, [id_hash], |r| {
+                Ok(Session {
+                    id_hash: r.get(0)?,
+                    user_id: r.get(1)?,
+                    csrf_token: r.get(2)?,
+                    created_at: from_micros(r.get(3)?),
+                    expires_at: from_micros(r.get(4)?),
+                })
+            })
             .optional()
         })
     }
 
     fn delete_session(&self, id_hash: &str) -> Result<()> {
-        self.with(|c| {
-            c.execute("DELETE FROM sessions WHERE id_hash = ?1", [id_hash])
-                .map(drop)
-        })
+        self.with(|c| c.execute(sql::DELETE_SESSION, [id_hash]).map(drop))
     }
 
     fn api_token(&self, token_hash: &str) -> Result<Option<ApiToken>> {
         self.with(|c| {
-            c.query_row(
-                &format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE token_hash = ?1"),
-                [token_hash],
-                token_from_row,
-            )
-            .optional()
+            c.query_row(sql::API_TOKEN, [token_hash], token_from_row)
+                .optional()
         })
         .map_err(unconv)
     }
@@ -618,10 +573,7 @@ impl Store for SqliteStore {
 
     fn audit_entries(&self, after: i64, limit: usize) -> Result<Vec<AuditEntry>> {
         self.with(|c| {
-            let mut st = c.prepare_cached(
-                "SELECT seq, time, actor, action, target, details, prev_hash, hash FROM audit_log
-                 WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-            )?;
+            let mut st = c.prepare_cached(sql::AUDIT_ENTRIES)?;
             st.query_map(params![after, limit as i64], audit_from_row)?
                 .collect()
         })
@@ -629,18 +581,19 @@ impl Store for SqliteStore {
 
     fn recent_audit(&self, limit: usize) -> Result<Vec<AuditEntry>> {
         self.with(|c| {
-            let mut st = c.prepare_cached(
-                "SELECT seq, time, actor, action, target, details, prev_hash, hash FROM audit_log
-                 ORDER BY seq DESC LIMIT ?1",
-            )?;
+            let mut st = c.prepare_cached(sql::RECENT_AUDIT)?;
             st.query_map([limit as i64], audit_from_row)?.collect()
         })
     }
 
-    fn audit_head(&self) -> Result<(i64, String)> {
+    fn signed_audit_head(&self) -> Result<crate::AuditHead> {
         self.with(|c| {
-            c.query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
+            c.query_row(sql::AUDIT_HEAD, [], |r| {
+                Ok(crate::AuditHead {
+                    seq: r.get(0)?,
+                    hash: r.get(1)?,
+                    mac: r.get(2)?,
+                })
             })
         })
     }
@@ -701,9 +654,6 @@ impl Store for SqliteStore {
         self.report_event_rollup(query)
     }
 }
-
-pub(crate) const TOKEN_COLS: &str =
-    "id, user_id, name, token_hash, created_at, scope, expires_at, last_used_at";
 
 pub(crate) fn token_from_row(r: &Row<'_>) -> rusqlite::Result<ApiToken> {
     Ok(ApiToken {

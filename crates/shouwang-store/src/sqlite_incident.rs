@@ -1,20 +1,15 @@
 //! Incidents, timelines and settings in SQLite.
 
+use crate::sql;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use shouwang_model::{Event, Finding, Incident, NewTimelineEntry, TimelineEntry};
 
-use crate::postgres_incident::prefixed;
-use crate::sqlite::{
-    EVENT_COLS, FINDING_COLS, SqliteStore, asset_ref, bind, conv, event_from_row, finding_from_row,
-    unconv,
-};
+use crate::sqlite::{SqliteStore, asset_ref, bind, conv, event_from_row, finding_from_row, unconv};
 use crate::tx::Tx;
 use crate::{
     IncidentBatch, IncidentFilter, Members, Result, StoreError, from_micros, incident_where, now,
     parse_name, to_micros,
 };
-
-pub(crate) const INCIDENT_COLS: &str = "id, title, subclass, level, status, asset_kind, asset_locator, rule, group_key, discovered_at, last_activity, updated_at, handling_ended_at, closed_at, first_reported_at, summary_reported_at, event_count, finding_count, summary";
 
 pub(crate) fn incident_from_row(r: &Row<'_>) -> rusqlite::Result<Incident> {
     let t = |i: usize| -> rusqlite::Result<Option<chrono::DateTime<chrono::Utc>>> {
@@ -58,11 +53,7 @@ fn timeline_from_row(r: &Row<'_>) -> rusqlite::Result<TimelineEntry> {
 }
 
 pub(crate) fn insert_timeline(tx: &Connection, e: &NewTimelineEntry) -> rusqlite::Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO incident_timeline (incident_id, at, actor, kind, text, details)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![
+    tx.prepare_cached(sql::INSERT_TIMELINE)?.execute(params![
         e.incident_id,
         to_micros(e.at),
         e.actor,
@@ -108,11 +99,11 @@ pub(crate) fn set_setting_tx(
     name: &str,
     value: &serde_json::Value,
 ) -> rusqlite::Result<()> {
-    c.prepare_cached(
-        "INSERT INTO settings (name, value, updated_at) VALUES (?1, ?2, ?3)
-         ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-    )?
-    .execute(params![name, value.to_string(), to_micros(now())])?;
+    c.prepare_cached(sql::SET_SETTING)?.execute(params![
+        name,
+        value.to_string(),
+        to_micros(now())
+    ])?;
     Ok(())
 }
 
@@ -122,9 +113,10 @@ impl SqliteStore {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             if let Some((name, want)) = &batch.expect {
                 let have: Option<String> = tx
-                    .query_row("SELECT value FROM settings WHERE name = ?1", [name], |r| r.get(0))
+                    .query_row(sql::SETTING, [name], |r| r.get(0))
                     .optional()?;
-                let have: Option<serde_json::Value> = have.and_then(|s| serde_json::from_str(&s).ok());
+                let have: Option<serde_json::Value> =
+                    have.and_then(|s| serde_json::from_str(&s).ok());
                 if have != *want {
                     return Ok(Err(StoreError::Conflict {
                         what: "setting",
@@ -135,12 +127,7 @@ impl SqliteStore {
             let mut ids = Vec::with_capacity(batch.opened.len());
             let t = to_micros(now());
             for (inc, members) in &batch.opened {
-                let id: i64 = tx.prepare_cached(
-                    "INSERT INTO incidents (title, subclass, level, status, asset_kind, asset_locator, rule,
-                        group_key, discovered_at, last_activity, updated_at, summary)
-                     VALUES (?1, ?2, ?3, 'discovered', ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10) RETURNING id",
-                )?
-                .query_row(
+                let id: i64 = tx.prepare_cached(sql::CREATE_INCIDENT)?.query_row(
                     params![
                         inc.title,
                         inc.subclass,
@@ -182,12 +169,8 @@ impl SqliteStore {
 
     pub(crate) fn incident_impl(&self, id: i64) -> Result<Option<Incident>> {
         self.with(|c| {
-            c.query_row(
-                &format!("SELECT {INCIDENT_COLS} FROM incidents WHERE id = ?1"),
-                [id],
-                incident_from_row,
-            )
-            .optional()
+            c.query_row(sql::INCIDENT, [id], incident_from_row)
+                .optional()
         })
         .map_err(unconv)
     }
@@ -195,11 +178,7 @@ impl SqliteStore {
     pub(crate) fn incidents_impl(&self, f: &IncidentFilter) -> Result<Vec<Incident>> {
         let (where_sql, values) = incident_where(f, |i| format!("?{i}"));
         let values = bind(&values);
-        let sql = format!(
-            "SELECT {INCIDENT_COLS} FROM incidents {where_sql} {} LIMIT {}",
-            f.order_sql(),
-            f.effective_limit()
-        );
+        let sql = sql::incidents(&where_sql, f.order_sql(), f.effective_limit());
         self.with(|c| {
             let mut st = c.prepare(&sql)?;
             st.query_map(rusqlite::params_from_iter(values.iter()), incident_from_row)?
@@ -210,15 +189,8 @@ impl SqliteStore {
 
     pub(crate) fn open_incident_for_group_impl(&self, key: &str) -> Result<Option<Incident>> {
         self.with(|c| {
-            c.query_row(
-                &format!(
-                    "SELECT {INCIDENT_COLS} FROM incidents WHERE group_key = ?1 AND status <> 'closed'
-                     ORDER BY last_activity DESC, id DESC LIMIT 1"
-                ),
-                [key],
-                incident_from_row,
-            )
-            .optional()
+            c.query_row(sql::OPEN_INCIDENT_FOR_GROUP, [key], incident_from_row)
+                .optional()
         })
         .map_err(unconv)
     }
@@ -229,10 +201,7 @@ impl SqliteStore {
 
     pub(crate) fn timeline_impl(&self, incident_id: i64) -> Result<Vec<TimelineEntry>> {
         self.with(|c| {
-            let mut st = c.prepare_cached(
-                "SELECT id, incident_id, at, actor, kind, text, details FROM incident_timeline
-                 WHERE incident_id = ?1 ORDER BY at, id",
-            )?;
+            let mut st = c.prepare_cached(sql::TIMELINE)?;
             st.query_map([incident_id], timeline_from_row)?.collect()
         })
         .map_err(unconv)
@@ -243,12 +212,8 @@ impl SqliteStore {
         incident_id: i64,
         limit: usize,
     ) -> Result<Vec<Event>> {
-        let cols = prefixed("e", EVENT_COLS);
         self.with(|c| {
-            let mut st = c.prepare_cached(&format!(
-                "SELECT {cols} FROM incident_links l JOIN events e ON e.id = l.ref_id
-                 WHERE l.incident_id = ?1 AND l.source = 'event' ORDER BY e.id LIMIT ?2"
-            ))?;
+            let mut st = c.prepare_cached(&sql::incident_events())?;
             st.query_map(params![incident_id, limit as i64], event_from_row)?
                 .collect()
         })
@@ -256,12 +221,8 @@ impl SqliteStore {
     }
 
     pub(crate) fn incident_findings_impl(&self, incident_id: i64) -> Result<Vec<Finding>> {
-        let cols = prefixed("f", FINDING_COLS);
         self.with(|c| {
-            let mut st = c.prepare_cached(&format!(
-                "SELECT {cols} FROM incident_links l JOIN findings f ON f.id = l.ref_id
-                 WHERE l.incident_id = ?1 AND l.source = 'finding' ORDER BY f.id LIMIT 1000"
-            ))?;
+            let mut st = c.prepare_cached(&sql::incident_findings())?;
             st.query_map([incident_id], finding_from_row)?.collect()
         })
         .map_err(unconv)
@@ -269,9 +230,7 @@ impl SqliteStore {
 
     pub(crate) fn events_after_impl(&self, after: i64, limit: usize) -> Result<Vec<Event>> {
         self.with(|c| {
-            let mut st = c.prepare_cached(&format!(
-                "SELECT {EVENT_COLS} FROM events WHERE id > ?1 ORDER BY id LIMIT ?2"
-            ))?;
+            let mut st = c.prepare_cached(sql::EVENTS_AFTER)?;
             st.query_map(params![after, limit as i64], event_from_row)?
                 .collect()
         })
@@ -280,9 +239,7 @@ impl SqliteStore {
 
     pub(crate) fn findings_after_impl(&self, after: i64, limit: usize) -> Result<Vec<Finding>> {
         self.with(|c| {
-            let mut st = c.prepare_cached(&format!(
-                "SELECT {FINDING_COLS} FROM findings WHERE id > ?1 ORDER BY id LIMIT ?2"
-            ))?;
+            let mut st = c.prepare_cached(sql::FINDINGS_AFTER)?;
             st.query_map(params![after, limit as i64], finding_from_row)?
                 .collect()
         })
@@ -290,12 +247,8 @@ impl SqliteStore {
     }
 
     pub(crate) fn setting_impl(&self, name: &str) -> Result<Option<serde_json::Value>> {
-        let raw: Option<String> = self.with(|c| {
-            c.query_row("SELECT value FROM settings WHERE name = ?1", [name], |r| {
-                r.get(0)
-            })
-            .optional()
-        })?;
+        let raw: Option<String> =
+            self.with(|c| c.query_row(sql::SETTING, [name], |r| r.get(0)).optional())?;
         raw.map(|s| {
             serde_json::from_str(&s).map_err(|e| StoreError::Invalid {
                 what: "setting",

@@ -1,6 +1,7 @@
 //! Report aggregates on SQLite (see [`crate::report`]). Times are
 //! microseconds; `details` is JSON text read with `json_extract`.
 
+use crate::sql;
 use rusqlite::params_from_iter;
 use shouwang_model::{Event, FindingStatus};
 
@@ -8,7 +9,7 @@ use crate::report::{
     AssetCount, FindingGroup, FindingGroupQuery, KindCount, NumberStats, Rollup, RollupQuery,
     TimeRange, check_field, event_range_where, finding_group_where, kinds_in, where_sql,
 };
-use crate::sqlite::{EVENT_COLS, asset_ref, bind, conv, event_from_row, unconv};
+use crate::sqlite::{asset_ref, bind, conv, event_from_row, unconv};
 use crate::{Result, SqliteStore, from_micros, parse_name, severity_from_rank};
 
 fn ph(i: usize) -> String {
@@ -19,10 +20,7 @@ impl SqliteStore {
     pub(crate) fn report_event_kind_counts(&self, range: &TimeRange) -> Result<Vec<KindCount>> {
         let mut values = Vec::new();
         let clauses = event_range_where(&[], range, ph, &mut values);
-        let sql = format!(
-            "SELECT kind, COUNT(*), MIN(time), MAX(time) FROM events {} GROUP BY kind ORDER BY kind",
-            where_sql(&clauses)
-        );
+        let sql = sql::event_kind_counts(&where_sql(&clauses));
         let values = bind(&values);
         self.with(|c| {
             let mut st = c.prepare(&sql)?;
@@ -82,11 +80,7 @@ impl SqliteStore {
         };
         let mut values = Vec::new();
         let clauses = event_range_where(kinds, range, ph, &mut values);
-        let sql = format!(
-            "SELECT asset_kind, asset_locator, kind, COUNT(*), {flagged}, MAX(time) FROM events {}
-             GROUP BY asset_kind, asset_locator, kind ORDER BY asset_kind, asset_locator, kind",
-            where_sql(&clauses)
-        );
+        let sql = sql::event_asset_counts(&flagged, &where_sql(&clauses));
         let values = bind(&values);
         self.with(|c| {
             let mut st = c.prepare(&sql)?;
@@ -111,16 +105,7 @@ impl SqliteStore {
     ) -> Result<Vec<Event>> {
         let mut values = Vec::new();
         let clauses = event_range_where(&[kind], range, ph, &mut values);
-        let sql = format!(
-            "SELECT {EVENT_COLS} FROM events WHERE id IN
-               (SELECT id FROM
-                  (SELECT id, ROW_NUMBER() OVER
-                     (PARTITION BY asset_kind, asset_locator ORDER BY time DESC, id DESC) AS rn
-                   FROM events {})
-                WHERE rn = 1)
-             ORDER BY asset_kind, asset_locator",
-            where_sql(&clauses)
-        );
+        let sql = sql::latest_event_per_asset(&where_sql(&clauses));
         let values = bind(&values);
         self.with(|c| {
             let mut st = c.prepare(&sql)?;
@@ -138,10 +123,7 @@ impl SqliteStore {
     ) -> Result<Vec<i64>> {
         let mut values = Vec::new();
         let clauses = event_range_where(kinds, range, ph, &mut values);
-        let sql = format!(
-            "SELECT id FROM events {} ORDER BY time DESC, id DESC LIMIT {limit}",
-            where_sql(&clauses)
-        );
+        let sql = sql::event_ids(&where_sql(&clauses), limit);
         let values = bind(&values);
         self.with(|c| {
             let mut st = c.prepare(&sql)?;
@@ -256,11 +238,7 @@ impl SqliteStore {
         status: FindingStatus,
     ) -> Result<Vec<(shouwang_model::AssetRef, u64)>> {
         self.with(|c| {
-            let mut st = c.prepare(
-                "SELECT asset_kind, asset_locator, COUNT(*) FROM findings
-                 WHERE sensor = ?1 AND status = ?2
-                 GROUP BY asset_kind, asset_locator ORDER BY asset_kind, asset_locator",
-            )?;
+            let mut st = c.prepare(sql::REPORT_FINDING_ASSET_COUNTS)?;
             st.query_map(rusqlite::params![sensor, status.as_str()], |r| {
                 Ok((
                     asset_ref(&r.get::<_, String>(0)?, r.get(1)?)?,
@@ -274,21 +252,8 @@ impl SqliteStore {
 
     pub(crate) fn report_finding_groups(&self, q: &FindingGroupQuery) -> Result<Vec<FindingGroup>> {
         let (where_sql, values) = finding_group_where(q, ph);
-        let sql = format!(
-            "SELECT sensor, check_id, status, MAX(severity), COUNT(*), MIN(title_zh), MIN(title_en),
-                    COUNT(DISTINCT asset_kind || ':' || asset_locator), MIN(first_seen), MAX(last_seen)
-             FROM findings {where_sql}
-             GROUP BY sensor, check_id, status
-             ORDER BY MAX(severity) DESC, COUNT(*) DESC, sensor, check_id, status"
-        );
-        let samples_sql = format!(
-            "SELECT sensor, check_id, status, id FROM
-               (SELECT sensor, check_id, status, id,
-                       ROW_NUMBER() OVER (PARTITION BY sensor, check_id, status ORDER BY id DESC) AS rn
-                FROM findings {where_sql})
-             WHERE rn <= {} ORDER BY id DESC",
-            q.samples
-        );
+        let sql = sql::finding_groups(&where_sql);
+        let samples_sql = sql::finding_group_samples(&where_sql, q.samples);
         let values = bind(&values);
         let (mut groups, samples) = self
             .with(|c| {

@@ -1,13 +1,12 @@
 //! Transactions on SQLite: the audited path and the store's own writes.
 
+use crate::sql;
+use crate::sql::TOKEN_COLS;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use shouwang_model::{Asset, Finding, FindingStatus, Incident, NewTimelineEntry, ReportStage};
 
-use crate::sqlite::{
-    FINDING_COLS, SqliteStore, TOKEN_COLS, USER_COLS, bind, finding_from_row, token_from_row,
-    unconv, user_from_row,
-};
-use crate::sqlite_incident::{INCIDENT_COLS, incident_from_row, insert_timeline, set_setting_tx};
+use crate::sqlite::{SqliteStore, bind, finding_from_row, token_from_row, unconv, user_from_row};
+use crate::sqlite_incident::{incident_from_row, insert_timeline, set_setting_tx};
 use crate::tx::{Ledger, Tx};
 use crate::{
     ApiToken, AuditEntry, AuditKey, ChangeNote, FindingFilter, IncidentChange, LOGIN_FAILURES_KEPT,
@@ -74,15 +73,12 @@ impl SqliteStore {
 
 impl Tx for SqliteTx<'_> {
     fn audit(&mut self, entry: &NewAuditEntry) -> Result<AuditEntry> {
-        let (head_seq, prev_hash): (i64, String) =
-            self.c
-                .query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })?;
+        let (head_seq, prev_hash): (i64, String) = self
+            .c
+            .query_row(sql::AUDIT_HEAD, [], |r| Ok((r.get(0)?, r.get(1)?)))?;
         let e = self.key.chain(head_seq + 1, now(), entry, prev_hash);
         self.c.execute(
-            "INSERT INTO audit_log (seq, time, actor, action, target, details, prev_hash, hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            sql::APPEND_AUDIT,
             params![
                 e.seq,
                 to_micros(e.time),
@@ -95,8 +91,8 @@ impl Tx for SqliteTx<'_> {
             ],
         )?;
         self.c.execute(
-            "UPDATE audit_head SET seq = ?1, hash = ?2 WHERE id = 1",
-            params![e.seq, e.hash],
+            sql::MOVE_AUDIT_HEAD,
+            params![e.seq, e.hash, self.key.head_mac(e.seq, &e.hash)],
         )?;
         self.ledger.audited = true;
         Ok(e)
@@ -105,11 +101,7 @@ impl Tx for SqliteTx<'_> {
     fn finding(&mut self, id: i64) -> Result<Option<Finding>> {
         sq(self
             .c
-            .query_row(
-                &format!("SELECT {FINDING_COLS} FROM findings WHERE id = ?1"),
-                [id],
-                finding_from_row,
-            )
+            .query_row(sql::FINDING, [id], finding_from_row)
             .optional())
     }
 
@@ -124,10 +116,9 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn set_finding_status(&mut self, id: i64, status: FindingStatus) -> Result<Finding> {
-        let n = self.c.execute(
-            "UPDATE findings SET status = ?1 WHERE id = ?2",
-            params![status.as_str(), id],
-        )?;
+        let n = self
+            .c
+            .execute(sql::SET_FINDING_STATUS, params![status.as_str(), id])?;
         if n == 0 {
             return Err(not_found("finding", id));
         }
@@ -137,10 +128,7 @@ impl Tx for SqliteTx<'_> {
 
     fn upsert_asset(&mut self, asset: &Asset) -> Result<()> {
         self.c.execute(
-            "INSERT INTO assets (kind, locator, name, details, first_seen, last_seen)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?5)
-             ON CONFLICT (kind, locator) DO UPDATE SET
-               name = excluded.name, details = excluded.details, last_seen = excluded.last_seen",
+            sql::UPSERT_ASSET,
             params![
                 asset.id.kind.as_str(),
                 asset.id.locator,
@@ -156,20 +144,13 @@ impl Tx for SqliteTx<'_> {
     fn user_by_name(&mut self, name: &str) -> Result<Option<User>> {
         sq(self
             .c
-            .query_row(
-                &format!("SELECT {USER_COLS} FROM users WHERE name = ?1"),
-                [name],
-                user_from_row,
-            )
+            .query_row(sql::USER_BY_NAME, [name], user_from_row)
             .optional())
     }
 
     fn create_user(&mut self, user: &NewUser) -> Result<User> {
         let res = self.c.query_row(
-            &format!(
-                "INSERT INTO users (name, role, password_hash, must_change_password, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5) RETURNING {USER_COLS}"
-            ),
+            sql::CREATE_USER,
             params![
                 user.name,
                 user.role.as_str(),
@@ -197,50 +178,32 @@ impl Tx for SqliteTx<'_> {
     fn update_user(&mut self, id: i64, change: &UserChange) -> Result<User> {
         let c = self.c;
         let n = match change {
-            UserChange::Password { hash, must_change } => c.execute(
-                "UPDATE users SET password_hash = ?1, must_change_password = ?2,
-                    failed_logins = 0, locked_until = NULL WHERE id = ?3",
-                params![hash, must_change, id],
-            ),
-            UserChange::Disabled(d) => c.execute(
-                "UPDATE users SET disabled = ?1 WHERE id = ?2",
-                params![d, id],
-            ),
+            UserChange::Password { hash, must_change } => {
+                c.execute(sql::SET_PASSWORD, params![hash, must_change, id])
+            }
+            UserChange::Disabled(d) => c.execute(sql::SET_USER_DISABLED, params![d, id]),
             UserChange::LoginFailed { locked_until } => c.execute(
-                "UPDATE users SET failed_logins = failed_logins + 1,
-                    locked_until = COALESCE(?1, locked_until) WHERE id = ?2",
+                sql::COUNT_FAILED_LOGIN,
                 params![locked_until.map(to_micros), id],
             ),
-            UserChange::LoginSucceeded => c.execute(
-                "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?1",
-                [id],
-            ),
+            UserChange::LoginSucceeded => c.execute(sql::CLEAR_FAILED_LOGINS, [id]),
         }?;
         if n == 0 {
             return Err(not_found("user", id));
         }
         self.ledger.changed = true;
-        sq(c.query_row(
-            &format!("SELECT {USER_COLS} FROM users WHERE id = ?1"),
-            [id],
-            user_from_row,
-        ))
+        sq(c.query_row(sql::USER, [id], user_from_row))
     }
 
     fn delete_user_sessions(&mut self, user_id: i64) -> Result<()> {
-        let n = self
-            .c
-            .execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])?;
+        let n = self.c.execute(sql::DELETE_USER_SESSIONS, [user_id])?;
         self.ledger.changed |= n > 0;
         Ok(())
     }
 
     fn create_api_token(&mut self, t: &NewApiToken) -> Result<ApiToken> {
         let t = sq(self.c.query_row(
-            &format!(
-                "INSERT INTO api_tokens (user_id, name, token_hash, created_at, scope, expires_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING {TOKEN_COLS}"
-            ),
+            sql::CREATE_API_TOKEN,
             params![
                 t.user_id,
                 t.name,
@@ -333,9 +296,7 @@ impl Tx for SqliteTx<'_> {
     fn setting(&mut self, name: &str) -> Result<Option<serde_json::Value>> {
         let raw: Option<String> = self
             .c
-            .query_row("SELECT value FROM settings WHERE name = ?1", [name], |r| {
-                r.get(0)
-            })
+            .query_row(sql::SETTING, [name], |r| r.get(0))
             .optional()?;
         raw.map(|s| {
             serde_json::from_str(&s).map_err(|e| StoreError::Invalid {
@@ -355,11 +316,7 @@ impl Tx for SqliteTx<'_> {
     fn incident(&mut self, id: i64) -> Result<Option<Incident>> {
         sq(self
             .c
-            .query_row(
-                &format!("SELECT {INCIDENT_COLS} FROM incidents WHERE id = ?1"),
-                [id],
-                incident_from_row,
-            )
+            .query_row(sql::INCIDENT, [id], incident_from_row)
             .optional())
     }
 
@@ -371,28 +328,19 @@ impl Tx for SqliteTx<'_> {
     ) -> Result<Incident> {
         let c = self.c;
         let t = to_micros(note.at);
-        let n = c.execute(
-            "UPDATE incidents SET updated_at = ?2 WHERE id = ?1",
-            params![id, to_micros(now())],
-        )?;
+        let n = c.execute(sql::TOUCH_INCIDENT, params![to_micros(now()), id])?;
         if n == 0 {
             return Err(not_found("incident", id));
         }
         self.ledger.changed = true;
         if let Some(st) = change.status {
             c.execute(
-                "UPDATE incidents SET status = ?2,
-                    handling_ended_at = CASE WHEN ?3 THEN COALESCE(handling_ended_at, ?4) ELSE handling_ended_at END,
-                    closed_at = CASE WHEN ?2 = 'closed' THEN COALESCE(closed_at, ?4) ELSE NULL END
-                 WHERE id = ?1",
-                params![id, st.as_str(), st.handling_ended(), t],
+                sql::SET_INCIDENT_STATUS,
+                params![st.as_str(), st.handling_ended(), t, id],
             )?;
         }
         if let Some(level) = change.level {
-            c.execute(
-                "UPDATE incidents SET level = ?2 WHERE id = ?1",
-                params![id, level.as_str()],
-            )?;
+            c.execute(sql::SET_INCIDENT_LEVEL, params![level.as_str(), id])?;
         }
         if let Some((stage, at)) = change.reported {
             let col = match stage {
@@ -401,10 +349,7 @@ impl Tx for SqliteTx<'_> {
                 ReportStage::FollowUp => None,
             };
             if let Some(col) = col {
-                c.execute(
-                    &format!("UPDATE incidents SET {col} = COALESCE({col}, ?2) WHERE id = ?1"),
-                    params![id, to_micros(at)],
-                )?;
+                c.execute(&sql::set_reported(col), params![to_micros(at), id])?;
             }
         }
         let mut note = note.clone();

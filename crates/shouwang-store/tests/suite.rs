@@ -170,6 +170,9 @@ suite!(
     audit_detects_a_deleted_row,
     audit_detects_truncation,
     audit_detects_a_forged_row,
+    audit_detects_a_head_moved_back_over_deleted_entries,
+    audit_detects_an_emptied_log,
+    an_anchor_catches_an_older_head_put_back,
     concurrent_audited_changes_keep_one_chain,
     a_change_whose_audit_entry_cannot_be_written_is_not_kept,
     a_change_that_fails_after_writing_keeps_neither_change_nor_entry,
@@ -746,6 +749,181 @@ fn audit_detects_a_forged_row(h: &Harness) {
         h.store.verify_audit().unwrap(),
         AuditVerdict::Inserted { seq: 4 }
     );
+}
+
+fn audit_detects_a_head_moved_back_over_deleted_entries(h: &Harness) {
+    append(h, 5);
+    let third = h.store.audit_entries(2, 1).unwrap().remove(0);
+    // Rows deleted from the end and the head set to the new last row: the
+    // head's MAC was over entry 5, and cannot be made without the key.
+    (h.raw)(&format!(
+        "DELETE FROM audit_log WHERE seq > 3; UPDATE audit_head SET seq = 3, hash = '{}'",
+        third.hash
+    ));
+    assert_eq!(
+        h.store.verify_audit().unwrap(),
+        AuditVerdict::HeadForged { head_seq: 3 }
+    );
+}
+
+fn audit_detects_an_emptied_log(h: &Harness) {
+    // The head of the empty log, with its valid MAC, kept by an attacker.
+    let empty = h.store.signed_audit_head().unwrap();
+    h.store
+        .audited(|tx| {
+            tx.create_user(&new_user("alice", Role::Admin))?;
+            tx.audit(&NewAuditEntry::new(
+                "system",
+                "user.add",
+                "alice",
+                serde_json::Value::Null,
+            ))
+        })
+        .unwrap();
+    // Everything deleted and the head zeroed: its MAC is wrong.
+    (h.raw)(&format!(
+        "DELETE FROM audit_log; UPDATE audit_head SET seq = 0, hash = '{}', mac = NULL",
+        shouwang_store::GENESIS_HASH
+    ));
+    assert_eq!(
+        h.store.verify_audit().unwrap(),
+        AuditVerdict::HeadForged { head_seq: 0 }
+    );
+    // The empty log's own head put back: the users were made with entries.
+    (h.raw)(&format!(
+        "UPDATE audit_head SET mac = '{}'",
+        empty.mac.unwrap()
+    ));
+    assert_eq!(
+        h.store.verify_audit().unwrap(),
+        AuditVerdict::Emptied { users: 1 }
+    );
+}
+
+fn an_anchor_catches_an_older_head_put_back(h: &Harness) {
+    append(h, 3);
+    let old = h.store.signed_audit_head().unwrap();
+    append(h, 2);
+    let anchor = h.store.audit_anchor().unwrap();
+    assert_eq!(anchor.seq, 5);
+    assert!(
+        h.store.verify_audit_against(&anchor).unwrap().is_intact(),
+        "an untouched log reaches its anchor"
+    );
+    // Entries 4 and 5 deleted and the head of entry 3, MAC and all, put back.
+    (h.raw)(&format!(
+        "DELETE FROM audit_log WHERE seq > 3; UPDATE audit_head SET seq = 3, hash = '{}', mac = '{}'",
+        old.hash,
+        old.mac.unwrap()
+    ));
+    assert_eq!(
+        h.store.verify_audit().unwrap(),
+        AuditVerdict::Intact { entries: 3 },
+        "without an anchor a replayed head cannot be told"
+    );
+    assert_eq!(
+        h.store.verify_audit_against(&anchor).unwrap(),
+        AuditVerdict::Rewound {
+            head_seq: 3,
+            anchored_seq: 5
+        }
+    );
+    let wrong: shouwang_store::AuditAnchor = format!("2:{}", "0".repeat(64)).parse().unwrap();
+    assert_eq!(
+        h.store.verify_audit_against(&wrong).unwrap(),
+        AuditVerdict::AnchorMismatch { seq: 2 }
+    );
+}
+
+#[test]
+fn a_token_made_before_scopes_may_operate_and_ends_in_90_days_after_the_upgrade() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join(shouwang_store::SQLITE_FILE);
+    {
+        let store = shouwang_store::open(&Default::default(), dir.path()).unwrap();
+        let store: &dyn Store = &*store;
+        store
+            .as_person(|tx| {
+                let u = tx.create_user(&new_user("ops", Role::Admin))?;
+                tx.create_api_token(&NewApiToken {
+                    user_id: u.id,
+                    name: "old script".into(),
+                    token_hash: "old-hash".into(),
+                    scope: TokenScope::Admin,
+                    expires_at: Utc::now() + Duration::days(9999),
+                })
+            })
+            .unwrap();
+    }
+    // As schema 5 left it: tokens with no scope and no end.
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+            "ALTER TABLE api_tokens DROP COLUMN scope;
+             ALTER TABLE api_tokens DROP COLUMN expires_at;
+             ALTER TABLE api_tokens DROP COLUMN last_used_at;
+             DELETE FROM schema_migrations WHERE version = 6",
+        )
+        .unwrap();
+    let store = shouwang_store::open(&Default::default(), dir.path()).unwrap();
+    let t = store.api_token("old-hash").unwrap().unwrap();
+    assert_eq!(t.scope, TokenScope::Operate);
+    let days = (t.expires_at - Utc::now()).num_hours() as f64 / 24.0;
+    assert!((89.0..=90.0).contains(&days), "ends in {days} days");
+}
+
+#[test]
+fn a_log_written_before_the_head_was_signed_is_signed_when_the_store_is_upgraded() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join(shouwang_store::SQLITE_FILE);
+    {
+        let store = shouwang_store::open(&Default::default(), dir.path()).unwrap();
+        store
+            .record_action(&NewAuditEntry::new(
+                "system",
+                "system.start",
+                "",
+                serde_json::Value::Null,
+            ))
+            .unwrap();
+    }
+    // As schema 4 left it: no MAC column, migrations 5 and 6 not applied.
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+            "ALTER TABLE audit_head DROP COLUMN mac;
+             ALTER TABLE api_tokens DROP COLUMN scope;
+             ALTER TABLE api_tokens DROP COLUMN expires_at;
+             ALTER TABLE api_tokens DROP COLUMN last_used_at;
+             DELETE FROM schema_migrations WHERE version >= 5",
+        )
+        .unwrap();
+    let store = shouwang_store::open(&Default::default(), dir.path()).unwrap();
+    assert_eq!(
+        store.verify_audit().unwrap(),
+        AuditVerdict::Intact { entries: 1 }
+    );
+    // Only the upgrade signs: a MAC cleared later stays a forged head.
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch("UPDATE audit_head SET mac = NULL")
+        .unwrap();
+    drop(store);
+    let store = shouwang_store::open(&Default::default(), dir.path()).unwrap();
+    assert_eq!(
+        store.verify_audit().unwrap(),
+        AuditVerdict::HeadForged { head_seq: 1 }
+    );
+}
+
+#[test]
+fn an_anchor_is_read_as_audit_anchor_prints_it() {
+    let hash = "ab".repeat(32);
+    let a: shouwang_store::AuditAnchor = format!(" 42:{} ", hash.to_uppercase()).parse().unwrap();
+    assert_eq!(a.to_string(), format!("42:{hash}"));
+    for bad in ["42", "x:ab", "42:abc", &format!("-1:{hash}")] {
+        assert!(bad.parse::<shouwang_store::AuditAnchor>().is_err(), "{bad}");
+    }
 }
 
 fn concurrent_audited_changes_keep_one_chain(h: &Harness) {

@@ -117,7 +117,18 @@ pub struct JsonArg {
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Check the audit log's hash chain; exit 1 when it was tampered with
-    Verify(JsonArg),
+    Verify {
+        /// Also check that the log still reaches this anchor (SEQ:HASH, as
+        /// `audit anchor` or a report printed it): catches entries deleted
+        /// and an older head put back
+        #[arg(long, value_name = "SEQ:HASH")]
+        anchor: Option<shouwang_store::AuditAnchor>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the log's anchor (its last entry's number and hash) to keep
+    /// outside this machine, for `audit verify --anchor` later
+    Anchor(JsonArg),
 }
 
 #[derive(Debug, Subcommand)]
@@ -143,9 +154,8 @@ pub enum UserCommand {
     Enable { name: String },
     /// List the users
     List(JsonArg),
-    /// Create an API token for a user (printed once and never again), or
-    /// list or revoke tokens: `user token NAME`, `user token list`,
-    /// `user token revoke ID`
+    /// Create an API token for a user (printed only once), or list or
+    /// revoke tokens: `user token NAME | list | revoke ID`
     #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Token(TokenArgs),
 }
@@ -160,8 +170,7 @@ pub struct TokenArgs {
     /// What the token is for, e.g. the script that uses it
     #[arg(long, default_value = "cli")]
     pub label: String,
-    /// What it may do: read (只读), operate (操作) or admin (管理), within
-    /// the user's role
+    /// What it may do within the user's role: read, operate or admin
     #[arg(long, default_value = "read")]
     pub scope: shouwang_store::TokenScope,
     /// Days until it stops working (1 to 365)

@@ -3,20 +3,16 @@
 //! wire them together and talk to the person at the terminal.
 //!
 //! What this crate may contain, and nothing else: argument parsing
-//! (`cli`), the config file with its errors (`config`), where the data
-//! dir and config live (`paths`, `pidfile`), logging and terminal output
-//! (`logging`, `output`), and per command the wiring: open the store, call
-//! a library, print what came back, choose the exit code. A loop that runs
+//! (`cli`), logging and terminal output (`logging`, `output`), and per
+//! command the wiring: load the config (`shouwang-config`), open the store,
+//! call a library, print what came back, choose the exit code. A loop that runs
 //! inside `up`, a record written to the store, a rule or a parser belongs
 //! in the crate of its sensor or output (ARCHITECTURE.md, the code map).
 
 mod cli;
 mod commands;
-mod config;
 mod logging;
 mod output;
-mod paths;
-mod pidfile;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,7 +22,7 @@ use clap::{ArgMatches, CommandFactory, FromArgMatches};
 
 use crate::cli::{Cli, LogFormat};
 use crate::commands::Outcome;
-use crate::paths::{Origin, Paths};
+use shouwang_config::paths::{Origin, Paths};
 
 fn main() -> ExitCode {
     let matches = Cli::command().get_matches();
@@ -37,6 +33,7 @@ fn main() -> ExitCode {
         named(&matches, "data_dir", cli.global.data_dir.clone()),
         named(&matches, "config", cli.global.config.clone()),
     )
+    .map_err(anyhow::Error::from)
     .and_then(|paths| commands::run(cli.command, paths));
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
@@ -56,7 +53,7 @@ fn main() -> ExitCode {
 
 /// A path the user named, and whether by flag or environment variable, so
 /// that messages can say which one to fix.
-fn named(matches: &ArgMatches, id: &str, value: Option<PathBuf>) -> paths::Named {
+fn named(matches: &ArgMatches, id: &str, value: Option<PathBuf>) -> shouwang_config::paths::Named {
     let origin = match matches.value_source(id) {
         Some(ValueSource::EnvVariable) => Origin::Env,
         _ => Origin::Flag,

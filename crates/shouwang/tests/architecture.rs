@@ -493,3 +493,21 @@ fn no_function_in_shipped_code_is_longer_than_150_lines() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// The binary wires the libraries; when it grows past this, something that
+/// belongs in a library (a renderer, a runtime loop, a record written to
+/// the store) has crept into it.
+const CLI_MAX_LINES: usize = 3000;
+
+#[test]
+fn the_binary_stays_thin() {
+    let dir = workspace_root().join("crates/shouwang/src");
+    let lines: usize = source::rust_files(&dir)
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap().lines().count())
+        .sum();
+    assert!(
+        lines < CLI_MAX_LINES,
+        "crates/shouwang/src has {lines} lines (under {CLI_MAX_LINES}): move what is not argument parsing, output or wiring into its library"
+    );
+}

@@ -201,6 +201,46 @@ fn the_audit_log_verifies_until_a_row_is_edited_behind_its_back() {
 }
 
 #[test]
+fn an_anchor_kept_outside_catches_entries_deleted_with_an_older_head_put_back() {
+    let s = Sandbox::new();
+    for name in ["alice", "bob", "carol"] {
+        let run = s.run(&["user", "add", name, "--role", "operator"]);
+        assert_eq!(run.code, 0, "{run}");
+    }
+    let db = || rusqlite::Connection::open(s.data.join("shouwang.db")).unwrap();
+    let (seq, hash): (i64, String) = db()
+        .query_row("SELECT seq, hash FROM audit_log WHERE seq = 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    let anchor = s.run(&["audit", "anchor"]);
+    assert_eq!(anchor.code, 0, "{anchor}");
+    let line = anchor.stdout.lines().next().unwrap().to_string();
+    assert!(line.starts_with("3:"), "{anchor}");
+    assert!(anchor.stdout.contains("审计日志锚点"), "{anchor}");
+    assert_eq!(s.run(&["audit", "verify", "--anchor", &line]).code, 0);
+
+    // Entries 2 and 3 deleted and the head moved back to entry 1 (a head
+    // put back with its old MAC is caught by the anchor alone: the store
+    // suite's an_anchor_catches_an_older_head_put_back).
+    db().execute_batch(&format!(
+        "DELETE FROM audit_log WHERE seq > 1; UPDATE audit_head SET seq = {seq}, hash = '{hash}'"
+    ))
+    .unwrap();
+    let run = s.run(&["audit", "verify"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(
+        run.stdout.contains("rewritten without the audit key"),
+        "{run}"
+    );
+    let run = s.run(&["audit", "verify", "--anchor", &line]);
+    assert_eq!(run.code, 1, "{run}");
+    let run = s.run(&["audit", "verify", "--anchor", "3:nothex"]);
+    assert_eq!(run.code, 2, "{run}");
+    assert!(run.stderr.contains("SEQ:HASH"), "{run}");
+}
+
+#[test]
 fn the_cli_is_named_as_the_actor_in_the_audit_log() {
     let s = Sandbox::new();
     assert_eq!(

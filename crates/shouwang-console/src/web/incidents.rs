@@ -10,7 +10,7 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use shouwang_incident::actions::{self, ActionError, ChangeRequest};
 use shouwang_incident::{Deadline, DeadlineState, ReportingPolicy, deadlines};
@@ -401,25 +401,6 @@ fn beijing_input(t: DateTime<Utc>) -> String {
         .to_string()
 }
 
-/// A time typed in the form, read as Beijing time.
-fn parse_beijing(s: &str) -> Option<DateTime<Utc>> {
-    let s = s.trim();
-    [
-        "%Y-%m-%dT%H:%M",
-        "%Y-%m-%dT%H:%M:%S",
-        "%Y-%m-%d %H:%M",
-        "%Y-%m-%d %H:%M:%S",
-    ]
-    .iter()
-    .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
-    .and_then(|n| {
-        shouwang_model::beijing_offset()
-            .from_local_datetime(&n)
-            .single()
-    })
-    .map(|t| t.with_timezone(&Utc))
-}
-
 #[derive(Deserialize, Serialize, Default)]
 pub(crate) struct ActForm {
     #[serde(default)]
@@ -476,7 +457,7 @@ pub(crate) async fn act(
                 let at = if f.at.trim().is_empty() {
                     Utc::now()
                 } else {
-                    match parse_beijing(&f.at) {
+                    match shouwang_model::parse_beijing(&f.at) {
                         Some(t) => t,
                         None => {
                             let r = refuse("incident.err.time");
@@ -576,9 +557,9 @@ mod tests {
 
     #[test]
     fn typed_times_are_beijing_time() {
-        let t = parse_beijing("2026-11-22T12:05").unwrap();
+        let t = shouwang_model::parse_beijing("2026-11-22T12:05").unwrap();
         assert_eq!(t.to_rfc3339(), "2026-11-22T04:05:00+00:00");
         assert_eq!(beijing_input(t), "2026-11-22T12:05");
-        assert!(parse_beijing("yesterday").is_none());
+        assert!(shouwang_model::parse_beijing("yesterday").is_none());
     }
 }

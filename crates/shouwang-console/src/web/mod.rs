@@ -80,7 +80,7 @@ impl HashPool {
             .acquire_owned()
             .await
             .map_err(|e| AppError::Internal(format!("the hashing pool closed: {e}")))?;
-        blocking(f).await
+        Ok(blocking(f).await?)
     }
 }
 
@@ -95,15 +95,9 @@ pub(crate) struct Counters {
     pub csrf_rejected: AtomicU64,
 }
 
-/// Run synchronous work (the store, password hashing, the guard's files)
-/// on the blocking pool. A panic in it is answered like any internal error.
-pub(crate) async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, AppError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| AppError::Internal(format!("background task failed: {e}")))
-}
+/// Synchronous work (the store, password hashing, the guard's files) runs
+/// on the blocking pool; a panic in it is answered like any internal error.
+pub(crate) use shouwang_store::blocking;
 
 impl AppState {
     /// Run a store call on the blocking pool: the store is synchronous.
@@ -272,6 +266,12 @@ pub(crate) enum AppError {
     Internal(String),
     /// Too many password checks at once; try again in a moment.
     Busy,
+}
+
+impl From<shouwang_store::Panicked> for AppError {
+    fn from(e: shouwang_store::Panicked) -> Self {
+        AppError::Internal(e.to_string())
+    }
 }
 
 impl From<StoreError> for AppError {

@@ -17,6 +17,22 @@ pub const KINDS: &[&str] = &[INSPECTED, PROBE];
 /// `site.pii.id-number`, ...).
 pub const CHECK_PREFIXES: &[&str] = &["site."];
 
+/// A page made the HTML parser build far more elements than it wrote (the
+/// rules rebuild every formatting element left open in each later block);
+/// the part past the budget was not checked.
+pub const PAGE_TOO_COMPLEX: &str = "site.page-too-complex";
+
+/// A time budget ran out (the inspection's, or one other host's): the
+/// pages and references not checked by then are named, not passed.
+pub const TIME_BUDGET: &str = "site.time-budget";
+
+/// The homepage redirected off the site's hosts: the target is recorded,
+/// not crawled (nor followed at all when it is this machine).
+pub const OFFSITE_REDIRECT: &str = "site.offsite-redirect";
+/// Links or redirects to this machine or the link-local network, on a
+/// site not marked as our own: not connected to.
+pub const LOCAL_TARGET: &str = "site.local-target";
+
 /// The details field that says whether a probe succeeded, for the store's
 /// rollup and the incident rules' outage condition.
 pub const PROBE_OK_FIELD: &str = "ok";

@@ -1,15 +1,13 @@
 //! `shouwang config init|show`.
 
-use std::fs::{self, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs;
 
 use anyhow::{Context, Result, bail};
 
 use super::{Ctx, Outcome};
 use crate::cli::ConfigCommand;
-use crate::config::{TEMPLATE, redacted};
 use crate::output;
+use shouwang_config::{TEMPLATE, redacted};
 
 pub fn run(ctx: &Ctx, command: ConfigCommand) -> Result<Outcome> {
     match command {
@@ -38,22 +36,8 @@ fn init(ctx: &Ctx, force: bool) -> Result<Outcome> {
     // Written beside the target and renamed over it, so that a failure
     // never leaves half a config. Mode 0600: it may come to hold a
     // PostgreSQL password.
-    let tmp = path.with_extension("toml.tmp");
-    let write = || -> std::io::Result<()> {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(TEMPLATE.as_bytes())?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    };
-    if let Err(e) = write() {
-        let _ = fs::remove_file(&tmp);
-        return Err(e).with_context(|| format!("cannot write the config file {}", path.display()));
-    }
+    shouwang_store::replace_file(path, TEMPLATE.as_bytes(), 0o600)
+        .with_context(|| format!("cannot write the config file {}", path.display()))?;
     output::print(&format!(
         "wrote the default configuration to {}\n",
         path.display()

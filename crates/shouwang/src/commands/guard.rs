@@ -2,21 +2,20 @@
 //! `shouwang_guard::runtime`, as `shouwang up` does for the roots in the
 //! config.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use serde_json::json;
 use shouwang_guard::watch::WatchOptions;
-use shouwang_guard::{Baseline, ChangeKind, GuardDir, Outcome, SealOptions};
-use shouwang_store::NewAuditEntry;
+use shouwang_guard::{Baseline, ChangeKind, GuardDir, SealOptions, actions, text};
 
 use super::{Access, Ctx, Outcome as Exit, cli_actor};
 use crate::cli::{GuardCommand, QuarantineCommand};
-use crate::config::Loaded;
 use crate::output;
+use shouwang_config::Loaded;
 
 pub fn run(ctx: &Ctx, cmd: GuardCommand) -> Result<Exit> {
     let loaded = ctx.load_config()?;
@@ -53,125 +52,59 @@ fn seal(
     let data_dir = ctx.data_dir(loaded, Access::Create)?;
     let store = super::open_store(loaded, data_dir)?;
     let guard = GuardDir::open(data_dir)?;
-    let report = guard
-        .seal(
-            &root,
-            &SealOptions {
-                excludes: exclude.clone(),
-                writables: writable.clone(),
-            },
-        )
+    let opts = SealOptions {
+        excludes: exclude,
+        writables: writable,
+    };
+    let report = actions::seal(&guard, store.as_ref(), &cli_actor(), &root, &opts)
         .with_context(|| format!("cannot seal {}", root.display()))?;
-    store.record_action(&NewAuditEntry::new(
-        cli_actor(),
-        "guard.seal",
-        report.root.display().to_string(),
-        json!({ "files": report.files, "bytes": report.bytes, "exclude": exclude, "writable": writable }),
-    ))?;
     if json {
         output::print_json(&report)?;
     } else {
-        output::print(&format!(
-            "sealed {}: {} files, {} directories, {} symlinks, {:.1} MB ({} distinct objects) in {:.2} s\n",
-            report.root.display(),
-            report.files,
-            report.dirs,
-            report.symlinks,
-            report.bytes as f64 / 1e6,
-            report.objects,
-            report.seconds
-        ))?;
+        output::print(&text::sealed(&report))?;
     }
     Ok(Exit::Clean)
 }
 
 fn list(ctx: &Ctx, loaded: &Loaded, json: bool) -> Result<Exit> {
     let guard = GuardDir::open(ctx.data_dir(loaded, Access::Existing)?)?;
-    let mut rows = Vec::new();
-    let mut json_rows = Vec::new();
-    for b in guard.baselines() {
-        let b = b?;
-        let files = b
-            .manifest
-            .entries
+    let baselines: Vec<Baseline> = guard.baselines().into_iter().collect::<Result<_, _>>()?;
+    let watched = |b: &Baseline| {
+        let roots = &loaded.config.guard.roots;
+        roots
             .iter()
-            .filter(|e| e.kind == shouwang_guard::Kind::File)
-            .count();
-        let paused = b.paused_until();
-        let watched = loaded
-            .config
-            .guard
-            .roots
-            .iter()
-            .any(|r| std::fs::canonicalize(r).ok().as_deref() == Some(b.root.as_path()));
-        rows.push(vec![
-            b.root.display().to_string(),
-            files.to_string(),
-            b.sealed_at()
-                .with_timezone(&chrono::Local)
-                .format("%Y-%m-%d %H:%M:%S")
-                .to_string(),
-            if watched { "yes".into() } else { "no".into() },
-            paused
-                .map(|t| t.with_timezone(&chrono::Local).format("%H:%M").to_string())
-                .unwrap_or_default(),
-        ]);
-        json_rows.push(json!({
-            "root": b.root, "files": files, "sealed_at": b.sealed_at(),
-            "in_config": watched, "paused_until": paused,
-            "excludes": b.manifest.excludes, "writables": b.manifest.writables,
-        }));
-    }
+            .any(|r| std::fs::canonicalize(r).ok().as_deref() == Some(b.root.as_path()))
+    };
+    let rows: Vec<(&Baseline, bool)> = baselines.iter().map(|b| (b, watched(b))).collect();
     if json {
-        output::print_json(&json_rows)?;
+        let v: Vec<_> = rows
+            .iter()
+            .map(|(b, w)| text::baseline_json(b, *w))
+            .collect();
+        output::print_json(&v)?;
     } else if rows.is_empty() {
         output::print("no web root is sealed yet: `shouwang guard seal DIR`\n")?;
     } else {
-        output::print(&output::table(
-            &["root", "files", "sealed", "watched by up", "paused until"],
-            &rows,
-        ))?;
+        output::print(&text::baselines(&rows))?;
     }
     Ok(Exit::Clean)
 }
 
 fn check(ctx: &Ctx, loaded: &Loaded, roots: &[PathBuf], json: bool) -> Result<Exit> {
     let guard = GuardDir::open(ctx.data_dir(loaded, Access::Existing)?)?;
-    let baselines = pick(&guard, roots)?;
+    let baselines = guard.pick(roots)?;
     let mut any = false;
     let mut out = Vec::new();
     let mut rows = Vec::new();
     for b in &baselines {
         let report = b.check()?;
-        for c in &report.changes {
-            if c.kind != ChangeKind::WritableAdded {
-                any = true;
-            }
-            rows.push(vec![
-                b.root.display().to_string(),
-                change_label(&c.kind),
-                c.path_display(),
-            ]);
-        }
-        for (p, e) in &report.unreadable {
-            any = true;
-            rows.push(vec![
-                b.root.display().to_string(),
-                "unreadable".into(),
-                format!("{}: {e}", p.display()),
-            ]);
-        }
-        out.push(json!({
-            "root": b.root,
-            "seconds": report.elapsed.as_secs_f64(),
-            "changes": report.changes.iter().map(|c| json!({
-                "path": c.path_display(),
-                "change": c.kind,
-                "sealed_blake3": c.before.as_ref().and_then(|e| e.hash_hex()),
-                "now_blake3": c.after.as_ref().and_then(|e| e.hash_hex()),
-            })).collect::<Vec<_>>(),
-            "unreadable": report.unreadable.iter().map(|(p, e)| json!({"path": p, "error": e})).collect::<Vec<_>>(),
-        }));
+        any |= !report.unreadable.is_empty()
+            || report
+                .changes
+                .iter()
+                .any(|c| c.kind != ChangeKind::WritableAdded);
+        rows.extend(text::check_rows(b, &report));
+        out.push(text::check_json(b, &report));
     }
     if json {
         output::print_json(&out)?;
@@ -181,7 +114,7 @@ fn check(ctx: &Ctx, loaded: &Loaded, roots: &[PathBuf], json: bool) -> Result<Ex
             baselines.len()
         ))?;
     } else {
-        output::print(&output::table(&["root", "change", "path"], &rows))?;
+        output::print(&text::check(&rows))?;
     }
     Ok(if any { Exit::Findings } else { Exit::Clean })
 }
@@ -229,30 +162,11 @@ fn publish(ctx: &Ctx, loaded: &Loaded, paths: &[PathBuf], all: bool) -> Result<E
     if paths.is_empty() {
         bail!("name what to publish: paths under a sealed web root, or web roots with --all");
     }
-    for p in paths {
-        let b = owning_baseline(&guard, p)?;
-        let published = if all {
-            guard.seal(
-                &b.root,
-                &SealOptions {
-                    excludes: b.manifest.excludes.clone(),
-                    writables: b.manifest.writables.clone(),
-                },
-            )?;
-            vec![".".to_string()]
-        } else {
-            guard.publish(&b.root, std::slice::from_ref(p))?
-        };
-        store.record_action(&NewAuditEntry::new(
-            cli_actor(),
-            "guard.publish",
-            b.root.display().to_string(),
-            json!({ "paths": published }),
-        ))?;
+    for (root, published) in actions::publish(&guard, store.as_ref(), &cli_actor(), paths, all)? {
         output::print(&format!(
             "published {} in {}\n",
             published.join(", "),
-            b.root.display()
+            root.display()
         ))?;
     }
     Ok(Exit::Clean)
@@ -263,20 +177,11 @@ fn pause(ctx: &Ctx, loaded: &Loaded, roots: &[PathBuf], window: &str) -> Result<
     let store = super::open_store(loaded, data_dir)?;
     let guard = GuardDir::open(data_dir)?;
     let d = parse_duration(window)?;
-    for b in pick(&guard, roots)? {
-        let until = b.pause(d)?;
-        store.record_action(&NewAuditEntry::new(
-            cli_actor(),
-            "guard.pause",
-            b.root.display().to_string(),
-            json!({ "until": until }),
-        ))?;
+    for (root, until) in actions::pause(&guard, store.as_ref(), &cli_actor(), roots, d)? {
         output::print(&format!(
             "{}: maintenance window open until {}; changes are recorded, not undone, and what is not published is undone when it closes\n",
-            b.root.display(),
-            until
-                .with_timezone(&chrono::Local)
-                .format("%Y-%m-%d %H:%M:%S")
+            root.display(),
+            text::beijing(until)
         ))?;
     }
     Ok(Exit::Clean)
@@ -286,14 +191,8 @@ fn resume(ctx: &Ctx, loaded: &Loaded, roots: &[PathBuf]) -> Result<Exit> {
     let data_dir = ctx.data_dir(loaded, Access::Existing)?;
     let store = super::open_store(loaded, data_dir)?;
     let guard = GuardDir::open(data_dir)?;
-    for b in pick(&guard, roots)? {
-        b.resume()?;
-        store.record_action(&NewAuditEntry::new(
-            cli_actor(),
-            "guard.resume",
-            b.root.display().to_string(),
-            serde_json::Value::Null,
-        ))?;
+    for root in actions::resume(&guard, store.as_ref(), &cli_actor(), roots)? {
+        output::print(&format!("{}: maintenance window closed\n", root.display()))?;
     }
     Ok(Exit::Clean)
 }
@@ -302,38 +201,25 @@ fn restore(ctx: &Ctx, loaded: &Loaded, root: &Path, to: Option<PathBuf>) -> Resu
     let data_dir = ctx.data_dir(loaded, Access::Existing)?;
     let store = super::open_store(loaded, data_dir)?;
     let guard = GuardDir::open(data_dir)?;
-    let b = guard.baseline(root)?;
+    let actor = cli_actor();
     match to {
         Some(target) => {
-            let n = b.restore_to(&target)?;
-            store.record_action(&NewAuditEntry::new(
-                cli_actor(),
-                "guard.restore-to",
-                b.root.display().to_string(),
-                json!({ "to": target, "paths": n }),
-            ))?;
+            let (root, n) = actions::restore_to(&guard, store.as_ref(), &actor, root, &target)?;
             output::print(&format!(
-                "rebuilt {} paths of {} into {}\n",
-                n,
-                b.root.display(),
+                "rebuilt {n} paths of {} into {}\n",
+                root.display(),
                 target.display()
             ))?;
         }
         None => {
-            let results = b.repair()?;
+            let results = actions::restore(&guard, store.as_ref(), &actor, root)?;
             let failed = results.iter().filter(|(_, r)| r.is_err()).count();
             for (p, r) in &results {
                 match r {
-                    Ok(o) => output::print(&format!("{:<12} {p}\n", outcome_label(o)))?,
+                    Ok(o) => output::print(&format!("{:<12} {p}\n", text::outcome(o)))?,
                     Err(e) => output::print(&format!("{:<12} {p}: {e}\n", "FAILED"))?,
                 }
             }
-            store.record_action(&NewAuditEntry::new(
-                cli_actor(),
-                "guard.restore",
-                b.root.display().to_string(),
-                json!({ "paths": results.len(), "failed": failed }),
-            ))?;
             if failed > 0 {
                 bail!("{failed} path(s) could not be restored");
             }
@@ -348,7 +234,7 @@ fn quarantine(ctx: &Ctx, loaded: &Loaded, q: QuarantineCommand) -> Result<Exit> 
     match q {
         QuarantineCommand::List { roots, json } => {
             let mut all = Vec::new();
-            for b in pick(&guard, &roots)? {
+            for b in guard.pick(&roots)? {
                 all.extend(b.quarantine.list()?);
             }
             if json {
@@ -356,128 +242,40 @@ fn quarantine(ctx: &Ctx, loaded: &Loaded, q: QuarantineCommand) -> Result<Exit> 
             } else if all.is_empty() {
                 output::print("the quarantine is empty\n")?;
             } else {
-                let rows: Vec<Vec<String>> = all
-                    .iter()
-                    .map(|r| {
-                        vec![
-                            r.id.clone(),
-                            r.reason.clone(),
-                            r.kind.clone(),
-                            r.size.to_string(),
-                            format!("{}/{}", r.root, r.path),
-                        ]
-                    })
-                    .collect();
-                output::print(&output::table(
-                    &["id", "reason", "kind", "bytes", "was at"],
-                    &rows,
-                ))?;
+                output::print(&text::quarantine(&all))?;
             }
             Ok(Exit::Clean)
         }
         QuarantineCommand::Show { id } => {
-            let (b, record) = find_record(&guard, &id)?;
+            let (b, record) = guard.quarantined(&id)?;
             output::print_json(&record)?;
             let item = b.quarantine.item_path(&id)?;
             if record.kind == "file" {
-                let bytes = std::fs::read(&item)
-                    .with_context(|| format!("cannot read {}", item.display()))?;
-                let shown = &bytes[..bytes.len().min(4096)];
+                // Only what is shown is read: an intruder may be gigabytes.
+                let cannot = || format!("cannot read {}", item.display());
+                let file = std::fs::File::open(&item).with_context(cannot)?;
+                let size = file.metadata().with_context(cannot)?.len();
+                let mut shown = Vec::with_capacity(4096);
+                file.take(4096)
+                    .read_to_end(&mut shown)
+                    .with_context(cannot)?;
                 output::print(&format!(
-                    "--- content (first {} of {} bytes) ---\n{}\n",
+                    "--- content (first {} of {size} bytes) ---\n{}\n",
                     shown.len(),
-                    bytes.len(),
-                    String::from_utf8_lossy(shown)
+                    String::from_utf8_lossy(&shown)
                 ))?;
             }
             Ok(Exit::Clean)
         }
         QuarantineCommand::Release { id } => {
             let store = super::open_store(loaded, data_dir)?;
-            let (b, _) = find_record(&guard, &id)?;
-            let path = guard.release(&b.root, &id)?;
-            store.record_action(&NewAuditEntry::new(
-                cli_actor(),
-                "guard.quarantine.release",
-                b.root.display().to_string(),
-                json!({ "id": id, "path": path }),
-            ))?;
+            let (root, path) = actions::release(&guard, store.as_ref(), &cli_actor(), &id)?;
             output::print(&format!(
                 "released {id}: {} is back and part of the baseline\n",
-                b.root.join(&path).display()
+                root.join(&path).display()
             ))?;
             Ok(Exit::Clean)
         }
-    }
-}
-
-fn find_record(guard: &GuardDir, id: &str) -> Result<(Baseline, shouwang_guard::QuarantineRecord)> {
-    for b in guard.baselines() {
-        let b = b?;
-        if let Ok(r) = b.quarantine.get(id) {
-            return Ok((b, r));
-        }
-    }
-    bail!("no quarantined item {id:?}: `shouwang guard quarantine list` shows them")
-}
-
-/// The baselines named, or all of them.
-fn pick(guard: &GuardDir, roots: &[PathBuf]) -> Result<Vec<Baseline>> {
-    if roots.is_empty() {
-        let all: Vec<Baseline> = guard.baselines().into_iter().collect::<Result<_, _>>()?;
-        if all.is_empty() {
-            bail!("no web root is sealed yet: `shouwang guard seal DIR` first");
-        }
-        return Ok(all);
-    }
-    roots
-        .iter()
-        .map(|r| guard.baseline(r).map_err(Into::into))
-        .collect()
-}
-
-/// The sealed root that `p` lies in.
-fn owning_baseline(guard: &GuardDir, p: &Path) -> Result<Baseline> {
-    let abs = std::path::absolute(p).with_context(|| format!("cannot resolve {}", p.display()))?;
-    let parent = abs.parent().and_then(|d| std::fs::canonicalize(d).ok());
-    let candidates = [
-        std::fs::canonicalize(&abs).ok(),
-        parent.map(|d| d.join(abs.file_name().unwrap_or_default())),
-    ];
-    for b in guard.baselines() {
-        let b = b?;
-        if candidates.iter().flatten().any(|c| c.starts_with(&b.root)) {
-            return Ok(b);
-        }
-    }
-    bail!(
-        "{} is not under a sealed web root (`shouwang guard list` shows them)",
-        p.display()
-    )
-}
-
-fn change_label(k: &ChangeKind) -> String {
-    match k {
-        ChangeKind::Added => "added".into(),
-        ChangeKind::Deleted => "deleted".into(),
-        ChangeKind::WritableAdded => "new upload".into(),
-        ChangeKind::Modified { aspects } => {
-            let a: Vec<String> = aspects
-                .iter()
-                .map(|a| format!("{a:?}").to_lowercase())
-                .collect();
-            format!("modified ({})", a.join(", "))
-        }
-    }
-}
-
-fn outcome_label(o: &Outcome) -> &'static str {
-    match o {
-        Outcome::Unchanged => "unchanged",
-        Outcome::Restored { .. } => "restored",
-        Outcome::Recreated => "recreated",
-        Outcome::Quarantined { .. } => "quarantined",
-        Outcome::WritableNew => "new upload",
     }
 }
 

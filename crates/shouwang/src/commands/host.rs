@@ -6,9 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use serde_json::json;
-use shouwang_host::engine::{self, Change, Verdict};
-use shouwang_host::{Root, RuleSet, Run, runs};
-use shouwang_model::text::shorten;
+use shouwang_host::engine::{self, Verdict};
+use shouwang_host::{Root, RuleSet, runs, text};
 
 use super::{Access, Ctx, Outcome};
 use crate::output;
@@ -125,108 +124,17 @@ fn check(ctx: &Ctx, args: CheckArgs) -> Result<Outcome> {
     if args.json {
         output::print_json(&run)?;
     } else {
-        output::print(&render_run(&run, recorded.as_ref()))?;
+        let recorded = recorded.as_ref().map(|(file, resolved)| text::Recorded {
+            file,
+            resolved: *resolved,
+        });
+        output::print(&text::run(&run, recorded))?;
     }
     Ok(if run.count(Verdict::Fail) > 0 {
         Outcome::Findings
     } else {
         Outcome::Clean
     })
-}
-
-fn render_run(run: &Run, recorded: Option<&(PathBuf, usize)>) -> String {
-    let mut rows: Vec<&engine::CheckResult> = run.results.iter().collect();
-    rows.sort_by_key(|r| {
-        (
-            r.verdict != Verdict::Fail,
-            r.verdict != Verdict::CannotCheck,
-            std::cmp::Reverse(r.severity),
-            r.id.clone(),
-        )
-    });
-    let table_rows: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| {
-            vec![
-                format!("{} {}", r.verdict.as_str(), r.verdict.zh()),
-                r.severity.zh().to_string(),
-                r.id.clone(),
-                r.title.zh.clone(),
-                shorten(&r.summary, 89),
-            ]
-        })
-        .collect();
-    let mut out = output::table(&["RESULT", "SEV", "RULE", "TITLE", "SEEN"], &table_rows);
-    out.push('\n');
-    let failed: Vec<&&engine::CheckResult> =
-        rows.iter().filter(|r| r.verdict == Verdict::Fail).collect();
-    if !failed.is_empty() {
-        out.push_str("Evidence and fixes 证据与整改:\n");
-        for r in failed {
-            out.push_str(&format!("\n[{}] {} ({})\n", r.id, r.title.zh, r.clause));
-            for e in r.evidence.iter().take(5) {
-                out.push_str(&format!("  {}\n", shorten(&e.to_string(), 159)));
-            }
-            if r.evidence.len() > 5 {
-                out.push_str(&format!("  … {} more\n", r.evidence.len() - 5));
-            }
-            out.push_str(&format!("  fix: {}\n", r.fix.zh));
-            if let Some(c) = &r.fix.command {
-                out.push_str(&format!("       {c}\n"));
-            }
-        }
-        out.push('\n');
-    }
-    let score_rows: Vec<Vec<String>> = run
-        .scores
-        .iter()
-        .map(|s| {
-            vec![
-                s.control.clone(),
-                s.name.clone(),
-                s.pass.to_string(),
-                s.fail.to_string(),
-                s.cannot_check.to_string(),
-                format!("{:.1}", s.score),
-            ]
-        })
-        .collect();
-    out.push_str(&output::table(
-        &["等保", "CONTROL", "PASS", "FAIL", "CANNOT", "SCORE"],
-        &score_rows,
-    ));
-    let mut pairs = vec![
-        ("host", format!("{} ({})", run.host, run.os)),
-        (
-            "root",
-            format!(
-                "{}{}",
-                run.root,
-                if run.live { " (live)" } else { " (offline)" }
-            ),
-        ),
-        ("profile", run.profile.clone()),
-        (
-            "result",
-            format!(
-                "score {:.1}; {} pass, {} fail, {} could not check; {} ms",
-                run.overall.score,
-                run.count(Verdict::Pass),
-                run.count(Verdict::Fail),
-                run.count(Verdict::CannotCheck),
-                run.duration_ms
-            ),
-        ),
-    ];
-    if let Some((file, resolved)) = recorded {
-        pairs.push(("recorded", file.display().to_string()));
-        if *resolved > 0 {
-            pairs.push(("resolved", format!("{resolved} findings now pass")));
-        }
-    }
-    out.push('\n');
-    out.push_str(&output::key_values(&pairs));
-    out
 }
 
 fn diff(
@@ -239,30 +147,8 @@ fn diff(
     let (a, b) = match (before, after) {
         (Some(a), Some(b)) => (a, b),
         (None, None) => {
-            let data_dir = ctx.paths.data_dir()?;
             let host = host.unwrap_or_else(|| engine::hostname(&Root::live()));
-            let dir = runs::dir(data_dir, &host);
-            let mut runs: Vec<PathBuf> = std::fs::read_dir(&dir)
-                .with_context(|| {
-                    format!(
-                        "no runs of {host} in {}: run `shouwang host check` first",
-                        dir.display()
-                    )
-                })?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "json"))
-                .collect();
-            runs.sort();
-            if runs.len() < 2 {
-                bail!(
-                    "{} holds {} run(s) of {host}; `host diff` needs two (or name two run files)",
-                    dir.display(),
-                    runs.len()
-                );
-            }
-            let b = runs.pop().unwrap_or_default();
-            let a = runs.pop().unwrap_or_default();
-            (a, b)
+            runs::last_two(ctx.paths.data_dir()?, &host)?
         }
         _ => bail!("name both run files, or none for this host's last two runs"),
     };
@@ -277,7 +163,7 @@ fn diff(
             "changes": changes,
         }))?;
     } else {
-        output::print(&render_diff(&ra, &rb, &changes))?;
+        output::print(&text::diff(&ra, &rb, &changes))?;
     }
     let worse = changes
         .iter()
@@ -287,36 +173,6 @@ fn diff(
     } else {
         Outcome::Clean
     })
-}
-
-fn render_diff(a: &Run, b: &Run, changes: &[Change]) -> String {
-    let v = |x: Option<Verdict>| x.map_or("-".to_string(), |v| v.as_str().to_string());
-    let rows: Vec<Vec<String>> = changes
-        .iter()
-        .map(|c| {
-            vec![
-                c.id.clone(),
-                format!("{} -> {}", v(c.before), v(c.after)),
-                shorten(c.after_summary.as_deref().unwrap_or(""), 79),
-            ]
-        })
-        .collect();
-    let mut out = format!(
-        "{}: {} UTC ({}) -> {} UTC ({}): score {:.1} -> {:.1}\n\n",
-        b.host,
-        a.started_at.format("%Y-%m-%d %H:%M:%S"),
-        a.profile,
-        b.started_at.format("%Y-%m-%d %H:%M:%S"),
-        b.profile,
-        a.overall.score,
-        b.overall.score
-    );
-    if changes.is_empty() {
-        out.push_str("no change\n");
-    } else {
-        out.push_str(&output::table(&["RULE", "CHANGE", "NOW"], &rows));
-    }
-    out
 }
 
 fn list_rules(profile: Option<&str>, dir: Option<&Path>, json: bool) -> Result<Outcome> {
@@ -337,11 +193,7 @@ fn list_rules(profile: Option<&str>, dir: Option<&Path>, json: bool) -> Result<O
                     .collect();
                 output::print_json(&v)?;
             } else {
-                let rows: Vec<Vec<String>> = profiles
-                    .iter()
-                    .map(|(p, n)| vec![p.name.clone(), n.to_string(), p.title.zh.clone()])
-                    .collect();
-                output::print(&output::table(&["PROFILE", "RULES", "TITLE"], &rows))?;
+                output::print(&text::profiles(&profiles))?;
             }
         }
         Some(name) => {
@@ -349,18 +201,7 @@ fn list_rules(profile: Option<&str>, dir: Option<&Path>, json: bool) -> Result<O
             if json {
                 output::print_json(&rules)?;
             } else {
-                let rows: Vec<Vec<String>> = rules
-                    .iter()
-                    .map(|r| {
-                        vec![
-                            r.id.clone(),
-                            r.clause.clone(),
-                            r.severity.zh().to_string(),
-                            r.title.zh.clone(),
-                        ]
-                    })
-                    .collect();
-                output::print(&output::table(&["RULE", "等保", "SEV", "TITLE"], &rows))?;
+                output::print(&text::rules(&rules))?;
             }
         }
     }

@@ -12,14 +12,14 @@ use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 use shouwang_incident::actions::{self, ChangeRequest};
-use shouwang_incident::{Deadline, DeadlineState, Engine, IncidentConfig, ReportingPolicy};
+use shouwang_incident::{Deadline, DeadlineState, Engine, IncidentConfig, ReportingPolicy, text};
 use shouwang_model::taxonomy::{self, IncidentLevel};
-use shouwang_model::{Incident, IncidentStatus, ReportStage, UnitProfile, beijing_minutes};
+use shouwang_model::{Incident, IncidentStatus, ReportStage, UnitProfile};
 use shouwang_store::{IncidentFilter, Store};
 
 use super::{Access, Ctx, Outcome};
-use crate::config::Loaded;
 use crate::output;
+use shouwang_config::Loaded;
 
 #[derive(Debug, Subcommand)]
 pub enum IncidentCommand {
@@ -182,30 +182,10 @@ fn sync_quietly(loaded: &Loaded, store: &dyn Store) {
 
 fn classes(json: bool) -> Result<Outcome> {
     if json {
-        let v: Vec<_> = taxonomy::CLASSES
-            .iter()
-            .map(|c| {
-                serde_json::json!({
-                    "code": c.code, "zh": c.zh, "en": c.en,
-                    "subclasses": c.subclasses.iter().map(|s| serde_json::json!({
-                        "code": s.code, "zh": s.zh, "en": s.en, "official_code": s.official_code,
-                    })).collect::<Vec<_>>(),
-                })
-            })
-            .collect();
-        output::print_json(&v)?;
+        output::print_json(taxonomy::CLASSES)?;
         return Ok(Outcome::Clean);
     }
-    let mut rows = Vec::new();
-    for c in taxonomy::CLASSES {
-        if c.subclasses.is_empty() {
-            rows.push(vec![c.code.to_string(), c.zh.to_string(), String::new()]);
-        }
-        for s in c.subclasses {
-            rows.push(vec![s.code.to_string(), c.zh.to_string(), s.zh.to_string()]);
-        }
-    }
-    output::print(&output::table(&["CODE", "CLASS", "SUBCLASS"], &rows))?;
+    output::print(&text::classes())?;
     output::print(
         "Codes are Shouwang's stable seed codes; the standard's Annex B codes are unconfirmed.\n",
     )?;
@@ -218,22 +198,6 @@ fn parse_level(s: &str) -> Result<IncidentLevel> {
 
 fn parse_status(s: &str) -> Result<IncidentStatus> {
     Ok(s.parse()?)
-}
-
-/// The deadline a person should look at first: overdue, then due soon,
-/// then running.
-fn nearest(deadlines: &[Deadline]) -> Option<&Deadline> {
-    let rank = |d: &Deadline| match d.state {
-        DeadlineState::Overdue => 0,
-        DeadlineState::DueSoon => 1,
-        DeadlineState::Pending => 2,
-        DeadlineState::Waiting => 3,
-        _ => 9,
-    };
-    deadlines
-        .iter()
-        .filter(|d| rank(d) < 9)
-        .min_by_key(|d| rank(d))
 }
 
 fn list(ctx: &Ctx, loaded: &Loaded, args: ListArgs) -> Result<Outcome> {
@@ -270,32 +234,7 @@ fn list(ctx: &Ctx, loaded: &Loaded, args: ListArgs) -> Result<Outcome> {
     } else if with_clock.is_empty() {
         output::print("no incidents\n")?;
     } else {
-        let rows: Vec<Vec<String>> = with_clock
-            .iter()
-            .map(|(i, d)| {
-                vec![
-                    i.id.to_string(),
-                    i.level.zh().to_string(),
-                    i.status.zh().to_string(),
-                    beijing_minutes(i.discovered_at),
-                    i.category_zh(),
-                    i.title.clone(),
-                    nearest(d).map(|d| d.describe_zh(now)).unwrap_or_default(),
-                ]
-            })
-            .collect();
-        output::print(&output::table(
-            &[
-                "ID",
-                "LEVEL",
-                "STATUS",
-                "DISCOVERED",
-                "CLASS",
-                "TITLE",
-                "REPORTING",
-            ],
-            &rows,
-        ))?;
+        output::print(&text::list(&with_clock, now))?;
     }
     Ok(if overdue {
         Outcome::Findings
@@ -327,79 +266,19 @@ fn show(ctx: &Ctx, loaded: &Loaded, id: i64, json: bool) -> Result<Outcome> {
         }))?;
         return Ok(Outcome::Clean);
     }
-    let mut text = format!("事件 #{}  {}\n\n", inc.id, inc.title);
-    text.push_str(&output::key_values(&[
-        ("类别", inc.category_zh()),
-        (
-            "级别",
-            format!(
-                "{}（{}级，{}预警）",
-                inc.level.zh(),
-                inc.level.roman(),
-                inc.level.warning_colour_zh()
-            ),
-        ),
-        ("状态", inc.status.zh().to_string()),
-        ("对象", shouwang_incident::describe_asset(&inc.asset)),
-        ("发现时间", beijing_minutes(inc.discovered_at)),
-        ("最近活动", beijing_minutes(inc.last_activity)),
-        (
-            "构成",
-            format!("{} 个事件，{} 个发现项", inc.event_count, inc.finding_count),
-        ),
-        ("研判", inc.summary.clone()),
-    ]));
-    text.push_str("\n报告时限\n");
-    for d in &deadlines {
-        text.push_str(&format!(
-            "  {}  报送对象：{}\n",
-            d.describe_zh(now),
-            d.report_to
-        ));
-    }
-    text.push_str("\n时间线\n");
-    for t in &timeline {
-        text.push_str(&format!(
-            "  {}  {:<4} {}  {}\n",
-            beijing_minutes(t.entry.at),
-            t.entry.kind.zh(),
-            t.entry.actor,
-            t.entry.text
-        ));
-    }
-    if !events.is_empty() {
-        text.push_str(&format!("\n事件记录（前 {} 条）\n", events.len()));
-        for e in &events {
-            text.push_str(&format!(
-                "  {}  {}  {}\n",
-                beijing_minutes(e.event.time),
-                e.event.kind,
-                e.event.summary
-            ));
-        }
-    }
-    if !findings.is_empty() {
-        text.push_str("\n发现项\n");
-        for f in &findings {
-            text.push_str(&format!("  #{}  {}  {}\n", f.id, f.title.zh, f.location));
-        }
-    }
-    output::print(&text)?;
+    output::print(&text::show(
+        &inc, &deadlines, &timeline, &events, &findings, now,
+    ))?;
     Ok(Outcome::Clean)
 }
 
 /// "2026-11-22T07:30:00Z", or "2026-11-22 15:30" read as Beijing time.
 fn parse_time(s: &str) -> Result<DateTime<Utc>> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    let naive = chrono::NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%d %H:%M")
-        .with_context(|| format!("{s:?} is not a time: write 2026-11-22T07:30:00Z or \"2026-11-22 15:30\" (Beijing time)"))?;
-    naive
-        .and_local_timezone(shouwang_model::beijing_offset())
-        .single()
-        .map(|t| t.with_timezone(&Utc))
-        .with_context(|| format!("{s:?} is not a valid Beijing time"))
+    shouwang_model::parse_beijing(s).with_context(|| {
+        format!(
+            "{s:?} is not a time: write 2026-11-22T07:30:00Z or \"2026-11-22 15:30\" (Beijing time)"
+        )
+    })
 }
 
 fn update(ctx: &Ctx, loaded: &Loaded, args: UpdateArgs) -> Result<Outcome> {
@@ -435,18 +314,4 @@ fn update(ctx: &Ctx, loaded: &Loaded, args: UpdateArgs) -> Result<Outcome> {
         ))?;
     }
     Ok(Outcome::Clean)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_are_read_in_beijing_time_or_rfc3339() {
-        let t = parse_time("2026-11-22 15:30").unwrap();
-        assert_eq!(t.to_rfc3339(), "2026-11-22T07:30:00+00:00");
-        let t = parse_time("2026-11-22T07:30:00Z").unwrap();
-        assert_eq!(t.to_rfc3339(), "2026-11-22T07:30:00+00:00");
-        assert!(parse_time("yesterday").is_err());
-    }
 }

@@ -19,8 +19,8 @@ use anyhow::{Context as _, Result};
 use shouwang_store::{AUDIT_KEY_FILE, Backend, SQLITE_FILE, Store};
 
 use crate::cli::{AuditCommand, Command};
-use crate::config::Loaded;
-use crate::paths::Paths;
+use shouwang_config::Loaded;
+use shouwang_config::paths::Paths;
 
 /// How a command ended, for the exit code scripts see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +37,10 @@ pub fn run(command: Command, paths: Paths) -> Result<Outcome> {
     match command {
         Command::Up => up::run(&ctx),
         Command::Status(a) => status::run(&ctx, a.json),
-        Command::Audit(AuditCommand::Verify(a)) => audit::verify(&ctx, a.json),
+        Command::Audit(AuditCommand::Verify { anchor, json }) => {
+            audit::verify(&ctx, anchor.as_ref(), json)
+        }
+        Command::Audit(AuditCommand::Anchor(a)) => audit::anchor(&ctx, a.json),
         Command::User(c) => user::run(&ctx, c),
         Command::Config(c) => config::run(&ctx, c),
         Command::Site(c) => site::run(&ctx, c),
@@ -66,13 +69,13 @@ pub enum Access {
 
 impl Ctx {
     pub fn load_config(&self) -> Result<Loaded> {
-        crate::config::load(&self.paths)
+        Ok(shouwang_config::load(&self.paths)?)
     }
 
     /// The data dir, checked or created as `access` says.
     pub fn data_dir(&self, loaded: &Loaded, access: Access) -> Result<&Path> {
         match access {
-            Access::Create => self.paths.create_data_dir(),
+            Access::Create => Ok(self.paths.create_data_dir()?),
             Access::Existing => {
                 // The file a store leaves in the data dir: the SQLite
                 // database, or for PostgreSQL the audit key.
@@ -80,7 +83,7 @@ impl Ctx {
                     Backend::Sqlite => SQLITE_FILE,
                     Backend::Postgres => AUDIT_KEY_FILE,
                 };
-                self.paths.existing_data_dir(marker)
+                Ok(self.paths.existing_data_dir(marker)?)
             }
         }
     }
@@ -108,7 +111,7 @@ pub fn cli_actor() -> String {
         .iter()
         .filter_map(|k| std::env::var(k).ok())
         .find(|v| !v.is_empty())
-        .unwrap_or_else(|| match crate::paths::effective_uid() {
+        .unwrap_or_else(|| match shouwang_config::paths::effective_uid() {
             Some(0) | None => "root".to_string(),
             Some(uid) => format!("uid{uid}"),
         });

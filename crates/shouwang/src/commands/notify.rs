@@ -5,16 +5,14 @@
 //! The channels are the config file's `[notify]` ones followed by those
 //! kept in the console, when there is a store to read them from.
 
-use std::time::Duration;
-
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
-use shouwang_notify::{Delivery, DeliveryStatus, Notifier, NotifyConfig, STORED_CHANNELS_SETTING};
+use shouwang_notify::{Delivery, Notifier, NotifyConfig, STORED_CHANNELS_SETTING};
 
 use super::{Access, Ctx, Outcome};
 use crate::cli::JsonArg;
-use crate::config::Loaded;
 use crate::output;
+use shouwang_config::Loaded;
 
 #[derive(Debug, Subcommand)]
 pub enum NotifyCommand {
@@ -76,23 +74,7 @@ fn list(ctx: &Ctx, json: bool) -> Result<Outcome> {
         ))?;
         return Ok(Outcome::Clean);
     }
-    let rows: Vec<Vec<String>> = channels
-        .iter()
-        .map(|c| {
-            vec![
-                c.name.clone(),
-                c.kind.label().to_string(),
-                if c.enabled { "启用" } else { "停用" }.to_string(),
-                c.min_level.clone().unwrap_or_else(|| "全部".to_string()),
-                format!("{}/分钟", c.per_minute),
-                c.target.clone(),
-            ]
-        })
-        .collect();
-    output::print(&output::table(
-        &["渠道", "类型", "状态", "最低级别", "限流", "目标"],
-        &rows,
-    ))?;
+    output::print(&shouwang_notify::text::channels(&channels))?;
     Ok(Outcome::Clean)
 }
 
@@ -122,40 +104,11 @@ fn test(ctx: &Ctx, channel: Option<&str>, json: bool) -> Result<Outcome> {
     if json {
         output::print_json(&deliveries)?;
     } else {
-        output::print(&describe(&deliveries))?;
+        output::print(&shouwang_notify::text::deliveries(&deliveries))?;
     }
     Ok(if deliveries.iter().all(Delivery::is_ok) {
         Outcome::Clean
     } else {
         Outcome::Findings
     })
-}
-
-fn describe(deliveries: &[Delivery]) -> String {
-    let rows: Vec<Vec<String>> = deliveries
-        .iter()
-        .map(|d| {
-            let result = match &d.status {
-                DeliveryStatus::Sent => "已发送".to_string(),
-                DeliveryStatus::Coalesced { pending } => format!("限流合并（{pending} 条待发）"),
-                DeliveryStatus::Failed { error } => format!("失败：{error}"),
-            };
-            vec![
-                d.channel.clone(),
-                d.kind.label().to_string(),
-                d.attempts.to_string(),
-                elapsed(d.elapsed),
-                result,
-            ]
-        })
-        .collect();
-    output::table(&["渠道", "类型", "尝试", "用时", "结果"], &rows)
-}
-
-fn elapsed(d: Duration) -> String {
-    if d < Duration::from_secs(1) {
-        format!("{} ms", d.as_millis())
-    } else {
-        format!("{:.1} s", d.as_secs_f64())
-    }
 }

@@ -6,7 +6,6 @@
 //! once). The unit profile comes from the console's editor, else the
 //! config's `[unit]` (one place decides: `incident::unit`).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -110,29 +109,13 @@ fn format_of(path: &Path) -> Result<Format> {
     }
 }
 
-/// Write the file next to where it goes, then rename, so a reader never
-/// sees half a report.
+/// Write the file whole, so a reader never sees half a report.
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    let name = path
-        .file_name()
-        .with_context(|| format!("{} is not a file name", path.display()))?;
-    let tmp = path.with_file_name(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let written = std::fs::File::create(&tmp).and_then(|mut f| {
-        f.write_all(bytes)?;
-        f.sync_all()
-    });
-    if let Err(e) = written.and_then(|_| std::fs::rename(&tmp, path)) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e).with_context(|| format!("cannot write {}", path.display()));
-    }
-    Ok(())
+    shouwang_store::replace_file(path, bytes, 0o644)
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
-fn options(loaded: &crate::config::Loaded, store: &dyn shouwang_store::Store) -> Result<Options> {
+fn options(loaded: &shouwang_config::Loaded, store: &dyn shouwang_store::Store) -> Result<Options> {
     Ok(Options {
         policy: Some(super::incident::policy(loaded, store)?),
         ..Options::default()

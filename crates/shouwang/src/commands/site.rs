@@ -13,9 +13,8 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use serde::Serialize;
-use shouwang_model::text::shorten;
+use shouwang_site::InspectOptions;
 use shouwang_site::runtime::{self, AddedBy, Target, own_flag, stored_report, websites};
-use shouwang_site::{InspectOptions, Report};
 
 use super::{Access, Ctx, Outcome, cli_actor};
 use crate::cli::JsonArg;
@@ -199,7 +198,11 @@ fn inspect(ctx: &Ctx, args: InspectArgs) -> Result<Outcome> {
             output::print_json(&reports)?;
         }
     } else {
-        let text: String = reports.iter().map(render).collect::<Vec<_>>().join("\n");
+        let text: String = reports
+            .iter()
+            .map(shouwang_site::text::report)
+            .collect::<Vec<_>>()
+            .join("\n");
         output::print(&text)?;
     }
     Ok(if reports.iter().any(|r| !r.findings.is_empty()) {
@@ -207,81 +210,6 @@ fn inspect(ctx: &Ctx, args: InspectArgs) -> Result<Outcome> {
     } else {
         Outcome::Clean
     })
-}
-
-fn render(r: &Report) -> String {
-    let homepage = match (&r.homepage.status, &r.homepage.error) {
-        (Some(s), _) => format!("HTTP {s}, {} ms", r.homepage.elapsed_ms),
-        (None, Some(e)) => format!("无法访问 unreachable: {e}"),
-        (None, None) => "?".into(),
-    };
-    let mut pairs = vec![
-        ("网站 site", r.site.clone()),
-        ("首页 homepage", homepage),
-        ("页面 pages", r.pages.to_string()),
-        (
-            "链接与资源 links and resources",
-            format!(
-                "{} 个地址 distinct URLs，{} 处引用 occurrences",
-                r.refs_checked, r.links_found
-            ),
-        ),
-        (
-            "死链 broken",
-            format!(
-                "首页 homepage {}，其他页面 other pages {}",
-                r.broken_on_homepage, r.broken_elsewhere
-            ),
-        ),
-        ("问题 findings", r.findings.len().to_string()),
-        (
-            "评分估计 score (estimate)",
-            format!(
-                "{}，扣分项得分 {:.1}/100，单项否决 {} 项（自动估计，非官方评分）",
-                if r.score.passed {
-                    "合格 pass"
-                } else {
-                    "不合格 fail"
-                },
-                r.score.points,
-                r.score.vetoes.len()
-            ),
-        ),
-    ];
-    if let Some(name) = &r.name {
-        pairs.insert(0, ("名称 name", name.clone()));
-    }
-    if !r.limits_hit.is_empty() {
-        pairs.push(("限制 limits hit", r.limits_hit.join("; ")));
-    }
-    let mut out = output::key_values(&pairs);
-    if !r.findings.is_empty() {
-        let mut findings: Vec<_> = r.findings.iter().collect();
-        findings.sort_by(|a, b| {
-            b.severity
-                .cmp(&a.severity)
-                .then(a.provenance.check.cmp(&b.provenance.check))
-                .then(a.location.cmp(&b.location))
-        });
-        let rows: Vec<Vec<String>> = findings
-            .iter()
-            .map(|f| {
-                vec![
-                    f.severity.zh().to_string(),
-                    f.provenance.check.clone(),
-                    shorten(&f.title.zh, 30),
-                    shorten(&f.location, 70),
-                    shorten(&f.evidence.replace('\n', " "), 60),
-                ]
-            })
-            .collect();
-        out.push('\n');
-        out.push_str(&output::table(
-            &["级别", "CHECK", "问题", "位置 LOCATION", "证据 EVIDENCE"],
-            &rows,
-        ));
-    }
-    out
 }
 
 fn add(ctx: &Ctx, url: &str, name: Option<String>, own: bool) -> Result<Outcome> {
@@ -325,17 +253,11 @@ fn list(ctx: &Ctx, json: bool) -> Result<Outcome> {
     if json {
         output::print_json(&rows)?;
     } else {
-        let table: Vec<Vec<String>> = rows
+        let table: Vec<[&str; 3]> = rows
             .iter()
-            .map(|r| {
-                vec![
-                    r.url.clone(),
-                    r.name.clone(),
-                    if r.own_site { "yes" } else { "no" }.to_string(),
-                ]
-            })
+            .map(|r| [&*r.url, &*r.name, if r.own_site { "yes" } else { "no" }])
             .collect();
-        output::print(&output::table(&["URL", "名称 NAME", "OWN"], &table))?;
+        output::print(&shouwang_site::text::sites(&table))?;
     }
     Ok(Outcome::Clean)
 }
@@ -369,7 +291,11 @@ fn report(ctx: &Ctx, url: Option<&str>, json: bool, html: Option<PathBuf>) -> Re
     if json {
         output::print_json(&reports)?;
     } else {
-        let mut text: String = reports.iter().map(render).collect::<Vec<_>>().join("\n");
+        let mut text: String = reports
+            .iter()
+            .map(shouwang_site::text::report)
+            .collect::<Vec<_>>()
+            .join("\n");
         for n in &never {
             text.push_str(&format!(
                 "{n}: not inspected yet (shouwang site inspect --all)\n"

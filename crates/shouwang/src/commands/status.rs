@@ -8,8 +8,8 @@ use shouwang_model::Severity;
 
 use super::{Access, Ctx, Outcome};
 use crate::output;
-use crate::paths::Origin;
-use crate::pidfile;
+use shouwang_config::paths::Origin;
+use shouwang_config::pidfile;
 
 #[derive(Debug, Serialize)]
 struct Status {

@@ -8,19 +8,19 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::json;
-use shouwang_console::accounts;
+use shouwang_console::accounts::{self, FirstAdmin};
 use shouwang_model::VERSION;
 use shouwang_notify::announce;
-use shouwang_store::{NewAuditEntry, Role, Store};
+use shouwang_store::{NewAuditEntry, Store};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::watch;
 use tokio::task::{Id, JoinSet};
 
 use super::{Access, Ctx, Outcome};
-use crate::config::{Config, Loaded};
 use crate::output;
-use crate::pidfile::PidLock;
+use shouwang_config::pidfile::PidLock;
+use shouwang_config::{Config, Loaded};
 
 /// How long the console and sensors get to finish what they are doing
 /// after a stop signal before they are cut off.
@@ -336,32 +336,27 @@ fn record_stop(
 /// password in SHOUWANG_ADMIN_PASSWORD (for unattended installs), or with
 /// a generated one shown once, to be changed at the first login.
 fn first_run(store: &dyn Store) -> Result<()> {
-    let users = store.users().context("cannot list the users")?;
-    let from_env = match std::env::var(ADMIN_PASSWORD_ENV) {
+    let given = match std::env::var(ADMIN_PASSWORD_ENV) {
         Ok(p) => Some(p),
         Err(std::env::VarError::NotPresent) => None,
         Err(std::env::VarError::NotUnicode(_)) => bail!("{ADMIN_PASSWORD_ENV} is not valid UTF-8"),
     };
-    if !users.is_empty() {
-        if from_env.is_some() {
+    let from = if given.is_some() {
+        format!(" from {ADMIN_PASSWORD_ENV}")
+    } else {
+        String::new()
+    };
+    let created = accounts::first_admin(store, ADMIN, given.as_deref())
+        .with_context(|| format!("cannot create the first administrator{from}"))?;
+    match created {
+        FirstAdmin::Exists if given.is_some() => {
             tracing::info!("{ADMIN_PASSWORD_ENV} is ignored: users exist already");
         }
-        return Ok(());
-    }
-    match from_env {
-        Some(password) => {
-            accounts::add_user(store, "system", ADMIN, Role::Admin, &password, false)
-                .with_context(|| {
-                    format!("cannot create the first administrator from {ADMIN_PASSWORD_ENV}")
-                })?;
-            tracing::info!(
-                "first run: created the administrator {ADMIN} with the password from {ADMIN_PASSWORD_ENV}"
-            );
-        }
-        None => {
-            let password = accounts::generate_password();
-            accounts::add_user(store, "system", ADMIN, Role::Admin, &password, true)
-                .context("cannot create the first administrator")?;
+        FirstAdmin::Exists => {}
+        FirstAdmin::Given => tracing::info!(
+            "first run: created the administrator {ADMIN} with the password from {ADMIN_PASSWORD_ENV}"
+        ),
+        FirstAdmin::Generated(password) => {
             tracing::info!(
                 "first run: created the administrator {ADMIN}; its one-time password is on stdout"
             );

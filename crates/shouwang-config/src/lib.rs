@@ -1,15 +1,27 @@
 //! The configuration file: one TOML file, every key optional, unknown keys
-//! rejected with the file, the line and the nearest valid key.
+//! rejected with the file, the line and the nearest valid key; and the data
+//! dir it sits beside ([`paths`], one `up` per data dir in [`pidfile`]).
+//!
+//! One crate because every program that runs Shouwang (the binary today, a
+//! terminal agent or a county server later) reads the same file the same
+//! way. It knows each component's config type and nothing of what the
+//! components do.
+
+mod error;
+pub mod paths;
+pub mod pidfile;
+
+pub use error::{ConfigError, Result};
 
 use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Result, anyhow};
 use serde::{Deserialize, Serialize};
 use shouwang_console::ConsoleConfig;
 use shouwang_store::StoreConfig;
 
+use crate::error::io;
 use crate::paths::{Origin, Paths};
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -132,6 +144,16 @@ per_host_delay_ms = 50
 # Pages fetched again as Baiduspider and from a search, to catch spam shown
 # only to search engines (0 to 1000).
 cloaking_pages = 20
+# Minutes one inspection may take; what is left unchecked then is a finding
+# (1 to 1440).
+inspection_budget_minutes = 60
+# Seconds of requests one other site's host may take in one inspection: a
+# host that never answers holds each link check for the whole timeout
+# (1 to 3600).
+host_budget_seconds = 120
+# Sites `shouwang up` inspects at once, so one slow site delays no other
+# (1 to 32).
+concurrent_sites = 4
 
 # Incidents: what the sensors saw, classified and graded per GB/T 20986-2023,
 # with the reporting clock of the 2025 national reporting rule (较大 and
@@ -229,20 +251,18 @@ pub fn load(paths: &Paths) -> Result<Loaded> {
                 exists: false,
             })
         }
-        Err(e) if e.kind() == ErrorKind::NotFound => Err(anyhow!(
+        Err(e) if e.kind() == ErrorKind::NotFound => Err(ConfigError::Unusable(format!(
             "the config file {} ({}) does not exist; fix the path, or create it with `shouwang config init`",
             path.display(),
             origin.describe("--config", "SHOUWANG_CONFIG")
-        )),
-        Err(e) => Err(anyhow!(
-            "cannot read the config file {}: {e}",
-            path.display()
-        )),
+        ))),
+        Err(e) => Err(io("read the config file", &path)(e)),
     }
 }
 
 pub fn parse(text: &str, path: &Path) -> Result<Config> {
-    let config = toml::from_str(text).map_err(|e| anyhow!(describe_error(&e, text, path)))?;
+    let config =
+        toml::from_str(text).map_err(|e| ConfigError::Invalid(describe_error(&e, text, path)))?;
     check_ranges(text, path)?;
     Ok(config)
 }
@@ -271,6 +291,9 @@ const RANGES: &[Range] = &[
     range("site", "timeout_seconds", 1, 300),
     range("site", "per_host_delay_ms", 0, 60000),
     range("site", "cloaking_pages", 0, 1000),
+    range("site", "inspection_budget_minutes", 1, 1440),
+    range("site", "host_budget_seconds", 1, 3600),
+    range("site", "concurrent_sites", 1, 32),
     range("incident", "interval_seconds", 1, 3600),
     range("incident", "summary_days", 1, 365),
     range("incident", "first_report_warn_minutes", 0, 1440),
@@ -294,7 +317,8 @@ const fn range(section: &'static str, key: &'static str, min: i64, max: i64) -> 
 
 fn check_ranges(text: &str, path: &Path) -> Result<()> {
     // The text parsed as a `Config` already, so it is valid TOML.
-    let table: toml::Table = toml::from_str(text)?;
+    let table: toml::Table =
+        toml::from_str(text).map_err(|e| ConfigError::Invalid(describe_error(&e, text, path)))?;
     for r in RANGES {
         let (parent, leaf) = r.section.rsplit_once('.').unwrap_or(("", r.section));
         let mut at = Some(&table);
@@ -318,12 +342,10 @@ fn check_ranges(text: &str, path: &Path) -> Result<()> {
                 Some(n) => format!("{} line {n}", path.display()),
                 None => path.display().to_string(),
             };
-            return Err(anyhow!(
+            return Err(ConfigError::Invalid(format!(
                 "{where_}: {} in [{section}] is {value}; it must be {} to {}",
-                r.key,
-                r.min,
-                r.max
-            ));
+                r.key, r.min, r.max
+            )));
         }
     }
     Ok(())

@@ -10,7 +10,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use crate::error::{ConfigError, Result, io};
 
 pub const PID_FILE: &str = "shouwang.pid";
 
@@ -36,7 +36,7 @@ impl PidLock {
                 .create(true)
                 .truncate(false)
                 .open(&path)
-                .with_context(|| format!("cannot open the pid file {}", path.display()))?;
+                .map_err(io("open the pid file", &path))?;
             match file.try_lock() {
                 Ok(()) => {}
                 Err(TryLockError::WouldBlock) if attempts < 10 => {
@@ -47,14 +47,13 @@ impl PidLock {
                 Err(TryLockError::WouldBlock) => {
                     let pid = read_pid(&mut file)
                         .map_or_else(|| "unknown".to_string(), |p| p.to_string());
-                    bail!(
-                        "another `shouwang up` (pid {pid}) is using {}; stop it first, or pass another --data-dir",
-                        data_dir.display()
-                    );
+                    return Err(ConfigError::Busy {
+                        pid,
+                        dir: data_dir.to_path_buf(),
+                    });
                 }
                 Err(TryLockError::Error(e)) => {
-                    return Err(e)
-                        .with_context(|| format!("cannot lock the pid file {}", path.display()));
+                    return Err(io("lock the pid file", &path)(e));
                 }
             }
             // A previous holder may have removed the file between our open
@@ -74,8 +73,7 @@ impl PidLock {
                 writeln!(file, "{}", std::process::id())?;
                 file.sync_all()
             };
-            write(&mut file)
-                .with_context(|| format!("cannot write the pid file {}", path.display()))?;
+            write(&mut file).map_err(io("write the pid file", &path))?;
             return Ok(PidLock { file, path });
         }
     }
@@ -105,7 +103,7 @@ pub fn running(data_dir: &Path) -> Result<Option<Running>> {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
-            return Err(e).with_context(|| format!("cannot read the pid file {}", path.display()));
+            return Err(io("read the pid file", &path)(e));
         }
     };
     match file.try_lock_shared() {
@@ -115,9 +113,7 @@ pub fn running(data_dir: &Path) -> Result<Option<Running>> {
         Err(TryLockError::WouldBlock) => Ok(Some(Running {
             pid: read_pid(&mut file),
         })),
-        Err(TryLockError::Error(e)) => {
-            Err(e).with_context(|| format!("cannot check the pid file {}", path.display()))
-        }
+        Err(TryLockError::Error(e)) => Err(io("check the pid file", &path)(e)),
     }
 }
 

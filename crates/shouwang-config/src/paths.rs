@@ -6,8 +6,9 @@ use std::io::ErrorKind;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, anyhow, bail};
 use serde::Serialize;
+
+use crate::error::{ConfigError, Result, io};
 
 /// How a path was chosen; error messages name it so the user knows what
 /// to change.
@@ -48,9 +49,8 @@ impl Paths {
     pub fn resolve(data_dir: Named, config: Named) -> Result<Paths> {
         let root = running_as_root();
         let env = |k: &str| std::env::var_os(k);
-        let absolute = |p: PathBuf| {
-            std::path::absolute(&p).with_context(|| format!("cannot make {} absolute", p.display()))
-        };
+        let absolute =
+            |p: PathBuf| std::path::absolute(&p).map_err(io("make absolute the path", &p));
         let (data_dir, data_dir_origin) = match data_dir {
             Some((p, origin)) => (Some(absolute(p)?), origin),
             None => (default_data_dir(root, env), Origin::Default),
@@ -69,13 +69,17 @@ impl Paths {
 
     pub fn data_dir(&self) -> Result<&Path> {
         self.data_dir.as_deref().ok_or_else(|| {
-            anyhow!("{NO_HOME}: pass --data-dir DIR or set SHOUWANG_DATA_DIR or XDG_DATA_HOME")
+            ConfigError::Unusable(format!(
+                "{NO_HOME}: pass --data-dir DIR or set SHOUWANG_DATA_DIR or XDG_DATA_HOME"
+            ))
         })
     }
 
     pub fn config(&self) -> Result<&Path> {
         self.config.as_deref().ok_or_else(|| {
-            anyhow!("{NO_HOME}: pass --config FILE or set SHOUWANG_CONFIG or XDG_CONFIG_HOME")
+            ConfigError::Unusable(format!(
+                "{NO_HOME}: pass --config FILE or set SHOUWANG_CONFIG or XDG_CONFIG_HOME"
+            ))
         })
     }
 
@@ -95,19 +99,19 @@ impl Paths {
                 } else {
                     "pass --data-dir DIR / set SHOUWANG_DATA_DIR to a directory you can create"
                 };
-                bail!(
+                return Err(ConfigError::Unusable(format!(
                     "cannot create the data dir {} ({}): {e}; {hint}",
                     dir.display(),
                     self.data_dir_origin
                         .describe("--data-dir", "SHOUWANG_DATA_DIR")
-                );
+                )));
             }
         }
         if !dir.is_dir() {
-            bail!(
+            return Err(ConfigError::Unusable(format!(
                 "the data dir {} is not a directory; pass --data-dir DIR / set SHOUWANG_DATA_DIR",
                 dir.display()
-            );
+            )));
         }
         Ok(dir)
     }
@@ -117,20 +121,22 @@ impl Paths {
     pub fn existing_data_dir(&self, marker: &str) -> Result<&Path> {
         let dir = self.data_dir()?;
         let no_data = || {
-            anyhow!(
+            ConfigError::Unusable(format!(
                 "no Shouwang data in {}: run `shouwang up` first (or pass --data-dir)",
                 dir.display()
-            )
+            ))
         };
         match dir.join(marker).try_exists() {
             Ok(true) => Ok(dir),
             Ok(false) => Err(no_data()),
-            Err(e) if e.kind() == ErrorKind::PermissionDenied => Err(anyhow!(
-                "cannot read the data dir {}: {e}; run as root, or pass --data-dir DIR",
-                dir.display()
-            )),
+            Err(e) if e.kind() == ErrorKind::PermissionDenied => {
+                Err(ConfigError::Unusable(format!(
+                    "cannot read the data dir {}: {e}; run as root, or pass --data-dir DIR",
+                    dir.display()
+                )))
+            }
             Err(e) if e.kind() == ErrorKind::NotADirectory => Err(no_data()),
-            Err(e) => Err(anyhow!("cannot read the data dir {}: {e}", dir.display())),
+            Err(e) => Err(io("read the data dir", dir)(e)),
         }
     }
 }
