@@ -104,6 +104,10 @@ lockout_minutes = 15
 secure_cookies = false
 # The console's language until a user picks one: "zh" or "en".
 language = "zh"
+# Who may read /metrics (it counts users and logins): "loopback-or-token"
+# (this machine, or an API token), "loopback", "token" or "open". Behind a
+# reverse proxy on this machine every request is from loopback: use "token".
+metrics = "loopback-or-token"
 
 # 网页防篡改: web roots protected in real time by `shouwang up`.
 [guard]

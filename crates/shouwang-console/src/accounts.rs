@@ -5,7 +5,10 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::{Algorithm, Argon2, Params, Version};
 use rand::Rng;
 use rand::distr::Alphanumeric;
-use shouwang_store::{NewAuditEntry, NewUser, Role, Store, StoreError, Tx, User, UserChange};
+use shouwang_store::{
+    ApiToken, NewApiToken, NewAuditEntry, NewUser, Role, Store, StoreError, TokenScope, Tx, User,
+    UserChange,
+};
 
 /// Why an account action was refused.
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +23,16 @@ pub enum AccountError {
     BadName(String),
     #[error("no user named {0:?}; `shouwang user list` shows the users")]
     NoSuchUser(String),
+    #[error("no API token with id {0}; `shouwang user token list` shows the tokens")]
+    NoSuchToken(i64),
+    #[error("an API token lasts 1 to {max} days, not {0}", max = TOKEN_DAYS_MAX)]
+    BadTokenDays(u32),
+    #[error("a token of {name} ({role}) cannot have the scope {scope}: it goes beyond the role")]
+    ScopeBeyondRole {
+        name: String,
+        role: Role,
+        scope: TokenScope,
+    },
     #[error("cannot hash the password: {0}")]
     Hash(String),
     #[error(transparent)]
@@ -296,13 +309,15 @@ pub fn set_password(
         let user = find_in(tx, name)?;
         let user = tx.update_user(user.id, &UserChange::Password { hash, must_change })?;
         tx.delete_user_sessions(user.id)?;
-        // A new password ends a lock.
+        // A new password ends a lock, and the API tokens made under the old
+        // one: a leaked password may have minted them.
         tx.set_login_failures(&login_key(name), None)?;
+        let revoked = tx.revoke_user_tokens(user.id)?;
         tx.audit(&NewAuditEntry::new(
             actor,
             "user.passwd",
             name,
-            serde_json::json!({ "must_change": must_change }),
+            serde_json::json!({ "must_change": must_change, "tokens_revoked": revoked }),
         ))?;
         Ok(user)
     })
@@ -331,17 +346,86 @@ pub fn set_disabled(store: &dyn Store, actor: &str, name: &str, disabled: bool) 
     })
 }
 
+/// Days a new API token lasts unless told otherwise, and at most.
+pub const TOKEN_DAYS_DEFAULT: u32 = 90;
+pub const TOKEN_DAYS_MAX: u32 = 365;
+
+/// What a new API token is for, may do, and how long it lasts.
+#[derive(Debug, Clone)]
+pub struct TokenGrant {
+    pub label: String,
+    pub scope: TokenScope,
+    pub days: u32,
+}
+
+/// The widest scope a role's token may have.
+pub fn widest_scope(role: Role) -> TokenScope {
+    match role {
+        Role::Admin => TokenScope::Admin,
+        Role::Operator => TokenScope::Operate,
+        Role::Auditor => TokenScope::Read,
+    }
+}
+
 /// Create an API token for a user; returns the token, which is shown once.
-pub fn create_api_token(store: &dyn Store, actor: &str, name: &str, label: &str) -> Result<String> {
+pub fn create_api_token(
+    store: &dyn Store,
+    actor: &str,
+    name: &str,
+    grant: &TokenGrant,
+) -> Result<String> {
+    if !(1..=TOKEN_DAYS_MAX).contains(&grant.days) {
+        return Err(AccountError::BadTokenDays(grant.days));
+    }
     let token = generate_token();
+    let expires_at = chrono::Utc::now() + chrono::Duration::days(i64::from(grant.days));
     store.audited(|tx| {
         let user = find_in(tx, name)?;
-        tx.create_api_token(user.id, label, &token_hash(&token))?;
+        if grant.scope > widest_scope(user.role) {
+            return Err(AccountError::ScopeBeyondRole {
+                name: name.to_string(),
+                role: user.role,
+                scope: grant.scope,
+            });
+        }
+        let made = tx.create_api_token(&NewApiToken {
+            user_id: user.id,
+            name: grant.label.clone(),
+            token_hash: token_hash(&token),
+            scope: grant.scope,
+            expires_at,
+        })?;
         tx.audit(&NewAuditEntry::new(
             actor,
             "token.create",
             name,
-            serde_json::json!({ "label": label }),
+            serde_json::json!({
+                "id": made.id,
+                "label": grant.label,
+                "scope": grant.scope.as_str(),
+                "expires_at": made.expires_at,
+            }),
+        ))?;
+        Ok(token)
+    })
+}
+
+/// Revoke an API token by its id; the token it was.
+pub fn revoke_api_token(store: &dyn Store, actor: &str, id: i64) -> Result<ApiToken> {
+    let owner = |user_id| {
+        store
+            .user(user_id)
+            .map(|u| u.map_or_else(|| user_id.to_string(), |u| u.name))
+    };
+    store.audited(|tx| {
+        let token = tx
+            .revoke_api_token(id)?
+            .ok_or(AccountError::NoSuchToken(id))?;
+        tx.audit(&NewAuditEntry::new(
+            actor,
+            "token.revoke",
+            owner(token.user_id)?,
+            serde_json::json!({ "id": id, "label": token.name, "scope": token.scope.as_str() }),
         ))?;
         Ok(token)
     })

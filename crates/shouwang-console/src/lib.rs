@@ -12,6 +12,7 @@
 pub mod accounts;
 mod config;
 mod i18n;
+pub mod text;
 mod web;
 
 use std::future::Future;
@@ -19,7 +20,7 @@ use std::sync::Arc;
 
 use shouwang_store::Store;
 
-pub use config::ConsoleConfig;
+pub use config::{ConsoleConfig, MetricsAccess};
 pub use web::router;
 
 /// The store setting that holds the unit profile saved in the console.
@@ -85,7 +86,8 @@ pub async fn serve(
     config: ConsoleConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ConsoleError> {
-    let app = router(store, config);
+    // The peer's address decides who may read /metrics.
+    let app = router(store, config).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

@@ -461,5 +461,38 @@ async fn an_operator_grades_an_incident() {
     .unwrap();
     assert!(b.source().await.unwrap().contains("网络安全自查报告"));
     screenshot(&b, "report-selfcheck.png").await;
+    // 用户管理: an admin makes a read-only token; it is listed with its
+    // times in Beijing time.
+    b.set_window_size(1366, 768).await.unwrap();
+    b.goto(&format!("{}/users", con.base)).await.unwrap();
+    let form = b
+        .find(Locator::Css("form[action='/users/tokens']"))
+        .await
+        .unwrap();
+    form.find(Locator::Css("input[name=label]"))
+        .await
+        .unwrap()
+        .send_keys("监控脚本")
+        .await
+        .unwrap();
+    form.find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait().for_element(Locator::Id("secret")).await.unwrap();
+    let listed = b
+        .find(Locator::Id("tokens"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        listed.contains("监控脚本") && listed.contains("只读") && listed.contains("北京时间"),
+        "{listed}"
+    );
+    screenshot(&b, "users.png").await;
     b.close().await.unwrap();
 }

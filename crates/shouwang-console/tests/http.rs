@@ -7,6 +7,7 @@ use reqwest::StatusCode;
 use reqwest::redirect::Policy;
 use shouwang_console::ConsoleConfig;
 use shouwang_model::FindingStatus;
+use shouwang_store::{Store, TokenScope};
 
 fn client() -> reqwest::Client {
     browser_like_client()
@@ -379,9 +380,8 @@ async fn api_token_reads_and_operator_token_writes() {
     let store = con.store.clone();
     let (op, aud) = tokio::task::spawn_blocking(move || {
         (
-            shouwang_console::accounts::create_api_token(&*store, "test", "operator", "ci")
-                .unwrap(),
-            shouwang_console::accounts::create_api_token(&*store, "test", "auditor", "ci").unwrap(),
+            token_for(&*store, "operator", TokenScope::Operate),
+            token_for(&*store, "auditor", TokenScope::Read),
         )
     })
     .await
@@ -735,5 +735,266 @@ async fn an_unknown_name_gets_the_same_answers_as_a_real_one_up_to_the_lock() {
     assert_eq!(
         (r.status(), login_error(&r.text().await.unwrap())),
         real[3].clone()
+    );
+}
+
+/// A new API token of `user` with `scope`, for 90 days.
+fn token_for(store: &dyn Store, user: &str, scope: TokenScope) -> String {
+    let grant = shouwang_console::accounts::TokenGrant {
+        label: "ci".into(),
+        scope,
+        days: 90,
+    };
+    shouwang_console::accounts::create_api_token(store, "test", user, &grant).unwrap()
+}
+
+#[tokio::test]
+async fn a_token_does_only_what_its_scope_allows_and_ends_with_a_new_password() {
+    let con = spawn(ConsoleConfig::default()).await;
+    let store = con.store.clone();
+    let (read, operate, admin) = tokio::task::spawn_blocking(move || {
+        (
+            token_for(&*store, "admin", TokenScope::Read),
+            token_for(&*store, "admin", TokenScope::Operate),
+            token_for(&*store, "admin", TokenScope::Admin),
+        )
+    })
+    .await
+    .unwrap();
+    let c = client();
+    let id = finding_id(&*con.store, "site.broken-link");
+    let status_url = format!("{}/api/v1/findings/{id}/status", con.base);
+    let body = serde_json::json!({ "status": "accepted-risk" });
+    let post_status = |token: &str| c.post(&status_url).bearer_auth(token).json(&body).send();
+    let new_admin = [
+        ("name", "mallory"),
+        ("role", "admin"),
+        ("password", "Brand-New-Eye-9"),
+    ];
+    let add_user = |token: &str| {
+        c.post(format!("{}/users", con.base))
+            .bearer_auth(token)
+            .form(&new_admin)
+            .send()
+    };
+    let mint = |token: &str| {
+        c.post(format!("{}/users/tokens", con.base))
+            .bearer_auth(token)
+            .form(&[("user", "admin"), ("scope", "admin"), ("days", "30")])
+            .send()
+    };
+
+    let r = c
+        .get(format!("{}/api/v1/findings", con.base))
+        .bearer_auth(&read)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "a read token reads");
+    let r = post_status(&read).await.unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::FORBIDDEN,
+        "a read token posts nothing"
+    );
+    let said: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        said["error_zh"].as_str().unwrap().contains("只能读取"),
+        "{said}"
+    );
+    for token in [&read, &operate] {
+        assert_eq!(
+            add_user(token).await.unwrap().status(),
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(mint(token).await.unwrap().status(), StatusCode::FORBIDDEN);
+    }
+    assert_eq!(
+        post_status(&operate).await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert!(con.store.user_by_name("mallory").unwrap().is_none());
+    let r = mint(&admin).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "an admin token mints tokens");
+    assert!(r.text().await.unwrap().contains("sw_"));
+    let tokens = con.store.api_tokens(None).unwrap();
+    assert_eq!(tokens.len(), 4);
+    assert!(tokens.iter().all(|t| t.expires_at > chrono::Utc::now()));
+    let actions: Vec<String> = con
+        .store
+        .recent_audit(50)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(actions.iter().filter(|a| *a == "token.create").count(), 4);
+
+    // A new password ends every token of the user; a user who must change
+    // the password is told so.
+    let store = con.store.clone();
+    let must_change = tokio::task::spawn_blocking(move || {
+        shouwang_console::accounts::set_password(
+            &*store,
+            "test",
+            "admin",
+            "Fresh-Tower-2027",
+            true,
+        )
+        .unwrap();
+        token_for(&*store, "admin", TokenScope::Read)
+    })
+    .await
+    .unwrap();
+    for token in [&read, &operate, &admin] {
+        let r = c
+            .get(format!("{}/api/v1/status", con.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::UNAUTHORIZED,
+            "a token of the old password"
+        );
+    }
+    let r = c
+        .get(format!("{}/api/v1/status", con.base))
+        .bearer_auth(&must_change)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let said: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        said["error_zh"]
+            .as_str()
+            .unwrap()
+            .contains("须先在控制台修改密码"),
+        "{said}"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_token_is_refused_and_a_revoked_one_is_gone() {
+    let con = spawn(ConsoleConfig::default()).await;
+    let store = con.store.clone();
+    let (expired, revoked) = tokio::task::spawn_blocking(move || {
+        let secret = shouwang_console::accounts::generate_token();
+        let user = store.user_by_name("auditor").unwrap().unwrap();
+        let hash = shouwang_console::accounts::token_hash(&secret);
+        store
+            .audited(|tx| {
+                tx.create_api_token(&shouwang_store::NewApiToken {
+                    user_id: user.id,
+                    name: "old".into(),
+                    token_hash: hash,
+                    scope: TokenScope::Read,
+                    expires_at: chrono::Utc::now() - chrono::Duration::minutes(1),
+                })?;
+                tx.audit(&shouwang_store::NewAuditEntry::new(
+                    "test",
+                    "token.create",
+                    "auditor",
+                    serde_json::Value::Null,
+                ))
+            })
+            .unwrap();
+        let revoked = token_for(&*store, "auditor", TokenScope::Read);
+        let id = store.api_tokens(None).unwrap().last().unwrap().id;
+        shouwang_console::accounts::revoke_api_token(&*store, "test", id).unwrap();
+        (secret, revoked)
+    })
+    .await
+    .unwrap();
+    let c = client();
+    let get = |token: &str| {
+        c.get(format!("{}/api/v1/status", con.base))
+            .bearer_auth(token)
+            .send()
+    };
+    let r = get(&expired).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let said: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        said["error_zh"].as_str().unwrap().contains("过期"),
+        "{said}"
+    );
+    assert_eq!(
+        get(&revoked).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let last = con.store.recent_audit(1).unwrap().remove(0);
+    assert_eq!(last.action, "token.revoke");
+}
+
+/// An address of this machine other than loopback, if it has one: the one
+/// it would send from (a UDP connect sends nothing).
+fn lan_address() -> Option<std::net::IpAddr> {
+    let probe = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    probe.connect("192.0.2.1:9").ok()?;
+    let ip = probe.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+}
+
+#[tokio::test]
+async fn metrics_from_another_machine_need_a_token() {
+    let Some(ip) = lan_address() else {
+        eprintln!("SKIPPED: this machine has no address but loopback");
+        return;
+    };
+    let con = spawn_at(ConsoleConfig::default(), std::net::SocketAddr::new(ip, 0)).await;
+    let c = client();
+    let r = c.get(format!("{}/metrics", con.base)).send().await.unwrap();
+    let status = r.status();
+    let text = r.text().await.unwrap();
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{text}");
+    assert!(
+        text.contains("需要API令牌") && !text.contains("shouwang_users"),
+        "{text}"
+    );
+    let store = con.store.clone();
+    let token =
+        tokio::task::spawn_blocking(move || token_for(&*store, "auditor", TokenScope::Read))
+            .await
+            .unwrap();
+    let r = c
+        .get(format!("{}/metrics", con.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("shouwang_users 3"));
+}
+
+#[tokio::test]
+async fn metrics_set_to_token_are_refused_even_from_this_machine() {
+    let config = ConsoleConfig {
+        metrics: shouwang_console::MetricsAccess::Token,
+        ..Default::default()
+    };
+    let con = spawn(config).await;
+    let c = client();
+    let r = c.get(format!("{}/metrics", con.base)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let c = logged_in(&con.base, "auditor", AUDITOR_PW).await;
+    let (status, text) = page(&c, format!("{}/metrics", con.base)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(text.contains("shouwang_console_logins_total"), "{text}");
+}
+
+#[tokio::test]
+async fn a_megabyte_long_user_name_is_refused_and_kept_short_in_the_audit_log() {
+    let con = spawn(ConsoleConfig::default()).await;
+    let name = "x".repeat(1 << 20);
+    let r = login(&client(), &con.base, &name, "Wrong-pass-1").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let last = con.store.recent_audit(1).unwrap().remove(0);
+    assert_eq!(last.action, "user.login.failed");
+    assert!(
+        last.target.len() <= 65 && last.actor.len() <= 65,
+        "{}",
+        last.target.len()
     );
 }

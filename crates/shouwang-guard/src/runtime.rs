@@ -3,7 +3,7 @@
 //! what the watcher did into store events and audit entries. `shouwang guard
 //! watch` and `shouwang up` both run it through [`run`].
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use serde_json::json;
 use shouwang_store::{NewAuditEntry, Store};
+
+use tokio::sync::watch as shutdown_watch;
 
 use crate::block::{BlockError, Blocker};
 use crate::watch::{self, Message, Notice, WatchOptions};
@@ -20,6 +22,61 @@ use crate::{Baseline, GuardConfig, GuardDir, GuardError};
 /// `config.block`) until `stop`, writing every action to the store as an
 /// event and to the audit log, and telling `say` what a person watching
 /// should see.
+/// Check before a service starts anything: every root in the config is
+/// sealed. A root whose baseline fails its check passes here: the watcher
+/// raises it as an event and guards the other roots.
+pub fn check_roots(data_dir: &Path, config: &GuardConfig) -> Result<(), GuardError> {
+    if config.roots.is_empty() {
+        return Ok(());
+    }
+    let guard = GuardDir::open(data_dir)?;
+    for r in &config.roots {
+        match guard.baseline(r) {
+            Ok(_) | Err(GuardError::BaselineTampered { .. }) => {}
+            Err(e) => {
+                return Err(GuardError::CannotGuard {
+                    root: r.clone(),
+                    source: Box::new(e),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// [`run`] as a task of an async service (`up`): the watcher keeps a thread
+/// of its own, since it blocks on kernel events, and stops when `shutdown`
+/// turns true (or its sender is gone).
+pub async fn serve(
+    data_dir: PathBuf,
+    config: GuardConfig,
+    store: Arc<dyn Store>,
+    mut shutdown: shutdown_watch::Receiver<bool>,
+) -> Result<(), GuardError> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let watcher_stop = stop.clone();
+    let mut watcher = tokio::task::spawn_blocking(move || {
+        let opts = WatchOptions::default();
+        run(
+            &data_dir,
+            &config,
+            &opts,
+            store,
+            watcher_stop,
+            |line| tracing::info!(target: "guard", "{line}"),
+        )
+    });
+    let ended = tokio::select! {
+        ended = &mut watcher => ended,
+        // The borrow `wait_for` returns is dropped before the arm runs.
+        () = async { drop(shutdown.wait_for(|&s| s).await) } => {
+            stop.store(true, Ordering::Relaxed);
+            watcher.await
+        }
+    };
+    ended.map_err(|e| GuardError::Thread(std::io::Error::other(e.to_string())))?
+}
+
 pub fn run(
     data_dir: &Path,
     config: &GuardConfig,

@@ -57,7 +57,7 @@ pub use tx::{RESOLVED_NAMED, RunScope, Tx, resolve_not_seen};
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// Everything that can go wrong in the store, phrased for the person who
 /// has to fix it.
@@ -383,6 +383,72 @@ pub struct ApiToken {
     #[serde(skip_serializing)]
     pub token_hash: String,
     pub created_at: DateTime<Utc>,
+    pub scope: TokenScope,
+    pub expires_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// A token to create.
+#[derive(Debug, Clone)]
+pub struct NewApiToken {
+    pub user_id: i64,
+    pub name: String,
+    pub token_hash: String,
+    pub scope: TokenScope,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What an API token may do, within its user's role: each scope includes
+/// the ones before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenScope {
+    /// Read pages and the API; change nothing.
+    Read,
+    /// Also change findings and incidents, as an operator does.
+    Operate,
+    /// Also manage users and tokens.
+    Admin,
+}
+
+impl TokenScope {
+    pub const ALL: [TokenScope; 3] = [TokenScope::Read, TokenScope::Operate, TokenScope::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenScope::Read => "read",
+            TokenScope::Operate => "operate",
+            TokenScope::Admin => "admin",
+        }
+    }
+
+    pub fn zh(self) -> &'static str {
+        match self {
+            TokenScope::Read => "只读",
+            TokenScope::Operate => "操作",
+            TokenScope::Admin => "管理",
+        }
+    }
+}
+
+impl fmt::Display for TokenScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for TokenScope {
+    type Err = shouwang_model::UnknownName;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        TokenScope::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s || r.zh() == s)
+            .ok_or_else(|| shouwang_model::UnknownName {
+                what: "token scope",
+                value: s.to_string(),
+                expected: "read, operate, admin (只读, 操作, 管理)",
+            })
+    }
 }
 
 /// An action to append to the audit log.
@@ -467,6 +533,10 @@ pub trait Store: Aggregates + Incidents + Settings + Send + Sync + std::fmt::Deb
     fn delete_session(&self, id_hash: &str) -> Result<()>;
 
     fn api_token(&self, token_hash: &str) -> Result<Option<ApiToken>>;
+    /// Every API token, or one user's, oldest first.
+    fn api_tokens(&self, user_id: Option<i64>) -> Result<Vec<ApiToken>>;
+    /// Note that a token was used (bookkeeping, not audited).
+    fn touch_api_token(&self, id: i64, at: DateTime<Utc>) -> Result<()>;
 
     // --- audit log ---
     /// The object-safe core of [`audited`](trait.Store.html#method.audited)

@@ -1,6 +1,7 @@
 //! The PostgreSQL store, for a central server that watches many units.
 
 use crate::sql;
+use crate::sql::TOKEN_COLS;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
@@ -33,6 +34,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (
         5,
         include_str!("../migrations/postgres/0005_audit_head_mac.sql"),
+    ),
+    (
+        6,
+        include_str!("../migrations/postgres/0006_api_tokens.sql"),
     ),
 ];
 
@@ -236,14 +241,18 @@ fn audit_from_row(r: &Row) -> AuditEntry {
     }
 }
 
-pub(crate) fn token_from_row(r: &Row) -> ApiToken {
-    ApiToken {
+pub(crate) fn token_from_row(r: &Row) -> Result<ApiToken> {
+    Ok(ApiToken {
         id: r.get(0),
         user_id: r.get(1),
         name: r.get(2),
         token_hash: r.get(3),
         created_at: r.get(4),
-    }
+        scope: parse_name("token scope", r.get(5))?,
+        // A token without an end (none is made so) has ended.
+        expires_at: r.get::<_, Option<DateTime<Utc>>>(6).unwrap_or_default(),
+        last_used_at: r.get(7),
+    })
 }
 
 impl Store for PostgresStore {
@@ -447,9 +456,29 @@ impl Store for PostgresStore {
     }
 
     fn api_token(&self, token_hash: &str) -> Result<Option<ApiToken>> {
+        let row = self.with(|c| c.query_opt(sql::API_TOKEN, &[&token_hash]))?;
+        row.as_ref().map(token_from_row).transpose()
+    }
+
+    fn api_tokens(&self, user_id: Option<i64>) -> Result<Vec<ApiToken>> {
+        let rows = self.with(|c| {
+            c.query(
+                &format!(
+                    "SELECT {TOKEN_COLS} FROM api_tokens WHERE $1::BIGINT IS NULL OR user_id = $1 ORDER BY id"
+                ),
+                &[&user_id],
+            )
+        })?;
+        rows.iter().map(token_from_row).collect()
+    }
+
+    fn touch_api_token(&self, id: i64, at: chrono::DateTime<chrono::Utc>) -> Result<()> {
         self.with(|c| {
-            c.query_opt(sql::API_TOKEN, &[&token_hash])
-                .map(|r| r.as_ref().map(token_from_row))
+            c.execute(
+                "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2",
+                &[&at, &id],
+            )
+            .map(drop)
         })
     }
 

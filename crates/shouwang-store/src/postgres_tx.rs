@@ -1,6 +1,7 @@
 //! Transactions on PostgreSQL: the audited path and the store's own writes.
 
 use crate::sql;
+use crate::sql::TOKEN_COLS;
 use postgres::Transaction;
 use shouwang_model::{Asset, Finding, FindingStatus, Incident, NewTimelineEntry, ReportStage};
 
@@ -11,8 +12,8 @@ use crate::postgres_incident::{incident_from_row, insert_timeline, set_setting_t
 use crate::tx::{Ledger, Tx};
 use crate::{
     ApiToken, AuditEntry, AuditKey, ChangeNote, FindingFilter, IncidentChange, LOGIN_FAILURES_KEPT,
-    LOGIN_FAILURES_PRUNED_EVERY, LoginFailures, NewAuditEntry, NewUser, Result, StoreError, User,
-    UserChange, now,
+    LOGIN_FAILURES_PRUNED_EVERY, LoginFailures, NewApiToken, NewAuditEntry, NewUser, Result,
+    StoreError, User, UserChange, now,
 };
 
 fn not_found(what: &'static str, id: i64) -> StoreError {
@@ -193,13 +194,38 @@ impl Tx for PgTx<'_, '_> {
         Ok(())
     }
 
-    fn create_api_token(&mut self, user_id: i64, name: &str, token_hash: &str) -> Result<ApiToken> {
+    fn create_api_token(&mut self, t: &NewApiToken) -> Result<ApiToken> {
         let row = self.c.query_one(
             sql::CREATE_API_TOKEN,
-            &[&user_id, &name, &token_hash, &now()],
+            &[
+                &t.user_id,
+                &t.name,
+                &t.token_hash,
+                &now(),
+                &t.scope.as_str(),
+                &t.expires_at,
+            ],
         )?;
         self.ledger.changed = true;
-        Ok(token_from_row(&row))
+        token_from_row(&row)
+    }
+
+    fn revoke_api_token(&mut self, id: i64) -> Result<Option<ApiToken>> {
+        let row = self.c.query_opt(
+            &format!("DELETE FROM api_tokens WHERE id = $1 RETURNING {TOKEN_COLS}"),
+            &[&id],
+        )?;
+        let t = row.as_ref().map(token_from_row).transpose()?;
+        self.ledger.changed |= t.is_some();
+        Ok(t)
+    }
+
+    fn revoke_user_tokens(&mut self, user_id: i64) -> Result<u64> {
+        let n = self
+            .c
+            .execute("DELETE FROM api_tokens WHERE user_id = $1", &[&user_id])?;
+        self.ledger.changed |= n > 0;
+        Ok(n)
     }
 
     fn login_failures(&mut self, name_hash: &str) -> Result<Option<LoginFailures>> {

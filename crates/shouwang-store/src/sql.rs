@@ -78,8 +78,18 @@ pub(crate) const SESSION: &str =
 
 pub(crate) const DELETE_SESSION: &str = "DELETE FROM sessions WHERE id_hash = $1";
 
-pub(crate) const API_TOKEN: &str =
-    "SELECT id, user_id, name, token_hash, created_at FROM api_tokens WHERE token_hash = $1";
+macro_rules! token_cols {
+    () => {
+        "id, user_id, name, token_hash, created_at, scope, expires_at, last_used_at"
+    };
+}
+pub(crate) const TOKEN_COLS: &str = token_cols!();
+
+pub(crate) const API_TOKEN: &str = concat!(
+    "SELECT ",
+    token_cols!(),
+    " FROM api_tokens WHERE token_hash = $1"
+);
 
 pub(crate) const AUDIT_ENTRIES: &str =
     "SELECT seq, time, actor, action, target, details, prev_hash, hash FROM audit_log
@@ -173,9 +183,11 @@ pub(crate) const CLEAR_FAILED_LOGINS: &str =
 
 pub(crate) const DELETE_USER_SESSIONS: &str = "DELETE FROM sessions WHERE user_id = $1";
 
-pub(crate) const CREATE_API_TOKEN: &str =
-    "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4)
-             RETURNING id, user_id, name, token_hash, created_at";
+pub(crate) const CREATE_API_TOKEN: &str = concat!(
+    "INSERT INTO api_tokens (user_id, name, token_hash, created_at, scope, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
+    token_cols!()
+);
 
 pub(crate) const TOUCH_INCIDENT: &str = "UPDATE incidents SET updated_at = $1 WHERE id = $2";
 

@@ -1,6 +1,7 @@
 //! The embedded SQLite store: one file in the data dir, WAL mode.
 
 use crate::sql;
+use crate::sql::TOKEN_COLS;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, ToSql, params};
@@ -32,6 +33,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../migrations/sqlite/0005_audit_head_mac.sql"),
     ),
+    (6, include_str!("../migrations/sqlite/0006_api_tokens.sql")),
 ];
 
 pub struct SqliteStore {
@@ -504,6 +506,27 @@ impl Store for SqliteStore {
             c.query_row(sql::API_TOKEN, [token_hash], token_from_row)
                 .optional()
         })
+        .map_err(unconv)
+    }
+
+    fn api_tokens(&self, user_id: Option<i64>) -> Result<Vec<ApiToken>> {
+        self.with(|c| {
+            let mut st = c.prepare(&format!(
+                "SELECT {TOKEN_COLS} FROM api_tokens WHERE ?1 IS NULL OR user_id = ?1 ORDER BY id"
+            ))?;
+            st.query_map([user_id], token_from_row)?.collect()
+        })
+        .map_err(unconv)
+    }
+
+    fn touch_api_token(&self, id: i64, at: chrono::DateTime<chrono::Utc>) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE api_tokens SET last_used_at = ?1 WHERE id = ?2",
+                params![to_micros(at), id],
+            )
+            .map(drop)
+        })
     }
 
     fn run_audited(&self, f: &mut dyn FnMut(&mut dyn crate::Tx) -> bool) -> Result<()> {
@@ -549,5 +572,11 @@ pub(crate) fn token_from_row(r: &Row<'_>) -> rusqlite::Result<ApiToken> {
         name: r.get(2)?,
         token_hash: r.get(3)?,
         created_at: from_micros(r.get(4)?),
+        scope: parse_name("token scope", &r.get::<_, String>(5)?).map_err(conv)?,
+        // A token without an end (none is made so) has ended.
+        expires_at: r
+            .get::<_, Option<i64>>(6)?
+            .map_or_else(Default::default, from_micros),
+        last_used_at: r.get::<_, Option<i64>>(7)?.map(from_micros),
     })
 }

@@ -1,6 +1,7 @@
 //! Transactions on SQLite: the audited path and the store's own writes.
 
 use crate::sql;
+use crate::sql::TOKEN_COLS;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use shouwang_model::{Asset, Finding, FindingStatus, Incident, NewTimelineEntry, ReportStage};
 
@@ -9,8 +10,8 @@ use crate::sqlite_incident::{incident_from_row, insert_timeline, set_setting_tx}
 use crate::tx::{Ledger, Tx};
 use crate::{
     ApiToken, AuditEntry, AuditKey, ChangeNote, FindingFilter, IncidentChange, LOGIN_FAILURES_KEPT,
-    LOGIN_FAILURES_PRUNED_EVERY, LoginFailures, NewAuditEntry, NewUser, Result, StoreError, User,
-    UserChange, from_micros, now, to_micros,
+    LOGIN_FAILURES_PRUNED_EVERY, LoginFailures, NewApiToken, NewAuditEntry, NewUser, Result,
+    StoreError, User, UserChange, from_micros, now, to_micros,
 };
 
 /// A row-mapping error back into ours.
@@ -200,14 +201,42 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn create_api_token(&mut self, user_id: i64, name: &str, token_hash: &str) -> Result<ApiToken> {
-        let t = self.c.query_row(
+    fn create_api_token(&mut self, t: &NewApiToken) -> Result<ApiToken> {
+        let t = sq(self.c.query_row(
             sql::CREATE_API_TOKEN,
-            params![user_id, name, token_hash, to_micros(now())],
+            params![
+                t.user_id,
+                t.name,
+                t.token_hash,
+                to_micros(now()),
+                t.scope.as_str(),
+                to_micros(t.expires_at)
+            ],
             token_from_row,
-        )?;
+        ))?;
         self.ledger.changed = true;
         Ok(t)
+    }
+
+    fn revoke_api_token(&mut self, id: i64) -> Result<Option<ApiToken>> {
+        let t = sq(self
+            .c
+            .query_row(
+                &format!("DELETE FROM api_tokens WHERE id = ?1 RETURNING {TOKEN_COLS}"),
+                [id],
+                token_from_row,
+            )
+            .optional())?;
+        self.ledger.changed |= t.is_some();
+        Ok(t)
+    }
+
+    fn revoke_user_tokens(&mut self, user_id: i64) -> Result<u64> {
+        let n = self
+            .c
+            .execute("DELETE FROM api_tokens WHERE user_id = ?1", [user_id])?;
+        self.ledger.changed |= n > 0;
+        Ok(n as u64)
     }
 
     fn login_failures(&mut self, name_hash: &str) -> Result<Option<LoginFailures>> {

@@ -17,8 +17,8 @@ use shouwang_model::{
 };
 
 use crate::{
-    ApiToken, AuditEntry, ChangeNote, FindingFilter, IncidentChange, LoginFailures, NewAuditEntry,
-    NewUser, Result, Store, StoreError, User, UserChange,
+    ApiToken, AuditEntry, ChangeNote, FindingFilter, IncidentChange, LoginFailures, NewApiToken,
+    NewAuditEntry, NewUser, Result, Store, StoreError, User, UserChange,
 };
 
 /// What can be read and changed inside an audited transaction. Reads see
@@ -39,7 +39,11 @@ pub trait Tx {
     fn update_user(&mut self, id: i64, change: &UserChange) -> Result<User>;
     /// Log a user out everywhere (password change, disabling).
     fn delete_user_sessions(&mut self, user_id: i64) -> Result<()>;
-    fn create_api_token(&mut self, user_id: i64, name: &str, token_hash: &str) -> Result<ApiToken>;
+    fn create_api_token(&mut self, token: &NewApiToken) -> Result<ApiToken>;
+    /// Delete a token; the token it was, if there was one.
+    fn revoke_api_token(&mut self, id: i64) -> Result<Option<ApiToken>>;
+    /// Delete every token of a user (a new password); how many there were.
+    fn revoke_user_tokens(&mut self, user_id: i64) -> Result<u64>;
 
     /// The failed logins counted for a submitted name, by its hash.
     fn login_failures(&mut self, name_hash: &str) -> Result<Option<LoginFailures>>;

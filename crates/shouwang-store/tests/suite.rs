@@ -9,8 +9,8 @@ use shouwang_model::{
 };
 use shouwang_store::{
     AuditKey, AuditVerdict, EventFilter, FindingFilter, LOGIN_FAILURES_KEPT,
-    LOGIN_FAILURES_PRUNED_EVERY, LoginFailures, NewAuditEntry, NewUser, Role, Session, Store,
-    StoreError, Tx, UserChange,
+    LOGIN_FAILURES_PRUNED_EVERY, LoginFailures, NewApiToken, NewAuditEntry, NewUser, Role, Session,
+    Store, StoreError, TokenScope, Tx, UserChange,
 };
 
 /// People's changes go through the audited path; tests make them as a
@@ -569,11 +569,48 @@ fn sessions_and_tokens_round_trip(h: &Harness) {
     s.as_person(|tx| tx.delete_user_sessions(u.id)).unwrap();
     assert!(s.session("b").unwrap().is_none());
 
-    let tok = s
-        .as_person(|tx| tx.create_api_token(u.id, "ci", "hash-1"))
+    let ends = chrono::DateTime::from_timestamp_micros((t + Duration::days(30)).timestamp_micros())
         .unwrap();
-    assert_eq!(s.api_token("hash-1").unwrap().unwrap().id, tok.id);
+    let token = |hash: &str, scope| NewApiToken {
+        user_id: u.id,
+        name: "ci".into(),
+        token_hash: hash.into(),
+        scope,
+        expires_at: ends,
+    };
+    let tok = s
+        .as_person(|tx| tx.create_api_token(&token("hash-1", TokenScope::Read)))
+        .unwrap();
+    let got = s.api_token("hash-1").unwrap().unwrap();
+    assert_eq!(got, tok);
+    assert_eq!(
+        (got.scope, got.expires_at, got.last_used_at),
+        (TokenScope::Read, ends, None)
+    );
     assert!(s.api_token("hash-2").unwrap().is_none());
+    s.touch_api_token(tok.id, ends).unwrap();
+    assert_eq!(
+        s.api_token("hash-1").unwrap().unwrap().last_used_at,
+        Some(ends)
+    );
+    let second = s
+        .as_person(|tx| tx.create_api_token(&token("hash-2", TokenScope::Admin)))
+        .unwrap();
+    let listed: Vec<i64> = s
+        .api_tokens(Some(u.id))
+        .unwrap()
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(listed, vec![tok.id, second.id]);
+    assert_eq!(s.api_tokens(None).unwrap().len(), 2);
+    assert!(s.api_tokens(Some(u.id + 100)).unwrap().is_empty());
+    let revoked = s.as_person(|tx| tx.revoke_api_token(tok.id)).unwrap();
+    assert_eq!(revoked.map(|t| t.id), Some(tok.id));
+    assert!(s.api_token("hash-1").unwrap().is_none());
+    assert_eq!(s.as_person(|tx| tx.revoke_api_token(tok.id)).unwrap(), None);
+    assert_eq!(s.as_person(|tx| tx.revoke_user_tokens(u.id)).unwrap(), 1);
+    assert!(s.api_tokens(None).unwrap().is_empty());
 }
 
 fn failed_logins_are_counted_per_name_and_the_table_stays_bounded(h: &Harness) {
@@ -800,6 +837,43 @@ fn an_anchor_catches_an_older_head_put_back(h: &Harness) {
 }
 
 #[test]
+fn a_token_made_before_scopes_may_operate_and_ends_in_90_days_after_the_upgrade() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join(shouwang_store::SQLITE_FILE);
+    {
+        let store = shouwang_store::open(&Default::default(), dir.path()).unwrap();
+        let store: &dyn Store = &*store;
+        store
+            .as_person(|tx| {
+                let u = tx.create_user(&new_user("ops", Role::Admin))?;
+                tx.create_api_token(&NewApiToken {
+                    user_id: u.id,
+                    name: "old script".into(),
+                    token_hash: "old-hash".into(),
+                    scope: TokenScope::Admin,
+                    expires_at: Utc::now() + Duration::days(9999),
+                })
+            })
+            .unwrap();
+    }
+    // As schema 5 left it: tokens with no scope and no end.
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+            "ALTER TABLE api_tokens DROP COLUMN scope;
+             ALTER TABLE api_tokens DROP COLUMN expires_at;
+             ALTER TABLE api_tokens DROP COLUMN last_used_at;
+             DELETE FROM schema_migrations WHERE version = 6",
+        )
+        .unwrap();
+    let store = shouwang_store::open(&Default::default(), dir.path()).unwrap();
+    let t = store.api_token("old-hash").unwrap().unwrap();
+    assert_eq!(t.scope, TokenScope::Operate);
+    let days = (t.expires_at - Utc::now()).num_hours() as f64 / 24.0;
+    assert!((89.0..=90.0).contains(&days), "ends in {days} days");
+}
+
+#[test]
 fn a_log_written_before_the_head_was_signed_is_signed_when_the_store_is_upgraded() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join(shouwang_store::SQLITE_FILE);
@@ -814,11 +888,15 @@ fn a_log_written_before_the_head_was_signed_is_signed_when_the_store_is_upgraded
             ))
             .unwrap();
     }
-    // As schema 4 left it: no MAC column, migration 5 not applied.
+    // As schema 4 left it: no MAC column, migrations 5 and 6 not applied.
     rusqlite::Connection::open(&db)
         .unwrap()
         .execute_batch(
-            "ALTER TABLE audit_head DROP COLUMN mac; DELETE FROM schema_migrations WHERE version = 5",
+            "ALTER TABLE audit_head DROP COLUMN mac;
+             ALTER TABLE api_tokens DROP COLUMN scope;
+             ALTER TABLE api_tokens DROP COLUMN expires_at;
+             ALTER TABLE api_tokens DROP COLUMN last_used_at;
+             DELETE FROM schema_migrations WHERE version >= 5",
         )
         .unwrap();
     let store = shouwang_store::open(&Default::default(), dir.path()).unwrap();

@@ -154,14 +154,36 @@ pub enum UserCommand {
     Enable { name: String },
     /// List the users
     List(JsonArg),
-    /// Create an API token for a user; it is printed once and cannot be
-    /// shown again
-    Token {
-        name: String,
-        /// What the token is for, e.g. the script that uses it
-        #[arg(long, default_value = "cli")]
-        label: String,
-    },
+    /// Create an API token for a user (printed only once), or list or
+    /// revoke tokens: `user token NAME | list | revoke ID`
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+    Token(TokenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    #[command(subcommand)]
+    pub command: Option<TokenCommand>,
+    /// The user the new token acts for
+    #[arg(required = true)]
+    pub name: Option<String>,
+    /// What the token is for, e.g. the script that uses it
+    #[arg(long, default_value = "cli")]
+    pub label: String,
+    /// What it may do within the user's role: read, operate or admin
+    #[arg(long, default_value = "read")]
+    pub scope: shouwang_store::TokenScope,
+    /// Days until it stops working (1 to 365)
+    #[arg(long, default_value_t = shouwang_console::accounts::TOKEN_DAYS_DEFAULT)]
+    pub days: u32,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// List the API tokens (never the tokens themselves)
+    List(JsonArg),
+    /// Revoke an API token by the id `user token list` shows
+    Revoke { id: i64 },
 }
 
 #[derive(Debug, Args)]

@@ -478,3 +478,29 @@ fn a_port_in_use_fails_the_start_once_and_clearly() {
     assert_eq!(run.stderr.matches("in use").count(), 1, "{run}");
     assert!(!s.data.join("shouwang.pid").exists());
 }
+
+#[test]
+fn api_tokens_are_scoped_listed_and_revoked_from_the_command_line() {
+    let s = Sandbox::new();
+    let run = s.run(&["user", "add", "eve", "--role", "auditor"]);
+    assert_eq!(run.code, 0, "{run}");
+    let run = s.run(&["user", "token", "eve", "--scope", "admin"]);
+    assert_ne!(run.code, 0, "{run}");
+    assert!(run.stderr.contains("beyond the role"), "{run}");
+    let run = s.run(&["user", "token", "eve", "--label", "监控", "--days", "30"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stdout.contains("scope read, 30 days"), "{run}");
+    let tokens = s.json(&["user", "token", "list", "--json"]);
+    assert_eq!(tokens[0]["scope"], "read");
+    assert_eq!(tokens[0]["name"], "监控");
+    let id = tokens[0]["id"].to_string();
+    let run = s.run(&["user", "token", "revoke", &id]);
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(
+        s.json(&["user", "token", "list", "--json"]),
+        serde_json::json!([])
+    );
+    let run = s.run(&["user", "token", "revoke", &id]);
+    assert_ne!(run.code, 0, "{run}");
+    assert!(run.stderr.contains("no API token with id"), "{run}");
+}

@@ -347,8 +347,28 @@ fn the_console_shows_each_site_and_its_history() {
     let url = format!("http://{addr}/");
     assert_eq!(sb.run(&["site", "add", &url, "--name", "演示网站"]).0, 0);
     assert_eq!(sb.run(&["site", "inspect", "--all", "--no-transport"]).0, 1);
-    let (code, out, err) = sb.run(&["user", "add", "viewer", "--role", "auditor"]);
-    assert_eq!(code, 0, "{out}{err}");
+    // A password of their own: a one-time password's tokens are refused
+    // until it is changed.
+    let mut add = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(&sb.data)
+        .arg("--config")
+        .arg(sb.tmp.path().join("shouwang.toml"))
+        .env("HOME", sb.tmp.path())
+        .args([
+            "user",
+            "add",
+            "viewer",
+            "--role",
+            "auditor",
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut add.stdin.take().unwrap(), b"Read-Only-Eye-7\n").unwrap();
+    assert!(add.wait().unwrap().success());
     let (code, out, err) = sb.run(&["user", "token", "viewer"]);
     assert_eq!(code, 0, "{out}{err}");
     let token = out.lines().last().unwrap().trim().to_string();

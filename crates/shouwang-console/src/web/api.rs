@@ -128,7 +128,20 @@ pub(crate) async fn audit(
 
 /// Prometheus text exposition of what the store holds and what the console
 /// counted since it started.
-pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
+pub(crate) async fn metrics(
+    State(state): State<AppState>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    auth: Option<axum::Extension<Auth>>,
+) -> Response {
+    let peer = peer.map(|p| p.0.0);
+    if !state.config.metrics.allows(peer, auth.is_some()) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            "/metrics 需要API令牌（Authorization: Bearer …）或来自本机的请求，见配置 [console] metrics\n\
+             /metrics needs an API token (Authorization: Bearer …) or a request from this machine; see [console] metrics\n",
+        )
+            .into_response();
+    }
     let data = state
         .db(|s| {
             Ok((

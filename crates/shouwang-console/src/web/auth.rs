@@ -10,7 +10,9 @@ use axum::{Form, Json};
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use serde::Deserialize;
-use shouwang_store::{LoginFailures, NewAuditEntry, Session, Store, StoreError, User, UserChange};
+use shouwang_store::{
+    LoginFailures, NewAuditEntry, Session, Store, StoreError, TokenScope, User, UserChange,
+};
 
 use super::{AppError, AppState};
 use crate::accounts::{self, AccountError};
@@ -36,6 +38,8 @@ pub(crate) struct Auth {
     pub user: User,
     /// Set for a console login; `None` for an API token.
     pub session: Option<Session>,
+    /// What the API token may do; `None` for a console login.
+    pub scope: Option<TokenScope>,
     pub lang: String,
     /// The path and query of this request, to come back to after switching
     /// language.
@@ -50,8 +54,19 @@ impl Auth {
             .unwrap_or("")
     }
 
+    /// May this person change findings and run actions? The role decides,
+    /// and a token's scope narrows it.
+    pub fn can_operate(&self) -> bool {
+        self.user.role.can_operate() && self.scope.is_none_or(|s| s >= TokenScope::Operate)
+    }
+
+    /// May this person manage users and tokens?
+    pub fn can_admin(&self) -> bool {
+        self.user.role.can_admin() && self.scope.is_none_or(|s| s == TokenScope::Admin)
+    }
+
     pub fn require_operator(&self) -> Result<(), AppError> {
-        if self.user.role.can_operate() {
+        if self.can_operate() {
             Ok(())
         } else {
             Err(AppError::Forbidden)
@@ -59,7 +74,7 @@ impl Auth {
     }
 
     pub fn require_admin(&self) -> Result<(), AppError> {
-        if self.user.role.can_admin() {
+        if self.can_admin() {
             Ok(())
         } else {
             Err(AppError::Forbidden)
@@ -118,6 +133,23 @@ fn api_error(status: StatusCode, msg: &str) -> Response {
     (status, Json(serde_json::json!({ "error": msg }))).into_response()
 }
 
+/// An API refusal a person will read: the Chinese beside the English.
+fn api_error_zh(status: StatusCode, msg: &str, zh: &str) -> Response {
+    (
+        status,
+        Json(serde_json::json!({ "error": msg, "error_zh": zh })),
+    )
+        .into_response()
+}
+
+/// What an API token presented with a request turned out to be.
+enum TokenCheck {
+    Valid(User, TokenScope),
+    Unknown,
+    Expired(DateTime<Utc>),
+    MustChangePassword(String),
+}
+
 /// The person behind a request: an API token's owner, a live session's
 /// user, or nobody; a refusal when the token is unknown or the store fails.
 async fn who(
@@ -132,19 +164,55 @@ async fn who(
         let found = state
             .db(move |s| {
                 let Some(tok) = s.api_token(&hash)? else {
-                    return Ok(None);
+                    return Ok(TokenCheck::Unknown);
                 };
-                Ok(s.user(tok.user_id)?.filter(|u| !u.disabled))
+                let now = Utc::now();
+                if tok.expires_at <= now {
+                    return Ok(TokenCheck::Expired(tok.expires_at));
+                }
+                let Some(user) = s.user(tok.user_id)?.filter(|u| !u.disabled) else {
+                    return Ok(TokenCheck::Unknown);
+                };
+                if user.must_change_password {
+                    return Ok(TokenCheck::MustChangePassword(user.name));
+                }
+                // Last use is kept to the minute: a write per request is
+                // not worth it.
+                if tok
+                    .last_used_at
+                    .is_none_or(|t| now - t > Duration::minutes(1))
+                {
+                    s.touch_api_token(tok.id, now)?;
+                }
+                Ok(TokenCheck::Valid(user, tok.scope))
             })
             .await;
         match found {
-            Ok(Some(user)) => Ok(Some(Auth {
+            Ok(TokenCheck::Valid(user, scope)) => Ok(Some(Auth {
                 user,
                 session: None,
+                scope: Some(scope),
                 lang,
                 path,
             })),
-            Ok(None) => Err(api_error(StatusCode::UNAUTHORIZED, "invalid API token")),
+            Ok(TokenCheck::Unknown) => {
+                Err(api_error(StatusCode::UNAUTHORIZED, "invalid API token"))
+            }
+            Ok(TokenCheck::Expired(at)) => Err(api_error_zh(
+                StatusCode::UNAUTHORIZED,
+                &format!("the API token expired at {at}; ask an administrator for a new one"),
+                &format!(
+                    "API令牌已于 {}（北京时间）过期，请管理员重新生成",
+                    shouwang_model::beijing_minutes(at)
+                ),
+            )),
+            Ok(TokenCheck::MustChangePassword(name)) => Err(api_error_zh(
+                StatusCode::FORBIDDEN,
+                &format!(
+                    "{name} must change their password in the console before their API tokens work"
+                ),
+                &format!("用户 {name} 须先在控制台修改密码，其API令牌才能使用"),
+            )),
             Err(e) => Err(api_error(e.status(), &e.public_message("en"))),
         }
     } else if let Some(id) = session_id {
@@ -167,6 +235,7 @@ async fn who(
             Ok(Some((user, session))) => Ok(Some(Auth {
                 user,
                 session: Some(session),
+                scope: None,
                 lang,
                 path,
             })),
@@ -289,6 +358,13 @@ pub(crate) async fn authenticate(
         // `login`), since it is posted before there is a session.
         let changes_state = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
             && req.uri().path() != "/login";
+        if changes_state && auth.scope == Some(TokenScope::Read) {
+            return api_error_zh(
+                StatusCode::FORBIDDEN,
+                "this API token may only read (scope read)",
+                "该API令牌只能读取，不能修改",
+            );
+        }
         if changes_state && let Some(session) = &auth.session {
             req = match with_csrf_checked(&state, auth, session, req).await {
                 Ok(req) => req,
@@ -490,7 +566,10 @@ pub(crate) async fn login(
     }
     let max_failed = i64::from(state.config.max_failed_logins.max(1));
     let lockout_minutes = i64::from(state.config.lockout_minutes);
-    let name = form.username.trim().to_string();
+    // No account name is longer than 64 characters; a longer one is kept
+    // to 65, still unknown, so a megabyte of name does not reach the audit
+    // log.
+    let name: String = form.username.trim().chars().take(65).collect();
     let password = form.password;
     let store = state.store.clone();
     // The whole check runs in the hashing pool: a burst of logins beyond

@@ -177,6 +177,8 @@ pub fn router(store: Arc<dyn Store>, config: ConsoleConfig) -> Router {
         .route("/reports/ledger.xlsx", get(reports::ledger))
         .route("/audit", get(pages::audit))
         .route("/users", get(users::list).post(users::add))
+        .route("/users/tokens", post(users::add_token))
+        .route("/users/tokens/revoke", post(users::revoke_token))
         .route("/users/{name}/{action}", post(users::act))
         .route("/static/app.css", get(static_css))
         .route("/healthz", get(healthz))

@@ -94,8 +94,8 @@ impl Renderer {
             base["user"] = serde_json::json!({
                 "name": auth.user.name,
                 "role": auth.user.role.as_str(),
-                "can_operate": auth.user.role.can_operate(),
-                "can_admin": auth.user.role.can_admin(),
+                "can_operate": auth.can_operate(),
+                "can_admin": auth.can_admin(),
             });
             base["csrf"] = auth.csrf().into();
             base["request_path"] = super::auth::urlencode(&auth.path).into();

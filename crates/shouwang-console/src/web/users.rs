@@ -6,7 +6,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
 use serde::Deserialize;
-use shouwang_store::Role;
+use shouwang_model::beijing_minutes;
+use shouwang_store::{Role, TokenScope};
 
 use super::pages::fmt_time;
 use super::{AppError, AppState, Auth};
@@ -20,11 +21,27 @@ async fn render(
     error: Option<String>,
     status: StatusCode,
 ) -> Response {
-    let users = match state.db(|s| s.users()).await {
+    let (users, tokens) = match state.db(|s| Ok((s.users()?, s.api_tokens(None)?))).await {
         Ok(u) => u,
         Err(e) => return state.renderer.error_page(Some(auth), &auth.lang, e),
     };
     let now = Utc::now();
+    let owner = |id: i64| users.iter().find(|u| u.id == id).map(|u| u.name.clone());
+    let token_rows: Vec<_> = tokens
+        .iter()
+        .map(|t| {
+            serde_json::json!({
+                "id": t.id,
+                "user": owner(t.user_id).unwrap_or_default(),
+                "label": t.name,
+                "scope": t.scope.as_str(),
+                "created_at": beijing_minutes(t.created_at),
+                "last_used_at": t.last_used_at.map(beijing_minutes),
+                "expires_at": beijing_minutes(t.expires_at),
+                "expired": t.expires_at <= now,
+            })
+        })
+        .collect();
     let rows: Vec<_> = users
         .iter()
         .map(|u| {
@@ -48,6 +65,10 @@ async fn render(
             "nav": "users",
             "users": rows,
             "roles": roles,
+            "tokens": token_rows,
+            "scopes": TokenScope::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            "token_days": accounts::TOKEN_DAYS_DEFAULT,
+            "token_days_max": accounts::TOKEN_DAYS_MAX,
             "once": once.map(|(label, secret)| serde_json::json!({ "label": label, "secret": secret })),
             "error": error,
         }),
@@ -173,12 +194,82 @@ pub(crate) async fn act(
                     password,
                 )))
             }
-            "token" => {
-                let token = accounts::create_api_token(s, &actor, &name, "console")?;
-                Ok(Some((format!("API token {name}"), token)))
-            }
             _ => Err(AccountError::NoSuchUser(String::new())),
         })
+        .await;
+    outcome(&state, &auth, result).await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct TokenForm {
+    user: String,
+    #[serde(default)]
+    label: String,
+    scope: String,
+    days: u32,
+}
+
+pub(crate) async fn add_token(
+    State(state): State<AppState>,
+    auth: Auth,
+    Form(form): Form<TokenForm>,
+) -> Response {
+    if let Err(e) = auth.require_admin() {
+        return state.renderer.error_page(Some(&auth), &auth.lang, e);
+    }
+    let Ok(scope) = form.scope.parse::<TokenScope>() else {
+        return render(
+            &state,
+            &auth,
+            None,
+            Some(format!(
+                "{} {:?}",
+                tr(&auth.lang, "tokens.bad_scope"),
+                form.scope
+            )),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+    };
+    let actor = auth.actor();
+    let lang = auth.lang.clone();
+    let result = state
+        .accounts(move |s| {
+            let label = match form.label.trim() {
+                "" => "console".to_string(),
+                l => l.to_string(),
+            };
+            let grant = accounts::TokenGrant {
+                label,
+                scope,
+                days: form.days,
+            };
+            let token = accounts::create_api_token(s, &actor, &form.user, &grant)?;
+            Ok(Some((
+                format!("{} {}", tr(&lang, "tokens.new_for"), form.user),
+                token,
+            )))
+        })
+        .await;
+    outcome(&state, &auth, result).await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct RevokeForm {
+    id: i64,
+}
+
+pub(crate) async fn revoke_token(
+    State(state): State<AppState>,
+    auth: Auth,
+    Form(form): Form<RevokeForm>,
+) -> Response {
+    if let Err(e) = auth.require_admin() {
+        return state.renderer.error_page(Some(&auth), &auth.lang, e);
+    }
+    let actor = auth.actor();
+    let result = state
+        .db(move |s| Ok(accounts::revoke_api_token(s, &actor, form.id).map(|_| None)))
         .await;
     outcome(&state, &auth, result).await
 }

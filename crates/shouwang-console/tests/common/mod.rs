@@ -22,7 +22,12 @@ pub struct Console {
     _dir: tempfile::TempDir,
 }
 
-pub async fn spawn(mut config: ConsoleConfig) -> Console {
+pub async fn spawn(config: ConsoleConfig) -> Console {
+    spawn_at(config, "127.0.0.1:0".parse().unwrap()).await
+}
+
+/// The console listening on `listen` (port 0: any free port).
+pub async fn spawn_at(mut config: ConsoleConfig, listen: SocketAddr) -> Console {
     let dir = tempfile::tempdir().unwrap();
     config
         .data_dir
@@ -33,7 +38,7 @@ pub async fn spawn(mut config: ConsoleConfig) -> Console {
     tokio::task::spawn_blocking(move || seed_store(&*seed))
         .await
         .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener = tokio::net::TcpListener::bind(listen).await.unwrap();
     let addr = listener.local_addr().unwrap();
     let served = store.clone();
     tokio::spawn(async move {

@@ -120,20 +120,8 @@ fn open_and_check(loaded: &Loaded, data_dir: &Path) -> Result<Arc<dyn Store>> {
     );
     first_run(store.as_ref())?;
     // A guarded root that is not sealed stops `up` here, before anything
-    // is announced as running. One whose baseline fails its check does
-    // not: the guard raises it as an event and guards the other roots.
-    let roots = &loaded.config.guard.roots;
-    if !roots.is_empty() {
-        let guard = shouwang_guard::GuardDir::open(data_dir)?;
-        for r in roots {
-            match guard.baseline(r) {
-                Ok(_) | Err(shouwang_guard::GuardError::BaselineTampered { .. }) => {}
-                Err(e) => {
-                    return Err(e).with_context(|| format!("[guard] roots lists {}", r.display()));
-                }
-            }
-        }
-    }
+    // is announced as running.
+    shouwang_guard::runtime::check_roots(data_dir, &loaded.config.guard)?;
     Ok(store)
 }
 
@@ -201,14 +189,13 @@ fn spawn_all(
         say(&format!("console: http://{addr}/\n"));
     }
     if !config.guard.roots.is_empty() {
-        spawn_guard(
-            &mut tasks,
-            &config.guard,
-            data_dir,
+        let task = shouwang_guard::runtime::serve(
+            data_dir.to_path_buf(),
+            config.guard.clone(),
             store.clone(),
             stop_rx.clone(),
-            runtime,
         );
+        tasks.spawn("guard", async { Ok(task.await?) }, runtime);
     }
     spawn_site(&mut tasks, &config.site, data_dir, store, stop_rx, runtime)?;
     {
@@ -428,44 +415,6 @@ async fn drain(tasks: &mut Tasks) {
             Err(e) => tracing::error!("the {name} failed while stopping: {e:#}"),
         }
     }
-}
-
-/// The web-root guard: the watcher runs on a thread of its own (it blocks
-/// on kernel events) and stops when `up` does.
-fn spawn_guard(
-    tasks: &mut Tasks,
-    config: &shouwang_guard::GuardConfig,
-    data_dir: &std::path::Path,
-    store: std::sync::Arc<dyn Store>,
-    stop_rx: watch::Receiver<bool>,
-    runtime: &tokio::runtime::Handle,
-) {
-    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let config = config.clone();
-    let data_dir = data_dir.to_path_buf();
-    let watcher_flag = flag.clone();
-    let task = async move {
-        let mut watcher = tokio::task::spawn_blocking(move || {
-            shouwang_guard::runtime::run(
-                &data_dir,
-                &config,
-                &shouwang_guard::watch::WatchOptions::default(),
-                store,
-                watcher_flag,
-                |line| tracing::info!(target: "guard", "{line}"),
-            )
-        });
-        let ended = tokio::select! {
-            ended = &mut watcher => ended,
-            () = stopped(stop_rx) => {
-                flag.store(true, std::sync::atomic::Ordering::Relaxed);
-                watcher.await
-            }
-        };
-        ended.map_err(|e| anyhow!("{e}"))??;
-        Ok(())
-    };
-    tasks.spawn("guard", task, runtime);
 }
 
 /// Completes when `stop` turns true (or its sender is gone).

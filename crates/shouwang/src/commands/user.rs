@@ -7,10 +7,10 @@ use std::io::BufRead;
 
 use anyhow::{Context, Result, bail};
 use shouwang_console::accounts;
-use shouwang_store::{Role, User};
+use shouwang_store::Role;
 
 use super::{Access, Ctx, Outcome, cli_actor};
-use crate::cli::{PasswordArg, UserCommand};
+use crate::cli::{PasswordArg, TokenArgs, TokenCommand, UserCommand};
 use crate::output;
 
 pub fn run(ctx: &Ctx, command: UserCommand) -> Result<Outcome> {
@@ -66,16 +66,10 @@ pub fn run(ctx: &Ctx, command: UserCommand) -> Result<Outcome> {
             if args.json {
                 output::print_json(&users)?;
             } else {
-                output::print(&users_table(&users))?;
+                output::print(&shouwang_console::text::users_table(&users))?;
             }
         }
-        UserCommand::Token { name, label } => {
-            let token = accounts::create_api_token(store, &actor, &name, &label)
-                .with_context(|| format!("cannot create an API token for {name}"))?;
-            output::print(&format!(
-                "API token for {name} ({label}); it is shown only this once:\n{token}\n"
-            ))?;
-        }
+        UserCommand::Token(args) => token(store, &actor, args)?,
     }
     Ok(Outcome::Clean)
 }
@@ -100,35 +94,38 @@ fn password_for(arg: &PasswordArg) -> Result<(String, bool)> {
     Ok((password, false))
 }
 
+fn token(store: &dyn shouwang_store::Store, actor: &str, args: TokenArgs) -> Result<()> {
+    let (label, scope, days) = (args.label, args.scope, args.days);
+    match args.command {
+        Some(TokenCommand::List(json)) => {
+            let tokens = store
+                .api_tokens(None)
+                .context("cannot list the API tokens")?;
+            if json.json {
+                return output::print_json(&tokens);
+            }
+            let users = store.users().context("cannot list the users")?;
+            output::print(&shouwang_console::text::tokens_table(&tokens, &users))
+        }
+        Some(TokenCommand::Revoke { id }) => {
+            let t = accounts::revoke_api_token(store, actor, id)
+                .with_context(|| format!("cannot revoke the API token {id}"))?;
+            output::print(&format!("revoked API token {id} ({})\n", t.name))
+        }
+        None => {
+            let name = args
+                .name
+                .context("name the user: shouwang user token NAME")?;
+            let grant = accounts::TokenGrant { label, scope, days };
+            let token = accounts::create_api_token(store, actor, &name, &grant)
+                .with_context(|| format!("cannot create an API token for {name}"))?;
+            output::print(&shouwang_console::text::token_made(&name, &grant, &token))
+        }
+    }
+}
+
 fn one_time_password(password: &str) -> String {
     format!(
         "one-time password (shown only this once; it must be changed at the first login):\n{password}\n"
     )
-}
-
-fn users_table(users: &[User]) -> String {
-    if users.is_empty() {
-        return "no users; `shouwang user add NAME --role admin` creates one\n".to_string();
-    }
-    let now = chrono::Utc::now();
-    let rows: Vec<Vec<String>> = users
-        .iter()
-        .map(|u| {
-            let mut state = Vec::new();
-            state.push(if u.disabled { "disabled" } else { "enabled" }.to_string());
-            if u.locked_until.is_some_and(|t| t > now) {
-                state.push("locked".into());
-            }
-            if u.must_change_password {
-                state.push("must change password".into());
-            }
-            vec![
-                u.name.clone(),
-                format!("{} ({})", u.role, u.role.zh()),
-                state.join(", "),
-                u.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-            ]
-        })
-        .collect();
-    output::table(&["NAME", "ROLE", "STATE", "CREATED"], &rows)
 }
