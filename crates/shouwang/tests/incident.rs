@@ -5,8 +5,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
+use common::http::Reply;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -142,61 +142,31 @@ struct Robot {
 }
 
 fn dingtalk_robot(secret: &'static str) -> Robot {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
     let received = Arc::new(Mutex::new(Vec::new()));
     let refused = Arc::new(Mutex::new(Vec::new()));
     let (ok, bad) = (received.clone(), refused.clone());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { break };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request_line = String::new();
-            if reader.read_line(&mut request_line).is_err() {
-                continue;
-            }
-            let mut length = 0usize;
-            loop {
-                let mut h = String::new();
-                if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
-                    break;
-                }
-                if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0; length];
-            let _ = reader.read_exact(&mut body);
-            let body = String::from_utf8_lossy(&body).into_owned();
-            let target = request_line
-                .split_whitespace()
-                .nth(1)
-                .unwrap_or("")
-                .to_string();
-            let query: std::collections::HashMap<String, String> =
-                url_query(target.split_once('?').map(|(_, q)| q).unwrap_or(""));
-            let ts: i64 = query
-                .get("timestamp")
-                .and_then(|t| t.parse().ok())
-                .unwrap_or(0);
-            let fresh = (Utc::now().timestamp_millis() - ts).abs() < 3_600_000;
-            let want = shouwang_notify::sign::dingtalk(secret, ts);
-            let signed = query.get("sign").map(String::as_str) == Some(want.as_str());
-            let token = query.get("access_token").map(String::as_str) == Some("robot-token-1");
-            let reply = if fresh && signed && token {
-                ok.lock().unwrap().push(body);
-                r#"{"errcode":0,"errmsg":"ok"}"#
-            } else {
-                bad.lock().unwrap().push(target);
-                r#"{"errcode":310000,"errmsg":"sign not match"}"#
-            };
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
-                reply.len()
-            );
-        }
-    });
+    let port = common::http::serve(move |r| {
+        let query: std::collections::HashMap<String, String> =
+            url_query(r.target.split_once('?').map(|(_, q)| q).unwrap_or(""));
+        let ts: i64 = query
+            .get("timestamp")
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(0);
+        let fresh = (Utc::now().timestamp_millis() - ts).abs() < 3_600_000;
+        let want = shouwang_notify::sign::dingtalk(secret, ts);
+        let signed = query.get("sign").map(String::as_str) == Some(want.as_str());
+        let token = query.get("access_token").map(String::as_str) == Some("robot-token-1");
+        Reply::json(if fresh && signed && token {
+            ok.lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&r.body).into_owned());
+            r#"{"errcode":0,"errmsg":"ok"}"#
+        } else {
+            bad.lock().unwrap().push(r.target.clone());
+            r#"{"errcode":310000,"errmsg":"sign not match"}"#
+        })
+    })
+    .port();
     Robot {
         port,
         received,

@@ -3,8 +3,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
+use common::http::Reply;
+
 use std::sync::{Arc, Mutex};
 
 use common::*;
@@ -14,47 +14,21 @@ const KEY: &str = "693a91f6-7a2b-4bc4-97a0-0ec2f1fa5aaa";
 /// A WeCom robot on 127.0.0.1 accepting `KEY`: records the markdown it was
 /// sent, answers errcode 93000 to any other key, as WeCom does.
 fn wecom_robot() -> (u16, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
     let received = Arc::new(Mutex::new(Vec::new()));
     let got = received.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request_line = String::new();
-            if reader.read_line(&mut request_line).is_err() {
-                continue;
+    let port = common::http::serve(move |r| {
+        let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_default();
+        let keyed = r.method == "POST" && r.target == format!("/cgi-bin/webhook/send?key={KEY}");
+        Reply::json(match (keyed, body["markdown"]["content"].as_str()) {
+            (true, Some(text)) if body["msgtype"] == "markdown" => {
+                got.lock().unwrap().push(text.to_string());
+                r#"{"errcode":0,"errmsg":"ok"}"#
             }
-            let mut length = 0;
-            loop {
-                let mut h = String::new();
-                if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
-                    break;
-                }
-                if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0; length];
-            let _ = reader.read_exact(&mut body);
-            let body: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-            let keyed = request_line.starts_with(&format!("POST /cgi-bin/webhook/send?key={KEY} "));
-            let reply = match (keyed, body["markdown"]["content"].as_str()) {
-                (true, Some(text)) if body["msgtype"] == "markdown" => {
-                    got.lock().unwrap().push(text.to_string());
-                    r#"{"errcode":0,"errmsg":"ok"}"#
-                }
-                (true, _) => r#"{"errcode":40008,"errmsg":"invalid message type"}"#,
-                (false, _) => r#"{"errcode":93000,"errmsg":"invalid webhook url"}"#,
-            };
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
-                reply.len()
-            );
-        }
-    });
+            (true, _) => r#"{"errcode":40008,"errmsg":"invalid message type"}"#,
+            (false, _) => r#"{"errcode":93000,"errmsg":"invalid webhook url"}"#,
+        })
+    })
+    .port();
     (port, received)
 }
 

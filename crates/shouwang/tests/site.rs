@@ -8,6 +8,10 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+mod common;
+
+use common::http::Reply;
+
 const BIN: &str = env!("CARGO_BIN_EXE_shouwang");
 
 /// Serve a homepage with one broken link and a page with a typo; every
@@ -18,55 +22,28 @@ fn serve() -> SocketAddr {
 
 /// Like [`serve`]; once `defaced` is set, the homepage is replaced.
 fn serve_switchable(defaced: Arc<AtomicBool>) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request_line = String::new();
-            if reader.read_line(&mut request_line).is_err() {
-                continue;
-            }
-            // Skip the headers.
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-            }
-            let path = request_line.split_whitespace().nth(1).unwrap_or("/");
-            let (status, body) = match path {
-                "/" if defaced.load(Ordering::SeqCst) => (
-                    "200 OK",
-                    "<html><head><title>Hacked by nobody</title></head><body><h1>Hacked</h1>\
-                     <p>百家乐 真人娱乐 开户送彩金</p></body></html>",
-                ),
-                "/" => (
-                    "200 OK",
-                    "<html><head><title>某某镇</title></head><body><a href=\"/a.html\">动态</a> \
-                     <a href=\"/gone.html\">旧链接</a><p>主办单位：某某镇 联系电话：0591-87654321 \
-                     闽ICP备12345678号 闽公网安备 35010202001234号</p></body></html>",
-                ),
-                "/a.html" => (
-                    "200 OK",
-                    "<html><head><title>动态</title></head><body><div id=\"zoom\">全镇上下再接再励，\
-                     完成全年任务。</div></body></html>",
-                ),
-                _ => ("404 Not Found", "<html><body>404</body></html>"),
-            };
-            let head = request_line.starts_with("HEAD");
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            if !head {
-                let _ = stream.write_all(body.as_bytes());
-            }
-        }
-    });
-    addr
+    common::http::serve(move |r| {
+        let (status, body) = match r.target.as_str() {
+            "/" if defaced.load(Ordering::SeqCst) => (
+                "200 OK",
+                "<html><head><title>Hacked by nobody</title></head><body><h1>Hacked</h1>\
+                 <p>百家乐 真人娱乐 开户送彩金</p></body></html>",
+            ),
+            "/" => (
+                "200 OK",
+                "<html><head><title>某某镇</title></head><body><a href=\"/a.html\">动态</a> \
+                 <a href=\"/gone.html\">旧链接</a><p>主办单位：某某镇 联系电话：0591-87654321 \
+                 闽ICP备12345678号 闽公网安备 35010202001234号</p></body></html>",
+            ),
+            "/a.html" => (
+                "200 OK",
+                "<html><head><title>动态</title></head><body><div id=\"zoom\">全镇上下再接再励，\
+                 完成全年任务。</div></body></html>",
+            ),
+            _ => ("404 Not Found", "<html><body>404</body></html>"),
+        };
+        Reply::html(status, body)
+    })
 }
 
 struct Sandbox {

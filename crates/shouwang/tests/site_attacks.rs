@@ -4,9 +4,10 @@
 
 mod common;
 
+use common::http::Reply;
+
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -15,38 +16,10 @@ use common::Sandbox;
 /// Serve `pages` (path → HTML); every other path is 404. Runs until the
 /// test process ends.
 fn serve(pages: HashMap<String, String>) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request_line = String::new();
-            if reader.read_line(&mut request_line).is_err() {
-                continue;
-            }
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-            }
-            let path = request_line.split_whitespace().nth(1).unwrap_or("/");
-            let (status, body) = match pages.get(path) {
-                Some(b) => ("200 OK", b.as_str()),
-                None => ("404 Not Found", "<html><body>404</body></html>"),
-            };
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            if !request_line.starts_with("HEAD") {
-                let _ = stream.write_all(body.as_bytes());
-            }
-        }
-    });
-    addr
+    common::http::serve(move |r| match pages.get(&r.target) {
+        Some(b) => Reply::html("200 OK", b.clone()),
+        None => Reply::html("404 Not Found", "<html><body>404</body></html>"),
+    })
 }
 
 /// What a child run of the binary left: its exit code, stdout, and the

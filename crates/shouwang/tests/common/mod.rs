@@ -10,6 +10,8 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub mod http;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_shouwang");
 pub const STRONG: &str = "Kestrel-Lamp-2031";
 
