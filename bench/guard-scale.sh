@@ -6,6 +6,7 @@
 # Usage: bench/guard-scale.sh [FILES] [REST_FILES]
 # Last line: "ratio: X" = AIDE's peak memory / ours when sealing.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 files="${1:-1000000}"
 rest_files="${2:-100000}"
@@ -39,14 +40,7 @@ peak() { # command... → "seconds peak_kB"
 tree="$work/small-$files"
 small_tree "$tree" "$files"
 rm -rf "$work/data" "$work/aide.db" "$work/aide.db.new"
-cat > "$work/aide.conf" <<CONF
-database_in=file:$work/aide.db
-database_out=file:$work/aide.db.new
-gzip_dbout=no
-report_url=stdout
-Bench = p+u+g+s+m+sha256
-$tree Bench
-CONF
+aide_conf "$work" "$tree"
 read -r seal_s seal_kb < <(peak "$bin" --data-dir "$work/data" guard seal "$tree")
 read -r check_s check_kb < <(peak "$bin" --data-dir "$work/data" guard check "$tree")
 read -r aide_s aide_kb < <(peak aide --config="$work/aide.conf" --init)

@@ -7,6 +7,7 @@
 # Last line: "ratio: X" = the smaller of (aide --init / guard seal) and
 # (aide --check / guard check).
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 files="${1:-20000}"
 work="${BENCH_DIR:-/tmp/shouwang-bench-guard}"
@@ -19,14 +20,7 @@ if [ ! -d "$www" ]; then
     python3 bench/gen-webroot.py "$www" "$files"
 fi
 rm -rf "$work/data" "$work/aide.db" "$work/aide.db.new"
-cat > "$work/aide.conf" <<CONF
-database_in=file:$work/aide.db
-database_out=file:$work/aide.db.new
-gzip_dbout=no
-report_url=stdout
-Bench = p+u+g+s+m+sha256
-$www Bench
-CONF
+aide_conf "$work" "$www"
 
 secs() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; t1=$(date +%s.%N); echo "$t1 - $t0" | bc -l; }
 # Warm the page cache once, so that every tool reads from memory alike.

@@ -12,38 +12,17 @@ use chrono::{Duration, Utc};
 use common::*;
 use reqwest::StatusCode;
 use shouwang_console::ConsoleConfig;
-use shouwang_incident::{Engine, RuleSet};
+use shouwang_model::OperatorType;
 use shouwang_model::taxonomy::IncidentLevel;
-use shouwang_model::{AssetKind, AssetRef, NewEvent, OperatorType, Provenance, Severity};
 use shouwang_notify::{ChannelConfig, ChannelKind, NotifyConfig};
-use shouwang_store::{IncidentFilter, Store};
+use shouwang_store::Store;
 
 const ROOT: &str = "/srv/www/portal";
 
 /// Twenty restores on one web root, discovered `age` ago, run through the
 /// engine: one 网页篡改 incident. Returns its id.
 fn seed_tampering(store: &dyn Store, age: Duration) -> i64 {
-    let t0 = Utc::now() - age;
-    let events: Vec<NewEvent> = (0..20)
-        .map(|i| NewEvent {
-            time: t0 + Duration::seconds(i),
-            kind: "guard.restored".into(),
-            asset: AssetRef::new(AssetKind::WebRoot, ROOT),
-            severity: Severity::High,
-            summary: format!("news/{i}.html 被篡改，已恢复"),
-            details: serde_json::json!({ "path": format!("news/{i}.html"), "root": ROOT }),
-            provenance: Provenance::now("guard", "guard.watch", ROOT),
-        })
-        .collect();
-    store.record_events(&events).unwrap();
-    Engine::new(RuleSet::builtin()).catch_up(store).unwrap();
-    store
-        .incidents(&IncidentFilter::default())
-        .unwrap()
-        .into_iter()
-        .find(|i| i.asset.locator == ROOT)
-        .expect("the engine opened an incident for the web root")
-        .id
+    seed_restores(store, ROOT, Utc::now() - age, 20)
 }
 
 /// The page as a reader sees its text: minijinja escapes `/` and quotes.

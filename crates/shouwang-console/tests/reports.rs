@@ -12,9 +12,8 @@ use chrono::{Datelike, Duration, NaiveDate, Utc};
 use common::*;
 use reqwest::StatusCode;
 use shouwang_console::{ConsoleConfig, UNIT_PROFILE_SETTING};
-use shouwang_incident::{Engine, RuleSet};
-use shouwang_model::{AssetKind, AssetRef, NewEvent, Provenance, Severity, UnitProfile};
-use shouwang_store::{IncidentFilter, Store};
+use shouwang_model::UnitProfile;
+use shouwang_store::Store;
 
 const ROOT: &str = "/srv/www/portal";
 const UNIT: &str = "某某市档案馆";
@@ -32,27 +31,7 @@ fn seed(store: &dyn Store) -> i64 {
     store
         .set_setting(UNIT_PROFILE_SETTING, &serde_json::to_value(&unit).unwrap())
         .unwrap();
-    let t0 = Utc::now() - Duration::minutes(10);
-    let events: Vec<NewEvent> = (0..RESTORES)
-        .map(|i| NewEvent {
-            time: t0 + Duration::seconds(i as i64),
-            kind: "guard.restored".into(),
-            asset: AssetRef::new(AssetKind::WebRoot, ROOT),
-            severity: Severity::High,
-            summary: format!("news/{i}.html 被篡改，已恢复"),
-            details: serde_json::json!({ "path": format!("news/{i}.html"), "root": ROOT, "latency_ms": 4 }),
-            provenance: Provenance::now("guard", "guard.watch", ROOT),
-        })
-        .collect();
-    store.record_events(&events).unwrap();
-    Engine::new(RuleSet::builtin()).catch_up(store).unwrap();
-    store
-        .incidents(&IncidentFilter::default())
-        .unwrap()
-        .into_iter()
-        .find(|i| i.asset.locator == ROOT)
-        .expect("the engine opened an incident for the web root")
-        .id
+    seed_restores(store, ROOT, Utc::now() - Duration::minutes(10), RESTORES)
 }
 
 async fn console() -> (Console, i64) {

@@ -25,37 +25,34 @@ td,th{{border:1px solid #ccc;padding:4px 6px;vertical-align:top;text-align:left}
         ms = run.duration_ms,
         version = esc(&run.version),
     );
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<p>总分 Overall: <b>{:.1}</b> · 符合 {} · 不符合 {} · 无法检查 {}</p>\n<h2>等保条款得分 Scores per 等保 control</h2>\n<table><tr><th>条款</th><th>控制点</th><th>符合</th><th>不符合</th><th>无法检查</th><th>得分</th></tr>\n",
+        "<p>总分 Overall: <b>{:.1}</b> · 符合 {} · 不符合 {} · 无法检查 {}</p>",
         run.overall.score, run.overall.pass, run.overall.fail, run.overall.cannot_check
     );
-    for s in &run.scores {
+    for (heading, scores) in [
+        ("等保条款得分 Scores per 等保 control", &run.scores),
+        ("条款得分 Scores per clause", &run.clause_scores),
+    ] {
         let _ = writeln!(
             h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td></tr>",
-            esc(&s.control),
-            esc(&s.name),
-            s.pass,
-            s.fail,
-            s.cannot_check,
-            s.score
+            "<h2>{heading}</h2>\n<table><tr><th>条款</th><th>控制点</th><th>符合</th><th>不符合</th><th>无法检查</th><th>得分</th></tr>"
         );
+        for s in scores {
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td></tr>",
+                esc(&s.control),
+                esc(&s.name),
+                s.pass,
+                s.fail,
+                s.cannot_check,
+                s.score
+            );
+        }
+        h.push_str("</table>\n");
     }
-    h.push_str("</table>\n<h2>条款得分 Scores per clause</h2>\n<table><tr><th>条款</th><th>控制点</th><th>符合</th><th>不符合</th><th>无法检查</th><th>得分</th></tr>\n");
-    for s in &run.clause_scores {
-        let _ = writeln!(
-            h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td></tr>",
-            esc(&s.control),
-            esc(&s.name),
-            s.pass,
-            s.fail,
-            s.cannot_check,
-            s.score
-        );
-    }
-    h.push_str("</table>\n<h2>检查结果 Results</h2>\n<table><tr><th>结果</th><th>检查项</th><th>条款</th><th>级别</th><th>所见与证据</th><th>整改建议</th></tr>\n");
+    h.push_str("<h2>检查结果 Results</h2>\n<table><tr><th>结果</th><th>检查项</th><th>条款</th><th>级别</th><th>所见与证据</th><th>整改建议</th></tr>\n");
     let mut results: Vec<_> = run.results.iter().collect();
     results.sort_by_key(|r| {
         (

@@ -306,18 +306,10 @@ pub fn record_probe(store: &dyn Store, site: &str, probe: &Probe) -> Result<(), 
         None => {
             // Back under the line (or too few visits to say): an open
             // availability finding is resolved.
-            shouwang_store::resolve_not_seen(
-                store,
-                ACTOR,
-                &RunScope {
-                    sensor: SENSOR.into(),
-                    asset,
-                    checks: Some(["site.availability".to_string()].into()),
-                },
-                &HashSet::new(),
-                json!({ "probes": probes, "failures": failures }),
-            )
-            .map_err(store_error("cannot resolve the availability finding"))?;
+            let checks = Some(["site.availability".to_string()].into());
+            let details = json!({ "probes": probes, "failures": failures });
+            resolve(store, asset, checks, &HashSet::new(), details)
+                .map_err(store_error("cannot resolve the availability finding"))?;
         }
     }
     Ok(())
@@ -409,20 +401,28 @@ pub fn save(
         .map_err(store_error("cannot record the inspection event"))?;
     if report.limits_hit.is_empty() && report.homepage.error.is_none() {
         let seen = report.findings.iter().map(|f| f.fingerprint()).collect();
-        shouwang_store::resolve_not_seen(
-            store,
-            ACTOR,
-            &RunScope {
-                sensor: SENSOR.into(),
-                asset,
-                checks: None,
-            },
-            &seen,
-            json!({ "started_at": report.started_at }),
-        )
-        .map_err(store_error("cannot mark the fixed findings resolved"))?;
+        let details = json!({ "started_at": report.started_at });
+        resolve(store, asset, None, &seen, details)
+            .map_err(store_error("cannot mark the fixed findings resolved"))?;
     }
     Ok(())
+}
+
+/// Resolve the site's open findings (of `checks`, or all) that are not in
+/// `seen`, with the one audit entry the store writes for them.
+fn resolve(
+    store: &dyn Store,
+    asset: shouwang_model::AssetRef,
+    checks: Option<std::collections::BTreeSet<String>>,
+    seen: &HashSet<String>,
+    details: serde_json::Value,
+) -> Result<Vec<i64>, StoreError> {
+    let scope = RunScope {
+        sensor: SENSOR.into(),
+        asset,
+        checks,
+    };
+    shouwang_store::resolve_not_seen(store, ACTOR, &scope, seen, details)
 }
 
 /// A site's state as the store has it, in the shape of an inspection

@@ -159,3 +159,22 @@ pub trait Settings {
     fn setting(&self, name: &str) -> Result<Option<serde_json::Value>>;
     fn set_setting(&self, name: &str, value: &serde_json::Value) -> Result<()>;
 }
+
+/// A batch's compare-and-set on the engine's state: the setting `name` as
+/// stored (`have`) must still be what the engine read (`want`), or another
+/// engine moved it and this batch must not be applied.
+pub(crate) fn unmoved(
+    name: &str,
+    have: Option<String>,
+    want: &Option<serde_json::Value>,
+) -> std::result::Result<(), crate::StoreError> {
+    let have: Option<serde_json::Value> = have.and_then(|s| serde_json::from_str(&s).ok());
+    if have == *want {
+        Ok(())
+    } else {
+        Err(crate::StoreError::Conflict {
+            what: "setting",
+            detail: format!("{name} was moved by another writer"),
+        })
+    }
+}

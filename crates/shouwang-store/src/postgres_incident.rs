@@ -114,13 +114,8 @@ impl Incidents for PostgresStore {
                 // Row lock: a second engine waits here, then sees the move.
                 tx.execute("LOCK TABLE settings IN SHARE ROW EXCLUSIVE MODE", &[])?;
                 let have: Option<String> = tx.query_opt(sql::SETTING, &[name])?.map(|r| r.get(0));
-                let have: Option<serde_json::Value> =
-                    have.and_then(|s| serde_json::from_str(&s).ok());
-                if have != *want {
-                    return Ok(Err(StoreError::Conflict {
-                        what: "setting",
-                        detail: format!("{name} was moved by another writer"),
-                    }));
+                if let Err(e) = crate::incident::unmoved(name, have, want) {
+                    return Ok(Err(e));
                 }
             }
             let mut ids = Vec::with_capacity(batch.opened.len());

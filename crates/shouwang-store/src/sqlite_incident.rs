@@ -116,13 +116,8 @@ impl Incidents for SqliteStore {
                 let have: Option<String> = tx
                     .query_row(sql::SETTING, [name], |r| r.get(0))
                     .optional()?;
-                let have: Option<serde_json::Value> =
-                    have.and_then(|s| serde_json::from_str(&s).ok());
-                if have != *want {
-                    return Ok(Err(StoreError::Conflict {
-                        what: "setting",
-                        detail: format!("{name} was moved by another writer"),
-                    }));
+                if let Err(e) = crate::incident::unmoved(name, have, want) {
+                    return Ok(Err(e));
                 }
             }
             let mut ids = Vec::with_capacity(batch.opened.len());

@@ -195,15 +195,8 @@ fn a_defaced_homepage_is_found_on_the_next_recorded_run() {
     let addr = serve_switchable(defaced.clone());
     let sb = Sandbox::new();
     let url = format!("http://{addr}/");
-    let checks = |out: &str| -> Vec<String> {
-        let report: serde_json::Value = serde_json::from_str(out).unwrap();
-        report["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["provenance"]["check"].as_str().unwrap().to_string())
-            .collect()
-    };
+    let checks =
+        |out: &str| common::checks_of(&serde_json::from_str::<serde_json::Value>(out).unwrap());
     let args = [
         "site",
         "inspect",

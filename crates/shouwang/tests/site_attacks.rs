@@ -80,15 +80,6 @@ fn measure(sb: &Sandbox, args: &[&str], limit: Duration) -> Measured {
 /// the binary itself takes a few tens of MiB.
 const MEMORY_BUDGET_MIB: u64 = 160;
 
-fn checks_of(report: &serde_json::Value) -> Vec<String> {
-    report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["provenance"]["check"].as_str().unwrap().to_string())
-        .collect()
-}
-
 /// `<div>`, then `count` formatting elements left open (each with its own
 /// attribute, so that the parser cannot fold them together), `</div>`, then
 /// `blocks` blocks of text: the parser rebuilds every open formatting
@@ -146,7 +137,7 @@ fn a_page_that_makes_the_parser_rebuild_its_formatting_in_every_block_is_a_findi
             .unwrap()
             .iter()
             .find(|f| f["provenance"]["check"] == "site.page-too-complex")
-            .unwrap_or_else(|| panic!("<{open}…>: no finding in {:?}", checks_of(&report)));
+            .unwrap_or_else(|| panic!("<{open}…>: no finding in {:?}", common::checks_of(&report)));
         assert_eq!(f["title"]["zh"], "页面结构异常，未完整检查");
         assert_eq!(f["location"], url.as_str());
         // What was read before the cut still counts: the page was analysed.

@@ -14,7 +14,7 @@ use axum::response::Response;
 use serde::Serialize;
 use shouwang_model::events::{decode, host};
 use shouwang_model::{AssetKind, AssetRef, Event, FindingStatus};
-use shouwang_store::{EventFilter, FindingFilter, TimeRange};
+use shouwang_store::{EventFilter, TimeRange};
 
 use super::pages::{FindingView, fmt_time};
 use super::{AppError, AppState, Auth};
@@ -161,18 +161,7 @@ pub(crate) async fn detail(
             None => (serde_json::Value::Null, Vec::new(), serde_json::Value::Null),
         };
         let asset = AssetRef::new(AssetKind::Host, name.clone());
-        let open = state
-            .db(move |s| {
-                s.findings(&FindingFilter {
-                    sensor: Some(host::SENSOR.into()),
-                    asset: Some(asset),
-                    status: Some(FindingStatus::Open),
-                    limit: 1000,
-                    ..FindingFilter::default()
-                })
-            })
-            .await?;
-        let open: Vec<FindingView> = open.iter().map(|f| FindingView::new(f, &lang)).collect();
+        let open = FindingView::open_on(&state, host::SENSOR, asset, &lang).await?;
         Ok(state.renderer.page(
             "hosts.html",
             &lang,

@@ -5,15 +5,17 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::{DateTime, Local, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shouwang_model::{Event, Finding, FindingStatus, Severity};
 use shouwang_store::{AuditEntry, EventFilter, FindingFilter, NewAuditEntry};
 
 use super::{AppError, AppState, Auth};
 
+/// A time as the pages show it: Beijing time, whatever the server's zone
+/// (the pages' column headers and the footer say so).
 pub(crate) fn fmt_time(t: DateTime<Utc>) -> String {
-    t.with_timezone(&Local)
+    t.with_timezone(&shouwang_model::beijing_offset())
         .format("%Y-%m-%d %H:%M:%S")
         .to_string()
 }
@@ -59,6 +61,28 @@ impl FindingView {
             status: f.status.as_str(),
             status_label: f.status.label(lang),
         }
+    }
+
+    /// The open findings of one sensor on one asset (at most 1,000), for
+    /// the asset's page.
+    pub async fn open_on(
+        state: &AppState,
+        sensor: &'static str,
+        asset: shouwang_model::AssetRef,
+        lang: &str,
+    ) -> Result<Vec<FindingView>, AppError> {
+        let open = state
+            .db(move |s| {
+                s.findings(&FindingFilter {
+                    sensor: Some(sensor.into()),
+                    asset: Some(asset),
+                    status: Some(FindingStatus::Open),
+                    limit: 1000,
+                    ..FindingFilter::default()
+                })
+            })
+            .await?;
+        Ok(open.iter().map(|f| FindingView::new(f, lang)).collect())
     }
 }
 

@@ -286,11 +286,15 @@ async fn selfcheck(state: &AppState, auth: &Auth, req: SelfcheckRequest) -> Resp
     .await;
     match made {
         Ok(bytes) => {
-            let ext = format.as_str();
-            let name = format!("网络安全自查报告-{}至{}.{ext}", period.from, period.to);
-            let ascii = format!("selfcheck-{}-{}.{ext}", period.from, period.to);
-            let ct = if format == Format::Docx { DOCX } else { HTML };
-            download(bytes, ct, &name, &ascii, inline)
+            let (from, to) = (period.from, period.to);
+            let name = format!("网络安全自查报告-{from}至{to}");
+            report_file(
+                bytes,
+                format,
+                &name,
+                &format!("selfcheck-{from}-{to}"),
+                inline,
+            )
         }
         Err(AppError::BadRequest(m)) => {
             let message = format!("{}\n{m}", tr(&lang, "reports.err.template"));
@@ -477,15 +481,27 @@ pub(crate) async fn incident(
     .await;
     match made {
         Ok(bytes) => {
-            let ext = format.as_str();
-            let name = format!("{}-{id}.{ext}", stage_title(stage));
-            let ascii = format!("incident-{id}-{}.{ext}", stage.as_str());
+            let name = format!("{}-{id}", stage_title(stage));
+            let ascii = format!("incident-{id}-{}", stage.as_str());
             let inline = format == Format::Html && matches!(q.inline.as_str(), "1" | "true");
-            let ct = if format == Format::Docx { DOCX } else { HTML };
-            download(bytes, ct, &name, &ascii, inline)
+            report_file(bytes, format, &name, &ascii, inline)
         }
         Err(e) => respond(&state, &auth, Err(e)),
     }
+}
+
+/// A report as a download named `name` (with `ascii` for clients that
+/// cannot take a Chinese file name), its extension from its format.
+fn report_file(bytes: Vec<u8>, format: Format, name: &str, ascii: &str, inline: bool) -> Response {
+    let ext = format.as_str();
+    let ct = if format == Format::Docx { DOCX } else { HTML };
+    download(
+        bytes,
+        ct,
+        &format!("{name}.{ext}"),
+        &format!("{ascii}.{ext}"),
+        inline,
+    )
 }
 
 /// The longest boundary RFC 2046 allows. Every search of a body (up to

@@ -15,7 +15,7 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use shouwang_model::events::{decode, site};
 use shouwang_model::{AssetKind, AssetRef, Event, FindingStatus};
-use shouwang_store::{EventFilter, FindingFilter, TimeRange};
+use shouwang_store::{EventFilter, TimeRange};
 
 use super::pages::{FindingView, fmt_time};
 use super::{AppError, AppState, Auth};
@@ -151,18 +151,7 @@ pub(crate) async fn detail(
             return Err(AppError::NotFound);
         }
         let lang = auth.lang.clone();
-        let open = state
-            .db(move |s| {
-                s.findings(&FindingFilter {
-                    sensor: Some(site::SENSOR.into()),
-                    asset: Some(asset),
-                    status: Some(FindingStatus::Open),
-                    limit: 1000,
-                    ..FindingFilter::default()
-                })
-            })
-            .await?;
-        let open: Vec<FindingView> = open.iter().map(|f| FindingView::new(f, &lang)).collect();
+        let open = FindingView::open_on(&state, site::SENSOR, asset, &lang).await?;
         Ok(state.renderer.page(
             "sites.html",
             &lang,

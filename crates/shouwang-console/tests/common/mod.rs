@@ -193,3 +193,35 @@ pub async fn page(c: &reqwest::Client, url: String) -> (reqwest::StatusCode, Str
     let r = c.get(url).send().await.unwrap();
     (r.status(), r.text().await.unwrap())
 }
+
+/// `n` restores on the web root `root`, one a second from `t0` (each taking
+/// 4 ms), run through the incident engine: one 网页篡改 incident. Returns
+/// its id.
+pub fn seed_restores(
+    store: &dyn Store,
+    root: &str,
+    t0: chrono::DateTime<chrono::Utc>,
+    n: usize,
+) -> i64 {
+    use shouwang_incident::{Engine, RuleSet};
+    let events: Vec<NewEvent> = (0..n)
+        .map(|i| NewEvent {
+            time: t0 + chrono::Duration::seconds(i as i64),
+            kind: "guard.restored".into(),
+            asset: AssetRef::new(AssetKind::WebRoot, root),
+            severity: Severity::High,
+            summary: format!("news/{i}.html 被篡改，已恢复"),
+            details: serde_json::json!({ "path": format!("news/{i}.html"), "root": root, "latency_ms": 4 }),
+            provenance: Provenance::now("guard", "guard.watch", root),
+        })
+        .collect();
+    store.record_events(&events).unwrap();
+    Engine::new(RuleSet::builtin()).catch_up(store).unwrap();
+    store
+        .incidents(&shouwang_store::IncidentFilter::default())
+        .unwrap()
+        .into_iter()
+        .find(|i| i.asset.locator == root)
+        .expect("the engine opened an incident for the web root")
+        .id
+}

@@ -115,6 +115,11 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// `--json`: where the report went, its size, and the facts it was made of.
+fn print_written(output: &Path, bytes: usize, facts: &impl serde::Serialize) -> Result<()> {
+    output::print_json(&serde_json::json!({ "output": output, "bytes": bytes, "facts": facts }))
+}
+
 fn options(loaded: &shouwang_config::Loaded, store: &dyn shouwang_store::Store) -> Result<Options> {
     Ok(Options {
         policy: Some(super::incident::policy(loaded, store)?),
@@ -156,11 +161,7 @@ fn selfcheck(ctx: &Ctx, a: SelfcheckArgs) -> Result<Outcome> {
     };
     write_file(&a.output, &bytes)?;
     if a.json {
-        output::print_json(&serde_json::json!({
-            "output": a.output,
-            "bytes": bytes.len(),
-            "facts": facts,
-        }))?;
+        print_written(&a.output, bytes.len(), &facts)?;
     } else {
         let rows: Vec<Vec<String>> = facts
             .figures
@@ -212,11 +213,7 @@ fn incident(ctx: &Ctx, a: IncidentArgs) -> Result<Outcome> {
     };
     write_file(&a.output, &bytes)?;
     if a.json {
-        output::print_json(&serde_json::json!({
-            "output": a.output,
-            "bytes": bytes.len(),
-            "facts": facts,
-        }))?;
+        print_written(&a.output, bytes.len(), &facts)?;
     } else {
         let to_fill = facts
             .fields

@@ -15,6 +15,17 @@ pub mod http;
 pub const BIN: &str = env!("CARGO_BIN_EXE_shouwang");
 pub const STRONG: &str = "Kestrel-Lamp-2031";
 
+/// The check ids of the findings in an inspection report (`site inspect
+/// --json`).
+pub fn checks_of(report: &serde_json::Value) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["provenance"]["check"].as_str().unwrap().to_string())
+        .collect()
+}
+
 /// A temporary home for one test: data dir and config file inside it.
 pub struct Sandbox {
     pub tmp: tempfile::TempDir,
