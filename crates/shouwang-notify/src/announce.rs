@@ -14,7 +14,7 @@ use chrono::Utc;
 use shouwang_incident::actions::{self, Escalation};
 use shouwang_incident::{Engine, EngineError, IncidentConfig, ReportingPolicy, RuleError};
 use shouwang_model::{Incident, NewTimelineEntry, TimelineKind, UnitProfile};
-use shouwang_store::{IncidentFilter, Store, StoreError, try_blocking};
+use shouwang_store::{AuditAnchor, IncidentFilter, Store, StoreError, try_blocking};
 use tokio::sync::watch;
 
 use crate::channel::error_chain;
@@ -25,6 +25,10 @@ const NOTICE_CURSOR: &str = "incident.notice-cursor";
 
 /// The setting holding the level each open incident was last announced at.
 const NOTIFIED_LEVELS: &str = "incident.notified-levels";
+
+/// The setting holding the day (Beijing time, `2026-11-22`) the audit
+/// anchor was last sent.
+const ANCHOR_SENT: &str = "audit.anchor-sent-on";
 
 /// Incident id (as text) → the level last announced.
 type Levels = serde_json::Map<String, serde_json::Value>;
@@ -166,6 +170,8 @@ struct Pass {
     due: Vec<Escalation>,
     stored: Option<serde_json::Value>,
     policy: ReportingPolicy,
+    /// Today's date and the audit anchor, when it has not gone out today.
+    anchor: Option<(String, AuditAnchor)>,
 }
 
 /// One engine pass, then what it and people's changes left to announce.
@@ -184,6 +190,7 @@ fn find(
     let policy = config.incident.policy(unit.operator_type);
     let due = actions::due_escalations(store, &policy, Utc::now())?;
     let stored = store.setting(crate::STORED_CHANNELS_SETTING)?;
+    let anchor = anchor_due(store, Utc::now())?;
     Ok(Pass {
         fresh,
         relevelled,
@@ -191,7 +198,29 @@ fn find(
         due,
         stored,
         policy,
+        anchor,
     })
+}
+
+/// The audit anchor to send, once a Beijing day: today's date with it, or
+/// `None` when it went out today already.
+fn anchor_due(
+    store: &dyn Store,
+    now: chrono::DateTime<Utc>,
+) -> Result<Option<(String, AuditAnchor)>, StoreError> {
+    let today = now
+        .with_timezone(&shouwang_model::beijing_offset())
+        .format("%Y-%m-%d")
+        .to_string();
+    if store
+        .setting(ANCHOR_SENT)?
+        .as_ref()
+        .and_then(|v| v.as_str())
+        == Some(today.as_str())
+    {
+        return Ok(None);
+    }
+    Ok(Some((today, store.audit_anchor()?)))
 }
 
 /// Incidents opened since the last one announced, oldest first.
@@ -259,6 +288,7 @@ async fn announce(
         levels,
         due,
         policy,
+        anchor,
         ..
     } = pass;
     let now = Utc::now();
@@ -302,10 +332,24 @@ async fn announce(
         let outcome = tell(notifier, notice).await;
         escalations.push((e, outcome));
     }
+    // Without a channel there is no one to tell: the anchor goes out the
+    // day one is configured.
+    let anchor_sent = match (anchor, notifier) {
+        (Some((today, a)), Some(_)) => {
+            let notice = Notice::audit_anchor(&a.to_string(), a.seq, now);
+            let outcome = tell(notifier, notice).await;
+            tracing::info!(target: "incident", "audit anchor {a}: {outcome}");
+            Some(today)
+        }
+        _ => None,
+    };
     let store = store.clone();
     let done = try_blocking(move || {
         if !lines.is_empty() {
             store.add_timeline(&lines)?;
+        }
+        if let Some(today) = anchor_sent {
+            store.set_setting(ANCHOR_SENT, &serde_json::json!(today))?;
         }
         if let Some(id) = cursor {
             store.set_setting(NOTICE_CURSOR, &serde_json::json!(id))?;
@@ -405,5 +449,26 @@ mod tests {
         // nothing new to announce.
         let again = find(&engine, store.as_ref(), &config).unwrap();
         assert!(again.fresh.is_empty() && again.relevelled.is_empty());
+    }
+
+    #[test]
+    fn the_audit_anchor_is_due_once_a_beijing_day() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = shouwang_store::open(&StoreConfig::default(), tmp.path()).unwrap();
+        // 23:30 UTC is already the next day in Beijing.
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-22T23:30:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let (today, anchor) = anchor_due(store.as_ref(), now).unwrap().unwrap();
+        assert_eq!(today, "2026-11-23");
+        assert_eq!(anchor, store.audit_anchor().unwrap());
+        store
+            .set_setting(ANCHOR_SENT, &serde_json::json!(today))
+            .unwrap();
+        assert!(anchor_due(store.as_ref(), now).unwrap().is_none());
+        let tomorrow = now + chrono::Duration::days(1);
+        assert!(anchor_due(store.as_ref(), tomorrow).unwrap().is_some());
+        let notice = Notice::audit_anchor(&anchor.to_string(), anchor.seq, now);
+        assert!(notice.summary[0].contains(&anchor.to_string()));
     }
 }

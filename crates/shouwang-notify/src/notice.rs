@@ -17,6 +17,9 @@ pub enum NoticeKind {
     IncidentUpdated,
     /// `shouwang notify test`: checks that a channel works.
     Test,
+    /// The audit log's anchor, sent once a day, so that a copy of it is
+    /// kept where root on this machine cannot rewrite it.
+    AuditAnchor,
 }
 
 impl NoticeKind {
@@ -27,6 +30,7 @@ impl NoticeKind {
             NoticeKind::IncidentEscalated => "事件报告时限提醒",
             NoticeKind::IncidentUpdated => "事件状态更新",
             NoticeKind::Test => "测试通知",
+            NoticeKind::AuditAnchor => "审计日志锚点",
         }
     }
 }
@@ -84,6 +88,29 @@ impl Notice {
             discovered_at: now,
             deadline: None,
             summary: vec!["收到这条消息，说明本通知渠道配置正确。".to_string()],
+            link: None,
+        }
+    }
+}
+
+impl Notice {
+    /// The daily notice of the audit log's anchor (`SEQ:HASH`, entry `seq`).
+    pub fn audit_anchor(anchor: &str, seq: i64, now: DateTime<Utc>) -> Notice {
+        Notice {
+            kind: NoticeKind::AuditAnchor,
+            incident_id: None,
+            title: format!("审计日志已记到第 {seq} 条"),
+            class: None,
+            subclass: None,
+            level: None,
+            asset: None,
+            discovered_at: now,
+            deadline: None,
+            summary: vec![
+                format!("锚点：{anchor}"),
+                "请保留这条消息。日后用 shouwang audit verify --anchor 核对，可证明此前的审计记录未被删除或回滚。"
+                    .to_string(),
+            ],
             link: None,
         }
     }

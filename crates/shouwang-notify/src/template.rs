@@ -120,6 +120,7 @@ impl<'a> Context<'a> {
                 crate::NoticeKind::IncidentEscalated => "incident-escalated",
                 crate::NoticeKind::IncidentUpdated => "incident-updated",
                 crate::NoticeKind::Test => "test",
+                crate::NoticeKind::AuditAnchor => "audit-anchor",
             },
             heading: notice.kind.label(),
             title: &notice.title,

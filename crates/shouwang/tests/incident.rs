@@ -237,8 +237,15 @@ secret = "{secret}"
             ])
             .unwrap();
     }
+    // The day's audit anchor goes to the group too, once; the incidents'
+    // notices are the others.
+    let is_anchor = |m: &String| m.contains("审计日志锚点");
+    let incident_notices = || -> Vec<String> {
+        let got = robot.received.lock().unwrap().clone();
+        got.into_iter().filter(|m| !is_anchor(m)).collect()
+    };
     let deadline = Instant::now() + Duration::from_secs(30);
-    while robot.received.lock().unwrap().is_empty() {
+    while incident_notices().is_empty() {
         assert!(
             Instant::now() < deadline,
             "no message reached the robot; refused: {:?}\n--- stderr\n{}",
@@ -249,8 +256,30 @@ secret = "{secret}"
     }
     // Two more engine passes: the incident is announced once, not again.
     std::thread::sleep(Duration::from_millis(2500));
-    let got = robot.received.lock().unwrap().clone();
+    let got = incident_notices();
     assert_eq!(got.len(), 1, "{got:#?}");
+    let anchors: Vec<String> = robot
+        .received
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|m| is_anchor(m))
+        .cloned()
+        .collect();
+    assert_eq!(
+        anchors.len(),
+        1,
+        "the anchor goes out once a day: {anchors:#?}"
+    );
+    // What the group keeps proves the log later.
+    let sent = anchors[0]
+        .split("锚点：")
+        .nth(1)
+        .and_then(|rest| rest.split(['\\', '"', ' ']).next())
+        .unwrap_or_default()
+        .to_string();
+    let verified = s.run(&["audit", "verify", "--anchor", &sent]);
+    assert_eq!(verified.code, 0, "{sent:?}: {verified}");
     let msg: serde_json::Value = serde_json::from_str(&got[0]).unwrap();
     assert_eq!(msg["msgtype"], "markdown");
     let text = msg["markdown"]["text"].as_str().unwrap();
@@ -271,7 +300,7 @@ secret = "{secret}"
     ]);
     assert_eq!(raised.code, 0, "{raised}");
     let deadline = Instant::now() + Duration::from_secs(30);
-    while robot.received.lock().unwrap().len() < 2 {
+    while incident_notices().len() < 2 {
         assert!(
             Instant::now() < deadline,
             "the level change was not announced\n--- stderr\n{}",
@@ -279,8 +308,7 @@ secret = "{secret}"
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    let second: serde_json::Value =
-        serde_json::from_str(&robot.received.lock().unwrap()[1]).unwrap();
+    let second: serde_json::Value = serde_json::from_str(&incident_notices()[1]).unwrap();
     let text = second["markdown"]["text"].as_str().unwrap();
     assert!(text.contains("较大") && text.contains("首次报告"), "{text}");
     up.signal("TERM");
