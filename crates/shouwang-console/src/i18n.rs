@@ -65,7 +65,7 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("col.last_seen", "最近发现", "Last seen"),
     ("col.first_seen", "首次发现", "First seen"),
     ("col.status", "状态", "Status"),
-    ("col.time", "时间", "Time"),
+    ("col.time", "时间（北京时间）", "Time (Beijing)"),
     ("col.kind", "类型", "Kind"),
     ("col.summary", "摘要", "Summary"),
     ("col.actor", "操作人", "Actor"),
@@ -752,6 +752,17 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// A sensor as a person knows it: what it does, in the page's language; a
+/// sensor this console does not know keeps its code name.
+pub fn sensor_name<'a>(lang: &str, sensor: &'a str) -> &'a str {
+    match sensor {
+        "host" => tr(lang, "nav.hosts"),
+        "site" => tr(lang, "nav.sites"),
+        "guard" => tr(lang, "nav.guard"),
+        other => other,
+    }
+}
+
 /// The text for `key` in `lang`; an unknown key shows itself, so a missing
 /// translation is visible rather than blank.
 pub fn tr<'a>(lang: &str, key: &'a str) -> &'a str {
@@ -770,6 +781,14 @@ pub fn tr<'a>(lang: &str, key: &'a str) -> &'a str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sensors_are_named_by_what_they_do() {
+        assert_eq!(sensor_name("zh", "host"), "主机自查");
+        assert_eq!(sensor_name("zh", "site"), "网站巡查");
+        assert_eq!(sensor_name("en", "guard"), "Anti-tamper");
+        assert_eq!(sensor_name("zh", "logs"), "logs");
+    }
 
     #[test]
     fn keys_are_unique_and_translated() {

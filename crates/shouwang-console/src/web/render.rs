@@ -74,6 +74,25 @@ impl Renderer {
                 .unwrap_or_default();
             tr(&lang, key).to_string()
         });
+        // An event by what happened (网页篡改已恢复), not by its kind.
+        env.add_function("event_kind", |state: &State, kind: &str| -> String {
+            let lang = state
+                .lookup("lang")
+                .map(|v| v.to_string())
+                .unwrap_or_default();
+            match shouwang_model::events::kind_label(kind) {
+                Some(label) => label.get(&lang).to_string(),
+                None => kind.to_string(),
+            }
+        });
+        // A sensor by what it does (主机自查), not by its code name (host).
+        env.add_function("sensor_name", |state: &State, sensor: &str| -> String {
+            let lang = state
+                .lookup("lang")
+                .map(|v| v.to_string())
+                .unwrap_or_default();
+            crate::i18n::sensor_name(&lang, sensor).to_string()
+        });
         Renderer { env }
     }
 

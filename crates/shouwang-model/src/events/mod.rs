@@ -56,6 +56,30 @@ pub fn detail_fields(kind: &str) -> Option<Vec<String>> {
     Some(fields)
 }
 
+/// What an event of `kind` is, for people: Chinese and English. `None` for
+/// a kind no sensor emits (pages show its code name then).
+pub fn kind_label(kind: &str) -> Option<crate::Text> {
+    let (zh, en) = match kind {
+        guard::RESTORED => ("网页篡改已恢复", "Tampering undone"),
+        guard::RECREATED => ("被删文件已恢复", "Deleted file restored"),
+        guard::QUARANTINED => ("可疑文件已隔离", "Intruding file quarantined"),
+        guard::WRITABLE_NEW => ("可写目录新增文件", "New file in a writable area"),
+        guard::RESTORE_FAILED => ("网页恢复失败", "Restore failed"),
+        guard::CHANGED_IN_MAINTENANCE => ("维护期间的改动", "Change in a maintenance window"),
+        guard::ROOT_DISPLACED => ("网站目录被替换", "Web root displaced"),
+        guard::BASELINE_TAMPERED => ("防篡改基线被改动", "Baseline tampered with"),
+        guard::QUARANTINE_DROPPED => (
+            "隔离区已满，旧证据已清除",
+            "Quarantine full: old evidence dropped",
+        ),
+        site::INSPECTED => ("网站巡查完成", "Website inspected"),
+        site::PROBE => ("首页可用性探测", "Homepage probe"),
+        host::CHECK_COMPLETED => ("主机自查完成", "Host check completed"),
+        _ => return None,
+    };
+    Some(crate::Text::new(zh, en))
+}
+
 /// Every kind every sensor emits.
 pub fn all_kinds() -> impl Iterator<Item = &'static str> {
     [guard::KINDS, site::KINDS, host::KINDS]
@@ -67,6 +91,18 @@ pub fn all_kinds() -> impl Iterator<Item = &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_kind_a_sensor_emits_has_a_label_for_people() {
+        for kind in all_kinds() {
+            let label = kind_label(kind).unwrap_or_else(|| panic!("{kind} has no label"));
+            assert!(
+                !label.zh.is_empty() && !label.zh.is_ascii(),
+                "{kind}: {label:?}"
+            );
+        }
+        assert!(kind_label("nobody.emits-this").is_none());
+    }
 
     #[test]
     fn every_emitted_kind_has_a_details_contract() {
