@@ -20,6 +20,7 @@ mod postgres_incident;
 mod postgres_report;
 mod postgres_tx;
 mod report;
+mod reserve;
 mod sql;
 mod sqlite;
 mod sqlite_incident;
@@ -51,6 +52,7 @@ pub use report::{
     Aggregates, AssetCount, FindingGroup, FindingGroupQuery, KindCount, NumberStats, Rollup,
     RollupQuery, TimeRange,
 };
+pub use reserve::RESERVE_BYTES;
 pub use sqlite::SqliteStore;
 pub use tx::{RESOLVED_NAMED, RunScope, Tx, resolve_not_seen};
 

@@ -38,6 +38,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
 
 pub struct SqliteStore {
     path: PathBuf,
+    pub(crate) reserve: crate::reserve::Reserve,
     pub(crate) pool: Pool<Connection>,
     pub(crate) key: AuditKey,
 }
@@ -113,6 +114,7 @@ impl SqliteStore {
         let p = path.to_path_buf();
         Ok(SqliteStore {
             path: path.to_path_buf(),
+            reserve: crate::reserve::Reserve::beside(path),
             pool: Pool::new(first, 8, move || connect(&p), |_| true),
             key,
         })
@@ -332,35 +334,37 @@ impl Store for SqliteStore {
     }
 
     fn record_findings(&self, findings: &[NewFinding]) -> Result<Vec<i64>> {
-        self.with(|c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let mut ids = Vec::with_capacity(findings.len());
-            {
-                let mut st = tx.prepare_cached(sql::RECORD_FINDINGS)?;
-                for f in findings {
-                    let p = &f.provenance;
-                    ids.push(st.query_row(
-                        params![
-                            f.fingerprint(),
-                            p.sensor,
-                            p.check,
-                            f.asset.kind.as_str(),
-                            f.asset.locator,
-                            severity_rank(f.severity),
-                            f.title.zh,
-                            f.title.en,
-                            f.evidence,
-                            f.location,
-                            to_micros(p.observed_at),
-                            p.version,
-                            p.input
-                        ],
-                        |r| r.get(0),
-                    )?);
+        self.reserve.or_release(|| {
+            self.with(|c| {
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let mut ids = Vec::with_capacity(findings.len());
+                {
+                    let mut st = tx.prepare_cached(sql::RECORD_FINDINGS)?;
+                    for f in findings {
+                        let p = &f.provenance;
+                        ids.push(st.query_row(
+                            params![
+                                f.fingerprint(),
+                                p.sensor,
+                                p.check,
+                                f.asset.kind.as_str(),
+                                f.asset.locator,
+                                severity_rank(f.severity),
+                                f.title.zh,
+                                f.title.en,
+                                f.evidence,
+                                f.location,
+                                to_micros(p.observed_at),
+                                p.version,
+                                p.input
+                            ],
+                            |r| r.get(0),
+                        )?);
+                    }
                 }
-            }
-            tx.commit()?;
-            Ok(ids)
+                tx.commit()?;
+                Ok(ids)
+            })
         })
     }
 
@@ -396,33 +400,35 @@ impl Store for SqliteStore {
     }
 
     fn record_events(&self, events: &[NewEvent]) -> Result<()> {
-        self.with(|c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            {
-                let mut st = tx.prepare_cached(
-                    "INSERT INTO events (time, kind, sensor, check_id, asset_kind, asset_locator, severity,
-                        summary, details, version, observed_at, input)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                )?;
-                for e in events {
-                    let p = &e.provenance;
-                    st.execute(params![
-                        to_micros(e.time),
-                        e.kind,
-                        p.sensor,
-                        p.check,
-                        e.asset.kind.as_str(),
-                        e.asset.locator,
-                        severity_rank(e.severity),
-                        e.summary,
-                        e.details.to_string(),
-                        p.version,
-                        to_micros(p.observed_at),
-                        p.input
-                    ])?;
+        self.reserve.or_release(|| {
+            self.with(|c| {
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                {
+                    let mut st = tx.prepare_cached(
+                        "INSERT INTO events (time, kind, sensor, check_id, asset_kind, asset_locator, severity,
+                            summary, details, version, observed_at, input)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                    )?;
+                    for e in events {
+                        let p = &e.provenance;
+                        st.execute(params![
+                            to_micros(e.time),
+                            e.kind,
+                            p.sensor,
+                            p.check,
+                            e.asset.kind.as_str(),
+                            e.asset.locator,
+                            severity_rank(e.severity),
+                            e.summary,
+                            e.details.to_string(),
+                            p.version,
+                            to_micros(p.observed_at),
+                            p.input
+                        ])?;
+                    }
                 }
-            }
-            tx.commit()
+                tx.commit()
+            })
         })
     }
 

@@ -67,6 +67,8 @@ impl SqliteStore {
     }
 
     pub(crate) fn run_audited_impl(&self, f: &mut dyn FnMut(&mut dyn Tx) -> bool) -> Result<()> {
+        // Not run twice: `f` may have given its result away already.
+        self.reserve.before_write();
         self.transaction(true, |t| Ok(((), f(t))))
     }
 }

@@ -1820,3 +1820,64 @@ fn report_finding_groups_name_samples(h: &Harness) {
             .is_empty()
     );
 }
+
+/// The data dir on an 8 MB filesystem of its own, filled to the last block
+/// by something else: the store still records a burst of events and an
+/// audited change, from the space it kept in reserve.
+#[test]
+fn a_full_data_disk_still_takes_events_and_audit_entries() {
+    let outer = tempfile::tempdir().unwrap();
+    let dir = outer.path().join("small");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=8m", "tmpfs"])
+        .arg(&dir)
+        .status()
+        .is_ok_and(|st| st.success());
+    if !mounted {
+        if std::env::var("CI").is_ok() {
+            panic!("cannot mount a small tmpfs: the full-disk test needs root");
+        }
+        eprintln!("SKIPPED: cannot mount a small tmpfs (needs root)");
+        return;
+    }
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(dir.clone());
+    let store = shouwang_store::open(&Default::default(), &dir).unwrap();
+    assert!(dir.join("shouwang.reserve").exists(), "the reserve is made");
+    // Something else fills the disk to the last block.
+    let mut junk = std::fs::File::create(dir.join("junk")).unwrap();
+    for chunk in [1 << 20, 64 << 10, 4 << 10, 512] {
+        use std::io::Write;
+        while junk.write_all(&vec![b'x'; chunk]).is_ok() && junk.flush().is_ok() {}
+    }
+    let _ = junk.sync_all();
+    // A burst of about 2 MB of events, then an audited change.
+    let burst: Vec<NewEvent> = (0..2000)
+        .map(|i| {
+            let mut e = event("guard.restored", 0);
+            e.summary = format!("{i}: {}", "篡改".repeat(150));
+            e
+        })
+        .collect();
+    store.record_events(&burst).expect("the events are written");
+    store
+        .record_action(&NewAuditEntry::new(
+            "system",
+            "guard.restore",
+            "/srv/www",
+            serde_json::json!({ "paths": 2000 }),
+        ))
+        .expect("the audit entry is written");
+    assert!(
+        !dir.join("shouwang.reserve").exists(),
+        "the reserve was released for them"
+    );
+    assert!(store.verify_audit().unwrap().is_intact());
+    assert_eq!(store.event_count().unwrap(), 2000);
+}
