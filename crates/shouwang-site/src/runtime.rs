@@ -350,21 +350,43 @@ pub fn add_site(
     own: bool,
     actor: &str,
     by: Option<&str>,
-) -> Result<(), StoreError> {
+) -> Result<Added, StoreError> {
+    // The same site added again (the URL is normalised, so one site is one
+    // asset) keeps its name unless a new one is given.
+    let known = store
+        .assets()?
+        .into_iter()
+        .find(|a| a.id.kind == AssetKind::Website && a.id.locator == locator);
+    let name = match &known {
+        Some(a) if name.is_empty() => a.name.clone(),
+        _ => name.to_string(),
+    };
     let mut details = json!({ "name": name, "own_site": own });
     if let Some(by) = by {
         details["by"] = by.into();
     }
-    store
-        .audited(|tx| {
-            tx.upsert_asset(&Asset {
-                id: AssetRef::new(AssetKind::Website, locator),
-                name: name.to_string(),
-                details: json!({ "own_site": own }),
-            })?;
-            tx.audit(&NewAuditEntry::new(actor, "site.add", locator, details))
-        })
-        .map(|_| ())
+    store.audited(|tx| {
+        tx.upsert_asset(&Asset {
+            id: AssetRef::new(AssetKind::Website, locator),
+            name: name.clone(),
+            details: json!({ "own_site": own }),
+        })?;
+        tx.audit(&NewAuditEntry::new(actor, "site.add", locator, details))
+    })?;
+    Ok(if known.is_some() {
+        Added::AlreadyListed
+    } else {
+        Added::New
+    })
+}
+
+/// Whether [`add_site`] added a site or found it listed already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Added {
+    New,
+    /// Listed already: its name (when one was given) and `own_site` flag
+    /// were updated.
+    AlreadyListed,
 }
 
 /// Record a run: the site as an asset (unless it is already there, or the
@@ -538,7 +560,15 @@ mod tests {
             shouwang_store::AuditKey::from_bytes([7; 32]),
         )
         .unwrap();
-        add_site(&store, "https://a.example/", "甲", true, "cli:alice", None).unwrap();
+        assert_eq!(
+            add_site(&store, "https://a.example/", "甲", true, "cli:alice", None).unwrap(),
+            Added::New
+        );
+        // Added again without a name: still one site, and it keeps its name.
+        assert_eq!(
+            add_site(&store, "https://a.example/", "", true, "cli:alice", None).unwrap(),
+            Added::AlreadyListed
+        );
         add_site(
             &store,
             "https://b.example/",
@@ -552,9 +582,16 @@ mod tests {
         let sites = websites(&store).unwrap();
         let _ = std::fs::remove_dir_all(&dir);
         let adds: Vec<_> = entries.iter().filter(|e| e.action == "site.add").collect();
-        assert_eq!(adds.len(), 2, "{entries:?}");
+        assert_eq!(adds.len(), 3, "{entries:?}");
         let by_hand: serde_json::Value = serde_json::from_str(&adds[0].details).unwrap();
-        let by_run: serde_json::Value = serde_json::from_str(&adds[1].details).unwrap();
+        let again: serde_json::Value = serde_json::from_str(&adds[1].details).unwrap();
+        assert_eq!(
+            again,
+            json!({ "name": "甲", "own_site": true }),
+            "the name is kept"
+        );
+        assert_eq!(sites.len(), 2, "one asset per site");
+        let by_run: serde_json::Value = serde_json::from_str(&adds[2].details).unwrap();
         assert_eq!(
             (adds[0].actor.as_str(), adds[0].target.as_str()),
             ("cli:alice", "https://a.example/")

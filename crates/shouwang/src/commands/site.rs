@@ -216,7 +216,7 @@ fn add(ctx: &Ctx, url: &str, name: Option<String>, own: bool) -> Result<Outcome>
     let url = InspectOptions::parse_url(url)?;
     let loaded = ctx.load_config()?;
     let store = ctx.open_store(&loaded, Access::Create)?;
-    runtime::add_site(
+    let added = runtime::add_site(
         store.as_ref(),
         url.as_str(),
         &name.unwrap_or_default(),
@@ -225,8 +225,12 @@ fn add(ctx: &Ctx, url: &str, name: Option<String>, own: bool) -> Result<Outcome>
         None,
     )
     .context("cannot add the site")?;
+    let done = match added {
+        runtime::Added::New => "added",
+        runtime::Added::AlreadyListed => "already listed, updated",
+    };
     output::print(&format!(
-        "added {url}{}; inspect it with `shouwang site inspect --all`\n",
+        "{done} {url}{}; inspect it with `shouwang site inspect --all`\n",
         if own { " (our own site)" } else { "" }
     ))?;
     Ok(Outcome::Clean)
