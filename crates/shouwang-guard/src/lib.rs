@@ -132,6 +132,8 @@ pub struct GuardDir {
     dir: PathBuf,
     key: [u8; 32],
     budget: quarantine::Budget,
+    /// One quarantine budget for all the roots loaded from here.
+    shared: quarantine::SharedUsage,
 }
 
 /// What `seal` did.
@@ -168,10 +170,13 @@ impl GuardDir {
             dir,
             key,
             budget: Default::default(),
+            shared: Default::default(),
         })
     }
 
-    /// The quarantine budget of every baseline loaded from here on.
+    /// The quarantine budget of every baseline loaded from here on: one
+    /// budget for all of them together, the oldest evidence of any root
+    /// dropped first.
     pub fn with_quarantine_budget(mut self, budget: quarantine::Budget) -> GuardDir {
         self.budget = budget;
         self
@@ -302,7 +307,8 @@ impl GuardDir {
         let len = file.metadata().map_err(io_err(&path))?.len();
         let manifest = Manifest::read(file, len, &self.key, &path)?;
         let filters = Filters::new(&manifest.excludes, &manifest.writables)?;
-        let mut quarantine = Quarantine::new(dir.join("quarantine"));
+        let mut quarantine = Quarantine::new(dir.join("quarantine"))
+            .sharing(self.dir.join("roots"), self.shared.clone());
         quarantine.set_budget(self.budget);
         Ok(Baseline {
             root: PathBuf::from(std::ffi::OsStr::from_bytes(&manifest.root)),

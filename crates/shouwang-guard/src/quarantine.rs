@@ -48,8 +48,12 @@ fn kept_by_default() -> bool {
 pub struct Quarantine {
     dir: PathBuf,
     budget: Budget,
-    /// Loaded at the first item taken.
-    usage: std::sync::Mutex<Option<Usage>>,
+    /// What the quarantines under one budget hold: this one alone, or every
+    /// root's of a guard dir ([`Quarantine::sharing`]). Loaded at the first
+    /// item taken.
+    usage: std::sync::Arc<std::sync::Mutex<Option<Usage>>>,
+    /// The quarantine directories that share `usage`.
+    siblings: Siblings,
     dropped: std::sync::Mutex<Vec<(QuarantineRecord, u64)>>,
     dropped_total: AtomicU64,
 }
@@ -63,6 +67,7 @@ const RECORD: &str = "record.json";
 impl Quarantine {
     pub fn new(dir: PathBuf) -> Self {
         Quarantine {
+            siblings: Siblings::Alone(dir.clone()),
             dir,
             budget: Budget::default(),
             usage: Default::default(),
@@ -183,7 +188,7 @@ impl Quarantine {
             .unwrap_or_else(|p| p.into_inner())
             .as_mut()
         {
-            u.forget(id);
+            u.forget(&self.dir, id);
         }
         Ok(())
     }
@@ -191,6 +196,15 @@ impl Quarantine {
     /// Replace the budget (the watcher takes it from the config).
     pub fn set_budget(&mut self, budget: Budget) {
         self.budget = budget;
+    }
+
+    /// Count this quarantine against `shared`, the budget of every
+    /// `*/quarantine` under `roots`: one budget for all the roots of a
+    /// guard dir, the oldest evidence of any of them dropped first.
+    pub(crate) fn sharing(mut self, roots: PathBuf, shared: SharedUsage) -> Self {
+        self.siblings = Siblings::Under(roots);
+        self.usage = shared.0;
+        self
     }
 
     /// Make room for an item of `size` bytes, dropping the oldest evidence
@@ -209,12 +223,13 @@ impl Quarantine {
             && (u.items.len() as u64 >= self.budget.max_items
                 || u.bytes + size > self.budget.max_bytes)
         {
-            let Some((id, bytes)) = u.items.pop_front() else {
+            let Some((dir, id, bytes)) = u.items.pop_front() else {
                 break;
             };
             u.bytes -= bytes;
-            let record = self.get(&id).ok();
-            if let Err(e) = fs::remove_dir_all(self.dir.join(&id)) {
+            let owner = Quarantine::new(dir.clone());
+            let record = owner.get(&id).ok();
+            if let Err(e) = fs::remove_dir_all(dir.join(&id)) {
                 tracing::warn!(id, "cannot drop quarantined evidence: {e}");
                 continue;
             }
@@ -233,8 +248,7 @@ impl Quarantine {
     pub(crate) fn note_kept(&self, id: &str, size: u64) {
         let mut usage = self.usage.lock().unwrap_or_else(|p| p.into_inner());
         let u = usage.get_or_insert_with(|| Usage::load(self));
-        u.bytes += size;
-        u.items.push_back((id.to_string(), size));
+        u.push(self.dir.clone(), id.to_string(), size);
     }
 
     /// The records dropped to make room since the last call, each with
@@ -261,27 +275,66 @@ impl Default for Budget {
     }
 }
 
-/// What a quarantine holds, oldest first (ids begin with their time).
+/// The usage several quarantines count against together.
+#[derive(Clone, Default)]
+pub(crate) struct SharedUsage(std::sync::Arc<std::sync::Mutex<Option<Usage>>>);
+
+/// Which quarantine directories count against one budget.
+enum Siblings {
+    Alone(PathBuf),
+    /// Every `*/quarantine` under this directory (a guard dir's `roots`).
+    Under(PathBuf),
+}
+
+impl Siblings {
+    fn dirs(&self) -> Vec<PathBuf> {
+        match self {
+            Siblings::Alone(d) => vec![d.clone()],
+            Siblings::Under(roots) => fs::read_dir(roots)
+                .map(|rd| {
+                    rd.flatten()
+                        .map(|e| e.path().join("quarantine"))
+                        .filter(|q| q.is_dir())
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// What the quarantines under one budget hold, oldest first (ids begin
+/// with their time), each item with its quarantine directory.
 #[derive(Debug, Default)]
-struct Usage {
-    items: std::collections::VecDeque<(String, u64)>,
+pub(crate) struct Usage {
+    items: std::collections::VecDeque<(PathBuf, String, u64)>,
     bytes: u64,
 }
 
 impl Usage {
     fn load(q: &Quarantine) -> Usage {
+        let mut all = Vec::new();
+        for dir in q.siblings.dirs() {
+            for r in Quarantine::new(dir.clone()).list().unwrap_or_default() {
+                let size = if r.kept { r.size } else { 0 };
+                all.push((dir.clone(), r.id, size));
+            }
+        }
+        all.sort_by(|a, b| a.1.cmp(&b.1));
         let mut u = Usage::default();
-        for r in q.list().unwrap_or_default() {
-            let size = if r.kept { r.size } else { 0 };
-            u.bytes += size;
-            u.items.push_back((r.id, size));
+        for (dir, id, size) in all {
+            u.push(dir, id, size);
         }
         u
     }
 
-    fn forget(&mut self, id: &str) {
-        if let Some(i) = self.items.iter().position(|(x, _)| x == id)
-            && let Some((_, b)) = self.items.remove(i)
+    fn push(&mut self, dir: PathBuf, id: String, size: u64) {
+        self.bytes += size;
+        self.items.push_back((dir, id, size));
+    }
+
+    fn forget(&mut self, dir: &Path, id: &str) {
+        if let Some(i) = self.items.iter().position(|(d, x, _)| d == dir && x == id)
+            && let Some((_, _, b)) = self.items.remove(i)
         {
             self.bytes -= b;
         }

@@ -581,6 +581,49 @@ fn a_full_quarantine_drops_the_oldest_evidence_first_and_counts_each_drop() {
 }
 
 #[test]
+fn one_quarantine_budget_holds_for_all_roots_and_the_oldest_evidence_of_any_goes_first() {
+    let (a, b) = (site(), site());
+    // Both web roots are guarded from a's data dir.
+    let g = seal(&a);
+    g.seal(&b.root, &SealOptions::default()).unwrap();
+    let g = g.with_quarantine_budget(budget(1 << 20, 2));
+    let (ba, bb) = (g.baseline(&a.root).unwrap(), g.baseline(&b.root).unwrap());
+    let intrude = |s: &Site, base: &shouwang_guard::Baseline, name: &str| {
+        let root = shouwang_guard::SafeRoot::open(&base.root).unwrap();
+        fs::write(s.root.join(name), "<?php eval($_POST[1]);").unwrap();
+        let out = base.restorer(&root).fix(name.as_bytes()).unwrap();
+        assert!(matches!(out, Outcome::Quarantined { .. }), "{out:?}");
+    };
+    intrude(&a, &ba, "a-shell.php");
+    intrude(&b, &bb, "b-shell-1.php");
+    intrude(&b, &bb, "b-shell-2.php");
+    let kept = |base: &shouwang_guard::Baseline| -> Vec<String> {
+        base.quarantine
+            .list()
+            .unwrap()
+            .into_iter()
+            .map(|r| r.path)
+            .collect()
+    };
+    assert!(
+        kept(&ba).is_empty(),
+        "the oldest, in the other root, went first"
+    );
+    assert_eq!(kept(&bb), ["b-shell-1.php", "b-shell-2.php"]);
+    let dropped: Vec<String> = bb
+        .quarantine
+        .take_dropped()
+        .into_iter()
+        .map(|(r, _)| r.path)
+        .collect();
+    assert_eq!(
+        dropped,
+        ["a-shell.php"],
+        "the drop is reported, naming its root's file"
+    );
+}
+
+#[test]
 fn an_intruder_over_the_quarantine_budget_is_still_removed_and_described() {
     let s = site();
     let g = seal(&s).with_quarantine_budget(budget(1024, 100));
