@@ -49,8 +49,7 @@ impl Paths {
     pub fn resolve(data_dir: Named, config: Named) -> Result<Paths> {
         let root = running_as_root();
         let env = |k: &str| std::env::var_os(k);
-        let absolute =
-            |p: PathBuf| std::path::absolute(&p).map_err(io("make absolute the path", &p));
+        let absolute = |p: PathBuf| std::path::absolute(&p).map_err(io("resolve the path", &p));
         let (data_dir, data_dir_origin) = match data_dir {
             Some((p, origin)) => (Some(absolute(p)?), origin),
             None => (default_data_dir(root, env), Origin::Default),

@@ -154,6 +154,7 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("tokens.days", "有效天数", "Days valid"),
     ("tokens.new_for", "API令牌，用户", "API token for"),
     ("tokens.bad_scope", "未知的权限范围", "Unknown scope"),
+    ("users.bad_role", "未知的角色", "Unknown role"),
     ("scope.read", "只读", "Read"),
     ("scope.operate", "操作", "Operate"),
     ("scope.admin", "管理", "Admin"),

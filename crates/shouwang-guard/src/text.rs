@@ -3,20 +3,15 @@
 //! are Beijing time and say so. The CLI prints these.
 
 use chrono::{DateTime, Utc};
-use shouwang_model::beijing_offset;
-use shouwang_model::text::table;
-
 use serde_json::{Value, json};
+use shouwang_model::beijing_seconds;
+use shouwang_model::text::table;
 
 use crate::{Baseline, ChangeKind, CheckReport, Kind, Outcome, QuarantineRecord, SealReport};
 
 /// `2026-11-22 16:00:05（北京时间）`.
 pub fn beijing(t: DateTime<Utc>) -> String {
-    format!(
-        "{}（北京时间）",
-        t.with_timezone(&beijing_offset())
-            .format("%Y-%m-%d %H:%M:%S")
-    )
+    format!("{}（北京时间）", beijing_seconds(t))
 }
 
 /// How many regular files a baseline holds.

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use shouwang_model::text::{key_values, shorten, table};
-use shouwang_model::{Text, beijing_offset};
+use shouwang_model::{Text, beijing_seconds};
 
 use crate::engine::{Change, CheckResult, Run, Verdict};
 use crate::rule::{ProfileDef, Rule};
@@ -134,11 +134,7 @@ pub fn diff(a: &Run, b: &Run, changes: &[Change]) -> String {
             ]
         })
         .collect();
-    let when = |r: &Run| {
-        r.started_at
-            .with_timezone(&beijing_offset())
-            .format("%Y-%m-%d %H:%M:%S")
-    };
+    let when = |r: &Run| beijing_seconds(r.started_at);
     let mut out = format!(
         "{}: {} ({}) -> {} ({}), 北京时间: score {:.1} -> {:.1}\n\n",
         b.host,

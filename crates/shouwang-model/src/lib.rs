@@ -128,6 +128,13 @@ pub fn beijing_offset() -> chrono::FixedOffset {
     chrono::FixedOffset::east_opt(8 * 3600).expect("+08:00 is a valid offset")
 }
 
+/// `2026-11-22 16:00:05` in Beijing time.
+pub fn beijing_seconds(t: DateTime<Utc>) -> String {
+    t.with_timezone(&beijing_offset())
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
 /// `2026-11-22 16:00` in Beijing time.
 pub fn beijing_minutes(t: DateTime<Utc>) -> String {
     t.with_timezone(&beijing_offset())

@@ -253,11 +253,15 @@ pub fn blocks_xml(blocks: &[Block]) -> String {
                 },
             )),
             Block::Para { text } => s.push_str(&paragraph(text, &BODY, &body_para())),
+            // Left-aligned: a note may hold a long unbroken token (a path, a
+            // URL, the audit anchor), and justifying the line before it
+            // would spread its characters across the page.
             Block::Note { text } => s.push_str(&paragraph(
                 text,
                 &NOTE,
                 &Para {
                     exact: Some(480),
+                    jc: "left",
                     ..body_para()
                 },
             )),

@@ -32,7 +32,7 @@ td.ev{{word-break:break-all;max-width:40em}} .sev{{white-space:nowrap}} .note{{c
 <p class="note">守望 Shouwang {v} 自动巡查生成。个人信息已脱敏。</p>
 <table>
 <tr><th>网站</th><td>{site}</td></tr>
-<tr><th>巡查时间</th><td>{start} — {end} (UTC)</td></tr>
+<tr><th>巡查时间</th><td>{start} — {end}（北京时间）</td></tr>
 <tr><th>首页</th><td>{home}</td></tr>
 <tr><th>检查页面数</th><td>{pages}</td></tr>
 <tr><th>检查链接与资源数</th><td>{refs}</td></tr>
@@ -44,8 +44,8 @@ td.ev{{word-break:break-all;max-width:40em}} .sev{{white-space:nowrap}} .note{{c
         t = esc(&title),
         v = shouwang_model::VERSION,
         site = esc(&report.site),
-        start = report.started_at.format("%Y-%m-%d %H:%M:%S"),
-        end = report.finished_at.format("%Y-%m-%d %H:%M:%S"),
+        start = shouwang_model::beijing_seconds(report.started_at),
+        end = shouwang_model::beijing_seconds(report.finished_at),
         home = esc(&match (&report.homepage.status, &report.homepage.error) {
             (Some(s), _) => format!("HTTP {s}，{} 毫秒", report.homepage.elapsed_ms),
             (None, Some(e)) => format!("无法访问：{e}"),

@@ -338,3 +338,29 @@ impl AuditKey {
         e
     }
 }
+
+#[cfg(test)]
+mod anchor_properties {
+    use proptest::prelude::*;
+
+    use super::AuditAnchor;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Whatever is typed after `--anchor` is an anchor or a clear
+        /// refusal, and an anchor reads back as it prints.
+        #[test]
+        fn any_text_is_an_anchor_that_round_trips_or_a_refusal(s in ".{0,100}") {
+            if let Ok(a) = s.parse::<AuditAnchor>() {
+                prop_assert_eq!(a.to_string().parse::<AuditAnchor>().unwrap(), a);
+            }
+        }
+
+        #[test]
+        fn a_printed_anchor_reads_back(seq in 0i64..i64::MAX, hash in "[0-9a-f]{64}") {
+            let a = AuditAnchor { seq, hash };
+            prop_assert_eq!(a.to_string().parse::<AuditAnchor>().unwrap(), a);
+        }
+    }
+}

@@ -8,7 +8,9 @@
 //! reserve is released; a write of events or findings that fails because
 //! the disk is full all the same releases it and is made once more (an
 //! audited change is not made twice: its closure runs once). The next start
-//! makes the reserve again when there is room.
+//! makes the reserve again when there is room to spare (four times its
+//! size), so that a command run on a nearly full disk does not take the
+//! released space back.
 
 use std::fs;
 use std::io::Write;
@@ -31,7 +33,13 @@ impl Reserve {
     pub(crate) fn beside(db: &Path) -> Reserve {
         let path = db.with_file_name("shouwang.reserve");
         let have = fs::metadata(&path).is_ok_and(|m| m.len() as usize == RESERVE_BYTES);
-        if !have {
+        // Made again only with room to spare: a command run while the disk
+        // is nearly full must not take back the space just released.
+        let room = path
+            .parent()
+            .and_then(free_bytes)
+            .is_some_and(|free| free >= 4 * RESERVE_BYTES as u64);
+        if !have && room {
             let made = fs::File::create(&path).and_then(|mut f| {
                 f.write_all(&vec![0u8; RESERVE_BYTES])?;
                 f.sync_all()
@@ -47,11 +55,11 @@ impl Reserve {
     /// Before a write: release the reserve when the disk has less than half
     /// of it left.
     pub(crate) fn before_write(&self) {
-        let Some(dir) = self.path.parent() else {
-            return;
-        };
-        let low = rustix::fs::statvfs(dir)
-            .is_ok_and(|s| s.f_bavail.saturating_mul(s.f_frsize) < (RESERVE_BYTES / 2) as u64);
+        let low = self
+            .path
+            .parent()
+            .and_then(free_bytes)
+            .is_some_and(|free| free < (RESERVE_BYTES / 2) as u64);
         if low {
             self.release();
         }
@@ -79,6 +87,12 @@ impl Reserve {
             );
         }
     }
+}
+
+/// Bytes an unprivileged writer may still use on the filesystem of `dir`.
+fn free_bytes(dir: &Path) -> Option<u64> {
+    let s = rustix::fs::statvfs(dir).ok()?;
+    Some(s.f_bavail.saturating_mul(s.f_frsize))
 }
 
 fn is_disk_full(e: &StoreError) -> bool {

@@ -1821,7 +1821,7 @@ fn report_finding_groups_name_samples(h: &Harness) {
     );
 }
 
-/// The data dir on an 8 MB filesystem of its own, filled to the last block
+/// The data dir on a 32 MB filesystem of its own, filled to the last block
 /// by something else: the store still records a burst of events and an
 /// audited change, from the space it kept in reserve.
 #[test]
@@ -1830,7 +1830,7 @@ fn a_full_data_disk_still_takes_events_and_audit_entries() {
     let dir = outer.path().join("small");
     std::fs::create_dir_all(&dir).unwrap();
     let mounted = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=8m", "tmpfs"])
+        .args(["-t", "tmpfs", "-o", "size=32m", "tmpfs"])
         .arg(&dir)
         .status()
         .is_ok_and(|st| st.success());

@@ -337,12 +337,7 @@ async fn detail_page(
         .map(|e| {
             serde_json::json!({
                 "id": e.id,
-                "time": e
-                    .event
-                    .time
-                    .with_timezone(&shouwang_model::beijing_offset())
-                    .format("%Y-%m-%d %H:%M:%S")
-                    .to_string(),
+                "time": shouwang_model::beijing_seconds(e.event.time),
                 "kind": e.event.kind,
                 "severity": e.event.severity.as_str(),
                 "severity_label": e.event.severity.label(lang),

@@ -15,9 +15,7 @@ use super::{AppError, AppState, Auth};
 /// A time as the pages show it: Beijing time, whatever the server's zone
 /// (the pages' column headers and the footer say so).
 pub(crate) fn fmt_time(t: DateTime<Utc>) -> String {
-    t.with_timezone(&shouwang_model::beijing_offset())
-        .format("%Y-%m-%d %H:%M:%S")
-        .to_string()
+    shouwang_model::beijing_seconds(t)
 }
 
 /// A finding as the templates and the API show it.

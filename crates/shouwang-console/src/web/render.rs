@@ -60,6 +60,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("message.html", include_str!("../../templates/message.html")),
 ];
 
+/// The language of the page being rendered (`lang` in its context).
+fn lang_of(state: &State) -> String {
+    state
+        .lookup("lang")
+        .map(|v| v.to_string())
+        .unwrap_or_default()
+}
+
 impl Renderer {
     pub fn new() -> Self {
         let mut env = Environment::new();
@@ -68,18 +76,12 @@ impl Renderer {
                 .unwrap_or_else(|e| panic!("built-in template {name} does not compile: {e}"));
         }
         env.add_function("t", |state: &State, key: &str| -> String {
-            let lang = state
-                .lookup("lang")
-                .map(|v| v.to_string())
-                .unwrap_or_default();
+            let lang = lang_of(state);
             tr(&lang, key).to_string()
         });
         // An event by what happened (网页篡改已恢复), not by its kind.
         env.add_function("event_kind", |state: &State, kind: &str| -> String {
-            let lang = state
-                .lookup("lang")
-                .map(|v| v.to_string())
-                .unwrap_or_default();
+            let lang = lang_of(state);
             match shouwang_model::events::kind_label(kind) {
                 Some(label) => label.get(&lang).to_string(),
                 None => kind.to_string(),
@@ -87,10 +89,7 @@ impl Renderer {
         });
         // A sensor by what it does (主机自查), not by its code name (host).
         env.add_function("sensor_name", |state: &State, sensor: &str| -> String {
-            let lang = state
-                .lookup("lang")
-                .map(|v| v.to_string())
-                .unwrap_or_default();
+            let lang = lang_of(state);
             crate::i18n::sensor_name(&lang, sensor).to_string()
         });
         Renderer { env }

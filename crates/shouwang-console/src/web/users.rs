@@ -134,7 +134,11 @@ pub(crate) async fn add(
             &state,
             &auth,
             None,
-            Some(format!("unknown role {:?}", form.role)),
+            Some(format!(
+                "{} {:?}",
+                tr(&auth.lang, "users.bad_role"),
+                form.role
+            )),
             StatusCode::BAD_REQUEST,
         )
         .await;
