@@ -43,6 +43,8 @@ pub struct UnitConfig {
     pub name: String,
     pub contact: String,
     pub security_officer: String,
+    /// 主送机关 of the 自查报告.
+    pub recipient: String,
 }
 
 impl UnitConfig {
@@ -56,6 +58,7 @@ impl UnitConfig {
                 title: "网络安全员".into(),
                 phone: self.contact.clone(),
             },
+            recipient: self.recipient.clone(),
             ..Default::default()
         }
     }
@@ -79,6 +82,8 @@ name = ""
 contact = ""
 # 网络安全负责人: the person responsible for network security.
 security_officer = ""
+# 主送机关: whom the 自查报告 is addressed to, e.g. "县委网信办".
+recipient = ""
 
 [store]
 # "sqlite": one file, shouwang.db, in the data dir (the default).

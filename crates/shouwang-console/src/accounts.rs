@@ -41,6 +41,32 @@ pub enum AccountError {
 
 pub type Result<T, E = AccountError> = std::result::Result<T, E>;
 
+impl AccountError {
+    /// The refusal in the console's language (`zh` unless `en`); the
+    /// command line prints the English `Display`.
+    pub fn text(&self, lang: &str) -> String {
+        if lang == "en" {
+            return self.to_string();
+        }
+        match self {
+            AccountError::WeakPassword(why) => format!("密码太弱：{}", why.zh()),
+            AccountError::BadName(name) => {
+                format!("用户名“{name}”不可用：请使用 1 到 64 个字母、数字、汉字或 . - _")
+            }
+            AccountError::NoSuchUser(name) => format!("没有名为“{name}”的用户"),
+            AccountError::NoSuchToken(id) => format!("没有编号为 {id} 的接口令牌"),
+            AccountError::BadTokenDays(days) => {
+                format!("接口令牌有效期应为 1 到 {TOKEN_DAYS_MAX} 天，不能是 {days} 天")
+            }
+            AccountError::ScopeBeyondRole { name, role, .. } => {
+                format!("{name}（{}）的接口令牌不能超出其角色的权限", role.zh())
+            }
+            AccountError::Hash(_) => "无法计算密码摘要，请重试".to_string(),
+            AccountError::Store(_) => "数据存储出错，请查看系统日志".to_string(),
+        }
+    }
+}
+
 /// What makes a password too weak, said in the language of the page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Weakness {
@@ -343,6 +369,39 @@ pub fn set_disabled(store: &dyn Store, actor: &str, name: &str, disabled: bool) 
             serde_json::Value::Null,
         ))?;
         Ok(user)
+    })
+}
+
+/// End a login lock (and forget the failures counted against the name)
+/// without touching the password; returns the user and when the lock would
+/// have ended, `None` when there was none.
+pub fn unlock(
+    store: &dyn Store,
+    actor: &str,
+    name: &str,
+) -> Result<(User, Option<chrono::DateTime<chrono::Utc>>)> {
+    store.audited(|tx| {
+        let user = find_in(tx, name)?;
+        let now = chrono::Utc::now();
+        let counted = tx.login_failures(&login_key(name))?;
+        let until = [
+            user.locked_until,
+            counted.as_ref().and_then(|f| f.locked_until),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|t| *t > now)
+        .max();
+        // The same reset a successful login makes: the count and the lock.
+        let user = tx.update_user(user.id, &UserChange::LoginSucceeded)?;
+        tx.set_login_failures(&login_key(name), None)?;
+        tx.audit(&NewAuditEntry::new(
+            actor,
+            "user.unlock",
+            name,
+            serde_json::json!({ "was_locked_until": until }),
+        ))?;
+        Ok((user, until))
     })
 }
 

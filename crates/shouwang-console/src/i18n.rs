@@ -36,8 +36,8 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ),
     (
         "login.locked",
-        "登录失败次数过多，已锁定，请 {m} 分钟后再试，或请管理员重设密码。",
-        "Too many failed logins: locked. Try again in {m} minutes, or ask an administrator to reset the password.",
+        "登录失败次数过多，已锁定，请 {m} 分钟后再试，或请管理员在“用户管理”中解除锁定。",
+        "Too many failed logins: locked. Try again in {m} minutes, or ask an administrator to unlock the account on the Users page.",
     ),
     (
         "login.expired",
@@ -72,6 +72,7 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("col.action", "操作", "Action"),
     ("col.target", "对象", "Target"),
     ("col.details", "详情", "Details"),
+    ("col.source_ip", "来源地址", "From"),
     ("col.name", "用户名", "Name"),
     ("col.role", "角色", "Role"),
     ("col.total", "合计", "Total"),
@@ -161,6 +162,12 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("users.disabled", "已停用", "Disabled"),
     ("users.active", "正常", "Active"),
     ("users.locked", "已锁定", "Locked"),
+    (
+        "users.locked_until",
+        "登录失败过多，锁定至 {t}（北京时间）",
+        "Locked after failed logins until {t} (Beijing time)",
+    ),
+    ("users.unlock", "解除锁定", "Unlock"),
     (
         "users.once",
         "请立即记录，此信息只显示一次：",
@@ -734,6 +741,13 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("unit.policies", "制度建设", "Policies"),
     ("unit.training", "教育培训", "Training"),
     ("unit.drills", "应急演练", "Drills"),
+    ("unit.recipient", "主送机关", "Addressed to"),
+    (
+        "unit.recipient_hint",
+        "自查报告报送的机关，如 县委网信办",
+        "whom the self-check report goes to",
+    ),
+    ("unit.next_plan", "下一步工作计划", "Next steps"),
     ("unit.person_name", "姓名", "Name"),
     ("unit.person_title", "职务", "Title"),
     ("unit.person_phone", "电话", "Phone"),

@@ -261,7 +261,14 @@ async fn a_person_logs_in_and_changes_a_finding() {
         .text()
         .await
         .unwrap();
-    assert!(table.contains("finding.status") && table.contains("operator"));
+    assert!(
+        table.contains("修改问题状态") && table.contains("operator"),
+        "{table}"
+    );
+    assert!(
+        !table.contains("finding.status"),
+        "the action is shown by its name: {table}"
+    );
     screenshot(&b, "audit.png").await;
 
     // A defaced page restored by the guard, seen on the anti-tamper page.

@@ -245,6 +245,74 @@ async fn repeated_failures_lock_the_account_and_are_audited() {
 }
 
 #[tokio::test]
+async fn an_admin_sees_the_lock_and_ends_it_and_the_audit_log_reads_in_chinese_with_the_address() {
+    let config = ConsoleConfig {
+        max_failed_logins: 2,
+        ..Default::default()
+    };
+    let con = spawn(config).await;
+    let c = client();
+    let r = login(&c, &con.base, "operator", "Wrong-pass-1").await;
+    assert!(
+        r.text().await.unwrap().contains("还可尝试 1 次"),
+        "the page says how many tries are left"
+    );
+    let r = login(&c, &con.base, "operator", "Wrong-pass-1").await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+
+    let admin = client();
+    login(&admin, &con.base, "admin", ADMIN_PW).await;
+    let (_, html) = page(&admin, format!("{}/users", con.base)).await;
+    assert!(
+        html.contains("锁定至") && html.contains("北京时间"),
+        "{html}"
+    );
+    assert!(html.contains("operator/unlock\""), "an unlock button");
+    let csrf = csrf_of(&html);
+    let r = admin
+        .post(format!("{}/users/operator/unlock", con.base))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(!r.text().await.unwrap().contains("锁定至"));
+    // The right password works at once, and it was not changed.
+    let r = login(&c, &con.base, "operator", OPERATOR_PW).await;
+    assert_ne!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_ne!(r.status(), StatusCode::UNAUTHORIZED);
+
+    let (_, audit) = page(&admin, format!("{}/audit", con.base)).await;
+    for words in [
+        "登录失败",
+        "原因：密码错误",
+        "连续失败次数：2",
+        "解除登录锁定",
+        "127.0.0.1",
+    ] {
+        assert!(
+            audit.contains(words),
+            "the audit page lacks {words}: {audit}"
+        );
+    }
+    let shown: String = audit
+        .split("<tbody>")
+        .nth(1)
+        .unwrap()
+        .split("title=\"")
+        .map(|part| part.split_once('"').map_or(part, |(_, rest)| rest))
+        .collect();
+    for raw in [
+        "user.login.failed",
+        "wrong password",
+        "\"failures\"",
+        "user.unlock",
+    ] {
+        assert!(!shown.contains(raw), "the audit page shows {raw}");
+    }
+}
+
+#[tokio::test]
 async fn parallel_wrong_guesses_lock_the_account_at_the_limit() {
     let config = ConsoleConfig {
         max_failed_logins: 3,

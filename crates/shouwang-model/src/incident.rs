@@ -410,6 +410,10 @@ pub struct UnitProfile {
     pub training: String,
     /// 应急演练: drills held in the period.
     pub drills: String,
+    /// 主送机关: whom the 自查报告 is addressed to (e.g. 县委网信办).
+    pub recipient: String,
+    /// 下一步工作计划, as the unit writes it.
+    pub next_plan: String,
 }
 
 impl UnitProfile {

@@ -9,6 +9,7 @@
 //! Plain data and serde only: no IO here.
 
 mod asset;
+pub mod audit;
 mod event;
 pub mod events;
 mod finding;

@@ -157,10 +157,14 @@ impl Builder {
     }
 }
 
-fn ev(record: &str, query: String, count: u64, samples: Vec<String>) -> Evidence {
+/// The evidence of a figure: `basis` says in plain Chinese what was
+/// counted (which check, which records, which period) for the report's
+/// appendix; `query` says it in the store's terms for the JSON output.
+fn ev(record: &str, basis: String, query: String, count: u64, samples: Vec<String>) -> Evidence {
     Evidence {
         figure: String::new(),
         label: String::new(),
+        basis,
         query,
         count,
         record: record.into(),
@@ -193,7 +197,7 @@ pub fn selfcheck(
         store,
         opts,
         range,
-        when: format!("{} 00:00 至 {} 24:00（北京时间）", period.from, period.to),
+        when: period.when_zh(),
         rollup,
         b: Builder {
             figures: Vec::new(),
@@ -270,12 +274,33 @@ impl Collect<'_> {
         )?))
     }
 
-    /// The evidence wording of a sensor's findings first seen in the period.
-    fn fq(&self, sensor: &str, what: &str) -> String {
-        format!(
-            "findings 表中 sensor 为 {sensor}、首次发现时间在 {} 的发现项{what}",
-            self.when
+    /// The evidence wording of a sensor's findings first seen in the period:
+    /// (plain words, the store's terms).
+    fn fq(&self, sensor: &str, what: (&str, &str)) -> (String, String) {
+        let area = match sensor {
+            "site" => "网站问题",
+            "host" => "主机问题",
+            _ => "问题",
+        };
+        (
+            format!("本期首次发现的{area}{}", what.0),
+            format!(
+                "findings 表中 sensor 为 {sensor}、首次发现时间在 {} 的发现项{}",
+                self.when, what.1
+            ),
         )
+    }
+
+    /// Plain words for "the records of `kind` in the period".
+    fn kind_basis(&self, kinds: &[&str]) -> String {
+        let names: Vec<String> = kinds
+            .iter()
+            .map(|k| {
+                shouwang_model::events::kind_label(k)
+                    .map_or_else(|| (*k).to_string(), |t| format!("“{}”", t.zh))
+            })
+            .collect();
+        format!("本期{}的记录", names.join("或"))
     }
 }
 
@@ -355,6 +380,7 @@ fn guard_figures(
         " 个",
         ev(
             "asset",
+            "登记的受保护网站目录，及本期有防篡改记录的目录".to_string(),
             format!("assets 表中类型为 web-root 的资产，及 {when} 内有防篡改事件的目录"),
             n_roots,
             guard
@@ -374,6 +400,7 @@ fn guard_figures(
         " 次",
         ev(
             "event",
+            cx.kind_basis(&GUARD_UNDONE),
             format!(
                 "events 表中 kind 为 {} 或 {}、时间在 {when} 的事件",
                 GUARD_UNDONE[0], GUARD_UNDONE[1]
@@ -420,6 +447,7 @@ fn guard_figures(
             },
             ev(
                 "event",
+                cx.kind_basis(&[kind]),
                 format!("events 表中 kind 为 {kind}、时间在 {when} 的事件"),
                 n,
                 cx.sample(&[kind])?,
@@ -432,13 +460,20 @@ fn guard_figures(
         GUARD_UNDONE[1],
         guard_events::LATENCY_FIELD
     );
+    let latency_basis = "本期每次自动恢复从发现改动到恢复完成所用的时间".to_string();
     cx.b.number(
         "guard.latency_avg_ms",
         "防护",
         "平均恢复用时",
         latency.avg,
         ms_text(latency.avg),
-        ev("event", latency_query.clone(), latency.count, Vec::new()),
+        ev(
+            "event",
+            latency_basis.clone(),
+            latency_query.clone(),
+            latency.count,
+            Vec::new(),
+        ),
     );
     cx.b.number(
         "guard.latency_max_ms",
@@ -446,7 +481,13 @@ fn guard_figures(
         "最长恢复用时",
         latency.max,
         ms_text(latency.max),
-        ev("event", latency_query, latency.count, Vec::new()),
+        ev(
+            "event",
+            latency_basis,
+            latency_query,
+            latency.count,
+            Vec::new(),
+        ),
     );
 
     Ok(())
@@ -525,6 +566,7 @@ fn site_figures(
         " 个",
         ev(
             "asset",
+            "登记的网站，及本期巡查或探测过的网站".to_string(),
             format!("assets 表中类型为 website 的资产，及 {when} 内有巡查或探测事件的网站"),
             site.sites.len() as u64,
             site.sites
@@ -542,6 +584,7 @@ fn site_figures(
         " 次",
         ev(
             "event",
+            cx.kind_basis(&[site_events::INSPECTED]),
             format!(
                 "events 表中 kind 为 {}、时间在 {when} 的事件",
                 site_events::INSPECTED
@@ -558,6 +601,7 @@ fn site_figures(
         " 次",
         ev(
             "event",
+            cx.kind_basis(&[site_events::PROBE]),
             format!(
                 "events 表中 kind 为 {}、时间在 {when} 的事件",
                 site_events::PROBE
@@ -575,6 +619,10 @@ fn site_figures(
         ev(
             "event",
             format!(
+                "本期首页可用性探测中能正常打开的次数所占比例（{} / {}）",
+                site.probes_ok, site.probes
+            ),
+            format!(
                 "events 表中 kind 为 {}、时间在 {when} 的事件里 details.{} 为 true 的比例（{} / {}）",
                 site_events::PROBE,
                 site_events::PROBE_OK_FIELD,
@@ -591,34 +639,25 @@ fn site_figures(
         "发现网站问题",
         found,
         " 个",
-        ev("finding", cx.fq("site", ""), found, samples.0),
+        {
+            let (basis, query) = cx.fq("site", ("", ""));
+            ev("finding", basis, query, found, samples.0)
+        },
     );
-    cx.b.count(
-        "site.fixed",
-        "监测",
-        "其中已整改",
-        fixed,
-        " 个",
-        ev(
-            "finding",
-            cx.fq("site", "中当前状态为已整改（resolved）的"),
-            fixed,
-            samples.1,
-        ),
-    );
-    cx.b.count(
-        "site.open",
-        "监测",
-        "其中未整改",
-        open,
-        " 个",
-        ev(
-            "finding",
-            cx.fq("site", "中当前状态为待处理或接受风险的"),
-            open,
-            samples.2,
-        ),
-    );
+    cx.b.count("site.fixed", "监测", "其中已整改", fixed, " 个", {
+        let (basis, query) = cx.fq("site", ("中已整改的", "中当前状态为已整改（resolved）的"));
+        ev("finding", basis, query, fixed, samples.1)
+    });
+    cx.b.count("site.open", "监测", "其中未整改", open, " 个", {
+        let (basis, query) = cx.fq(
+            "site",
+            (
+                "中尚未整改（待处理或接受风险）的",
+                "中当前状态为待处理或接受风险的",
+            ),
+        );
+        ev("finding", basis, query, open, samples.2)
+    });
 
     Ok(())
 }
@@ -731,6 +770,7 @@ fn host_figures(
         " 台",
         ev(
             "file",
+            "本期每台主机最近一次自查的检查记录文件".to_string(),
             run_query.clone(),
             host.hosts.len() as u64,
             run_files.iter().take(opts.samples).cloned().collect(),
@@ -744,6 +784,7 @@ fn host_figures(
         " 次",
         ev(
             "event",
+            cx.kind_basis(&[HOST_COMPLETED]),
             format!("events 表中 kind 为 {HOST_COMPLETED}、时间在 {when} 的事件"),
             host.runs,
             cx.sample(&[HOST_COMPLETED])?,
@@ -757,6 +798,11 @@ fn host_figures(
         pct_text(host.pass_rate),
         ev(
             "file",
+            format!(
+                "每台主机最近一次自查中符合要求的检查项 {} 项，占全部 {} 项（无法检查的计为不符合）",
+                host.pass,
+                host.pass + host.fail + host.cannot_check
+            ),
             format!(
                 "{run_query}：符合 {} 项 / 全部 {} 项（无法检查计为不符合）",
                 host.pass,
@@ -776,6 +822,10 @@ fn host_figures(
             ev(
                 "file",
                 format!(
+                    "每台主机最近一次自查中{}类检查项：符合 {} 项，不符合 {} 项，无法检查 {} 项",
+                    t.name, t.pass, t.fail, t.cannot_check
+                ),
+                format!(
                     "{run_query}中 {} 类检查项：符合 {} / 不符合 {} / 无法检查 {}",
                     t.name, t.pass, t.fail, t.cannot_check
                 ),
@@ -790,7 +840,10 @@ fn host_figures(
         "发现主机问题",
         found,
         " 个",
-        ev("finding", cx.fq("host", ""), found, samples.0),
+        {
+            let (basis, query) = cx.fq("host", ("", ""));
+            ev("finding", basis, query, found, samples.0)
+        },
     );
     cx.b.count(
         "host.fixed",
@@ -798,12 +851,10 @@ fn host_figures(
         "其中已整改",
         fixed,
         " 个",
-        ev(
-            "finding",
-            cx.fq("host", "中当前状态为已整改（resolved）的"),
-            fixed,
-            samples.1,
-        ),
+        {
+            let (basis, query) = cx.fq("host", ("中已整改的", "中当前状态为已整改（resolved）的"));
+            ev("finding", basis, query, fixed, samples.1)
+        },
     );
     cx.b.count(
         "host.open",
@@ -811,12 +862,16 @@ fn host_figures(
         "其中未整改",
         open,
         " 个",
-        ev(
-            "finding",
-            cx.fq("host", "中当前状态为待处理或接受风险的"),
-            open,
-            samples.2,
-        ),
+        {
+            let (basis, query) = cx.fq(
+                "host",
+                (
+                    "中尚未整改（待处理或接受风险）的",
+                    "中当前状态为待处理或接受风险的",
+                ),
+            );
+            ev("finding", basis, query, open, samples.2)
+        },
     );
 
     Ok(())
@@ -827,12 +882,23 @@ fn incident_part(cx: &mut Collect<'_>, unit: &UnitProfile) -> Result<IncidentFac
     let (store, opts, range, when) = (cx.store, cx.opts, cx.range, cx.when.clone());
     let incidents = incident_facts(store, unit, &range, opts)?;
     let inc_query = format!("incidents 表中发现时间在 {when} 的事件");
-    let inc_ids: Vec<String> = incidents
-        .rows
-        .iter()
-        .take(opts.samples)
-        .map(|r| r.id.to_string())
-        .collect();
+    let inc_basis = "本期发现的网络安全事件".to_string();
+    // Each figure lists samples of the incidents it counts, so a row never
+    // says 0 and names records.
+    let ids_where = |keep: &dyn Fn(&crate::facts::IncidentRow) -> bool| -> Vec<String> {
+        incidents
+            .rows
+            .iter()
+            .filter(|r| keep(r))
+            .take(opts.samples)
+            .map(|r| r.id.to_string())
+            .collect()
+    };
+    let inc_ids = ids_where(&|_| true);
+    let reportable_ids = ids_where(&|r| r.reportable);
+    let handled_ids = ids_where(&|r| r.handled);
+    let met_ids = ids_where(&|r| r.deadlines.iter().any(|d| d.met()));
+    let missed_ids = ids_where(&|r| r.deadlines.iter().any(|d| d.missed()));
     cx.b.count(
         "incident.total",
         "事件",
@@ -841,9 +907,10 @@ fn incident_part(cx: &mut Collect<'_>, unit: &UnitProfile) -> Result<IncidentFac
         " 起",
         ev(
             "incident",
+            inc_basis.clone(),
             inc_query.clone(),
             incidents.total,
-            inc_ids.clone(),
+            inc_ids,
         ),
     );
     cx.b.count(
@@ -854,9 +921,10 @@ fn incident_part(cx: &mut Collect<'_>, unit: &UnitProfile) -> Result<IncidentFac
         " 起",
         ev(
             "incident",
+            format!("{inc_basis}中级别为较大及以上的"),
             format!("{inc_query}中级别为较大及以上的"),
             incidents.reportable,
-            inc_ids.clone(),
+            reportable_ids,
         ),
     );
     cx.b.count(
@@ -867,9 +935,10 @@ fn incident_part(cx: &mut Collect<'_>, unit: &UnitProfile) -> Result<IncidentFac
         " 起",
         ev(
             "incident",
+            format!("{inc_basis}中已恢复或关闭的"),
             format!("{inc_query}中状态为恢复或关闭的"),
             incidents.handled,
-            inc_ids.clone(),
+            handled_ids,
         ),
     );
     cx.b.count(
@@ -880,9 +949,10 @@ fn incident_part(cx: &mut Collect<'_>, unit: &UnitProfile) -> Result<IncidentFac
         " 次",
         ev(
             "incident",
+            format!("{inc_basis}的报告中在时限内报出的"),
             format!("{inc_query}的报告时限中在期限内完成的"),
             incidents.deadlines_met,
-            inc_ids.clone(),
+            met_ids,
         ),
     );
     cx.b.count(
@@ -893,9 +963,10 @@ fn incident_part(cx: &mut Collect<'_>, unit: &UnitProfile) -> Result<IncidentFac
         " 次",
         ev(
             "incident",
+            format!("{inc_basis}的报告中超过时限报出或已逾期未报的"),
             format!("{inc_query}的报告时限中超时完成或已逾期的"),
             incidents.deadlines_late + incidents.deadlines_overdue,
-            inc_ids,
+            missed_ids,
         ),
     );
 
@@ -948,6 +1019,7 @@ fn problems_part(
         " 个",
         ev(
             "finding",
+            "报告生成时尚未整改的全部问题".into(),
             "findings 表中当前状态为待处理（open）的全部发现项（报告生成时）".into(),
             open_total,
             open_sample,
@@ -961,6 +1033,7 @@ fn problems_part(
         " 项",
         ev(
             "finding",
+            "报告生成时尚未整改的问题所涉及的检查项".into(),
             "findings 表中当前状态为待处理的发现项，按传感器和检查项分组".into(),
             open_groups.len() as u64,
             Vec::new(),
@@ -1231,6 +1304,8 @@ fn incident_facts(
             status: i.status.zh().into(),
             discovered_at: i.discovered_at,
             handling_ended_at: i.handling_ended_at,
+            reportable: i.level.must_report() || policy.report_general,
+            handled: i.status.handling_ended(),
             deadlines,
         });
     }

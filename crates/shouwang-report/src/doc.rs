@@ -38,6 +38,15 @@ pub enum Block {
     Table {
         table: Table,
     },
+    /// The 主送机关 line of a 公文: flush left, no indent, ending in "：".
+    Addressee {
+        text: String,
+    },
+    /// The 落款: right-aligned lines (the unit, the date), with room above
+    /// them for the seal.
+    Signature {
+        lines: Vec<String>,
+    },
     PageBreak,
 }
 
@@ -147,6 +156,7 @@ pub const SELFCHECK_SECTIONS: &[(&str, &str)] = &[
     ("organisation", "制度建设、教育培训和应急演练情况"),
     ("problems", "存在问题"),
     ("remediation", "整改措施"),
+    ("plan", "下一步工作计划"),
 ];
 
 /// The tables a template can place, by placeholder name.
@@ -178,25 +188,43 @@ pub fn selfcheck(f: &SelfCheckFacts) -> Document {
             text: format!("（{}）", f.period.zh()),
         },
     ];
+    if !f.unit.recipient.trim().is_empty() {
+        blocks.push(Block::Addressee {
+            text: format!(
+                "{}：",
+                f.unit.recipient.trim().trim_end_matches(['：', ':'])
+            ),
+        });
+    }
     blocks.extend(intro(f));
     for (i, (name, _)) in SELFCHECK_SECTIONS.iter().enumerate() {
         blocks.extend(selfcheck_section(f, name, Some(i + 1)).unwrap_or_default());
     }
-    blocks.push(para(format!(
-        "{}\n{}",
-        or_none(&f.unit.name),
-        date_zh(f.generated_at.with_timezone(&beijing()).date_naive())
-    )));
+    blocks.push(signature(&f.unit.name, f.generated_at));
     blocks.push(Block::PageBreak);
     blocks.extend(selfcheck_section(f, "evidence", None).unwrap_or_default());
+    if f.remediation.iter().any(|r| r.command.is_some()) {
+        blocks.push(Block::PageBreak);
+        blocks.extend(selfcheck_section(f, "commands", None).unwrap_or_default());
+    }
     Document { title, blocks }
+}
+
+/// The 落款: the unit and the date, right-aligned under room for the seal.
+fn signature(unit: &str, at: chrono::DateTime<chrono::Utc>) -> Block {
+    Block::Signature {
+        lines: vec![
+            or_none(unit),
+            date_zh(at.with_timezone(&beijing()).date_naive()),
+        ],
+    }
 }
 
 fn intro(f: &SelfCheckFacts) -> Vec<Block> {
     let measured: Vec<&str> = ["防护", "监测", "主机自查", "事件", "存在问题"].to_vec();
     vec![
         para(format!(
-            "按照网络安全工作要求，{}对{}的网络安全工作开展了自查。本报告由守望网络安全保障系统根据实测数据生成，报告中的数字均来自系统记录，每个数字的数据来源和依据记录见附件。",
+            "按照网络安全工作要求，{}对{}的网络安全工作开展了自查。本报告由守望网络安全保障系统根据实测数据生成，报告中的数字均来自系统记录，每个数字的数据来源和依据记录见附件1。",
             or_none(&f.unit.name),
             f.period.zh()
         )),
@@ -229,7 +257,10 @@ pub fn selfcheck_section(
         .iter()
         .find(|(n, _)| *n == name)
         .map(|(_, t)| *t)
-        .unwrap_or("附件：数据来源");
+        .unwrap_or(match name {
+            "commands" => "附件2：整改参考操作",
+            _ => "附件1：数据来源",
+        });
     let mut b = vec![h1(number, title)];
     match name {
         "profile" => profile_section(f, &mut b)?,
@@ -240,7 +271,9 @@ pub fn selfcheck_section(
         "organisation" => organisation_section(f, &mut b)?,
         "problems" => problems_section(f, &mut b)?,
         "remediation" => remediation_section(f, &mut b)?,
+        "plan" => plan_section(f, &mut b)?,
         "evidence" => evidence_section(f, &mut b)?,
+        "commands" => commands_section(f, &mut b)?,
         _ => return None,
     }
     Some(b)
@@ -442,35 +475,63 @@ fn problems_section(f: &SelfCheckFacts, b: &mut Vec<Block>) -> Option<()> {
     Some(())
 }
 
-/// 整改措施: one line of advice per open check.
+/// 整改措施: a table of what is to be done, by whom and by when; the
+/// commands are in an appendix, and cells nobody set are left blank for
+/// handwriting.
 fn remediation_section(f: &SelfCheckFacts, b: &mut Vec<Block>) -> Option<()> {
     if f.remediation.is_empty() {
         b.push(para("无待整改事项。"));
     } else {
-        for (n, r) in f.remediation.iter().enumerate() {
-            b.push(para(format!(
-                "{}. {}（{}，{} 个）：{}{}",
-                n + 1,
-                r.title,
-                r.area,
-                r.count,
-                r.advice,
-                r.command
-                    .as_ref()
-                    .map(|c| format!(" 参考操作：{c}"))
-                    .unwrap_or_default()
-            )));
+        b.push(para(format!(
+            "针对上述 {} 项问题，制定整改措施如下，明确责任人和整改时限，逐项销号。{}",
+            f.remediation.len(),
+            if f.remediation.iter().any(|r| r.command.is_some()) {
+                "具体操作见附件2。"
+            } else {
+                ""
+            }
+        )));
+        b.push(table(selfcheck_table(f, "remediation")?));
+    }
+    Some(())
+}
+
+/// 下一步工作计划: as the unit declared it, or lines to write it by hand.
+fn plan_section(f: &SelfCheckFacts, b: &mut Vec<Block>) -> Option<()> {
+    let plan = f.unit.next_plan.trim();
+    if plan.is_empty() {
+        b.push(para("（未填报）"));
+    } else {
+        for line in plan.lines().filter(|l| !l.trim().is_empty()) {
+            b.push(para(line.trim()));
+        }
+        b.push(note("以上为单位填报。"));
+    }
+    Some(())
+}
+
+/// 附件2: the reference commands of the 整改措施, one per check.
+fn commands_section(f: &SelfCheckFacts, b: &mut Vec<Block>) -> Option<()> {
+    let mut t = Table::new(&[("序号", 1), ("问题", 3), ("参考操作", 7)]);
+    for (n, r) in f.remediation.iter().enumerate() {
+        if let Some(c) = &r.command {
+            t.row(vec![(n + 1).to_string(), r.title.clone(), c.clone()]);
         }
     }
+    b.push(note(
+        "以下操作供技术人员参考，执行前请确认适用于本单位的系统并做好备份。",
+    ));
+    b.push(table(t));
     Some(())
 }
 
 /// 附件: the query and sample records behind each figure.
 fn evidence_section(f: &SelfCheckFacts, b: &mut Vec<Block>) -> Option<()> {
     b.push(note(format!(
-        "数据取自 {}，生成于 {}。下表列出报告中每个实测数字的查询条件、依据的记录数和部分记录编号（事件、发现项、事件处置记录的编号可在控制台中查到）。",
+        "数据取自 {}，生成于 {}（北京时间）。下表列出报告中每个实测数字的统计依据、记录数和部分记录编号（编号可在控制台的“问题”“事件”“安全事件”页面中查到）。本期指 {}。",
         f.store,
-        time_zh(f.generated_at)
+        time_zh(f.generated_at),
+        f.period.when_zh()
     )));
     b.push(table(selfcheck_table(f, "evidence")?));
     if !f.audit_anchor.is_empty() {
@@ -717,15 +778,24 @@ fn open_findings_table(f: &SelfCheckFacts) -> Table {
 }
 
 fn remediation_table(f: &SelfCheckFacts) -> Table {
-    let mut t = Table::new(&[("问题", 3), ("整改措施", 5), ("数量", 1)]);
-    for r in &f.remediation {
+    let mut t = Table::new(&[
+        ("序号", 1),
+        ("问题", 5),
+        ("整改措施", 6),
+        ("责任人", 2),
+        ("整改时限", 2),
+        ("状态", 2),
+    ]);
+    for (n, r) in f.remediation.iter().enumerate() {
         t.row(vec![
-            r.title.clone(),
-            match &r.command {
-                Some(c) => format!("{}（参考操作：{c}）", r.advice),
-                None => r.advice.clone(),
-            },
-            r.count.to_string(),
+            (n + 1).to_string(),
+            format!("{}（{} 个）", r.title, r.count),
+            r.advice.clone(),
+            // 责任人 and 时限 are written in by hand until the console keeps
+            // them per finding; every listed problem is still open.
+            String::new(),
+            String::new(),
+            "待整改".into(),
         ]);
     }
     t
@@ -735,9 +805,9 @@ fn evidence_table(f: &SelfCheckFacts) -> Table {
     let mut t = Table::new(&[
         ("指标", 2),
         ("数值", 1),
-        ("查询条件", 5),
+        ("统计依据", 4),
         ("记录数", 1),
-        ("部分记录", 2),
+        ("部分记录编号", 3),
     ]);
     for e in &f.evidence {
         let value = f
@@ -745,21 +815,27 @@ fn evidence_table(f: &SelfCheckFacts) -> Table {
             .map(|x| x.display.clone())
             .unwrap_or_default();
         let record = match e.record.as_str() {
-            "event" => "事件",
-            "finding" => "发现项",
-            "incident" => "事件处置",
-            "asset" => "资产",
-            _ => "文件",
+            "event" => "",
+            "finding" => "问题",
+            "incident" => "安全事件",
+            "asset" => "",
+            _ => "",
         };
         t.row(vec![
             e.label.clone(),
             value,
-            e.query.clone(),
+            if e.basis.is_empty() {
+                e.query.clone()
+            } else {
+                e.basis.clone()
+            },
             e.count.to_string(),
             if e.samples.is_empty() {
                 "—".into()
             } else {
                 format!("{record} {}", e.samples.join("、"))
+                    .trim()
+                    .to_string()
             },
         ]);
     }
@@ -835,6 +911,8 @@ impl<'a> SelfCheckValues<'a> {
         put("unit.policies", u.policies.clone());
         put("unit.training", u.training.clone());
         put("unit.drills", u.drills.clone());
+        put("unit.recipient", u.recipient.clone());
+        put("unit.next_plan", u.next_plan.clone());
         for x in &f.figures {
             put(&x.key, x.display.clone());
         }

@@ -144,6 +144,7 @@ pub(crate) fn runs(text: &str, f: &Font) -> String {
 }
 
 /// How a paragraph sits.
+#[derive(Clone, Copy)]
 struct Para {
     keep_next: bool,
     /// Twentieths of a point before and after.
@@ -155,6 +156,9 @@ struct Para {
     indent_chars: u32,
     jc: &'static str,
     outline: Option<u8>,
+    /// Start a new page with this paragraph (a page break that leaves no
+    /// empty page behind when the page before ended full).
+    page_break_before: bool,
 }
 
 /// `<w:pPr>` in schema order: keepNext, snapToGrid, spacing, ind, jc,
@@ -163,6 +167,9 @@ fn ppr(p: &Para, font: &Font) -> String {
     let mut s = String::from("<w:pPr>");
     if p.keep_next {
         s.push_str("<w:keepNext/>");
+    }
+    if p.page_break_before {
+        s.push_str("<w:pageBreakBefore/>");
     }
     if p.exact.is_none() {
         // Single-spaced text (tables) must not snap to the 28.95 pt grid.
@@ -194,6 +201,8 @@ fn ppr(p: &Para, font: &Font) -> String {
     s
 }
 
+const PAGE_BREAK: &str = r#"<w:p><w:r><w:br w:type="page"/></w:r></w:p>"#;
+
 const LINE: u32 = 579; // 28.95 pt: 22 lines on the GB/T 9704 text block
 
 fn paragraph(text: &str, font: &Font, p: &Para) -> String {
@@ -209,13 +218,28 @@ fn body_para() -> Para {
         indent_chars: 200,
         jc: "both",
         outline: None,
+        page_break_before: false,
     }
 }
 
 /// The XML of blocks, for the document body or a template's placeholder.
 pub fn blocks_xml(blocks: &[Block]) -> String {
     let mut s = String::new();
-    for b in blocks {
+    // A page break before a paragraph becomes that paragraph's
+    // pageBreakBefore; before a table or at the end, a paragraph of its own.
+    let mut break_next = false;
+    for (i, b) in blocks.iter().enumerate() {
+        let brk = std::mem::take(&mut break_next);
+        let paragraph = |text: &str, font: &Font, p: &Para| {
+            paragraph(
+                text,
+                font,
+                &Para {
+                    page_break_before: brk,
+                    ..*p
+                },
+            )
+        };
         match b {
             Block::Title { text } => s.push_str(&paragraph(
                 text,
@@ -228,6 +252,7 @@ pub fn blocks_xml(blocks: &[Block]) -> String {
                     indent_chars: 0,
                     jc: "center",
                     outline: Some(0),
+                    page_break_before: false,
                 },
             )),
             Block::Subtitle { text } => s.push_str(&paragraph(
@@ -241,6 +266,7 @@ pub fn blocks_xml(blocks: &[Block]) -> String {
                     indent_chars: 0,
                     jc: "center",
                     outline: None,
+                    page_break_before: false,
                 },
             )),
             Block::Heading { level, text } => s.push_str(&paragraph(
@@ -265,8 +291,44 @@ pub fn blocks_xml(blocks: &[Block]) -> String {
                     ..body_para()
                 },
             )),
-            Block::Table { table } => s.push_str(&table_xml(table)),
-            Block::PageBreak => s.push_str(r#"<w:p><w:r><w:br w:type="page"/></w:r></w:p>"#),
+            Block::Table { table } => {
+                if brk {
+                    s.push_str(PAGE_BREAK);
+                }
+                s.push_str(&table_xml(table))
+            }
+            Block::Addressee { text } => s.push_str(&paragraph(
+                text,
+                &BODY,
+                &Para {
+                    indent_chars: 0,
+                    jc: "left",
+                    ..body_para()
+                },
+            )),
+            // GB/T 9704: the 落款 right-aligned (here four characters in from
+            // the right edge), three blank lines above for the seal.
+            Block::Signature { lines } => {
+                for (n, line) in lines.iter().enumerate() {
+                    s.push_str(&paragraph(
+                        line,
+                        &BODY,
+                        &Para {
+                            before: if n == 0 { 3 * LINE } else { 0 },
+                            indent_chars: 0,
+                            jc: "right",
+                            ..body_para()
+                        },
+                    ));
+                }
+            }
+            Block::PageBreak => {
+                if i + 1 < blocks.len() && !matches!(blocks[i + 1], Block::PageBreak) {
+                    break_next = true;
+                } else {
+                    s.push_str(PAGE_BREAK);
+                }
+            }
         }
     }
     s
@@ -284,6 +346,7 @@ fn cell_para(text: &str, font: &Font, jc: &'static str) -> String {
             indent_chars: 0,
             jc,
             outline: None,
+            page_break_before: false,
         },
     )
 }

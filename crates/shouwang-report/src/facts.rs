@@ -66,6 +66,12 @@ impl Period {
     pub fn zh(&self) -> String {
         format!("{}至{}", date_zh(self.from), date_zh(self.to))
     }
+
+    /// "2026-01-01 00:00 至 2026-03-31 24:00（北京时间）": the period to
+    /// the minute, as the evidence says what it counted.
+    pub fn when_zh(&self) -> String {
+        format!("{} 00:00 至 {} 24:00（北京时间）", self.from, self.to)
+    }
 }
 
 /// "2026年1月1日".
@@ -100,7 +106,11 @@ pub struct Evidence {
     /// The figure's key.
     pub figure: String,
     pub label: String,
-    /// The query in words: which table, which kinds or checks, which period.
+    /// What was counted, in plain Chinese (which check, which records,
+    /// which period): the report's appendix shows this.
+    #[serde(default)]
+    pub basis: String,
+    /// The same in the store's terms: which table, kinds or checks, period.
     pub query: String,
     /// How many records the figure rests on.
     pub count: u64,
@@ -237,6 +247,18 @@ pub struct DeadlineRow {
     pub state_zh: String,
 }
 
+impl DeadlineRow {
+    /// Reported within its time limit.
+    pub fn met(&self) -> bool {
+        self.state == "met"
+    }
+
+    /// Reported late, or not reported and overdue.
+    pub fn missed(&self) -> bool {
+        matches!(self.state.as_str(), "met-late" | "overdue")
+    }
+}
+
 /// One incident in the 自查报告.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IncidentRow {
@@ -247,6 +269,12 @@ pub struct IncidentRow {
     pub status: String,
     pub discovered_at: DateTime<Utc>,
     pub handling_ended_at: Option<DateTime<Utc>>,
+    /// Counted among the incidents that must be reported.
+    #[serde(default)]
+    pub reportable: bool,
+    /// Counted among the incidents handled (恢复 or 关闭).
+    #[serde(default)]
+    pub handled: bool,
     pub deadlines: Vec<DeadlineRow>,
 }
 

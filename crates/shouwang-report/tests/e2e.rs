@@ -23,6 +23,8 @@ use shouwang_store::{AuditKey, IncidentBatch, Incidents, Members, SqliteStore, S
 fn unit() -> UnitProfile {
     UnitProfile {
         name: "某某县教育局".into(),
+        recipient: "县委网信办".into(),
+        next_plan: "一、完成剩余主机的补丁更新。\n二、组织一次应急演练。".into(),
         leading_group: vec![
             Person {
                 name: "王局长".into(),
@@ -382,6 +384,22 @@ fn selfcheck_facts_are_the_measured_figures() {
             .unwrap_or_else(|| panic!("no evidence for {}", x.key));
         assert!(e.samples.len() <= 5);
         assert!(!e.query.is_empty());
+        // The appendix says what was counted in words, and a row that
+        // counts nothing names no records.
+        assert!(
+            !e.basis.is_empty() && !e.basis.contains("表中") && !e.basis.contains("details."),
+            "{}: {}",
+            x.key,
+            e.basis
+        );
+        if e.count == 0 && e.record != "asset" && e.record != "file" {
+            assert!(
+                e.samples.is_empty(),
+                "{} counts 0 but names {:?}",
+                x.key,
+                e.samples
+            );
+        }
     }
     let restore = facts
         .evidence
@@ -493,8 +511,44 @@ fn documents_convert_to_pdf_with_the_figures_and_no_placeholders() {
     assert!(s.contains("网站可用率90%"), "{text}");
     assert!(s.contains("按时报告") || s.contains("待报告") || s.contains("已逾期"));
     assert!(s.contains("（填报）") && s.contains("（实测）"));
-    assert!(s.contains("附件：数据来源"));
+    assert!(s.contains("附件1：数据来源"));
+    // No page holds only its page number (a page break after a full page
+    // used to leave one).
+    let pages: Vec<&str> = text
+        .split('\u{c}')
+        .filter(|p| !p.trim().is_empty())
+        .collect();
+    for (n, page) in pages.iter().enumerate() {
+        let words: String = squash(page)
+            .chars()
+            .filter(|c| !c.is_ascii_digit() && *c != '—')
+            .collect();
+        assert!(!words.is_empty(), "page {} of the 自查报告 is blank", n + 1);
+    }
     assert!(!text.contains("{{") && !text.contains("}}"), "{text}");
+    // A document to hand in: addressed, a remediation table with room for
+    // who and by when, the next steps, and evidence in plain words.
+    assert!(s.contains("县委网信办："), "{text}");
+    assert!(
+        s.contains("责任人") && s.contains("整改时限") && s.contains("待整改"),
+        "{text}"
+    );
+    assert!(
+        s.contains("下一步工作计划") && s.contains("组织一次应急演练"),
+        "{text}"
+    );
+    for db_speak in [
+        "events表中",
+        "findings表中",
+        "incidents表中",
+        "details.",
+        "kind为",
+    ] {
+        assert!(
+            !s.contains(db_speak),
+            "the report speaks database: {db_speak}"
+        );
+    }
 
     let t = squash(&pdf_text(&out.path().join("template.pdf")));
     assert!(

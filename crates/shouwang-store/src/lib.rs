@@ -473,9 +473,16 @@ impl NewAuditEntry {
         target: impl Into<String>,
         details: serde_json::Value,
     ) -> Self {
+        let action = action.into();
+        // Pages show each action by its label: one without a label would
+        // show its dotted name in the Chinese interface.
+        debug_assert!(
+            shouwang_model::audit::action_label(&action).is_some(),
+            "the audit action {action:?} has no label in shouwang_model::audit"
+        );
         NewAuditEntry {
             actor: actor.into(),
-            action: action.into(),
+            action,
             target: target.into(),
             details: details.to_string(),
         }

@@ -31,7 +31,7 @@ impl AsPerson for dyn Store + '_ {
             let out = f(tx)?;
             tx.audit(&NewAuditEntry::new(
                 "tester",
-                "test.change",
+                "unit.profile",
                 "",
                 serde_json::Value::Null,
             ))?;
@@ -940,7 +940,7 @@ fn concurrent_audited_changes_keep_one_chain(h: &Harness) {
                             tx.set_setting(&format!("t{t}"), &serde_json::json!(i))?;
                             tx.audit(&NewAuditEntry::new(
                                 format!("t{t}"),
-                                "setting",
+                                "unit.profile",
                                 format!("t{t}"),
                                 serde_json::json!(i),
                             ))

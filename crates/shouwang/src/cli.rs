@@ -152,6 +152,9 @@ pub enum UserCommand {
     Disable { name: String },
     /// Let a disabled user log in again
     Enable { name: String },
+    /// End a user's login lock (after too many failed logins) without
+    /// changing the password
+    Unlock { name: String },
     /// List the users
     List(JsonArg),
     /// Create an API token for a user (printed only once), or list or

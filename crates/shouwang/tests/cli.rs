@@ -504,3 +504,35 @@ fn api_tokens_are_scoped_listed_and_revoked_from_the_command_line() {
     assert_ne!(run.code, 0, "{run}");
     assert!(run.stderr.contains("no API token with id"), "{run}");
 }
+
+#[test]
+fn enabling_a_locked_user_says_it_is_still_locked_and_unlock_ends_the_lock() {
+    let s = Sandbox::new();
+    let run = s.run(&["user", "add", "alice", "--role", "operator"]);
+    assert_eq!(run.code, 0, "{run}");
+    let until = chrono::Utc::now() + chrono::Duration::minutes(15);
+    let db = rusqlite::Connection::open(s.data.join("shouwang.db")).unwrap();
+    db.execute(
+        "UPDATE users SET failed_logins = 5, locked_until = ?1 WHERE name = 'alice'",
+        [until.timestamp_micros()],
+    )
+    .unwrap();
+    drop(db);
+
+    let run = s.run(&["user", "enable", "alice"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stdout.contains("still locked"), "{run}");
+    assert!(run.stdout.contains("Beijing time"), "{run}");
+    assert!(run.stdout.contains("shouwang user unlock alice"), "{run}");
+
+    let run = s.run(&["user", "unlock", "alice"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stdout.contains("unlocked alice"), "{run}");
+    let users = s.json(&["user", "list", "--json"]);
+    assert_eq!(users[0]["locked_until"], serde_json::Value::Null, "{users}");
+    let run = s.run(&["user", "enable", "alice"]);
+    assert!(!run.stdout.contains("locked"), "{run}");
+    let run = s.run(&["user", "unlock", "nobody"]);
+    assert_eq!(run.code, 2, "{run}");
+    assert!(run.stderr.contains("no user named"), "{run}");
+}

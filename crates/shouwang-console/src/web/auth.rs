@@ -547,9 +547,13 @@ fn refusal_message(lang: &str, outcome: &LoginOutcome, lockout_minutes: i64) -> 
 pub(crate) async fn login(
     State(state): State<AppState>,
     Lang(lang): Lang,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
+    // The address the connection came from (never a header a client can
+    // write): the audit log names it beside every login and failure.
+    let ip = peer.map(|p| p.0.0.ip());
     let expected = cookie(&headers, PRELOGIN_COOKIE).unwrap_or("");
     if expected.is_empty() || !same_secret(&form.csrf, expected) {
         state
@@ -576,7 +580,7 @@ pub(crate) async fn login(
     // it is answered 429 at once instead of holding 19 MiB each.
     let outcome = state
         .hashing
-        .run(move || judge_login(&*store, &name, &password, max_failed, lockout_minutes))
+        .run(move || judge_login(&*store, &name, &password, ip, max_failed, lockout_minutes))
         .await
         .and_then(|r| r.map_err(AppError::from));
     let user = match outcome {
@@ -637,6 +641,7 @@ fn judge_login(
     s: &dyn Store,
     name: &str,
     password: &str,
+    ip: Option<std::net::IpAddr>,
     max_failed: i64,
     lockout_minutes: i64,
 ) -> Result<LoginOutcome, StoreError> {
@@ -660,9 +665,14 @@ fn judge_login(
         let counted = tx.login_failures(&key)?;
         let (failures, lock) = standing(counted.as_ref(), now);
         let fresh = tx.user_by_name(name)?;
-        let mut audit = |action: &str, details: serde_json::Value| {
-            tx.audit(&NewAuditEntry::new(name, action, name, details))
-                .map(drop)
+        let mut audit = |action: &str, facts: serde_json::Value| {
+            tx.audit(&NewAuditEntry::new(
+                name,
+                action,
+                name,
+                with_address(facts, ip),
+            ))
+            .map(drop)
         };
         if let Some(until) = lock {
             audit(
@@ -723,6 +733,18 @@ fn judge_login(
         let user = tx.update_user(fresh.id, &UserChange::LoginSucceeded)?;
         Ok(LoginOutcome::Ok(user))
     })
+}
+
+/// An audit entry's facts with the address the login came from, as `ip`.
+fn with_address(facts: serde_json::Value, ip: Option<std::net::IpAddr>) -> serde_json::Value {
+    let mut map = match facts {
+        serde_json::Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    };
+    if let Some(ip) = ip {
+        map.insert("ip".into(), ip.to_string().into());
+    }
+    serde_json::Value::Object(map)
 }
 
 /// Create a session for `user_id`, dropping `replaces` if given; returns the

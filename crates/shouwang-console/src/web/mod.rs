@@ -2,6 +2,7 @@
 //! headers, authentication, CSRF.
 
 mod api;
+mod audit_details;
 mod auth;
 mod guard;
 mod hosts;

@@ -123,23 +123,28 @@ struct AuditView {
     time: String,
     actor: String,
     action: String,
+    /// The stored dotted name, shown as a tooltip beside the label.
+    code: String,
     target: String,
     details: String,
+    ip: String,
 }
 
 impl AuditView {
-    fn new(e: &AuditEntry) -> Self {
+    fn new(e: &AuditEntry, lang: &str) -> Self {
+        let (details, ip) = super::audit_details::readable(&e.details, lang);
         AuditView {
             seq: e.seq,
             time: fmt_time(e.time),
-            actor: e.actor.clone(),
-            action: e.action.clone(),
+            actor: super::audit_details::actor(&e.actor, lang),
+            action: shouwang_model::audit::action_label(&e.action).map_or_else(
+                || e.action.clone(),
+                |t| if lang == "en" { t.en } else { t.zh },
+            ),
+            code: e.action.clone(),
             target: e.target.clone(),
-            details: if e.details == "null" {
-                String::new()
-            } else {
-                e.details.clone()
-            },
+            details,
+            ip,
         }
     }
 }
@@ -453,7 +458,7 @@ pub(crate) async fn audit(State(state): State<AppState>, auth: Auth) -> Response
         let (rows, verdict) = state
             .db(|s| Ok((s.recent_audit(200)?, s.verify_audit()?)))
             .await?;
-        let rows: Vec<_> = rows.iter().map(AuditView::new).collect();
+        let rows: Vec<_> = rows.iter().map(|e| AuditView::new(e, &auth.lang)).collect();
         Ok(state.renderer.page(
             "audit.html",
             &auth.lang,

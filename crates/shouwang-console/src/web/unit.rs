@@ -148,6 +148,10 @@ pub(crate) struct ProfileForm {
     training: String,
     #[serde(default)]
     drills: String,
+    #[serde(default)]
+    recipient: String,
+    #[serde(default)]
+    next_plan: String,
 }
 
 fn profile_of(f: &ProfileForm) -> Result<UnitProfile, AppError> {
@@ -170,6 +174,8 @@ fn profile_of(f: &ProfileForm) -> Result<UnitProfile, AppError> {
         policies: f.policies.trim().to_string(),
         training: f.training.trim().to_string(),
         drills: f.drills.trim().to_string(),
+        recipient: f.recipient.trim().to_string(),
+        next_plan: f.next_plan.trim().to_string(),
     })
 }
 

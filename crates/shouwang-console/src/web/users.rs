@@ -50,6 +50,7 @@ async fn render(
                 "role": u.role.as_str(),
                 "disabled": u.disabled,
                 "locked": u.locked_until.is_some_and(|t| t > now),
+                "locked_until": u.locked_until.filter(|t| *t > now).map(beijing_minutes),
                 "must_change": u.must_change_password,
                 "created_at": fmt_time(u.created_at),
                 "is_self": u.id == auth.user.id,
@@ -112,7 +113,7 @@ async fn outcome(
                 state,
                 auth,
                 None,
-                Some(e.to_string()),
+                Some(e.text(&auth.lang)),
                 StatusCode::BAD_REQUEST,
             )
             .await
@@ -190,6 +191,7 @@ pub(crate) async fn act(
         .accounts(move |s| match action.as_str() {
             "disable" => accounts::set_disabled(s, &actor, &name, true).map(|_| None),
             "enable" => accounts::set_disabled(s, &actor, &name, false).map(|_| None),
+            "unlock" => accounts::unlock(s, &actor, &name).map(|_| None),
             "passwd" => {
                 let password = accounts::generate_password();
                 accounts::set_password(s, &actor, &name, &password, true)?;
