@@ -45,6 +45,42 @@ const MESSAGES: &[(&str, &str, &str)] = &[
         "Your session has expired; please log in again.",
     ),
     ("dash.title", "安全总览", "Security overview"),
+    (
+        "check.title",
+        "开始使用：五步完成配置",
+        "Getting started: five steps",
+    ),
+    ("check.done", "已完成", "done"),
+    ("check.unit", "填写单位信息", "Fill in the unit profile"),
+    (
+        "check.unit_hint",
+        "单位名称和网络安全员，报告以此署名",
+        "the unit's name and security officer, which reports are signed with",
+    ),
+    ("check.site", "添加网站", "Add a website"),
+    (
+        "check.site_hint",
+        "添加本单位网站，开始定期巡查",
+        "add the unit's website for regular inspection",
+    ),
+    ("check.guard", "开启网页防篡改", "Guard a web root"),
+    (
+        "check.guard_hint",
+        "为网站目录建立基线，篡改后自动恢复",
+        "seal the web root so that tampering is undone",
+    ),
+    ("check.notify", "设置通知渠道", "Set up notifications"),
+    (
+        "check.notify_hint",
+        "企业微信、钉钉、飞书或邮件，发生安全事件时通知值班人员",
+        "WeCom, DingTalk, Feishu or e-mail, to reach whoever is on duty",
+    ),
+    ("check.report", "生成自查报告", "Take a self-check report"),
+    (
+        "check.report_hint",
+        "按实测数据生成网络安全自查报告",
+        "the self-check report from what was measured",
+    ),
     ("dash.open_findings", "未处理问题", "Open findings"),
     (
         "dash.by_sensor",

@@ -1066,3 +1066,101 @@ async fn a_megabyte_long_user_name_is_refused_and_kept_short_in_the_audit_log() 
         last.target.len()
     );
 }
+
+/// Which checklist steps the dashboard shows as done, in order.
+fn steps_done(html: &str) -> Vec<bool> {
+    let Some(list) = html.split("<ol class=\"checklist\">").nth(1) else {
+        return Vec::new();
+    };
+    let list = list.split("</ol>").next().unwrap();
+    list.split("<li class=\"")
+        .skip(1)
+        .map(|li| li.starts_with("done"))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_first_run_checklist_ticks_itself_off_from_what_is_recorded_and_then_goes() {
+    // A channel in the config file counts as set up.
+    let mut duty =
+        shouwang_notify::ChannelConfig::new("值班群", shouwang_notify::ChannelKind::Wecom);
+    duty.key = Some("wecom-key-0123456789".into());
+    let config = ConsoleConfig {
+        notify: shouwang_notify::NotifyConfig {
+            channels: vec![duty],
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let con = spawn(config).await;
+    let c = client();
+    login(&c, &con.base, "admin", ADMIN_PW).await;
+    let (_, html) = page(&c, format!("{}/", con.base)).await;
+    assert!(
+        html.contains("开始使用") && html.contains("填写单位信息"),
+        "{html}"
+    );
+    assert_eq!(steps_done(&html), [false, false, false, true, false]);
+
+    // Done elsewhere (the CLI, the config): the page still sees it.
+    let store = con.store.clone();
+    let data = con.data.clone();
+    tokio::task::spawn_blocking(move || {
+        let profile = shouwang_model::UnitProfile {
+            name: "某某镇人民政府".into(),
+            security_officer: shouwang_model::Person {
+                name: "张三".into(),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        store
+            .audited(|tx| {
+                tx.set_setting(
+                    shouwang_store::UNIT_PROFILE_SETTING,
+                    &serde_json::to_value(&profile).unwrap(),
+                )?;
+                tx.audit(&shouwang_store::NewAuditEntry::new(
+                    "admin",
+                    "unit.profile",
+                    "某某镇人民政府",
+                    serde_json::Value::Null,
+                ))
+            })
+            .unwrap();
+        store
+            .upsert_asset(&shouwang_model::Asset {
+                id: shouwang_model::AssetRef::new(
+                    shouwang_model::AssetKind::Website,
+                    "http://www.example.gov.cn/",
+                ),
+                name: String::new(),
+                details: serde_json::Value::Null,
+            })
+            .unwrap();
+        let www = data.join("www");
+        std::fs::create_dir_all(&www).unwrap();
+        std::fs::write(www.join("index.html"), "<h1>首页</h1>").unwrap();
+        shouwang_guard::GuardDir::open(&data)
+            .unwrap()
+            .seal(&www, &shouwang_guard::SealOptions::default())
+            .unwrap();
+    })
+    .await
+    .unwrap();
+    let (_, html) = page(&c, format!("{}/", con.base)).await;
+    assert_eq!(steps_done(&html), [true, true, true, true, false]);
+
+    // A report taken: every step is done, and the list is gone.
+    con.store
+        .record_action(&shouwang_store::NewAuditEntry::new(
+            "admin",
+            "report.selfcheck",
+            "2026-01-01..2026-03-31",
+            serde_json::Value::Null,
+        ))
+        .unwrap();
+    let (_, html) = page(&c, format!("{}/", con.base)).await;
+    assert!(!html.contains("开始使用"), "{html}");
+    assert!(html.contains("安全总览"));
+}

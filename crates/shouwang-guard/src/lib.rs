@@ -335,6 +335,15 @@ impl GuardDir {
         dirs.into_iter().map(|d| self.load(d)).collect()
     }
 
+    /// How many roots are sealed, without reading their manifests.
+    pub fn sealed_count(&self) -> usize {
+        fs::read_dir(self.dir.join("roots")).map_or(0, |rd| {
+            rd.flatten()
+                .filter(|e| e.path().join("manifest").exists())
+                .count()
+        })
+    }
+
     /// Re-seal only `paths` (relative to or under the root): an operator
     /// approved these changes. Their current state replaces the baseline's.
     pub fn publish(&self, root: &Path, paths: &[PathBuf]) -> Result<Vec<String>> {

@@ -558,6 +558,8 @@ pub trait Store: Aggregates + Incidents + Settings + Send + Sync + std::fmt::Deb
     fn audit_entries(&self, after: i64, limit: usize) -> Result<Vec<AuditEntry>>;
     /// The newest entries, newest first, for display.
     fn recent_audit(&self, limit: usize) -> Result<Vec<AuditEntry>>;
+    /// The newest entry of `action`, if any (has a report been taken?).
+    fn last_audit_of(&self, action: &str) -> Result<Option<AuditEntry>>;
     /// The recorded head of the chain: the last sequence number and hash.
     fn audit_head(&self) -> Result<(i64, String)> {
         let h = self.signed_audit_head()?;

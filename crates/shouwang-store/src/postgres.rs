@@ -496,6 +496,11 @@ impl Store for PostgresStore {
         Ok(rows.iter().map(audit_from_row).collect())
     }
 
+    fn last_audit_of(&self, action: &str) -> Result<Option<AuditEntry>> {
+        let row = self.with(|c| c.query_opt(sql::LAST_AUDIT_OF, &[&action]))?;
+        Ok(row.as_ref().map(audit_from_row))
+    }
+
     fn signed_audit_head(&self) -> Result<crate::AuditHead> {
         self.with(|c| {
             let r = c.query_one(sql::AUDIT_HEAD, &[])?;

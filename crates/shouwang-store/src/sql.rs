@@ -95,6 +95,10 @@ pub(crate) const AUDIT_ENTRIES: &str =
     "SELECT seq, time, actor, action, target, details, prev_hash, hash FROM audit_log
                  WHERE seq > $1 ORDER BY seq LIMIT $2";
 
+pub(crate) const LAST_AUDIT_OF: &str =
+    "SELECT seq, time, actor, action, target, details, prev_hash, hash FROM audit_log
+                    WHERE action = $1 ORDER BY seq DESC LIMIT 1";
+
 pub(crate) const RECENT_AUDIT: &str =
     "SELECT seq, time, actor, action, target, details, prev_hash, hash FROM audit_log
                  ORDER BY seq DESC LIMIT $1";
@@ -323,6 +327,7 @@ mod tests {
         ("API_TOKEN", API_TOKEN),
         ("AUDIT_ENTRIES", AUDIT_ENTRIES),
         ("RECENT_AUDIT", RECENT_AUDIT),
+        ("LAST_AUDIT_OF", LAST_AUDIT_OF),
         ("AUDIT_HEAD", AUDIT_HEAD),
         ("SIGN_AUDIT_HEAD", SIGN_AUDIT_HEAD),
         ("INSERT_TIMELINE", INSERT_TIMELINE),

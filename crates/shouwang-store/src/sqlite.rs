@@ -554,6 +554,14 @@ impl Store for SqliteStore {
         })
     }
 
+    fn last_audit_of(&self, action: &str) -> Result<Option<AuditEntry>> {
+        self.with(|c| {
+            c.prepare_cached(sql::LAST_AUDIT_OF)?
+                .query_row([action], audit_from_row)
+                .optional()
+        })
+    }
+
     fn signed_audit_head(&self) -> Result<crate::AuditHead> {
         self.with(|c| {
             c.query_row(sql::AUDIT_HEAD, [], |r| {

@@ -694,6 +694,9 @@ fn audit_chain_is_intact_after_appends(h: &Harness) {
     let recent = h.store.recent_audit(2).unwrap();
     assert_eq!(recent.iter().map(|e| e.seq).collect::<Vec<_>>(), [5, 4]);
     assert_eq!(recent[1].hash, recent[0].prev_hash);
+    let last = h.store.last_audit_of("finding.status").unwrap().unwrap();
+    assert_eq!((last.seq, last.target.as_str()), (5, "finding/4"));
+    assert!(h.store.last_audit_of("report.selfcheck").unwrap().is_none());
 }
 
 fn audit_detects_an_edited_row(h: &Harness) {

@@ -51,6 +51,17 @@ fn decode_stored(v: Option<serde_json::Value>) -> Result<Vec<ChannelConfig>, App
     }
 }
 
+/// How many channels are configured, the config file's and the stored
+/// ones (a stored list that cannot be read counts none of its own).
+pub(crate) fn channel_count(state: &AppState, s: &dyn shouwang_store::Store) -> usize {
+    let stored = s
+        .setting(STORED_CHANNELS_SETTING)
+        .ok()
+        .and_then(|v| decode_stored(v).ok())
+        .unwrap_or_default();
+    effective(state, &stored).map_or(state.config.notify.channels.len(), |c| c.channels.len())
+}
+
 /// The config file's channels plus the stored ones.
 fn effective(state: &AppState, stored: &[ChannelConfig]) -> Result<NotifyConfig, String> {
     let v = serde_json::to_value(stored).map_err(|e| e.to_string())?;

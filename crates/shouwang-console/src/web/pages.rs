@@ -176,8 +176,9 @@ pub(crate) async fn dashboard(State(state): State<AppState>, auth: Auth) -> Resp
     let r =
         async {
             let st = state.clone();
-            let (counts, events, total_events, location, incidents) = state
+            let (counts, events, total_events, location, incidents, steps) = state
                 .db(move |s| {
+                    let channels = super::notify::channel_count(&st, s);
                     Ok((
                         s.open_finding_counts()?,
                         s.events(&EventFilter {
@@ -187,6 +188,7 @@ pub(crate) async fn dashboard(State(state): State<AppState>, auth: Auth) -> Resp
                         s.event_count()?,
                         format!("{} · {}", s.backend(), s.location()),
                         super::incidents::dashboard_counts(&st, s)?,
+                        super::checklist::steps(&st, s, channels)?,
                     ))
                 })
                 .await?;
@@ -225,6 +227,8 @@ pub(crate) async fn dashboard(State(state): State<AppState>, auth: Auth) -> Resp
                 Some(&auth),
                 serde_json::json!({
                     "nav": "dashboard",
+                    // Shown until every step is done.
+                    "steps": if steps.iter().all(|s| s.done) { Vec::new() } else { steps },
                     "by_severity": by_severity,
                     "severities": severity_options(lang),
                     "by_sensor": by_sensor,
