@@ -3,7 +3,16 @@
 
 use super::*;
 
+/// The name rules compare a file's owner (or group) with. Id 0 is root
+/// whatever the image's passwd or group says: the kernel knows no other
+/// superuser, and an offline image (a container layer, a rescue copy) may
+/// have no `root` line at all, which would otherwise fail every owner check
+/// on root's own files. Other ids take the first name the file gives them,
+/// else the number.
 pub(super) fn name_of(entries: Result<Vec<(String, u32)>, CannotCheck>, id: u32) -> String {
+    if id == 0 {
+        return "root".into();
+    }
     entries
         .ok()
         .and_then(|e| e.into_iter().find(|(_, i)| *i == id).map(|(n, _)| n))
@@ -152,4 +161,22 @@ pub(super) fn exists(root: &Root, paths: &[String]) -> ProbeResult {
         items,
         looked_at: paths.to_vec(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_0_is_root_whatever_the_files_say() {
+        let none: Result<Vec<(String, u32)>, CannotCheck> = Ok(Vec::new());
+        assert_eq!(name_of(none, 0), "root");
+        let unreadable = Err(CannotCheck("/etc/passwd: not found".into()));
+        assert_eq!(name_of(unreadable, 0), "root");
+        let renamed = Ok(vec![("toor".to_string(), 0), ("alice".to_string(), 1000)]);
+        assert_eq!(name_of(renamed, 0), "root");
+        let others = Ok(vec![("alice".to_string(), 1000)]);
+        assert_eq!(name_of(others.clone(), 1000), "alice");
+        assert_eq!(name_of(others, 1001), "1001");
+    }
 }
