@@ -14,6 +14,7 @@ fn run_json(host: &str) -> serde_json::Value {
         "started_at": "2026-11-22T01:00:00Z", "duration_ms": 80, "version": "0.1.0",
         "results": [
             {"id": "acct.pass-max-days", "title": {"zh": "新账户口令最长使用 90 天", "en": "New accounts' passwords expire within 90 days"},
+             "fail_title": {"zh": "新账户口令最长使用期超过 90 天", "en": "New accounts' passwords do not expire within 90 days"},
              "clause": "8.1.4.1 a)", "severity": "medium", "verdict": "fail",
              "summary": "99999 (expected 1..90)", "value": "99999", "expected": "1..90",
              "evidence": [{"file": "/etc/login.defs", "line": 12, "text": "PASS_MAX_DAYS 99999"}],
@@ -60,8 +61,8 @@ async fn hosts_list_and_detail() {
             asset: asset.clone(),
             severity: Severity::Medium,
             title: Text::new(
-                "新账户口令最长使用 90 天",
-                "New accounts' passwords expire within 90 days",
+                "新账户口令最长使用期超过 90 天",
+                "New accounts' passwords do not expire within 90 days",
             ),
             evidence: "/etc/login.defs:12: PASS_MAX_DAYS 99999".into(),
             location: "/etc/login.defs PASS_MAX_DAYS".into(),
@@ -87,6 +88,12 @@ async fn hosts_list_and_detail() {
         "{detail}"
     );
     assert!(detail.contains("设置 PASS_MAX_DAYS 90。"));
+    // The failure is titled with the problem, not with the requirement.
+    assert!(
+        detail.contains("新账户口令最长使用期超过 90 天"),
+        "{detail}"
+    );
+    assert!(!detail.contains("新账户口令最长使用 90 天"), "{detail}");
     // Passed checks are not listed among the failures.
     assert!(!detail.contains("kernel.aslr"));
     // The open finding links to its page.

@@ -48,7 +48,12 @@ impl Verdict {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckResult {
     pub id: String,
+    /// The requirement (安装了防病毒软件).
     pub title: Text,
+    /// The problem a failure is (未安装防病毒软件). Empty in runs recorded
+    /// before rules had one; `shown_title` falls back to the requirement.
+    #[serde(default)]
+    pub fail_title: Text,
     pub clause: String,
     pub severity: Severity,
     pub verdict: Verdict,
@@ -63,6 +68,19 @@ pub struct CheckResult {
     /// Where on the host (stable across runs).
     pub location: String,
     pub fix: crate::rule::Fix,
+}
+
+impl CheckResult {
+    /// The title a reader should see for this result: the problem for a
+    /// failure, the requirement otherwise (a pass, or what could not be
+    /// checked).
+    pub fn shown_title(&self) -> &Text {
+        if self.verdict == Verdict::Fail && !self.fail_title.zh.is_empty() {
+            &self.fail_title
+        } else {
+            &self.title
+        }
+    }
 }
 
 /// Points per severity in a score: a critical failure costs more than a
@@ -142,7 +160,7 @@ impl Run {
         NewFinding {
             asset: self.asset(),
             severity: r.severity,
-            title: r.title.clone(),
+            title: r.shown_title().clone(),
             evidence: format!("{}\n{evidence}", r.summary),
             location: r.location.clone(),
             provenance,
@@ -189,6 +207,7 @@ pub fn evaluate(rule: &Rule, facts: &Facts) -> CheckResult {
     let base = |verdict, summary: String, value, evidence| CheckResult {
         id: rule.id.clone(),
         title: rule.title.clone(),
+        fail_title: rule.problem_title(),
         clause: rule.clause.clone(),
         severity: rule.severity,
         verdict,

@@ -149,7 +149,17 @@ pub(crate) async fn detail(
                     .into_iter()
                     .filter(|r| r["verdict"] != "pass")
                     .map(|mut r| {
-                        let title = r["title"][lang.as_str()].clone();
+                        // A failure shows the problem (未安装防病毒软件);
+                        // what could not be checked, and runs recorded
+                        // before rules had failure titles, the requirement.
+                        let fail_title = r["fail_title"][lang.as_str()]
+                            .as_str()
+                            .filter(|t| !t.is_empty() && r["verdict"] == "fail")
+                            .map(str::to_string);
+                        let title = match fail_title {
+                            Some(t) => serde_json::Value::String(t),
+                            None => r["title"][lang.as_str()].clone(),
+                        };
                         r["title_text"] = title;
                         r
                     })
