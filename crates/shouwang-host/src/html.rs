@@ -66,7 +66,7 @@ td,th{{border:1px solid #ccc;padding:4px 6px;vertical-align:top;text-align:left}
             .evidence
             .iter()
             .take(20)
-            .map(|e| esc(&e.to_string()))
+            .map(|e| esc(&e.shown_in("zh")))
             .collect();
         let fix = match &r.fix.command {
             Some(c) => format!("{}<pre>{}</pre>", esc(&r.fix.zh), esc(c)),
@@ -81,7 +81,7 @@ td,th{{border:1px solid #ccc;padding:4px 6px;vertical-align:top;text-align:left}
             id = esc(&r.id),
             clause = esc(&r.clause),
             sev = r.severity.zh(),
-            summary = esc(&r.summary),
+            summary = esc(r.summary_in("zh")),
             ev = evidence.join("\n"),
         );
     }

@@ -139,6 +139,22 @@ impl Expect {
             Expect::AtMostDistinct(n) => format!("at most {n} distinct"),
         }
     }
+
+    /// The expectation in Chinese.
+    pub fn describe_zh(&self) -> String {
+        match self {
+            Expect::Equals(v) => v.clone(),
+            Expect::OneOf(v) => format!("{} 之一", v.join("、")),
+            Expect::NoneOf(v) | Expect::Deny(v) => format!("不是 {}", v.join("、")),
+            Expect::AtLeast(n) => format!("不少于 {n}"),
+            Expect::AtMost(n) => format!("不超过 {n}"),
+            Expect::Between(a, b) => format!("{a} 至 {b}"),
+            Expect::None => "未发现任何一项".into(),
+            Expect::Some => "至少发现一项".into(),
+            Expect::Allow(v) => format!("仅限 {}", v.join("、")),
+            Expect::AtMostDistinct(n) => format!("不超过 {n} 个"),
+        }
+    }
 }
 
 /// What an unset value means for a rule.
