@@ -437,6 +437,32 @@ fix = { zh = "改", en = "fix" }
     }
 
     #[test]
+    fn a_unit_s_rule_without_a_failure_title_still_names_a_problem() {
+        let text = r#"
+[[rule]]
+id = "acct.my-check"
+title = { zh = "安装了本单位的终端管理软件", en = "The unit's endpoint agent is installed" }
+clause = "8.1.4.5 a)"
+severity = "medium"
+profiles = ["terminal"]
+probe = { type = "packages", names = ["my-agent"] }
+expect = "some"
+fix = { zh = "安装。", en = "Install it." }
+"#;
+        let mut set = RuleSet::default();
+        set.add_file("mine.toml", text, true).unwrap();
+        let t = set.rule("acct.my-check").unwrap().problem_title();
+        assert_eq!(t.zh, "未符合：安装了本单位的终端管理软件");
+        assert_eq!(t.en, "Not met: The unit's endpoint agent is installed");
+        // A built-in rule must say its failure itself.
+        let err = RuleSet::default()
+            .add_file("embedded:x.toml", text, false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("fail_title"), "{err}");
+    }
+
+    #[test]
     fn every_built_in_rule_id_is_in_a_check_family_the_incident_rules_can_name() {
         let set = RuleSet::embedded().unwrap();
         for r in set.rules() {

@@ -598,6 +598,9 @@ fn ledgers_are_an_xlsx_workbook_with_the_records() {
     assert!(strings.contains("/srv/www/portal"));
     assert!(strings.contains("页面中有身份证号"));
     assert!(strings.contains("网页被篡改"));
+    // The host's failures are listed by their problem.
+    assert!(strings.contains("未安装防病毒软件"), "{strings}");
+    assert!(!strings.contains("安装了防病毒软件"), "{strings}");
 }
 
 #[test]
