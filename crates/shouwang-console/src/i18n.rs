@@ -352,6 +352,8 @@ const MESSAGES: &[(&str, &str, &str)] = &[
         "还没有主机自查记录：在主机上运行 shouwang host check。",
         "No host checks yet: run shouwang host check on a host.",
     ),
+    ("hosts.name", "主机名", "Host name"),
+    ("hosts.os_unknown", "未知系统", "unknown system"),
     ("hosts.last_check", "最近检查", "Last check"),
     ("hosts.profile", "检查范围", "Profile"),
     ("hosts.score", "得分", "Score"),

@@ -14,6 +14,7 @@ fn run_json(host: &str) -> serde_json::Value {
         "started_at": "2026-11-22T01:00:00Z", "duration_ms": 80, "version": "0.1.0",
         "results": [
             {"id": "acct.pass-max-days", "title": {"zh": "新账户口令最长使用 90 天", "en": "New accounts' passwords expire within 90 days"},
+             "fail_title": {"zh": "新账户口令最长使用期超过 90 天", "en": "New accounts' passwords do not expire within 90 days"},
              "clause": "8.1.4.1 a)", "severity": "medium", "verdict": "fail",
              "summary": "99999 (expected 1..90)", "value": "99999", "expected": "1..90",
              "evidence": [{"file": "/etc/login.defs", "line": 12, "text": "PASS_MAX_DAYS 99999"}],
@@ -60,8 +61,8 @@ async fn hosts_list_and_detail() {
             asset: asset.clone(),
             severity: Severity::Medium,
             title: Text::new(
-                "新账户口令最长使用 90 天",
-                "New accounts' passwords expire within 90 days",
+                "新账户口令最长使用期超过 90 天",
+                "New accounts' passwords do not expire within 90 days",
             ),
             evidence: "/etc/login.defs:12: PASS_MAX_DAYS 99999".into(),
             location: "/etc/login.defs PASS_MAX_DAYS".into(),
@@ -83,10 +84,16 @@ async fn hosts_list_and_detail() {
     assert!(detail.contains("Kylin V10 (SP1)"), "{detail}");
     assert!(detail.contains("身份鉴别"));
     assert!(
-        detail.contains("login.defs:12: PASS_MAX_DAYS 99999"),
+        detail.contains("login.defs:12: <code>PASS_MAX_DAYS 99999</code>"),
         "{detail}"
     );
     assert!(detail.contains("设置 PASS_MAX_DAYS 90。"));
+    // The failure is titled with the problem, not with the requirement.
+    assert!(
+        detail.contains("新账户口令最长使用期超过 90 天"),
+        "{detail}"
+    );
+    assert!(!detail.contains("新账户口令最长使用 90 天"), "{detail}");
     // Passed checks are not listed among the failures.
     assert!(!detail.contains("kernel.aslr"));
     // The open finding links to its page.
@@ -128,4 +135,153 @@ async fn a_host_checked_long_before_thousands_of_other_runs_is_still_listed() {
     let list = page(&c, format!("{}/hosts", con.base)).await.1;
     assert!(list.contains("/hosts/quiet-pc"), "{list}");
     assert!(list.contains("/hosts/busy-pc"), "{list}");
+}
+
+/// `s` without each stretch from `open` to the next `close`.
+fn drop_between(s: &str, open: &str, close: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find(open) {
+        out.push_str(&rest[..i]);
+        out.push(' ');
+        rest = match rest[i..].find(close) {
+            Some(j) => &rest[i + j + close.len()..],
+            None => "",
+        };
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Runs of two or more English words in a page's visible text, leaving out
+/// what is code (`<code>`, `<pre>`, rule ids in `<small>`), tags, and the
+/// page's language switch. Paths, ids and numbers are not words.
+fn english_runs(html: &str) -> Vec<String> {
+    let mut rest = html.to_string();
+    for (open, close) in [
+        ("<code", "</code>"),
+        ("<pre", "</pre>"),
+        ("<small", "</small>"),
+        // The switch to English is in English on purpose.
+        ("<a href=\"/lang/", "</a>"),
+        ("<script", "</script>"),
+        ("<style", "</style>"),
+    ] {
+        rest = drop_between(&rest, open, close);
+    }
+    let mut visible = String::new();
+    let mut in_tag = false;
+    for c in rest.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                // A tag ends a run: words either side are not one phrase.
+                in_tag = false;
+                visible.push_str(" | ");
+            }
+            _ if !in_tag => visible.push(c),
+            _ => {}
+        }
+    }
+    let is_word = |t: &str| {
+        let t = t.trim_matches(|c: char| ",.;:()（）「」!?'\"".contains(c));
+        t.len() >= 2 && t.chars().all(|c| c.is_ascii_alphabetic())
+    };
+    let mut runs = Vec::new();
+    let mut run: Vec<&str> = Vec::new();
+    for token in visible.split_whitespace() {
+        if is_word(token) {
+            run.push(token);
+        } else {
+            if run.len() >= 2 {
+                runs.push(run.join(" "));
+            }
+            run.clear();
+        }
+    }
+    if run.len() >= 2 {
+        runs.push(run.join(" "));
+    }
+    runs
+}
+
+/// A real run (a crafted host with no antivirus, root allowed over SSH,
+/// passwords that never expire) shown in Chinese: severities, summaries,
+/// evidence notes and headings are Chinese, failures are titled with the
+/// problem.
+#[tokio::test]
+async fn host_pages_in_chinese_have_no_english() {
+    let con = spawn(ConsoleConfig::default()).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("image");
+    let write = |p: &str, text: &str| {
+        let path = root.join(p);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write("etc/hostname", "office-pc-02\n");
+    write("etc/ssh/sshd_config", "PermitRootLogin yes\n");
+    write("etc/login.defs", "PASS_MAX_DAYS 99999\n");
+    write(
+        "etc/passwd",
+        "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n",
+    );
+    write(
+        "var/lib/dpkg/status",
+        "Package: bash\nStatus: install ok installed\nVersion: 5.2-1\n\n",
+    );
+    let rules = shouwang_host::RuleSet::embedded().unwrap();
+    let profile = rules.profile("dengbao2").unwrap();
+    let run = shouwang_host::run(&shouwang_host::Root::offline(&root), "dengbao2", &profile);
+    assert!(run.count(shouwang_host::Verdict::Fail) > 0);
+    assert!(run.count(shouwang_host::Verdict::CannotCheck) > 0);
+    let dir = tmp.path().join("host-runs/office-pc-02");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("run.json");
+    std::fs::write(&file, serde_json::to_vec(&run).unwrap()).unwrap();
+    con.store.record_findings(&run.findings()).unwrap();
+    con.store
+        .record_events(&[NewEvent {
+            time: chrono::Utc::now(),
+            kind: "host.check.completed".into(),
+            asset: run.asset(),
+            severity: Severity::High,
+            summary: "主机自查".into(),
+            details: serde_json::json!({"profile": "dengbao2", "score": run.overall.score,
+                "pass": 1, "fail": 1, "cannot_check": 1, "resolved": 0,
+                "run_file": file.display().to_string()}),
+            provenance: Provenance::now("host", "profile:dengbao2", "/"),
+        }])
+        .unwrap();
+
+    let c = logged_in(&con.base, "admin", ADMIN_PW).await;
+    let list = page(&c, format!("{}/hosts", con.base)).await.1;
+    assert!(
+        list.contains("主机名") && !list.contains("用户名"),
+        "{list}"
+    );
+    let detail = page(&c, format!("{}/hosts/office-pc-02", con.base)).await.1;
+    assert!(detail.contains("未安装防病毒软件"), "{detail}");
+    assert!(detail.contains("允许 root 远程登录"), "{detail}");
+    assert!(
+        detail.contains(r#"sev-high">高<"#) && detail.contains(r#"sev-medium">中<"#),
+        "{detail}"
+    );
+    for leak in [
+        ">high<",
+        ">medium<",
+        ">low<",
+        "none found",
+        "looked at",
+        "expected",
+        "could not check",
+    ] {
+        assert!(!detail.contains(leak), "{leak:?} on the page");
+    }
+    let findings = page(&c, format!("{}/findings", con.base)).await.1;
+    assert!(findings.contains("未安装防病毒软件"), "{findings}");
+    for (name, html) in [("hosts", &list), ("host", &detail), ("findings", &findings)] {
+        let runs = english_runs(html);
+        assert!(runs.is_empty(), "English on the {name} page: {runs:#?}");
+    }
 }

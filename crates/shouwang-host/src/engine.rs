@@ -48,13 +48,22 @@ impl Verdict {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckResult {
     pub id: String,
+    /// The requirement (安装了防病毒软件).
     pub title: Text,
+    /// The problem a failure is (未安装防病毒软件). Empty in runs recorded
+    /// before rules had one; `shown_title` falls back to the requirement.
+    #[serde(default)]
+    pub fail_title: Text,
     pub clause: String,
     pub severity: Severity,
     pub verdict: Verdict,
     /// One line: what was seen against what was expected, or why the
     /// check could not run.
     pub summary: String,
+    /// The same in Chinese. Empty in runs recorded before it was kept;
+    /// `summary_in` falls back to `summary`.
+    #[serde(default)]
+    pub summary_zh: String,
     /// The value seen, for single-value probes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
@@ -63,6 +72,28 @@ pub struct CheckResult {
     /// Where on the host (stable across runs).
     pub location: String,
     pub fix: crate::rule::Fix,
+}
+
+impl CheckResult {
+    /// The summary in `lang` ("zh" or "en").
+    pub fn summary_in(&self, lang: &str) -> &str {
+        if lang == "en" || self.summary_zh.is_empty() {
+            &self.summary
+        } else {
+            &self.summary_zh
+        }
+    }
+
+    /// The title a reader should see for this result: the problem for a
+    /// failure, the requirement otherwise (a pass, or what could not be
+    /// checked).
+    pub fn shown_title(&self) -> &Text {
+        if self.verdict == Verdict::Fail && !self.fail_title.zh.is_empty() {
+            &self.fail_title
+        } else {
+            &self.title
+        }
+    }
 }
 
 /// Points per severity in a score: a critical failure costs more than a
@@ -134,7 +165,9 @@ impl Run {
             .evidence
             .iter()
             .take(20)
-            .map(|e| e.to_string())
+            // Findings are read in Chinese (the console's default, the
+            // 自查报告, the 台账).
+            .map(|e| e.shown_in("zh"))
             .collect::<Vec<_>>()
             .join("\n");
         let mut provenance = Provenance::now(SENSOR, &r.id, &self.root);
@@ -142,8 +175,8 @@ impl Run {
         NewFinding {
             asset: self.asset(),
             severity: r.severity,
-            title: r.title.clone(),
-            evidence: format!("{}\n{evidence}", r.summary),
+            title: r.shown_title().clone(),
+            evidence: format!("{}\n{evidence}", r.summary_in("zh")),
             location: r.location.clone(),
             provenance,
         }
@@ -186,13 +219,15 @@ pub fn run_at(root: &Root, profile: &str, rules: &[&Rule], now: SystemTime) -> R
 
 /// Run one rule.
 pub fn evaluate(rule: &Rule, facts: &Facts) -> CheckResult {
-    let base = |verdict, summary: String, value, evidence| CheckResult {
+    let base = |verdict, summary: Text, value, evidence| CheckResult {
         id: rule.id.clone(),
         title: rule.title.clone(),
+        fail_title: rule.problem_title(),
         clause: rule.clause.clone(),
         severity: rule.severity,
         verdict,
-        summary,
+        summary: summary.en,
+        summary_zh: summary.zh,
         value,
         expected: rule.expect.describe(),
         evidence,
@@ -202,7 +237,10 @@ pub fn evaluate(rule: &Rule, facts: &Facts) -> CheckResult {
     match probe::run(&rule.probe, facts) {
         Err(e) => base(
             Verdict::CannotCheck,
-            format!("could not check: {e}"),
+            Text::new(
+                format!("无法检查：{}", e.zh),
+                format!("could not check: {}", e.en),
+            ),
             None,
             Vec::new(),
         ),
@@ -213,7 +251,7 @@ pub fn evaluate(rule: &Rule, facts: &Facts) -> CheckResult {
     }
 }
 
-type Judged = (Verdict, String, Option<String>, Vec<Evidence>);
+type Judged = (Verdict, Text, Option<String>, Vec<Evidence>);
 
 fn judge(rule: &Rule, obs: Observation) -> Judged {
     match obs {
@@ -242,49 +280,67 @@ fn judge(rule: &Rule, obs: Observation) -> Judged {
                 }
                 _ => unreachable!("validated at load: item probes take item expectations"),
             };
-            let looked = looked_at.join(", ");
+            let none_found = || {
+                Text::new(
+                    format!("未发现（查看了 {}）", looked_at.join("、")),
+                    format!("none found (looked at {})", looked_at.join(", ")),
+                )
+            };
             if rule.expect == Expect::Some {
                 if items.is_empty() {
                     let ev = looked_at
                         .iter()
-                        .map(|l| Evidence::new(l.clone(), None, "nothing found"))
+                        .map(|l| Evidence::note(l.clone(), None, "nothing found", "未发现"))
                         .collect();
-                    return (
-                        Verdict::Fail,
-                        format!("none found (looked at {looked})"),
-                        None,
-                        ev,
-                    );
+                    return (Verdict::Fail, none_found(), None, ev);
                 }
                 let names: Vec<&str> = items.iter().map(|i| i.name.as_str()).collect();
                 let ev = items.iter().map(|i| i.evidence.clone()).collect();
                 return (
                     Verdict::Pass,
-                    format!("found: {}", names.join(", ")),
+                    Text::new(
+                        format!("发现：{}", names.join("、")),
+                        format!("found: {}", names.join(", ")),
+                    ),
                     None,
                     ev,
                 );
             }
             if offending.is_empty() {
                 let what = if items.is_empty() {
-                    format!("none found (looked at {looked})")
+                    none_found()
                 } else {
-                    format!("{} found, all allowed", items.len())
+                    Text::new(
+                        format!("发现 {} 项，均在允许范围内", items.len()),
+                        format!("{} found, all allowed", items.len()),
+                    )
                 };
                 let ev = items.iter().map(|i| i.evidence.clone()).collect();
                 (Verdict::Pass, what, None, ev)
             } else {
                 let names: Vec<&str> = offending.iter().take(10).map(|i| i.name.as_str()).collect();
                 let more = offending.len().saturating_sub(10);
-                let summary = format!(
-                    "{} found: {}{}",
-                    offending.len(),
-                    names.join(", "),
-                    if more > 0 {
-                        format!(" and {more} more")
-                    } else {
-                        String::new()
-                    }
+                let summary = Text::new(
+                    format!(
+                        "发现 {} 项：{}{}",
+                        offending.len(),
+                        names.join("、"),
+                        if more > 0 {
+                            format!(" 等（另有 {more} 项）")
+                        } else {
+                            String::new()
+                        }
+                    ),
+                    format!(
+                        "{} found: {}{}",
+                        offending.len(),
+                        names.join(", "),
+                        if more > 0 {
+                            format!(" and {more} more")
+                        } else {
+                            String::new()
+                        }
+                    ),
                 );
                 let ev = offending.iter().map(|i| i.evidence.clone()).collect();
                 (Verdict::Fail, summary, None, ev)
@@ -298,6 +354,7 @@ fn judge_value(rule: &Rule, value: Option<String>, mut evidence: Vec<Evidence>) 
         (Some(v), _) => v,
         (None, Some(d)) => {
             for e in &mut evidence {
+                e.zh = format!("{}；按默认值 {d}", e.text_in("zh"));
                 e.text = format!("{}; the default {d} applies", e.text);
             }
             d.clone()
@@ -307,14 +364,27 @@ fn judge_value(rule: &Rule, value: Option<String>, mut evidence: Vec<Evidence>) 
                 Unset::Fail => Verdict::Fail,
                 Unset::Pass => Verdict::Pass,
             };
-            let summary = format!("not set (expected {})", rule.expect.describe());
+            let summary = Text::new(
+                format!("未设置（应为 {}）", rule.expect.describe_zh()),
+                format!("not set (expected {})", rule.expect.describe()),
+            );
             return (verdict, summary, None, evidence);
         }
     };
     let ci = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
-    let number = || -> Result<i64, String> {
-        parse_number(&value)
-            .ok_or_else(|| format!("could not check: the value {value:?} is not a number"))
+    let number = || -> Result<i64, Text> {
+        parse_number(&value).ok_or_else(|| {
+            Text::new(
+                format!("无法检查：取值 {value:?} 不是数字"),
+                format!("could not check: the value {value:?} is not a number"),
+            )
+        })
+    };
+    let seen = |value: &str| {
+        Text::new(
+            format!("{value}（应为 {}）", rule.expect.describe_zh()),
+            format!("{value} (expected {})", rule.expect.describe()),
+        )
     };
     let ok = match &rule.expect {
         Expect::Equals(e) => Ok(ci(&value, e)),
@@ -332,18 +402,8 @@ fn judge_value(rule: &Rule, value: Option<String>, mut evidence: Vec<Evidence>) 
         }
     };
     match ok {
-        Ok(true) => (
-            Verdict::Pass,
-            format!("{value} (expected {})", rule.expect.describe()),
-            Some(value),
-            evidence,
-        ),
-        Ok(false) => (
-            Verdict::Fail,
-            format!("{value} (expected {})", rule.expect.describe()),
-            Some(value),
-            evidence,
-        ),
+        Ok(true) => (Verdict::Pass, seen(&value), Some(value), evidence),
+        Ok(false) => (Verdict::Fail, seen(&value), Some(value), evidence),
         Err(why) => (Verdict::CannotCheck, why, Some(value), evidence),
     }
 }

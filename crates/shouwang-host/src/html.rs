@@ -66,7 +66,7 @@ td,th{{border:1px solid #ccc;padding:4px 6px;vertical-align:top;text-align:left}
             .evidence
             .iter()
             .take(20)
-            .map(|e| esc(&e.to_string()))
+            .map(|e| esc(&e.shown_in("zh")))
             .collect();
         let fix = match &r.fix.command {
             Some(c) => format!("{}<pre>{}</pre>", esc(&r.fix.zh), esc(c)),
@@ -77,11 +77,11 @@ td,th{{border:1px solid #ccc;padding:4px 6px;vertical-align:top;text-align:left}
             "<tr><td class=\"{cls}\">{zh}</td><td>{title}<br><small>{id}</small></td><td>{clause}</td><td>{sev}</td><td>{summary}<pre>{ev}</pre></td><td>{fix}</td></tr>",
             cls = r.verdict.as_str(),
             zh = r.verdict.zh(),
-            title = esc(&r.title.zh),
+            title = esc(&r.shown_title().zh),
             id = esc(&r.id),
             clause = esc(&r.clause),
             sev = r.severity.zh(),
-            summary = esc(&r.summary),
+            summary = esc(r.summary_in("zh")),
             ev = evidence.join("\n"),
         );
     }

@@ -24,6 +24,16 @@ pub enum ReadError {
 }
 
 impl ReadError {
+    /// The reason in Chinese, for the console and reports.
+    pub fn zh(&self) -> String {
+        match self {
+            ReadError::NotFound { path } => format!("{path} 不存在"),
+            ReadError::Denied { path } => format!("无权读取 {path}（请以 root 运行）"),
+            ReadError::NotText { path, detail } => format!("{path} 不是文本文件（{detail}）"),
+            ReadError::Io { path, detail } => format!("无法读取 {path}：{detail}"),
+        }
+    }
+
     pub fn is_not_found(&self) -> bool {
         matches!(self, ReadError::NotFound { .. })
     }

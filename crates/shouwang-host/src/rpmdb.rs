@@ -36,11 +36,17 @@ pub fn read(root: &Root) -> Result<PackageDb, CannotCheck> {
             &uri,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI,
         )
-        .map_err(|e| CannotCheck(format!("cannot open the rpm database {path}: {e}")))?;
+        .map_err(|e| {
+            CannotCheck::new(
+                format!("cannot open the rpm database {path}: {e}"),
+                format!("无法打开 rpm 数据库 {path}：{e}"),
+            )
+        })?;
         let damaged = |e: rusqlite::Error| {
-            CannotCheck(format!(
-                "the rpm database {path} is damaged or not readable: {e}"
-            ))
+            CannotCheck::new(
+                format!("the rpm database {path} is damaged or not readable: {e}"),
+                format!("rpm 数据库 {path} 已损坏或无法读取：{e}"),
+            )
         };
         let mut stmt = conn
             .prepare("SELECT hnum, blob FROM Packages")
@@ -52,21 +58,28 @@ pub fn read(root: &Root) -> Result<PackageDb, CannotCheck> {
         for row in rows {
             let (hnum, blob) = row.map_err(damaged)?;
             let p = header(&blob).ok_or_else(|| {
-                CannotCheck(format!(
-                    "the rpm database {path} is damaged: header {hnum} cannot be parsed"
-                ))
+                CannotCheck::new(
+                    format!("the rpm database {path} is damaged: header {hnum} cannot be parsed"),
+                    format!("rpm 数据库 {path} 已损坏：第 {hnum} 个头部无法解析"),
+                )
             })?;
             packages.push(p);
         }
         return Ok(PackageDb { source, packages });
     }
     if let Some(p) = BDB_PATHS.iter().find(|p| root.exists(p)) {
-        return Err(CannotCheck(format!(
-            "{p} is a Berkeley DB rpm database, which this version does not read (rpm < 4.16); run `rpmdb --rebuilddb` on rpm ≥ 4.16 or check packages with `rpm -qa`"
-        )));
+        return Err(CannotCheck::new(
+            format!(
+                "{p} is a Berkeley DB rpm database, which this version does not read (rpm < 4.16); run `rpmdb --rebuilddb` on rpm ≥ 4.16 or check packages with `rpm -qa`"
+            ),
+            format!(
+                "{p} 是 Berkeley DB 格式的 rpm 数据库（rpm 低于 4.16），本版本不能读取；请在 rpm 4.16 及以上运行 rpmdb --rebuilddb，或用 rpm -qa 检查软件包"
+            ),
+        ));
     }
-    Err(CannotCheck(
-        "no package database: neither /var/lib/dpkg/status nor an rpm database exists".into(),
+    Err(CannotCheck::new(
+        "no package database: neither /var/lib/dpkg/status nor an rpm database exists",
+        "没有软件包数据库：/var/lib/dpkg/status 与 rpm 数据库均不存在",
     ))
 }
 

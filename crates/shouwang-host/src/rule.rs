@@ -32,7 +32,14 @@ pub const EMBEDDED: &[(&str, &str)] = &[
 pub struct Rule {
     /// Stable, dotted: `ssh.permit-root-login`. Findings are keyed by it.
     pub id: String,
+    /// The requirement, as the rule is described (安装了防病毒软件).
     pub title: Text,
+    /// The problem a failure is, as a finding is titled (未安装防病毒软件):
+    /// a finding that repeats the requirement reads as if all were well.
+    /// Every built-in rule has one; a unit's own rule without one gets
+    /// "未符合：" before its requirement (`problem_title`).
+    #[serde(default)]
+    pub fail_title: Option<Text>,
     /// The GB/T 22239-2019 (等保2.0) clause, numbered as at level 3
     /// (安全计算环境 8.1.4.x, 安全区域边界 8.1.3.x), e.g. `8.1.4.1 a)`.
     pub clause: String,
@@ -52,6 +59,16 @@ pub struct Rule {
     #[serde(default)]
     pub default: Option<String>,
     pub fix: Fix,
+}
+
+impl Rule {
+    /// The title of a failure of this rule.
+    pub fn problem_title(&self) -> Text {
+        self.fail_title.clone().unwrap_or_else(|| Text {
+            zh: format!("未符合：{}", self.title.zh),
+            en: format!("Not met: {}", self.title.en),
+        })
+    }
 }
 
 /// The operating systems rules are written for. Windows probes (registry
@@ -120,6 +137,22 @@ impl Expect {
             Expect::Allow(v) => format!("only {}", v.join(", ")),
             Expect::Deny(v) => format!("none of {}", v.join(", ")),
             Expect::AtMostDistinct(n) => format!("at most {n} distinct"),
+        }
+    }
+
+    /// The expectation in Chinese.
+    pub fn describe_zh(&self) -> String {
+        match self {
+            Expect::Equals(v) => v.clone(),
+            Expect::OneOf(v) => format!("{} 之一", v.join("、")),
+            Expect::NoneOf(v) | Expect::Deny(v) => format!("不是 {}", v.join("、")),
+            Expect::AtLeast(n) => format!("不少于 {n}"),
+            Expect::AtMost(n) => format!("不超过 {n}"),
+            Expect::Between(a, b) => format!("{a} 至 {b}"),
+            Expect::None => "未发现任何一项".into(),
+            Expect::Some => "至少发现一项".into(),
+            Expect::Allow(v) => format!("仅限 {}", v.join("、")),
+            Expect::AtMostDistinct(n) => format!("不超过 {n} 个"),
         }
     }
 }
@@ -241,7 +274,7 @@ impl RuleSet {
             detail: e.to_string(),
         })?;
         for rule in parsed.rule {
-            validate(&rule).map_err(|detail| RuleError::Invalid {
+            validate(&rule, !replace).map_err(|detail| RuleError::Invalid {
                 file: file.to_string(),
                 id: rule.id.clone(),
                 detail,
@@ -305,12 +338,21 @@ impl RuleSet {
     }
 }
 
-fn validate(rule: &Rule) -> Result<(), String> {
+/// `built_in`: the rules compiled in must state their failure; a unit's
+/// own may leave it to the default.
+fn validate(rule: &Rule, built_in: bool) -> Result<(), String> {
     if rule.id.is_empty() || rule.id.contains(char::is_whitespace) {
         return Err("the id must be non-empty and without spaces".into());
     }
     if rule.title.zh.is_empty() || rule.title.en.is_empty() {
         return Err("title needs both zh and en".into());
+    }
+    match &rule.fail_title {
+        Some(t) if t.zh.is_empty() || t.en.is_empty() => {
+            return Err("fail_title needs both zh and en".into());
+        }
+        None if built_in => return Err("a built-in rule needs a fail_title".into()),
+        _ => {}
     }
     if rule.fix.zh.is_empty() || rule.fix.en.is_empty() {
         return Err("fix needs both zh and en".into());
@@ -392,6 +434,32 @@ fix = { zh = "改", en = "fix" }
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("bad.toml"), "{err}");
+    }
+
+    #[test]
+    fn a_unit_s_rule_without_a_failure_title_still_names_a_problem() {
+        let text = r#"
+[[rule]]
+id = "acct.my-check"
+title = { zh = "安装了本单位的终端管理软件", en = "The unit's endpoint agent is installed" }
+clause = "8.1.4.5 a)"
+severity = "medium"
+profiles = ["terminal"]
+probe = { type = "packages", names = ["my-agent"] }
+expect = "some"
+fix = { zh = "安装。", en = "Install it." }
+"#;
+        let mut set = RuleSet::default();
+        set.add_file("mine.toml", text, true).unwrap();
+        let t = set.rule("acct.my-check").unwrap().problem_title();
+        assert_eq!(t.zh, "未符合：安装了本单位的终端管理软件");
+        assert_eq!(t.en, "Not met: The unit's endpoint agent is installed");
+        // A built-in rule must say its failure itself.
+        let err = RuleSet::default()
+            .add_file("embedded:x.toml", text, false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("fail_title"), "{err}");
     }
 
     #[test]

@@ -35,7 +35,7 @@ pub fn run(run: &Run, recorded: Option<Recorded<'_>>) -> String {
                 format!("{} {}", r.verdict.as_str(), r.verdict.zh()),
                 r.severity.zh().to_string(),
                 r.id.clone(),
-                r.title.zh.clone(),
+                r.shown_title().zh.clone(),
                 shorten(&r.summary, 89),
             ]
         })
@@ -57,7 +57,12 @@ fn failures(rows: &[&CheckResult]) -> String {
     }
     let mut out = String::from("Evidence and fixes 证据与整改:\n");
     for r in failed {
-        out.push_str(&format!("\n[{}] {} ({})\n", r.id, r.title.zh, r.clause));
+        out.push_str(&format!(
+            "\n[{}] {} ({})\n",
+            r.id,
+            r.shown_title().zh,
+            r.clause
+        ));
         for e in r.evidence.iter().take(5) {
             out.push_str(&format!("  {}\n", shorten(&e.to_string(), 159)));
         }

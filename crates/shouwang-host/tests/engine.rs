@@ -133,3 +133,71 @@ fn the_html_report_escapes_what_it_shows() {
     assert!(!html.contains("<script>"));
     assert!(html.contains("身份鉴别"));
 }
+
+/// An offline image whose passwd and group have no `root` line (a trimmed
+/// container layer): root's own files must not fail the owner checks.
+#[test]
+fn files_of_uid_0_are_root_s_when_passwd_has_no_root_line() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let tmp = tempfile::tempdir().unwrap();
+    let files = [
+        (
+            "/etc/passwd",
+            "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\nalice:x:1000:1000:Alice:/home/alice:/bin/bash\n",
+            0o644,
+        ),
+        ("/etc/group", "daemon:x:1:\nalice:x:1000:\n", 0o644),
+        ("/etc/shadow", "daemon:*:19000:0:99999:7:::\n", 0o640),
+        ("/etc/gshadow", "daemon:*::\n", 0o640),
+        ("/etc/sudoers", "Defaults env_reset\n", 0o440),
+        ("/etc/crontab", "SHELL=/bin/sh\n", 0o600),
+        ("/etc/ssh/sshd_config", "PermitRootLogin no\n", 0o644),
+    ];
+    for (p, text, mode) in files {
+        common::write(tmp.path(), p, text);
+        std::fs::set_permissions(
+            common::host(tmp.path(), p),
+            std::fs::Permissions::from_mode(mode),
+        )
+        .unwrap();
+    }
+    let owner = std::fs::metadata(common::host(tmp.path(), "/etc/passwd")).unwrap();
+    if owner.uid() != 0 || owner.gid() != 0 {
+        // Only root can make files owned by uid 0 (CI runs as root).
+        eprintln!("skipped: this test needs to run as root to own files as uid 0");
+        return;
+    }
+    let ids = [
+        "file.passwd-mode",
+        "file.shadow-mode",
+        "file.group-mode",
+        "file.gshadow-mode",
+        "file.sudoers-mode",
+        "file.crontab-mode",
+        "ssh.config-mode",
+    ];
+    let set = RuleSet::embedded().unwrap();
+    let rules: Vec<_> = ids.iter().map(|id| set.rule(id).unwrap()).collect();
+    let run = shouwang_host::run(&Root::offline(tmp.path()), "test", &rules);
+    for r in &run.results {
+        assert_eq!(r.verdict, Verdict::Pass, "{}: {}", r.id, r.summary);
+    }
+    // A file of another uid still fails, by its number since passwd has
+    // no name for it.
+    std::os::unix::fs::chown(common::host(tmp.path(), "/etc/sudoers"), Some(4242), None).unwrap();
+    let run = shouwang_host::run(&Root::offline(tmp.path()), "test", &rules);
+    let sudoers = run
+        .results
+        .iter()
+        .find(|r| r.id == "file.sudoers-mode")
+        .unwrap();
+    assert_eq!(sudoers.verdict, Verdict::Fail);
+    assert!(
+        sudoers
+            .evidence
+            .iter()
+            .any(|e| e.text.contains("owner 4242:root")),
+        "{:?}",
+        sudoers.evidence
+    );
+}

@@ -264,7 +264,10 @@ fn windows_rules_are_skipped_on_linux() {
     let root = Root::offline(tmp.path());
     let facts = shouwang_host::Facts::new(&root);
     let err = shouwang_host::probe::run(&win[0].probe, &facts).unwrap_err();
-    assert!(err.0.contains("Windows"), "{err}");
+    assert!(
+        err.en.contains("Windows") && err.zh.contains("Windows"),
+        "{err}"
+    );
 }
 
 #[test]

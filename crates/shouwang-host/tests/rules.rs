@@ -84,6 +84,16 @@ fn every_rule_passes_and_fails_on_its_fixtures() {
             ));
             continue;
         }
+        // A failure is titled with the problem, not the requirement.
+        let rule = set.rule(&case.rule).unwrap();
+        if fail.shown_title() != &rule.problem_title() || pass.shown_title() != &rule.title {
+            failures.push(format!(
+                "{file} {}: titled {:?} when failing, {:?} when passing",
+                case.rule,
+                fail.shown_title().zh,
+                pass.shown_title().zh
+            ));
+        }
         let shown = format!(
             "{}\n{}",
             fail.summary,
@@ -125,4 +135,87 @@ fn every_linux_rule_has_a_case() {
         "rules without a pass/fail case: {missing:?}"
     );
     assert!(set.rules().filter(|r| r.os == Os::Linux).count() >= 120);
+}
+
+/// Words that say something is wrong, one of which every Chinese failure
+/// title carries: a failure titled with the requirement ("禁用蓝牙",
+/// "启用地址空间随机化") has none of them.
+const PROBLEM_WORDS: &[&str] = &[
+    "未",
+    "不",
+    "没",
+    "无",
+    "非",
+    "存在",
+    "有",
+    "可",
+    "超过",
+    "不足",
+    "少于",
+    "低于",
+    "宽于",
+    "以外",
+    "对外",
+    "缺少",
+    "开启",
+    "在运行",
+    "开着",
+    "接受",
+    "允许",
+    "转发",
+    "发送",
+    "响应",
+    "使用",
+    "安装了",
+    "重复",
+    "弱",
+    "开放",
+    "覆盖",
+    "跳过",
+];
+
+#[test]
+fn every_rule_has_a_failure_title_that_states_the_problem() {
+    let set = RuleSet::embedded().unwrap();
+    let requirements: Vec<(&str, &str)> = set
+        .rules()
+        .map(|r| (r.title.zh.as_str(), r.title.en.as_str()))
+        .collect();
+    let mut bad = Vec::new();
+    for r in set.rules() {
+        let Some(fail) = &r.fail_title else {
+            bad.push(format!("{}: no fail_title", r.id));
+            continue;
+        };
+        if fail.zh == r.title.zh || fail.en == r.title.en {
+            bad.push(format!("{}: the failure repeats the requirement", r.id));
+        }
+        // Not another rule's compliant state either.
+        if requirements
+            .iter()
+            .any(|(zh, en)| *zh == fail.zh || *en == fail.en)
+        {
+            bad.push(format!("{}: {:?} is a requirement title", r.id, fail.zh));
+        }
+        if !PROBLEM_WORDS.iter().any(|w| fail.zh.contains(w)) {
+            bad.push(format!(
+                "{}: {:?} does not say what is wrong",
+                r.id, fail.zh
+            ));
+        }
+        if fail.en.is_empty()
+            || fail
+                .en
+                .chars()
+                .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+        {
+            bad.push(format!("{}: the English failure title {:?}", r.id, fail.en));
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+    // The ones a county office read as the opposite of the problem.
+    let fail_zh = |id: &str| set.rule(id).unwrap().problem_title().zh;
+    assert_eq!(fail_zh("av.installed"), "未安装防病毒软件");
+    assert_eq!(fail_zh("pkg.no-pending-updates"), "有待安装的安全补丁");
+    assert_eq!(fail_zh("auth.lockout-deny"), "登录失败未在 5 次内锁定");
 }

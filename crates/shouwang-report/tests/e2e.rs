@@ -199,6 +199,13 @@ fn fill() -> Filled {
     )
     .unwrap();
     std::fs::write(host_root.join("etc/hostname"), "office-pc-01\n").unwrap();
+    // Packages are readable and hold no antivirus: 未安装防病毒软件.
+    std::fs::create_dir_all(host_root.join("var/lib/dpkg")).unwrap();
+    std::fs::write(
+        host_root.join("var/lib/dpkg/status"),
+        "Package: bash\nStatus: install ok installed\nVersion: 5.2-1\n\n",
+    )
+    .unwrap();
     let rules = shouwang_host::RuleSet::embedded().unwrap();
     let profile = rules.profile("dengbao2").unwrap();
     let mut run = shouwang_host::run(
@@ -549,6 +556,17 @@ fn documents_convert_to_pdf_with_the_figures_and_no_placeholders() {
             "the report speaks database: {db_speak}"
         );
     }
+    // 存在问题 names the problems (the crafted host has no antivirus), not
+    // the requirements they fail.
+    let end = s.find("、整改措施").expect("a 整改措施 section");
+    let start = s[..end].rfind("、存在问题").expect("a 存在问题 section");
+    let problems = &s[start..end];
+    assert!(problems.contains("未安装防病毒软件"), "{problems}");
+    assert!(problems.contains("允许root远程登录"), "{problems}");
+    for requirement in ["安装了防病毒软件", "禁止root远程登录", "没有待安装的补丁"]
+    {
+        assert!(!problems.contains(requirement), "{requirement}: {problems}");
+    }
 
     let t = squash(&pdf_text(&out.path().join("template.pdf")));
     assert!(
@@ -634,6 +652,9 @@ fn ledgers_are_an_xlsx_workbook_with_the_records() {
     assert!(strings.contains("/srv/www/portal"));
     assert!(strings.contains("页面中有身份证号"));
     assert!(strings.contains("网页被篡改"));
+    // The host's failures are listed by their problem.
+    assert!(strings.contains("未安装防病毒软件"), "{strings}");
+    assert!(!strings.contains("安装了防病毒软件"), "{strings}");
 }
 
 #[test]

@@ -13,7 +13,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use serde::Serialize;
 use shouwang_model::events::{decode, host};
-use shouwang_model::{AssetKind, AssetRef, Event, FindingStatus};
+use shouwang_model::{AssetKind, AssetRef, Event, FindingStatus, Severity};
 use shouwang_store::{EventFilter, TimeRange};
 
 use super::pages::{FindingView, fmt_time};
@@ -125,6 +125,37 @@ fn read_run(path: &str) -> Option<serde_json::Value> {
     serde_json::from_slice(&text).ok()
 }
 
+/// A run file's result in the page's language: the severity's label, the
+/// summary, and each evidence note (a line as seen in a file stays as it
+/// is, shown as code). Runs recorded before the Chinese was kept show what
+/// they have.
+fn localise(r: &mut serde_json::Value, lang: &str) {
+    let severity: Option<Severity> = serde_json::from_value(r["severity"].clone()).ok();
+    r["severity_label"] = match severity {
+        Some(s) => s.label(lang).into(),
+        None => r["severity"].clone(),
+    };
+    let zh = |v: &serde_json::Value| {
+        v.as_str()
+            .filter(|t| !t.is_empty() && lang != "en")
+            .map(str::to_string)
+    };
+    r["summary_text"] = match zh(&r["summary_zh"]) {
+        Some(t) => t.into(),
+        None => r["summary"].clone(),
+    };
+    if let Some(evidence) = r["evidence"].as_array_mut() {
+        for e in evidence {
+            let note = e["zh"].as_str().is_some_and(|t| !t.is_empty());
+            e["note"] = note.into();
+            e["text_shown"] = match zh(&e["zh"]) {
+                Some(t) => t.into(),
+                None => e["text"].clone(),
+            };
+        }
+    }
+}
+
 pub(crate) async fn detail(
     State(state): State<AppState>,
     auth: Auth,
@@ -149,8 +180,19 @@ pub(crate) async fn detail(
                     .into_iter()
                     .filter(|r| r["verdict"] != "pass")
                     .map(|mut r| {
-                        let title = r["title"][lang.as_str()].clone();
+                        // A failure shows the problem (未安装防病毒软件);
+                        // what could not be checked, and runs recorded
+                        // before rules had failure titles, the requirement.
+                        let fail_title = r["fail_title"][lang.as_str()]
+                            .as_str()
+                            .filter(|t| !t.is_empty() && r["verdict"] == "fail")
+                            .map(str::to_string);
+                        let title = match fail_title {
+                            Some(t) => serde_json::Value::String(t),
+                            None => r["title"][lang.as_str()].clone(),
+                        };
                         r["title_text"] = title;
+                        localise(&mut r, &lang);
                         r
                     })
                     .collect();

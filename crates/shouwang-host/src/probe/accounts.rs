@@ -31,11 +31,18 @@ pub(super) fn accounts(
     })
 }
 
-fn item(name: &str, file: &str, line: usize, text: String) -> Item {
+/// An account or group found, with the line as seen (`zh` empty) or a
+/// note in both languages.
+fn item(name: &str, file: &str, line: usize, (en, zh): (String, String)) -> Item {
     Item {
         name: name.to_string(),
-        evidence: Evidence::new(file, Some(line), text),
+        evidence: Evidence::note(file, Some(line), en, zh),
     }
+}
+
+/// A line shown as it is in the file.
+fn seen(raw: &str) -> (String, String) {
+    (raw.to_string(), String::new())
 }
 
 fn has_login_shell(shell: &str) -> bool {
@@ -86,23 +93,40 @@ fn shadow_items(
             continue;
         }
         let shown = match query {
-            MaxAgeOver => format!(
-                "{}: maximum password age {}",
-                s.name,
-                s.max_days.map_or("unset".into(), |d| d.to_string())
+            MaxAgeOver => (
+                format!(
+                    "{}: maximum password age {}",
+                    s.name,
+                    s.max_days.map_or("unset".into(), |d| d.to_string())
+                ),
+                format!(
+                    "{}：口令最长使用期 {}",
+                    s.name,
+                    s.max_days.map_or("未设置".into(), |d| format!("{d} 天"))
+                ),
             ),
-            PasswordOlderThan => format!(
-                "{}: password last changed {} days ago",
-                s.name,
-                facts.today() - s.last_change.unwrap_or(0)
+            PasswordOlderThan => {
+                let age = facts.today() - s.last_change.unwrap_or(0);
+                (
+                    format!("{}: password last changed {age} days ago", s.name),
+                    format!("{}：口令 {age} 天前更换", s.name),
+                )
+            }
+            WeakHash => {
+                let scheme = s.hash.get(..3).unwrap_or(&s.hash);
+                (
+                    format!("{}: hash scheme {scheme}", s.name),
+                    format!("{}：散列算法 {scheme}", s.name),
+                )
+            }
+            EmptyPassword => (
+                format!("{}: empty password field", s.name),
+                format!("{}：口令为空", s.name),
             ),
-            WeakHash => format!(
-                "{}: hash scheme {}",
-                s.name,
-                s.hash.get(..3).unwrap_or(&s.hash)
+            _ => (
+                format!("{}: account can log in", s.name),
+                format!("{}：账户可以登录", s.name),
             ),
-            EmptyPassword => format!("{}: empty password field", s.name),
-            _ => format!("{}: account can log in", s.name),
         };
         items.push(item(&s.name, "/etc/shadow", s.line, shown));
     }
@@ -150,12 +174,16 @@ fn passwd_items(
                     .metadata(&p.home)
                     .map(|m| m.permissions().mode() & 0o7777)
                     .unwrap_or(0);
-                format!("{} home {} mode {mode:04o}", p.name, p.home)
+                (
+                    format!("{} home {} mode {mode:04o}", p.name, p.home),
+                    format!("{} 的主目录 {} 权限 {mode:04o}", p.name, p.home),
+                )
             }
-            PasswordNotShadowed if !p.password.is_empty() => {
-                format!("{}: password field is not 'x'", p.name)
-            }
-            _ => p.raw.clone(),
+            PasswordNotShadowed if !p.password.is_empty() => (
+                format!("{}: password field is not 'x'", p.name),
+                format!("{}：口令字段不是 x", p.name),
+            ),
+            _ => seen(&p.raw),
         };
         items.push(item(&p.name, "/etc/passwd", p.line, text));
     }
@@ -165,9 +193,12 @@ fn passwd_items(
 /// Accounts that can log in and have not for `days` (90) days, from lastlog.
 fn unused_items(facts: &Facts, days: Option<i64>) -> Result<Vec<Item>, CannotCheck> {
     if !facts.root.exists(LASTLOG) {
-        return Err(CannotCheck(format!(
-            "{LASTLOG} does not exist (a system that records logins elsewhere, such as lastlog2 or wtmpdb, is not read yet)"
-        )));
+        return Err(CannotCheck::new(
+            format!(
+                "{LASTLOG} does not exist (a system that records logins elsewhere, such as lastlog2 or wtmpdb, is not read yet)"
+            ),
+            format!("{LASTLOG} 不存在（登录记录保存在 lastlog2、wtmpdb 等处的系统暂不能读取）"),
+        ));
     }
     let uid_min = facts.uid_min();
     // Accounts that cannot log in are not "unused accounts": they
@@ -199,16 +230,23 @@ fn unused_items(facts: &Facts, days: Option<i64>) -> Result<Vec<Item>, CannotChe
                 ]))
             })
             .filter(|t| *t > 0);
-        let text = match last {
-            None => format!("{}: never logged in", p.name),
+        let (en, zh) = match last {
+            None => (
+                format!("{}: never logged in", p.name),
+                format!("{}：从未登录", p.name),
+            ),
             Some(t) if now - t > limit * 86_400 => {
-                format!("{}: last login {} days ago", p.name, (now - t) / 86_400)
+                let days = (now - t) / 86_400;
+                (
+                    format!("{}: last login {days} days ago", p.name),
+                    format!("{}：最近一次登录在 {days} 天前", p.name),
+                )
             }
             Some(_) => continue,
         };
         items.push(Item {
             name: p.name.clone(),
-            evidence: Evidence::new(LASTLOG, None, text),
+            evidence: Evidence::note(LASTLOG, None, en, zh),
         });
     }
     Ok(items)
@@ -229,7 +267,10 @@ fn duplicate_passwd_items(facts: &Facts, query: AccountQuery) -> Result<Vec<Item
                 &p.name,
                 "/etc/passwd",
                 p.line,
-                format!("{} (same as line {first})", p.raw),
+                (
+                    format!("{} (same as line {first})", p.raw),
+                    format!("{}（与第 {first} 行重复）", p.raw),
+                ),
             ));
         } else {
             seen.insert(key, p.line);
@@ -255,7 +296,10 @@ fn group_items(
                     &p.name,
                     "/etc/passwd",
                     p.line,
-                    format!("{}: GID {} not in /etc/group", p.name, p.gid),
+                    (
+                        format!("{}: GID {} not in /etc/group", p.name, p.gid),
+                        format!("{}：GID {} 不在 /etc/group 中", p.name, p.gid),
+                    ),
                 ));
             }
         }
@@ -274,7 +318,10 @@ fn group_items(
                         &g.name,
                         "/etc/group",
                         g.line,
-                        format!("group {} GID {} (same as line {first})", g.name, g.gid),
+                        (
+                            format!("group {} GID {} (same as line {first})", g.name, g.gid),
+                            format!("用户组 {} GID {}（与第 {first} 行重复）", g.name, g.gid),
+                        ),
                     ));
                 } else {
                     seen.insert(key, g.line);
@@ -286,7 +333,10 @@ fn group_items(
                         m,
                         "/etc/group",
                         g.line,
-                        format!("{m} is in group {}", g.name),
+                        (
+                            format!("{m} is in group {}", g.name),
+                            format!("{m} 属于 {} 组", g.name),
+                        ),
                     ));
                 }
             }

@@ -20,13 +20,21 @@ pub(super) fn settings_of(
     };
     let bad: Vec<&parse::Setting> = settings.iter().filter(|s| !is_key(&s.key)).collect();
     if bad.len() >= 3 && bad.len() * 2 > settings.len() {
-        return Err(CannotCheck(format!(
-            "{path} does not look like a configuration file: {} of its {} lines are not settings (line {}: {:?})",
-            bad.len(),
-            settings.len(),
-            bad[0].line,
-            bad[0].raw.chars().take(40).collect::<String>()
-        )));
+        let sample = bad[0].raw.chars().take(40).collect::<String>();
+        return Err(CannotCheck::new(
+            format!(
+                "{path} does not look like a configuration file: {} of its {} lines are not settings (line {}: {sample:?})",
+                bad.len(),
+                settings.len(),
+                bad[0].line,
+            ),
+            format!(
+                "{path} 不像配置文件：{} 行中有 {} 行不是设置项（第 {} 行：{sample:?}）",
+                settings.len(),
+                bad.len(),
+                bad[0].line,
+            ),
+        ));
     }
     Ok(settings)
 }
@@ -58,9 +66,10 @@ pub(super) fn key_value(
 pub(super) fn sshd(root: &Root, key: &str) -> ProbeResult {
     const MAIN: &str = "/etc/ssh/sshd_config";
     if !root.exists(MAIN) {
-        return Err(CannotCheck(format!(
-            "{MAIN} does not exist (is the OpenSSH server installed?)"
-        )));
+        return Err(CannotCheck::new(
+            format!("{MAIN} does not exist (is the OpenSSH server installed?)"),
+            format!("{MAIN} 不存在（是否安装了 OpenSSH 服务端？）"),
+        ));
     }
     let mut looked = Vec::new();
     match sshd_file(root, MAIN, key, &mut looked, 0)? {
@@ -80,7 +89,10 @@ pub(super) fn sshd_file(
     depth: usize,
 ) -> Result<Option<Observation>, CannotCheck> {
     if depth > 8 {
-        return Err(CannotCheck(format!("Include nested too deep at {path}")));
+        return Err(CannotCheck::new(
+            format!("Include nested too deep at {path}"),
+            format!("{path} 处 Include 嵌套过深"),
+        ));
     }
     let text = root.read_text(path)?;
     looked.push(path.to_string());
@@ -156,14 +168,20 @@ pub(super) fn sysctl(root: &Root, key: &str) -> ProbeResult {
         }
     }
     Ok(found.unwrap_or_else(|| {
-        let mut looked = vec![
+        let looked = vec![
             "/etc/sysctl.conf".to_string(),
             "/etc/sysctl.d/*.conf".into(),
         ];
-        if !root.is_live() {
-            looked.push(format!("(offline root: live value of {key} unknown)"));
+        let mut obs = unset(looked, key);
+        if let (false, Observation::Value { evidence, .. }) = (root.is_live(), &mut obs) {
+            evidence.push(Evidence::note(
+                format!("/proc/sys/{}", key.replace('.', "/")),
+                None,
+                "offline root: the live value is unknown",
+                "离线检查，运行中的取值未知",
+            ));
         }
-        unset(looked, key)
+        obs
     }))
 }
 
@@ -186,9 +204,10 @@ pub(super) fn pam_stack(
     out: &mut Vec<(String, parse::PamLine)>,
 ) -> Result<(), CannotCheck> {
     if depth > 8 {
-        return Err(CannotCheck(format!(
-            "PAM includes nested too deep at {service}"
-        )));
+        return Err(CannotCheck::new(
+            format!("PAM includes nested too deep at {service}"),
+            format!("{service} 处 PAM 引用嵌套过深"),
+        ));
     }
     let path = if service.starts_with('/') {
         service.to_string()
@@ -235,10 +254,13 @@ pub(super) fn pam(
         .iter()
         .find(|s| root.exists(&format!("/etc/pam.d/{s}")))
     else {
-        return Err(CannotCheck(format!(
-            "no PAM service file among /etc/pam.d/{{{}}}",
-            services.join(",")
-        )));
+        return Err(CannotCheck::new(
+            format!(
+                "no PAM service file among /etc/pam.d/{{{}}}",
+                services.join(",")
+            ),
+            format!("/etc/pam.d/{{{}}} 中没有 PAM 服务文件", services.join(",")),
+        ));
     };
     let mut rules = Vec::new();
     pam_stack(root, service, stack, 0, &mut rules)?;
@@ -261,10 +283,11 @@ pub(super) fn pam(
             Some((file, r)) => value(r.module.clone(), Evidence::new(file, Some(r.line), &r.raw)),
             None => Observation::Value {
                 value: None,
-                evidence: vec![Evidence::new(
+                evidence: vec![Evidence::note(
                     format!("/etc/pam.d/{service}"),
                     None,
                     format!("no {} in the stack (includes followed)", modules.join("|")),
+                    format!("认证栈中没有 {}（已展开引用）", modules.join("|")),
                 )],
             },
         });
@@ -294,10 +317,11 @@ pub(super) fn pam(
         if let (Some(d), Some((file, r))) = (default, hit) {
             return Ok(value(
                 d,
-                Evidence::new(
+                Evidence::note(
                     file,
                     Some(r.line),
                     format!("{} (no {arg}: {}'s default {d} applies)", r.raw, r.module),
+                    format!("{}（未设置 {arg}：按 {} 的默认值 {d}）", r.raw, r.module),
                 ),
             ));
         }
@@ -365,7 +389,7 @@ pub(super) fn lines(
     // No file at all is not "no such line": the software the rule is about
     // is missing, or this is another kind of system. Say so.
     if looked.is_empty() {
-        return Err(CannotCheck(format!("none of {} exists", files.join(", "))));
+        return Err(none_exists(files));
     }
     Ok(Observation::Items {
         items,
@@ -397,10 +421,11 @@ pub(super) fn audit_watch(root: &Root, paths: &[String], perms: &str) -> ProbeRe
         })
         .map(|p| Item {
             name: p.clone(),
-            evidence: Evidence::new(
+            evidence: Evidence::note(
                 "/etc/audit/rules.d",
                 None,
                 format!("no `-w {p} -p {perms}` audit rule"),
+                format!("没有 -w {p} -p {perms} 审计规则"),
             ),
         })
         .collect();
@@ -434,11 +459,16 @@ pub(super) fn log_retention(root: &Root, logs: &[String]) -> ProbeResult {
             let days = s.days().unwrap_or(0);
             return Ok(value(
                 days.to_string(),
-                Evidence::new(
+                Evidence::note(
                     "/etc/logrotate.conf",
                     None,
                     format!(
                         "{log}: rotate {} × {} days",
+                        s.rotate.unwrap_or(0),
+                        s.period_days
+                    ),
+                    format!(
+                        "{log}：保留 {} 份 × 每份 {} 天",
                         s.rotate.unwrap_or(0),
                         s.period_days
                     ),
@@ -456,11 +486,16 @@ pub(super) fn log_retention(root: &Root, logs: &[String]) -> ProbeResult {
                     .map(|i| i + 1);
                 return Ok(value(
                     days.to_string(),
-                    Evidence::new(
+                    Evidence::note(
                         path,
                         line,
                         format!(
                             "{log}: rotate {} × {} days = {days} days",
+                            s.rotate.unwrap_or(0),
+                            s.period_days
+                        ),
+                        format!(
+                            "{log}：保留 {} 份 × 每份 {} 天 = {days} 天",
                             s.rotate.unwrap_or(0),
                             s.period_days
                         ),
@@ -469,8 +504,9 @@ pub(super) fn log_retention(root: &Root, logs: &[String]) -> ProbeResult {
             }
         }
     }
-    Ok(unset(
+    Ok(unset_noted(
         vec!["/etc/logrotate.conf".into(), "/etc/logrotate.d/*".into()],
-        &format!("rotation of {}", logs.join(" or ")),
+        &format!("rotation of {} not set", logs.join(" or ")),
+        &format!("未设置 {} 的轮转", logs.join(" 或 ")),
     ))
 }

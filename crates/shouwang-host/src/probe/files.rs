@@ -3,7 +3,16 @@
 
 use super::*;
 
+/// The name rules compare a file's owner (or group) with. Id 0 is root
+/// whatever the image's passwd or group says: the kernel knows no other
+/// superuser, and an offline image (a container layer, a rescue copy) may
+/// have no `root` line at all, which would otherwise fail every owner check
+/// on root's own files. Other ids take the first name the file gives them,
+/// else the number.
 pub(super) fn name_of(entries: Result<Vec<(String, u32)>, CannotCheck>, id: u32) -> String {
+    if id == 0 {
+        return "root".into();
+    }
     entries
         .ok()
         .and_then(|e| e.into_iter().find(|(_, i)| *i == id).map(|(n, _)| n))
@@ -48,7 +57,7 @@ pub(super) fn file_mode(
             if too_open || bad_owner || bad_group {
                 items.push(Item {
                     name: path.clone(),
-                    evidence: Evidence::new(
+                    evidence: Evidence::note(
                         &path,
                         None,
                         format!(
@@ -64,13 +73,26 @@ pub(super) fn file_mode(
                                 format!(", group {}", groups.join("|"))
                             }
                         ),
+                        format!(
+                            "权限 {mode:04o}，属主 {user}:{group}（最多允许 {max:04o}{}{}）",
+                            if owners.is_empty() {
+                                String::new()
+                            } else {
+                                format!("，属主应为 {}", owners.join("|"))
+                            },
+                            if groups.is_empty() {
+                                String::new()
+                            } else {
+                                format!("，属组应为 {}", groups.join("|"))
+                            }
+                        ),
                     ),
                 });
             }
         }
     }
     if looked.is_empty() {
-        return Err(CannotCheck(format!("none of {} exists", paths.join(", "))));
+        return Err(none_exists(paths));
     }
     Ok(Observation::Items {
         items,
@@ -112,10 +134,11 @@ pub(super) fn walk_items(
                 if pick(&m) {
                     items.push(Item {
                         name: inside_path.clone(),
-                        evidence: Evidence::new(
+                        evidence: Evidence::note(
                             &inside_path,
                             None,
                             format!("mode {:04o}", m.mode() & 0o7777),
+                            format!("权限 {:04o}", m.mode() & 0o7777),
                         ),
                     });
                 }
@@ -130,7 +153,7 @@ pub(super) fn walk_items(
     }
     items.sort_by(|a, b| a.name.cmp(&b.name));
     if looked.is_empty() {
-        return Err(CannotCheck(format!("none of {} exists", dirs.join(", "))));
+        return Err(none_exists(dirs));
     }
     Ok(Observation::Items {
         items,
@@ -143,7 +166,7 @@ pub(super) fn exists(root: &Root, paths: &[String]) -> ProbeResult {
     for pat in paths {
         for path in root.expand(pat)? {
             items.push(Item {
-                evidence: Evidence::new(&path, None, "exists"),
+                evidence: Evidence::note(&path, None, "exists", "存在"),
                 name: path,
             });
         }
@@ -152,4 +175,25 @@ pub(super) fn exists(root: &Root, paths: &[String]) -> ProbeResult {
         items,
         looked_at: paths.to_vec(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_0_is_root_whatever_the_files_say() {
+        let none: Result<Vec<(String, u32)>, CannotCheck> = Ok(Vec::new());
+        assert_eq!(name_of(none, 0), "root");
+        let unreadable = Err(CannotCheck::new(
+            "/etc/passwd: not found",
+            "/etc/passwd 不存在",
+        ));
+        assert_eq!(name_of(unreadable, 0), "root");
+        let renamed = Ok(vec![("toor".to_string(), 0), ("alice".to_string(), 1000)]);
+        assert_eq!(name_of(renamed, 0), "root");
+        let others = Ok(vec![("alice".to_string(), 1000)]);
+        assert_eq!(name_of(others.clone(), 1000), "alice");
+        assert_eq!(name_of(others, 1001), "1001");
+    }
 }

@@ -32,16 +32,54 @@ pub struct Evidence {
     pub file: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
-    /// The line or value as seen.
+    /// The line or value as seen, or a note about it.
     pub text: String,
+    /// A note's Chinese; empty for a line as seen, which is shown as it is
+    /// in the file.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub zh: String,
 }
 
 impl Evidence {
+    /// A line or value as the file has it.
     pub fn new(file: impl Into<String>, line: Option<usize>, text: impl Into<String>) -> Self {
         Evidence {
             file: file.into(),
             line,
             text: text.into(),
+            zh: String::new(),
+        }
+    }
+
+    /// A note of the probe's own, in both languages.
+    pub fn note(
+        file: impl Into<String>,
+        line: Option<usize>,
+        en: impl Into<String>,
+        zh: impl Into<String>,
+    ) -> Self {
+        Evidence {
+            file: file.into(),
+            line,
+            text: en.into(),
+            zh: zh.into(),
+        }
+    }
+
+    /// The text in `lang`: a note in that language, a line as seen.
+    pub fn text_in(&self, lang: &str) -> &str {
+        if lang == "en" || self.zh.is_empty() {
+            &self.text
+        } else {
+            &self.zh
+        }
+    }
+    /// `file:line: text` in `lang`, as `Display` writes it in English.
+    pub fn shown_in(&self, lang: &str) -> String {
+        let text = self.text_in(lang);
+        match self.line {
+            Some(l) => format!("{}:{l}: {text}", self.file),
+            None => format!("{}: {text}", self.file),
         }
     }
 }
@@ -87,18 +125,40 @@ pub enum ObservationKind {
 
 /// Why a probe could not tell.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct CannotCheck(pub String);
+#[error("{en}")]
+pub struct CannotCheck {
+    pub en: String,
+    /// The same in Chinese, for the console and reports.
+    pub zh: String,
+}
+
+impl CannotCheck {
+    pub fn new(en: impl Into<String>, zh: impl Into<String>) -> Self {
+        CannotCheck {
+            en: en.into(),
+            zh: zh.into(),
+        }
+    }
+}
 
 impl From<ReadError> for CannotCheck {
     fn from(e: ReadError) -> Self {
-        CannotCheck(e.to_string())
+        CannotCheck::new(e.to_string(), e.zh())
     }
 }
 
 pub type ProbeResult = Result<Observation, CannotCheck>;
 
+/// None of the files a probe looks at is there.
+pub(crate) fn none_exists(paths: &[String]) -> CannotCheck {
+    CannotCheck::new(
+        format!("none of {} exists", paths.join(", ")),
+        format!("{} 均不存在", paths.join("、")),
+    )
+}
+
 const NEEDS_LIVE: &str = "needs the live system (this is an offline root)";
+const NEEDS_LIVE_ZH: &str = "需要在运行中的系统上检查（本次检查的是离线目录）";
 
 /// An antivirus product: how to tell it is installed and where its
 /// signatures are.
@@ -430,7 +490,12 @@ impl<'r> Facts<'r> {
         self.passwd
             .get_or_init(|| {
                 let t = self.root.read_text("/etc/passwd")?;
-                parse::passwd(&t).map_err(|e| CannotCheck(format!("/etc/passwd: {e}")))
+                parse::passwd(&t).map_err(|e| {
+                    CannotCheck::new(
+                        format!("/etc/passwd: {e}"),
+                        format!("/etc/passwd 格式有误：{e}"),
+                    )
+                })
             })
             .as_deref()
             .map_err(Clone::clone)
@@ -440,7 +505,12 @@ impl<'r> Facts<'r> {
         self.shadow
             .get_or_init(|| {
                 let t = self.root.read_text("/etc/shadow")?;
-                parse::shadow(&t).map_err(|e| CannotCheck(format!("/etc/shadow: {e}")))
+                parse::shadow(&t).map_err(|e| {
+                    CannotCheck::new(
+                        format!("/etc/shadow: {e}"),
+                        format!("/etc/shadow 格式有误：{e}"),
+                    )
+                })
             })
             .as_deref()
             .map_err(Clone::clone)
@@ -450,7 +520,12 @@ impl<'r> Facts<'r> {
         self.groups
             .get_or_init(|| {
                 let t = self.root.read_text("/etc/group")?;
-                parse::groups(&t).map_err(|e| CannotCheck(format!("/etc/group: {e}")))
+                parse::groups(&t).map_err(|e| {
+                    CannotCheck::new(
+                        format!("/etc/group: {e}"),
+                        format!("/etc/group 格式有误：{e}"),
+                    )
+                })
             })
             .as_deref()
             .map_err(Clone::clone)
@@ -605,18 +680,30 @@ pub fn run(probe: &Probe, facts: &Facts) -> ProbeResult {
         Probe::Exists { paths } => exists(root, paths),
         Probe::MountOption { path, option } => mount_option(root, path, option),
         Probe::Mac {} => mac(root),
-        Probe::RegistryValue { .. } | Probe::SecurityPolicy { .. } => Err(CannotCheck(
-            "a Windows probe; this is not a Windows system".into(),
+        Probe::RegistryValue { .. } | Probe::SecurityPolicy { .. } => Err(CannotCheck::new(
+            "a Windows probe; this is not a Windows system",
+            "这是 Windows 检查项，本机不是 Windows 系统",
         )),
     }
 }
 
+/// A setting (`what`, a key as the file writes it) found in none of the
+/// files looked at.
 fn unset(looked: impl IntoIterator<Item = String>, what: &str) -> Observation {
+    unset_noted(
+        looked,
+        &format!("{what} not set"),
+        &format!("未设置 {what}"),
+    )
+}
+
+/// Nothing found in the files looked at, with the note to say so.
+fn unset_noted(looked: impl IntoIterator<Item = String>, en: &str, zh: &str) -> Observation {
     Observation::Value {
         value: None,
         evidence: looked
             .into_iter()
-            .map(|f| Evidence::new(f, None, format!("{what} not set")))
+            .map(|f| Evidence::note(f, None, en, zh))
             .collect(),
     }
 }

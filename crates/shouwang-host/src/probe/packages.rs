@@ -7,9 +7,10 @@ pub(super) fn read_packages(root: &Root) -> Result<PackageDb, CannotCheck> {
     match root.read_text("/var/lib/dpkg/status") {
         Ok(text) => {
             let packages = parse::dpkg_status(&text).map_err(|e| {
-                CannotCheck(format!(
-                    "the dpkg database /var/lib/dpkg/status is damaged: {e}"
-                ))
+                CannotCheck::new(
+                    format!("the dpkg database /var/lib/dpkg/status is damaged: {e}"),
+                    format!("软件包数据库 /var/lib/dpkg/status 已损坏：{e}"),
+                )
             })?;
             return Ok(PackageDb {
                 source: "/var/lib/dpkg/status",
@@ -30,10 +31,11 @@ pub(super) fn packages(facts: &Facts, names: &[String]) -> ProbeResult {
         .filter(|p| names.iter().any(|n| wildcard_match(n, &p.name)))
         .map(|p| Item {
             name: p.name.clone(),
-            evidence: Evidence::new(
+            evidence: Evidence::note(
                 db.source,
                 (p.line > 0).then_some(p.line),
                 format!("{} {} installed", p.name, p.version),
+                format!("已安装 {} {}", p.name, p.version),
             ),
         })
         .collect();
@@ -59,12 +61,20 @@ pub(super) fn pending_updates(facts: &Facts) -> ProbeResult {
     }
     if lists.is_empty() {
         let other = root.expand(&format!("{APT_LISTS}/*_Packages.*"))?;
-        return Err(CannotCheck(match other.first() {
-            None => format!("no package lists in {APT_LISTS}: run `apt-get update` first"),
-            Some(f) => format!(
-                "the package lists in {APT_LISTS} are compressed in a format this check does not read ({f}); uncompressed, lz4 and gzip are read"
+        return Err(match other.first() {
+            None => CannotCheck::new(
+                format!("no package lists in {APT_LISTS}: run `apt-get update` first"),
+                format!("{APT_LISTS} 中没有软件源列表：请先运行 apt-get update"),
             ),
-        }));
+            Some(f) => CannotCheck::new(
+                format!(
+                    "the package lists in {APT_LISTS} are compressed in a format this check does not read ({f}); uncompressed, lz4 and gzip are read"
+                ),
+                format!(
+                    "{APT_LISTS} 中的软件源列表压缩格式无法读取（{f}）；可读取未压缩、lz4 和 gzip 格式"
+                ),
+            ),
+        });
     }
     let installed: BTreeMap<&str, &parse::Package> =
         db.packages.iter().map(|p| (p.name.as_str(), p)).collect();
@@ -85,9 +95,14 @@ pub(super) fn pending_updates(facts: &Facts) -> ProbeResult {
     // Lists that name no package at all are truncated or damaged: they
     // cannot say that nothing is pending.
     if !any_package {
-        return Err(CannotCheck(format!(
-            "the package lists in {APT_LISTS} name no package (truncated or damaged?): run `apt-get update`"
-        )));
+        return Err(CannotCheck::new(
+            format!(
+                "the package lists in {APT_LISTS} name no package (truncated or damaged?): run `apt-get update`"
+            ),
+            format!(
+                "{APT_LISTS} 中的软件源列表没有任何软件包（不完整或已损坏？）：请运行 apt-get update"
+            ),
+        ));
     }
     let items = newest
         .into_iter()
@@ -123,14 +138,22 @@ pub(super) fn rpm_pending_updates(facts: &Facts, db: &PackageDb) -> ProbeResult 
     }
     if files.is_empty() {
         let other = root.expand(&format!("{DNF_REPODATA}/*primary*"))?;
-        return Err(CannotCheck(match other.first() {
-            None => format!(
-                "no repository metadata in {DNF_REPODATA}: run `dnf makecache` first (yum's cache is not read)"
+        return Err(match other.first() {
+            None => CannotCheck::new(
+                format!(
+                    "no repository metadata in {DNF_REPODATA}: run `dnf makecache` first (yum's cache is not read)"
+                ),
+                format!(
+                    "{DNF_REPODATA} 中没有软件源元数据：请先运行 dnf makecache（不读取 yum 的缓存）"
+                ),
             ),
-            Some(f) => format!(
-                "the repository metadata {f} is in a format this check does not read; plain and gzip primary.xml are read"
+            Some(f) => CannotCheck::new(
+                format!(
+                    "the repository metadata {f} is in a format this check does not read; plain and gzip primary.xml are read"
+                ),
+                format!("软件源元数据 {f} 的格式无法读取；可读取未压缩和 gzip 格式的 primary.xml"),
             ),
-        }));
+        });
     }
     // Several versions of one package (kernels) may be installed: the
     // newest counts.
@@ -158,9 +181,14 @@ pub(super) fn rpm_pending_updates(facts: &Facts, db: &PackageDb) -> ProbeResult 
         }
     }
     if !any_package {
-        return Err(CannotCheck(format!(
-            "the repository metadata in {DNF_REPODATA} names no package (truncated or damaged?): run `dnf makecache`"
-        )));
+        return Err(CannotCheck::new(
+            format!(
+                "the repository metadata in {DNF_REPODATA} names no package (truncated or damaged?): run `dnf makecache`"
+            ),
+            format!(
+                "{DNF_REPODATA} 中的软件源元数据没有任何软件包（不完整或已损坏？）：请运行 dnf makecache"
+            ),
+        ));
     }
     let items = newest
         .into_iter()
@@ -191,8 +219,12 @@ pub(super) fn rpm_pending_updates(facts: &Facts, db: &PackageDb) -> ProbeResult 
 pub(super) fn read_list(root: &Root, path: &str) -> Result<String, CannotCheck> {
     use std::io::Read;
     let bytes = root.read_bytes(path)?;
-    let damaged =
-        |e: std::io::Error| CannotCheck(format!("the package list {path} is damaged: {e}"));
+    let damaged = |e: std::io::Error| {
+        CannotCheck::new(
+            format!("the package list {path} is damaged: {e}"),
+            format!("软件源列表 {path} 已损坏：{e}"),
+        )
+    };
     let mut text = String::new();
     if path.ends_with(".lz4") {
         lz4_flex::frame::FrameDecoder::new(&bytes[..])
@@ -203,8 +235,12 @@ pub(super) fn read_list(root: &Root, path: &str) -> Result<String, CannotCheck> 
             .read_to_string(&mut text)
             .map_err(damaged)?;
     } else {
-        text = String::from_utf8(bytes)
-            .map_err(|_| CannotCheck(format!("the package list {path} is not UTF-8 text")))?;
+        text = String::from_utf8(bytes).map_err(|_| {
+            CannotCheck::new(
+                format!("the package list {path} is not UTF-8 text"),
+                format!("软件源列表 {path} 不是 UTF-8 文本"),
+            )
+        })?;
     }
     Ok(text)
 }
@@ -244,12 +280,18 @@ pub(super) fn package_lists_age(facts: &Facts) -> ProbeResult {
             let days = facts.days_since(t);
             Ok(value(
                 days.to_string(),
-                Evidence::new(path, None, format!("last refreshed {days} days ago")),
+                Evidence::note(
+                    path,
+                    None,
+                    format!("last refreshed {days} days ago"),
+                    format!("{days} 天前更新"),
+                ),
             ))
         }
-        None => Ok(unset(
+        None => Ok(unset_noted(
             vec![APT_LISTS.to_string(), "/var/cache/dnf".into()],
-            "package lists",
+            "no package lists",
+            "未找到软件源列表",
         )),
     }
 }
@@ -268,10 +310,11 @@ pub(super) fn installed_products<'p>(
                 .iter()
                 .find(|pkg| p.packages.iter().any(|n| wildcard_match(n, &pkg.name)))
                 .map(|pkg| {
-                    Evidence::new(
+                    Evidence::note(
                         db.source,
                         Some(pkg.line),
                         format!("{} {} installed", pkg.name, pkg.version),
+                        format!("已安装 {} {}", pkg.name, pkg.version),
                     )
                 }),
             Err(_) => None,
@@ -282,7 +325,12 @@ pub(super) fn installed_products<'p>(
                 let mut hit = None;
                 for pat in &p.paths {
                     if let Some(path) = root.expand(pat)?.into_iter().next() {
-                        hit = Some(Evidence::new(path, None, format!("{} present", p.name)));
+                        hit = Some(Evidence::note(
+                            path,
+                            None,
+                            format!("{} present", p.name),
+                            format!("发现 {}", p.name),
+                        ));
                         break;
                     }
                 }
@@ -298,9 +346,10 @@ pub(super) fn installed_products<'p>(
     if out.is_empty()
         && let Err(e) = db
     {
-        return Err(CannotCheck(format!(
-            "no antivirus found by path, and the package database cannot be read: {e}"
-        )));
+        return Err(CannotCheck::new(
+            format!("no antivirus found by path, and the package database cannot be read: {e}"),
+            format!("按路径未找到防病毒软件，且软件包数据库无法读取：{}", e.zh),
+        ));
     }
     Ok(out)
 }
@@ -323,9 +372,10 @@ pub(super) fn signature_age(facts: &Facts, products: &[AvProduct]) -> ProbeResul
     let root = facts.root;
     let installed = installed_products(facts, products)?;
     if installed.is_empty() {
-        return Ok(unset(
+        return Ok(unset_noted(
             products.iter().map(|p| p.name.clone()),
-            "an installed antivirus",
+            "no installed antivirus",
+            "未找到已安装的防病毒软件",
         ));
     }
     let mut newest: Option<(i64, Evidence)> = None;
@@ -335,19 +385,33 @@ pub(super) fn signature_age(facts: &Facts, products: &[AvProduct]) -> ProbeResul
             for path in root.expand(pat)? {
                 any_sig = true;
                 let (age, how) = match clamav_build_time(root, &path) {
-                    Some((t, raw)) => (facts.days_since(t), format!("built {raw}")),
+                    Some((t, raw)) => (
+                        facts.days_since(t),
+                        (format!("built {raw}"), format!("生成于 {raw}")),
+                    ),
                     None => {
                         let m = root.metadata(&path)?;
-                        let t = m
-                            .modified()
-                            .map_err(|e| CannotCheck(format!("{path}: {e}")))?;
-                        (facts.days_since(t), "file modified".to_string())
+                        let t = m.modified().map_err(|e| {
+                            CannotCheck::new(
+                                format!("{path}: {e}"),
+                                format!("无法读取 {path} 的修改时间：{e}"),
+                            )
+                        })?;
+                        (
+                            facts.days_since(t),
+                            ("file modified".to_string(), "文件修改于".to_string()),
+                        )
                     }
                 };
                 if newest.as_ref().is_none_or(|(a, _)| age < *a) {
                     newest = Some((
                         age,
-                        Evidence::new(&path, None, format!("{}: {how}, {age} days ago", p.name)),
+                        Evidence::note(
+                            &path,
+                            None,
+                            format!("{}: {}, {age} days ago", p.name, how.0),
+                            format!("{}：{}，{age} 天前", p.name, how.1),
+                        ),
                     ));
                 }
             }
@@ -358,9 +422,10 @@ pub(super) fn signature_age(facts: &Facts, products: &[AvProduct]) -> ProbeResul
         None => {
             let names: Vec<String> = installed.iter().map(|(p, _)| p.name.clone()).collect();
             debug_assert!(!any_sig);
-            Ok(unset(
+            Ok(unset_noted(
                 installed.iter().flat_map(|(p, _)| p.signatures.clone()),
-                &format!("signature database of {}", names.join(", ")),
+                &format!("no signature database of {}", names.join(", ")),
+                &format!("未找到 {} 的病毒库", names.join("、")),
             ))
         }
     }

@@ -5,7 +5,10 @@ use super::*;
 
 pub(super) fn listening(root: &Root) -> ProbeResult {
     if !root.is_live() {
-        return Err(CannotCheck(format!("listening sockets {NEEDS_LIVE}")));
+        return Err(CannotCheck::new(
+            format!("listening sockets {NEEDS_LIVE}"),
+            format!("监听端口{NEEDS_LIVE_ZH}"),
+        ));
     }
     let mut items = Vec::new();
     let mut looked = Vec::new();
@@ -19,8 +22,9 @@ pub(super) fn listening(root: &Root) -> ProbeResult {
         };
         any = true;
         looked.push(path.clone());
-        let listeners = parse::proc_net_listeners(&text, proto)
-            .map_err(|e| CannotCheck(format!("{path}: {e}")))?;
+        let listeners = parse::proc_net_listeners(&text, proto).map_err(|e| {
+            CannotCheck::new(format!("{path}: {e}"), format!("{path} 格式有误：{e}"))
+        })?;
         for l in listeners {
             let family = if proto.starts_with("tcp") {
                 "tcp"
@@ -37,18 +41,20 @@ pub(super) fn listening(root: &Root) -> ProbeResult {
                 continue;
             }
             items.push(Item {
-                evidence: Evidence::new(
+                evidence: Evidence::note(
                     &path,
                     Some(l.line),
                     format!("listening on {addr}:{} ({family})", l.port),
+                    format!("监听 {addr}:{}（{family}）", l.port),
                 ),
                 name,
             });
         }
     }
     if !any {
-        return Err(CannotCheck(
-            "/proc/net/tcp is missing (is /proc mounted?)".into(),
+        return Err(CannotCheck::new(
+            "/proc/net/tcp is missing (is /proc mounted?)",
+            "/proc/net/tcp 不存在（/proc 是否已挂载？）",
         ));
     }
     Ok(Observation::Items {
@@ -131,10 +137,13 @@ pub(super) fn kernel_module(root: &Root, module: &str) -> ProbeResult {
     Ok(best.unwrap_or_else(|| {
         value(
             "allowed",
-            Evidence::new(
+            Evidence::note(
                 "/etc/modprobe.d",
                 None,
                 format!("no `install {module} /bin/false` or `blacklist {module}`"),
+                format!(
+                    "未禁止加载 {module}（没有 install {module} /bin/false 或 blacklist {module}）"
+                ),
             ),
         )
     }))
@@ -172,7 +181,12 @@ pub(super) fn unit_state(facts: &Facts, units: &[String]) -> ProbeResult {
             states.push((
                 3,
                 "enabled".into(),
-                Evidence::new(link, None, format!("{name} enabled")),
+                Evidence::note(
+                    link,
+                    None,
+                    format!("{name} enabled"),
+                    format!("{name} 已设为开机启动"),
+                ),
             ));
             continue;
         }
@@ -195,7 +209,7 @@ pub(super) fn unit_state(facts: &Facts, units: &[String]) -> ProbeResult {
             states.push((
                 3,
                 "enabled".into(),
-                Evidence::new(p, None, "SysV start link"),
+                Evidence::note(p, None, "SysV start link", "SysV 启动链接"),
             ));
             continue;
         }
@@ -211,15 +225,21 @@ pub(super) fn unit_state(facts: &Facts, units: &[String]) -> ProbeResult {
             Some(p) => states.push((
                 2,
                 "disabled".into(),
-                Evidence::new(p, None, format!("{name} installed, not enabled")),
+                Evidence::note(
+                    p,
+                    None,
+                    format!("{name} installed, not enabled"),
+                    format!("已安装 {name}，未设为开机启动"),
+                ),
             )),
             None => states.push((
                 1,
                 "absent".into(),
-                Evidence::new(
+                Evidence::note(
                     "/usr/lib/systemd/system",
                     None,
                     format!("{name} not installed"),
+                    format!("未安装 {name}"),
                 ),
             )),
         }
@@ -229,7 +249,7 @@ pub(super) fn unit_state(facts: &Facts, units: &[String]) -> ProbeResult {
         .into_iter()
         .rev()
         .max_by_key(|(rank, ..)| *rank)
-        .ok_or_else(|| CannotCheck("no unit named".into()))?;
+        .ok_or_else(|| CannotCheck::new("no unit named", "检查项未指定服务名"))?;
     Ok(value(best.1, best.2))
 }
 
@@ -291,7 +311,11 @@ pub(super) fn firewall_policy(facts: &Facts) -> ProbeResult {
     let root = facts.root;
     let (enabled, looked) = firewall(facts)?;
     let Some(first) = enabled.first() else {
-        return Ok(unset(looked, "an enabled firewall"));
+        return Ok(unset_noted(
+            looked,
+            "no enabled firewall",
+            "未找到已启用的防火墙",
+        ));
     };
     match first.name.as_str() {
         "ufw" => {
@@ -337,16 +361,22 @@ pub(super) fn firewall_policy(facts: &Facts) -> ProbeResult {
                     };
                     return Ok(value(
                         v,
-                        Evidence::new(path, None, format!("zone {zone} target {target}")),
+                        Evidence::note(
+                            path,
+                            None,
+                            format!("zone {zone} target {target}"),
+                            format!("区域 {zone} 的默认动作 {target}"),
+                        ),
                     ));
                 }
             }
             Ok(value(
                 "reject",
-                Evidence::new(
+                Evidence::note(
                     conf,
                     None,
                     format!("zone {zone}: firewalld's default target rejects"),
+                    format!("区域 {zone}：firewalld 默认拒绝"),
                 ),
             ))
         }
@@ -363,7 +393,11 @@ pub(super) fn firewall_policy(facts: &Facts) -> ProbeResult {
                     return Ok(value(policy, Evidence::new(f, Some(i + 1), line.trim())));
                 }
             }
-            Ok(unset(vec![f.into()], "an input chain"))
+            Ok(unset_noted(
+                vec![f.into()],
+                "no input chain",
+                "未找到 INPUT 链",
+            ))
         }
         _ => {
             for f in ["/etc/iptables/rules.v4", "/etc/sysconfig/iptables"] {
@@ -376,9 +410,10 @@ pub(super) fn firewall_policy(facts: &Facts) -> ProbeResult {
                     }
                 }
             }
-            Ok(unset(
+            Ok(unset_noted(
                 vec!["/etc/iptables/rules.v4".into()],
-                ":INPUT policy",
+                ":INPUT policy not set",
+                "未设置 :INPUT 默认策略",
             ))
         }
     }
@@ -390,9 +425,10 @@ pub(super) fn wireless(root: &Root) -> ProbeResult {
     if root.is_live() {
         looked.push("/sys/class/net".to_string());
         let ifaces = root.list_dir("/sys/class/net").map_err(|e| {
-            CannotCheck(format!(
-                "cannot list the network interfaces: {e} (is /sys mounted?)"
-            ))
+            CannotCheck::new(
+                format!("cannot list the network interfaces: {e} (is /sys mounted?)"),
+                format!("无法列出网卡：{}（/sys 是否已挂载？）", e.zh()),
+            )
         })?;
         for iface in ifaces {
             for marker in ["wireless", "phy80211"] {
@@ -400,10 +436,11 @@ pub(super) fn wireless(root: &Root) -> ProbeResult {
                 if root.exists(&p) {
                     items.push(Item {
                         name: iface.clone(),
-                        evidence: Evidence::new(
+                        evidence: Evidence::note(
                             p,
                             None,
                             format!("{iface} is a wireless interface"),
+                            format!("{iface} 是无线网卡"),
                         ),
                     });
                     break;
@@ -424,9 +461,10 @@ pub(super) fn wireless(root: &Root) -> ProbeResult {
         }
     }
     if !root.is_live() && items.is_empty() {
-        return Err(CannotCheck(format!(
-            "wireless hardware {NEEDS_LIVE}; no Wi-Fi connection is configured"
-        )));
+        return Err(CannotCheck::new(
+            format!("wireless hardware {NEEDS_LIVE}; no Wi-Fi connection is configured"),
+            format!("无线网卡{NEEDS_LIVE_ZH}；未配置 Wi-Fi 连接"),
+        ));
     }
     Ok(Observation::Items {
         items,
@@ -436,7 +474,10 @@ pub(super) fn wireless(root: &Root) -> ProbeResult {
 
 pub(super) fn default_route(root: &Root) -> ProbeResult {
     if !root.is_live() {
-        return Err(CannotCheck(format!("the routing table {NEEDS_LIVE}")));
+        return Err(CannotCheck::new(
+            format!("the routing table {NEEDS_LIVE}"),
+            format!("路由表{NEEDS_LIVE_ZH}"),
+        ));
     }
     let text = root.read_text("/proc/net/route")?;
     let mut items: Vec<Item> = parse::default_routes(&text)
@@ -503,7 +544,10 @@ pub(super) fn public_nameservers(root: &Root) -> ProbeResult {
         }
     }
     if looked.is_empty() {
-        return Err(CannotCheck("/etc/resolv.conf does not exist".into()));
+        return Err(CannotCheck::new(
+            "/etc/resolv.conf does not exist",
+            "/etc/resolv.conf 不存在",
+        ));
     }
     Ok(Observation::Items {
         items,
@@ -535,7 +579,7 @@ pub(super) fn mac(root: &Root) -> ProbeResult {
             ));
         }
         if !root.exists("/sys/kernel") {
-            return Err(CannotCheck("/sys is not mounted".into()));
+            return Err(CannotCheck::new("/sys is not mounted", "/sys 未挂载"));
         }
         return Ok(value(
             "none",
@@ -569,16 +613,22 @@ pub(super) fn mac(root: &Root) -> ProbeResult {
     if root.exists("/etc/apparmor.d") && profiles.iter().any(|p| !p.ends_with("/tunables")) {
         return Ok(value(
             "apparmor",
-            Evidence::new(
+            Evidence::note(
                 "/etc/apparmor.d",
                 None,
                 format!("{} entries", profiles.len()),
+                format!("{} 条", profiles.len()),
             ),
         ));
     }
     Ok(value(
         "none",
-        Evidence::new(conf, None, "no SELinux config and no AppArmor profiles"),
+        Evidence::note(
+            conf,
+            None,
+            "no SELinux config and no AppArmor profiles",
+            "没有 SELinux 配置，也没有 AppArmor 策略",
+        ),
     ))
 }
 
@@ -606,6 +656,11 @@ pub(super) fn mount_option(root: &Root, mount: &str, option: &str) -> ProbeResul
     }
     Ok(value(
         "not-mounted",
-        Evidence::new(file, None, format!("{mount} is not a separate file system")),
+        Evidence::note(
+            file,
+            None,
+            format!("{mount} is not a separate file system"),
+            format!("{mount} 不是独立的文件系统"),
+        ),
     ))
 }
