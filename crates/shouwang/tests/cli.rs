@@ -423,6 +423,25 @@ fn up_prints_a_one_time_admin_password_once_and_stops_on_sigint() {
     assert_eq!(up.wait(Duration::from_secs(10)), 0);
     let users = s.json(&["user", "list", "--json"]);
     assert_eq!(users[0]["must_change_password"], true);
+    // The unit CA was made beside the password, and its fingerprint shown
+    // there is the one `status` gives.
+    let key = s.json(&["status", "--json"])["unit_ca"]["key_sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(key.len(), 95, "{key}");
+    assert!(
+        banner.contains(&format!("unit CA key SHA-256: {key}")),
+        "{banner}"
+    );
+    assert!(s.run(&["status"]).stdout.contains(&key));
+    let mode = std::fs::metadata(s.data.join("tls/ca.key"))
+        .unwrap()
+        .permissions();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+        0o600
+    );
 
     // A second run finds the administrator and creates nothing.
     let mut again = s.up(None);
