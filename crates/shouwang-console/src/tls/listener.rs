@@ -9,6 +9,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
@@ -30,12 +31,14 @@ const RENEW_CHECK: Duration = Duration::from_secs(3600);
 #[derive(Clone)]
 pub(crate) struct Gate {
     networks: Arc<[ipnet::IpNet]>,
+    refused: Arc<AtomicU64>,
 }
 
 impl Gate {
     pub fn new(networks: &[ipnet::IpNet]) -> Self {
         Gate {
             networks: networks.into(),
+            refused: Arc::default(),
         }
     }
 
@@ -59,7 +62,12 @@ async fn accept_admitted(listener: &TcpListener, gate: &Gate) -> (TcpStream, Soc
         match listener.accept().await {
             Ok((stream, peer)) if gate.admits(peer.ip()) => return (stream, peer),
             Ok((_, peer)) => {
-                tracing::info!(%peer, "console: refused a client outside [console] allow_networks");
+                // A scan from outside must not flood the log: the first
+                // refusals, then one line in a thousand, with the count.
+                let n = gate.refused.fetch_add(1, Ordering::Relaxed) + 1;
+                if n <= 20 || n.is_multiple_of(1000) {
+                    tracing::info!(%peer, refused = n, "console: refused a client outside [console] allow_networks");
+                }
             }
             Err(e) => {
                 tracing::warn!(error = %e, "console: cannot accept a connection");

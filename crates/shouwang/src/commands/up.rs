@@ -197,6 +197,11 @@ fn spawn_all(
         tasks.spawn("console", async { Ok(task.await?) }, runtime);
         tracing::info!(%addr, "console: {scheme}://{addr}/");
         say(&format!("console: {scheme}://{addr}/\n"));
+        if scheme == "https" {
+            say(&format!(
+                "如何信任本证书 / trusting its certificate: https://{addr}/trust\n"
+            ));
+        }
     }
     if !config.guard.roots.is_empty() {
         let task = shouwang_guard::runtime::serve(
