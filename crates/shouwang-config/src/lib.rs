@@ -96,16 +96,29 @@ backend = "sqlite"
 [console]
 # Whether `shouwang up` starts the web console.
 enabled = true
-# Address and port the console listens on. Keep it on 127.0.0.1 unless a
-# TLS reverse proxy sits in front of it.
+# Address and port the console listens on. "0.0.0.0:8700" opens it to the
+# office's PCs; beyond this machine it is served over TLS only.
 listen = "127.0.0.1:8700"
+# "auto": TLS with a certificate from the unit CA (made by the first
+# `shouwang up` in the data dir's tls/, with this machine's name and LAN
+# addresses in it) when listening beyond 127.0.0.1, plain HTTP on it;
+# "on": TLS on 127.0.0.1 too; "off": plain HTTP, only on 127.0.0.1;
+# or the unit's own certificate (PEM chain and key):
+#   tls = { cert = "/etc/shouwang/console.crt", key = "/etc/shouwang/console.key" }
+# The console's page /trust tells the office how to trust the unit CA.
+tls = "auto"
+# Only these networks (and this machine) may connect; others are
+# disconnected. Empty: everyone who can reach the port.
+#   allow_networks = ["192.168.1.0/24", "10.12.0.0/16"]
+allow_networks = []
 # Hours a login lasts (1 to 720).
 session_hours = 8
 # Failed logins in a row that lock an account (1 to 100), and for how many
 # minutes (1 to 10080).
 max_failed_logins = 5
 lockout_minutes = 15
-# Mark cookies Secure: set to true when the console is served over HTTPS.
+# Mark cookies Secure (always so under the console's own TLS): set to true
+# behind a TLS reverse proxy.
 secure_cookies = false
 # The console's language until a user picks one: "zh" or "en".
 language = "zh"
@@ -275,7 +288,27 @@ pub fn parse(text: &str, path: &Path) -> Result<Config> {
     let config =
         toml::from_str(text).map_err(|e| ConfigError::Invalid(describe_error(&e, text, path)))?;
     check_ranges(text, path)?;
+    check_console(&config, text, path)?;
     Ok(config)
+}
+
+/// Beyond loopback the console serves TLS: passwords and session cookies
+/// must not cross the office network in the clear.
+fn check_console(config: &Config, text: &str, path: &Path) -> Result<()> {
+    let console = &config.console;
+    let off = console.tls == shouwang_console::TlsSetting::Off;
+    if !off || shouwang_console::is_loopback(console.listen.ip()) {
+        return Ok(());
+    }
+    let line = line_of(text, "console", 0, "tls").or_else(|| line_of(text, "console", 0, "listen"));
+    let where_ = match line {
+        Some(n) => format!("{} line {n}", path.display()),
+        None => path.display().to_string(),
+    };
+    Err(ConfigError::Invalid(format!(
+        "{where_}: [console] listen = \"{}\" is reachable from other machines, and tls = \"off\" would send passwords in the clear; set tls = \"auto\" (a certificate from the unit CA) or tls = {{ cert = \"…\", key = \"…\" }}, or listen on 127.0.0.1",
+        console.listen
+    )))
 }
 
 /// A number the config may hold and the values it may take.
@@ -799,6 +832,45 @@ mod tests {
         let e = err("[console]\nlisten = \"nowhere\"\n");
         assert!(e.contains("line 2"), "{e}");
         assert!(e.contains("listen in [console]"), "{e}");
+    }
+
+    #[test]
+    fn the_console_beyond_loopback_without_tls_is_refused_with_its_line_and_a_fix() {
+        let e = err("[console]\nlisten = \"0.0.0.0:8700\"\ntls = \"off\"\n");
+        assert!(e.starts_with("/etc/shouwang/shouwang.toml line 3: "), "{e}");
+        assert!(e.contains("listen = \"0.0.0.0:8700\""), "{e}");
+        assert!(e.contains("set tls = \"auto\""), "{e}");
+        assert!(e.contains("or listen on 127.0.0.1"), "{e}");
+        // On loopback, off is fine; beyond it, auto and own files are.
+        let ok = |t: &str| parse(t, Path::new("x")).unwrap().console;
+        assert_eq!(
+            ok("[console]\nlisten = \"127.0.0.1:8700\"\ntls = \"off\"\n").tls,
+            shouwang_console::TlsSetting::Off
+        );
+        let c = ok("[console]\nlisten = \"0.0.0.0:8700\"\n");
+        assert!(c.tls.serves_tls(c.listen));
+        let c = ok(
+            "[console]\nlisten = \"[::]:8700\"\ntls = { cert = \"/c.pem\", key = \"/k.pem\" }\nallow_networks = [\"192.168.1.0/24\"]\n",
+        );
+        assert_eq!(
+            c.tls,
+            shouwang_console::TlsSetting::Files {
+                cert: "/c.pem".into(),
+                key: "/k.pem".into()
+            }
+        );
+        assert_eq!(c.allow_networks[0].to_string(), "192.168.1.0/24");
+    }
+
+    #[test]
+    fn a_misspelt_tls_value_or_network_names_the_line() {
+        let e = err("[console]\ntls = \"atuo\"\n");
+        assert!(e.contains("line 2"), "{e}");
+        assert!(e.contains("did you mean \"auto\"?"), "{e}");
+        let e = err("[console]\ntls = { cert = \"/c\", kye = \"/k\" }\n");
+        assert!(e.contains("line 2") && e.contains("kye"), "{e}");
+        let e = err("[console]\nallow_networks = [\"192.168.1.0/33\"]\n");
+        assert!(e.contains("line 2") && e.contains("allow_networks"), "{e}");
     }
 
     #[test]

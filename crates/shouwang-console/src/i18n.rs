@@ -263,6 +263,63 @@ const MESSAGES: &[(&str, &str, &str)] = &[
         "Internal error; the details are in the log.",
     ),
     ("error.title", "出错了", "Something went wrong"),
+    (
+        "trust.title",
+        "如何信任本证书",
+        "How to trust this certificate",
+    ),
+    (
+        "trust.link",
+        "浏览器提示“不安全”？如何信任本证书",
+        "Browser says \"not secure\"? How to trust this certificate",
+    ),
+    (
+        "trust.why",
+        "本系统的网页证书由本单位自己的证书颁发机构（单位 CA）签发。在每台要访问本系统的电脑上把单位 CA 证书装入“受信任的根证书颁发机构”一次，浏览器就不再提示不安全，也能识破冒充本系统的网站。",
+        "This console's certificate is issued by the unit's own certificate authority (the unit CA). Install the unit CA certificate once as a trusted root on each PC that opens the console: the browser then stops warning, and can tell a site posing as this one.",
+    ),
+    (
+        "trust.download",
+        "下载单位 CA 证书",
+        "Download the unit CA certificate",
+    ),
+    ("trust.download_der", "另存为 DER 格式", "DER format"),
+    (
+        "trust.compare",
+        "先核对指纹",
+        "First compare the fingerprints",
+    ),
+    (
+        "trust.compare_how",
+        "安装前，请在服务器上运行 shouwang status（或查看首次运行时显示的指纹），与下面的指纹逐位核对；打开下载的证书，在“详细信息”中也能看到指纹。不一致时不要安装，并告诉网络安全员。",
+        "Before installing, run shouwang status on the server (or look at the fingerprint shown at the first run) and compare it with the ones below, digit by digit; the downloaded certificate shows its fingerprints under Details. If they differ, do not install it, and tell the security officer.",
+    ),
+    (
+        "trust.key_sha256",
+        "单位 CA 公钥指纹（SHA-256）",
+        "Unit CA key (SHA-256)",
+    ),
+    (
+        "trust.cert_sha256",
+        "证书指纹（SHA-256）",
+        "Certificate (SHA-256)",
+    ),
+    (
+        "trust.cert_sha1",
+        "证书指纹（SHA-1，Windows 证书对话框显示的“指纹”）",
+        "Certificate (SHA-1, the thumbprint Windows shows)",
+    ),
+    (
+        "trust.after",
+        "装好后重新打开浏览器，地址栏显示锁形图标即为成功。本证书只用于本单位的守望系统。",
+        "Reopen the browser afterwards: a padlock in the address bar means it worked. This certificate serves only this unit's Shouwang.",
+    ),
+    (
+        "trust.none",
+        "单位 CA 尚未建立：启动一次 shouwang up 后即可下载。",
+        "There is no unit CA yet: it is made the first time shouwang up runs.",
+    ),
+    ("trust.back", "返回登录", "Back to log in"),
     ("back", "返回", "Back"),
     ("prev", "上一页", "Previous"),
     ("next", "下一页", "Next"),

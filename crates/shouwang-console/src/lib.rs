@@ -13,6 +13,7 @@ pub mod accounts;
 mod config;
 mod i18n;
 pub mod text;
+pub mod tls;
 mod web;
 
 use std::future::Future;
@@ -20,7 +21,7 @@ use std::sync::Arc;
 
 use shouwang_store::Store;
 
-pub use config::{ConsoleConfig, MetricsAccess};
+pub use config::{ConsoleConfig, MetricsAccess, TlsSetting, is_loopback};
 pub use web::router;
 
 /// The store setting that holds the unit profile saved in the console.
@@ -78,18 +79,65 @@ pub async fn bind(config: &ConsoleConfig) -> Result<tokio::net::TcpListener, Con
         })
 }
 
-/// Serve the console on `listener` until `shutdown` completes, then finish
-/// the requests in flight and return.
+/// Serve the console over plain HTTP on `listener` until `shutdown`
+/// completes, then finish the requests in flight and return.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     store: Arc<dyn Store>,
     config: ConsoleConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ConsoleError> {
-    // The peer's address decides who may read /metrics.
-    let app = router(store, config).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(ConsoleError::Serve)
+    serve_with(listener, store, config, None, shutdown).await
+}
+
+/// Serve the console on `listener`, over TLS when `tls` is given (from
+/// [`tls::prepare`]), to the clients `[console] allow_networks` admits.
+/// Under TLS cookies are `Secure` and every answer carries HSTS.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    store: Arc<dyn Store>,
+    mut config: ConsoleConfig,
+    tls: Option<tls::TlsServer>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ConsoleError> {
+    use axum::serve::ListenerExt as _;
+    use std::net::SocketAddr;
+    let gate = tls::listener::Gate::new(&config.allow_networks);
+    match tls {
+        None => {
+            // The peer's address decides who may read /metrics.
+            let app = router(store, config).into_make_service_with_connect_info::<SocketAddr>();
+            let listener = tls::listener::PlainListener {
+                inner: listener,
+                gate,
+            };
+            // `tap_io` gives the listener axum's connect-info for its address.
+            axum::serve(listener.tap_io(|_| ()), app)
+                .with_graceful_shutdown(shutdown)
+                .await
+                .map_err(ConsoleError::Serve)
+        }
+        Some(tls) => {
+            config.secure_cookies = true;
+            let app = router(store, config)
+                .layer(axum::middleware::map_response(hsts))
+                .into_make_service_with_connect_info::<SocketAddr>();
+            let listener = tls::listener::TlsListener::new(listener, tls, gate)
+                .map_err(ConsoleError::Serve)?;
+            axum::serve(listener.tap_io(|_| ()), app)
+                .with_graceful_shutdown(shutdown)
+                .await
+                .map_err(ConsoleError::Serve)
+        }
+    }
+}
+
+/// A browser that reached the console over TLS once never tries plain
+/// HTTP to it again (a year, renewed at every answer).
+async fn hsts(mut res: axum::response::Response) -> axum::response::Response {
+    res.headers_mut().insert(
+        axum::http::header::STRICT_TRANSPORT_SECURITY,
+        axum::http::HeaderValue::from_static("max-age=31536000"),
+    );
+    res
 }

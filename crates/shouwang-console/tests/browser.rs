@@ -45,6 +45,10 @@ fn browser_available() -> bool {
 }
 
 async fn start_browser(profile: &std::path::Path) -> (Driver, Client) {
+    start_browser_with(profile, &["--window-size=1366,900"]).await
+}
+
+async fn start_browser_with(profile: &std::path::Path, extra: &[&str]) -> (Driver, Client) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -65,18 +69,27 @@ async fn start_browser(profile: &std::path::Path) -> (Driver, Client) {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let mut args: Vec<String> = [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-quic",
+        "--no-first-run",
+        "--lang=zh-CN",
+    ]
+    .into_iter()
+    .chain(extra.iter().copied())
+    .map(String::from)
+    .collect();
+    args.push(format!("--user-data-dir={}", profile.display()));
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": CHROMIUM,
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-quic", "--no-first-run", "--window-size=1366,900", "--lang=zh-CN",
-                format!("--user-data-dir={}", profile.display()),
-            ],
-        }),
+        serde_json::json!({ "binary": CHROMIUM, "args": args }),
     );
     let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(caps)
@@ -139,6 +152,56 @@ async fn post_status_from_page(b: &Client, id: i64, body: &str) -> u64 {
     .unwrap()
     .as_u64()
     .unwrap()
+}
+
+/// The login page over HTTPS and the 如何信任本证书 page it links to, at
+/// 1366 × 768. The browser is told to ignore certificate errors: this is
+/// for the pictures; trust itself is tested in `tls.rs` with a client that
+/// trusts only the unit CA.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_login_page_over_https_links_to_how_to_trust_the_certificate() {
+    if !browser_available() {
+        return;
+    }
+    let config = ConsoleConfig {
+        tls: shouwang_console::TlsSetting::On,
+        ..ConsoleConfig::default()
+    };
+    let con = spawn_serving(config, "127.0.0.1:0".parse().unwrap(), true).await;
+    assert!(con.base.starts_with("https://"));
+    let profile = tempfile::tempdir().unwrap();
+    let (_driver, b) = start_browser_with(
+        profile.path(),
+        &["--window-size=1366,907", "--ignore-certificate-errors"],
+    )
+    .await;
+    b.goto(&format!("{}/login", con.base)).await.unwrap();
+    b.wait()
+        .for_element(Locator::Id("login-form"))
+        .await
+        .unwrap();
+    screenshot(&b, "login-https.png").await;
+    b.find(Locator::Id("trust-link"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let shown = b
+        .wait()
+        .for_element(Locator::Id("ca-key-sha256"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let (id, _) = shouwang_console::tls::UnitCa::identity_in(&con.data.join("tls"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(shown, id.key_sha256);
+    let page = b.source().await.unwrap();
+    assert!(page.contains("受信任的根证书颁发机构"));
+    screenshot(&b, "trust.png").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

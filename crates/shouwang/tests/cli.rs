@@ -411,6 +411,61 @@ fn up_serves_the_console_and_stops_cleanly_on_sigterm() {
     assert_eq!(users[0]["must_change_password"], false);
 }
 
+/// `tls = "on"`: `up` serves HTTPS with a certificate of the unit CA it
+/// made, which a client trusting only that CA accepts (openssl here, the
+/// console's own tests use rustls).
+#[test]
+fn up_serves_https_with_the_unit_cas_certificate_when_asked() {
+    let s = Sandbox::new();
+    s.write_config("[console]\nlisten = \"127.0.0.1:0\"\ntls = \"on\"\n");
+    let mut up = s.up(Some("Guard-Tower-2026"));
+    let addr = up.console_addr();
+    assert!(
+        up.stdout
+            .iter()
+            .any(|l| l == &format!("console: https://{addr}/")),
+        "{:?}",
+        up.stdout
+    );
+    let trust = up.lines.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(
+        trust,
+        format!("如何信任本证书 / trusting its certificate: https://{addr}/trust")
+    );
+    if std::path::Path::new("/usr/bin/openssl").exists() {
+        let verify = |ca: &std::path::Path| {
+            let out = std::process::Command::new("openssl")
+                .args([
+                    "s_client",
+                    "-connect",
+                    &addr.to_string(),
+                    "-verify_return_error",
+                ])
+                .args(["-verify_ip", "127.0.0.1", "-CAfile"])
+                .arg(ca)
+                .stdin(std::process::Stdio::null())
+                .output()
+                .unwrap();
+            (
+                out.status.success(),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+            )
+        };
+        let (ok, out) = verify(&s.data.join("tls/ca.crt"));
+        assert!(ok && out.contains("Verify return code: 0 (ok)"), "{out}");
+        // The public CAs this machine trusts do not vouch for it.
+        let public = std::path::Path::new("/etc/ssl/certs/ca-certificates.crt");
+        if public.exists() {
+            let (ok, out) = verify(public);
+            assert!(!ok, "{out}");
+        }
+    } else {
+        eprintln!("SKIPPED the handshake check: /usr/bin/openssl is missing");
+    }
+    up.signal("TERM");
+    assert_eq!(up.wait(Duration::from_secs(10)), 0);
+}
+
 #[test]
 fn up_prints_a_one_time_admin_password_once_and_stops_on_sigint() {
     let s = Sandbox::with_random_port();
@@ -423,6 +478,25 @@ fn up_prints_a_one_time_admin_password_once_and_stops_on_sigint() {
     assert_eq!(up.wait(Duration::from_secs(10)), 0);
     let users = s.json(&["user", "list", "--json"]);
     assert_eq!(users[0]["must_change_password"], true);
+    // The unit CA was made beside the password, and its fingerprint shown
+    // there is the one `status` gives.
+    let key = s.json(&["status", "--json"])["unit_ca"]["key_sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(key.len(), 95, "{key}");
+    assert!(
+        banner.contains(&format!("unit CA key SHA-256: {key}")),
+        "{banner}"
+    );
+    assert!(s.run(&["status"]).stdout.contains(&key));
+    let mode = std::fs::metadata(s.data.join("tls/ca.key"))
+        .unwrap()
+        .permissions();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+        0o600
+    );
 
     // A second run finds the administrator and creates nothing.
     let mut again = s.up(None);

@@ -13,6 +13,7 @@ mod pages;
 mod render;
 mod reports;
 mod sites;
+mod trust;
 mod unit;
 mod users;
 
@@ -182,6 +183,9 @@ pub fn router(store: Arc<dyn Store>, config: ConsoleConfig) -> Router {
         .route("/users/tokens", post(users::add_token))
         .route("/users/tokens/revoke", post(users::revoke_token))
         .route("/users/{name}/{action}", post(users::act))
+        .route("/ca.crt", get(trust::ca_pem))
+        .route("/ca.der", get(trust::ca_der))
+        .route("/trust", get(trust::page))
         .route("/static/app.css", get(static_css))
         .route("/healthz", get(healthz))
         .route("/metrics", get(api::metrics))

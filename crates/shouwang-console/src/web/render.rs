@@ -15,6 +15,7 @@ pub(crate) struct Renderer {
 const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../../templates/base.html")),
     ("login.html", include_str!("../../templates/login.html")),
+    ("trust.html", include_str!("../../templates/trust.html")),
     (
         "dashboard.html",
         include_str!("../../templates/dashboard.html"),

@@ -27,7 +27,14 @@ pub async fn spawn(config: ConsoleConfig) -> Console {
 }
 
 /// The console listening on `listen` (port 0: any free port).
-pub async fn spawn_at(mut config: ConsoleConfig, listen: SocketAddr) -> Console {
+pub async fn spawn_at(config: ConsoleConfig, listen: SocketAddr) -> Console {
+    spawn_serving(config, listen, false).await
+}
+
+/// The console on `listen` as `up` serves it: the unit CA and the
+/// console certificate made in its data dir (`tls/`), and TLS when the
+/// config says so (`tls = "on"` serves it on loopback too).
+pub async fn spawn_serving(mut config: ConsoleConfig, listen: SocketAddr, tls: bool) -> Console {
     let dir = tempfile::tempdir().unwrap();
     config
         .data_dir
@@ -40,14 +47,31 @@ pub async fn spawn_at(mut config: ConsoleConfig, listen: SocketAddr) -> Console 
         .unwrap();
     let listener = tokio::net::TcpListener::bind(listen).await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let server = if tls {
+        config.listen = addr;
+        let (c, data) = (config.clone(), dir.path().to_path_buf());
+        let prepared =
+            tokio::task::spawn_blocking(move || shouwang_console::tls::prepare(&c, "某县", &data))
+                .await
+                .unwrap()
+                .unwrap();
+        prepared.server
+    } else {
+        None
+    };
+    let scheme = if server.is_some() { "https" } else { "http" };
     let served = store.clone();
     tokio::spawn(async move {
-        shouwang_console::serve(listener, served, config, std::future::pending())
+        shouwang_console::serve_with(listener, served, config, server, std::future::pending())
             .await
             .unwrap();
     });
+    let host = match addr.ip() {
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        ip => ip.to_string(),
+    };
     Console {
-        base: format!("http://{addr}"),
+        base: format!("{scheme}://{host}:{}", addr.port()),
         addr,
         store,
         data: dir.path().to_path_buf(),

@@ -24,6 +24,9 @@ struct Status {
     open_findings_total: u64,
     events: u64,
     audit_entries: i64,
+    /// The unit CA, once `up` has made it: the fingerprints a person
+    /// compares before trusting it.
+    unit_ca: Option<shouwang_console::tls::CaIdentity>,
 }
 
 #[derive(Debug, Serialize)]
@@ -84,6 +87,11 @@ pub fn run(ctx: &Ctx, json: bool) -> Result<Outcome> {
         open_findings,
         events: store.event_count().context("cannot count the events")?,
         audit_entries: store.audit_head().context("cannot read the audit log")?.0,
+        unit_ca: shouwang_console::tls::UnitCa::identity_in(&shouwang_console::tls::tls_dir(
+            data_dir,
+        ))
+        .context("cannot read the unit CA")?
+        .map(|(id, _)| id),
     };
 
     if json {
@@ -131,6 +139,10 @@ fn render(s: &Status) -> String {
         ("audit log", format!("{} entries", s.audit_entries)),
         ("open findings", s.open_findings_total.to_string()),
     ];
+    if let Some(ca) = &s.unit_ca {
+        pairs.push(("unit CA key SHA-256", ca.key_sha256.clone()));
+        pairs.push(("unit CA cert SHA-256", ca.cert_sha256.clone()));
+    }
     let by_severity: Vec<(String, String)> = Severity::ALL
         .iter()
         .map(|sev| {

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::json;
 use shouwang_console::accounts::{self, FirstAdmin};
+use shouwang_console::tls;
 use shouwang_model::VERSION;
 use shouwang_notify::announce;
 use shouwang_store::{NewAuditEntry, Store};
@@ -72,7 +73,13 @@ pub fn run(ctx: &Ctx) -> Result<Outcome> {
     let data_dir = ctx.data_dir(&loaded, Access::Create)?.to_path_buf();
     // Held until this function returns; dropping it removes the pid file.
     let _lock = PidLock::acquire(&data_dir)?;
-    let store = open_and_check(&loaded, &data_dir)?;
+    // The unit CA first, so that its fingerprint stands beside the first
+    // password; and a bad certificate stops the start before anything runs.
+    let tls = (loaded.config.console.enabled)
+        .then(|| tls::prepare(&loaded.config.console, &loaded.config.unit.name, &data_dir))
+        .transpose()
+        .context("cannot set up the console's TLS")?;
+    let store = open_and_check(&loaded, &data_dir, tls.as_ref().map(|t| &t.ca))?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -93,7 +100,7 @@ pub fn run(ctx: &Ctx) -> Result<Outcome> {
         &loaded,
         &data_dir,
         &store,
-        console,
+        console.map(|(l, a)| (l, a, tls.and_then(|t| t.server))),
         &stop_rx,
         runtime.handle(),
     )?;
@@ -107,7 +114,11 @@ pub fn run(ctx: &Ctx) -> Result<Outcome> {
 /// Open the store, create the first administrator if there is none, and
 /// check the guarded roots: everything that can stop `up` before it starts
 /// anything.
-fn open_and_check(loaded: &Loaded, data_dir: &Path) -> Result<Arc<dyn Store>> {
+fn open_and_check(
+    loaded: &Loaded,
+    data_dir: &Path,
+    ca: Option<&tls::CaIdentity>,
+) -> Result<Arc<dyn Store>> {
     let store = super::open_store(loaded, data_dir)?;
     tracing::info!(
         version = VERSION,
@@ -118,7 +129,7 @@ fn open_and_check(loaded: &Loaded, data_dir: &Path) -> Result<Arc<dyn Store>> {
         location = %store.location(),
         "starting"
     );
-    first_run(store.as_ref())?;
+    first_run(store.as_ref(), ca)?;
     // A guarded root that is not sealed stops `up` here, before anything
     // is announced as running.
     shouwang_guard::runtime::check_roots(data_dir, &loaded.config.guard)?;
@@ -168,25 +179,29 @@ fn spawn_all(
     loaded: &Loaded,
     data_dir: &Path,
     store: &Arc<dyn Store>,
-    console: Option<(TcpListener, SocketAddr)>,
+    console: Option<(TcpListener, SocketAddr, Option<tls::TlsServer>)>,
     stop_rx: &watch::Receiver<bool>,
     runtime: &tokio::runtime::Handle,
 ) -> Result<Tasks> {
     let config = &loaded.config;
     let mut tasks = Tasks::default();
-    let console_addr = console.as_ref().map(|(_, addr)| *addr);
-    if let Some((listener, addr)) = console {
-        spawn_console(
-            &mut tasks,
-            config,
-            data_dir,
-            store.clone(),
-            listener,
-            stop_rx,
-            runtime,
-        );
-        tracing::info!(%addr, "console: http://{addr}/");
-        say(&format!("console: http://{addr}/\n"));
+    let scheme = match &console {
+        Some((_, _, Some(_))) => "https",
+        _ => "http",
+    };
+    let console_addr = console.as_ref().map(|(_, addr, _)| *addr);
+    if let Some((listener, addr, tls)) = console {
+        let shutdown = stopped(stop_rx.clone());
+        let config = console_config(config, data_dir);
+        let task = shouwang_console::serve_with(listener, store.clone(), config, tls, shutdown);
+        tasks.spawn("console", async { Ok(task.await?) }, runtime);
+        tracing::info!(%addr, "console: {scheme}://{addr}/");
+        say(&format!("console: {scheme}://{addr}/\n"));
+        if scheme == "https" {
+            say(&format!(
+                "如何信任本证书 / trusting its certificate: https://{addr}/trust\n"
+            ));
+        }
     }
     if !config.guard.roots.is_empty() {
         let task = shouwang_guard::runtime::serve(
@@ -208,7 +223,7 @@ fn spawn_all(
             incident: config.incident.clone(),
             unit: config.unit.profile(),
             notify: config.notify.clone(),
-            console: console_addr.map(|a| format!("http://{a}")),
+            console: console_addr.map(|a| format!("{scheme}://{a}")),
         };
         let task = announce::run(config, store.clone(), stop_rx.clone());
         tasks.spawn("incident", async { Ok(task.await?) }, runtime);
@@ -221,35 +236,17 @@ fn spawn_all(
     Ok(tasks)
 }
 
-fn spawn_console(
-    tasks: &mut Tasks,
-    config: &Config,
-    data_dir: &Path,
-    store: Arc<dyn Store>,
-    listener: TcpListener,
-    stop_rx: &watch::Receiver<bool>,
-    runtime: &tokio::runtime::Handle,
-) {
-    let shutdown = stopped(stop_rx.clone());
-    // The console shows the reporting clock, the channels and the unit
-    // profile; what is saved in the console (channels, profile) joins
-    // or replaces these there.
-    let console_config = shouwang_console::ConsoleConfig {
+/// The console's config: the reporting clock, the channels and the unit
+/// profile of the file, which what is saved in the console joins or
+/// replaces there.
+fn console_config(config: &Config, data_dir: &Path) -> shouwang_console::ConsoleConfig {
+    shouwang_console::ConsoleConfig {
         data_dir: Some(data_dir.to_path_buf()),
         incident_policy: config.incident.policy(config.unit.profile().operator_type),
         notify: config.notify.clone(),
         unit: config.unit.profile(),
         ..config.console.clone()
-    };
-    tasks.spawn(
-        "console",
-        async move {
-            shouwang_console::serve(listener, store, console_config, shutdown)
-                .await
-                .map_err(anyhow::Error::from)
-        },
-        runtime,
-    );
+    }
 }
 
 /// The site inspections on their schedule and the homepage probes, each
@@ -326,7 +323,7 @@ fn record_stop(
 /// On the first run (no users yet), create the administrator: with the
 /// password in SHOUWANG_ADMIN_PASSWORD (for unattended installs), or with
 /// a generated one shown once, to be changed at the first login.
-fn first_run(store: &dyn Store) -> Result<()> {
+fn first_run(store: &dyn Store, ca: Option<&tls::CaIdentity>) -> Result<()> {
     let given = match std::env::var(ADMIN_PASSWORD_ENV) {
         Ok(p) => Some(p),
         Err(std::env::VarError::NotPresent) => None,
@@ -351,14 +348,22 @@ fn first_run(store: &dyn Store) -> Result<()> {
             tracing::info!(
                 "first run: created the administrator {ADMIN}; its one-time password is on stdout"
             );
-            say(&output::boxed(&[
+            let mut lines = vec![
                 format!("首次运行：已创建管理员 {ADMIN}，一次性密码：{password}（登录后须修改）"),
                 format!(
                     "First run: created the administrator \"{ADMIN}\", one-time password: {password}"
                 ),
                 "It must be changed at the first login and is shown only this once.".to_string(),
                 format!("Lost it? `shouwang user passwd {ADMIN}` sets a new one."),
-            ]));
+            ];
+            if let Some(ca) = ca {
+                lines.push(format!(
+                    "单位 CA 公钥指纹 / unit CA key SHA-256: {}",
+                    ca.key_sha256
+                ));
+                lines.push(format!("CA 证书 / certificate SHA-256: {}", ca.cert_sha256));
+            }
+            say(&output::boxed(&lines));
         }
     }
     Ok(())

@@ -191,7 +191,10 @@ impl Up {
             match self.lines.recv_timeout(left) {
                 Ok(line) => {
                     self.stdout.push(line.clone());
-                    if let Some(rest) = line.strip_prefix("console: http://") {
+                    let rest = line
+                        .strip_prefix("console: http://")
+                        .or_else(|| line.strip_prefix("console: https://"));
+                    if let Some(rest) = rest {
                         return rest.trim_end_matches('/').parse().unwrap();
                     }
                 }
