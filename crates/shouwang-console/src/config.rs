@@ -47,6 +47,10 @@ pub struct ConsoleConfig {
     /// saved in the console; set by `shouwang up`.
     #[serde(skip)]
     pub unit: shouwang_model::UnitProfile,
+    /// How inspections started in the console run (`[site]`); set by
+    /// `shouwang up`.
+    #[serde(skip)]
+    pub site: shouwang_site::SiteConfig,
 }
 
 impl Default for ConsoleConfig {
@@ -66,6 +70,7 @@ impl Default for ConsoleConfig {
             incident_policy: Default::default(),
             notify: Default::default(),
             unit: Default::default(),
+            site: Default::default(),
         }
     }
 }

@@ -47,6 +47,8 @@ const ACTIONS: &[(&str, &str, &str)] = &[
     ("notify.channel.remove", "删除通知渠道", "Channel removed"),
     ("notify.test", "测试通知渠道", "Channel tested"),
     ("site.add", "添加网站", "Website added"),
+    ("site.remove", "移除网站", "Website removed"),
+    ("site.inspect", "立即巡查网站", "Website inspection started"),
     ("guard.seal", "建立防篡改基线", "Web root sealed"),
     ("guard.publish", "发布网页更新", "Update published"),
     ("guard.pause", "暂停防篡改", "Guard paused"),

@@ -14,6 +14,7 @@ use tokio::task::JoinSet;
 use url::Url;
 
 use crate::address::AddressPolicy;
+use crate::progress::Phase;
 use crate::checks::{self, FindingMaker, PageContext, StaleRule};
 use crate::decode::decode;
 use crate::fetch::{Budgets, FetchFailure, Fetched, Fetcher, Method, Robots, Visitor, days_left};
@@ -100,6 +101,7 @@ pub async fn run(opts: InspectOptions) -> Result<Report, SiteError> {
     let mut findings = Vec::new();
 
     let (fetcher, home) = fetch_homepage(&opts, &site, &maker, &mut findings).await?;
+    opts.progress.enter(Phase::Pages);
     let homepage = homepage_status(&home, &site);
     let scope = scope_hosts(&opts.url, &opts.extra_hosts);
     let reachable = judge_homepage(&home, &site, &maker, &scope, &mut findings);
@@ -107,6 +109,7 @@ pub async fn run(opts: InspectOptions) -> Result<Report, SiteError> {
         findings.extend(transport_checks(&fetcher, &opts.url, &home, &maker, today).await);
     }
     if !reachable {
+        opts.progress.enter(Phase::Done);
         return Ok(Report {
             site,
             name: opts.name,
@@ -151,6 +154,7 @@ pub async fn run(opts: InspectOptions) -> Result<Report, SiteError> {
 
     let mut crawl = Crawl::new(&opts, &home_final, findings);
     crawl.pages_in_scope(&shared, &opts, &robots, home).await;
+    opts.progress.enter(Phase::References);
     let (refs_checked, mut ref_failures) = check_other_refs(&shared, &opts, &robots, &crawl).await;
     let refs_checked = refs_checked
         - ref_failures
@@ -173,6 +177,7 @@ pub async fn run(opts: InspectOptions) -> Result<Report, SiteError> {
         ));
     }
 
+    opts.progress.enter(Phase::Done);
     Ok(Report {
         site,
         name: opts.name,
@@ -401,6 +406,7 @@ struct Crawl {
     limits_hit: Vec<String>,
     /// Pages and references a budget left unchecked, and which budget.
     unchecked: HashMap<String, FetchFailure>,
+    progress: Arc<crate::progress::Progress>,
 }
 
 impl Crawl {
@@ -411,6 +417,7 @@ impl Crawl {
             refs: HashMap::new(),
             page_failures: HashMap::new(),
             home_facts: None,
+            progress: opts.progress.clone(),
             pages: 0,
             links_found: 0,
             snapshot: SiteSnapshot {
@@ -488,6 +495,7 @@ impl Crawl {
             return;
         };
         self.pages += 1;
+        self.progress.page_done();
         self.links_found += facts.refs.len();
         self.snapshot.pages.insert(
             outcome.job.url.to_string(),
@@ -783,6 +791,7 @@ async fn check_other_refs(
         ));
     }
     let refs_checked = to_check.len() + crawl.page_failures.len();
+    opts.progress.refs_to_check(to_check.len());
     let mut ref_failures: HashMap<String, RefCheck> = HashMap::new();
     let mut checks: JoinSet<(String, RefCheck)> = JoinSet::new();
     // Which reference each task checks: a task that panics returns no key.
@@ -809,7 +818,11 @@ async fn check_other_refs(
             });
             tasks.insert(handle.id(), task);
         }
-        match checks.join_next_with_id().await {
+        let done = checks.join_next_with_id().await;
+        if done.is_some() {
+            opts.progress.ref_done();
+        }
+        match done {
             Some(Ok((id, (key, result)))) => {
                 tasks.remove(&id);
                 ref_failures.insert(key, result);

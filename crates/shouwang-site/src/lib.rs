@@ -28,6 +28,7 @@ mod fetch;
 mod html;
 pub mod page;
 mod parse;
+pub mod progress;
 pub mod runtime;
 pub mod score;
 mod snapshot;
@@ -142,6 +143,8 @@ pub struct InspectOptions {
     pub dictionary: Arc<Dictionary>,
     /// "Today" for dates (tests pin it); `None` is the clock's today.
     pub today: Option<NaiveDate>,
+    /// Counters a progress line or page reads while the inspection runs.
+    pub progress: Arc<progress::Progress>,
 }
 
 impl InspectOptions {
@@ -171,6 +174,7 @@ impl InspectOptions {
             stale_rules: default_stale_rules(),
             dictionary: Arc::new(Dictionary::builtin()),
             today: None,
+            progress: Arc::default(),
         }
     }
 

@@ -3,7 +3,7 @@
 use crate::sql;
 use crate::sql::TOKEN_COLS;
 use postgres::Transaction;
-use shouwang_model::{Asset, Finding, FindingStatus, Incident, NewTimelineEntry, ReportStage};
+use shouwang_model::{Asset, AssetRef, Finding, FindingStatus, Incident, NewTimelineEntry, ReportStage};
 
 use crate::postgres::{
     PostgresStore, bind, finding_from_row, params, token_from_row, user_from_row,
@@ -120,6 +120,14 @@ impl Tx for PgTx<'_, '_> {
         }
         self.ledger.changed = true;
         self.finding(id)?.ok_or_else(|| not_found("finding", id))
+    }
+
+    fn delete_asset(&mut self, asset: &AssetRef) -> Result<bool> {
+        let n = self
+            .c
+            .execute(sql::DELETE_ASSET, &[&asset.kind.as_str(), &asset.locator])?;
+        self.ledger.changed |= n > 0;
+        Ok(n > 0)
     }
 
     fn upsert_asset(&mut self, asset: &Asset) -> Result<()> {

@@ -161,6 +161,8 @@ pub(crate) const MOVE_AUDIT_HEAD: &str =
 
 pub(crate) const SET_FINDING_STATUS: &str = "UPDATE findings SET status = $1 WHERE id = $2";
 
+pub(crate) const DELETE_ASSET: &str = "DELETE FROM assets WHERE kind = $1 AND locator = $2";
+
 pub(crate) const UPSERT_ASSET: &str =
     "INSERT INTO assets (kind, locator, name, details, first_seen, last_seen)
              VALUES ($1, $2, $3, $4, $5, $5)
@@ -344,6 +346,7 @@ mod tests {
         ("MOVE_AUDIT_HEAD", MOVE_AUDIT_HEAD),
         ("SET_FINDING_STATUS", SET_FINDING_STATUS),
         ("UPSERT_ASSET", UPSERT_ASSET),
+        ("DELETE_ASSET", DELETE_ASSET),
         ("CREATE_USER", CREATE_USER),
         ("SET_PASSWORD", SET_PASSWORD),
         ("SET_USER_DISABLED", SET_USER_DISABLED),

@@ -3,7 +3,7 @@
 use crate::sql;
 use crate::sql::TOKEN_COLS;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
-use shouwang_model::{Asset, Finding, FindingStatus, Incident, NewTimelineEntry, ReportStage};
+use shouwang_model::{Asset, AssetRef, Finding, FindingStatus, Incident, NewTimelineEntry, ReportStage};
 
 use crate::sqlite::{SqliteStore, bind, finding_from_row, token_from_row, unconv, user_from_row};
 use crate::sqlite_incident::{incident_from_row, insert_timeline, set_setting_tx};
@@ -126,6 +126,15 @@ impl Tx for SqliteTx<'_> {
         }
         self.ledger.changed = true;
         self.finding(id)?.ok_or_else(|| not_found("finding", id))
+    }
+
+    fn delete_asset(&mut self, asset: &AssetRef) -> Result<bool> {
+        let n = self.c.execute(
+            sql::DELETE_ASSET,
+            params![asset.kind.as_str(), asset.locator],
+        )?;
+        self.ledger.changed |= n > 0;
+        Ok(n > 0)
     }
 
     fn upsert_asset(&mut self, asset: &Asset) -> Result<()> {

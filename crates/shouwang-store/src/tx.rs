@@ -33,6 +33,9 @@ pub trait Tx {
     fn set_finding_status(&mut self, id: i64, status: FindingStatus) -> Result<Finding>;
 
     fn upsert_asset(&mut self, asset: &Asset) -> Result<()>;
+    /// Take an asset off the list (its findings and events stay, as the
+    /// record of what was); whether it was listed.
+    fn delete_asset(&mut self, asset: &AssetRef) -> Result<bool>;
 
     fn user_by_name(&mut self, name: &str) -> Result<Option<User>>;
     fn create_user(&mut self, user: &NewUser) -> Result<User>;

@@ -1188,6 +1188,24 @@ fn assets_upsert(h: &Harness) {
     h.store.upsert_asset(&renamed).unwrap();
     let all = h.store.assets().unwrap();
     assert_eq!(all, vec![renamed]);
+    // Taken off the list, audited; a second removal finds nothing.
+    let removed = |h: &Harness| {
+        h.store
+            .audited(|tx| {
+                let was = tx.delete_asset(&a.id)?;
+                tx.audit(&NewAuditEntry::new(
+                    "admin",
+                    "site.remove",
+                    a.id.locator.clone(),
+                    serde_json::Value::Null,
+                ))?;
+                Ok::<_, shouwang_store::StoreError>(was)
+            })
+            .unwrap()
+    };
+    assert!(removed(h));
+    assert!(h.store.assets().unwrap().is_empty());
+    assert!(!removed(h));
 }
 
 #[test]

@@ -12,6 +12,7 @@ mod notify;
 mod pages;
 mod render;
 mod reports;
+mod site_jobs;
 mod sites;
 mod trust;
 mod unit;
@@ -42,6 +43,8 @@ pub(crate) struct AppState {
     pub renderer: Arc<Renderer>,
     pub metrics: Arc<Counters>,
     pub hashing: Arc<HashPool>,
+    /// Inspections started from the console (立即巡查).
+    pub site_jobs: Arc<site_jobs::SiteJobs>,
 }
 
 /// The few password hashes that may run at once. Each argon2 hash holds
@@ -137,6 +140,7 @@ pub fn router(store: Arc<dyn Store>, config: ConsoleConfig) -> Router {
         renderer: Arc::new(Renderer::new()),
         metrics: Arc::new(Counters::default()),
         hashing: Arc::new(HashPool::for_this_machine()),
+        site_jobs: Arc::default(),
     };
     Router::new()
         .route("/", get(pages::dashboard))
@@ -155,6 +159,9 @@ pub fn router(store: Arc<dyn Store>, config: ConsoleConfig) -> Router {
         .route("/hosts/{name}", get(hosts::detail))
         .route("/sites", get(sites::list))
         .route("/sites/view", get(sites::detail))
+        .route("/sites/add", post(site_jobs::add))
+        .route("/sites/remove", post(site_jobs::remove))
+        .route("/sites/inspect", post(site_jobs::inspect))
         .route("/guard", get(guard::list))
         .route("/guard/view", get(guard::view))
         .route("/guard/diff", get(guard::diff))

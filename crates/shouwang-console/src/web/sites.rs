@@ -159,6 +159,8 @@ pub(crate) async fn detail(
             serde_json::json!({
                 "nav": "sites",
                 "site": q.url,
+                "listed": known.is_some(),
+                "job": state.site_jobs.view(&q.url, &lang),
                 "name": known.map(|a| a.name).unwrap_or_default(),
                 "history": history,
                 "findings": open,

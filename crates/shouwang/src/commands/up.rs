@@ -245,6 +245,7 @@ fn console_config(config: &Config, data_dir: &Path) -> shouwang_console::Console
         incident_policy: config.incident.policy(config.unit.profile().operator_type),
         notify: config.notify.clone(),
         unit: config.unit.profile(),
+        site: config.site.clone(),
         ..config.console.clone()
     }
 }
