@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use shouwang_guard::watch::WatchOptions;
-use shouwang_guard::{Baseline, ChangeKind, GuardDir, SealOptions, actions, text};
+use shouwang_guard::{Baseline, ChangeKind, GuardDir, SealRequest, actions, text};
 
 use super::{Access, Ctx, Outcome as Exit, cli_actor};
 use crate::cli::{GuardCommand, QuarantineCommand};
@@ -24,8 +24,16 @@ pub fn run(ctx: &Ctx, cmd: GuardCommand) -> Result<Exit> {
             root,
             exclude,
             writable,
+            yes,
             json,
-        } => seal(ctx, &loaded, root, exclude, writable, json),
+        } => {
+            let req = SealRequest {
+                excludes: exclude,
+                writables: writable,
+                accept: yes,
+            };
+            seal(ctx, &loaded, root, &req, json)
+        }
         GuardCommand::List(a) => list(ctx, &loaded, a.json),
         GuardCommand::Check { roots, json } => check(ctx, &loaded, &roots, json),
         GuardCommand::Watch {
@@ -41,22 +49,11 @@ pub fn run(ctx: &Ctx, cmd: GuardCommand) -> Result<Exit> {
     }
 }
 
-fn seal(
-    ctx: &Ctx,
-    loaded: &Loaded,
-    root: PathBuf,
-    exclude: Vec<String>,
-    writable: Vec<String>,
-    json: bool,
-) -> Result<Exit> {
+fn seal(ctx: &Ctx, loaded: &Loaded, root: PathBuf, req: &SealRequest, json: bool) -> Result<Exit> {
     let data_dir = ctx.data_dir(loaded, Access::Create)?;
     let store = super::open_store(loaded, data_dir)?;
     let guard = GuardDir::open(data_dir)?;
-    let opts = SealOptions {
-        excludes: exclude,
-        writables: writable,
-    };
-    let report = actions::seal(&guard, store.as_ref(), &cli_actor(), &root, &opts)
+    let report = actions::seal(&guard, store.as_ref(), &cli_actor(), &root, req)
         .with_context(|| format!("cannot seal {}", root.display()))?;
     if json {
         output::print_json(&report)?;
@@ -128,16 +125,7 @@ fn watch(
 ) -> Result<Exit> {
     let data_dir = ctx.data_dir(loaded, Access::Existing)?.to_path_buf();
     let store = super::open_store(loaded, &data_dir)?;
-    let roots = if roots.is_empty() {
-        loaded.config.guard.roots.clone()
-    } else {
-        roots
-    };
-    if roots.is_empty() {
-        bail!(
-            "no web root to watch: name one (`shouwang guard watch DIR`) or list them in [guard] roots in the config"
-        );
-    }
+    let roots = GuardDir::open(&data_dir)?.roots_to_watch(&roots, &loaded.config.guard.roots)?;
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, stop.clone()).context("cannot handle signals")?;
