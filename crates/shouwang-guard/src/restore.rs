@@ -4,7 +4,22 @@
 //! Every path is resolved from an open descriptor of the web root with
 //! `openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)`, one directory at a
 //! time, so a directory swapped for a symlink can never lead a restore
-//! outside the root. Files are written to a fresh temporary name in their
+//! outside the root. Kernels before 5.6 have no `openat2` (银河麒麟 V10,
+//! 统信 UOS 20 and openEuler 20.03 run 4.19): where it answers ENOSYS
+//! (found once, then not tried again), [`resolve`] walks the path itself,
+//! one `openat(O_NOFOLLOW | O_DIRECTORY)` per directory from the
+//! descriptor it starts at and `O_NOFOLLOW` on the last component, and
+//! refuses `..` and absolute paths outright. That keeps both guarantees:
+//! nothing is resolved above the starting directory (no component can go
+//! up, none starts again from `/`), and no symlink is followed at any step
+//! (each `openat` looks up one name and `O_NOFOLLOW` refuses a symlink
+//! there, magic links of `/proc` included), and each step starts from the
+//! descriptor the last one opened, so swapping a directory we passed for a
+//! symlink changes nothing. Moving a directory we hold out of the root is
+//! possible with either (`openat2` checks only `..` against the root) and
+//! needs write access to what the attacker could write anyway.
+//!
+//! Files are written to a fresh temporary name in their
 //! own directory (`O_CREAT | O_EXCL | O_NOFOLLOW`), given their owner and
 //! mode, and renamed into place: readers see the old or the new file, never
 //! half of one. What was there instead is kept in quarantine, not deleted,
@@ -36,9 +51,10 @@
 use std::collections::HashSet;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use rustix::fs::{AtFlags, FileType, Gid, Mode, OFlags, ResolveFlags, Stat, Timestamps, Uid};
 use rustix::io::Errno;
@@ -53,6 +69,132 @@ use crate::scan::Filters;
 const RESOLVE: ResolveFlags = ResolveFlags::BENEATH
     .union(ResolveFlags::NO_SYMLINKS)
     .union(ResolveFlags::NO_MAGICLINKS);
+
+/// Set once `openat2` answered ENOSYS: this kernel is older than 5.6, and
+/// [`resolve`] walks paths itself from then on.
+static NO_OPENAT2: AtomicBool = AtomicBool::new(false);
+
+/// Open `path` from `dir` as `openat2(flags, how)` does, where `how` is
+/// [`RESOLVE`] (beneath `dir`) or `NO_SYMLINKS | NO_MAGICLINKS` (from
+/// `dir` or `/`, the web root itself); on a kernel without `openat2`,
+/// component by component with the same guarantees (see the module
+/// comment). The one way every path of a restore is opened.
+pub(crate) fn resolve(
+    dir: BorrowedFd<'_>,
+    path: impl AsRef<[u8]>,
+    flags: OFlags,
+    how: ResolveFlags,
+) -> rustix::io::Result<OwnedFd> {
+    let path = path.as_ref();
+    if !NO_OPENAT2.load(Ordering::Relaxed) {
+        match rustix::fs::openat2(dir, path, flags, Mode::empty(), how) {
+            Err(Errno::NOSYS) => {
+                NO_OPENAT2.store(true, Ordering::Relaxed);
+                tracing::info!(
+                    "this kernel has no openat2 (Linux 5.6): restores resolve paths component by component"
+                );
+            }
+            other => return other,
+        }
+    }
+    resolve_by_component(dir, path, flags, how.contains(ResolveFlags::BENEATH))
+}
+
+/// [`resolve`] without `openat2`: one `openat` per component, none of
+/// them `..`, none followed if a symlink; `beneath` refuses an absolute
+/// path, which otherwise starts from `/`.
+fn resolve_by_component(
+    dir: BorrowedFd<'_>,
+    path: &[u8],
+    flags: OFlags,
+    beneath: bool,
+) -> rustix::io::Result<OwnedFd> {
+    let absolute = path.first() == Some(&b'/');
+    if path.is_empty() {
+        return Err(Errno::NOENT);
+    }
+    if absolute && beneath {
+        return Err(Errno::XDEV);
+    }
+    let names: Vec<&[u8]> = path
+        .split(|&b| b == b'/')
+        .filter(|c| !c.is_empty() && *c != b".")
+        .collect();
+    if names.iter().any(|c| *c == b"..") {
+        return Err(Errno::XDEV);
+    }
+    let top;
+    let mut at = if absolute {
+        top = rustix::fs::openat(
+            rustix::fs::CWD,
+            "/",
+            OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        top
+    } else {
+        rustix::fs::openat(
+            dir,
+            ".",
+            OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?
+    };
+    let Some((last, through)) = names.split_last() else {
+        return rustix::fs::openat(
+            &at,
+            ".",
+            flags | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        );
+    };
+    let step = |at: &OwnedFd, name: &[u8], flags: OFlags| {
+        rustix::fs::openat(
+            at,
+            name,
+            flags | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| match e {
+            // O_DIRECTORY says ENOTDIR for a symlink; openat2 says ELOOP.
+            Errno::NOTDIR
+                if rustix::fs::statat(at, name, AtFlags::SYMLINK_NOFOLLOW)
+                    .is_ok_and(|st| kind_of(&st) == Kind::Symlink) =>
+            {
+                Errno::LOOP
+            }
+            e => e,
+        })
+    };
+    for name in through {
+        at = step(&at, name, OFlags::DIRECTORY | OFlags::RDONLY)?;
+    }
+    step(&at, last, flags)
+}
+
+/// How restores open paths on this kernel, and why.
+pub fn resolver() -> (&'static str, &'static str) {
+    if !NO_OPENAT2.load(Ordering::Relaxed) {
+        // Asked once; the answer is kept by `resolve`.
+        let _ = resolve(
+            rustix::fs::CWD,
+            "/",
+            OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC,
+            ResolveFlags::NO_SYMLINKS,
+        );
+    }
+    if NO_OPENAT2.load(Ordering::Relaxed) {
+        (
+            "component by component",
+            "the kernel has no openat2 (Linux 5.6): each directory is opened with O_NOFOLLOW from the one before, refusing .., absolute paths and symlinks",
+        )
+    } else {
+        (
+            "openat2",
+            "RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS: no path leads out of the root or through a symlink",
+        )
+    }
+}
 
 /// Prefix of the temporary names restores write to before renaming.
 pub const TEMP_PREFIX: &[u8] = b".shouwang-restore-";
@@ -150,11 +292,10 @@ impl SafeRoot {
     /// symlink in it now means someone swapped a directory for one, and a
     /// restore through it would write (and quarantine) somewhere else.
     pub fn open(path: &Path) -> Result<SafeRoot, GuardError> {
-        let fd = rustix::fs::openat2(
+        let fd = resolve(
             rustix::fs::CWD,
-            path,
+            path.as_os_str().as_bytes(),
             OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW,
-            Mode::empty(),
             ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS,
         )
         .map_err(|e| match e {
@@ -194,11 +335,10 @@ impl SafeRoot {
     /// symlink on the way.
     fn open_dir(&self, rel: &[u8]) -> rustix::io::Result<OwnedFd> {
         let path: &[u8] = if rel.is_empty() { b"." } else { rel };
-        rustix::fs::openat2(
-            &self.fd,
+        resolve(
+            self.fd.as_fd(),
             path,
             OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW,
-            Mode::empty(),
             RESOLVE,
         )
     }
@@ -461,11 +601,10 @@ impl Restorer<'_> {
                     Ok(()) | Err(Errno::EXIST) => {}
                     Err(e) => return Err(err(e)),
                 }
-                let fd = rustix::fs::openat2(
+                let fd = resolve(
                     parent,
                     name,
                     OFlags::DIRECTORY | OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-                    Mode::empty(),
                     RESOLVE,
                 )
                 .map_err(&err)?;
@@ -846,18 +985,16 @@ fn copy_tree(
         }
         Kind::Dir => {
             rustix::fs::mkdirat(dst_dir, dst_name, Mode::from_raw_mode(0o700))?;
-            let src = rustix::fs::openat2(
+            let src = resolve(
                 src_dir,
                 name,
                 OFlags::DIRECTORY | OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-                Mode::empty(),
                 RESOLVE,
             )?;
-            let dst = rustix::fs::openat2(
+            let dst = resolve(
                 dst_dir,
                 dst_name,
                 OFlags::DIRECTORY | OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-                Mode::empty(),
                 RESOLVE,
             )?;
             for child in children(src.as_fd())? {
@@ -873,11 +1010,10 @@ fn copy_tree(
 fn remove_tree(dir: BorrowedFd<'_>, name: &[u8]) -> rustix::io::Result<()> {
     let st = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)?;
     if kind_of(&st) == Kind::Dir {
-        let sub = rustix::fs::openat2(
+        let sub = resolve(
             dir,
             name,
             OFlags::DIRECTORY | OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-            Mode::empty(),
             RESOLVE,
         )?;
         for child in children(sub.as_fd())? {
@@ -905,4 +1041,70 @@ fn children(dir: BorrowedFd<'_>) -> rustix::io::Result<Vec<Vec<u8>>> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ino(fd: &OwnedFd) -> u64 {
+        rustix::fs::fstat(fd).unwrap().st_ino
+    }
+
+    /// The walk used where `openat2` is missing opens what `openat2`
+    /// opens and refuses what it refuses (and `..` even when it would
+    /// stay beneath).
+    #[test]
+    fn the_component_walk_opens_and_refuses_what_openat2_does() {
+        let tmp = tempfile::tempdir().unwrap();
+        let top = std::fs::canonicalize(tmp.path()).unwrap();
+        let root = top.join("www");
+        std::fs::create_dir_all(root.join("a/b")).unwrap();
+        std::fs::write(root.join("a/b/f.html"), "x").unwrap();
+        std::os::unix::fs::symlink("a", root.join("link")).unwrap();
+        std::os::unix::fs::symlink("/etc", root.join("a/etc")).unwrap();
+        std::os::unix::fs::symlink("b/f.html", root.join("a/page")).unwrap();
+        let dir =
+            rustix::fs::open(&root, OFlags::DIRECTORY | OFlags::RDONLY, Mode::empty()).unwrap();
+        let flags = OFlags::RDONLY | OFlags::CLOEXEC;
+        for p in [".", "a", "a/b", "a//b/", "./a/./b", "a/b/f.html"] {
+            let walked = resolve_by_component(dir.as_fd(), p.as_bytes(), flags, true).unwrap();
+            let kernel = rustix::fs::openat2(&dir, p, flags, Mode::empty(), RESOLVE).unwrap();
+            assert_eq!(ino(&walked), ino(&kernel), "{p}");
+        }
+        for (p, want) in [
+            ("link", Errno::LOOP),
+            ("link/b", Errno::LOOP),
+            ("a/etc", Errno::LOOP),
+            ("a/etc/passwd", Errno::LOOP),
+            ("a/page", Errno::LOOP),
+            ("../www/a", Errno::XDEV),
+            ("a/../a", Errno::XDEV),
+            ("/etc", Errno::XDEV),
+            ("a/b/f.html/x", Errno::NOTDIR),
+            ("a/none", Errno::NOENT),
+            ("", Errno::NOENT),
+        ] {
+            let got = resolve_by_component(dir.as_fd(), p.as_bytes(), flags, true).unwrap_err();
+            assert_eq!(got, want, "{p}");
+        }
+        // Directories are refused as a symlink, as openat2 refuses them.
+        let dirs = OFlags::DIRECTORY | OFlags::RDONLY;
+        let got = resolve_by_component(dir.as_fd(), b"link", dirs, true).unwrap_err();
+        let kernel = rustix::fs::openat2(&dir, "link", dirs, Mode::empty(), RESOLVE).unwrap_err();
+        assert_eq!((got, kernel), (Errno::LOOP, Errno::LOOP));
+        // The web root itself, by its absolute path: no symlink on the way.
+        let abs = root.join("a/b");
+        let walked =
+            resolve_by_component(rustix::fs::CWD, abs.as_os_str().as_bytes(), dirs, false).unwrap();
+        assert_eq!(
+            ino(&walked),
+            std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&abs).unwrap())
+        );
+        let through = root.join("link/b");
+        let got =
+            resolve_by_component(rustix::fs::CWD, through.as_os_str().as_bytes(), dirs, false)
+                .unwrap_err();
+        assert_eq!(got, Errno::LOOP);
+    }
 }

@@ -16,6 +16,8 @@ use shouwang_guard::state::{Condition, RootState};
 use shouwang_guard::watch::{Backend, Message, Notice, WatchOptions, watch};
 use shouwang_guard::{GuardDir, Outcome, SealOptions};
 
+mod common;
+
 struct Watching {
     _tmp: tempfile::TempDir,
     data: PathBuf,
@@ -89,6 +91,8 @@ fn start(inotify: bool, files: usize) -> Option<Watching> {
         )
         .unwrap();
 
+    // On a 4.19 kernel, the watcher's thread too (it is started below).
+    common::as_the_kernel_says();
     let (tx, rx) = channel();
     let stop = Arc::new(AtomicBool::new(false));
     let (r, s, d) = (root.clone(), stop.clone(), data.clone());
@@ -108,12 +112,21 @@ fn start(inotify: bool, files: usize) -> Option<Watching> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(Message::Notice(Notice::Started { backend, .. })) => {
+            Ok(Message::Notice(Notice::Started {
+                backend, fallback, ..
+            })) => {
+                // Without fanotify directory handles (before 5.9), inotify
+                // takes over, and says why.
+                let old = common::old_kernel();
                 assert_eq!(
                     backend == Backend::Inotify,
-                    inotify,
+                    inotify || old,
                     "the backend asked for"
                 );
+                if old && !inotify {
+                    let why = fallback.expect("the reason for inotify");
+                    assert!(why.contains("directory handles"), "{why}");
+                }
                 break;
             }
             _ => assert!(Instant::now() < deadline, "the watcher did not start"),
@@ -521,3 +534,16 @@ both!(
     a_symlink_race_converges_to_the_baseline_once_it_stops: 0,
     a_failed_restore_is_retried_until_it_succeeds: 0,
 );
+
+/// Every test of this file again as on a 4.19 kernel: no openat2 (restores
+/// walk paths component by component) and no fanotify directory handles,
+/// so each `fanotify::` test runs on the inotify it falls back to (the
+/// `inotify::` twins would run the same code again, and are left out).
+#[test]
+fn every_test_here_passes_again_on_a_kernel_without_openat2_or_fanotify_handles() {
+    let passed = common::rerun_as_on_an_old_kernel(
+        "every_test_here_passes_again_on_a_kernel_without_openat2_or_fanotify_handles",
+        &["inotify::"],
+    );
+    assert!(passed >= 13, "{passed} passed");
+}

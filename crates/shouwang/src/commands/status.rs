@@ -24,6 +24,8 @@ struct Status {
     open_findings_total: u64,
     events: u64,
     audit_entries: i64,
+    /// The mechanism each part of the guard uses here, and why.
+    guard: Vec<shouwang_guard::runtime::Mechanism>,
 }
 
 #[derive(Debug, Serialize)]
@@ -84,6 +86,7 @@ pub fn run(ctx: &Ctx, json: bool) -> Result<Outcome> {
         open_findings,
         events: store.event_count().context("cannot count the events")?,
         audit_entries: store.audit_head().context("cannot read the audit log")?.0,
+        guard: shouwang_guard::runtime::mechanisms(data_dir, &loaded.config.guard),
     };
 
     if json {
@@ -147,5 +150,15 @@ fn render(s: &Status) -> String {
     if s.open_findings_total > 0 {
         pairs.extend(by_severity.iter().map(|(k, v)| (k.as_str(), v.clone())));
     }
+    let guard: Vec<_> = s
+        .guard
+        .iter()
+        .map(|m| (format!("guard {}", m.part), m))
+        .collect();
+    pairs.extend(
+        guard
+            .iter()
+            .map(|(k, m)| (k.as_str(), format!("{} ({})", m.uses, m.why))),
+    );
     output::key_values(&pairs)
 }
