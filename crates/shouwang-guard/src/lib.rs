@@ -150,6 +150,9 @@ pub struct GuardDir {
     budget: quarantine::Budget,
     /// One quarantine budget for all the roots loaded from here.
     shared: quarantine::SharedUsage,
+    /// The watcher's quarantine worker, given to every baseline loaded
+    /// while it runs.
+    later: std::sync::Mutex<Option<restore::Later>>,
 }
 
 /// What `seal` did.
@@ -284,6 +287,7 @@ impl GuardDir {
             key,
             budget: Default::default(),
             shared: Default::default(),
+            later: Default::default(),
         })
     }
 
@@ -293,6 +297,12 @@ impl GuardDir {
     pub fn with_quarantine_budget(mut self, budget: quarantine::Budget) -> GuardDir {
         self.budget = budget;
         self
+    }
+
+    /// Copy and record quarantined evidence on `later` (the watcher's
+    /// worker) for the baselines loaded from now on; `None` stops that.
+    pub(crate) fn set_later(&self, later: Option<restore::Later>) {
+        *self.later.lock().unwrap_or_else(|p| p.into_inner()) = later;
     }
 
     /// The baseline directory of a root: a stable name derived from the
@@ -504,6 +514,7 @@ impl GuardDir {
         let mut quarantine = Quarantine::new(dir.join("quarantine"))
             .sharing(self.dir.join("roots"), self.shared.clone());
         quarantine.set_budget(self.budget);
+        quarantine.later = self.later.lock().unwrap_or_else(|p| p.into_inner()).clone();
         Ok(Baseline {
             root: PathBuf::from(std::ffi::OsStr::from_bytes(&manifest.root)),
             objects: ObjectStore::new(dir.join("objects")),

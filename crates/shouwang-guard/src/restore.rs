@@ -31,6 +31,16 @@
 //! the budget, or the data dir's disk full) still leaves the web root, its
 //! record keeping the hash and first bytes; a partial copy is removed, and
 //! a tampered page is put back whether or not its version could be kept.
+//! Under the watcher no restore waits on the quarantine: an intruding file
+//! is held open and leaves the web root in O(1) (renamed into its slot, or
+//! unlinked where the quarantine is on another filesystem or the file is
+//! over the budget: the descriptor keeps the inode), and a worker with a
+//! bounded queue makes the copy, hash and record ([`Later`]); a tampered
+//! page's version, linked into its slot, is copied there too after the
+//! page is back. With the queue full, the intruder is summarised (hash and
+//! first bytes) and dropped with a counted event, as the budget drops
+//! evidence. Directories in the way are still moved (or, across
+//! filesystems, copied) where they are found.
 //! A rebuild elsewhere (`restore_to`) refuses a target whose
 //! path goes through a symlink or lies inside a sealed root.
 //!
@@ -55,6 +65,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{SyncSender, TrySendError};
 
 use rustix::fs::{AtFlags, FileType, Gid, Mode, OFlags, ResolveFlags, Stat, Timestamps, Uid};
 use rustix::io::Errno;
@@ -508,7 +519,7 @@ impl Restorer<'_> {
                     .ok();
                 self.create(parent.as_fd(), parent_rel, name, want)?;
                 let id = kept.and_then(|k| {
-                    self.quarantine_finish(k)
+                    self.finish_or_defer(k)
                         .inspect_err(|e| tracing::warn!("cannot record the tampered version: {e}"))
                         .ok()
                 });
@@ -703,8 +714,109 @@ impl Restorer<'_> {
         reason: &str,
         keep_in_place: bool,
     ) -> Result<String, GuardError> {
+        if let Some(later) = &self.quarantine.later
+            && !keep_in_place
+            && kind_of(st) == Kind::File
+        {
+            return self.quarantine_later(later, parent, name, rel, st, reason);
+        }
         let kept = self.quarantine_start(parent, name, rel, st, reason, keep_in_place)?;
         self.quarantine_finish(kept)
+    }
+
+    /// Take the file at `name` out of the web root at once, in O(1): held
+    /// open, then renamed into its slot (or, on another filesystem or over
+    /// the budget, unlinked: the open descriptor keeps the inode). The
+    /// copy, hash and record are the worker's. When its queue is full the
+    /// file is summarised here (hash and first bytes) and dropped with a
+    /// counted event, as the budget drops evidence.
+    fn quarantine_later(
+        &self,
+        later: &Later,
+        parent: BorrowedFd<'_>,
+        name: &[u8],
+        rel: &[u8],
+        st: &Stat,
+        reason: &str,
+    ) -> Result<String, GuardError> {
+        let src = rustix::fs::openat(
+            parent,
+            name,
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(errno(&self.abs(rel)))?;
+        let room = self.quarantine.make_room(st.st_size as u64);
+        let (id, slot_path, slot) = self.quarantine.slot()?;
+        let record = self.record(id.clone(), rel, st, reason);
+        let in_slot = room && quarantine::move_into(parent, name, &slot).is_ok();
+        if !in_slot {
+            rustix::fs::unlinkat(parent, name, AtFlags::empty()).map_err(errno(&self.abs(rel)))?;
+        }
+        let pending = Pending {
+            kept: Kept {
+                slot_path,
+                slot,
+                record,
+                file: true,
+                copied: false,
+            },
+            src: Some(src),
+            in_slot,
+            room,
+            accountant: self.quarantine.accountant(),
+        };
+        match later.tx.try_send(pending) {
+            Ok(()) => {}
+            Err(TrySendError::Full(p)) => {
+                let record = summarise(p);
+                self.quarantine.note_dropped(record);
+            }
+            Err(TrySendError::Disconnected(p)) => finish_pending(p),
+        }
+        Ok(id)
+    }
+
+    /// [`Restorer::quarantine_finish`] by the worker if there is one (its
+    /// queue full: here).
+    fn finish_or_defer(&self, kept: Kept) -> Result<String, GuardError> {
+        let Some(later) = &self.quarantine.later else {
+            return self.quarantine_finish(kept);
+        };
+        let id = kept.record.id.clone();
+        let pending = Pending {
+            kept,
+            src: None,
+            in_slot: true,
+            room: true,
+            accountant: self.quarantine.accountant(),
+        };
+        match later.tx.try_send(pending) {
+            Ok(()) => Ok(id),
+            Err(TrySendError::Full(p) | TrySendError::Disconnected(p)) => {
+                self.quarantine_finish(p.kept)
+            }
+        }
+    }
+
+    /// The record of what is at `rel`, as `st` describes it.
+    fn record(&self, id: String, rel: &[u8], st: &Stat, reason: &str) -> QuarantineRecord {
+        QuarantineRecord {
+            id,
+            path: String::from_utf8_lossy(rel).into_owned(),
+            root: self.root.path().display().to_string(),
+            reason: reason.to_string(),
+            kind: format!("{:?}", kind_of(st)).to_lowercase(),
+            mode: st.st_mode & 0o7777,
+            uid: st.st_uid,
+            gid: st.st_gid,
+            size: st.st_size as u64,
+            blake3: None,
+            symlink_target: None,
+            quarantined_at: chrono::Utc::now(),
+            kept: true,
+            first_bytes: None,
+        }
     }
 
     /// Take what is at `name` into a new quarantine slot (moved, or with
@@ -723,22 +835,7 @@ impl Restorer<'_> {
         // not kept, only described.
         let room = self.quarantine.make_room(st.st_size as u64);
         let (id, slot_path, slot) = self.quarantine.slot()?;
-        let mut record = QuarantineRecord {
-            id,
-            path: String::from_utf8_lossy(rel).into_owned(),
-            root: self.root.path().display().to_string(),
-            reason: reason.to_string(),
-            kind: format!("{kind:?}").to_lowercase(),
-            mode: st.st_mode & 0o7777,
-            uid: st.st_uid,
-            gid: st.st_gid,
-            size: st.st_size as u64,
-            blake3: None,
-            symlink_target: None,
-            quarantined_at: chrono::Utc::now(),
-            kept: true,
-            first_bytes: None,
-        };
+        let mut record = self.record(id, rel, st, reason);
         if kind == Kind::Symlink {
             record.symlink_target = rustix::fs::readlinkat(parent, name, Vec::new())
                 .ok()
@@ -844,7 +941,13 @@ fn describe(dir: BorrowedFd<'_>, name: &[u8]) -> io::Result<(blake3::Hash, Vec<u
         OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
         Mode::empty(),
     )?;
-    let mut f = std::fs::File::from(fd);
+    describe_file(&mut std::fs::File::from(fd))
+}
+
+/// The hash and first bytes of an open file, read from its start.
+fn describe_file(f: &mut std::fs::File) -> io::Result<(blake3::Hash, Vec<u8>)> {
+    use std::io::Seek;
+    f.rewind()?;
     let mut first = vec![0u8; FIRST_BYTES];
     let mut n = 0;
     while n < FIRST_BYTES {
@@ -857,8 +960,159 @@ fn describe(dir: BorrowedFd<'_>, name: &[u8]) -> io::Result<(blake3::Hash, Vec<u
     first.truncate(n);
     let mut h = blake3::Hasher::new();
     h.update(&first);
-    io::copy(&mut f, &mut h)?;
+    io::copy(f, &mut h)?;
     Ok((h.finalize(), first))
+}
+
+/// How many items may wait for the quarantine worker.
+const LATER_QUEUE: usize = 64;
+
+/// Evidence out of the web root, not yet copied or recorded.
+pub(crate) struct Pending {
+    kept: Kept,
+    /// The intruder as taken, held open (`None`: a tampered version, linked
+    /// into its slot).
+    src: Option<OwnedFd>,
+    /// In the slot already (renamed or linked there); else only `src`
+    /// holds it.
+    in_slot: bool,
+    /// The budget made room for it.
+    room: bool,
+    accountant: quarantine::Accountant,
+}
+
+/// The watcher's quarantine worker: copies, hashes and records what the
+/// restores took out of the web roots, so that no restore waits behind a
+/// large copy. A bounded queue; see [`Restorer::quarantine_later`].
+#[derive(Clone)]
+pub(crate) struct Later {
+    tx: SyncSender<Pending>,
+}
+
+impl Later {
+    /// Start the worker; it ends once every `Later` is dropped and what
+    /// was queued is recorded.
+    pub(crate) fn start() -> io::Result<(Later, std::thread::JoinHandle<()>)> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Pending>(LATER_QUEUE);
+        let worker = std::thread::Builder::new()
+            .name("guard-quarantine".into())
+            .spawn(move || rx.into_iter().for_each(finish_pending))?;
+        Ok((Later { tx }, worker))
+    }
+}
+
+/// Keep what `p` holds: a copy of its own in the slot, its size and hash
+/// in the record; or, when it cannot be kept, its hash and first bytes.
+fn finish_pending(p: Pending) {
+    let Pending {
+        mut kept,
+        src,
+        in_slot,
+        room,
+        accountant,
+    } = p;
+    let mut src = src.map(std::fs::File::from);
+    let copied = if in_slot {
+        kept.file.then(|| own_copy(kept.slot.as_fd(), !kept.copied))
+    } else if let (true, Some(f)) = (room, src.as_mut()) {
+        Some(copy_into_slot(f, kept.slot.as_fd()))
+    } else {
+        Some(Err(io::Error::from(io::ErrorKind::StorageFull)))
+    };
+    match copied {
+        Some(Ok((size, hash))) => {
+            kept.record.size = size;
+            kept.record.blake3 = Some(hash.to_hex().to_string());
+        }
+        Some(Err(e)) if !in_slot => {
+            if room {
+                tracing::warn!(path = %kept.record.path, "cannot keep a copy in quarantine: {e}");
+            }
+            kept.record.kept = false;
+            if let Some(Ok((hash, first))) = src.as_mut().map(describe_file) {
+                kept.record.blake3 = Some(hash.to_hex().to_string());
+                kept.record.first_bytes = Some(hex::encode(first));
+            }
+        }
+        Some(Err(e)) => {
+            tracing::warn!(slot = %kept.slot_path.display(), "cannot keep a copy of the quarantined file: {e}")
+        }
+        None => {}
+    }
+    let record = &kept.record;
+    if let Err(e) = quarantine::write_record(&kept.slot_path, record) {
+        tracing::warn!("cannot record quarantined evidence: {e}");
+    }
+    accountant.note_kept(&record.id, if record.kept { record.size } else { 0 });
+}
+
+/// Summarise `p` without keeping it (the worker's queue is full): its hash
+/// and first bytes in a record marked not kept, the item taken away.
+fn summarise(p: Pending) -> QuarantineRecord {
+    let Pending {
+        mut kept,
+        src,
+        in_slot,
+        accountant,
+        ..
+    } = p;
+    if let Some(Ok((hash, first))) = src.map(|fd| describe_file(&mut std::fs::File::from(fd))) {
+        kept.record.blake3 = Some(hash.to_hex().to_string());
+        kept.record.first_bytes = Some(hex::encode(first));
+    }
+    if in_slot {
+        let _ = rustix::fs::unlinkat(&kept.slot, quarantine::ITEM, AtFlags::empty());
+    }
+    kept.record.kept = false;
+    if let Err(e) = quarantine::write_record(&kept.slot_path, &kept.record) {
+        tracing::warn!("cannot record quarantined evidence: {e}");
+    }
+    accountant.note_kept(&kept.record.id, 0);
+    kept.record
+}
+
+/// Copy an open file into the slot's item (its owner and mode as they
+/// were); no partial copy is left. Returns the size and hash of the copy.
+fn copy_into_slot(
+    src: &mut std::fs::File,
+    slot: BorrowedFd<'_>,
+) -> io::Result<(u64, blake3::Hash)> {
+    let dst = rustix::fs::openat(
+        slot,
+        quarantine::ITEM,
+        OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o600),
+    )?;
+    let mut dst = std::fs::File::from(dst);
+    let copied = (|| -> io::Result<(u64, blake3::Hash)> {
+        let mut h = blake3::Hasher::new();
+        let mut buf = vec![0u8; 1 << 16];
+        let mut n = 0u64;
+        loop {
+            let k = src.read(&mut buf)?;
+            if k == 0 {
+                break;
+            }
+            h.update(&buf[..k]);
+            dst.write_all(&buf[..k])?;
+            n += k as u64;
+        }
+        let st = rustix::fs::fstat(&*src)?;
+        match rustix::fs::fchown(
+            &dst,
+            Some(Uid::from_raw(st.st_uid)),
+            Some(Gid::from_raw(st.st_gid)),
+        ) {
+            Ok(()) | Err(Errno::PERM) => {}
+            Err(e) => return Err(e.into()),
+        }
+        rustix::fs::fchmod(&dst, Mode::from_raw_mode(st.st_mode & 0o7777))?;
+        Ok((n, h.finalize()))
+    })();
+    if copied.is_err() {
+        let _ = rustix::fs::unlinkat(slot, quarantine::ITEM, AtFlags::empty());
+    }
+    copied
 }
 
 /// A quarantine slot filled and not yet recorded.
@@ -1106,5 +1360,37 @@ mod tests {
             resolve_by_component(rustix::fs::CWD, through.as_os_str().as_bytes(), dirs, false)
                 .unwrap_err();
         assert_eq!(got, Errno::LOOP);
+    }
+
+    /// When the quarantine worker cannot take more, the intruder still
+    /// leaves the web root, and what is kept of it is its hash and first
+    /// bytes, with a drop counted (an event, as the budget's drops are).
+    #[test]
+    fn with_the_workers_queue_full_an_intruder_is_summarised_and_counted_as_dropped() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("www");
+        std::fs::create_dir(&root).unwrap();
+        std::fs::write(root.join("index.html"), "<html>乡镇政府</html>").unwrap();
+        let g = crate::GuardDir::open(&tmp.path().join("data")).unwrap();
+        g.seal(&root, &Default::default()).unwrap();
+        let mut b = g.baseline(&root).unwrap();
+        // A worker that never takes anything: every hand-over finds it full.
+        let (tx, _worker) = std::sync::mpsc::sync_channel(0);
+        b.quarantine.later = Some(Later { tx });
+        let shell = b"<?php eval($_POST[1]);";
+        std::fs::write(root.join("shell.php"), shell).unwrap();
+        let safe = SafeRoot::open(&b.root).unwrap();
+        let Outcome::Quarantined { id } = b.restorer(&safe).fix(b"shell.php").unwrap() else {
+            panic!("not quarantined");
+        };
+        assert!(!root.join("shell.php").exists());
+        let r = b.quarantine.get(&id).unwrap();
+        assert!(!r.kept, "{r:?}");
+        assert_eq!(r.blake3, Some(blake3::hash(shell).to_hex().to_string()));
+        assert_eq!(r.first_bytes, Some(hex::encode(shell)));
+        assert!(!b.quarantine.dir().join(&id).join(quarantine::ITEM).exists());
+        let dropped = b.quarantine.take_dropped();
+        assert_eq!(dropped.len(), 1, "{dropped:?}");
+        assert_eq!((dropped[0].0.path.as_str(), dropped[0].1), ("shell.php", 1));
     }
 }

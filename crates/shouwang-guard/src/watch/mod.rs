@@ -200,7 +200,26 @@ pub struct WatchOptions {
 }
 
 /// Guard `roots` until `stop` turns true. Sends what it does on `tx`.
+/// Quarantined evidence is copied and recorded by a worker of its own, so
+/// no restore waits behind a large intruder; what it has queued is
+/// recorded before this returns.
 pub fn watch(
+    guard: &GuardDir,
+    roots: &[PathBuf],
+    opts: &WatchOptions,
+    tx: Sender<Message>,
+    stop: Arc<AtomicBool>,
+) -> Result<Backend, GuardError> {
+    let (later, worker) = crate::restore::Later::start().map_err(GuardError::Thread)?;
+    guard.set_later(Some(later));
+    let result = watch_roots(guard, roots, opts, tx, stop);
+    // The baselines holding the worker are gone with `watch_roots`.
+    guard.set_later(None);
+    let _ = worker.join();
+    result
+}
+
+fn watch_roots(
     guard: &GuardDir,
     roots: &[PathBuf],
     opts: &WatchOptions,
