@@ -739,13 +739,20 @@ impl Restorer<'_> {
         st: &Stat,
         reason: &str,
     ) -> Result<String, GuardError> {
-        let src = rustix::fs::openat(
+        let src = match rustix::fs::openat(
             parent,
             name,
             OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
             Mode::empty(),
-        )
-        .map_err(errno(&self.abs(rel)))?;
+        ) {
+            Ok(fd) => fd,
+            // Unreadable to us (not root): moving it needs no read access.
+            Err(Errno::ACCESS | Errno::PERM) => {
+                let kept = self.quarantine_start(parent, name, rel, st, reason, false)?;
+                return self.quarantine_finish(kept);
+            }
+            Err(e) => return Err(errno(&self.abs(rel))(e)),
+        };
         let room = self.quarantine.make_room(st.st_size as u64);
         let (id, slot_path, slot) = self.quarantine.slot()?;
         let record = self.record(id.clone(), rel, st, reason);
