@@ -192,6 +192,8 @@ pub struct SealRequest {
     pub excludes: Option<Vec<String>>,
     pub writables: Option<Vec<String>>,
     pub accept: bool,
+    /// Where to count how far the scan has got (a progress line).
+    pub progress: Option<std::sync::Arc<scan::Progress>>,
 }
 
 /// What a seal takes into the baseline that the previous one did not
@@ -325,7 +327,7 @@ impl GuardDir {
     /// complete and on disk. A seal that is killed half-way leaves the
     /// previous baseline as it was.
     pub fn seal(&self, root: &Path, opts: &SealOptions) -> Result<SealReport> {
-        self.seal_over(&Self::canonical(root)?, opts, None)
+        self.seal_over(&Self::canonical(root)?, opts, None, None)
     }
 
     /// Seal `root` as a person asks: a root sealed before keeps each of
@@ -368,8 +370,12 @@ impl GuardDir {
                 "writable",
             ),
         };
-        let mut report =
-            self.seal_over(&root, &opts, previous.as_ref().map(|b| (b, req.accept)))?;
+        let mut report = self.seal_over(
+            &root,
+            &opts,
+            previous.as_ref().map(|b| (b, req.accept)),
+            req.progress.as_deref(),
+        )?;
         report.kept = kept;
         Ok(report)
     }
@@ -381,6 +387,7 @@ impl GuardDir {
         root: &Path,
         opts: &SealOptions,
         previous: Option<(&Baseline, bool)>,
+        progress: Option<&scan::Progress>,
     ) -> Result<SealReport> {
         let started = Instant::now();
         let root = root.to_path_buf();
@@ -392,7 +399,7 @@ impl GuardDir {
             .map_err(io_err(&dir))?;
         let filters = Filters::new(&opts.excludes, &opts.writables)?;
         let objects = ObjectStore::new(dir.join("objects"));
-        let scan = scan::scan(&root, &filters, Some(&objects))?;
+        let scan = scan::scan_counted(&root, &filters, Some(&objects), progress)?;
         let scanned = started.elapsed();
         if let Some((first, e)) = scan.errors.first() {
             return Err(GuardError::SealIncomplete {

@@ -79,6 +79,17 @@ pub fn sealed(r: &SealReport) -> String {
     s
 }
 
+/// How far a seal has got: `sealing: 1234 paths walked, 567 files (12.3 MB) read`.
+pub fn seal_progress(p: &crate::scan::Progress) -> String {
+    let n = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+    format!(
+        "sealing: {} paths walked, {} files ({:.1} MB) read",
+        n(&p.walked),
+        n(&p.files),
+        n(&p.bytes) as f64 / 1e6
+    )
+}
+
 /// A sealed root for `guard list --json`.
 pub fn baseline_json(b: &Baseline, watched: bool) -> Value {
     json!({

@@ -202,6 +202,43 @@ fn sealing_again_keeps_the_options_and_accepts_changes_only_with_yes() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 }
 
+#[test]
+fn seal_shows_its_progress_on_a_terminal_only() {
+    let b = sandbox();
+    for i in 0..2000 {
+        fs::write(b.www.join(format!("news/{i}.html")), format!("<p>{i}</p>")).unwrap();
+    }
+    let o = b.run(&["guard", "seal", b.www()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!text(&o).contains("sealing:"), "{}", text(&o));
+    // script(1) gives the seal a terminal.
+    let on_a_terminal = |extra: &str| {
+        let line = format!(
+            "{BIN} --data-dir {} --config {} guard seal {} --yes {extra}",
+            b.data.display(),
+            b.config.display(),
+            b.www()
+        );
+        Command::new("script")
+            .args(["-qec", &line, "/dev/null"])
+            .env("HOME", b.tmp.path())
+            .env("TERM", "xterm")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .output()
+    };
+    let Ok(o) = on_a_terminal("") else {
+        eprintln!("SKIPPED: no script(1) to give the seal a terminal");
+        return;
+    };
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("sealing: "), "{}", text(&o));
+    assert!(text(&o).contains("sealed "), "{}", text(&o));
+    let o = on_a_terminal("--json").unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!text(&o).contains("sealing: "), "{}", text(&o));
+}
+
 /// Every file under `dir`, recursively (missing: none).
 fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
