@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use shouwang_store::{NewAuditEntry, Store};
 
-use crate::{GuardDir, GuardError, Outcome, Result, SealOptions, SealReport};
+use crate::{GuardDir, GuardError, Outcome, Result, SealOptions, SealReport, SealRequest};
 
 fn audit(
     store: &dyn Store,
@@ -28,18 +28,21 @@ fn audit(
     Ok(())
 }
 
-/// Seal `root`: its current state becomes the baseline.
+/// Seal `root`: its current state becomes the baseline. Sealed before,
+/// it keeps the options not given again, and what it would take in must
+/// be accepted ([`GuardDir::seal_as_asked`]).
 pub fn seal(
     guard: &GuardDir,
     store: &dyn Store,
     actor: &str,
     root: &Path,
-    opts: &SealOptions,
+    req: &SealRequest,
 ) -> Result<SealReport> {
-    let report = guard.seal(root, opts)?;
+    let report = guard.seal_as_asked(root, req)?;
     let details = json!({
         "files": report.files, "bytes": report.bytes,
-        "exclude": opts.excludes, "writable": opts.writables,
+        "exclude": report.excludes, "writable": report.writables,
+        "accepted": report.accepted,
     });
     audit(store, actor, "guard.seal", &report.root, details)?;
     Ok(report)

@@ -136,6 +136,18 @@ mod imp {
     }
 
     impl BpfBlocker {
+        /// Would [`BpfBlocker::start`] get far enough to load? (The kernel
+        /// may still refuse the programs: lockdown, a sandbox.)
+        pub fn available() -> Result<(), BlockError> {
+            bpf_lsm_active().map_err(BlockError::Unavailable)?;
+            if !rustix::process::geteuid().is_root() {
+                return Err(BlockError::Unavailable(
+                    "loading BPF LSM programs needs root".into(),
+                ));
+            }
+            Ok(())
+        }
+
         pub fn start() -> Result<BpfBlocker, BlockError> {
             bpf_lsm_active().map_err(BlockError::Unavailable)?;
             let mut ebpf = Ebpf::load(OBJECT)
@@ -224,6 +236,10 @@ mod imp {
     pub struct BpfBlocker;
 
     impl BpfBlocker {
+        pub fn available() -> Result<(), BlockError> {
+            Self::start().map(drop)
+        }
+
         pub fn start() -> Result<BpfBlocker, BlockError> {
             Err(BlockError::Unavailable(
                 "this build has no BPF program (clang and libbpf-dev were missing when it was built)".into(),
@@ -258,13 +274,40 @@ pub enum Blocker {
     },
 }
 
+fn reason(e: BlockError) -> String {
+    match e {
+        BlockError::Unavailable(why) => why,
+        other => other.to_string(),
+    }
+}
+
+/// Which block [`Blocker::start`] would get here, and why, without
+/// starting one (for `shouwang status`): `BPF LSM`, `fanotify permission
+/// events` or `off`.
+pub fn probe() -> (&'static str, String) {
+    let why_not_bpf = match BpfBlocker::available() {
+        Ok(()) => {
+            return (
+                "BPF LSM",
+                "writes, creates, deletes, renames, links and chmod on sealed files are denied in the kernel".into(),
+            );
+        }
+        Err(e) => reason(e),
+    };
+    match OpenBlocker::available() {
+        Ok(()) => (
+            "fanotify permission events",
+            format!(
+                "partial: opens for writing are denied, the rest is undone; the full block is off: {why_not_bpf}"
+            ),
+        ),
+        Err(e) => ("off", format!("{why_not_bpf}; and {}", reason(e))),
+    }
+}
+
 impl Blocker {
     /// Start the strongest block this kernel allows.
     pub fn start() -> Result<Blocker, BlockError> {
-        let reason = |e: BlockError| match e {
-            BlockError::Unavailable(why) => why,
-            other => other.to_string(),
-        };
         let why_not_bpf = match BpfBlocker::start() {
             Ok(b) => return Ok(Blocker::Bpf(b)),
             Err(e) => reason(e),

@@ -202,6 +202,10 @@ fn diff_tree_by(
     let mut seen = vec![0u64; sealed.len().div_ceil(64)];
     let mut out = Vec::new();
     let known = quick.then_some(sealed);
+    let known = scan::Known {
+        entries: known,
+        progress: None,
+    };
     let errors = scan::scan_batches(root, filters, None, known, batch, |walked| {
         for now in walked {
             let before = match sealed.binary_search_by(|e| e.path.cmp(&now.path)) {

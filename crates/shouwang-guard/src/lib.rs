@@ -97,6 +97,22 @@ pub enum GuardError {
     TargetNotEmpty(PathBuf),
     #[error("no web root is sealed yet: `shouwang guard seal DIR` first")]
     NothingSealed,
+    /// A seal over a baseline would take in changes no one has looked at.
+    #[error(
+        "{} is sealed already (since {sealed_at}), and sealing it again would accept {} into the baseline: {}. Nothing was sealed. Look at them (`shouwang guard check`), then seal again with --yes to accept them",
+        root.display(), accepted.summary(), accepted.listing()
+    )]
+    ResealNeedsYes {
+        root: PathBuf,
+        sealed_at: String,
+        accepted: Accepted,
+    },
+    /// A seal over a baseline that fails its check: nothing to compare with.
+    #[error(
+        "the baseline of {} fails its check ({why}), so what a new seal would accept cannot be shown and its writable areas and excludes cannot be kept. Nothing was sealed. Investigate; to seal over it, give --writable and --exclude again with --yes",
+        root.display()
+    )]
+    ResealOverBroken { root: PathBuf, why: String },
     /// The change was made but its audit entry could not be written.
     #[error("the change was made, but it could not be recorded in the audit log")]
     Audit(#[source] shouwang_store::StoreError),
@@ -134,6 +150,9 @@ pub struct GuardDir {
     budget: quarantine::Budget,
     /// One quarantine budget for all the roots loaded from here.
     shared: quarantine::SharedUsage,
+    /// The watcher's quarantine worker, given to every baseline loaded
+    /// while it runs.
+    later: std::sync::Mutex<Option<restore::Later>>,
 }
 
 /// What `seal` did.
@@ -147,6 +166,16 @@ pub struct SealReport {
     pub objects: u64,
     pub removed_objects: u64,
     pub seconds: f64,
+    /// The options the baseline now has.
+    pub excludes: Vec<String>,
+    pub writables: Vec<String>,
+    /// When the baseline this seal replaced was made (none: a first seal).
+    pub previous: Option<DateTime<Utc>>,
+    /// The previous baseline's options kept because none were given:
+    /// `"writable"`, `"exclude"`.
+    pub kept: Vec<&'static str>,
+    /// What this seal took in compared with the previous baseline.
+    pub accepted: Accepted,
 }
 
 /// How to seal a root.
@@ -154,6 +183,95 @@ pub struct SealReport {
 pub struct SealOptions {
     pub excludes: Vec<String>,
     pub writables: Vec<String>,
+}
+
+/// What a person asks of `guard seal`: each option given, or `None` to
+/// keep the baseline's; and whether to accept what changed since it.
+#[derive(Debug, Clone, Default)]
+pub struct SealRequest {
+    pub excludes: Option<Vec<String>>,
+    pub writables: Option<Vec<String>>,
+    pub accept: bool,
+    /// Where to count how far the scan has got (a progress line).
+    pub progress: Option<std::sync::Arc<scan::Progress>>,
+}
+
+/// What a seal takes into the baseline that the previous one did not
+/// have: paths added, changed, removed (writable areas left out: they are
+/// never restored, so recording them accepts nothing).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Accepted {
+    pub added: u64,
+    pub changed: u64,
+    pub removed: u64,
+    /// The first few, in path order.
+    pub first: Vec<AcceptedPath>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AcceptedPath {
+    /// `added`, `changed` or `removed`.
+    pub change: &'static str,
+    pub path: String,
+}
+
+/// How many paths [`Accepted`] names.
+const ACCEPTED_SHOWN: usize = 5;
+
+impl Accepted {
+    fn of(changes: &[Change]) -> Accepted {
+        let mut a = Accepted::default();
+        for c in changes {
+            let change = match c.kind {
+                ChangeKind::Added => {
+                    a.added += 1;
+                    "added"
+                }
+                ChangeKind::Modified { .. } => {
+                    a.changed += 1;
+                    "changed"
+                }
+                ChangeKind::Deleted => {
+                    a.removed += 1;
+                    "removed"
+                }
+                ChangeKind::WritableAdded => continue,
+            };
+            if a.first.len() < ACCEPTED_SHOWN {
+                a.first.push(AcceptedPath {
+                    change,
+                    path: c.path_display(),
+                });
+            }
+        }
+        a
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.added + self.changed + self.removed == 0
+    }
+
+    /// `1 added, 2 changed, 0 removed path(s)`.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} added, {} changed, {} removed path(s)",
+            self.added, self.changed, self.removed
+        )
+    }
+
+    /// `changed index.html, added shell.php` and how many more.
+    pub fn listing(&self) -> String {
+        let mut s: Vec<String> = self
+            .first
+            .iter()
+            .map(|p| format!("{} {}", p.change, p.path))
+            .collect();
+        let more = (self.added + self.changed + self.removed).saturating_sub(s.len() as u64);
+        if more > 0 {
+            s.push(format!("and {more} more"));
+        }
+        s.join(", ")
+    }
 }
 
 impl GuardDir {
@@ -171,6 +289,7 @@ impl GuardDir {
             key,
             budget: Default::default(),
             shared: Default::default(),
+            later: Default::default(),
         })
     }
 
@@ -180,6 +299,12 @@ impl GuardDir {
     pub fn with_quarantine_budget(mut self, budget: quarantine::Budget) -> GuardDir {
         self.budget = budget;
         self
+    }
+
+    /// Copy and record quarantined evidence on `later` (the watcher's
+    /// worker) for the baselines loaded from now on; `None` stops that.
+    pub(crate) fn set_later(&self, later: Option<restore::Later>) {
+        *self.later.lock().unwrap_or_else(|p| p.into_inner()) = later;
     }
 
     /// The baseline directory of a root: a stable name derived from the
@@ -197,12 +322,75 @@ impl GuardDir {
         Ok(c)
     }
 
-    /// Seal `root`: record it in a new baseline that replaces the old one
-    /// only once it is complete and on disk. A seal that is killed half-way
-    /// leaves the previous baseline as it was.
+    /// Seal `root` with exactly `opts`, whatever its baseline was: record
+    /// it in a new baseline that replaces the old one only once it is
+    /// complete and on disk. A seal that is killed half-way leaves the
+    /// previous baseline as it was.
     pub fn seal(&self, root: &Path, opts: &SealOptions) -> Result<SealReport> {
-        let started = Instant::now();
+        self.seal_over(&Self::canonical(root)?, opts, None, None)
+    }
+
+    /// Seal `root` as a person asks: a root sealed before keeps each of
+    /// its baseline's options not given again, and what the new seal
+    /// would take in compared with that baseline (added, changed, removed
+    /// paths) is refused unless `req.accept`. What is refused is computed
+    /// from the very scan that would be committed, so nothing changed in
+    /// between slips in unseen.
+    pub fn seal_as_asked(&self, root: &Path, req: &SealRequest) -> Result<SealReport> {
         let root = Self::canonical(root)?;
+        let previous = match self.baseline(&root) {
+            Ok(b) => Some(b),
+            Err(GuardError::NotSealed(_)) => None,
+            Err(GuardError::BaselineTampered { why, .. }) if !req.accept => {
+                return Err(GuardError::ResealOverBroken { root, why });
+            }
+            Err(GuardError::BaselineTampered { .. }) => None,
+            Err(e) => return Err(e),
+        };
+        let mut kept = Vec::new();
+        let mut pick = |given: &Option<Vec<String>>, old: Option<&Vec<String>>, name| match given {
+            Some(v) => v.clone(),
+            None => {
+                let v = old.cloned().unwrap_or_default();
+                if !v.is_empty() {
+                    kept.push(name);
+                }
+                v
+            }
+        };
+        let opts = SealOptions {
+            excludes: pick(
+                &req.excludes,
+                previous.as_ref().map(|b| &b.manifest.excludes),
+                "exclude",
+            ),
+            writables: pick(
+                &req.writables,
+                previous.as_ref().map(|b| &b.manifest.writables),
+                "writable",
+            ),
+        };
+        let mut report = self.seal_over(
+            &root,
+            &opts,
+            previous.as_ref().map(|b| (b, req.accept)),
+            req.progress.as_deref(),
+        )?;
+        report.kept = kept;
+        Ok(report)
+    }
+
+    /// Seal the canonical `root`; over `previous`, refuse what it would
+    /// take in unless accepted.
+    fn seal_over(
+        &self,
+        root: &Path,
+        opts: &SealOptions,
+        previous: Option<(&Baseline, bool)>,
+        progress: Option<&scan::Progress>,
+    ) -> Result<SealReport> {
+        let started = Instant::now();
+        let root = root.to_path_buf();
         let dir = self.root_dir(&root);
         fs::DirBuilder::new()
             .recursive(true)
@@ -211,7 +399,7 @@ impl GuardDir {
             .map_err(io_err(&dir))?;
         let filters = Filters::new(&opts.excludes, &opts.writables)?;
         let objects = ObjectStore::new(dir.join("objects"));
-        let scan = scan::scan(&root, &filters, Some(&objects))?;
+        let scan = scan::scan_counted(&root, &filters, Some(&objects), progress)?;
         let scanned = started.elapsed();
         if let Some((first, e)) = scan.errors.first() {
             return Err(GuardError::SealIncomplete {
@@ -219,6 +407,24 @@ impl GuardDir {
                 count: scan.errors.len(),
                 first: first.clone(),
                 detail: e.to_string(),
+            });
+        }
+        let accepted = previous
+            .map(|(b, _)| Accepted::of(&diff::diff(&b.manifest.entries, &scan.entries, &filters)))
+            .unwrap_or_default();
+        if let Some((b, false)) = previous
+            && !accepted.is_empty()
+        {
+            // The objects this scan stored are nobody's: take them away.
+            let keep: HashSet<[u8; 32]> =
+                b.manifest.entries.iter().filter_map(|e| e.hash).collect();
+            objects
+                .collect_garbage(&keep)
+                .map_err(io_err(objects.dir()))?;
+            return Err(GuardError::ResealNeedsYes {
+                root,
+                sealed_at: text::beijing(b.sealed_at()),
+                accepted,
             });
         }
         // Every object reaches the disk before the manifest that names it.
@@ -255,6 +461,11 @@ impl GuardDir {
             objects: keep.len() as u64,
             removed_objects,
             seconds: started.elapsed().as_secs_f64(),
+            excludes: opts.excludes.clone(),
+            writables: opts.writables.clone(),
+            previous: previous.map(|(b, _)| b.sealed_at()),
+            kept: Vec::new(),
+            accepted,
         })
     }
 
@@ -310,6 +521,7 @@ impl GuardDir {
         let mut quarantine = Quarantine::new(dir.join("quarantine"))
             .sharing(self.dir.join("roots"), self.shared.clone());
         quarantine.set_budget(self.budget);
+        quarantine.later = self.later.lock().unwrap_or_else(|p| p.into_inner()).clone();
         Ok(Baseline {
             root: PathBuf::from(std::ffi::OsStr::from_bytes(&manifest.root)),
             objects: ObjectStore::new(dir.join("objects")),

@@ -20,6 +20,34 @@ impl GuardDir {
         roots.iter().map(|r| self.baseline(r)).collect()
     }
 
+    /// The roots a watcher takes on: those `named`, else those
+    /// `configured`, else every sealed root (as `check` checks them all).
+    /// A baseline that fails its check cannot say which root it is of:
+    /// it is left out with a warning here, and `check` names it.
+    pub fn roots_to_watch(
+        &self,
+        named: &[PathBuf],
+        configured: &[PathBuf],
+    ) -> Result<Vec<PathBuf>> {
+        if !named.is_empty() {
+            return Ok(named.to_vec());
+        }
+        if !configured.is_empty() {
+            return Ok(configured.to_vec());
+        }
+        let mut roots = Vec::new();
+        for b in self.baselines() {
+            match b {
+                Ok(b) => roots.push(b.root),
+                Err(e) => tracing::warn!("not watched: {e}"),
+            }
+        }
+        if roots.is_empty() {
+            return Err(GuardError::NothingSealed);
+        }
+        Ok(roots)
+    }
+
     /// The quarantined item `id` and the baseline that holds it.
     pub fn quarantined(&self, id: &str) -> Result<(Baseline, QuarantineRecord)> {
         for b in self.baselines() {

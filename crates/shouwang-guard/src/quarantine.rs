@@ -56,6 +56,25 @@ pub struct Quarantine {
     siblings: Siblings,
     dropped: std::sync::Mutex<Vec<(QuarantineRecord, u64)>>,
     dropped_total: AtomicU64,
+    /// The watcher's worker that copies and records evidence off the
+    /// restore path; without one (a repair from the command line) it is
+    /// done in place.
+    pub(crate) later: Option<crate::restore::Later>,
+}
+
+/// Counts records against a quarantine's budget from another thread.
+pub(crate) struct Accountant {
+    dir: PathBuf,
+    usage: std::sync::Arc<std::sync::Mutex<Option<Usage>>>,
+    siblings: Siblings,
+}
+
+impl Accountant {
+    pub(crate) fn note_kept(&self, id: &str, size: u64) {
+        let mut usage = self.usage.lock().unwrap_or_else(|p| p.into_inner());
+        let u = usage.get_or_insert_with(|| Usage::load_dirs(self.siblings.dirs()));
+        u.push(self.dir.clone(), id.to_string(), size);
+    }
 }
 
 static SEQ: AtomicU64 = AtomicU64::new(0);
@@ -73,7 +92,26 @@ impl Quarantine {
             usage: Default::default(),
             dropped: Default::default(),
             dropped_total: AtomicU64::new(0),
+            later: None,
         }
+    }
+
+    pub(crate) fn accountant(&self) -> Accountant {
+        Accountant {
+            dir: self.dir.clone(),
+            usage: self.usage.clone(),
+            siblings: self.siblings.clone(),
+        }
+    }
+
+    /// Count evidence summarised and dropped for want of time (the
+    /// worker's queue was full), as a drop for want of room is counted.
+    pub(crate) fn note_dropped(&self, record: QuarantineRecord) {
+        let total = self.dropped_total.fetch_add(1, Ordering::Relaxed) + 1;
+        self.dropped
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((record, total));
     }
 
     pub fn dir(&self) -> &Path {
@@ -119,14 +157,7 @@ impl Quarantine {
         slot: &Path,
         record: &QuarantineRecord,
     ) -> Result<(), GuardError> {
-        let path = slot.join(RECORD);
-        let mut f = fs::File::create(&path).map_err(|e| GuardError::Io {
-            path: path.clone(),
-            source: e,
-        })?;
-        let json = serde_json::to_vec_pretty(record).expect("records serialize");
-        f.write_all(&json)
-            .map_err(|e| GuardError::Io { path, source: e })
+        write_record(slot, record)
     }
 
     /// Every record, oldest first.
@@ -258,6 +289,18 @@ impl Quarantine {
     }
 }
 
+/// Write the record of the slot `slot`.
+pub(crate) fn write_record(slot: &Path, record: &QuarantineRecord) -> Result<(), GuardError> {
+    let path = slot.join(RECORD);
+    let mut f = fs::File::create(&path).map_err(|e| GuardError::Io {
+        path: path.clone(),
+        source: e,
+    })?;
+    let json = serde_json::to_vec_pretty(record).expect("records serialize");
+    f.write_all(&json)
+        .map_err(|e| GuardError::Io { path, source: e })
+}
+
 /// How much a quarantine may hold. The oldest evidence goes first when a
 /// new item would pass either limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -280,6 +323,7 @@ impl Default for Budget {
 pub(crate) struct SharedUsage(std::sync::Arc<std::sync::Mutex<Option<Usage>>>);
 
 /// Which quarantine directories count against one budget.
+#[derive(Clone)]
 enum Siblings {
     Alone(PathBuf),
     /// Every `*/quarantine` under this directory (a guard dir's `roots`).
@@ -312,8 +356,12 @@ pub(crate) struct Usage {
 
 impl Usage {
     fn load(q: &Quarantine) -> Usage {
+        Usage::load_dirs(q.siblings.dirs())
+    }
+
+    fn load_dirs(dirs: Vec<PathBuf>) -> Usage {
         let mut all = Vec::new();
-        for dir in q.siblings.dirs() {
+        for dir in dirs {
             for r in Quarantine::new(dir.clone()).list().unwrap_or_default() {
                 let size = if r.kept { r.size } else { 0 };
                 all.push((dir.clone(), r.id, size));

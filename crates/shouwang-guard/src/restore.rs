@@ -4,7 +4,22 @@
 //! Every path is resolved from an open descriptor of the web root with
 //! `openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)`, one directory at a
 //! time, so a directory swapped for a symlink can never lead a restore
-//! outside the root. Files are written to a fresh temporary name in their
+//! outside the root. Kernels before 5.6 have no `openat2` (银河麒麟 V10,
+//! 统信 UOS 20 and openEuler 20.03 run 4.19): where it answers ENOSYS
+//! (found once, then not tried again), [`resolve`] walks the path itself,
+//! one `openat(O_NOFOLLOW | O_DIRECTORY)` per directory from the
+//! descriptor it starts at and `O_NOFOLLOW` on the last component, and
+//! refuses `..` and absolute paths outright. That keeps both guarantees:
+//! nothing is resolved above the starting directory (no component can go
+//! up, none starts again from `/`), and no symlink is followed at any step
+//! (each `openat` looks up one name and `O_NOFOLLOW` refuses a symlink
+//! there, magic links of `/proc` included), and each step starts from the
+//! descriptor the last one opened, so swapping a directory we passed for a
+//! symlink changes nothing. Moving a directory we hold out of the root is
+//! possible with either (`openat2` checks only `..` against the root) and
+//! needs write access to what the attacker could write anyway.
+//!
+//! Files are written to a fresh temporary name in their
 //! own directory (`O_CREAT | O_EXCL | O_NOFOLLOW`), given their owner and
 //! mode, and renamed into place: readers see the old or the new file, never
 //! half of one. What was there instead is kept in quarantine, not deleted,
@@ -16,6 +31,16 @@
 //! the budget, or the data dir's disk full) still leaves the web root, its
 //! record keeping the hash and first bytes; a partial copy is removed, and
 //! a tampered page is put back whether or not its version could be kept.
+//! Under the watcher no restore waits on the quarantine: an intruding file
+//! is held open and leaves the web root in O(1) (renamed into its slot, or
+//! unlinked where the quarantine is on another filesystem or the file is
+//! over the budget: the descriptor keeps the inode), and a worker with a
+//! bounded queue makes the copy, hash and record ([`Later`]); a tampered
+//! page's version, linked into its slot, is copied there too after the
+//! page is back. With the queue full, the intruder is summarised (hash and
+//! first bytes) and dropped with a counted event, as the budget drops
+//! evidence. Directories in the way are still moved (or, across
+//! filesystems, copied) where they are found.
 //! A rebuild elsewhere (`restore_to`) refuses a target whose
 //! path goes through a symlink or lies inside a sealed root.
 //!
@@ -36,9 +61,11 @@
 use std::collections::HashSet;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{SyncSender, TrySendError};
 
 use rustix::fs::{AtFlags, FileType, Gid, Mode, OFlags, ResolveFlags, Stat, Timestamps, Uid};
 use rustix::io::Errno;
@@ -53,6 +80,132 @@ use crate::scan::Filters;
 const RESOLVE: ResolveFlags = ResolveFlags::BENEATH
     .union(ResolveFlags::NO_SYMLINKS)
     .union(ResolveFlags::NO_MAGICLINKS);
+
+/// Set once `openat2` answered ENOSYS: this kernel is older than 5.6, and
+/// [`resolve`] walks paths itself from then on.
+static NO_OPENAT2: AtomicBool = AtomicBool::new(false);
+
+/// Open `path` from `dir` as `openat2(flags, how)` does, where `how` is
+/// [`RESOLVE`] (beneath `dir`) or `NO_SYMLINKS | NO_MAGICLINKS` (from
+/// `dir` or `/`, the web root itself); on a kernel without `openat2`,
+/// component by component with the same guarantees (see the module
+/// comment). The one way every path of a restore is opened.
+pub(crate) fn resolve(
+    dir: BorrowedFd<'_>,
+    path: impl AsRef<[u8]>,
+    flags: OFlags,
+    how: ResolveFlags,
+) -> rustix::io::Result<OwnedFd> {
+    let path = path.as_ref();
+    if !NO_OPENAT2.load(Ordering::Relaxed) {
+        match rustix::fs::openat2(dir, path, flags, Mode::empty(), how) {
+            Err(Errno::NOSYS) => {
+                NO_OPENAT2.store(true, Ordering::Relaxed);
+                tracing::info!(
+                    "this kernel has no openat2 (Linux 5.6): restores resolve paths component by component"
+                );
+            }
+            other => return other,
+        }
+    }
+    resolve_by_component(dir, path, flags, how.contains(ResolveFlags::BENEATH))
+}
+
+/// [`resolve`] without `openat2`: one `openat` per component, none of
+/// them `..`, none followed if a symlink; `beneath` refuses an absolute
+/// path, which otherwise starts from `/`.
+fn resolve_by_component(
+    dir: BorrowedFd<'_>,
+    path: &[u8],
+    flags: OFlags,
+    beneath: bool,
+) -> rustix::io::Result<OwnedFd> {
+    let absolute = path.first() == Some(&b'/');
+    if path.is_empty() {
+        return Err(Errno::NOENT);
+    }
+    if absolute && beneath {
+        return Err(Errno::XDEV);
+    }
+    let names: Vec<&[u8]> = path
+        .split(|&b| b == b'/')
+        .filter(|c| !c.is_empty() && *c != b".")
+        .collect();
+    if names.iter().any(|c| *c == b"..") {
+        return Err(Errno::XDEV);
+    }
+    let top;
+    let mut at = if absolute {
+        top = rustix::fs::openat(
+            rustix::fs::CWD,
+            "/",
+            OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        top
+    } else {
+        rustix::fs::openat(
+            dir,
+            ".",
+            OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?
+    };
+    let Some((last, through)) = names.split_last() else {
+        return rustix::fs::openat(
+            &at,
+            ".",
+            flags | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        );
+    };
+    let step = |at: &OwnedFd, name: &[u8], flags: OFlags| {
+        rustix::fs::openat(
+            at,
+            name,
+            flags | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| match e {
+            // O_DIRECTORY says ENOTDIR for a symlink; openat2 says ELOOP.
+            Errno::NOTDIR
+                if rustix::fs::statat(at, name, AtFlags::SYMLINK_NOFOLLOW)
+                    .is_ok_and(|st| kind_of(&st) == Kind::Symlink) =>
+            {
+                Errno::LOOP
+            }
+            e => e,
+        })
+    };
+    for name in through {
+        at = step(&at, name, OFlags::DIRECTORY | OFlags::RDONLY)?;
+    }
+    step(&at, last, flags)
+}
+
+/// How restores open paths on this kernel, and why.
+pub fn resolver() -> (&'static str, &'static str) {
+    if !NO_OPENAT2.load(Ordering::Relaxed) {
+        // Asked once; the answer is kept by `resolve`.
+        let _ = resolve(
+            rustix::fs::CWD,
+            "/",
+            OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC,
+            ResolveFlags::NO_SYMLINKS,
+        );
+    }
+    if NO_OPENAT2.load(Ordering::Relaxed) {
+        (
+            "component by component",
+            "the kernel has no openat2 (Linux 5.6): each directory is opened with O_NOFOLLOW from the one before, refusing .., absolute paths and symlinks",
+        )
+    } else {
+        (
+            "openat2",
+            "RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS: no path leads out of the root or through a symlink",
+        )
+    }
+}
 
 /// Prefix of the temporary names restores write to before renaming.
 pub const TEMP_PREFIX: &[u8] = b".shouwang-restore-";
@@ -150,11 +303,10 @@ impl SafeRoot {
     /// symlink in it now means someone swapped a directory for one, and a
     /// restore through it would write (and quarantine) somewhere else.
     pub fn open(path: &Path) -> Result<SafeRoot, GuardError> {
-        let fd = rustix::fs::openat2(
+        let fd = resolve(
             rustix::fs::CWD,
-            path,
+            path.as_os_str().as_bytes(),
             OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW,
-            Mode::empty(),
             ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS,
         )
         .map_err(|e| match e {
@@ -194,11 +346,10 @@ impl SafeRoot {
     /// symlink on the way.
     fn open_dir(&self, rel: &[u8]) -> rustix::io::Result<OwnedFd> {
         let path: &[u8] = if rel.is_empty() { b"." } else { rel };
-        rustix::fs::openat2(
-            &self.fd,
+        resolve(
+            self.fd.as_fd(),
             path,
             OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW,
-            Mode::empty(),
             RESOLVE,
         )
     }
@@ -368,7 +519,7 @@ impl Restorer<'_> {
                     .ok();
                 self.create(parent.as_fd(), parent_rel, name, want)?;
                 let id = kept.and_then(|k| {
-                    self.quarantine_finish(k)
+                    self.finish_or_defer(k)
                         .inspect_err(|e| tracing::warn!("cannot record the tampered version: {e}"))
                         .ok()
                 });
@@ -461,11 +612,10 @@ impl Restorer<'_> {
                     Ok(()) | Err(Errno::EXIST) => {}
                     Err(e) => return Err(err(e)),
                 }
-                let fd = rustix::fs::openat2(
+                let fd = resolve(
                     parent,
                     name,
                     OFlags::DIRECTORY | OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-                    Mode::empty(),
                     RESOLVE,
                 )
                 .map_err(&err)?;
@@ -564,8 +714,116 @@ impl Restorer<'_> {
         reason: &str,
         keep_in_place: bool,
     ) -> Result<String, GuardError> {
+        if let Some(later) = &self.quarantine.later
+            && !keep_in_place
+            && kind_of(st) == Kind::File
+        {
+            return self.quarantine_later(later, parent, name, rel, st, reason);
+        }
         let kept = self.quarantine_start(parent, name, rel, st, reason, keep_in_place)?;
         self.quarantine_finish(kept)
+    }
+
+    /// Take the file at `name` out of the web root at once, in O(1): held
+    /// open, then renamed into its slot (or, on another filesystem or over
+    /// the budget, unlinked: the open descriptor keeps the inode). The
+    /// copy, hash and record are the worker's. When its queue is full the
+    /// file is summarised here (hash and first bytes) and dropped with a
+    /// counted event, as the budget drops evidence.
+    fn quarantine_later(
+        &self,
+        later: &Later,
+        parent: BorrowedFd<'_>,
+        name: &[u8],
+        rel: &[u8],
+        st: &Stat,
+        reason: &str,
+    ) -> Result<String, GuardError> {
+        let src = match rustix::fs::openat(
+            parent,
+            name,
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+            Mode::empty(),
+        ) {
+            Ok(fd) => fd,
+            // Unreadable to us (not root): moving it needs no read access.
+            Err(Errno::ACCESS | Errno::PERM) => {
+                let kept = self.quarantine_start(parent, name, rel, st, reason, false)?;
+                return self.quarantine_finish(kept);
+            }
+            Err(e) => return Err(errno(&self.abs(rel))(e)),
+        };
+        let room = self.quarantine.make_room(st.st_size as u64);
+        let (id, slot_path, slot) = self.quarantine.slot()?;
+        let record = self.record(id.clone(), rel, st, reason);
+        let in_slot = room && quarantine::move_into(parent, name, &slot).is_ok();
+        if !in_slot {
+            rustix::fs::unlinkat(parent, name, AtFlags::empty()).map_err(errno(&self.abs(rel)))?;
+        }
+        let pending = Pending {
+            kept: Kept {
+                slot_path,
+                slot,
+                record,
+                file: true,
+                copied: false,
+            },
+            src: Some(src),
+            in_slot,
+            room,
+            accountant: self.quarantine.accountant(),
+        };
+        match later.tx.try_send(pending) {
+            Ok(()) => {}
+            Err(TrySendError::Full(p)) => {
+                let record = summarise(p);
+                self.quarantine.note_dropped(record);
+            }
+            Err(TrySendError::Disconnected(p)) => finish_pending(p),
+        }
+        Ok(id)
+    }
+
+    /// [`Restorer::quarantine_finish`] by the worker if there is one (its
+    /// queue full: here).
+    fn finish_or_defer(&self, kept: Kept) -> Result<String, GuardError> {
+        let Some(later) = &self.quarantine.later else {
+            return self.quarantine_finish(kept);
+        };
+        let id = kept.record.id.clone();
+        let pending = Pending {
+            kept,
+            src: None,
+            in_slot: true,
+            room: true,
+            accountant: self.quarantine.accountant(),
+        };
+        match later.tx.try_send(pending) {
+            Ok(()) => Ok(id),
+            Err(TrySendError::Full(p) | TrySendError::Disconnected(p)) => {
+                self.quarantine_finish(p.kept)
+            }
+        }
+    }
+
+    /// The record of what is at `rel`, as `st` describes it.
+    fn record(&self, id: String, rel: &[u8], st: &Stat, reason: &str) -> QuarantineRecord {
+        QuarantineRecord {
+            id,
+            path: String::from_utf8_lossy(rel).into_owned(),
+            root: self.root.path().display().to_string(),
+            reason: reason.to_string(),
+            kind: format!("{:?}", kind_of(st)).to_lowercase(),
+            mode: st.st_mode & 0o7777,
+            uid: st.st_uid,
+            gid: st.st_gid,
+            size: st.st_size as u64,
+            blake3: None,
+            symlink_target: None,
+            quarantined_at: chrono::Utc::now(),
+            kept: true,
+            first_bytes: None,
+        }
     }
 
     /// Take what is at `name` into a new quarantine slot (moved, or with
@@ -584,22 +842,7 @@ impl Restorer<'_> {
         // not kept, only described.
         let room = self.quarantine.make_room(st.st_size as u64);
         let (id, slot_path, slot) = self.quarantine.slot()?;
-        let mut record = QuarantineRecord {
-            id,
-            path: String::from_utf8_lossy(rel).into_owned(),
-            root: self.root.path().display().to_string(),
-            reason: reason.to_string(),
-            kind: format!("{kind:?}").to_lowercase(),
-            mode: st.st_mode & 0o7777,
-            uid: st.st_uid,
-            gid: st.st_gid,
-            size: st.st_size as u64,
-            blake3: None,
-            symlink_target: None,
-            quarantined_at: chrono::Utc::now(),
-            kept: true,
-            first_bytes: None,
-        };
+        let mut record = self.record(id, rel, st, reason);
         if kind == Kind::Symlink {
             record.symlink_target = rustix::fs::readlinkat(parent, name, Vec::new())
                 .ok()
@@ -705,7 +948,13 @@ fn describe(dir: BorrowedFd<'_>, name: &[u8]) -> io::Result<(blake3::Hash, Vec<u
         OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
         Mode::empty(),
     )?;
-    let mut f = std::fs::File::from(fd);
+    describe_file(&mut std::fs::File::from(fd))
+}
+
+/// The hash and first bytes of an open file, read from its start.
+fn describe_file(f: &mut std::fs::File) -> io::Result<(blake3::Hash, Vec<u8>)> {
+    use std::io::Seek;
+    f.rewind()?;
     let mut first = vec![0u8; FIRST_BYTES];
     let mut n = 0;
     while n < FIRST_BYTES {
@@ -718,8 +967,159 @@ fn describe(dir: BorrowedFd<'_>, name: &[u8]) -> io::Result<(blake3::Hash, Vec<u
     first.truncate(n);
     let mut h = blake3::Hasher::new();
     h.update(&first);
-    io::copy(&mut f, &mut h)?;
+    io::copy(f, &mut h)?;
     Ok((h.finalize(), first))
+}
+
+/// How many items may wait for the quarantine worker.
+const LATER_QUEUE: usize = 64;
+
+/// Evidence out of the web root, not yet copied or recorded.
+pub(crate) struct Pending {
+    kept: Kept,
+    /// The intruder as taken, held open (`None`: a tampered version, linked
+    /// into its slot).
+    src: Option<OwnedFd>,
+    /// In the slot already (renamed or linked there); else only `src`
+    /// holds it.
+    in_slot: bool,
+    /// The budget made room for it.
+    room: bool,
+    accountant: quarantine::Accountant,
+}
+
+/// The watcher's quarantine worker: copies, hashes and records what the
+/// restores took out of the web roots, so that no restore waits behind a
+/// large copy. A bounded queue; see [`Restorer::quarantine_later`].
+#[derive(Clone)]
+pub(crate) struct Later {
+    tx: SyncSender<Pending>,
+}
+
+impl Later {
+    /// Start the worker; it ends once every `Later` is dropped and what
+    /// was queued is recorded.
+    pub(crate) fn start() -> io::Result<(Later, std::thread::JoinHandle<()>)> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Pending>(LATER_QUEUE);
+        let worker = std::thread::Builder::new()
+            .name("guard-quarantine".into())
+            .spawn(move || rx.into_iter().for_each(finish_pending))?;
+        Ok((Later { tx }, worker))
+    }
+}
+
+/// Keep what `p` holds: a copy of its own in the slot, its size and hash
+/// in the record; or, when it cannot be kept, its hash and first bytes.
+fn finish_pending(p: Pending) {
+    let Pending {
+        mut kept,
+        src,
+        in_slot,
+        room,
+        accountant,
+    } = p;
+    let mut src = src.map(std::fs::File::from);
+    let copied = if in_slot {
+        kept.file.then(|| own_copy(kept.slot.as_fd(), !kept.copied))
+    } else if let (true, Some(f)) = (room, src.as_mut()) {
+        Some(copy_into_slot(f, kept.slot.as_fd()))
+    } else {
+        Some(Err(io::Error::from(io::ErrorKind::StorageFull)))
+    };
+    match copied {
+        Some(Ok((size, hash))) => {
+            kept.record.size = size;
+            kept.record.blake3 = Some(hash.to_hex().to_string());
+        }
+        Some(Err(e)) if !in_slot => {
+            if room {
+                tracing::warn!(path = %kept.record.path, "cannot keep a copy in quarantine: {e}");
+            }
+            kept.record.kept = false;
+            if let Some(Ok((hash, first))) = src.as_mut().map(describe_file) {
+                kept.record.blake3 = Some(hash.to_hex().to_string());
+                kept.record.first_bytes = Some(hex::encode(first));
+            }
+        }
+        Some(Err(e)) => {
+            tracing::warn!(slot = %kept.slot_path.display(), "cannot keep a copy of the quarantined file: {e}")
+        }
+        None => {}
+    }
+    let record = &kept.record;
+    if let Err(e) = quarantine::write_record(&kept.slot_path, record) {
+        tracing::warn!("cannot record quarantined evidence: {e}");
+    }
+    accountant.note_kept(&record.id, if record.kept { record.size } else { 0 });
+}
+
+/// Summarise `p` without keeping it (the worker's queue is full): its hash
+/// and first bytes in a record marked not kept, the item taken away.
+fn summarise(p: Pending) -> QuarantineRecord {
+    let Pending {
+        mut kept,
+        src,
+        in_slot,
+        accountant,
+        ..
+    } = p;
+    if let Some(Ok((hash, first))) = src.map(|fd| describe_file(&mut std::fs::File::from(fd))) {
+        kept.record.blake3 = Some(hash.to_hex().to_string());
+        kept.record.first_bytes = Some(hex::encode(first));
+    }
+    if in_slot {
+        let _ = rustix::fs::unlinkat(&kept.slot, quarantine::ITEM, AtFlags::empty());
+    }
+    kept.record.kept = false;
+    if let Err(e) = quarantine::write_record(&kept.slot_path, &kept.record) {
+        tracing::warn!("cannot record quarantined evidence: {e}");
+    }
+    accountant.note_kept(&kept.record.id, 0);
+    kept.record
+}
+
+/// Copy an open file into the slot's item (its owner and mode as they
+/// were); no partial copy is left. Returns the size and hash of the copy.
+fn copy_into_slot(
+    src: &mut std::fs::File,
+    slot: BorrowedFd<'_>,
+) -> io::Result<(u64, blake3::Hash)> {
+    let dst = rustix::fs::openat(
+        slot,
+        quarantine::ITEM,
+        OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o600),
+    )?;
+    let mut dst = std::fs::File::from(dst);
+    let copied = (|| -> io::Result<(u64, blake3::Hash)> {
+        let mut h = blake3::Hasher::new();
+        let mut buf = vec![0u8; 1 << 16];
+        let mut n = 0u64;
+        loop {
+            let k = src.read(&mut buf)?;
+            if k == 0 {
+                break;
+            }
+            h.update(&buf[..k]);
+            dst.write_all(&buf[..k])?;
+            n += k as u64;
+        }
+        let st = rustix::fs::fstat(&*src)?;
+        match rustix::fs::fchown(
+            &dst,
+            Some(Uid::from_raw(st.st_uid)),
+            Some(Gid::from_raw(st.st_gid)),
+        ) {
+            Ok(()) | Err(Errno::PERM) => {}
+            Err(e) => return Err(e.into()),
+        }
+        rustix::fs::fchmod(&dst, Mode::from_raw_mode(st.st_mode & 0o7777))?;
+        Ok((n, h.finalize()))
+    })();
+    if copied.is_err() {
+        let _ = rustix::fs::unlinkat(slot, quarantine::ITEM, AtFlags::empty());
+    }
+    copied
 }
 
 /// A quarantine slot filled and not yet recorded.
@@ -846,18 +1246,16 @@ fn copy_tree(
         }
         Kind::Dir => {
             rustix::fs::mkdirat(dst_dir, dst_name, Mode::from_raw_mode(0o700))?;
-            let src = rustix::fs::openat2(
+            let src = resolve(
                 src_dir,
                 name,
                 OFlags::DIRECTORY | OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-                Mode::empty(),
                 RESOLVE,
             )?;
-            let dst = rustix::fs::openat2(
+            let dst = resolve(
                 dst_dir,
                 dst_name,
                 OFlags::DIRECTORY | OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-                Mode::empty(),
                 RESOLVE,
             )?;
             for child in children(src.as_fd())? {
@@ -873,11 +1271,10 @@ fn copy_tree(
 fn remove_tree(dir: BorrowedFd<'_>, name: &[u8]) -> rustix::io::Result<()> {
     let st = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)?;
     if kind_of(&st) == Kind::Dir {
-        let sub = rustix::fs::openat2(
+        let sub = resolve(
             dir,
             name,
             OFlags::DIRECTORY | OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-            Mode::empty(),
             RESOLVE,
         )?;
         for child in children(sub.as_fd())? {
@@ -905,4 +1302,102 @@ fn children(dir: BorrowedFd<'_>) -> rustix::io::Result<Vec<Vec<u8>>> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ino(fd: &OwnedFd) -> u64 {
+        rustix::fs::fstat(fd).unwrap().st_ino
+    }
+
+    /// The walk used where `openat2` is missing opens what `openat2`
+    /// opens and refuses what it refuses (and `..` even when it would
+    /// stay beneath).
+    #[test]
+    fn the_component_walk_opens_and_refuses_what_openat2_does() {
+        let tmp = tempfile::tempdir().unwrap();
+        let top = std::fs::canonicalize(tmp.path()).unwrap();
+        let root = top.join("www");
+        std::fs::create_dir_all(root.join("a/b")).unwrap();
+        std::fs::write(root.join("a/b/f.html"), "x").unwrap();
+        std::os::unix::fs::symlink("a", root.join("link")).unwrap();
+        std::os::unix::fs::symlink("/etc", root.join("a/etc")).unwrap();
+        std::os::unix::fs::symlink("b/f.html", root.join("a/page")).unwrap();
+        let dir =
+            rustix::fs::open(&root, OFlags::DIRECTORY | OFlags::RDONLY, Mode::empty()).unwrap();
+        let flags = OFlags::RDONLY | OFlags::CLOEXEC;
+        for p in [".", "a", "a/b", "a//b/", "./a/./b", "a/b/f.html"] {
+            let walked = resolve_by_component(dir.as_fd(), p.as_bytes(), flags, true).unwrap();
+            let kernel = rustix::fs::openat2(&dir, p, flags, Mode::empty(), RESOLVE).unwrap();
+            assert_eq!(ino(&walked), ino(&kernel), "{p}");
+        }
+        for (p, want) in [
+            ("link", Errno::LOOP),
+            ("link/b", Errno::LOOP),
+            ("a/etc", Errno::LOOP),
+            ("a/etc/passwd", Errno::LOOP),
+            ("a/page", Errno::LOOP),
+            ("../www/a", Errno::XDEV),
+            ("a/../a", Errno::XDEV),
+            ("/etc", Errno::XDEV),
+            ("a/b/f.html/x", Errno::NOTDIR),
+            ("a/none", Errno::NOENT),
+            ("", Errno::NOENT),
+        ] {
+            let got = resolve_by_component(dir.as_fd(), p.as_bytes(), flags, true).unwrap_err();
+            assert_eq!(got, want, "{p}");
+        }
+        // Directories are refused as a symlink, as openat2 refuses them.
+        let dirs = OFlags::DIRECTORY | OFlags::RDONLY;
+        let got = resolve_by_component(dir.as_fd(), b"link", dirs, true).unwrap_err();
+        let kernel = rustix::fs::openat2(&dir, "link", dirs, Mode::empty(), RESOLVE).unwrap_err();
+        assert_eq!((got, kernel), (Errno::LOOP, Errno::LOOP));
+        // The web root itself, by its absolute path: no symlink on the way.
+        let abs = root.join("a/b");
+        let walked =
+            resolve_by_component(rustix::fs::CWD, abs.as_os_str().as_bytes(), dirs, false).unwrap();
+        assert_eq!(
+            ino(&walked),
+            std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&abs).unwrap())
+        );
+        let through = root.join("link/b");
+        let got =
+            resolve_by_component(rustix::fs::CWD, through.as_os_str().as_bytes(), dirs, false)
+                .unwrap_err();
+        assert_eq!(got, Errno::LOOP);
+    }
+
+    /// When the quarantine worker cannot take more, the intruder still
+    /// leaves the web root, and what is kept of it is its hash and first
+    /// bytes, with a drop counted (an event, as the budget's drops are).
+    #[test]
+    fn with_the_workers_queue_full_an_intruder_is_summarised_and_counted_as_dropped() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("www");
+        std::fs::create_dir(&root).unwrap();
+        std::fs::write(root.join("index.html"), "<html>乡镇政府</html>").unwrap();
+        let g = crate::GuardDir::open(&tmp.path().join("data")).unwrap();
+        g.seal(&root, &Default::default()).unwrap();
+        let mut b = g.baseline(&root).unwrap();
+        // A worker that never takes anything: every hand-over finds it full.
+        let (tx, _worker) = std::sync::mpsc::sync_channel(0);
+        b.quarantine.later = Some(Later { tx });
+        let shell = b"<?php eval($_POST[1]);";
+        std::fs::write(root.join("shell.php"), shell).unwrap();
+        let safe = SafeRoot::open(&b.root).unwrap();
+        let Outcome::Quarantined { id } = b.restorer(&safe).fix(b"shell.php").unwrap() else {
+            panic!("not quarantined");
+        };
+        assert!(!root.join("shell.php").exists());
+        let r = b.quarantine.get(&id).unwrap();
+        assert!(!r.kept, "{r:?}");
+        assert_eq!(r.blake3, Some(blake3::hash(shell).to_hex().to_string()));
+        assert_eq!(r.first_bytes, Some(hex::encode(shell)));
+        assert!(!b.quarantine.dir().join(&id).join(quarantine::ITEM).exists());
+        let dropped = b.quarantine.take_dropped();
+        assert_eq!(dropped.len(), 1, "{dropped:?}");
+        assert_eq!((dropped[0].0.path.as_str(), dropped[0].1), ("shell.php", 1));
+    }
 }

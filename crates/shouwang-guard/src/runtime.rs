@@ -18,6 +18,56 @@ use crate::block::{BlockError, Blocker};
 use crate::watch::{self, Message, Notice, WatchOptions};
 use crate::{Baseline, GuardConfig, GuardDir, GuardError};
 
+/// One part of the guard and the mechanism it uses on this machine.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Mechanism {
+    /// `restore`, `watch` or `block`.
+    pub part: &'static str,
+    pub uses: String,
+    pub why: String,
+}
+
+/// Which mechanism each part of the guard uses here and why, found the way
+/// the watcher finds it (each tried and undone at once): restore (openat2
+/// or component by component), watch (fanotify or inotify, on the roots
+/// that would be watched), block (BPF LSM, fanotify permission events, or
+/// off).
+pub fn mechanisms(data_dir: &Path, config: &GuardConfig) -> Vec<Mechanism> {
+    let (uses, why) = crate::restore::resolver();
+    let restore = Mechanism {
+        part: "restore",
+        uses: uses.into(),
+        why: why.into(),
+    };
+    let mut roots = GuardDir::open(data_dir)
+        .and_then(|g| g.roots_to_watch(&[], &config.roots))
+        .unwrap_or_default();
+    roots.retain(|r| r.is_dir());
+    if roots.is_empty() {
+        roots.push(data_dir.to_path_buf());
+    }
+    let (backend, why) = watch::backend_for(&roots);
+    let watch = Mechanism {
+        part: "watch",
+        uses: format!("{backend:?}").to_lowercase(),
+        why,
+    };
+    let (uses, why) = if config.block {
+        crate::block::probe()
+    } else {
+        (
+            "off",
+            "[guard] block is off: changes are undone, not denied".into(),
+        )
+    };
+    let block = Mechanism {
+        part: "block",
+        uses: uses.into(),
+        why,
+    };
+    vec![restore, watch, block]
+}
+
 /// Run the watcher on `config.roots` (blocking writes in the kernel too if
 /// `config.block`) until `stop`, writing every action to the store as an
 /// event and to the audit log, and telling `say` what a person watching
@@ -290,8 +340,17 @@ fn record(rx: Receiver<Message>, store: Arc<dyn Store>, say: impl Fn(&str)) {
                 }
                 Message::Notice(n) => {
                     let text = match &n {
-                        Notice::Started { backend, roots } => {
-                            format!("guarding {} web root(s) with {backend:?}", roots.len())
+                        Notice::Started {
+                            backend,
+                            roots,
+                            fallback,
+                        } => {
+                            let why = fallback.as_ref().map(|w| format!(" ({w})"));
+                            format!(
+                                "guarding {} web root(s) with {backend:?}{}",
+                                roots.len(),
+                                why.unwrap_or_default()
+                            )
                         }
                         Notice::Overflow { repaired } => format!(
                             "event queue overflowed: full check done, {repaired} path(s) fixed"

@@ -8,6 +8,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
@@ -177,6 +178,15 @@ pub struct Scan {
     pub errors: Vec<(PathBuf, io::Error)>,
 }
 
+/// How far a scan has got, for a progress line: paths walked, then files
+/// and bytes read. Counted by the scan's threads, read by anyone.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub walked: AtomicU64,
+    pub files: AtomicU64,
+    pub bytes: AtomicU64,
+}
+
 /// Walk `root`, skipping excluded paths. File contents are hashed (and
 /// stored in `objects` when given) except inside writable areas, where only
 /// metadata is recorded. The whole list is returned, sorted by path.
@@ -185,10 +195,24 @@ pub fn scan(
     filters: &Filters,
     objects: Option<&ObjectStore>,
 ) -> Result<Scan, GuardError> {
+    scan_counted(root, filters, objects, None)
+}
+
+/// [`scan`], counting what it does in `progress`.
+pub fn scan_counted(
+    root: &Path,
+    filters: &Filters,
+    objects: Option<&ObjectStore>,
+    progress: Option<&Progress>,
+) -> Result<Scan, GuardError> {
     let mut entries = Vec::new();
     // One batch: the whole walk, then the hashing, as sealing always did;
     // the entries are never copied.
-    let errors = scan_batches(root, filters, objects, None, usize::MAX, |batch| {
+    let known = Known {
+        entries: None,
+        progress,
+    };
+    let errors = scan_batches(root, filters, objects, known, usize::MAX, |batch| {
         if entries.is_empty() {
             entries = batch;
         } else {
@@ -210,7 +234,7 @@ pub(crate) fn scan_batches(
     root: &Path,
     filters: &Filters,
     objects: Option<&ObjectStore>,
-    known: Option<&[Entry]>,
+    known: Known<'_>,
     batch: usize,
     mut each: impl FnMut(Vec<Entry>),
 ) -> Result<Vec<(PathBuf, io::Error)>, GuardError> {
@@ -270,6 +294,9 @@ pub(crate) fn scan_batches(
                 _ => {}
             }
             pending.push(entry);
+            if let Some(p) = known.progress {
+                p.walked.fetch_add(1, Ordering::Relaxed);
+            }
             if pending.len() >= batch {
                 flush(&mut pending);
             }
@@ -304,13 +331,23 @@ fn vanished(e: &Entry) -> bool {
 /// cheap, reading is not. Threads take chunks of the entries and fill them
 /// in place, so a million files cost no second list. Files gone meanwhile
 /// are marked [`vanished`]; the paths that could not be read are returned.
+/// What a scan knows beforehand: the entries whose content it need not
+/// read again when their metadata matches (sorted by path), and where to
+/// count its progress.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Known<'a> {
+    pub entries: Option<&'a [Entry]>,
+    pub progress: Option<&'a Progress>,
+}
+
 fn hash_entries(
     root: &Path,
     entries: &mut [Entry],
     filters: &Filters,
     objects: Option<&ObjectStore>,
-    known: Option<&[Entry]>,
+    known: Known<'_>,
 ) -> Vec<(PathBuf, io::Error)> {
+    let (progress, known) = (known.progress, known.entries);
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     // Sealing also writes, mostly waiting on the device (O_DIRECT): many
     // more threads than cores keep the device busy. Measured on a 2-core VM
@@ -343,6 +380,10 @@ fn hash_entries(
                                 let rel = std::mem::take(&mut e.path);
                                 *e = entry_from_meta(rel, &meta);
                                 e.hash = Some(hash);
+                                if let Some(p) = progress {
+                                    p.files.fetch_add(1, Ordering::Relaxed);
+                                    p.bytes.fetch_add(e.size, Ordering::Relaxed);
+                                }
                             }
                             Err(err) if err.kind() == io::ErrorKind::NotFound => {
                                 e.kind = Kind::Other;

@@ -43,9 +43,11 @@ pub fn baselines(rows: &[(&Baseline, bool)]) -> String {
     )
 }
 
-/// What `seal` recorded, in a line.
+/// What `seal` recorded, in a line; over a baseline, a line more saying
+/// what it kept of that baseline and what it accepted (or that nothing
+/// changed).
 pub fn sealed(r: &SealReport) -> String {
-    format!(
+    let mut s = format!(
         "sealed {}: {} files, {} directories, {} symlinks, {:.1} MB ({} distinct objects) in {:.2} s\n",
         r.root.display(),
         r.files,
@@ -54,6 +56,37 @@ pub fn sealed(r: &SealReport) -> String {
         r.bytes as f64 / 1e6,
         r.objects,
         r.seconds
+    );
+    let Some(previous) = r.previous else {
+        return s;
+    };
+    let what = if r.accepted.is_empty() {
+        "nothing changed since".to_string()
+    } else {
+        format!(
+            "accepted {} ({}) compared with",
+            r.accepted.summary(),
+            r.accepted.listing()
+        )
+    };
+    s.push_str(&format!("{what} the baseline of {}", beijing(previous)));
+    for (name, v) in [("writable", &r.writables), ("exclude", &r.excludes)] {
+        if r.kept.contains(&name) {
+            s.push_str(&format!("; kept its --{name} {}", v.join(" ")));
+        }
+    }
+    s.push('\n');
+    s
+}
+
+/// How far a seal has got: `sealing: 1234 paths walked, 567 files (12.3 MB) read`.
+pub fn seal_progress(p: &crate::scan::Progress) -> String {
+    let n = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+    format!(
+        "sealing: {} paths walked, {} files ({:.1} MB) read",
+        n(&p.walked),
+        n(&p.files),
+        n(&p.bytes) as f64 / 1e6
     )
 }
 

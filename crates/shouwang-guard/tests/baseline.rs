@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use shouwang_guard::{Aspect, ChangeKind, GuardDir, GuardError, Outcome, SealOptions};
 
+mod common;
+
 struct Site {
     _tmp: tempfile::TempDir,
     data: PathBuf,
@@ -18,6 +20,7 @@ struct Site {
 /// A small government-site-like tree: pages, assets, a symlink, a Chinese
 /// file name and one that is not UTF-8.
 fn site() -> Site {
+    common::as_the_kernel_says();
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let root = tmp.path().join("www");
@@ -77,6 +80,63 @@ fn changes(g: &GuardDir, root: &Path) -> Vec<(String, ChangeKind)> {
         .collect();
     v.sort_by(|a, b| a.0.cmp(&b.0));
     v
+}
+
+/// Every test of this file again as on a 4.19 kernel, where restores
+/// resolve paths component by component: the same attacks must fail the
+/// same way.
+#[test]
+fn every_test_here_passes_again_where_openat2_is_missing() {
+    let passed = common::rerun_as_on_an_old_kernel(
+        "every_test_here_passes_again_where_openat2_is_missing",
+        &[],
+    );
+    assert!(passed >= 20, "{passed} passed");
+}
+
+#[test]
+fn a_defacement_is_restored_by_the_resolver_the_kernel_allows() {
+    let s = site();
+    let g = seal(&s);
+    let sealed = fs::read(s.root.join("news/2026/a.html")).unwrap();
+    fs::write(s.root.join("news/2026/a.html"), "HACKED").unwrap();
+    let b = g.baseline(&s.root).unwrap();
+    b.repair().unwrap();
+    assert_eq!(fs::read(s.root.join("news/2026/a.html")).unwrap(), sealed);
+    let (how, _) = shouwang_guard::restore::resolver();
+    if common::old_kernel() {
+        assert_eq!(how, "component by component");
+    }
+}
+
+/// What `shouwang status` shows: each part's mechanism and why, as the
+/// kernel allows (on 4.19: the component walk and inotify).
+#[test]
+fn each_part_names_its_mechanism_and_why() {
+    let s = site();
+    seal(&s);
+    let config = shouwang_guard::GuardConfig {
+        block: true,
+        ..Default::default()
+    };
+    let m = shouwang_guard::runtime::mechanisms(&s.data, &config);
+    let part = |p: &str| m.iter().find(|x| x.part == p).expect(p).clone();
+    let (restore, watch, block) = (part("restore"), part("watch"), part("block"));
+    if common::old_kernel() {
+        assert_eq!(restore.uses, "component by component", "{restore:?}");
+        assert_eq!(watch.uses, "inotify", "{watch:?}");
+        assert!(watch.why.contains("directory handles"), "{watch:?}");
+    } else if rustix::process::geteuid().is_root() {
+        assert_eq!(watch.uses, "fanotify", "{watch:?}");
+    } else {
+        assert_eq!(watch.uses, "inotify", "{watch:?}");
+        assert!(watch.why.contains("root"), "{watch:?}");
+    }
+    assert!(
+        ["BPF LSM", "fanotify permission events", "off"].contains(&block.uses.as_str()),
+        "{block:?}"
+    );
+    assert!(!block.why.is_empty() && !restore.why.is_empty());
 }
 
 #[test]

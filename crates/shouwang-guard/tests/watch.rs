@@ -16,6 +16,8 @@ use shouwang_guard::state::{Condition, RootState};
 use shouwang_guard::watch::{Backend, Message, Notice, WatchOptions, watch};
 use shouwang_guard::{GuardDir, Outcome, SealOptions};
 
+mod common;
+
 struct Watching {
     _tmp: tempfile::TempDir,
     data: PathBuf,
@@ -89,6 +91,8 @@ fn start(inotify: bool, files: usize) -> Option<Watching> {
         )
         .unwrap();
 
+    // On a 4.19 kernel, the watcher's thread too (it is started below).
+    common::as_the_kernel_says();
     let (tx, rx) = channel();
     let stop = Arc::new(AtomicBool::new(false));
     let (r, s, d) = (root.clone(), stop.clone(), data.clone());
@@ -108,12 +112,21 @@ fn start(inotify: bool, files: usize) -> Option<Watching> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(Message::Notice(Notice::Started { backend, .. })) => {
+            Ok(Message::Notice(Notice::Started {
+                backend, fallback, ..
+            })) => {
+                // Without fanotify directory handles (before 5.9), inotify
+                // takes over, and says why.
+                let old = common::old_kernel();
                 assert_eq!(
                     backend == Backend::Inotify,
-                    inotify,
+                    inotify || old,
                     "the backend asked for"
                 );
+                if old && !inotify {
+                    let why = fallback.expect("the reason for inotify");
+                    assert!(why.contains("directory handles"), "{why}");
+                }
                 break;
             }
             _ => assert!(Instant::now() < deadline, "the watcher did not start"),
@@ -521,3 +534,59 @@ both!(
     a_symlink_race_converges_to_the_baseline_once_it_stops: 0,
     a_failed_restore_is_retried_until_it_succeeds: 0,
 );
+
+/// Restores never wait on the quarantine. A 2 GiB intruder (sparse, and
+/// over the 1 GiB budget, so what is kept of it is its hash and first
+/// bytes, which takes reading all of it) leaves the web root at once; a
+/// page defaced meanwhile is back before the intruder's record is written.
+/// Had the quarantine run on the restore path, the record would come first.
+#[test]
+fn a_restore_never_waits_behind_a_large_intruder() {
+    let Some(w) = start(!is_root(), 0) else {
+        return;
+    };
+    let big = w.outside.join("big.bin");
+    fs::File::create(&big).unwrap().set_len(2 << 30).unwrap();
+    // Moved in whole, so the watcher never sees it half-made.
+    fs::rename(&big, w.root.join("big.bin")).unwrap();
+    eventually("the intruder out of the web root", || {
+        !w.root.join("big.bin").exists()
+    });
+    fs::write(w.root.join("index.html"), "<html>HACKED BY X</html>").unwrap();
+    eventually("index.html restored", || {
+        content(&w.root.join("index.html")).as_deref() == Some("<html>县政府门户网站</html>")
+    });
+    let record = || {
+        let b = GuardDir::open(&w.data).unwrap().baseline(&w.root).unwrap();
+        b.quarantine
+            .list()
+            .unwrap()
+            .into_iter()
+            .find(|r| r.path == "big.bin")
+    };
+    assert!(
+        record().is_none(),
+        "the restore waited for the intruder's record"
+    );
+    eventually_within(Duration::from_secs(180), "the intruder's record", || {
+        record().is_some()
+    });
+    let r = record().unwrap();
+    assert!(!r.kept, "{r:?}");
+    assert_eq!(r.size, 2 << 30);
+    assert!(r.blake3.is_some(), "{r:?}");
+    assert_eq!(r.first_bytes, Some("00".repeat(256)), "{r:?}");
+}
+
+/// Every test of this file again as on a 4.19 kernel: no openat2 (restores
+/// walk paths component by component) and no fanotify directory handles,
+/// so each `fanotify::` test runs on the inotify it falls back to (the
+/// `inotify::` twins would run the same code again, and are left out).
+#[test]
+fn every_test_here_passes_again_on_a_kernel_without_openat2_or_fanotify_handles() {
+    let passed = common::rerun_as_on_an_old_kernel(
+        "every_test_here_passes_again_on_a_kernel_without_openat2_or_fanotify_handles",
+        &["inotify::"],
+    );
+    assert!(passed >= 13, "{passed} passed");
+}

@@ -234,16 +234,20 @@ pub enum ConfigCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum GuardCommand {
-    /// Seal a web root: record every file in a baseline in the data dir
+    /// Seal a web root: record every file in a baseline in the data dir.
+    /// Sealed before, it keeps the baseline's options not given again
     Seal {
         root: PathBuf,
         /// Leave out paths matching this glob (repeatable), e.g. 'cache/**'
         #[arg(long)]
-        exclude: Vec<String>,
+        exclude: Option<Vec<String>>,
         /// Record but never restore paths matching this glob (repeatable),
         /// e.g. 'uploads/**'; new files there are reported
         #[arg(long)]
-        writable: Vec<String>,
+        writable: Option<Vec<String>>,
+        /// Accept into the baseline what changed since the last seal
+        #[arg(long)]
+        yes: bool,
         #[arg(long)]
         json: bool,
     },
@@ -255,7 +259,8 @@ pub enum GuardCommand {
         json: bool,
     },
     /// Detect changes in real time and undo them, until SIGINT or SIGTERM
-    /// (the roots of [guard] in the config when none is named)
+    /// (the roots of [guard] in the config when none is named, else every
+    /// sealed root)
     Watch {
         roots: Vec<PathBuf>,
         /// Use inotify even where fanotify is available

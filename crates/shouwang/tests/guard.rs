@@ -157,6 +157,88 @@ fn seal_check_restore_from_the_command_line() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 }
 
+#[test]
+fn sealing_again_keeps_the_options_and_accepts_changes_only_with_yes() {
+    let b = sandbox();
+    fs::create_dir_all(b.www.join("uploads")).unwrap();
+    let o = b.run(&["guard", "seal", b.www(), "--writable", "uploads/**"]);
+    assert!(o.status.success(), "{}", text(&o));
+    // Nothing changed: sealed again, saying so, with the writable area kept.
+    let o = b.run(&["guard", "seal", b.www()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("nothing changed since"), "{}", text(&o));
+    assert!(
+        text(&o).contains("kept its --writable uploads/**"),
+        "{}",
+        text(&o)
+    );
+    // So an upload is still an upload, not an intruder taken away.
+    fs::write(b.www.join("uploads/photo.jpg"), "jpeg").unwrap();
+    let o = b.run(&["guard", "restore", b.www()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(b.www.join("uploads/photo.jpg").exists(), "{}", text(&o));
+    let o = b.run(&["guard", "quarantine", "list", "--json"]);
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "[]");
+    // A page changed since the seal is named, and not taken in unasked.
+    fs::write(b.www.join("index.html"), "<html>HACKED</html>").unwrap();
+    let o = b.run(&["guard", "seal", b.www()]);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("changed index.html"), "{}", text(&o));
+    assert!(
+        text(&o).contains("0 added, 1 changed, 0 removed"),
+        "{}",
+        text(&o)
+    );
+    assert!(text(&o).contains("--yes"), "{}", text(&o));
+    let o = b.run(&["guard", "check"]);
+    assert_eq!(o.status.code(), Some(1), "the baseline moved: {}", text(&o));
+    // With --yes it is the baseline, and the writable area is still kept.
+    let o = b.run(&["guard", "seal", b.www(), "--yes", "--json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["accepted"]["changed"], 1, "{v}");
+    assert_eq!(v["writables"], serde_json::json!(["uploads/**"]), "{v}");
+    let o = b.run(&["guard", "check"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}
+
+#[test]
+fn seal_shows_its_progress_on_a_terminal_only() {
+    let b = sandbox();
+    for i in 0..2000 {
+        fs::write(b.www.join(format!("news/{i}.html")), format!("<p>{i}</p>")).unwrap();
+    }
+    let o = b.run(&["guard", "seal", b.www()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!text(&o).contains("sealing:"), "{}", text(&o));
+    // script(1) gives the seal a terminal.
+    let on_a_terminal = |extra: &str| {
+        let line = format!(
+            "{BIN} --data-dir {} --config {} guard seal {} --yes {extra}",
+            b.data.display(),
+            b.config.display(),
+            b.www()
+        );
+        Command::new("script")
+            .args(["-qec", &line, "/dev/null"])
+            .env("HOME", b.tmp.path())
+            .env("TERM", "xterm")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .output()
+    };
+    let Ok(o) = on_a_terminal("") else {
+        eprintln!("SKIPPED: no script(1) to give the seal a terminal");
+        return;
+    };
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("sealing: "), "{}", text(&o));
+    assert!(text(&o).contains("sealed "), "{}", text(&o));
+    let o = on_a_terminal("--json").unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!text(&o).contains("sealing: "), "{}", text(&o));
+}
+
 /// Every file under `dir`, recursively (missing: none).
 fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -244,9 +326,9 @@ fn a_seal_killed_half_way_leaves_the_old_baseline() {
         fs::read(rebuilt.join("index.html")).unwrap(),
         fs::read(b.www.join("index.html")).unwrap()
     );
-    // And a new seal completes over the leftovers of the killed one, and
-    // clears them away.
-    assert!(b.run(&["guard", "seal", b.www()]).status.success());
+    // And a new seal completes over the leftovers of the killed one (the
+    // new files accepted with --yes), and clears them away.
+    assert!(b.run(&["guard", "seal", b.www(), "--yes"]).status.success());
     assert_eq!(b.run(&["guard", "check"]).status.code(), Some(0));
     let leftovers: Vec<_> = files_under(&roots)
         .into_iter()
@@ -468,7 +550,8 @@ fn guard_watch_stops_cleanly_on_sigterm() {
     let b = sandbox();
     assert!(b.run(&["guard", "seal", b.www()]).status.success());
     let mut child = b
-        .cmd(&["guard", "watch", b.www()])
+        // No root named nor configured: every sealed root is watched.
+        .cmd(&["guard", "watch"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -477,7 +560,7 @@ fn guard_watch_stops_cleanly_on_sigterm() {
     let first = rx
         .recv_timeout(Duration::from_secs(20))
         .expect("a start line");
-    assert!(first.contains("guarding"), "{first}");
+    assert!(first.contains("guarding 1 web root"), "{first}");
     fs::remove_file(b.www.join("news/1.html")).unwrap();
     eventually("deleted page back", || b.www.join("news/1.html").exists());
     let line = rx

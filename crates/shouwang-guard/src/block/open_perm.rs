@@ -64,23 +64,34 @@ pub struct OpenBlocker {
 
 const MASK: u64 = libc::FAN_OPEN_PERM | libc::FAN_EVENT_ON_CHILD;
 
+/// The permission-event group, if this kernel and our privileges allow
+/// one (FAN_REPORT_TID needs 4.20).
+fn init() -> Result<OwnedFd, BlockError> {
+    // SAFETY: plain syscall; the result is checked.
+    let raw = unsafe {
+        libc::fanotify_init(
+            libc::FAN_CLASS_CONTENT | libc::FAN_CLOEXEC | libc::FAN_REPORT_TID,
+            (libc::O_RDONLY | libc::O_LARGEFILE | libc::O_CLOEXEC) as libc::c_uint,
+        )
+    };
+    if raw < 0 {
+        let e = io::Error::last_os_error();
+        return Err(BlockError::Unavailable(format!(
+            "fanotify permission events are not available ({e}; they need root, a kernel built with CONFIG_FANOTIFY_ACCESS_PERMISSIONS, and Linux 4.20 for thread ids)"
+        )));
+    }
+    // SAFETY: a fresh descriptor we own.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
 impl OpenBlocker {
+    /// Can [`OpenBlocker::start`] work here? (Tried, and undone.)
+    pub fn available() -> Result<(), BlockError> {
+        init().map(drop)
+    }
+
     pub fn start() -> Result<OpenBlocker, BlockError> {
-        // SAFETY: plain syscall; the result is checked.
-        let raw = unsafe {
-            libc::fanotify_init(
-                libc::FAN_CLASS_CONTENT | libc::FAN_CLOEXEC | libc::FAN_REPORT_TID,
-                (libc::O_RDONLY | libc::O_LARGEFILE | libc::O_CLOEXEC) as libc::c_uint,
-            )
-        };
-        if raw < 0 {
-            let e = io::Error::last_os_error();
-            return Err(BlockError::Unavailable(format!(
-                "fanotify permission events are not available ({e}; they need root and a kernel built with CONFIG_FANOTIFY_ACCESS_PERMISSIONS)"
-            )));
-        }
-        // SAFETY: a fresh descriptor we own.
-        let fd = Arc::new(unsafe { OwnedFd::from_raw_fd(raw) });
+        let fd = Arc::new(init()?);
         let shared = Arc::new(Shared {
             roots: RwLock::new(Roots::default()),
             denied: AtomicU64::new(0),

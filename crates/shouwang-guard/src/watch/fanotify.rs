@@ -74,6 +74,20 @@ const BUSY: u32 = 256;
 /// foreign ones.
 const FLOOD_PAUSE: Duration = Duration::from_millis(2);
 
+/// Why [`Fanotify::new`] failed, in words that say what to do.
+pub fn why_not(e: &io::Error) -> String {
+    match e.raw_os_error() {
+        Some(libc::EPERM) => {
+            "fanotify filesystem marks need root (CAP_SYS_ADMIN): inotify is used".into()
+        }
+        Some(libc::EINVAL) => {
+            "this kernel's fanotify has no directory handles (FAN_REPORT_DFID_NAME and filesystem marks, Linux 5.9): inotify is used".into()
+        }
+        Some(libc::ENOSYS) => "this kernel has no fanotify: inotify is used".into(),
+        _ => format!("fanotify cannot be used here ({e}): inotify is used"),
+    }
+}
+
 impl Fanotify {
     /// Mark the filesystems holding `roots`. Fails (and the caller falls
     /// back to inotify) without CAP_SYS_ADMIN or on kernels before 5.9.

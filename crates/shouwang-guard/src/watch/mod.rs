@@ -64,6 +64,8 @@ pub enum Notice {
     Started {
         backend: Backend,
         roots: Vec<PathBuf>,
+        /// Why not fanotify, when inotify is used.
+        fallback: Option<String>,
     },
     Overflow {
         repaired: usize,
@@ -178,6 +180,18 @@ fn manifest_mtime(b: &Baseline) -> Option<SystemTime> {
         .ok()
 }
 
+/// Which mechanism [`watch`] would use for `roots` here, and why: the
+/// same attempt it makes, undone at once (for `shouwang status`).
+pub fn backend_for(roots: &[PathBuf]) -> (Backend, String) {
+    match fanotify::Fanotify::new(roots) {
+        Ok(_) => (
+            Backend::Fanotify,
+            "filesystem marks with directory handles: every directory, no watch limit".into(),
+        ),
+        Err(e) => (Backend::Inotify, fanotify::why_not(&e)),
+    }
+}
+
 /// Options for [`watch`].
 #[derive(Debug, Clone, Default)]
 pub struct WatchOptions {
@@ -186,7 +200,26 @@ pub struct WatchOptions {
 }
 
 /// Guard `roots` until `stop` turns true. Sends what it does on `tx`.
+/// Quarantined evidence is copied and recorded by a worker of its own, so
+/// no restore waits behind a large intruder; what it has queued is
+/// recorded before this returns.
 pub fn watch(
+    guard: &GuardDir,
+    roots: &[PathBuf],
+    opts: &WatchOptions,
+    tx: Sender<Message>,
+    stop: Arc<AtomicBool>,
+) -> Result<Backend, GuardError> {
+    let (later, worker) = crate::restore::Later::start().map_err(GuardError::Thread)?;
+    guard.set_later(Some(later));
+    let result = watch_roots(guard, roots, opts, tx, stop);
+    // The baselines holding the worker are gone with `watch_roots`.
+    guard.set_later(None);
+    let _ = worker.join();
+    result
+}
+
+fn watch_roots(
     guard: &GuardDir,
     roots: &[PathBuf],
     opts: &WatchOptions,
@@ -232,17 +265,22 @@ pub fn watch(
         .filter(|g| g.safe.is_some())
         .map(|g| g.baseline.root.clone())
         .collect();
-    let (mut source, backend) = match (opts.force_inotify, fanotify::Fanotify::new(&paths)) {
-        (false, Ok(f)) => (Source::Fanotify(f), Backend::Fanotify),
-        (_, fan) => {
-            if let Err(e) = &fan {
-                tracing::info!(error = %e, "fanotify is not available here; using inotify");
-            }
+    let fan = if opts.force_inotify {
+        Err("inotify was asked for (--inotify)".to_string())
+    } else {
+        fanotify::Fanotify::new(&paths).map_err(|e| fanotify::why_not(&e))
+    };
+    let (mut source, backend, fallback) = match fan {
+        Ok(f) => (Source::Fanotify(f), Backend::Fanotify, None),
+        // Not root, or a kernel before 5.9 (no directory handles): inotify
+        // sees the same changes, one watch per directory.
+        Err(why) => {
+            tracing::info!("using inotify: {why}");
             let i = inotify::Inotify::new(&paths).map_err(|e| GuardError::Io {
                 path: paths.first().cloned().unwrap_or_default(),
                 source: e,
             })?;
-            (Source::Inotify(i), Backend::Inotify)
+            (Source::Inotify(i), Backend::Inotify, Some(why))
         }
     };
     // Whatever changed while nobody watched is repaired first (the marks
@@ -252,6 +290,7 @@ pub fn watch(
     let _ = tx.send(Message::Notice(Notice::Started {
         backend,
         roots: paths.clone(),
+        fallback,
     }));
 
     let mut raw = Vec::new();

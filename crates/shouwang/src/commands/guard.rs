@@ -2,15 +2,15 @@
 //! `shouwang_guard::runtime`, as `shouwang up` does for the roots in the
 //! config.
 
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use shouwang_guard::watch::WatchOptions;
-use shouwang_guard::{Baseline, ChangeKind, GuardDir, SealOptions, actions, text};
+use shouwang_guard::{Baseline, ChangeKind, GuardDir, SealRequest, actions, text};
 
 use super::{Access, Ctx, Outcome as Exit, cli_actor};
 use crate::cli::{GuardCommand, QuarantineCommand};
@@ -24,8 +24,17 @@ pub fn run(ctx: &Ctx, cmd: GuardCommand) -> Result<Exit> {
             root,
             exclude,
             writable,
+            yes,
             json,
-        } => seal(ctx, &loaded, root, exclude, writable, json),
+        } => {
+            let req = SealRequest {
+                excludes: exclude,
+                writables: writable,
+                accept: yes,
+                progress: None,
+            };
+            seal(ctx, &loaded, root, &req, json)
+        }
         GuardCommand::List(a) => list(ctx, &loaded, a.json),
         GuardCommand::Check { roots, json } => check(ctx, &loaded, &roots, json),
         GuardCommand::Watch {
@@ -41,29 +50,42 @@ pub fn run(ctx: &Ctx, cmd: GuardCommand) -> Result<Exit> {
     }
 }
 
-fn seal(
-    ctx: &Ctx,
-    loaded: &Loaded,
-    root: PathBuf,
-    exclude: Vec<String>,
-    writable: Vec<String>,
-    json: bool,
-) -> Result<Exit> {
+fn seal(ctx: &Ctx, loaded: &Loaded, root: PathBuf, req: &SealRequest, json: bool) -> Result<Exit> {
     let data_dir = ctx.data_dir(loaded, Access::Create)?;
     let store = super::open_store(loaded, data_dir)?;
     let guard = GuardDir::open(data_dir)?;
-    let opts = SealOptions {
-        excludes: exclude,
-        writables: writable,
+    // A progress line only for a person at a terminal.
+    let counts = (!json && std::io::stdout().is_terminal()).then(Arc::default);
+    let req = SealRequest {
+        progress: counts.clone(),
+        ..req.clone()
     };
-    let report = actions::seal(&guard, store.as_ref(), &cli_actor(), &root, &opts)
-        .with_context(|| format!("cannot seal {}", root.display()))?;
+    let done = AtomicBool::new(false);
+    let report = std::thread::scope(|s| {
+        if let Some(p) = &counts {
+            s.spawn(|| progress_line(p, &done));
+        }
+        let report = actions::seal(&guard, store.as_ref(), &cli_actor(), &root, &req);
+        done.store(true, Ordering::Relaxed);
+        report
+    });
+    let report = report.with_context(|| format!("cannot seal {}", root.display()))?;
     if json {
         output::print_json(&report)?;
     } else {
         output::print(&text::sealed(&report))?;
     }
     Ok(Exit::Clean)
+}
+
+/// The seal's progress, redrawn until `done`, then cleared.
+fn progress_line(p: &shouwang_guard::scan::Progress, done: &AtomicBool) {
+    let bar = indicatif::ProgressBar::new_spinner();
+    while !done.load(Ordering::Relaxed) {
+        bar.set_message(text::seal_progress(p));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bar.finish_and_clear();
 }
 
 fn list(ctx: &Ctx, loaded: &Loaded, json: bool) -> Result<Exit> {
@@ -128,16 +150,7 @@ fn watch(
 ) -> Result<Exit> {
     let data_dir = ctx.data_dir(loaded, Access::Existing)?.to_path_buf();
     let store = super::open_store(loaded, &data_dir)?;
-    let roots = if roots.is_empty() {
-        loaded.config.guard.roots.clone()
-    } else {
-        roots
-    };
-    if roots.is_empty() {
-        bail!(
-            "no web root to watch: name one (`shouwang guard watch DIR`) or list them in [guard] roots in the config"
-        );
-    }
+    let roots = GuardDir::open(&data_dir)?.roots_to_watch(&roots, &loaded.config.guard.roots)?;
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, stop.clone()).context("cannot handle signals")?;

@@ -27,6 +27,8 @@ struct Status {
     /// The unit CA, once `up` has made it: the fingerprints a person
     /// compares before trusting it.
     unit_ca: Option<shouwang_console::tls::CaIdentity>,
+    /// The mechanism each part of the guard uses here, and why.
+    guard: Vec<shouwang_guard::runtime::Mechanism>,
 }
 
 #[derive(Debug, Serialize)]
@@ -92,6 +94,7 @@ pub fn run(ctx: &Ctx, json: bool) -> Result<Outcome> {
         ))
         .context("cannot read the unit CA")?
         .map(|(id, _)| id),
+        guard: shouwang_guard::runtime::mechanisms(data_dir, &loaded.config.guard),
     };
 
     if json {
@@ -159,5 +162,15 @@ fn render(s: &Status) -> String {
     if s.open_findings_total > 0 {
         pairs.extend(by_severity.iter().map(|(k, v)| (k.as_str(), v.clone())));
     }
+    let guard: Vec<_> = s
+        .guard
+        .iter()
+        .map(|m| (format!("guard {}", m.part), m))
+        .collect();
+    pairs.extend(
+        guard
+            .iter()
+            .map(|(k, m)| (k.as_str(), format!("{} ({})", m.uses, m.why))),
+    );
     output::key_values(&pairs)
 }
