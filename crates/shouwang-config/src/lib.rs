@@ -8,6 +8,7 @@
 //! components do.
 
 mod error;
+pub mod lifecycle;
 pub mod paths;
 pub mod pidfile;
 

@@ -446,8 +446,16 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ),
     ("sites.add", "添加网站", "Add a website"),
     ("sites.add_submit", "添加", "Add"),
-    ("sites.name_hint", "如 某某县人民政府网", "e.g. the county government's portal"),
-    ("sites.own", "本单位网站（可访问内网地址）", "our own site (may be on the internal network)"),
+    (
+        "sites.name_hint",
+        "如 某某县人民政府网",
+        "e.g. the county government's portal",
+    ),
+    (
+        "sites.own",
+        "本单位网站（可访问内网地址）",
+        "our own site (may be on the internal network)",
+    ),
     (
         "sites.add_hint",
         "同一网站重复添加只更新名称。添加后可在网站页面立即巡查，也会按计划每天早晚自动巡查。",

@@ -76,3 +76,53 @@ pub fn token_made(name: &str, grant: &crate::accounts::TokenGrant, token: &str) 
         grant.label, grant.scope, grant.days
     )
 }
+
+/// The lines `up` shows once, boxed, when it made the first administrator
+/// with a generated password: the password, that it must be changed, how
+/// to get a new one, and the unit CA's fingerprints to compare.
+pub fn first_admin_lines(
+    admin: &str,
+    password: &str,
+    ca: Option<&crate::tls::CaIdentity>,
+) -> Vec<String> {
+    let mut lines = vec![
+        format!("首次运行：已创建管理员 {admin}，一次性密码：{password}（登录后须修改）"),
+        format!("First run: created the administrator \"{admin}\", one-time password: {password}"),
+        "It must be changed at the first login and is shown only this once.".to_string(),
+        format!("Lost it? `shouwang user passwd {admin}` sets a new one."),
+    ];
+    if let Some(ca) = ca {
+        lines.push(format!(
+            "单位 CA 公钥指纹 / unit CA key SHA-256: {}",
+            ca.key_sha256
+        ));
+        lines.push(format!("CA 证书 / certificate SHA-256: {}", ca.cert_sha256));
+    }
+    lines
+}
+
+/// What `user enable` did; enabling does not end a login lock, so a
+/// running one is named with the command that ends it.
+pub fn enabled(user: &User) -> String {
+    let mut text = format!("enabled {}\n", user.name);
+    if let Some(until) = user.locked_until.filter(|t| *t > chrono::Utc::now()) {
+        text.push_str(&format!(
+            "{name} is still locked after failed logins until {} (Beijing time); \
+             end the lock with `shouwang user unlock {name}`\n",
+            shouwang_model::beijing_seconds(until),
+            name = user.name
+        ));
+    }
+    text
+}
+
+/// What `user unlock` did, and until when the lock would have lasted.
+pub fn unlocked(name: &str, until: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    let was = until.map_or("it was not locked".into(), |t| {
+        format!(
+            "locked until {} Beijing time",
+            shouwang_model::beijing_seconds(t)
+        )
+    });
+    format!("unlocked {name} ({was}); the password is unchanged\n")
+}

@@ -137,3 +137,158 @@ async fn a_site_inspected_long_before_thousands_of_other_runs_still_shows_its_la
         .1;
     assert!(detail.contains("HTTP 200 · 321 ms"), "{detail}");
 }
+
+/// A two-page site on 127.0.0.1: a homepage linking to an article and to a
+/// missing page.
+async fn tiny_site() -> std::net::SocketAddr {
+    use axum::response::Html;
+    let app = axum::Router::new()
+        .route(
+            "/",
+            axum::routing::get(|| async {
+                Html(
+                    "<html><head><title>某某镇人民政府</title></head><body><h1>某某镇人民政府</h1>\
+                     <a href=\"/news/1.html\">通知公告</a> <a href=\"/gone.html\">旧栏目</a></body></html>",
+                )
+            }),
+        )
+        .route(
+            "/news/1.html",
+            axum::routing::get(|| async {
+                Html(
+                    "<html><head><title>关于开展网络安全宣传周活动的通知</title></head><body>\
+                     <h1>关于开展网络安全宣传周活动的通知</h1><p>各村（社区）：为提高全镇干部群众的网络安全意识，\
+                     定于九月开展网络安全宣传周活动，请各单位认真组织。</p></body></html>",
+                )
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
+
+#[tokio::test]
+async fn a_site_is_added_inspected_now_and_removed_from_the_console() {
+    let site_addr = tiny_site().await;
+    let mut config = ConsoleConfig::default();
+    config.site.per_host_delay_ms = 0;
+    config.site.check_external = false;
+    let con = spawn(config).await;
+    let op = logged_in(&con.base, "operator", OPERATOR_PW).await;
+    let (_, list) = page(&op, format!("{}/sites", con.base)).await;
+    assert!(list.contains("添加网站"), "an operator sees the add form");
+    let csrf = csrf_of(&list);
+
+    // Typed as a person types it; a second add of the same site in another
+    // spelling is the same asset.
+    for typed in [format!("{site_addr}"), format!("http://{site_addr}/")] {
+        let r = op
+            .post(format!("{}/sites/add", con.base))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("url", typed.as_str()),
+                ("name", "某某镇政府网"),
+                ("own", "1"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER, "{typed}");
+    }
+    let url = format!("http://{site_addr}/");
+    let sites: Vec<_> = con
+        .store
+        .assets()
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.id.kind == AssetKind::Website && a.id.locator.contains("127.0.0.1"))
+        .collect();
+    assert_eq!(sites.len(), 1, "{sites:?}");
+    assert_eq!(sites[0].id.locator, url);
+    assert_eq!(sites[0].name, "某某镇政府网");
+
+    let view = format!(
+        "{}/sites/view?{}",
+        con.base,
+        serde_urlencoded::to_string([("url", url.as_str())]).unwrap()
+    );
+    let (_, html) = page(&op, view.clone()).await;
+    assert!(html.contains("立即巡查"), "{html}");
+    let r = op
+        .post(format!("{}/sites/inspect", con.base))
+        .form(&[("csrf", csrf.as_str()), ("url", url.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER);
+    // The page follows the run; it ends with what it found.
+    let mut html = String::new();
+    for _ in 0..300 {
+        html = page(&op, view.clone()).await.1;
+        if html.contains("巡查完成") {
+            break;
+        }
+        assert!(
+            html.contains("http-equiv=\"refresh\""),
+            "a running inspection refreshes its page: {html}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(html.contains("巡查完成：抓取 2 页"), "{html}");
+    assert!(!html.contains("http-equiv=\"refresh\""));
+    // Recorded as a scheduled run is: the event, the broken link found.
+    let asset = AssetRef::new(AssetKind::Website, url.clone());
+    let runs = con
+        .store
+        .events(&shouwang_store::EventFilter {
+            kind_prefix: Some(site::INSPECTED.into()),
+            asset: Some(asset.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(runs.len(), 1);
+    let open = con
+        .store
+        .findings(&shouwang_store::FindingFilter {
+            asset: Some(asset),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(
+        open.iter().any(|f| f.location.contains("gone.html")),
+        "{open:?}"
+    );
+
+    // An auditor may look but not change the list.
+    let auditor = logged_in(&con.base, "auditor", AUDITOR_PW).await;
+    let (_, seen) = page(&auditor, view.clone()).await;
+    assert!(!seen.contains("立即巡查") && !seen.contains("移出巡查列表"));
+    let r = auditor
+        .post(format!("{}/sites/remove", con.base))
+        .form(&[("csrf", csrf_of(&seen).as_str()), ("url", url.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::FORBIDDEN);
+
+    let r = op
+        .post(format!("{}/sites/remove", con.base))
+        .form(&[("csrf", csrf.as_str()), ("url", url.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER);
+    let (_, list) = page(&op, format!("{}/sites", con.base)).await;
+    assert!(!list.contains(&site_addr.to_string()), "{list}");
+    let actions: Vec<String> = con
+        .store
+        .recent_audit(50)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    for a in ["site.add", "site.inspect", "site.remove"] {
+        assert!(actions.iter().any(|x| x == a), "{a} not audited: {actions:?}");
+    }
+}

@@ -14,11 +14,11 @@ use tokio::task::JoinSet;
 use url::Url;
 
 use crate::address::AddressPolicy;
-use crate::progress::Phase;
 use crate::checks::{self, FindingMaker, PageContext, StaleRule};
 use crate::decode::decode;
 use crate::fetch::{Budgets, FetchFailure, Fetched, Fetcher, Method, Robots, Visitor, days_left};
 use crate::page::{PageFacts, RefKind, analyse, shorten};
+use crate::progress::Phase;
 use crate::{HomepageStatus, InspectOptions, PageSnapshot, Report, SiteError, SiteSnapshot};
 
 /// Bytes read of a reference that is only checked, not analysed.

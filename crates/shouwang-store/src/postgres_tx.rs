@@ -3,7 +3,9 @@
 use crate::sql;
 use crate::sql::TOKEN_COLS;
 use postgres::Transaction;
-use shouwang_model::{Asset, AssetRef, Finding, FindingStatus, Incident, NewTimelineEntry, ReportStage};
+use shouwang_model::{
+    Asset, AssetRef, Finding, FindingStatus, Incident, NewTimelineEntry, ReportStage,
+};
 
 use crate::postgres::{
     PostgresStore, bind, finding_from_row, params, token_from_row, user_from_row,

@@ -3,7 +3,9 @@
 use crate::sql;
 use crate::sql::TOKEN_COLS;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
-use shouwang_model::{Asset, AssetRef, Finding, FindingStatus, Incident, NewTimelineEntry, ReportStage};
+use shouwang_model::{
+    Asset, AssetRef, Finding, FindingStatus, Incident, NewTimelineEntry, ReportStage,
+};
 
 use crate::sqlite::{SqliteStore, bind, finding_from_row, token_from_row, unconv, user_from_row};
 use crate::sqlite_incident::{incident_from_row, insert_timeline, set_setting_tx};

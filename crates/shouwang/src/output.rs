@@ -24,3 +24,32 @@ pub fn print(text: &str) -> Result<()> {
 }
 
 pub use shouwang_model::text::{boxed, key_values, table};
+
+/// Run `work`; when `show` and stdout is a terminal, with `message()` as a
+/// progress line beside it (redrawn every 100 ms, cleared at the end), so a
+/// long crawl or seal is not a silent wait and a pipe or `--json` stays
+/// clean.
+pub fn with_progress<T>(
+    show: bool,
+    message: impl Fn() -> String + Sync,
+    work: impl FnOnce() -> T,
+) -> T {
+    use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+    if !show || !std::io::IsTerminal::is_terminal(&io::stdout()) {
+        return work();
+    }
+    let done = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            while !done.load(Relaxed) {
+                bar.set_message(message());
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            bar.finish_and_clear();
+        });
+        let out = work();
+        done.store(true, Relaxed);
+        out
+    })
+}

@@ -211,7 +211,9 @@ fn bad_url(lang: &str, input: &str, why: &str) -> String {
     if lang == "en" {
         format!("not a website address: {input} ({why})")
     } else {
-        format!("“{input}”不是有效的网站地址，请填写如 www.example.gov.cn 或 https://www.example.gov.cn/")
+        format!(
+            "“{input}”不是有效的网站地址，请填写如 www.example.gov.cn 或 https://www.example.gov.cn/"
+        )
     }
 }
 
@@ -337,14 +339,9 @@ async fn run(
     let store = state.store.clone();
     shouwang_store::try_blocking(move || {
         match &snapshots {
-            Some(dir) => runtime::record_run(
-                store.as_ref(),
-                dir,
-                &mut report,
-                &target,
-                None,
-                &dictionary,
-            )?,
+            Some(dir) => {
+                runtime::record_run(store.as_ref(), dir, &mut report, &target, None, &dictionary)?
+            }
             None => runtime::save(store.as_ref(), &report, &target, None)?,
         }
         Ok::<_, shouwang_site::SiteError>((report.pages, report.findings.len()))

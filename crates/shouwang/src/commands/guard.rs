@@ -2,10 +2,10 @@
 //! `shouwang_guard::runtime`, as `shouwang up` does for the roots in the
 //! config.
 
-use std::io::{IsTerminal, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -54,21 +54,16 @@ fn seal(ctx: &Ctx, loaded: &Loaded, root: PathBuf, req: &SealRequest, json: bool
     let data_dir = ctx.data_dir(loaded, Access::Create)?;
     let store = super::open_store(loaded, data_dir)?;
     let guard = GuardDir::open(data_dir)?;
-    // A progress line only for a person at a terminal.
-    let counts = (!json && std::io::stdout().is_terminal()).then(Arc::default);
+    let counts: Arc<shouwang_guard::scan::Progress> = Arc::default();
     let req = SealRequest {
-        progress: counts.clone(),
+        progress: Some(counts.clone()),
         ..req.clone()
     };
-    let done = AtomicBool::new(false);
-    let report = std::thread::scope(|s| {
-        if let Some(p) = &counts {
-            s.spawn(|| progress_line(p, &done));
-        }
-        let report = actions::seal(&guard, store.as_ref(), &cli_actor(), &root, &req);
-        done.store(true, Ordering::Relaxed);
-        report
-    });
+    let report = output::with_progress(
+        !json,
+        || text::seal_progress(&counts),
+        || actions::seal(&guard, store.as_ref(), &cli_actor(), &root, &req),
+    );
     let report = report.with_context(|| format!("cannot seal {}", root.display()))?;
     if json {
         output::print_json(&report)?;
@@ -76,16 +71,6 @@ fn seal(ctx: &Ctx, loaded: &Loaded, root: PathBuf, req: &SealRequest, json: bool
         output::print(&text::sealed(&report))?;
     }
     Ok(Exit::Clean)
-}
-
-/// The seal's progress, redrawn until `done`, then cleared.
-fn progress_line(p: &shouwang_guard::scan::Progress, done: &AtomicBool) {
-    let bar = indicatif::ProgressBar::new_spinner();
-    while !done.load(Ordering::Relaxed) {
-        bar.set_message(text::seal_progress(p));
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    bar.finish_and_clear();
 }
 
 fn list(ctx: &Ctx, loaded: &Loaded, json: bool) -> Result<Exit> {

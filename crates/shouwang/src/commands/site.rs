@@ -169,9 +169,13 @@ fn inspect(ctx: &Ctx, args: InspectArgs) -> Result<Outcome> {
             opts.transport_checks = false;
         }
         tracing::info!(site = %t.url, "inspecting");
-        let mut report = runtime
-            .block_on(shouwang_site::inspect(opts))
-            .with_context(|| format!("cannot inspect {}", t.url))?;
+        let progress = opts.progress.clone();
+        let mut report = output::with_progress(
+            !args.json,
+            || format!("{}  {}", t.url, progress.snapshot().line_zh()),
+            || runtime.block_on(shouwang_site::inspect(opts)),
+        )
+        .with_context(|| format!("cannot inspect {}", t.url))?;
         if let (Some(store), Some(dir)) = (&store, &snapshots) {
             runtime::record_run(
                 store.as_ref(),

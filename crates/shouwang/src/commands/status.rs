@@ -162,15 +162,14 @@ fn render(s: &Status) -> String {
     if s.open_findings_total > 0 {
         pairs.extend(by_severity.iter().map(|(k, v)| (k.as_str(), v.clone())));
     }
-    let guard: Vec<_> = s
-        .guard
-        .iter()
-        .map(|m| (format!("guard {}", m.part), m))
+    let guard: Vec<_> = (s.guard.iter())
+        .map(|m| {
+            (
+                format!("guard {}", m.part),
+                format!("{} ({})", m.uses, m.why),
+            )
+        })
         .collect();
-    pairs.extend(
-        guard
-            .iter()
-            .map(|(k, m)| (k.as_str(), format!("{} ({})", m.uses, m.why))),
-    );
+    pairs.extend(guard.iter().map(|(k, v)| (k.as_str(), v.clone())));
     output::key_values(&pairs)
 }

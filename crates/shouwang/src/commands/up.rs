@@ -7,12 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
-use serde_json::json;
 use shouwang_console::accounts::{self, FirstAdmin};
 use shouwang_console::tls;
 use shouwang_model::VERSION;
 use shouwang_notify::announce;
-use shouwang_store::{NewAuditEntry, Store};
+use shouwang_store::Store;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::watch;
@@ -93,7 +92,9 @@ pub fn run(ctx: &Ctx) -> Result<Outcome> {
         Signals::new()?
     };
     let console = bind_console(&loaded.config, &runtime)?;
-    record_start(store.as_ref(), &data_dir, console.as_ref().map(|(_, a)| *a))?;
+    let console_addr = console.as_ref().map(|(_, a)| *a);
+    shouwang_config::lifecycle::record_start(store.as_ref(), &data_dir, VERSION, console_addr)
+        .context("cannot record the start in the audit log")?;
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = spawn_all(
@@ -152,23 +153,6 @@ fn bind_console(
         .local_addr()
         .context("cannot read the console's address")?;
     Ok(Some((listener, addr)))
-}
-
-fn record_start(store: &dyn Store, data_dir: &Path, console: Option<SocketAddr>) -> Result<()> {
-    let start = NewAuditEntry::new(
-        "system",
-        "system.start",
-        data_dir.display().to_string(),
-        json!({
-            "version": VERSION,
-            "pid": std::process::id(),
-            "console": console.map(|addr| addr.to_string()),
-        }),
-    );
-    store
-        .record_action(&start)
-        .context("cannot record the start in the audit log")?;
-    Ok(())
 }
 
 /// Every long-running part of `up` is a task in this one set, started
@@ -295,21 +279,11 @@ fn record_stop(
     data_dir: &Path,
     result: Result<&'static str>,
 ) -> Result<Outcome> {
-    let details = match &result {
-        Ok(signal) => json!({ "version": VERSION, "signal": signal }),
-        Err(e) => json!({ "version": VERSION, "error": format!("{e:#}") }),
-    };
-    let stop = NewAuditEntry::new(
-        "system",
-        "system.stop",
-        data_dir.display().to_string(),
-        details,
-    );
-    let recorded = store
-        .record_action(&stop)
+    let ended = result.as_ref().map(|s| *s).map_err(|e| format!("{e:#}"));
+    let recorded = shouwang_config::lifecycle::record_stop(store, data_dir, VERSION, ended)
         .context("cannot record the stop in the audit log");
     match (result, recorded) {
-        (Ok(_), Ok(_)) => {
+        (Ok(_), Ok(())) => {
             tracing::info!("stopped");
             Ok(Outcome::Clean)
         }
@@ -330,10 +304,9 @@ fn first_run(store: &dyn Store, ca: Option<&tls::CaIdentity>) -> Result<()> {
         Err(std::env::VarError::NotPresent) => None,
         Err(std::env::VarError::NotUnicode(_)) => bail!("{ADMIN_PASSWORD_ENV} is not valid UTF-8"),
     };
-    let from = if given.is_some() {
-        format!(" from {ADMIN_PASSWORD_ENV}")
-    } else {
-        String::new()
+    let from = match given {
+        Some(_) => format!(" from {ADMIN_PASSWORD_ENV}"),
+        None => String::new(),
     };
     let created = accounts::first_admin(store, ADMIN, given.as_deref())
         .with_context(|| format!("cannot create the first administrator{from}"))?;
@@ -349,21 +322,7 @@ fn first_run(store: &dyn Store, ca: Option<&tls::CaIdentity>) -> Result<()> {
             tracing::info!(
                 "first run: created the administrator {ADMIN}; its one-time password is on stdout"
             );
-            let mut lines = vec![
-                format!("首次运行：已创建管理员 {ADMIN}，一次性密码：{password}（登录后须修改）"),
-                format!(
-                    "First run: created the administrator \"{ADMIN}\", one-time password: {password}"
-                ),
-                "It must be changed at the first login and is shown only this once.".to_string(),
-                format!("Lost it? `shouwang user passwd {ADMIN}` sets a new one."),
-            ];
-            if let Some(ca) = ca {
-                lines.push(format!(
-                    "单位 CA 公钥指纹 / unit CA key SHA-256: {}",
-                    ca.key_sha256
-                ));
-                lines.push(format!("CA 证书 / certificate SHA-256: {}", ca.cert_sha256));
-            }
+            let lines = shouwang_console::text::first_admin_lines(ADMIN, &password, ca);
             say(&output::boxed(&lines));
         }
     }

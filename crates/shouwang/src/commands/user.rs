@@ -59,28 +59,12 @@ pub fn run(ctx: &Ctx, command: UserCommand) -> Result<Outcome> {
         UserCommand::Enable { name } => {
             let user = accounts::set_disabled(store, &actor, &name, false)
                 .with_context(|| format!("cannot enable {name}"))?;
-            let mut text = format!("enabled {name}\n");
-            // Enabling does not end a lock: say so, and how to end it.
-            if let Some(until) = user.locked_until.filter(|t| *t > chrono::Utc::now()) {
-                text.push_str(&format!(
-                    "{name} is still locked after failed logins until {} (Beijing time); \
-                     end the lock with `shouwang user unlock {name}`\n",
-                    shouwang_model::beijing_seconds(until)
-                ));
-            }
-            output::print(&text)?;
+            output::print(&shouwang_console::text::enabled(&user))?;
         }
         UserCommand::Unlock { name } => {
             let (_, until) = accounts::unlock(store, &actor, &name)
                 .with_context(|| format!("cannot unlock {name}"))?;
-            output::print(&match until {
-                Some(until) => format!(
-                    "unlocked {name} (the lock would have lasted until {} Beijing time); \
-                     the password is unchanged\n",
-                    shouwang_model::beijing_seconds(until)
-                ),
-                None => format!("{name} was not locked; nothing changed but the failure count\n"),
-            })?;
+            output::print(&shouwang_console::text::unlocked(&name, until))?;
         }
         UserCommand::List(args) => {
             let users = store.users().context("cannot list the users")?;
