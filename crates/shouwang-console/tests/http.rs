@@ -136,6 +136,16 @@ async fn operator_changes_a_finding_only_with_the_csrf_token() {
     let id = finding_id(&*con.store, "host.ssh.permit-root-login");
     let (_, html) = page(&c, format!("{}/findings", con.base)).await;
     let csrf = csrf_of(&html);
+    // Assets by what they are, in words, not the stored `website:` form.
+    assert!(
+        html.contains("网站 https:&#x2f;&#x2f;www.example.gov.cn")
+            || html.contains("网站 https://www.example.gov.cn"),
+        "{html}"
+    );
+    assert!(
+        html.contains("主机 office-pc-01") && !html.contains("website:http"),
+        "{html}"
+    );
 
     let r = c
         .post(format!("{}/findings/{id}/status", con.base))
@@ -289,6 +299,7 @@ async fn an_admin_sees_the_lock_and_ends_it_and_the_audit_log_reads_in_chinese_w
         "连续失败次数：2",
         "解除登录锁定",
         "127.0.0.1",
+        "条记录，哈希链完整",
     ] {
         assert!(
             audit.contains(words),

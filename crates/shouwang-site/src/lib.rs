@@ -179,7 +179,11 @@ impl InspectOptions {
     }
 
     /// Parse a URL as a person types it: `www.example.gov.cn` becomes
-    /// `http://www.example.gov.cn/`.
+    /// `http://www.example.gov.cn/`. One site is one address: the scheme
+    /// and host are lower-cased and a default port dropped (by `Url`), a
+    /// `#fragment` dropped, and a default page (`index.html`, `index.php`,
+    /// `default.aspx` …) without a query is its directory, so
+    /// `http://host/index.html` and `host` are the same site.
     pub fn parse_url(input: &str) -> Result<Url, SiteError> {
         let trimmed = input.trim();
         let with_scheme = if trimmed.contains("://") {
@@ -198,7 +202,68 @@ impl InspectOptions {
         if url.host_str().is_none_or(str::is_empty) {
             return Err(SiteError::BadUrl(input.to_string(), "no host".into()));
         }
+        let mut url = url;
+        url.set_fragment(None);
+        let default_page = url.query().is_none()
+            && url
+                .path_segments()
+                .and_then(|mut s| s.next_back())
+                .is_some_and(|last| DEFAULT_PAGES.contains(&last.to_ascii_lowercase().as_str()));
+        if default_page {
+            let dir = url
+                .path()
+                .rsplit_once('/')
+                .map_or("/", |(d, _)| d)
+                .to_string();
+            url.set_path(&format!("{dir}/"));
+        }
         Ok(url)
+    }
+}
+
+/// The pages a web server sends for a directory: a site named by one of
+/// them is the same site as its directory.
+const DEFAULT_PAGES: &[&str] = &[
+    "index.html",
+    "index.htm",
+    "index.shtml",
+    "index.php",
+    "index.jsp",
+    "index.asp",
+    "index.aspx",
+    "default.htm",
+    "default.html",
+    "default.asp",
+    "default.aspx",
+];
+
+#[cfg(test)]
+mod url_tests {
+    use super::InspectOptions;
+
+    #[test]
+    fn one_site_is_one_address_however_it_is_typed() {
+        let same = [
+            "www.Example.gov.cn",
+            "http://www.example.gov.cn/",
+            "HTTP://WWW.EXAMPLE.GOV.CN:80/index.html",
+            "http://www.example.gov.cn/#top",
+            "www.example.gov.cn/Index.htm",
+        ];
+        for typed in same {
+            assert_eq!(
+                InspectOptions::parse_url(typed).unwrap().as_str(),
+                "http://www.example.gov.cn/",
+                "{typed}"
+            );
+        }
+        let sub = InspectOptions::parse_url("https://a.gov.cn/xxgk/default.aspx").unwrap();
+        assert_eq!(sub.as_str(), "https://a.gov.cn/xxgk/");
+        // A page with a query is a page, not the site's directory.
+        let q = InspectOptions::parse_url("http://a.gov.cn/index.php?m=content").unwrap();
+        assert_eq!(q.as_str(), "http://a.gov.cn/index.php?m=content");
+        let other = InspectOptions::parse_url("http://a.gov.cn/news.html").unwrap();
+        assert_eq!(other.as_str(), "http://a.gov.cn/news.html");
     }
 }
 

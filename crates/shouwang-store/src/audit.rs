@@ -169,6 +169,34 @@ impl AuditVerdict {
     pub fn is_intact(&self) -> bool {
         matches!(self, AuditVerdict::Intact { .. })
     }
+
+    /// The verdict in Chinese, for the console and reports.
+    pub fn zh(&self) -> String {
+        match *self {
+            AuditVerdict::Intact { entries } => format!("共 {entries} 条记录，哈希链完整"),
+            AuditVerdict::Deleted { seq } => format!("第 {seq} 条记录被删除"),
+            AuditVerdict::Edited { seq } => format!("第 {seq} 条记录写入后被修改"),
+            AuditVerdict::Inserted { seq } => format!("第 {seq} 条记录是插入或伪造的"),
+            AuditVerdict::Truncated { last_seq, head_seq } => {
+                format!("第 {last_seq} 条之后（至第 {head_seq} 条）的记录被删除")
+            }
+            AuditVerdict::HeadForged { head_seq } => {
+                format!("日志末尾（第 {head_seq} 条）被改写，很可能是为了掩盖被删除的记录")
+            }
+            AuditVerdict::Emptied { users } => {
+                format!("日志被清空：系统中有 {users} 个用户，其创建记录却都不在了")
+            }
+            AuditVerdict::Rewound {
+                head_seq,
+                anchored_seq,
+            } => format!(
+                "日志只到第 {head_seq} 条，早于已留存的锚点第 {anchored_seq} 条：记录被删除后换回了旧的日志末尾"
+            ),
+            AuditVerdict::AnchorMismatch { seq } => {
+                format!("第 {seq} 条记录与留存的锚点不符")
+            }
+        }
+    }
 }
 
 impl std::fmt::Display for AuditVerdict {

@@ -39,6 +39,16 @@ pub(crate) struct FindingView {
     status_label: &'static str,
 }
 
+/// An asset as a person reads it: 网站 https://… in Chinese (the stored
+/// `website:…` form in English).
+pub(crate) fn asset_label(a: &shouwang_model::AssetRef, lang: &str) -> String {
+    if lang == "en" {
+        a.to_string()
+    } else {
+        format!("{} {}", a.kind.zh(), a.locator)
+    }
+}
+
 impl FindingView {
     pub fn new(f: &Finding, lang: &str) -> Self {
         FindingView {
@@ -46,7 +56,7 @@ impl FindingView {
             severity: f.severity.as_str(),
             severity_label: f.severity.label(lang),
             title: f.title.get(lang).to_string(),
-            asset: f.asset.to_string(),
+            asset: asset_label(&f.asset, lang),
             location: f.location.clone(),
             evidence: f.evidence.clone(),
             sensor: f.provenance.sensor.clone(),
@@ -104,7 +114,7 @@ impl EventView {
             time: fmt_time(e.event.time),
             kind: e.event.kind.clone(),
             sensor: e.sensor().to_string(),
-            asset: e.event.asset.to_string(),
+            asset: asset_label(&e.event.asset, lang),
             severity: e.event.severity.as_str(),
             severity_label: e.event.severity.label(lang),
             summary: e.event.summary.clone(),
@@ -471,7 +481,7 @@ pub(crate) async fn audit(State(state): State<AppState>, auth: Auth) -> Response
                 "nav": "audit",
                 "entries": rows,
                 "intact": verdict.is_intact(),
-                "verdict": verdict.to_string(),
+                "verdict": if auth.lang == "en" { verdict.to_string() } else { verdict.zh() },
             }),
         ))
     }
