@@ -420,8 +420,15 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("hosts.title", "主机自查", "Host self-inspection"),
     (
         "hosts.none",
-        "还没有主机自查记录：在主机上运行 shouwang host check。",
-        "No host checks yet: run shouwang host check on a host.",
+        "还没有主机自查记录：点击上方“立即自查”检查本机。",
+        "No host checks yet: press Check now above to check this machine.",
+    ),
+    ("hosts.check_now", "立即自查", "Check now"),
+    ("hosts.check_profile", "检查标准", "Profile"),
+    (
+        "hosts.check_hint",
+        "按所选标准检查本服务器的安全配置（约一秒），结果记入问题清单和自查报告。",
+        "Checks this server's configuration against the chosen profile (about a second); results go to the findings and the report.",
     ),
     ("hosts.name", "主机名", "Host name"),
     ("hosts.os_unknown", "未知系统", "unknown system"),

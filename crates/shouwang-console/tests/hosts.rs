@@ -285,3 +285,61 @@ async fn host_pages_in_chinese_have_no_english() {
         assert!(runs.is_empty(), "English on the {name} page: {runs:#?}");
     }
 }
+
+#[tokio::test]
+async fn an_operator_checks_this_machine_now_and_sees_its_page() {
+    let con = spawn(shouwang_console::ConsoleConfig::default()).await;
+    let op = logged_in(&con.base, "operator", OPERATOR_PW).await;
+    let (_, list) = page(&op, format!("{}/hosts", con.base)).await;
+    assert!(
+        list.contains("立即自查") && list.contains("value=\"dengbao2\""),
+        "{list}"
+    );
+    let r = op
+        .post(format!("{}/hosts/check", con.base))
+        .form(&[("csrf", csrf_of(&list).as_str()), ("profile", "dengbao2")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER);
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(to.starts_with("/hosts/"), "{to}");
+    let (status, host) = page(&op, format!("{}{to}", con.base)).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{host}");
+    assert!(host.contains("dengbao2") || host.contains("等保"), "{host}");
+    // Kept and recorded as `host check` does: the run file and the event.
+    let runs = con
+        .store
+        .events(&shouwang_store::EventFilter {
+            kind_prefix: Some(shouwang_model::events::host::CHECK_COMPLETED.into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(runs.len(), 1);
+    assert!(con.data.join("host-runs").is_dir());
+    let audit = con.store.recent_audit(20).unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "host.check" && e.actor == "operator")
+    );
+
+    // An unknown profile is refused, saying so; an auditor may not run one.
+    let r = op
+        .post(format!("{}/hosts/check", con.base))
+        .form(&[("csrf", csrf_of(&list).as_str()), ("profile", "nope")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::BAD_REQUEST);
+    let auditor = logged_in(&con.base, "auditor", AUDITOR_PW).await;
+    let (_, seen) = page(&auditor, format!("{}/hosts", con.base)).await;
+    assert!(!seen.contains("立即自查"));
+    let r = auditor
+        .post(format!("{}/hosts/check", con.base))
+        .form(&[("csrf", csrf_of(&seen).as_str()), ("profile", "dengbao2")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::FORBIDDEN);
+}

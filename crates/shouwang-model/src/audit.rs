@@ -46,6 +46,7 @@ const ACTIONS: &[(&str, &str, &str)] = &[
     ("notify.channel.add", "添加通知渠道", "Channel added"),
     ("notify.channel.remove", "删除通知渠道", "Channel removed"),
     ("notify.test", "测试通知渠道", "Channel tested"),
+    ("host.check", "立即主机自查", "Host check started"),
     ("site.add", "添加网站", "Website added"),
     ("site.remove", "移除网站", "Website removed"),
     ("site.inspect", "立即巡查网站", "Website inspection started"),

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use shouwang_model::events::{decode, host};
 use shouwang_model::{AssetKind, AssetRef, Event, FindingStatus, Severity};
@@ -102,15 +102,71 @@ pub(crate) async fn list(State(state): State<AppState>, auth: Auth) -> Response 
             });
         }
         rows.sort_by(|a, b| a.name.cmp(&b.name));
+        let profiles: Vec<_> = shouwang_host::RuleSet::embedded()
+            .map(|r| {
+                r.profiles()
+                    .map(
+                        |p| serde_json::json!({ "name": p.name, "title": p.title.get(&auth.lang) }),
+                    )
+                    .collect()
+            })
+            .unwrap_or_default();
         Ok(state.renderer.page(
             "hosts.html",
             &auth.lang,
             Some(&auth),
-            serde_json::json!({ "nav": "hosts", "hosts": rows }),
+            serde_json::json!({ "nav": "hosts", "hosts": rows, "profiles": profiles }),
         ))
     }
     .await;
     super::pages::respond(&state, &auth, r)
+}
+
+#[derive(serde::Deserialize)]
+pub(crate) struct CheckForm {
+    profile: String,
+}
+
+/// 立即自查: check this machine now with the built-in rules of `profile`,
+/// kept and recorded as `shouwang host check` keeps and records a run, and
+/// show its page. One at a time: a check takes under a second, and a
+/// second press while one runs waits for it rather than starting another.
+pub(crate) async fn check_now(
+    State(state): State<AppState>,
+    auth: Auth,
+    axum::Form(f): axum::Form<CheckForm>,
+) -> Response {
+    static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let r = async {
+        auth.require_operator()?;
+        let data_dir = state.config.data_dir.clone().ok_or(AppError::NotFound)?;
+        let _one = ONE_AT_A_TIME.lock().await;
+        state
+            .audit(shouwang_store::NewAuditEntry::new(
+                auth.actor(),
+                "host.check",
+                f.profile.clone(),
+                serde_json::Value::Null,
+            ))
+            .await?;
+        let store = state.store.clone();
+        let host = super::blocking(move || -> Result<String, String> {
+            let rules = shouwang_host::RuleSet::embedded().map_err(|e| e.to_string())?;
+            let selected = rules.profile(&f.profile).map_err(|e| e.to_string())?;
+            let run = shouwang_host::run(&shouwang_host::Root::live(), &f.profile, &selected);
+            let file = shouwang_host::runs::save(&data_dir, &run).map_err(|e| e.to_string())?;
+            shouwang_host::runs::record(store.as_ref(), &run, &file).map_err(|e| e.to_string())?;
+            Ok(run.host)
+        })
+        .await?
+        .map_err(AppError::BadRequest)?;
+        // A host name is letters, digits, dots and dashes; encoded anyway.
+        let encoded = serde_urlencoded::to_string([("h", &host)]).unwrap_or_default();
+        let to = format!("/hosts/{}", encoded.trim_start_matches("h="));
+        Ok(axum::response::Redirect::to(&to).into_response())
+    }
+    .await;
+    r.unwrap_or_else(|e| state.renderer.error_page(Some(&auth), &auth.lang, e))
 }
 
 /// The run file an event names, if it is one: a `.json` file in a

@@ -156,6 +156,7 @@ pub fn router(store: Arc<dyn Store>, config: ConsoleConfig) -> Router {
         .route("/findings/{id}/status", post(pages::set_finding_status))
         .route("/events", get(pages::events))
         .route("/hosts", get(hosts::list))
+        .route("/hosts/check", post(hosts::check_now))
         .route("/hosts/{name}", get(hosts::detail))
         .route("/sites", get(sites::list))
         .route("/sites/view", get(sites::detail))
