@@ -517,6 +517,29 @@ async fn an_operator_grades_an_incident() {
         .unwrap();
     b.wait().for_element(Locator::Id("notice")).await.unwrap();
     screenshot(&b, "unit.png").await;
+    // 添加网站目录: what the seal takes in is shown before sealing.
+    let portal = tempfile::tempdir().unwrap();
+    let new_root = portal.path();
+    std::fs::create_dir_all(new_root.join("uploads")).unwrap();
+    std::fs::create_dir_all(new_root.join("news")).unwrap();
+    std::fs::write(new_root.join("news/1.html"), "<p>通知</p>").unwrap();
+    std::fs::write(new_root.join("index.html"), "<h1>门户</h1>").unwrap();
+    b.goto(&format!("{}/guard", con.base)).await.unwrap();
+    let form = b.find(Locator::Id("add-root")).await.unwrap();
+    form.find(Locator::Css("input[name=root]"))
+        .await
+        .unwrap()
+        .send_keys(&new_root.display().to_string())
+        .await
+        .unwrap();
+    form.find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait().for_element(Locator::Id("preview")).await.unwrap();
+    screenshot(&b, "guard-add.png").await;
     // 报告: the forms every role may use.
     b.goto(&format!("{}/reports", con.base)).await.unwrap();
     b.find(Locator::Id("form-selfcheck")).await.unwrap();

@@ -236,3 +236,106 @@ async fn diff_of_a_huge_quarantined_file() {
     assert_eq!(status, StatusCode::OK, "{diff}");
     assert!(diff.contains("文件过大"), "{diff}");
 }
+
+#[tokio::test]
+async fn an_admin_previews_then_seals_a_web_root_from_the_console() {
+    let con = spawn(ConsoleConfig::default()).await;
+    let www = con.data.parent().unwrap().join(format!(
+        "www-{}",
+        con.data.file_name().unwrap().to_string_lossy()
+    ));
+    std::fs::create_dir_all(www.join("uploads/2026")).unwrap();
+    std::fs::create_dir_all(www.join("news")).unwrap();
+    std::fs::write(www.join("index.html"), "<h1>某某镇人民政府</h1>").unwrap();
+    std::fs::write(www.join("news/1.html"), "<p>通知</p>").unwrap();
+    std::fs::write(www.join("uploads/2026/a.jpg"), "jpg").unwrap();
+    let root = www.display().to_string();
+
+    let admin = logged_in(&con.base, "admin", ADMIN_PW).await;
+    let (_, list) = page(&admin, format!("{}/guard", con.base)).await;
+    assert!(list.contains("添加网站目录"));
+    let csrf = csrf_of(&list);
+    let r = admin
+        .post(format!("{}/guard/preview", con.base))
+        .form(&[("csrf", csrf.as_str()), ("root", root.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let preview = r.text().await.unwrap();
+    assert_eq!(status, reqwest::StatusCode::OK, "{preview}");
+    // Before sealing: what is sealed, and the upload area it should not seal.
+    assert!(preview.contains("3 个文件"), "{preview}");
+    assert!(
+        preview.contains("uploads&#x2f;**") || preview.contains("uploads/**"),
+        "{preview}"
+    );
+    assert!(preview.contains("建立基线并开始防护"));
+
+    let r = admin
+        .post(format!("{}/guard/seal", con.base))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("root", root.as_str()),
+            ("writables", "uploads/**"),
+            ("excludes", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER);
+    let data = con.data.clone();
+    let w = www.clone();
+    let writables = tokio::task::spawn_blocking(move || {
+        GuardDir::open(&data)
+            .unwrap()
+            .baseline(&w)
+            .unwrap()
+            .manifest
+            .writables
+    })
+    .await
+    .unwrap();
+    assert_eq!(writables, ["uploads/**"]);
+    let audit = con.store.recent_audit(10).unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "guard.seal" && e.actor == "admin")
+    );
+
+    // Sealed already; the data dir; an operator: each refused.
+    for (who, path, status) in [
+        ("admin", root.clone(), reqwest::StatusCode::BAD_REQUEST),
+        (
+            "admin",
+            con.data.display().to_string(),
+            reqwest::StatusCode::BAD_REQUEST,
+        ),
+        ("admin", "/".to_string(), reqwest::StatusCode::BAD_REQUEST),
+        (
+            "admin",
+            "relative/www".to_string(),
+            reqwest::StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        let r = admin
+            .post(format!("{}/guard/preview", con.base))
+            .form(&[("csrf", csrf.as_str()), ("root", path.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), status, "{who} {path}");
+    }
+    let op = logged_in(&con.base, "operator", OPERATOR_PW).await;
+    let (_, seen) = page(&op, format!("{}/guard", con.base)).await;
+    assert!(!seen.contains("添加网站目录"));
+    let r = op
+        .post(format!("{}/guard/seal", con.base))
+        .form(&[("csrf", csrf_of(&seen).as_str()), ("root", "/srv")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::FORBIDDEN);
+    std::fs::remove_dir_all(&www).unwrap();
+}

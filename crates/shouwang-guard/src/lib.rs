@@ -27,6 +27,7 @@ pub mod block;
 mod config;
 pub mod diff;
 pub mod event;
+pub mod preview;
 /// The guard's event kinds and details (the types live in the model, which
 /// the console and the report read them from).
 pub mod events {
@@ -549,11 +550,20 @@ impl GuardDir {
 
     /// How many roots are sealed, without reading their manifests.
     pub fn sealed_count(&self) -> usize {
-        fs::read_dir(self.dir.join("roots")).map_or(0, |rd| {
+        self.sealed_ids().len()
+    }
+
+    /// The baseline directories of the sealed roots, by name, sorted, without
+    /// reading their manifests: cheap enough to poll for a new seal.
+    pub fn sealed_ids(&self) -> Vec<std::ffi::OsString> {
+        let mut ids: Vec<_> = fs::read_dir(self.dir.join("roots")).map_or(Vec::new(), |rd| {
             rd.flatten()
                 .filter(|e| e.path().join("manifest").exists())
-                .count()
-        })
+                .map(|e| e.file_name())
+                .collect()
+        });
+        ids.sort();
+        ids
     }
 
     /// Re-seal only `paths` (relative to or under the root): an operator

@@ -94,37 +94,89 @@ pub fn check_roots(data_dir: &Path, config: &GuardConfig) -> Result<(), GuardErr
     Ok(())
 }
 
+/// How often `serve` looks for a root sealed while it runs.
+const NEW_SEAL_POLL: Duration = Duration::from_secs(3);
+
+/// The roots `up` guards: those `[guard] roots` names (which must be
+/// sealed) and every other sealed root, so a root sealed in the console or
+/// with `guard seal` is guarded without editing the config.
+pub fn roots_for_service(guard: &GuardDir, config: &GuardConfig) -> Vec<PathBuf> {
+    let mut roots = config.roots.clone();
+    let canonical: Vec<PathBuf> = roots
+        .iter()
+        .filter_map(|r| std::fs::canonicalize(r).ok())
+        .collect();
+    for b in guard.baselines().into_iter().flatten() {
+        if !canonical.contains(&b.root) && !roots.contains(&b.root) {
+            roots.push(b.root);
+        }
+    }
+    roots
+}
+
 /// [`run`] as a task of an async service (`up`): the watcher keeps a thread
 /// of its own, since it blocks on kernel events, and stops when `shutdown`
-/// turns true (or its sender is gone).
+/// turns true (or its sender is gone). It guards [`roots_for_service`];
+/// when a root is sealed (or a seal removed) while it runs, the watcher is
+/// started again over the new set, and its start-up reconciliation puts
+/// right whatever changed in the moment between.
 pub async fn serve(
     data_dir: PathBuf,
     config: GuardConfig,
     store: Arc<dyn Store>,
     mut shutdown: shutdown_watch::Receiver<bool>,
 ) -> Result<(), GuardError> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let watcher_stop = stop.clone();
-    let mut watcher = tokio::task::spawn_blocking(move || {
-        let opts = WatchOptions::default();
-        run(
-            &data_dir,
-            &config,
-            &opts,
-            store,
-            watcher_stop,
-            |line| tracing::info!(target: "guard", "{line}"),
-        )
-    });
-    let ended = tokio::select! {
-        ended = &mut watcher => ended,
-        // The borrow `wait_for` returns is dropped before the arm runs.
-        () = async { drop(shutdown.wait_for(|&s| s).await) } => {
-            stop.store(true, Ordering::Relaxed);
-            watcher.await
+    let guard = GuardDir::open(&data_dir)?;
+    loop {
+        let ids = guard.sealed_ids();
+        let mut this_run = config.clone();
+        this_run.roots = roots_for_service(&guard, &config);
+        if this_run.roots.is_empty() {
+            // Nothing sealed yet: wait for the first seal.
+            tokio::select! {
+                () = tokio::time::sleep(NEW_SEAL_POLL) => continue,
+                () = async { drop(shutdown.wait_for(|&s| s).await) } => return Ok(()),
+            }
         }
-    };
-    ended.map_err(|e| GuardError::Thread(std::io::Error::other(e.to_string())))?
+        let stop = Arc::new(AtomicBool::new(false));
+        let (watcher_stop, dir, st) = (stop.clone(), data_dir.clone(), store.clone());
+        let mut watcher = tokio::task::spawn_blocking(move || {
+            let opts = WatchOptions::default();
+            run(
+                &dir,
+                &this_run,
+                &opts,
+                st,
+                watcher_stop,
+                |line| tracing::info!(target: "guard", "{line}"),
+            )
+        });
+        let resealed = async {
+            loop {
+                tokio::time::sleep(NEW_SEAL_POLL).await;
+                if guard.sealed_ids() != ids {
+                    return;
+                }
+            }
+        };
+        let (ended, again) = tokio::select! {
+            ended = &mut watcher => (ended, false),
+            // The borrow `wait_for` returns is dropped before the arm runs.
+            () = async { drop(shutdown.wait_for(|&s| s).await) } => {
+                stop.store(true, Ordering::Relaxed);
+                (watcher.await, false)
+            }
+            () = resealed => {
+                tracing::info!(target: "guard", "the sealed web roots changed: guarding the new set");
+                stop.store(true, Ordering::Relaxed);
+                (watcher.await, true)
+            }
+        };
+        ended.map_err(|e| GuardError::Thread(std::io::Error::other(e.to_string())))??;
+        if !again {
+            return Ok(());
+        }
+    }
 }
 
 pub fn run(

@@ -537,6 +537,26 @@ fn up_runs_on_with_a_tampered_baseline_and_a_displaced_root_opens_an_incident() 
 }
 
 #[test]
+fn a_root_sealed_while_up_runs_is_guarded_without_a_restart() {
+    let b = sandbox();
+    // No [guard] roots: up starts with nothing sealed.
+    fs::write(&b.config, "[console]\nlisten = \"127.0.0.1:0\"\n").unwrap();
+    let child = up_and_wait(&b, "console:");
+    let o = b.run(&["guard", "seal", b.www()]);
+    assert!(o.status.success(), "{}", text(&o));
+    // The running up takes the new root in within a few seconds; a page
+    // defaced after that comes back.
+    eventually("the new root guarded", || {
+        fs::write(b.www.join("index.html"), "<html>defaced</html>").unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        fs::read_to_string(b.www.join("index.html")).ok().as_deref()
+            == Some("<html>乡镇政府</html>")
+    });
+    sigterm(&child);
+    assert!(wait_exit(child).success());
+}
+
+#[test]
 fn up_refuses_a_root_that_is_not_sealed() {
     let b = sandbox();
     fs::write(&b.config, format!("[guard]\nroots = [\"{}\"]\n", b.www())).unwrap();

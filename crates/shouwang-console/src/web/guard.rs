@@ -448,3 +448,114 @@ pub(crate) async fn metrics(state: &AppState) -> String {
     }
     out
 }
+
+/// 添加网站目录: the form's root and patterns (one per line).
+#[derive(Deserialize)]
+pub(crate) struct AddRootForm {
+    root: String,
+    #[serde(default)]
+    writables: String,
+    #[serde(default)]
+    excludes: String,
+}
+
+fn patterns(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .take(100)
+        .map(str::to_string)
+        .collect()
+}
+
+/// The root a person asked for, if it may be sealed from the console: an
+/// existing directory given by its absolute path, not `/`, not inside (or
+/// holding) the data dir, and not sealed already.
+fn root_to_add(
+    state: &AppState,
+    g: &GuardDir,
+    typed: &str,
+    lang: &str,
+) -> Result<std::path::PathBuf, AppError> {
+    let bad = || AppError::BadRequest(crate::i18n::tr(lang, "guard.err.path").to_string());
+    let path = std::path::Path::new(typed.trim());
+    if !path.is_absolute() {
+        return Err(bad());
+    }
+    let root = std::fs::canonicalize(path).map_err(|_| bad())?;
+    let data = state
+        .config
+        .data_dir
+        .as_ref()
+        .and_then(|d| std::fs::canonicalize(d).ok());
+    if !root.is_dir()
+        || root.parent().is_none()
+        || data.is_some_and(|d| d.starts_with(&root) || root.starts_with(&d))
+    {
+        return Err(bad());
+    }
+    if g.baseline(&root).is_ok() {
+        return Err(AppError::BadRequest(
+            crate::i18n::tr(lang, "guard.err.sealed").to_string(),
+        ));
+    }
+    Ok(root)
+}
+
+pub(crate) async fn preview(
+    State(state): State<AppState>,
+    auth: Auth,
+    Form(f): Form<AddRootForm>,
+) -> Response {
+    let r = async {
+        auth.require_admin()?;
+        let g = guard_dir(&state)?;
+        let root = root_to_add(&state, &g, &f.root, &auth.lang)?;
+        let (writables, excludes) = (patterns(&f.writables), patterns(&f.excludes));
+        let (w, e, at) = (writables.clone(), excludes.clone(), root.clone());
+        let p = super::blocking(move || shouwang_guard::preview::preview(&at, &e, &w))
+            .await?
+            .map_err(|e| AppError::BadRequest(e.to_string()))?;
+        let mb = format!("{:.1}", p.sealed_bytes as f64 / 1_048_576.0);
+        Ok(state.renderer.page(
+            "guard_add.html",
+            &auth.lang,
+            Some(&auth),
+            serde_json::json!({
+                "nav": "guard", "root": root.display().to_string(), "p": p, "mb": mb,
+                "writables": writables, "excludes": excludes,
+            }),
+        ))
+    }
+    .await;
+    respond(&state, &auth, r)
+}
+
+pub(crate) async fn seal(
+    State(state): State<AppState>,
+    auth: Auth,
+    Form(f): Form<AddRootForm>,
+) -> Response {
+    let r = async {
+        auth.require_admin()?;
+        let g = guard_dir(&state)?;
+        let root = root_to_add(&state, &g, &f.root, &auth.lang)?;
+        let req = shouwang_guard::SealRequest {
+            excludes: Some(patterns(&f.excludes)),
+            writables: Some(patterns(&f.writables)),
+            accept: false,
+            progress: None,
+        };
+        let (store, actor, at) = (state.store.clone(), auth.actor(), root.clone());
+        super::blocking(move || {
+            shouwang_guard::actions::seal(&g, store.as_ref(), &actor, &at, &req)
+        })
+        .await?
+        .map_err(|e| AppError::BadRequest(e.to_string()))?;
+        let q =
+            serde_urlencoded::to_string([("root", root.display().to_string())]).unwrap_or_default();
+        Ok(Redirect::to(&format!("/guard/view?{q}")).into_response())
+    }
+    .await;
+    respond(&state, &auth, r)
+}

@@ -167,6 +167,8 @@ pub fn router(store: Arc<dyn Store>, config: ConsoleConfig) -> Router {
         .route("/guard/view", get(guard::view))
         .route("/guard/diff", get(guard::diff))
         .route("/guard/publish", post(guard::publish))
+        .route("/guard/preview", post(guard::preview))
+        .route("/guard/seal", post(guard::seal))
         .route("/incidents", get(incidents::list))
         .route("/incidents/{id}", get(incidents::detail))
         .route(

@@ -42,6 +42,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/guard_diff.html"),
     ),
     (
+        "guard_add.html",
+        include_str!("../../templates/guard_add.html"),
+    ),
+    (
         "incidents.html",
         include_str!("../../templates/incidents.html"),
     ),

@@ -187,15 +187,14 @@ fn spawn_all(
             ));
         }
     }
-    if !config.guard.roots.is_empty() {
-        let task = shouwang_guard::runtime::serve(
-            data_dir.to_path_buf(),
-            config.guard.clone(),
-            store.clone(),
-            stop_rx.clone(),
-        );
-        tasks.spawn("guard", async { Ok(task.await?) }, runtime);
-    }
+    // Every sealed root is guarded, and one sealed later from then on.
+    let task = shouwang_guard::runtime::serve(
+        data_dir.to_path_buf(),
+        config.guard.clone(),
+        store.clone(),
+        stop_rx.clone(),
+    );
+    tasks.spawn("guard", async { Ok(task.await?) }, runtime);
     spawn_site(&mut tasks, &config.site, data_dir, store, stop_rx, runtime)?;
     {
         // Incidents run whenever `up` does: they are made from whatever the
