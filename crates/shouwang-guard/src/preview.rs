@@ -116,6 +116,19 @@ pub fn preview(root: &Path, excludes: &[String], writables: &[String]) -> Result
 }
 
 fn walk(path: &Path, rel: &[u8], filters: &Filters, p: &mut Preview, budget: &mut usize) {
+    walk_in(path, rel, filters, p, budget, false);
+}
+
+/// `excluded`: under an excluded directory, whose files are counted as
+/// excluded whatever their names.
+fn walk_in(
+    path: &Path,
+    rel: &[u8],
+    filters: &Filters,
+    p: &mut Preview,
+    budget: &mut usize,
+    excluded: bool,
+) {
     if *budget == 0 {
         return;
     }
@@ -123,16 +136,14 @@ fn walk(path: &Path, rel: &[u8], filters: &Filters, p: &mut Preview, budget: &mu
     let Ok(meta) = fs::symlink_metadata(path) else {
         return;
     };
+    let excluded = excluded || filters.is_excluded(rel);
     if meta.is_dir() {
-        if filters.is_excluded(rel) {
-            return;
-        }
         let Ok(rd) = fs::read_dir(path) else { return };
         for e in rd.flatten() {
             let child = [rel, b"/", e.file_name().as_bytes()].concat();
-            walk(&e.path(), &child, filters, p, budget);
+            walk_in(&e.path(), &child, filters, p, budget, excluded);
         }
-    } else if filters.is_excluded(rel) {
+    } else if excluded {
         p.excluded_files += 1;
     } else if filters.is_writable(rel) {
         p.writable_files += 1;
