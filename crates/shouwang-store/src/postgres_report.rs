@@ -18,6 +18,22 @@ fn ph(i: usize) -> String {
 }
 
 impl Aggregates for PostgresStore {
+    fn finding_assignments(&self) -> Result<Vec<(i64, shouwang_model::FindingAssignment)>> {
+        let rows = self.with(|c| c.query(sql::FINDING_ASSIGNMENTS, &[]))?;
+        rows.iter()
+            .map(|r| {
+                let due = crate::report::due_of(r.get(2))?;
+                Ok((
+                    r.get(0),
+                    shouwang_model::FindingAssignment {
+                        owner: r.get(1),
+                        due,
+                    },
+                ))
+            })
+            .collect()
+    }
+
     fn open_assignment_groups(&self) -> Result<Vec<crate::AssignmentGroup>> {
         let rows = self.with(|c| c.query(sql::OPEN_ASSIGNMENT_GROUPS, &[]))?;
         rows.iter()

@@ -55,6 +55,9 @@ pub trait Aggregates {
     /// Who answers for the open findings of each check, by when: one row
     /// per sensor, check and owner with the earliest due date among them.
     fn open_assignment_groups(&self) -> Result<Vec<AssignmentGroup>>;
+    /// Every assignment by finding id, in id order. People make them one at
+    /// a time in the console, so there are as many as people made.
+    fn finding_assignments(&self) -> Result<Vec<(i64, shouwang_model::FindingAssignment)>>;
 }
 
 /// The open findings of one check assigned to one owner (`""` when only a

@@ -173,6 +173,9 @@ pub(crate) const DELETE_FINDING_ASSIGNMENT: &str =
 pub(crate) const FINDING_ASSIGNMENT: &str =
     "SELECT owner, due_date FROM finding_assignments WHERE finding_id = $1";
 
+pub(crate) const FINDING_ASSIGNMENTS: &str =
+    "SELECT finding_id, owner, due_date FROM finding_assignments ORDER BY finding_id";
+
 /// Per open check group and owner, the earliest due date (dates are
 /// `YYYY-MM-DD`, so text order is date order).
 pub(crate) const OPEN_ASSIGNMENT_GROUPS: &str =
@@ -371,6 +374,7 @@ mod tests {
         ("DELETE_FINDING_ASSIGNMENT", DELETE_FINDING_ASSIGNMENT),
         ("FINDING_ASSIGNMENT", FINDING_ASSIGNMENT),
         ("OPEN_ASSIGNMENT_GROUPS", OPEN_ASSIGNMENT_GROUPS),
+        ("FINDING_ASSIGNMENTS", FINDING_ASSIGNMENTS),
         ("CREATE_USER", CREATE_USER),
         ("SET_PASSWORD", SET_PASSWORD),
         ("SET_USER_DISABLED", SET_USER_DISABLED),

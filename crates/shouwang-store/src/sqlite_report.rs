@@ -18,6 +18,20 @@ fn ph(i: usize) -> String {
 }
 
 impl Aggregates for SqliteStore {
+    fn finding_assignments(&self) -> Result<Vec<(i64, shouwang_model::FindingAssignment)>> {
+        let rows: Vec<(i64, String, Option<String>)> = self.with(|c| {
+            let mut st = c.prepare(sql::FINDING_ASSIGNMENTS)?;
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect()
+        })?;
+        rows.into_iter()
+            .map(|(id, owner, due)| {
+                let due = crate::report::due_of(due)?;
+                Ok((id, shouwang_model::FindingAssignment { owner, due }))
+            })
+            .collect()
+    }
+
     fn open_assignment_groups(&self) -> Result<Vec<crate::AssignmentGroup>> {
         let rows: Vec<(String, String, String, Option<String>)> = self.with(|c| {
             let mut st = c.prepare(sql::OPEN_ASSIGNMENT_GROUPS)?;

@@ -1682,6 +1682,9 @@ fn an_assignment_survives_the_next_observation_and_groups_by_check(h: &Harness) 
         .unwrap();
     assert_eq!(again[0], ids[0]);
     assert_eq!(s.finding_assignment(ids[0]).unwrap(), Some(zhang.clone()));
+    let all = s.finding_assignments().unwrap();
+    assert_eq!(all.iter().map(|(id, _)| *id).collect::<Vec<_>>(), ids);
+    assert_eq!(all[0].1, zhang);
 
     let groups = s.open_assignment_groups().unwrap();
     let summary: Vec<_> = groups
