@@ -332,6 +332,8 @@ pub struct SheetRows {
     /// value (cells without one are empty); rows with no value at all are
     /// left out. At most the `max_rows` asked for.
     pub rows: Vec<Vec<String>>,
+    /// Each row's number as the spreadsheet shows it (1 for the first).
+    pub numbers: Vec<usize>,
     /// Whether the sheet had more rows than that.
     pub truncated: bool,
 }
@@ -374,7 +376,11 @@ pub fn xlsx_first_sheet(bytes: &[u8], max_rows: usize) -> Result<SheetRows, Extr
         .map(|x| elements(&x, "si").map(|si| run_text(si)).collect())
         .unwrap_or_default();
     let mut out = SheetRows::default();
-    for row in elements(&sheet, "row") {
+    let mut number = 0;
+    for (row_attrs, row) in element_pairs(&sheet, "row") {
+        number = attr(row_attrs, "r")
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(number + 1);
         let mut cells: Vec<String> = Vec::new();
         let mut next = 0;
         for (attrs, inner) in cells_of(row) {
@@ -407,6 +413,7 @@ pub fn xlsx_first_sheet(bytes: &[u8], max_rows: usize) -> Result<SheetRows, Extr
             break;
         }
         out.rows.push(cells);
+        out.numbers.push(number);
     }
     Ok(out)
 }
@@ -883,6 +890,7 @@ pub(crate) mod tests {
                 vec![String::new(), "李四".into()],
             ]
         );
+        assert_eq!(got.numbers, [1, 2, 4]);
         assert!(!got.truncated);
         let cut = xlsx_first_sheet(&zip, 2).unwrap();
         assert_eq!(cut.rows.len(), 2);
