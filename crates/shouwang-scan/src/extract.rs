@@ -373,7 +373,7 @@ pub fn xlsx_first_sheet(bytes: &[u8], max_rows: usize) -> Result<SheetRows, Extr
     );
     let sheet = part(&sheet_path)?.ok_or_else(|| invalid(Problem::NoSheet))?;
     let shared: Vec<String> = part("xl/sharedStrings.xml")?
-        .map(|x| elements(&x, "si").map(|si| run_text(si)).collect())
+        .map(|x| elements(&x, "si").map(run_text).collect())
         .unwrap_or_default();
     let mut out = SheetRows::default();
     let mut number = 0;
