@@ -289,6 +289,9 @@ async fn a_site_is_added_inspected_now_and_removed_from_the_console() {
         .map(|e| e.action)
         .collect();
     for a in ["site.add", "site.inspect", "site.remove"] {
-        assert!(actions.iter().any(|x| x == a), "{a} not audited: {actions:?}");
+        assert!(
+            actions.iter().any(|x| x == a),
+            "{a} not audited: {actions:?}"
+        );
     }
 }
