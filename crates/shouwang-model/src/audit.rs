@@ -36,6 +36,11 @@ const ACTIONS: &[(&str, &str, &str)] = &[
     ("token.revoke", "吊销接口令牌", "API token revoked"),
     ("finding.status", "修改问题状态", "Finding status changed"),
     ("finding.resolved", "问题复查已消除", "Findings resolved"),
+    (
+        "finding.assign",
+        "指定问题责任人和整改时限",
+        "Finding owner and due date set",
+    ),
     ("incident.update", "处置安全事件", "Incident updated"),
     (
         "incident.engine.reset",
@@ -43,6 +48,8 @@ const ACTIONS: &[(&str, &str, &str)] = &[
         "Incident engine reset",
     ),
     ("unit.profile", "修改单位信息", "Unit profile changed"),
+    ("unit.staff", "修改人员名册", "Staff roster changed"),
+    ("unit.staff.import", "导入人员名册", "Staff roster imported"),
     ("notify.channel.add", "添加通知渠道", "Channel added"),
     ("notify.channel.remove", "删除通知渠道", "Channel removed"),
     ("notify.test", "测试通知渠道", "Channel tested"),
@@ -129,6 +136,11 @@ const DETAIL_KEYS: &[(&str, &str, &str)] = &[
     ("excludes", "排除", "excluded"),
     ("minutes", "分钟", "minutes"),
     ("quarantine_id", "隔离编号", "quarantine id"),
+    ("owner", "责任人", "owner"),
+    ("due", "整改时限", "due"),
+    ("change", "变更", "change"),
+    ("added", "新增", "added"),
+    ("updated", "更新", "updated"),
 ];
 
 fn lookup(table: &'static [(&'static str, &'static str, &'static str)], key: &str) -> Option<Text> {

@@ -15,6 +15,7 @@ pub mod events;
 mod finding;
 mod incident;
 mod severity;
+mod staff;
 pub mod taxonomy;
 pub mod text;
 
@@ -26,6 +27,7 @@ pub use incident::{
     SystemEntry, TimelineEntry, TimelineKind, UnitProfile,
 };
 pub use severity::Severity;
+pub use staff::{FindingAssignment, STAFF_FIELD_MAX, STAFF_MAX, StaffMember};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -983,6 +983,7 @@ fn problems_part(
     let mut open_findings = Vec::new();
     let mut remediation = Vec::new();
     let mut open_total = 0;
+    let assigned = cx.store.open_assignment_groups()?;
     for g in open_groups {
         open_total += g.count;
         open_findings.push(FindingGroupRow {
@@ -1003,6 +1004,12 @@ fn problems_part(
             advice,
             command,
             count: g.count,
+            owner: owners_of(&assigned, &g.sensor, &g.check),
+            due: assigned
+                .iter()
+                .filter(|a| a.sensor == g.sensor && a.check == g.check)
+                .filter_map(|a| a.earliest_due)
+                .min(),
         });
     }
     let open_sample: Vec<String> = open_groups
@@ -1045,6 +1052,17 @@ fn problems_part(
         open_total,
         remediation,
     })
+}
+
+/// The owners named for a check's open findings, each once, joined by 、.
+fn owners_of(assigned: &[shouwang_store::AssignmentGroup], sensor: &str, check: &str) -> String {
+    let mut owners: Vec<&str> = assigned
+        .iter()
+        .filter(|a| a.sensor == sensor && a.check == check && !a.owner.is_empty())
+        .map(|a| a.owner.as_str())
+        .collect();
+    owners.dedup();
+    owners.join("、")
 }
 
 fn empty_root(root: &str) -> GuardRoot {
@@ -1378,6 +1396,8 @@ pub fn incident_report(
             advice,
             command,
             count: 1,
+            owner: String::new(),
+            due: None,
         });
     }
     let policy = crate::deadline::policy(opts.policy.as_ref(), unit);

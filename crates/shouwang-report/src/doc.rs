@@ -786,16 +786,19 @@ fn remediation_table(f: &SelfCheckFacts) -> Table {
         ("整改时限", 2),
         ("状态", 2),
     ]);
+    let today = f
+        .generated_at
+        .with_timezone(&crate::facts::beijing())
+        .date_naive();
     for (n, r) in f.remediation.iter().enumerate() {
+        // Cells the console left unset stay blank, to be written in by hand.
         t.row(vec![
             (n + 1).to_string(),
             format!("{}（{} 个）", r.title, r.count),
             r.advice.clone(),
-            // 责任人 and 时限 are written in by hand until the console keeps
-            // them per finding; every listed problem is still open.
-            String::new(),
-            String::new(),
-            "待整改".into(),
+            r.owner.clone(),
+            r.due.map(date_zh).unwrap_or_default(),
+            r.status_zh(today).into(),
         ]);
     }
     t

@@ -320,6 +320,24 @@ pub struct RemediationItem {
     pub command: Option<String>,
     /// Open findings it addresses.
     pub count: u64,
+    /// 责任人 named in the console for these findings (several joined by
+    /// 、); empty: written in by hand.
+    #[serde(default)]
+    pub owner: String,
+    /// 整改时限: the earliest due date (a Beijing date) among them.
+    #[serde(default)]
+    pub due: Option<NaiveDate>,
+}
+
+impl RemediationItem {
+    /// 状态 on `today` (a Beijing date): 已超期 once the earliest due date
+    /// has passed, else 待整改 (every listed problem is still open).
+    pub fn status_zh(&self, today: NaiveDate) -> &'static str {
+        match self.due {
+            Some(d) if d < today => "已超期",
+            _ => "待整改",
+        }
+    }
 }
 
 /// Everything the 网络安全自查报告 shows.

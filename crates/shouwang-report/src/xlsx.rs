@@ -11,7 +11,7 @@ use shouwang_model::{AssetKind, FindingStatus, UnitProfile};
 use shouwang_store::{FindingFilter, FindingGroupQuery, IncidentFilter, Store};
 
 use crate::collect::{Options, area_of};
-use crate::facts::time_zh;
+use crate::facts::{date_zh, time_zh};
 use crate::{ReportError, Result};
 
 /// The finding detail sheet stops here (a note row says so).
@@ -202,7 +202,11 @@ fn finding_sheet(wb: &mut Workbook, store: &dyn Store) -> Result<()> {
         ("位置", 30.0),
         ("首次发现", 18.0),
         ("最近发现", 18.0),
+        ("责任人", 12.0),
+        ("整改时限", 14.0),
     ])?;
+    let assigned: std::collections::HashMap<i64, shouwang_model::FindingAssignment> =
+        store.finding_assignments()?.into_iter().collect();
     let page = 2_000;
     let mut offset = 0;
     let mut written = 0;
@@ -227,6 +231,15 @@ fn finding_sheet(wb: &mut Workbook, store: &dyn Store) -> Result<()> {
                 t(f.location.clone()),
                 t(time_zh(f.first_seen)),
                 t(time_zh(f.last_seen)),
+                t(assigned
+                    .get(&f.id)
+                    .map(|a| a.owner.clone())
+                    .unwrap_or_default()),
+                t(assigned
+                    .get(&f.id)
+                    .and_then(|a| a.due)
+                    .map(date_zh)
+                    .unwrap_or_default()),
             ])?;
             written += 1;
         }
@@ -241,7 +254,7 @@ fn finding_sheet(wb: &mut Workbook, store: &dyn Store) -> Result<()> {
         }
         offset += page;
     }
-    s.filter(10)?;
+    s.filter(12)?;
     Ok(())
 }
 

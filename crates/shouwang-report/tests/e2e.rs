@@ -814,3 +814,118 @@ fn a_finding_longer_than_an_excel_cell_is_cut_with_a_marker_and_the_ledger_still
         "the start of the value is kept"
     );
 }
+
+/// Name who answers for the open findings of `check` and by when, as the
+/// console does.
+fn assign(store: &dyn Store, check: &str, owner: &str, due: NaiveDate) {
+    let open = store
+        .findings(&shouwang_store::FindingFilter {
+            status: Some(FindingStatus::Open),
+            limit: 1_000,
+            ..Default::default()
+        })
+        .unwrap();
+    let ids: Vec<i64> = open
+        .iter()
+        .filter(|f| f.check_id() == check)
+        .map(|f| f.id)
+        .collect();
+    assert!(!ids.is_empty(), "no open finding of {check}");
+    store
+        .audited(|tx| {
+            for id in &ids {
+                tx.set_finding_assignment(
+                    *id,
+                    &shouwang_model::FindingAssignment {
+                        owner: owner.into(),
+                        due: Some(due),
+                    },
+                )?;
+            }
+            tx.audit(&shouwang_store::NewAuditEntry::new(
+                "tester",
+                "finding.assign",
+                check,
+                serde_json::json!({ "owner": owner }),
+            ))
+        })
+        .unwrap();
+}
+
+#[test]
+fn the_remediation_table_prints_the_owner_the_date_and_whether_it_is_overdue() {
+    let f = fill();
+    let open = f
+        .store
+        .findings(&shouwang_store::FindingFilter {
+            status: Some(FindingStatus::Open),
+            limit: 1_000,
+            ..Default::default()
+        })
+        .unwrap();
+    let mut checks: Vec<&str> = open.iter().map(|x| x.check_id()).collect();
+    checks.sort();
+    checks.dedup();
+    assert!(checks.len() >= 3, "{checks:?}");
+    // The report is made on 2026-03-31: one date has passed, one has not,
+    // and one check is left for handwriting.
+    assign(
+        &f.store,
+        checks[0],
+        "王五",
+        NaiveDate::from_ymd_opt(2026, 3, 20).unwrap(),
+    );
+    assign(
+        &f.store,
+        checks[1],
+        "赵六",
+        NaiveDate::from_ymd_opt(2026, 4, 15).unwrap(),
+    );
+    let facts = shouwang_report::selfcheck_facts(&f.store, &unit(), f.period, &opts()).unwrap();
+    let row = |check: &str| {
+        facts
+            .remediation
+            .iter()
+            .find(|r| r.check == check)
+            .unwrap_or_else(|| panic!("no remediation row for {check}"))
+    };
+    assert_eq!(row(checks[0]).owner, "王五");
+    assert_eq!(row(checks[2]).owner, "");
+    assert_eq!(row(checks[2]).due, None);
+
+    let html = shouwang_report::selfcheck_html(&facts).unwrap();
+    let start = html.find("整改措施").expect("a 整改措施 section");
+    let table = &html[start..];
+    for want in [
+        "王五",
+        "2026年3月20日",
+        "已超期",
+        "赵六",
+        "2026年4月15日",
+        "待整改",
+    ] {
+        assert!(table.contains(want), "{want} missing from 整改措施");
+    }
+
+    let docx = shouwang_report::selfcheck_docx(&facts).unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(docx)).unwrap();
+    let mut xml = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name("word/document.xml").unwrap(), &mut xml)
+        .unwrap();
+    for want in ["王五", "2026年3月20日", "已超期", "赵六", "2026年4月15日"] {
+        assert!(xml.contains(want), "{want} missing from the DOCX");
+    }
+
+    // The 台账's finding sheet carries the same two columns.
+    let bytes = shouwang_report::ledger_xlsx(&f.store, &unit(), &opts()).unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut strings = String::new();
+    std::io::Read::read_to_string(
+        &mut zip.by_name("xl/sharedStrings.xml").unwrap(),
+        &mut strings,
+    )
+    .unwrap();
+    for want in ["责任人", "整改时限", "王五", "2026年4月15日"] {
+        assert!(strings.contains(want), "{want} missing from the 台账");
+    }
+}

@@ -73,6 +73,8 @@ pub enum Problem {
     Part { part: String, why: PartProblem },
     #[error("no %PDF header")]
     NotPdf,
+    #[error("no worksheet in it")]
+    NoSheet,
 }
 
 impl Problem {
@@ -87,6 +89,7 @@ impl Problem {
             }
             Problem::Part { part, why } => format!("正文部分 {part} 无法读取：{}", why.zh()),
             Problem::NotPdf => "缺少 %PDF 文件头，不是 PDF 文件".into(),
+            Problem::NoSheet => "其中没有工作表".into(),
         }
     }
 }
@@ -320,6 +323,238 @@ pub fn zip_entries(bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, ExtractError>
             Some((e.name, data))
         })
         .collect())
+}
+
+/// The cells of a workbook's first sheet, row by row.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SheetRows {
+    /// Each row as its cells' text, from column A to the last one with a
+    /// value (cells without one are empty); rows with no value at all are
+    /// left out. At most the `max_rows` asked for.
+    pub rows: Vec<Vec<String>>,
+    /// Each row's number as the spreadsheet shows it (1 for the first).
+    pub numbers: Vec<usize>,
+    /// Whether the sheet had more rows than that.
+    pub truncated: bool,
+}
+
+/// At most this many columns of a row are read (column `ZZ`).
+const MAX_SHEET_COLUMNS: usize = 702;
+
+/// The first worksheet of an XLSX (the first `<sheet>` of the workbook),
+/// with shared strings resolved, read through the same bounded zip reader.
+pub fn xlsx_first_sheet(bytes: &[u8], max_rows: usize) -> Result<SheetRows, ExtractError> {
+    const FORMAT: &str = "XLSX";
+    if is_compound(bytes) && is_encrypted_package(bytes) {
+        return Err(ExtractError::Encrypted { format: FORMAT });
+    }
+    let invalid = |problem| ExtractError::Invalid {
+        format: FORMAT,
+        problem,
+    };
+    let entries = directory(bytes).map_err(invalid)?;
+    let mut budget = MAX_INFLATED_BYTES;
+    let mut part = |name: &str| -> Result<Option<String>, ExtractError> {
+        let Some(e) = entries.iter().find(|e| e.name == name) else {
+            return Ok(None);
+        };
+        read_entry(bytes, e, &mut budget)
+            .map(|d| Some(String::from_utf8_lossy(&d).into_owned()))
+            .map_err(|why| {
+                invalid(Problem::Part {
+                    part: name.into(),
+                    why,
+                })
+            })
+    };
+    let sheet_path = first_sheet_path(
+        part("xl/workbook.xml")?,
+        part("xl/_rels/workbook.xml.rels")?,
+    );
+    let sheet = part(&sheet_path)?.ok_or_else(|| invalid(Problem::NoSheet))?;
+    let shared: Vec<String> = part("xl/sharedStrings.xml")?
+        .map(|x| elements(&x, "si").map(run_text).collect())
+        .unwrap_or_default();
+    let mut out = SheetRows::default();
+    let mut number = 0;
+    for (row_attrs, row) in element_pairs(&sheet, "row") {
+        number = attr(row_attrs, "r")
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(number + 1);
+        let mut cells: Vec<String> = Vec::new();
+        let mut next = 0;
+        for (attrs, inner) in cells_of(row) {
+            let col = attr(attrs, "r").and_then(column_of).unwrap_or(next);
+            next = col + 1;
+            if col >= MAX_SHEET_COLUMNS {
+                continue;
+            }
+            let value = match attr(attrs, "t") {
+                Some("s") => first(inner, "v")
+                    .and_then(|v| v.trim().parse::<usize>().ok())
+                    .and_then(|i| shared.get(i).cloned())
+                    .unwrap_or_default(),
+                Some("inlineStr") => first(inner, "is").map(run_text).unwrap_or_default(),
+                _ => first(inner, "v").map(unescape).unwrap_or_default(),
+            };
+            if value.is_empty() {
+                continue;
+            }
+            if cells.len() <= col {
+                cells.resize(col + 1, String::new());
+            }
+            cells[col] = value;
+        }
+        if cells.is_empty() {
+            continue;
+        }
+        if out.rows.len() == max_rows {
+            out.truncated = true;
+            break;
+        }
+        out.rows.push(cells);
+        out.numbers.push(number);
+    }
+    Ok(out)
+}
+
+/// Where the workbook's first sheet is: its relationship's target, else
+/// the name Excel gives it.
+fn first_sheet_path(workbook: Option<String>, rels: Option<String>) -> String {
+    let fallback = "xl/worksheets/sheet1.xml".to_string();
+    let (Some(wb), Some(rels)) = (workbook, rels) else {
+        return fallback;
+    };
+    let Some(id) = tags(&wb, "sheet").next().and_then(|a| attr(a, "r:id")) else {
+        return fallback;
+    };
+    tags(&rels, "Relationship")
+        .find(|a| attr(a, "Id") == Some(id))
+        .and_then(|a| attr(a, "Target"))
+        .map(|t| match t.strip_prefix('/') {
+            Some(abs) => abs.to_string(),
+            None => format!("xl/{t}"),
+        })
+        .unwrap_or(fallback)
+}
+
+/// The attribute text of each start tag `<name …>` (or `<name …/>`).
+fn tags<'a>(xml: &'a str, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    let open = format!("<{name}");
+    let mut rest = xml;
+    std::iter::from_fn(move || {
+        loop {
+            let i = rest.find(&open)?;
+            let after = &rest[i + open.len()..];
+            let gt = after.find('>')?;
+            rest = &after[gt + 1..];
+            // `<sheet` must not match `<sheets` or `<sheetPr`.
+            if after.starts_with([' ', '>', '/', '\t', '\n', '\r']) {
+                return Some(after[..gt].trim_end_matches('/'));
+            }
+        }
+    })
+}
+
+/// The contents of each element `<name …>…</name>` (empty for `<name/>`).
+fn elements<'a>(xml: &'a str, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    element_pairs(xml, name).map(|(_, inner)| inner)
+}
+
+/// Each element `<name …>…</name>` as its attributes and contents.
+fn element_pairs<'a>(xml: &'a str, name: &'a str) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+    let open = format!("<{name}");
+    let close = format!("</{name}>");
+    let mut rest = xml;
+    std::iter::from_fn(move || {
+        loop {
+            let i = rest.find(&open)?;
+            let after = &rest[i + open.len()..];
+            let gt = after.find('>')?;
+            if !after.starts_with([' ', '>', '/', '\t', '\n', '\r']) {
+                rest = &after[gt + 1..];
+                continue;
+            }
+            let attrs = &after[..gt];
+            if attrs.ends_with('/') {
+                rest = &after[gt + 1..];
+                return Some((attrs.trim_end_matches('/'), ""));
+            }
+            let body = &after[gt + 1..];
+            let Some(end) = body.find(&close) else {
+                rest = "";
+                return Some((attrs, body));
+            };
+            rest = &body[end + close.len()..];
+            return Some((attrs, &body[..end]));
+        }
+    })
+}
+
+fn cells_of(row: &str) -> impl Iterator<Item = (&str, &str)> {
+    element_pairs(row, "c")
+}
+
+fn first<'a>(xml: &'a str, name: &'a str) -> Option<&'a str> {
+    elements(xml, name).next()
+}
+
+/// The value of attribute `name` in a tag's attribute text.
+fn attr<'a>(attrs: &'a str, name: &str) -> Option<&'a str> {
+    let mut rest = attrs;
+    while let Some(i) = rest.find(name) {
+        let before_ok = i == 0 || rest.as_bytes()[i - 1].is_ascii_whitespace();
+        let after = rest[i + name.len()..].trim_start();
+        if before_ok && let Some(v) = after.strip_prefix('=') {
+            let v = v.trim_start();
+            let quote = v.chars().next()?;
+            if quote == '"' || quote == '\'' {
+                let v = &v[1..];
+                return v.find(quote).map(|end| &v[..end]);
+            }
+        }
+        rest = &rest[i + name.len()..];
+    }
+    None
+}
+
+/// Column index (A = 0) of a cell reference such as `C12`.
+fn column_of(reference: &str) -> Option<usize> {
+    let letters: Vec<u8> = reference
+        .bytes()
+        .take_while(u8::is_ascii_alphabetic)
+        .collect();
+    if letters.is_empty() || letters.len() > 3 {
+        return None;
+    }
+    let n = letters.iter().fold(0usize, |n, b| {
+        n * 26 + usize::from(b.to_ascii_uppercase() - b'A') + 1
+    });
+    Some(n - 1)
+}
+
+/// The text of a string item: its `<t>` runs, phonetic guides left out.
+fn run_text(si: &str) -> String {
+    let mut out = String::new();
+    let mut rest = si;
+    while let Some(i) = rest.find("<rPh") {
+        for t in elements(&rest[..i], "t") {
+            out.push_str(&unescape(t));
+        }
+        rest = rest[i..]
+            .find("</rPh>")
+            .map_or("", |e| &rest[i + e + "</rPh>".len()..]);
+    }
+    for t in elements(rest, "t") {
+        out.push_str(&unescape(t));
+    }
+    out
+}
+
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    push_unescaped(&mut out, s);
+    out
 }
 
 /// A zip entry that holds document text.
@@ -631,6 +866,45 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 pub(crate) mod tests {
     use super::*;
     use std::io::Write;
+
+    #[test]
+    fn the_first_sheet_is_read_by_cell_reference_with_shared_and_inline_strings() {
+        let workbook = r#"<workbook><sheets><sheet name="名册" sheetId="2" r:id="rId7"/><sheet name="其他" sheetId="1" r:id="rId1"/></sheets></workbook>"#;
+        let rels = r#"<Relationships><Relationship Id="rId1" Target="worksheets/sheet1.xml"/><Relationship Id="rId7" Target="worksheets/sheet2.xml"/></Relationships>"#;
+        let shared = r#"<sst><si><t>姓名</t></si><si><r><t>手</t></r><r><t xml:space="preserve">机</t></r><rPh><t>ショウ</t></rPh></si><si><t>张&amp;三</t></si></sst>"#;
+        let sheet = r#"<worksheet><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c><c r="C1" t="s"><v>1</v></c></row><row r="2"><c r="A2" t="s"><v>2</v></c><c r="B2"/><c r="C2"><v>13800138000</v></c></row><row r="3"></row><row r="4"><c r="B4" t="inlineStr"><is><t>李四</t></is></c></row></sheetData></worksheet>"#;
+        let other = r#"<worksheet><sheetData><row><c t="inlineStr"><is><t>不该读到</t></is></c></row></sheetData></worksheet>"#;
+        let zip = make_zip(&[
+            ("xl/workbook.xml", workbook),
+            ("xl/_rels/workbook.xml.rels", rels),
+            ("xl/sharedStrings.xml", shared),
+            ("xl/worksheets/sheet1.xml", other),
+            ("xl/worksheets/sheet2.xml", sheet),
+        ]);
+        let got = xlsx_first_sheet(&zip, 10).unwrap();
+        assert_eq!(
+            got.rows,
+            [
+                vec!["姓名".to_string(), String::new(), "手机".into()],
+                vec!["张&三".into(), String::new(), "13800138000".into()],
+                vec![String::new(), "李四".into()],
+            ]
+        );
+        assert_eq!(got.numbers, [1, 2, 4]);
+        assert!(!got.truncated);
+        let cut = xlsx_first_sheet(&zip, 2).unwrap();
+        assert_eq!(cut.rows.len(), 2);
+        assert!(cut.truncated);
+        assert!(matches!(
+            xlsx_first_sheet(b"not a zip", 10),
+            Err(ExtractError::Invalid { .. })
+        ));
+        let no_sheet = make_zip(&[("xl/workbook.xml", "<workbook/>")]);
+        assert_eq!(
+            xlsx_first_sheet(&no_sheet, 10).unwrap_err().zh(),
+            "不是有效的 XLSX 文件：其中没有工作表"
+        );
+    }
 
     /// A zip archive written here, entry by entry (deflated), to test the
     /// reader without a zip library.

@@ -124,6 +124,21 @@ pub fn unit_profile(
     }
 }
 
+/// The setting that holds the unit's staff roster (人员名册), a list of
+/// [`StaffMember`](shouwang_model::StaffMember) in the order entered.
+pub const STAFF_SETTING: &str = "unit.staff";
+
+/// The staff roster entered in the console; empty when none was.
+pub fn staff(store: &dyn crate::Store) -> crate::Result<Vec<shouwang_model::StaffMember>> {
+    match store.setting(STAFF_SETTING)? {
+        Some(v) => serde_json::from_value(v).map_err(|e| crate::StoreError::Invalid {
+            what: "staff roster",
+            detail: e.to_string(),
+        }),
+        None => Ok(Vec::new()),
+    }
+}
+
 /// The incidents every store keeps, and the feeds the incident engine
 /// reads. A part of [`Store`](crate::Store), implemented by each backend in
 /// its own file (`sqlite_incident.rs`, `postgres_incident.rs`).

@@ -44,13 +44,13 @@ pub use audit::{
 pub use blocking::{Panicked, blocking, try_blocking};
 pub use file::replace_file;
 pub use incident::{
-    ChangeNote, IncidentBatch, IncidentChange, IncidentFilter, Incidents, Members, Settings,
-    UNIT_PROFILE_SETTING, unit_profile,
+    ChangeNote, IncidentBatch, IncidentChange, IncidentFilter, Incidents, Members, STAFF_SETTING,
+    Settings, UNIT_PROFILE_SETTING, staff, unit_profile,
 };
 pub use postgres::PostgresStore;
 pub use report::{
-    Aggregates, AssetCount, FindingGroup, FindingGroupQuery, KindCount, NumberStats, Rollup,
-    RollupQuery, TimeRange,
+    Aggregates, AssetCount, AssignmentGroup, FindingGroup, FindingGroupQuery, KindCount,
+    NumberStats, Rollup, RollupQuery, TimeRange,
 };
 pub use reserve::RESERVE_BYTES;
 pub use sqlite::SqliteStore;
@@ -59,7 +59,7 @@ pub use tx::{RESOLVED_NAMED, RunScope, Tx, resolve_not_seen};
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// Everything that can go wrong in the store, phrased for the person who
 /// has to fix it.
@@ -522,6 +522,9 @@ pub trait Store: Aggregates + Incidents + Settings + Send + Sync + std::fmt::Deb
     fn record_findings(&self, findings: &[NewFinding]) -> Result<Vec<i64>>;
     fn finding(&self, id: i64) -> Result<Option<Finding>>;
     fn findings(&self, filter: &FindingFilter) -> Result<Vec<Finding>>;
+    /// Who answers for a finding and by when, if anyone was named; kept
+    /// beside the finding, so a run that observes it again leaves it.
+    fn finding_assignment(&self, id: i64) -> Result<Option<shouwang_model::FindingAssignment>>;
     /// Open findings counted by sensor and severity.
     fn open_finding_counts(&self) -> Result<Vec<FindingCount>>;
 

@@ -39,6 +39,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         6,
         include_str!("../migrations/postgres/0006_api_tokens.sql"),
     ),
+    (
+        7,
+        include_str!("../migrations/postgres/0007_finding_assignments.sql"),
+    ),
 ];
 
 /// An arbitrary constant that names Shouwang's migration lock.
@@ -326,6 +330,17 @@ impl Store for PostgresStore {
     fn finding(&self, id: i64) -> Result<Option<Finding>> {
         let row = self.with(|c| c.query_opt(sql::FINDING, &[&id]))?;
         row.as_ref().map(finding_from_row).transpose()
+    }
+
+    fn finding_assignment(&self, id: i64) -> Result<Option<shouwang_model::FindingAssignment>> {
+        let row = self.with(|c| c.query_opt(sql::FINDING_ASSIGNMENT, &[&id]))?;
+        row.map(|r| {
+            Ok(shouwang_model::FindingAssignment {
+                owner: r.get(0),
+                due: crate::report::due_of(r.get(1))?,
+            })
+        })
+        .transpose()
     }
 
     fn findings(&self, filter: &FindingFilter) -> Result<Vec<Finding>> {

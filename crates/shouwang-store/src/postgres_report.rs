@@ -18,6 +18,36 @@ fn ph(i: usize) -> String {
 }
 
 impl Aggregates for PostgresStore {
+    fn finding_assignments(&self) -> Result<Vec<(i64, shouwang_model::FindingAssignment)>> {
+        let rows = self.with(|c| c.query(sql::FINDING_ASSIGNMENTS, &[]))?;
+        rows.iter()
+            .map(|r| {
+                let due = crate::report::due_of(r.get(2))?;
+                Ok((
+                    r.get(0),
+                    shouwang_model::FindingAssignment {
+                        owner: r.get(1),
+                        due,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    fn open_assignment_groups(&self) -> Result<Vec<crate::AssignmentGroup>> {
+        let rows = self.with(|c| c.query(sql::OPEN_ASSIGNMENT_GROUPS, &[]))?;
+        rows.iter()
+            .map(|r| {
+                Ok(crate::AssignmentGroup {
+                    sensor: r.get(0),
+                    check: r.get(1),
+                    owner: r.get(2),
+                    earliest_due: crate::report::due_of(r.get(3))?,
+                })
+            })
+            .collect()
+    }
+
     fn event_kind_counts(&self, range: &TimeRange) -> Result<Vec<KindCount>> {
         let mut values = Vec::new();
         let clauses = event_range_where(&[], range, ph, &mut values);

@@ -52,6 +52,33 @@ pub trait Aggregates {
     /// Events in a range per kind and asset, with a numeric field's
     /// statistics and a flag's count, in one scan.
     fn event_rollup(&self, query: &RollupQuery) -> Result<Vec<Rollup>>;
+    /// Who answers for the open findings of each check, by when: one row
+    /// per sensor, check and owner with the earliest due date among them.
+    fn open_assignment_groups(&self) -> Result<Vec<AssignmentGroup>>;
+    /// Every assignment by finding id, in id order. People make them one at
+    /// a time in the console, so there are as many as people made.
+    fn finding_assignments(&self) -> Result<Vec<(i64, shouwang_model::FindingAssignment)>>;
+}
+
+/// The open findings of one check assigned to one owner (`""` when only a
+/// date was set), and the earliest of their due dates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssignmentGroup {
+    pub sensor: String,
+    pub check: String,
+    pub owner: String,
+    pub earliest_due: Option<chrono::NaiveDate>,
+}
+
+/// A stored due date (`YYYY-MM-DD`) read back.
+pub(crate) fn due_of(raw: Option<String>) -> Result<Option<chrono::NaiveDate>> {
+    raw.map(|s| {
+        chrono::NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|e| crate::StoreError::Invalid {
+            what: "due date",
+            detail: format!("{s}: {e}"),
+        })
+    })
+    .transpose()
 }
 
 /// A half-open time range `[since, until)`; `None` leaves that side open.

@@ -161,6 +161,29 @@ pub(crate) const MOVE_AUDIT_HEAD: &str =
 
 pub(crate) const SET_FINDING_STATUS: &str = "UPDATE findings SET status = $1 WHERE id = $2";
 
+pub(crate) const SET_FINDING_ASSIGNMENT: &str =
+    "INSERT INTO finding_assignments (finding_id, owner, due_date, updated_at)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (finding_id) DO UPDATE
+             SET owner = excluded.owner, due_date = excluded.due_date, updated_at = excluded.updated_at";
+
+pub(crate) const DELETE_FINDING_ASSIGNMENT: &str =
+    "DELETE FROM finding_assignments WHERE finding_id = $1";
+
+pub(crate) const FINDING_ASSIGNMENT: &str =
+    "SELECT owner, due_date FROM finding_assignments WHERE finding_id = $1";
+
+pub(crate) const FINDING_ASSIGNMENTS: &str =
+    "SELECT finding_id, owner, due_date FROM finding_assignments ORDER BY finding_id";
+
+/// Per open check group and owner, the earliest due date (dates are
+/// `YYYY-MM-DD`, so text order is date order).
+pub(crate) const OPEN_ASSIGNMENT_GROUPS: &str =
+    "SELECT f.sensor, f.check_id, a.owner, MIN(a.due_date) FROM finding_assignments a
+             JOIN findings f ON f.id = a.finding_id
+             WHERE f.status = 'open'
+             GROUP BY f.sensor, f.check_id, a.owner ORDER BY f.sensor, f.check_id, a.owner";
+
 pub(crate) const DELETE_ASSET: &str = "DELETE FROM assets WHERE kind = $1 AND locator = $2";
 
 pub(crate) const UPSERT_ASSET: &str =
@@ -347,6 +370,11 @@ mod tests {
         ("SET_FINDING_STATUS", SET_FINDING_STATUS),
         ("UPSERT_ASSET", UPSERT_ASSET),
         ("DELETE_ASSET", DELETE_ASSET),
+        ("SET_FINDING_ASSIGNMENT", SET_FINDING_ASSIGNMENT),
+        ("DELETE_FINDING_ASSIGNMENT", DELETE_FINDING_ASSIGNMENT),
+        ("FINDING_ASSIGNMENT", FINDING_ASSIGNMENT),
+        ("OPEN_ASSIGNMENT_GROUPS", OPEN_ASSIGNMENT_GROUPS),
+        ("FINDING_ASSIGNMENTS", FINDING_ASSIGNMENTS),
         ("CREATE_USER", CREATE_USER),
         ("SET_PASSWORD", SET_PASSWORD),
         ("SET_USER_DISABLED", SET_USER_DISABLED),

@@ -34,6 +34,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/sqlite/0005_audit_head_mac.sql"),
     ),
     (6, include_str!("../migrations/sqlite/0006_api_tokens.sql")),
+    (
+        7,
+        include_str!("../migrations/sqlite/0007_finding_assignments.sql"),
+    ),
 ];
 
 pub struct SqliteStore {
@@ -371,6 +375,24 @@ impl Store for SqliteStore {
     fn finding(&self, id: i64) -> Result<Option<Finding>> {
         self.with(|c| c.query_row(sql::FINDING, [id], finding_from_row).optional())
             .map_err(unconv)
+    }
+
+    fn finding_assignment(&self, id: i64) -> Result<Option<shouwang_model::FindingAssignment>> {
+        let row: Option<(String, Option<String>)> = self
+            .with(|c| {
+                c.query_row(sql::FINDING_ASSIGNMENT, [id], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()
+            })
+            .map_err(unconv)?;
+        row.map(|(owner, due)| {
+            Ok(shouwang_model::FindingAssignment {
+                owner,
+                due: crate::report::due_of(due)?,
+            })
+        })
+        .transpose()
     }
 
     fn findings(&self, filter: &FindingFilter) -> Result<Vec<Finding>> {

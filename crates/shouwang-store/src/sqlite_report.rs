@@ -18,6 +18,38 @@ fn ph(i: usize) -> String {
 }
 
 impl Aggregates for SqliteStore {
+    fn finding_assignments(&self) -> Result<Vec<(i64, shouwang_model::FindingAssignment)>> {
+        let rows: Vec<(i64, String, Option<String>)> = self.with(|c| {
+            let mut st = c.prepare(sql::FINDING_ASSIGNMENTS)?;
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect()
+        })?;
+        rows.into_iter()
+            .map(|(id, owner, due)| {
+                let due = crate::report::due_of(due)?;
+                Ok((id, shouwang_model::FindingAssignment { owner, due }))
+            })
+            .collect()
+    }
+
+    fn open_assignment_groups(&self) -> Result<Vec<crate::AssignmentGroup>> {
+        let rows: Vec<(String, String, String, Option<String>)> = self.with(|c| {
+            let mut st = c.prepare(sql::OPEN_ASSIGNMENT_GROUPS)?;
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .collect()
+        })?;
+        rows.into_iter()
+            .map(|(sensor, check, owner, due)| {
+                Ok(crate::AssignmentGroup {
+                    sensor,
+                    check,
+                    owner,
+                    earliest_due: crate::report::due_of(due)?,
+                })
+            })
+            .collect()
+    }
+
     fn event_kind_counts(&self, range: &TimeRange) -> Result<Vec<KindCount>> {
         let mut values = Vec::new();
         let clauses = event_range_where(&[], range, ph, &mut values);

@@ -130,6 +130,27 @@ impl Tx for SqliteTx<'_> {
         self.finding(id)?.ok_or_else(|| not_found("finding", id))
     }
 
+    fn set_finding_assignment(
+        &mut self,
+        id: i64,
+        assignment: &shouwang_model::FindingAssignment,
+    ) -> Result<()> {
+        if self.finding(id)?.is_none() {
+            return Err(not_found("finding", id));
+        }
+        if assignment.is_empty() {
+            self.c.execute(sql::DELETE_FINDING_ASSIGNMENT, [id])?;
+        } else {
+            let due = assignment.due.map(|d| d.format("%Y-%m-%d").to_string());
+            self.c.execute(
+                sql::SET_FINDING_ASSIGNMENT,
+                params![id, assignment.owner, due, to_micros(now())],
+            )?;
+        }
+        self.ledger.changed = true;
+        Ok(())
+    }
+
     fn delete_asset(&mut self, asset: &AssetRef) -> Result<bool> {
         let n = self.c.execute(
             sql::DELETE_ASSET,

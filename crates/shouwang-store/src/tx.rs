@@ -31,6 +31,13 @@ pub trait Tx {
     fn finding(&mut self, id: i64) -> Result<Option<Finding>>;
     fn findings(&mut self, filter: &FindingFilter) -> Result<Vec<Finding>>;
     fn set_finding_status(&mut self, id: i64, status: FindingStatus) -> Result<Finding>;
+    /// Name who answers for a finding and by when; an empty assignment
+    /// clears it. A finding that does not exist is `NotFound`.
+    fn set_finding_assignment(
+        &mut self,
+        id: i64,
+        assignment: &shouwang_model::FindingAssignment,
+    ) -> Result<()>;
 
     fn upsert_asset(&mut self, asset: &Asset) -> Result<()>;
     /// Take an asset off the list (its findings and events stay, as the

@@ -185,6 +185,8 @@ suite!(
     settings_and_feeds_round_trip,
     report_aggregates_count_in_the_database,
     report_finding_groups_name_samples,
+    an_assignment_survives_the_next_observation_and_groups_by_check,
+    the_staff_roster_is_a_setting_read_back_whole,
 );
 
 fn host() -> AssetRef {
@@ -859,14 +861,16 @@ fn a_token_made_before_scopes_may_operate_and_ends_in_90_days_after_the_upgrade(
             })
             .unwrap();
     }
-    // As schema 5 left it: tokens with no scope and no end.
+    // As schema 5 left it: tokens with no scope and no end (and no
+    // assignments, which came after).
     rusqlite::Connection::open(&db)
         .unwrap()
         .execute_batch(
             "ALTER TABLE api_tokens DROP COLUMN scope;
              ALTER TABLE api_tokens DROP COLUMN expires_at;
              ALTER TABLE api_tokens DROP COLUMN last_used_at;
-             DELETE FROM schema_migrations WHERE version = 6",
+             DROP TABLE finding_assignments;
+             DELETE FROM schema_migrations WHERE version >= 6",
         )
         .unwrap();
     let store = shouwang_store::open(&Default::default(), dir.path()).unwrap();
@@ -891,7 +895,7 @@ fn a_log_written_before_the_head_was_signed_is_signed_when_the_store_is_upgraded
             ))
             .unwrap();
     }
-    // As schema 4 left it: no MAC column, migrations 5 and 6 not applied.
+    // As schema 4 left it: no MAC column, migrations 5 and later not applied.
     rusqlite::Connection::open(&db)
         .unwrap()
         .execute_batch(
@@ -899,6 +903,7 @@ fn a_log_written_before_the_head_was_signed_is_signed_when_the_store_is_upgraded
              ALTER TABLE api_tokens DROP COLUMN scope;
              ALTER TABLE api_tokens DROP COLUMN expires_at;
              ALTER TABLE api_tokens DROP COLUMN last_used_at;
+             DROP TABLE finding_assignments;
              DELETE FROM schema_migrations WHERE version >= 5",
         )
         .unwrap();
@@ -1634,6 +1639,116 @@ fn settings_and_feeds_round_trip(h: &Harness) {
         .unwrap();
     let after = h.store.findings_after(ids[0], 10).unwrap();
     assert_eq!(after.iter().map(|f| f.id).collect::<Vec<_>>(), [ids[1]]);
+}
+
+fn an_assignment_survives_the_next_observation_and_groups_by_check(h: &Harness) {
+    use shouwang_model::FindingAssignment;
+    let s = &h.store;
+    let ids = s
+        .record_findings(&[
+            finding("ssh.root", "line 3", Severity::High),
+            finding("ssh.root", "line 9", Severity::High),
+            finding("av.none", "", Severity::Medium),
+        ])
+        .unwrap();
+    assert_eq!(s.finding_assignment(ids[0]).unwrap(), None);
+    let day = |d: &str| Some(chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap());
+    let zhang = FindingAssignment {
+        owner: "张三".into(),
+        due: day("2026-12-20"),
+    };
+    s.as_person(|tx| tx.set_finding_assignment(ids[0], &zhang))
+        .unwrap();
+    let earlier = FindingAssignment {
+        owner: "张三".into(),
+        due: day("2026-12-10"),
+    };
+    s.as_person(|tx| tx.set_finding_assignment(ids[1], &earlier))
+        .unwrap();
+    s.as_person(|tx| {
+        tx.set_finding_assignment(
+            ids[2],
+            &FindingAssignment {
+                owner: "李四".into(),
+                due: None,
+            },
+        )
+    })
+    .unwrap();
+    // The next run observes the same findings again: merged by fingerprint,
+    // and the owner and date stay.
+    let again = s
+        .record_findings(&[finding("ssh.root", "line 3", Severity::Critical)])
+        .unwrap();
+    assert_eq!(again[0], ids[0]);
+    assert_eq!(s.finding_assignment(ids[0]).unwrap(), Some(zhang.clone()));
+    let all = s.finding_assignments().unwrap();
+    assert_eq!(all.iter().map(|(id, _)| *id).collect::<Vec<_>>(), ids);
+    assert_eq!(all[0].1, zhang);
+
+    let groups = s.open_assignment_groups().unwrap();
+    let summary: Vec<_> = groups
+        .iter()
+        .map(|g| (g.check.as_str(), g.owner.as_str(), g.earliest_due))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("av.none", "李四", None),
+            ("ssh.root", "张三", day("2026-12-10"))
+        ]
+    );
+    // A resolved finding answers for nothing open.
+    s.as_person(|tx| tx.set_finding_status(ids[1], FindingStatus::Resolved))
+        .unwrap();
+    let groups = s.open_assignment_groups().unwrap();
+    assert!(
+        groups
+            .iter()
+            .any(|g| g.check == "ssh.root" && g.earliest_due == day("2026-12-20")),
+        "{groups:?}"
+    );
+    // Cleared back to blank.
+    s.as_person(|tx| tx.set_finding_assignment(ids[0], &FindingAssignment::default()))
+        .unwrap();
+    assert_eq!(s.finding_assignment(ids[0]).unwrap(), None);
+    // An unknown finding is refused and nothing is written.
+    let err = s
+        .as_person(|tx| tx.set_finding_assignment(424242, &zhang))
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
+    // Setting one without an audit entry is refused.
+    let err = s
+        .audited(|tx| tx.set_finding_assignment(ids[2], &zhang))
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Unaudited), "{err:?}");
+    assert_eq!(s.finding_assignment(ids[2]).unwrap().unwrap().owner, "李四");
+}
+
+fn the_staff_roster_is_a_setting_read_back_whole(h: &Harness) {
+    let s = &h.store;
+    assert!(shouwang_store::staff(&**s).unwrap().is_empty());
+    let roster = vec![
+        shouwang_model::StaffMember {
+            name: "张三".into(),
+            department: "办公室".into(),
+            title: "网络安全员".into(),
+            email: "zhang@example.gov.cn".into(),
+            mobile: "13800138000".into(),
+        },
+        shouwang_model::StaffMember {
+            name: "李四".into(),
+            ..Default::default()
+        },
+    ];
+    s.as_person(|tx| {
+        tx.set_setting(
+            shouwang_store::STAFF_SETTING,
+            &serde_json::to_value(&roster).unwrap(),
+        )
+    })
+    .unwrap();
+    assert_eq!(shouwang_store::staff(&**s).unwrap(), roster);
 }
 
 // --- report aggregates ---

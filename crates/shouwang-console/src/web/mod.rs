@@ -2,6 +2,7 @@
 //! headers, authentication, CSRF.
 
 mod api;
+mod assign;
 mod audit_details;
 mod auth;
 mod checklist;
@@ -14,6 +15,7 @@ mod render;
 mod reports;
 mod site_jobs;
 mod sites;
+mod staff;
 mod trust;
 mod unit;
 mod users;
@@ -154,6 +156,7 @@ pub fn router(store: Arc<dyn Store>, config: ConsoleConfig) -> Router {
         .route("/findings", get(pages::findings))
         .route("/findings/{id}", get(pages::finding_detail))
         .route("/findings/{id}/status", post(pages::set_finding_status))
+        .route("/findings/{id}/assign", post(assign::assign))
         .route("/events", get(pages::events))
         .route("/hosts", get(hosts::list))
         .route("/hosts/check", post(hosts::check_now))
@@ -180,6 +183,12 @@ pub fn router(store: Arc<dyn Store>, config: ConsoleConfig) -> Router {
         .route("/notify/channels", post(notify::add))
         .route("/notify/channels/remove", post(notify::remove))
         .route("/unit", get(unit::view).post(unit::save))
+        .route("/unit/staff", post(staff::save))
+        .route("/unit/staff/remove", post(staff::remove))
+        .route(
+            "/unit/staff/import",
+            post(staff::import).layer(DefaultBodyLimit::max(reports::MAX_UPLOAD_BYTES)),
+        )
         .route("/reports", get(reports::page))
         .route(
             "/reports/selfcheck",

@@ -347,8 +347,13 @@ pub(crate) async fn finding_detail(
     Path(id): Path<i64>,
 ) -> Response {
     let r = async {
-        let f = state
-            .db(move |s| s.finding(id))
+        let (f, assignment) = state
+            .db(move |s| {
+                Ok(match s.finding(id)? {
+                    Some(f) => Some((f, super::assign::view(s, id)?)),
+                    None => None,
+                })
+            })
             .await?
             .ok_or(AppError::NotFound)?;
         Ok(state.renderer.page(
@@ -359,6 +364,7 @@ pub(crate) async fn finding_detail(
                 "nav": "findings",
                 "f": FindingView::new(&f, &auth.lang),
                 "statuses": status_options(&auth.lang),
+                "a": assignment,
             }),
         ))
     }

@@ -199,6 +199,8 @@ mod tests {
             "users": [{ "name": "张三", "role": "auditor", "disabled": false, "locked": false, "is_self": false }],
             "roles": ["admin", "operator", "auditor"],
             "f": { "id": 1, "severity": "high", "title": "x", "status": "open" },
+            "a": { "owner": "张三", "due": "2026-12-31", "due_zh": "2026年12月31日", "overdue": false, "roster": ["张三"] },
+            "staff": [{ "name": "张三", "department": "办公室", "title": "", "email": "", "mobile": "" }],
             "root": "/var/www/html",
             // guard_state.html is included with `s`, one root's state.
             "s": { "condition": "differs", "differing": 3, "oldest_path": "index.html", "oldest_since": "2026-11-22 16:00（北京时间）" },

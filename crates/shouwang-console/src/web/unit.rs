@@ -82,6 +82,8 @@ fn system_line(s: &SystemEntry) -> String {
 #[derive(Deserialize, Default)]
 pub(crate) struct PageQuery {
     done: Option<String>,
+    /// `saved` or `imported` after a roster change.
+    staff: Option<String>,
 }
 
 pub(crate) async fn view(
@@ -90,12 +92,16 @@ pub(crate) async fn view(
     Query(q): Query<PageQuery>,
 ) -> Response {
     let r = async {
-        let (stored, profile) = state
+        let (stored, profile, staff) = state
             .db({
                 let fallback = state.config.unit.clone();
                 move |s| {
                     let stored = crate::stored_unit_profile(s);
-                    Ok((stored.is_some(), stored.unwrap_or(fallback)))
+                    Ok((
+                        stored.is_some(),
+                        stored.unwrap_or(fallback),
+                        super::staff::roster(s),
+                    ))
                 }
             })
             .await?;
@@ -119,6 +125,10 @@ pub(crate) async fn view(
                 "leading_group_text": profile.leading_group.iter().map(person_line).collect::<Vec<_>>().join("\n"),
                 "systems_text": profile.systems.iter().map(system_line).collect::<Vec<_>>().join("\n"),
                 "done": q.done.is_some(),
+                "staff": staff,
+                "staff_done": q.staff.as_deref().filter(|s| matches!(*s, "saved" | "imported")),
+                "staff_max": shouwang_model::STAFF_MAX,
+                "import_max_mb": super::staff::MAX_IMPORT_BYTES >> 20,
             }),
         ))
     }
