@@ -242,8 +242,10 @@ impl Fanotify {
 
     /// Wait up to `timeout` and read what is pending.
     pub fn read(&mut self, out: &mut Vec<RawEvent>, timeout: Duration) -> io::Result<()> {
-        // SAFETY: gettid has no preconditions.
-        self.tid = unsafe { libc::gettid() };
+        // The raw syscall, not libc::gettid: glibc has the wrapper only
+        // since 2.30, and the package must run on glibc 2.28.
+        // SAFETY: gettid takes no arguments and cannot fail.
+        self.tid = unsafe { libc::syscall(libc::SYS_gettid) } as libc::pid_t;
         // The last wake-up brought only other people's events (a flood
         // elsewhere on the filesystem): let more gather before reading
         // again, instead of waking for every few of them. A change in a
