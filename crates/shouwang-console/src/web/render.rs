@@ -202,6 +202,11 @@ mod tests {
             "a": { "owner": "张三", "due": "2026-12-31", "due_zh": "2026年12月31日", "overdue": false, "roster": ["张三"] },
             "staff": [{ "name": "张三", "department": "办公室", "title": "", "email": "", "mobile": "" }],
             "root": "/var/www/html",
+            "p": { "sealed_files": 3, "sealed_bytes": 10, "writable_files": 1, "excluded_files": 0, "truncated": false,
+                   "top": [{ "name": "uploads", "dir": true, "treated": "writable", "files": 1 }], "suggested_writables": ["cache/**"] },
+            "mb": "0.1",
+            "writables": ["uploads/**"],
+            "excludes": [],
             // guard_state.html is included with `s`, one root's state.
             "s": { "condition": "differs", "differing": 3, "oldest_path": "index.html", "oldest_since": "2026-11-22 16:00（北京时间）" },
             "state": { "condition": "converged" },
