@@ -49,8 +49,8 @@ pub use incident::{
 };
 pub use postgres::PostgresStore;
 pub use report::{
-    Aggregates, AssetCount, FindingGroup, FindingGroupQuery, KindCount, NumberStats, Rollup,
-    RollupQuery, TimeRange,
+    Aggregates, AssetCount, DayCount, DayQuery, FindingGroup, FindingGroupQuery, KindCount,
+    NumberStats, Rollup, RollupQuery, TimeRange,
 };
 pub use reserve::RESERVE_BYTES;
 pub use sqlite::SqliteStore;
