@@ -53,6 +53,7 @@ async fn a_sites_runs_show_their_counts_whether_stored_now_or_by_an_older_versio
         .collect(),
         limits_hit: Vec::new(),
         duration_ms: 12_345,
+        score: Some(72.0),
     };
     // An older row: no links_found, no limits_hit, a homepage that failed.
     let old = serde_json::json!({
@@ -289,6 +290,9 @@ async fn a_site_is_added_inspected_now_and_removed_from_the_console() {
         .map(|e| e.action)
         .collect();
     for a in ["site.add", "site.inspect", "site.remove"] {
-        assert!(actions.iter().any(|x| x == a), "{a} not audited: {actions:?}");
+        assert!(
+            actions.iter().any(|x| x == a),
+            "{a} not audited: {actions:?}"
+        );
     }
 }

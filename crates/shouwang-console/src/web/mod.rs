@@ -4,6 +4,7 @@
 mod api;
 mod audit_details;
 mod auth;
+mod chart;
 mod checklist;
 mod guard;
 mod hosts;
