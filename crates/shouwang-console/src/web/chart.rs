@@ -207,7 +207,7 @@ impl Chart {
                  <text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
                 W - RIGHT,
                 LEFT - 6.0,
-                y + 4.0,
+                y + 5.0,
                 num(v)
             ));
         }
@@ -222,7 +222,7 @@ impl Chart {
             let x = LEFT + self.band() * (i as f64 + 0.5);
             out.push_str(&format!(
                 "<text class=\"tick\" x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
-                H - BOTTOM + 16.0,
+                H - BOTTOM + 20.0,
                 escape_html(&self.labels[i])
             ));
         }
