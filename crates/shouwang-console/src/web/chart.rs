@@ -218,7 +218,7 @@ impl Chart {
         let n = self.points();
         let step = n.div_ceil(MAX_X_LABELS).max(1);
         // Counted from the right, so the newest category is always named.
-        for i in (0..n).filter(|i| (n - 1 - i) % step == 0) {
+        for i in (0..n).filter(|i| (n - 1 - i).is_multiple_of(step)) {
             let x = LEFT + self.band() * (i as f64 + 0.5);
             out.push_str(&format!(
                 "<text class=\"tick\" x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
