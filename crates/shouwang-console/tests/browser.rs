@@ -601,7 +601,15 @@ async fn the_dashboard_charts_thirty_days_at_1366_by_768() {
             events.push(ev(site::PROBE, home(), d));
         }
         if d % 2 == 0 {
-            events.push(ev(site::INSPECTED, home(), d));
+            let mut run = ev(site::INSPECTED, home(), d);
+            run.details = serde_json::to_value(site::Inspected {
+                broken_on_homepage: (d % 4) as u64,
+                broken_elsewhere: (d * 3 % 13) as u64,
+                score: (d != 6).then_some(60.0 + (d * 13 % 40) as f64),
+                ..Default::default()
+            })
+            .unwrap();
+            events.push(run);
             events.push(ev(
                 host::CHECK_COMPLETED,
                 AssetRef::new(AssetKind::Host, "pc01"),
@@ -629,4 +637,26 @@ async fn the_dashboard_charts_thirty_days_at_1366_by_768() {
         .await
         .unwrap();
     screenshot(&b, "dashboard-charts.png").await;
+    // A site's runs: a line of scores with a gap where one was not scored.
+    b.goto(&format!(
+        "{}/sites/view?url=https://www.example.gov.cn/",
+        con.base
+    ))
+    .await
+    .unwrap();
+    let text = b
+        .find(Locator::Id("charts"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("近30天每次巡查的估计得分") && text.contains("首页死链"),
+        "{text}"
+    );
+    b.execute("document.getElementById('charts').scrollIntoView()", vec![])
+        .await
+        .unwrap();
+    screenshot(&b, "site-charts.png").await;
 }

@@ -266,14 +266,22 @@ impl Chart {
                     ))
                 })
                 .collect();
-            let line: Vec<String> = pts
-                .iter()
-                .map(|(_, x, y)| format!("{x:.1},{y:.1}"))
-                .collect();
-            if line.len() > 1 {
+            // A run without a value breaks the line rather than bridging it.
+            let mut segments: Vec<Vec<String>> = Vec::new();
+            let mut last: Option<usize> = None;
+            for (i, x, y) in &pts {
+                if last.is_none_or(|l| l + 1 != *i) {
+                    segments.push(Vec::new());
+                }
+                if let Some(seg) = segments.last_mut() {
+                    seg.push(format!("{x:.1},{y:.1}"));
+                }
+                last = Some(*i);
+            }
+            for seg in segments.iter().filter(|s| s.len() > 1) {
                 out.push_str(&format!(
                     "<polyline class=\"line {class}\" points=\"{}\"/>",
-                    line.join(" ")
+                    seg.join(" ")
                 ));
             }
             for (i, x, y) in pts {
@@ -649,6 +657,8 @@ mod tests {
         assert_eq!(c.top(), 100.0);
         let svg = c.render("zh");
         assert_eq!(svg.matches("<circle").count(), 2);
+        // The gap is not bridged: two lone points, no line between them.
+        assert_eq!(svg.matches("<polyline").count(), 0);
         let plot = H - TOP - BOTTOM;
         assert!(
             svg.contains(&format!("cy=\"{:.1}\"", H - BOTTOM - plot / 2.0)),
