@@ -589,3 +589,97 @@ async fn an_operator_grades_an_incident() {
     screenshot(&b, "users.png").await;
     b.close().await.unwrap();
 }
+
+/// The dashboard's charts over 30 days of seeded events, at 1366 × 768:
+/// the picture is looked at (labels legible, no overlap, Chinese drawn).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_charts_thirty_days_at_1366_by_768() {
+    use shouwang_model::events::{guard, host, site};
+    use shouwang_model::{AssetKind, AssetRef, NewEvent, Provenance, Severity};
+    if !browser_available() {
+        return;
+    }
+    let con = spawn(ConsoleConfig::default()).await;
+    let now = chrono::Utc::now();
+    let mut events = Vec::new();
+    let ev = |kind: &str, asset: AssetRef, days_ago: i64| NewEvent {
+        time: now - chrono::Duration::days(days_ago) - chrono::Duration::minutes(5),
+        kind: kind.into(),
+        asset: asset.clone(),
+        severity: Severity::Medium,
+        summary: "测试".into(),
+        details: serde_json::json!({}),
+        provenance: Provenance::now(kind.split('.').next().unwrap(), kind, &asset.locator),
+    };
+    let root = || AssetRef::new(AssetKind::WebRoot, "/var/www/html");
+    let home = || AssetRef::new(AssetKind::Website, "https://www.example.gov.cn/");
+    for d in 0..30 {
+        for _ in 0..(d * 7 % 11) {
+            events.push(ev(guard::RESTORED, root(), d));
+        }
+        for _ in 0..(d % 3) {
+            events.push(ev(guard::QUARANTINED, root(), d));
+        }
+        for _ in 0..4 {
+            events.push(ev(site::PROBE, home(), d));
+        }
+        if d % 2 == 0 {
+            let mut run = ev(site::INSPECTED, home(), d);
+            run.details = serde_json::to_value(site::Inspected {
+                broken_on_homepage: (d % 4) as u64,
+                broken_elsewhere: (d * 3 % 13) as u64,
+                score: (d != 6).then_some(60.0 + (d * 13 % 40) as f64),
+                ..Default::default()
+            })
+            .unwrap();
+            events.push(run);
+            events.push(ev(
+                host::CHECK_COMPLETED,
+                AssetRef::new(AssetKind::Host, "pc01"),
+                d,
+            ));
+        }
+    }
+    con.store.record_events(&events).unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    // The window is taller than the page by the browser's own bars: 768 shown.
+    let (_driver, b) = start_browser_with(profile.path(), &["--window-size=1366,907"]).await;
+    login(&b, &con.base, "operator", OPERATOR_PW).await;
+    let charts = b.find(Locator::Id("charts")).await.unwrap();
+    let text = charts.text().await.unwrap();
+    assert!(text.contains("近30天每日事件（按类型）"), "{text}");
+    assert!(
+        text.contains("网页篡改已恢复") && text.contains("可疑文件已隔离"),
+        "{text}"
+    );
+    let today = (now + chrono::Duration::hours(8))
+        .format("%m/%d")
+        .to_string();
+    assert!(text.contains(&today), "today's label on the axis: {text}");
+    b.execute("document.getElementById('charts').scrollIntoView()", vec![])
+        .await
+        .unwrap();
+    screenshot(&b, "dashboard-charts.png").await;
+    // A site's runs: a line of scores with a gap where one was not scored.
+    b.goto(&format!(
+        "{}/sites/view?url=https://www.example.gov.cn/",
+        con.base
+    ))
+    .await
+    .unwrap();
+    let text = b
+        .find(Locator::Id("charts"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("近30天每次巡查的估计得分") && text.contains("首页死链"),
+        "{text}"
+    );
+    b.execute("document.getElementById('charts').scrollIntoView()", vec![])
+        .await
+        .unwrap();
+    screenshot(&b, "site-charts.png").await;
+}

@@ -53,6 +53,7 @@ async fn a_sites_runs_show_their_counts_whether_stored_now_or_by_an_older_versio
         .collect(),
         limits_hit: Vec::new(),
         duration_ms: 12_345,
+        score: Some(72.0),
     };
     // An older row: no links_found, no limits_hit, a homepage that failed.
     let old = serde_json::json!({

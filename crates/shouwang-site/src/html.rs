@@ -221,7 +221,12 @@ mod tests {
                 "findings_by_check": { "site.dark-link": 1 },
                 "limits_hit": [],
                 "duration_ms": (r.finished_at - r.started_at).num_milliseconds(),
+                "score": 100.0,
             })
         );
+        // A homepage that did not answer gives no estimate, not a 100.
+        let mut down = report();
+        down.score.unscored = Some("首页无法访问，本次巡查无法评分".into());
+        assert_eq!(down.event().details["score"], serde_json::Value::Null);
     }
 }

@@ -357,6 +357,7 @@ impl Report {
                 findings_by_check: by_check,
                 limits_hit: self.limits_hit.clone(),
                 duration_ms: (self.finished_at - self.started_at).num_milliseconds(),
+                score: self.score.unscored.is_none().then_some(self.score.points),
             })
             .unwrap_or_default(),
             provenance: Provenance::now(SENSOR, "site.inspection", &self.site),

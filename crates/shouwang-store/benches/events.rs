@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use chrono::Utc;
 use shouwang_model::{AssetKind, AssetRef, NewEvent, Provenance, Severity};
-use shouwang_store::{AuditKey, PostgresStore, SqliteStore, Store};
+use shouwang_store::{AuditKey, DayQuery, PostgresStore, SqliteStore, Store, TimeRange};
 
 const BATCH: usize = 1000;
 
@@ -92,6 +92,28 @@ fn sqlite3_import(db: &std::path::Path, csv: &std::path::Path, n: usize) -> Opti
     Some(n as f64 / secs)
 }
 
+/// The console dashboard's query: the last 30 days counted per Beijing
+/// day and kind, in the database, over every event just inserted.
+fn days_chart(store: &dyn Store, backend: &str) {
+    let t = Instant::now();
+    let rows = store
+        .event_days(&DayQuery {
+            range: TimeRange {
+                since: Some(Utc::now() - chrono::Duration::days(30)),
+                until: None,
+            },
+            utc_offset_secs: 8 * 3600,
+            ..DayQuery::default()
+        })
+        .unwrap();
+    let total: u64 = rows.iter().map(|r| r.count).sum();
+    println!(
+        "{backend} 30-day chart query: {:.0} ms for {total} events ({} rows)",
+        t.elapsed().as_secs_f64() * 1000.0,
+        rows.len()
+    );
+}
+
 fn main() {
     let n: usize = std::env::args()
         .skip(1)
@@ -103,7 +125,9 @@ fn main() {
 
     let ours = {
         let store = SqliteStore::open(&dir.path().join("ours.db"), key()).unwrap();
-        through_store(&store, &evs)
+        let rate = through_store(&store, &evs);
+        days_chart(&store, "SQLite");
+        rate
     };
     println!("shouwang SQLite  : {ours:>10.0} events/s ({n} events, batches of {BATCH})");
 
@@ -131,6 +155,7 @@ fn main() {
         let store = PostgresStore::connect(&bench_url, key()).unwrap();
         let pg = through_store(&store, &evs);
         println!("shouwang Postgres: {pg:>10.0} events/s");
+        days_chart(&store, "Postgres");
         drop(store);
         let mut c = cfg.connect(postgres::NoTls).unwrap();
         c.batch_execute("TRUNCATE events").unwrap();

@@ -49,7 +49,8 @@ pub use incident::{
 };
 pub use postgres::PostgresStore;
 pub use report::{
-    Aggregates, AssetCount, AssignmentGroup, FindingGroup, FindingGroupQuery, KindCount,
+    Aggregates, AssetCount, AssignmentGroup, DayCount, DayQuery, FindingGroup, FindingGroupQuery,
+    KindCount,
     NumberStats, Rollup, RollupQuery, TimeRange,
 };
 pub use reserve::RESERVE_BYTES;

@@ -6,9 +6,9 @@ use shouwang_model::{Event, FindingStatus};
 
 use crate::postgres::{asset_ref, bind, event_from_row, params};
 use crate::report::{
-    Aggregates, AssetCount, FindingGroup, FindingGroupQuery, KindCount, NumberStats, Rollup,
-    RollupQuery, TimeRange, check_field, event_range_where, finding_group_where, kinds_in,
-    where_sql,
+    Aggregates, AssetCount, DayCount, DayQuery, FindingGroup, FindingGroupQuery, KindCount,
+    NumberStats, Rollup, RollupQuery, TimeRange, check_field, day_from_number, day_where,
+    event_range_where, finding_group_where, kinds_in, where_sql,
 };
 use crate::sqlite_report::attach_samples;
 use crate::{PostgresStore, Result, parse_name, severity_from_rank};
@@ -200,6 +200,47 @@ impl Aggregates for PostgresStore {
                 })
             })
             .collect()
+    }
+
+    fn event_days(&self, q: &DayQuery) -> Result<Vec<DayCount>> {
+        let mut values = Vec::new();
+        let number = match &q.number_field {
+            Some(f) => {
+                check_field(f)?;
+                format!(
+                    "CASE WHEN jsonb_typeof(details::jsonb -> '{f}') = 'number' \
+                     THEN (details::jsonb ->> '{f}')::float8 END"
+                )
+            }
+            None => "NULL::float8".into(),
+        };
+        let clauses = day_where(q, ph, &mut values);
+        // The offset is a number of ours, not input.
+        let off = i64::from(q.utc_offset_secs);
+        let sql = format!(
+            "SELECT day, kind, COUNT(*), COUNT(x), MIN(x), MAX(x), SUM(x) FROM
+               (SELECT floor((extract(epoch FROM time) + {off}) / 86400)::BIGINT AS day,
+                       kind, {number} AS x
+                FROM events {}) t
+             GROUP BY day, kind ORDER BY day, kind",
+            where_sql(&clauses)
+        );
+        let values = bind(&values);
+        let rows = self.with(|c| c.query(&sql, &params(&values)))?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                Some(DayCount {
+                    day: day_from_number(r.get(0))?,
+                    kind: r.get(1),
+                    count: r.get::<_, i64>(2) as u64,
+                    numbers: r.get::<_, i64>(3) as u64,
+                    min: r.get(4),
+                    max: r.get(5),
+                    sum: r.get(6),
+                })
+            })
+            .collect())
     }
 
     fn finding_asset_counts(

@@ -2,7 +2,7 @@
 //! in the database, so a report over a million events reads a handful of
 //! rows, not the events.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use shouwang_model::{AssetRef, FindingStatus, Severity};
 
@@ -58,6 +58,10 @@ pub trait Aggregates {
     /// Every assignment by finding id, in id order. People make them one at
     /// a time in the console, so there are as many as people made.
     fn finding_assignments(&self) -> Result<Vec<(i64, shouwang_model::FindingAssignment)>>;
+    /// Events in a range counted per local day (at `utc_offset_secs`) and
+    /// kind, optionally of one asset, with a numeric field's statistics:
+    /// at most days × kinds rows, whatever the number of events.
+    fn event_days(&self, query: &DayQuery) -> Result<Vec<DayCount>>;
 }
 
 /// The open findings of one check assigned to one owner (`""` when only a
@@ -157,6 +161,56 @@ pub struct Rollup {
     pub min: Option<f64>,
     pub max: Option<f64>,
     pub sum: Option<f64>,
+}
+
+/// Which events to count per day.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct DayQuery {
+    pub range: TimeRange,
+    /// Only these kinds; empty means every kind.
+    pub kinds: Vec<String>,
+    /// Only the events of this asset.
+    pub asset: Option<AssetRef>,
+    /// The numeric `details.<field>` summarised per day and kind.
+    pub number_field: Option<String>,
+    /// Where a day begins: seconds east of UTC (Beijing is 8 × 3600).
+    pub utc_offset_secs: i32,
+}
+
+/// Events of one kind on one local day.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DayCount {
+    pub day: NaiveDate,
+    pub kind: String,
+    pub count: u64,
+    /// How many had a number in the number field, and its min, max, sum.
+    pub numbers: u64,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub sum: Option<f64>,
+}
+
+/// The WHERE clauses of a day query, shared by both backends.
+pub(crate) fn day_where(
+    q: &DayQuery,
+    placeholder: fn(usize) -> String,
+    values: &mut Vec<FilterValue>,
+) -> Vec<String> {
+    let kinds: Vec<&str> = q.kinds.iter().map(String::as_str).collect();
+    let mut clauses = event_range_where(&kinds, &q.range, placeholder, values);
+    if let Some(a) = &q.asset {
+        values.push(FilterValue::Text(a.kind.as_str().into()));
+        clauses.push(format!("asset_kind = {}", placeholder(values.len())));
+        values.push(FilterValue::Text(a.locator.clone()));
+        clauses.push(format!("asset_locator = {}", placeholder(values.len())));
+    }
+    clauses
+}
+
+/// The local day numbered `n` days after 1970-01-01 (what both backends
+/// group by); `None` past chrono's range.
+pub(crate) fn day_from_number(n: i64) -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt(1970, 1, 1)?.checked_add_signed(chrono::Duration::try_days(n)?)
 }
 
 /// `kind IN (...)` for a CASE, with the kinds bound as values; `FALSE`

@@ -6,9 +6,9 @@ use rusqlite::params_from_iter;
 use shouwang_model::{Event, FindingStatus};
 
 use crate::report::{
-    Aggregates, AssetCount, FindingGroup, FindingGroupQuery, KindCount, NumberStats, Rollup,
-    RollupQuery, TimeRange, check_field, event_range_where, finding_group_where, kinds_in,
-    where_sql,
+    Aggregates, AssetCount, DayCount, DayQuery, FindingGroup, FindingGroupQuery, KindCount,
+    NumberStats, Rollup, RollupQuery, TimeRange, check_field, day_from_number, day_where,
+    event_range_where, finding_group_where, kinds_in, where_sql,
 };
 use crate::sqlite::{asset_ref, bind, conv, event_from_row, unconv};
 use crate::{Result, SqliteStore, from_micros, parse_name, severity_from_rank};
@@ -259,6 +259,60 @@ impl Aggregates for SqliteStore {
             ))
         });
         Ok(out)
+    }
+
+    fn event_days(&self, q: &DayQuery) -> Result<Vec<DayCount>> {
+        let mut values = Vec::new();
+        let number = match &q.number_field {
+            Some(f) => {
+                check_field(f)?;
+                format!(
+                    "CASE WHEN json_type(details, '$.{f}') IN ('integer', 'real') \
+                     THEN json_extract(details, '$.{f}') END"
+                )
+            }
+            None => "NULL".into(),
+        };
+        let clauses = day_where(q, ph, &mut values);
+        // Times are microseconds; the offset is a number of ours, not input.
+        let off = i64::from(q.utc_offset_secs);
+        let sql = format!(
+            "SELECT day, kind, COUNT(*), COUNT(x), MIN(x), MAX(x), SUM(x) FROM
+               (SELECT (time / 1000000 + {off}) / 86400 AS day, kind, {number} AS x
+                FROM events {}) t
+             GROUP BY day, kind ORDER BY day, kind",
+            where_sql(&clauses)
+        );
+        let values = bind(&values);
+        let rows = self.with(|c| {
+            let mut st = c.prepare(&sql)?;
+            st.query_map(params_from_iter(values.iter()), |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)? as u64,
+                    r.get::<_, i64>(3)? as u64,
+                    r.get::<_, Option<f64>>(4)?,
+                    r.get::<_, Option<f64>>(5)?,
+                    r.get::<_, Option<f64>>(6)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(day, kind, count, numbers, min, max, sum)| {
+                Some(DayCount {
+                    day: day_from_number(day)?,
+                    kind,
+                    count,
+                    numbers,
+                    min,
+                    max,
+                    sum,
+                })
+            })
+            .collect())
     }
 
     fn finding_asset_counts(

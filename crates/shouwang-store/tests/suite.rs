@@ -187,6 +187,7 @@ suite!(
     report_finding_groups_name_samples,
     an_assignment_survives_the_next_observation_and_groups_by_check,
     the_staff_roster_is_a_setting_read_back_whole,
+    events_are_counted_per_local_day_in_the_database,
 );
 
 fn host() -> AssetRef {
@@ -2013,4 +2014,110 @@ fn a_full_data_disk_still_takes_events_and_audit_entries() {
     );
     assert!(store.verify_audit().unwrap().is_intact());
     assert_eq!(store.event_count().unwrap(), 2000);
+}
+
+fn events_are_counted_per_local_day_in_the_database(h: &Harness) {
+    use chrono::{NaiveDate, TimeZone};
+    let at = |y, m, d, hh, mm| Utc.with_ymd_and_hms(y, m, d, hh, mm, 0).unwrap();
+    let ev = |time, kind: &str, root: &str, latency: serde_json::Value| NewEvent {
+        time,
+        asset: AssetRef::new(AssetKind::WebRoot, root),
+        details: serde_json::json!({ "latency_ms": latency }),
+        ..event(kind, 0)
+    };
+    // 15:59 UTC is 23:59 in Beijing, 16:01 UTC already the next day there.
+    h.store
+        .record_events(&[
+            ev(at(2026, 11, 30, 15, 59), "guard.restored", "/a", 4.into()),
+            ev(at(2026, 11, 30, 16, 1), "guard.restored", "/a", 10.into()),
+            ev(at(2026, 11, 30, 17, 0), "guard.restored", "/a", 2.5.into()),
+            ev(
+                at(2026, 11, 30, 17, 5),
+                "guard.restored",
+                "/a",
+                "slow".into(),
+            ),
+            ev(at(2026, 11, 30, 18, 0), "guard.quarantined", "/a", 1.into()),
+            ev(at(2026, 11, 30, 18, 0), "guard.restored", "/b", 99.into()),
+            // Outside the range.
+            ev(at(2026, 10, 1, 0, 0), "guard.restored", "/a", 1.into()),
+        ])
+        .unwrap();
+    let q = shouwang_store::DayQuery {
+        range: shouwang_store::TimeRange::new(at(2026, 11, 1, 0, 0), at(2026, 12, 2, 0, 0)),
+        kinds: vec!["guard.restored".into()],
+        asset: Some(AssetRef::new(AssetKind::WebRoot, "/a")),
+        number_field: Some("latency_ms".into()),
+        utc_offset_secs: 8 * 3600,
+    };
+    let days = h.store.event_days(&q).unwrap();
+    let day = |m, d| NaiveDate::from_ymd_opt(2026, m, d).unwrap();
+    let got: Vec<_> = days
+        .iter()
+        .map(|d| {
+            (
+                d.day,
+                d.kind.as_str(),
+                d.count,
+                d.numbers,
+                d.min,
+                d.max,
+                d.sum,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                day(11, 30),
+                "guard.restored",
+                1,
+                1,
+                Some(4.0),
+                Some(4.0),
+                Some(4.0)
+            ),
+            (
+                day(12, 1),
+                "guard.restored",
+                3,
+                2,
+                Some(2.5),
+                Some(10.0),
+                Some(12.5)
+            ),
+        ]
+    );
+    // Every kind and asset, days in UTC: the two evening events fall on 11/30.
+    let all = h
+        .store
+        .event_days(&shouwang_store::DayQuery {
+            kinds: Vec::new(),
+            asset: None,
+            number_field: None,
+            utc_offset_secs: 0,
+            ..q.clone()
+        })
+        .unwrap();
+    let counts: Vec<_> = all
+        .iter()
+        .map(|d| (d.day, d.kind.as_str(), d.count))
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            (day(11, 30), "guard.quarantined", 1),
+            (day(11, 30), "guard.restored", 5),
+        ]
+    );
+    assert!(all.iter().all(|d| d.numbers == 0 && d.sum.is_none()));
+    assert!(
+        h.store
+            .event_days(&shouwang_store::DayQuery {
+                number_field: Some("x') OR 1=1 --".into()),
+                ..q
+            })
+            .is_err()
+    );
 }

@@ -213,6 +213,7 @@ pub(crate) async fn view(
                 })
             })
             .collect();
+        let charts = restore_charts(&state, &root, &auth.lang).await?;
         let files = b
             .manifest
             .entries
@@ -233,6 +234,7 @@ pub(crate) async fn view(
                 "excludes": b.manifest.excludes,
                 "writables": b.manifest.writables,
                 "events": events,
+                "charts": charts,
                 "quarantine": quarantine,
                 "done": q.done.is_some(),
             }),
@@ -240,6 +242,91 @@ pub(crate) async fn view(
     }
     .await;
     respond(&state, &auth, r)
+}
+
+/// Restores per day on one root and how long they took (average and
+/// longest per day), counted in the database from the guard events'
+/// contract (`LATENCY_KINDS`, `LATENCY_FIELD`).
+async fn restore_charts(state: &AppState, root: &str, lang: &str) -> Result<[String; 2], AppError> {
+    use super::chart::{self, Chart, Series, Shape};
+    use crate::i18n::tr;
+    let (range, days) = chart::last_days(chrono::Utc::now());
+    let query = shouwang_store::DayQuery {
+        range,
+        kinds: guard_events::LATENCY_KINDS.map(str::to_string).to_vec(),
+        asset: Some(shouwang_model::AssetRef::new(
+            shouwang_model::AssetKind::WebRoot,
+            root,
+        )),
+        number_field: Some(guard_events::LATENCY_FIELD.into()),
+        utc_offset_secs: chart::day_offset(),
+    };
+    let rows = state.db(move |s| s.event_days(&query)).await?;
+    let labels: Vec<String> = days.iter().map(|d| chart::day_label(*d)).collect();
+    let per_kind = guard_events::LATENCY_KINDS
+        .iter()
+        .map(|k| Series {
+            label: shouwang_model::events::kind_label(k)
+                .map(|t| t.get(lang).to_string())
+                .unwrap_or_else(|| k.to_string()),
+            class: String::new(),
+            values: chart::per_day(
+                &days,
+                rows.iter()
+                    .filter(|r| r.kind == *k)
+                    .map(|r| (r.day, r.count as f64)),
+            ),
+        })
+        .collect();
+    let restores = Chart {
+        title: tr(lang, "chart.guard_restores").into(),
+        labels: labels.clone(),
+        series: chart::palette(per_kind, ""),
+        shape: Shape::Stacked,
+        min_top: 0.0,
+    };
+    // Both kinds' latencies are restores: one average and one longest a day.
+    let sums = chart::per_day(&days, rows.iter().map(|r| (r.day, r.sum.unwrap_or(0.0))));
+    let numbers = chart::per_day(&days, rows.iter().map(|r| (r.day, r.numbers as f64)));
+    let avg = sums
+        .iter()
+        .zip(&numbers)
+        .map(|(s, n)| match (s, n) {
+            (Some(s), Some(n)) if *n > 0.0 => Some(s / n),
+            _ => None,
+        })
+        .collect();
+    let max = days
+        .iter()
+        .map(|d| {
+            rows.iter()
+                .filter(|r| r.day == *d)
+                .filter_map(|r| r.max)
+                .reduce(f64::max)
+        })
+        .collect();
+    let latency = Chart {
+        title: tr(lang, "chart.guard_latency").into(),
+        labels,
+        series: chart::palette(
+            vec![
+                Series {
+                    label: tr(lang, "chart.avg").into(),
+                    class: String::new(),
+                    values: avg,
+                },
+                Series {
+                    label: tr(lang, "chart.max").into(),
+                    class: String::new(),
+                    values: max,
+                },
+            ],
+            "",
+        ),
+        shape: Shape::Lines,
+        min_top: 0.0,
+    };
+    Ok([restores.render(lang), latency.render(lang)])
 }
 
 #[derive(Deserialize)]

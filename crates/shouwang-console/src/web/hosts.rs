@@ -212,13 +212,41 @@ fn localise(r: &mut serde_json::Value, lang: &str) {
     }
 }
 
+/// The share of rules passed in each `host check` of the last 30 days, in
+/// percent, read through the `host.check.completed` contract.
+fn pass_rate_chart(newest_first: &[Event], lang: &str) -> String {
+    use super::chart::{self, Chart, Series, Shape};
+    let runs = chart::recent_runs(newest_first);
+    let rate = |e: &Event| {
+        // A row this version cannot read counted nothing: no rate.
+        let d: host::CheckCompleted = decode(&e.event.details).unwrap_or_default();
+        let total = d.pass + d.fail + d.cannot_check;
+        (total > 0).then(|| d.pass as f64 * 100.0 / total as f64)
+    };
+    Chart {
+        title: crate::i18n::tr(lang, "chart.host_pass").into(),
+        labels: runs.iter().map(|(l, _)| l.clone()).collect(),
+        series: chart::palette(
+            vec![Series {
+                label: crate::i18n::tr(lang, "chart.pass_rate").into(),
+                class: String::new(),
+                values: runs.iter().map(|(_, e)| rate(e)).collect(),
+            }],
+            "",
+        ),
+        shape: Shape::Lines,
+        min_top: 100.0,
+    }
+    .render(lang)
+}
+
 pub(crate) async fn detail(
     State(state): State<AppState>,
     auth: Auth,
     Path(name): Path<String>,
 ) -> Response {
     let r = async {
-        let events = completed_runs(&state, &name, 30).await?;
+        let events = completed_runs(&state, &name, super::chart::MAX_POINTS).await?;
         let latest = events.first().ok_or(AppError::NotFound)?;
         let history: Vec<RunSummary> = events.iter().take(30).map(RunSummary::of).collect();
         let run_file = decode::<host::CheckCompleted>(&latest.event.details)
@@ -271,6 +299,7 @@ pub(crate) async fn detail(
                 "run_file": run_file,
                 "run_missing": run.is_none(),
                 "history": history,
+                "charts": [pass_rate_chart(&events, &lang)],
                 "scores": scores,
                 "overall": overall,
                 "results": results,

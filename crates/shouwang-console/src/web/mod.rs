@@ -5,6 +5,7 @@ mod api;
 mod assign;
 mod audit_details;
 mod auth;
+mod chart;
 mod checklist;
 mod guard;
 mod hosts;

@@ -8,9 +8,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shouwang_model::{Event, Finding, FindingStatus, Severity};
-use shouwang_store::{AuditEntry, EventFilter, FindingFilter, NewAuditEntry};
+use shouwang_store::{AuditEntry, DayCount, DayQuery, EventFilter, FindingFilter, NewAuditEntry};
 
+use super::chart::{self, Chart, HBars, Series, Shape};
 use super::{AppError, AppState, Auth};
+use crate::i18n::tr;
 
 /// A time as the pages show it: Beijing time, whatever the server's zone
 /// (the pages' column headers and the footer say so).
@@ -186,7 +188,8 @@ pub(crate) async fn dashboard(State(state): State<AppState>, auth: Auth) -> Resp
     let r =
         async {
             let st = state.clone();
-            let (counts, events, total_events, location, incidents, steps) = state
+            let (range, days) = chart::last_days(Utc::now());
+            let (counts, events, total_events, location, incidents, steps, per_day) = state
                 .db(move |s| {
                     let channels = super::notify::channel_count(&st, s);
                     Ok((
@@ -199,10 +202,21 @@ pub(crate) async fn dashboard(State(state): State<AppState>, auth: Auth) -> Resp
                         format!("{} · {}", s.backend(), s.location()),
                         super::incidents::dashboard_counts(&st, s)?,
                         super::checklist::steps(&st, s, channels)?,
+                        // Counted per day and kind in the database: at most
+                        // 30 × kinds rows, however many events there are.
+                        s.event_days(&DayQuery {
+                            range,
+                            utc_offset_secs: chart::day_offset(),
+                            ..DayQuery::default()
+                        })?,
                     ))
                 })
                 .await?;
             let lang = &auth.lang;
+            let charts = [
+                events_chart(&per_day, &days, lang),
+                severity_chart(&counts, lang),
+            ];
             let by_severity: Vec<_> = Severity::ALL
             .iter()
             .map(|sev| {
@@ -245,6 +259,7 @@ pub(crate) async fn dashboard(State(state): State<AppState>, auth: Auth) -> Resp
                     "open_total": open_total,
                     "events": events,
                     "events_total": total_events,
+                    "charts": charts,
                     "store": location,
                     "open_incidents": incidents.0,
                     "urgent_incidents": incidents.1,
@@ -253,6 +268,66 @@ pub(crate) async fn dashboard(State(state): State<AppState>, auth: Auth) -> Resp
         }
         .await;
     respond(&state, &auth, r)
+}
+
+/// Events per day by kind: the kinds the sensors emit in their order,
+/// then any other kind found, each labelled as the event list labels it.
+fn events_chart(rows: &[DayCount], days: &[chrono::NaiveDate], lang: &str) -> String {
+    let mut kinds: Vec<String> = shouwang_model::events::all_kinds()
+        .filter(|k| rows.iter().any(|r| r.kind == *k))
+        .map(str::to_string)
+        .collect();
+    for r in rows {
+        if !kinds.contains(&r.kind) {
+            kinds.push(r.kind.clone());
+        }
+    }
+    let series = kinds
+        .iter()
+        .map(|k| Series {
+            label: shouwang_model::events::kind_label(k)
+                .map(|t| t.get(lang).to_string())
+                .unwrap_or_else(|| k.clone()),
+            class: String::new(),
+            values: chart::per_day(
+                days,
+                rows.iter()
+                    .filter(|r| r.kind == *k)
+                    .map(|r| (r.day, r.count as f64)),
+            ),
+        })
+        .collect();
+    Chart {
+        title: tr(lang, "chart.events_by_kind").into(),
+        labels: days.iter().map(|d| chart::day_label(*d)).collect(),
+        series: chart::palette(series, tr(lang, "chart.other")),
+        shape: Shape::Stacked,
+        min_top: 0.0,
+    }
+    .render(lang)
+}
+
+/// Open findings by severity, most severe first, coloured as the badges.
+fn severity_chart(counts: &[shouwang_store::FindingCount], lang: &str) -> String {
+    HBars {
+        title: tr(lang, "chart.open_by_severity").into(),
+        rows: Severity::ALL
+            .iter()
+            .map(|sev| {
+                let n: u64 = counts
+                    .iter()
+                    .filter(|c| c.severity == *sev)
+                    .map(|c| c.count)
+                    .sum();
+                (
+                    sev.label(lang).to_string(),
+                    format!("sev-{}", sev.as_str()),
+                    n as f64,
+                )
+            })
+            .collect(),
+    }
+    .render(lang)
 }
 
 #[derive(Deserialize, Default)]

@@ -17,8 +17,10 @@ use shouwang_model::events::{decode, site};
 use shouwang_model::{AssetKind, AssetRef, Event, FindingStatus};
 use shouwang_store::{EventFilter, TimeRange};
 
+use super::chart::{self, Chart, Series, Shape};
 use super::pages::{FindingView, fmt_time};
 use super::{AppError, AppState, Auth};
+use crate::i18n::tr;
 
 #[derive(Serialize)]
 struct RunSummary {
@@ -57,6 +59,43 @@ impl RunSummary {
             homepage,
         }
     }
+}
+
+/// The score estimate and the broken links of each run of the last 30
+/// days, oldest first, read through the `site.inspected` contract.
+fn run_charts(newest_first: &[Event], lang: &str) -> [String; 2] {
+    // A row this version cannot read is a run that measured nothing.
+    let runs: Vec<(String, site::Inspected)> = chart::recent_runs(newest_first)
+        .into_iter()
+        .map(|(label, e)| (label, decode(&e.event.details).unwrap_or_default()))
+        .collect();
+    let labels: Vec<String> = runs.iter().map(|(l, _)| l.clone()).collect();
+    let series = |key: &str, f: &dyn Fn(&site::Inspected) -> Option<f64>| Series {
+        label: tr(lang, key).into(),
+        class: String::new(),
+        values: runs.iter().map(|(_, d)| f(d)).collect(),
+    };
+    let score = Chart {
+        title: tr(lang, "chart.site_score").into(),
+        labels: labels.clone(),
+        series: chart::palette(vec![series("chart.score", &|d| d.score)], ""),
+        shape: Shape::Lines,
+        min_top: 100.0,
+    };
+    let broken = Chart {
+        title: tr(lang, "chart.site_broken").into(),
+        labels,
+        series: chart::palette(
+            vec![
+                series("chart.broken_home", &|d| Some(d.broken_on_homepage as f64)),
+                series("chart.broken_other", &|d| Some(d.broken_elsewhere as f64)),
+            ],
+            "",
+        ),
+        shape: Shape::Stacked,
+        min_top: 0.0,
+    };
+    [score.render(lang), broken.render(lang)]
 }
 
 #[derive(Serialize)]
@@ -133,11 +172,9 @@ pub(crate) async fn detail(
 ) -> Response {
     let r = async {
         let asset = AssetRef::new(AssetKind::Website, q.url.clone());
-        let history: Vec<RunSummary> = runs(&state, &asset, 60)
-            .await?
-            .iter()
-            .map(RunSummary::of)
-            .collect();
+        let events = runs(&state, &asset, 60).await?;
+        let history: Vec<RunSummary> = events.iter().map(RunSummary::of).collect();
+        let charts = run_charts(&events, &auth.lang);
         let known = {
             let asset = asset.clone();
             state
@@ -163,6 +200,7 @@ pub(crate) async fn detail(
                 "job": state.site_jobs.view(&q.url, &lang),
                 "name": known.map(|a| a.name).unwrap_or_default(),
                 "history": history,
+                "charts": charts,
                 "findings": open,
             }),
         ))

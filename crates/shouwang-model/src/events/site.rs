@@ -72,6 +72,10 @@ pub struct Inspected {
     /// Limits that cut the crawl short.
     pub limits_hit: Vec<String>,
     pub duration_ms: i64,
+    /// The estimated score out of 100 against 国办秘函〔2019〕19号
+    /// (`shouwang_site::score`); `None` when the homepage could not be
+    /// reached, or for runs recorded before the score was kept.
+    pub score: Option<f64>,
 }
 
 impl Inspected {
