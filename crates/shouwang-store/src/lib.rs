@@ -50,8 +50,7 @@ pub use incident::{
 pub use postgres::PostgresStore;
 pub use report::{
     Aggregates, AssetCount, AssignmentGroup, DayCount, DayQuery, FindingGroup, FindingGroupQuery,
-    KindCount,
-    NumberStats, Rollup, RollupQuery, TimeRange,
+    KindCount, NumberStats, Rollup, RollupQuery, TimeRange,
 };
 pub use reserve::RESERVE_BYTES;
 pub use sqlite::SqliteStore;
