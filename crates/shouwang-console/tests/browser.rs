@@ -647,7 +647,7 @@ async fn the_dashboard_charts_thirty_days_at_1366_by_768() {
     login(&b, &con.base, "operator", OPERATOR_PW).await;
     let charts = b.find(Locator::Id("charts")).await.unwrap();
     let text = charts.text().await.unwrap();
-    assert!(text.contains("近30天每日事件（按类型）"), "{text}");
+    assert!(text.contains("近30天每日监测记录（按类型）"), "{text}");
     assert!(
         text.contains("网页篡改已恢复") && text.contains("可疑文件已隔离"),
         "{text}"

@@ -111,7 +111,7 @@ async fn the_dashboard_charts_events_per_day_by_kind_and_open_findings_by_severi
     let body = r.text().await.unwrap();
     assert_csp_safe(&csp, &body);
     assert!(body.contains("<svg class=\"chart-svg\""), "{body}");
-    assert!(body.contains("近30天每日事件（按类型）"));
+    assert!(body.contains("近30天每日监测记录（按类型）"));
     let (today, earlier) = (beijing_day(now), beijing_day(two_days));
     // Bars and their numbers, labelled in Chinese.
     for title in [
