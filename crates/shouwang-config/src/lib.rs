@@ -128,7 +128,9 @@ language = "zh"
 # reverse proxy on this machine every request is from loopback: use "token".
 metrics = "loopback-or-token"
 
-# 网页防篡改: web roots protected in real time by `shouwang up`.
+# 网页防篡改: `shouwang up` protects every sealed web root in real time,
+# including one sealed in the console or with `shouwang guard seal DIR`
+# while it runs. Roots listed here must be sealed for `up` to start.
 [guard]
 # None by default. Seal each first: shouwang guard seal /var/www/html --writable 'uploads/**'
 # roots = ["/var/www/html"]
