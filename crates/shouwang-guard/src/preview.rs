@@ -115,41 +115,37 @@ pub fn preview(root: &Path, excludes: &[String], writables: &[String]) -> Result
     Ok(p)
 }
 
+/// Count what is under `path` (relative name `rel`). Iterative, with the
+/// pending entries on the heap: a hostile tree thousands of levels deep
+/// uses no stack, only the entry budget.
 fn walk(path: &Path, rel: &[u8], filters: &Filters, p: &mut Preview, budget: &mut usize) {
-    walk_in(path, rel, filters, p, budget, false);
-}
-
-/// `excluded`: under an excluded directory, whose files are counted as
-/// excluded whatever their names.
-fn walk_in(
-    path: &Path,
-    rel: &[u8],
-    filters: &Filters,
-    p: &mut Preview,
-    budget: &mut usize,
-    excluded: bool,
-) {
-    if *budget == 0 {
-        return;
-    }
-    *budget -= 1;
-    let Ok(meta) = fs::symlink_metadata(path) else {
-        return;
-    };
-    let excluded = excluded || filters.is_excluded(rel);
-    if meta.is_dir() {
-        let Ok(rd) = fs::read_dir(path) else { return };
-        for e in rd.flatten() {
-            let child = [rel, b"/", e.file_name().as_bytes()].concat();
-            walk_in(&e.path(), &child, filters, p, budget, excluded);
+    let mut pending = vec![(path.to_path_buf(), rel.to_vec(), false)];
+    while let Some((path, rel, under_excluded)) = pending.pop() {
+        if *budget == 0 {
+            return;
         }
-    } else if excluded {
-        p.excluded_files += 1;
-    } else if filters.is_writable(rel) {
-        p.writable_files += 1;
-    } else {
-        p.sealed_files += 1;
-        p.sealed_bytes += meta.len();
+        *budget -= 1;
+        let Ok(meta) = fs::symlink_metadata(&path) else {
+            continue;
+        };
+        // Under an excluded directory every file counts as excluded.
+        let excluded = under_excluded || filters.is_excluded(&rel);
+        if meta.is_dir() {
+            let Ok(rd) = fs::read_dir(&path) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                let child = [rel.as_slice(), b"/", e.file_name().as_bytes()].concat();
+                pending.push((e.path(), child, excluded));
+            }
+        } else if excluded {
+            p.excluded_files += 1;
+        } else if filters.is_writable(&rel) {
+            p.writable_files += 1;
+        } else {
+            p.sealed_files += 1;
+            p.sealed_bytes += meta.len();
+        }
     }
 }
 
@@ -184,5 +180,19 @@ mod tests {
         assert!(!p.truncated);
         assert!(preview(&r.join("index.html"), &[], &[]).is_err());
         assert!(preview(r, &["[".into()], &[]).is_err());
+    }
+
+    #[test]
+    fn a_deep_tree_is_walked_without_recursion() {
+        let d = tempfile::tempdir().unwrap();
+        let mut at = d.path().to_path_buf();
+        for _ in 0..1500 {
+            at.push("d");
+        }
+        fs::create_dir_all(&at).unwrap();
+        fs::write(at.join("leaf"), "x").unwrap();
+        let p = preview(d.path(), &[], &[]).unwrap();
+        assert_eq!(p.sealed_files, 1, "{p:?}");
+        assert!(!p.truncated);
     }
 }

@@ -265,6 +265,19 @@ mod url_tests {
         let other = InspectOptions::parse_url("http://a.gov.cn/news.html").unwrap();
         assert_eq!(other.as_str(), "http://a.gov.cn/news.html");
     }
+
+    proptest::proptest! {
+        /// Whatever a person types is an address or an error, never a
+        /// panic, and an address parsed again is the same site.
+        #[test]
+        fn any_typed_address_parses_to_one_stable_site(typed in "\\PC{0,80}") {
+            if let Ok(url) = InspectOptions::parse_url(&typed) {
+                let again = InspectOptions::parse_url(url.as_str()).unwrap();
+                proptest::prop_assert_eq!(again.as_str(), url.as_str());
+                proptest::prop_assert!(url.fragment().is_none());
+            }
+        }
+    }
 }
 
 /// How the homepage answered (part of the `site.inspected` contract).

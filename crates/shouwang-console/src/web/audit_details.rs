@@ -179,6 +179,19 @@ mod tests {
         assert_eq!(readable("null", "zh"), (String::new(), String::new()));
     }
 
+    proptest::proptest! {
+        /// Any stored details, JSON or not, read out within the cut and
+        /// without a panic.
+        #[test]
+        fn any_details_read_out_within_the_cut(raw in "\\PC{0,300}", n in 0usize..2000) {
+            let (text, _) = readable(&raw, "zh");
+            proptest::prop_assert!(text.chars().count() <= raw.chars().count().max(MAX_CHARS + 1));
+            let many = serde_json::json!({ "paths": vec!["x"; n], "level": [raw.clone(), "large"] });
+            let (text, _) = readable(&many.to_string(), "zh");
+            proptest::prop_assert!(text.chars().count() <= MAX_CHARS + 1);
+        }
+    }
+
     #[test]
     fn a_long_list_is_cut() {
         let paths: Vec<String> = (0..500).map(|i| format!("news/{i}.html")).collect();

@@ -581,7 +581,8 @@ fn root_to_add(
     {
         return Err(bad());
     }
-    if g.baseline(&root).is_ok() {
+    // Sealed already (its manifest is there; not read, however large).
+    if g.dir_of(&root).is_ok_and(|d| d.join("manifest").exists()) {
         return Err(AppError::BadRequest(
             crate::i18n::tr(lang, "guard.err.sealed").to_string(),
         ));

@@ -166,7 +166,7 @@ pub(crate) async fn check_now(
         Ok(axum::response::Redirect::to(&to).into_response())
     }
     .await;
-    r.unwrap_or_else(|e| state.renderer.error_page(Some(&auth), &auth.lang, e))
+    super::pages::respond(&state, &auth, r)
 }
 
 /// The run file an event names, if it is one: a `.json` file in a

@@ -204,7 +204,7 @@ pub(crate) async fn add(
         Ok(to_site(&site))
     }
     .await;
-    r.unwrap_or_else(|e| state.renderer.error_page(Some(&auth), &auth.lang, e))
+    super::pages::respond(&state, &auth, r)
 }
 
 fn bad_url(lang: &str, input: &str, why: &str) -> String {
@@ -249,7 +249,7 @@ pub(crate) async fn remove(
         Ok(Redirect::to("/sites").into_response())
     }
     .await;
-    r.unwrap_or_else(|e| state.renderer.error_page(Some(&auth), &auth.lang, e))
+    super::pages::respond(&state, &auth, r)
 }
 
 pub(crate) async fn inspect(
@@ -318,7 +318,7 @@ pub(crate) async fn inspect(
         Ok(to_site(&f.url))
     }
     .await;
-    r.unwrap_or_else(|e| state.renderer.error_page(Some(&auth), &auth.lang, e))
+    super::pages::respond(&state, &auth, r)
 }
 
 /// One inspection, recorded; (pages, findings) or why it failed.
