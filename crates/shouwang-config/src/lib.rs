@@ -924,7 +924,8 @@ mod tests {
             let e = e.to_string();
             let line = e
                 .strip_prefix("/etc/shouwang/shouwang.toml line ")
-                .and_then(|rest| rest.split(',').next())
+                // "line 9, column 3: …" for syntax, "line 92: …" for a range.
+                .and_then(|rest| rest.split([',', ':']).next())
                 .and_then(|n| n.parse::<usize>().ok());
             prop_assert!(line.is_some(), "no line in {:?}", e);
             let lines = text.split('\n').count();
