@@ -16,6 +16,7 @@
 pub mod report;
 pub mod spool;
 pub mod token;
+pub mod trust;
 
 pub use report::{Body, Report, ReportError, UsbAction, UsbEvent};
 pub use spool::{Delivered, Delivery, Limits, Spool, SpoolError};
