@@ -4,6 +4,10 @@
 //! - [`token`]: the one-time enrollment token, which carries the unit CA's
 //!   key hash so that an agent needs nothing else to trust its server, and
 //!   the one decision of whether a token or credential may be used.
+//! - [`enroll`]: the enrollment request and answer, the terminal's own
+//!   credential (a bearer secret the server keeps only hashed), and the
+//!   agent's state file.
+//! - [`trust`]: how the agent comes to trust the server from the pin alone.
 //! - [`report`]: the JSON report every sender posts (the Linux agent, the
 //!   shell and Windows collectors, and later a unit server to its county
 //!   server), bounded and validated before the server believes any of it.
@@ -13,6 +17,7 @@
 //! The server side (tables, endpoints, console pages) lives with the store
 //! and the console; this crate has no I/O beyond the spool directory.
 
+pub mod enroll;
 pub mod report;
 pub mod spool;
 pub mod token;
