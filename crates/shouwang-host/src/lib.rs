@@ -15,6 +15,7 @@ pub mod events {
     pub use shouwang_model::events::host::*;
 }
 pub mod html;
+pub mod inventory;
 pub mod parse;
 pub mod probe;
 pub mod root;
