@@ -313,11 +313,16 @@ pub fn wording(ctx: &PageContext<'_>, at: &str, text: &str, out: &mut Vec<NewFin
                 }
             ),
             &format!(
-                "…{context}…（本页 {count} 处）{}",
+                "…{context}…（本页 {count} 处）{}{}",
                 if r.note.is_empty() {
                     String::new()
                 } else {
                     format!("；{}", r.note)
+                },
+                if r.source.is_empty() {
+                    String::new()
+                } else {
+                    format!("（依据：{}）", r.source)
                 }
             ),
             &format!("{at} 「{}」", r.find),
