@@ -71,7 +71,8 @@ pub struct Rule {
     /// The text to look for.
     pub find: String,
     pub kind: RuleKind,
-    /// What to write instead; empty when the text should simply go.
+    /// What to write instead; empty when the text should simply go (spam,
+    /// and forbidden words such as slurs that have no neutral twin).
     #[serde(default)]
     pub suggest: String,
     /// Longer expressions, each containing `find`, in which `find` is
@@ -348,10 +349,19 @@ mod tests {
         ] {
             assert!(d.rules().iter().any(|r| r.kind == kind), "no {kind} rule");
         }
-        // Every non-spam rule says what to write instead.
+        // Every expression and typo says what to write instead; a forbidden
+        // word without one is to be deleted, and its note says why.
         for r in d.rules() {
-            if r.kind != RuleKind::Spam {
-                assert!(!r.suggest.is_empty(), "{:?} has no suggestion", r.find);
+            match r.kind {
+                RuleKind::Expression | RuleKind::Typo => {
+                    assert!(!r.suggest.is_empty(), "{:?} has no suggestion", r.find)
+                }
+                RuleKind::Forbidden => assert!(
+                    !r.suggest.is_empty() || !r.note.is_empty(),
+                    "{:?} has neither a suggestion nor a note",
+                    r.find
+                ),
+                RuleKind::Spam => {}
             }
         }
     }
