@@ -293,10 +293,12 @@ pub fn wording(ctx: &PageContext<'_>, at: &str, text: &str, out: &mut Vec<NewFin
             RuleKind::Spam => continue,
         };
         let context = masked_snippet(text, start, end, 20).replace('\n', " ");
-        let suggestion = if r.suggest.is_empty() {
-            String::new()
-        } else {
-            format!("，建议改为「{}」", r.suggest)
+        // A forbidden word with nothing to write instead (slurs, slang,
+        // advertising claims) is to be deleted, and the title says so.
+        let suggestion = match (r.suggest.is_empty(), r.kind) {
+            (false, _) => format!("，建议改为「{}」", r.suggest),
+            (true, RuleKind::Forbidden) => "，建议删去".to_string(),
+            (true, _) => String::new(),
         };
         out.push(ctx.maker.make(
             check,
@@ -306,18 +308,23 @@ pub fn wording(ctx: &PageContext<'_>, at: &str, text: &str, out: &mut Vec<NewFin
                 "{} \"{}\"{}",
                 r.kind.as_str(),
                 r.find,
-                if r.suggest.is_empty() {
-                    String::new()
-                } else {
-                    format!(", write \"{}\"", r.suggest)
+                match (r.suggest.is_empty(), r.kind) {
+                    (false, _) => format!(", write \"{}\"", r.suggest),
+                    (true, RuleKind::Forbidden) => ", delete it".to_string(),
+                    (true, _) => String::new(),
                 }
             ),
             &format!(
-                "…{context}…（本页 {count} 处）{}",
+                "…{context}…（本页 {count} 处）{}{}",
                 if r.note.is_empty() {
                     String::new()
                 } else {
                     format!("；{}", r.note)
+                },
+                if r.source.is_empty() {
+                    String::new()
+                } else {
+                    format!("（依据：{}）", r.source)
                 }
             ),
             &format!("{at} 「{}」", r.find),
@@ -831,6 +838,47 @@ mod tests {
         assert!(!has_icp("ICP备案中"));
         assert!(has_police_filing("闽公网安备 35010202001234号"));
         assert!(!has_police_filing("公网安备号"));
+    }
+
+    #[test]
+    fn a_wording_finding_says_what_to_do_and_on_what_it_rests() {
+        let maker = FindingMaker {
+            asset: AssetRef::new(shouwang_model::AssetKind::Website, "http://x.test/"),
+        };
+        let dictionary = Dictionary::builtin();
+        let scope = HashSet::new();
+        let ctx = PageContext {
+            maker: &maker,
+            dictionary: &dictionary,
+            scope: &scope,
+            today: NaiveDate::from_ymd_opt(2026, 12, 2).unwrap(),
+            stale_rules: &[],
+            is_homepage: false,
+            anchor: None,
+        };
+        let mut out = Vec::new();
+        wording(
+            &ctx,
+            "http://x.test/a.html",
+            "县安监局检查时有人骂了一句草泥马。",
+            &mut out,
+        );
+        let titles: Vec<&str> = out.iter().map(|f| f.title.zh.as_str()).collect();
+        assert!(
+            titles.contains(&"不规范表述「安监局」，建议改为「应急管理局」"),
+            "{titles:?}"
+        );
+        // A word with no neutral twin is to be deleted.
+        assert!(titles.contains(&"禁用词「草泥马」，建议删去"), "{titles:?}");
+        for f in &out {
+            assert!(f.evidence.contains("（依据："), "{}", f.evidence);
+        }
+        let renamed = out.iter().find(|f| f.title.zh.contains("安监局")).unwrap();
+        assert!(
+            renamed.evidence.contains("深化党和国家机构改革方案"),
+            "{}",
+            renamed.evidence
+        );
     }
 
     #[test]

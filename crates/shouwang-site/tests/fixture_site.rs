@@ -628,6 +628,12 @@ async fn every_planted_defect_is_found() {
     let gbk = located(&report, "site.wording.expression", "/gzdt/a2.html");
     assert_eq!(gbk.len(), 1, "{}", dump());
     assert!(gbk[0].title.zh.contains("纪念") && gbk[0].title.zh.contains("庆祝"));
+    // The reader can check the entry: its public source is in the details.
+    assert!(
+        gbk[0].evidence.contains("（依据：") && gbk[0].evidence.contains("庆祝中华人民共和国成立"),
+        "{}",
+        gbk[0].evidence
+    );
     assert_eq!(
         located(&report, "site.wording.expression", "/bdgk/").len(),
         1
