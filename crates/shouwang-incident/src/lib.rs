@@ -15,6 +15,7 @@ mod deadline;
 mod engine;
 mod rules;
 pub mod text;
+pub mod view;
 
 pub use config::IncidentConfig;
 pub use deadline::{Deadline, DeadlineState, ReportingPolicy, beijing, deadlines, span_zh};

@@ -10,16 +10,17 @@ use shouwang_model::{Event, Finding, Incident, TimelineEntry, beijing_minutes};
 use crate::{Deadline, DeadlineState, describe_asset};
 
 /// One row per incident, with the deadline to look at first.
-pub fn list(incidents: &[(Incident, Vec<Deadline>)], now: DateTime<Utc>) -> String {
+pub fn list(incidents: &[crate::view::Listed], now: DateTime<Utc>) -> String {
     let rows: Vec<Vec<String>> = incidents
         .iter()
-        .map(|(i, d)| {
+        .map(|l| {
+            let (i, d) = (&l.incident, &l.deadlines);
             vec![
                 i.id.to_string(),
                 i.level.zh().to_string(),
                 i.status.zh().to_string(),
                 beijing_minutes(i.discovered_at),
-                i.category_zh(),
+                l.category.clone(),
                 i.title.clone(),
                 nearest(d).map(|d| d.describe_zh(now)).unwrap_or_default(),
             ]

@@ -59,6 +59,26 @@ pub fn own_flag(asset: &Asset) -> bool {
         .unwrap_or(false)
 }
 
+/// A website as `site list` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SiteRow {
+    pub url: String,
+    pub name: String,
+    pub own_site: bool,
+}
+
+/// The websites in the store, as rows.
+pub fn site_rows(store: &dyn Store) -> Result<Vec<SiteRow>, SiteError> {
+    Ok(websites(store)?
+        .iter()
+        .map(|a| SiteRow {
+            url: a.id.locator.clone(),
+            name: a.name.clone(),
+            own_site: own_flag(a),
+        })
+        .collect())
+}
+
 /// The websites in the store.
 pub fn websites(store: &dyn Store) -> Result<Vec<Asset>, SiteError> {
     Ok(store

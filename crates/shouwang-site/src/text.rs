@@ -86,10 +86,13 @@ pub fn report(r: &Report) -> String {
 }
 
 /// The sites to inspect: `[url, name, our own site]` per row.
-pub fn sites(rows: &[[&str; 3]]) -> String {
+pub fn sites(rows: &[crate::runtime::SiteRow]) -> String {
     let rows: Vec<Vec<String>> = rows
         .iter()
-        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .map(|r| {
+            let own = if r.own_site { "yes" } else { "no" };
+            vec![r.url.clone(), r.name.clone(), own.to_string()]
+        })
         .collect();
     table(&["URL", "名称 NAME", "OWN"], &rows)
 }

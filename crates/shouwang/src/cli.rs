@@ -105,6 +105,9 @@ pub enum Command {
     /// (企业微信, 钉钉, 飞书, e-mail, webhooks), and a test message over them
     #[command(subcommand)]
     Notify(crate::commands::notify::NotifyCommand),
+    /// Web shells and malicious code in web roots and uploads
+    #[command(subcommand)]
+    Malware(crate::commands::malware::MalwareCommand),
 }
 
 #[derive(Debug, Args)]

@@ -12,9 +12,9 @@ use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 use shouwang_incident::actions::{self, ChangeRequest};
-use shouwang_incident::{Deadline, DeadlineState, Engine, IncidentConfig, ReportingPolicy, text};
+use shouwang_incident::{Engine, IncidentConfig, ReportingPolicy, text, view};
 use shouwang_model::taxonomy::{self, IncidentLevel};
-use shouwang_model::{Incident, IncidentStatus, ReportStage, UnitProfile};
+use shouwang_model::{IncidentStatus, ReportStage, UnitProfile};
 use shouwang_store::{IncidentFilter, Store};
 
 use super::{Access, Ctx, Outcome};
@@ -210,33 +210,17 @@ fn list(ctx: &Ctx, loaded: &Loaded, args: ListArgs) -> Result<Outcome> {
         limit: args.limit.max(1),
         ..Default::default()
     };
-    let incidents = store
-        .incidents(&filter)
-        .context("cannot list the incidents")?;
     let policy = policy(loaded, store.as_ref())?;
     let now = Utc::now();
-    let with_clock: Vec<(Incident, Vec<Deadline>)> = incidents
-        .into_iter()
-        .map(|i| {
-            let d = shouwang_incident::deadlines(&i, &policy, now);
-            (i, d)
-        })
-        .collect();
-    let overdue = with_clock
-        .iter()
-        .any(|(_, d)| d.iter().any(|d| d.state == DeadlineState::Overdue));
+    let listed = view::list(store.as_ref(), &filter, &policy, now)?;
     if args.json {
-        let v: Vec<_> = with_clock
-            .iter()
-            .map(|(i, d)| serde_json::json!({ "incident": i, "category": i.category_zh(), "deadlines": d }))
-            .collect();
-        output::print_json(&v)?;
-    } else if with_clock.is_empty() {
+        output::print_json(&listed)?;
+    } else if listed.is_empty() {
         output::print("no incidents\n")?;
     } else {
-        output::print(&text::list(&with_clock, now))?;
+        output::print(&text::list(&listed, now))?;
     }
-    Ok(if overdue {
+    Ok(if view::overdue(&listed) {
         Outcome::Findings
     } else {
         Outcome::Clean
@@ -246,29 +230,17 @@ fn list(ctx: &Ctx, loaded: &Loaded, args: ListArgs) -> Result<Outcome> {
 fn show(ctx: &Ctx, loaded: &Loaded, id: i64, json: bool) -> Result<Outcome> {
     let store = ctx.open_store(loaded, Access::Create)?;
     sync_quietly(loaded, store.as_ref());
-    let Some(inc) = store.incident(id)? else {
-        bail!("incident {id} not found: `shouwang incident list --all` lists them");
-    };
     let policy = policy(loaded, store.as_ref())?;
     let now = Utc::now();
-    let deadlines = shouwang_incident::deadlines(&inc, &policy, now);
-    let timeline = store.timeline(id)?;
-    let events = store.incident_events(id, 50)?;
-    let findings = store.incident_findings(id)?;
+    let Some(s) = view::show(store.as_ref(), id, &policy, now)? else {
+        bail!("incident {id} not found: `shouwang incident list --all` lists them");
+    };
     if json {
-        output::print_json(&serde_json::json!({
-            "incident": inc,
-            "category": inc.category_zh(),
-            "deadlines": deadlines,
-            "timeline": timeline,
-            "events": events,
-            "findings": findings,
-        }))?;
-        return Ok(Outcome::Clean);
+        output::print_json(&s)?;
+    } else {
+        let (t, e, f) = (&s.timeline, &s.events, &s.findings);
+        output::print(&text::show(&s.incident, &s.deadlines, t, e, f, now))?;
     }
-    output::print(&text::show(
-        &inc, &deadlines, &timeline, &events, &findings, now,
-    ))?;
     Ok(Outcome::Clean)
 }
 

@@ -5,6 +5,7 @@ mod config;
 pub mod guard;
 pub mod host;
 pub mod incident;
+pub mod malware;
 pub mod notify;
 pub mod report;
 pub mod site;
@@ -49,6 +50,7 @@ pub fn run(command: Command, paths: Paths) -> Result<Outcome> {
         Command::Incident(c) => incident::run(&ctx, c),
         Command::Report(c) => report::run(&ctx, c),
         Command::Notify(c) => notify::run(&ctx, c),
+        Command::Malware(c) => malware::run(&ctx, c),
     }
 }
 

@@ -12,9 +12,8 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use serde::Serialize;
 use shouwang_site::InspectOptions;
-use shouwang_site::runtime::{self, AddedBy, Target, own_flag, stored_report, websites};
+use shouwang_site::runtime::{self, AddedBy, Target, stored_report, websites};
 
 use super::{Access, Ctx, Outcome, cli_actor};
 use crate::cli::JsonArg;
@@ -240,32 +239,14 @@ fn add(ctx: &Ctx, url: &str, name: Option<String>, own: bool) -> Result<Outcome>
     Ok(Outcome::Clean)
 }
 
-#[derive(Debug, Serialize)]
-struct SiteRow {
-    url: String,
-    name: String,
-    own_site: bool,
-}
-
 fn list(ctx: &Ctx, json: bool) -> Result<Outcome> {
     let loaded = ctx.load_config()?;
     let store = ctx.open_store(&loaded, Access::Existing)?;
-    let rows: Vec<SiteRow> = websites(store.as_ref())?
-        .iter()
-        .map(|a| SiteRow {
-            url: a.id.locator.clone(),
-            name: a.name.clone(),
-            own_site: own_flag(a),
-        })
-        .collect();
+    let rows = runtime::site_rows(store.as_ref())?;
     if json {
         output::print_json(&rows)?;
     } else {
-        let table: Vec<[&str; 3]> = rows
-            .iter()
-            .map(|r| [&*r.url, &*r.name, if r.own_site { "yes" } else { "no" }])
-            .collect();
-        output::print(&shouwang_site::text::sites(&table))?;
+        output::print(&shouwang_site::text::sites(&rows))?;
     }
     Ok(Outcome::Clean)
 }
