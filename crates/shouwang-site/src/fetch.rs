@@ -493,7 +493,13 @@ fn classify(e: &reqwest::Error) -> FetchFailure {
         detail.push_str(&s.to_string());
         source = s.source();
     }
-    let lower = detail.to_ascii_lowercase();
+    // The URL is in the message: a page named Server_Side_TLS that cannot
+    // be reached is not a TLS error.
+    let lower = match e.url() {
+        Some(url) => detail.replace(url.as_str(), ""),
+        None => detail.clone(),
+    }
+    .to_ascii_lowercase();
     if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
         FetchFailure::Tls(detail)
     } else if e.is_connect() {
