@@ -32,6 +32,7 @@ pub mod progress;
 pub mod runtime;
 pub mod score;
 mod snapshot;
+mod template;
 pub mod text;
 
 use std::sync::Arc;
