@@ -1017,7 +1017,11 @@ mod tests {
         // The nav and the footer are shared; the bodies are not; the
         // hidden picture is no block at all.
         assert_eq!(shared.len(), 2, "{a:#?}\n{b:#?}");
-        assert!(shared.iter().any(|x| x.link_chars == 2 && x.text.is_empty()));
+        assert!(
+            shared
+                .iter()
+                .any(|x| x.link_chars == 2 && x.text.is_empty())
+        );
         assert!(shared.iter().any(|x| x.text.starts_with("版权所有")));
         assert!(a.iter().any(|x| x.text == "正文一"));
         assert!(!a.iter().any(|x| x.media));
