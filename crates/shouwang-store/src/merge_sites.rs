@@ -222,9 +222,9 @@ fn merge_finding<T: Raw>(tx: &mut T, keep: i64, gone: i64) -> Result<()> {
     tx.exec(TAKE_LATER_OBSERVATION, &[gone.clone(), keep.clone()])?;
     tx.exec(TAKE_FIRST_SEEN, &[gone.clone(), keep.clone()])?;
     tx.exec(TAKE_ASSIGNMENT, &[keep.clone(), gone.clone()])?;
-    tx.exec(DROP_ASSIGNMENT, &[gone.clone()])?;
+    tx.exec(DROP_ASSIGNMENT, std::slice::from_ref(&gone))?;
     tx.exec(TAKE_LINKS, &[keep, gone.clone()])?;
-    tx.exec(DROP_LINKS, &[gone.clone()])?;
+    tx.exec(DROP_LINKS, std::slice::from_ref(&gone))?;
     tx.exec(DROP_FINDING, &[gone])?;
     Ok(())
 }
