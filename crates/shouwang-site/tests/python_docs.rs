@@ -34,7 +34,9 @@ fn docs_dir() -> Option<PathBuf> {
             p.parent()
                 .and_then(|d| d.file_name())
                 .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("python3.") && !n.ends_with("-doc"))
+                // python3.11, not the python3.11-doc or -dev links to it.
+                .and_then(|n| n.strip_prefix("python3."))
+                .is_some_and(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit()))
                 && p.join("library/index.html").is_file()
         })
         .collect();
