@@ -91,3 +91,60 @@ pub struct Asset {
     #[serde(default)]
     pub details: serde_json::Value,
 }
+
+/// A website's address as a person types it, as one site's one address:
+/// `www.example.gov.cn` is `http://www.example.gov.cn/`; the scheme and
+/// host are lower-cased and a default port dropped (by `Url`), a
+/// `#fragment` dropped, and a default page (`index.html`, `index.php`,
+/// `default.aspx` …) without a query is its directory, so
+/// `http://host/index.html` and `host` are the same site. A website
+/// asset's locator is this URL as text. The error says why, in English.
+pub fn website_url(input: &str) -> Result<url::Url, String> {
+    let trimmed = input.trim();
+    let with_scheme = if trimmed.contains("://") {
+        trimmed.to_string()
+    } else {
+        format!("http://{trimmed}")
+    };
+    let mut url = url::Url::parse(&with_scheme).map_err(|e| e.to_string())?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "the scheme {:?} is not http or https",
+            url.scheme()
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("no host".into());
+    }
+    url.set_fragment(None);
+    let default_page = url.query().is_none()
+        && url
+            .path_segments()
+            .and_then(|mut s| s.next_back())
+            .is_some_and(|last| DEFAULT_PAGES.contains(&last.to_ascii_lowercase().as_str()));
+    if default_page {
+        let dir = url
+            .path()
+            .rsplit_once('/')
+            .map_or("/", |(d, _)| d)
+            .to_string();
+        url.set_path(&format!("{dir}/"));
+    }
+    Ok(url)
+}
+
+/// The pages a web server sends for a directory: a site named by one of
+/// them is the same site as its directory.
+const DEFAULT_PAGES: &[&str] = &[
+    "index.html",
+    "index.htm",
+    "index.shtml",
+    "index.php",
+    "index.jsp",
+    "index.asp",
+    "index.aspx",
+    "default.htm",
+    "default.html",
+    "default.asp",
+    "default.aspx",
+];

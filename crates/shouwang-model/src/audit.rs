@@ -57,6 +57,11 @@ const ACTIONS: &[(&str, &str, &str)] = &[
     ("site.add", "添加网站", "Website added"),
     ("site.remove", "移除网站", "Website removed"),
     ("site.inspect", "立即巡查网站", "Website inspection started"),
+    (
+        "site.merge",
+        "合并同一网站的不同写法",
+        "Spellings of one website merged",
+    ),
     ("guard.seal", "建立防篡改基线", "Web root sealed"),
     ("guard.publish", "发布网页更新", "Update published"),
     ("guard.pause", "暂停防篡改", "Guard paused"),
@@ -141,6 +146,10 @@ const DETAIL_KEYS: &[(&str, &str, &str)] = &[
     ("change", "变更", "change"),
     ("added", "新增", "added"),
     ("updated", "更新", "updated"),
+    ("merged", "并入的地址", "addresses merged"),
+    ("kept", "保留的记录", "record kept"),
+    ("events", "事件", "events"),
+    ("incidents", "安全事件", "incidents"),
 ];
 
 fn lookup(table: &'static [(&'static str, &'static str, &'static str)], key: &str) -> Option<Text> {

@@ -19,7 +19,7 @@ mod staff;
 pub mod taxonomy;
 pub mod text;
 
-pub use asset::{Asset, AssetKind, AssetRef};
+pub use asset::{Asset, AssetKind, AssetRef, website_url};
 pub use event::{Event, NewEvent};
 pub use finding::{Finding, FindingStatus, NewFinding, fingerprint};
 pub use incident::{

@@ -155,12 +155,35 @@ pub fn column_name(ctx: &PageContext<'_>, facts: &PageFacts) -> String {
         .to_string()
 }
 
+/// The placeholder a column page with no entries shows, if any.
+fn placeholder(ctx: &PageContext<'_>, facts: &PageFacts) -> Option<&'static str> {
+    if !facts.list_entries.is_empty() || ctx.is_homepage {
+        return None;
+    }
+    PLACEHOLDERS
+        .iter()
+        .copied()
+        .find(|p| facts.text.contains(p))
+}
+
+/// A page with under 10 characters of visible text and no picture.
+fn nearly_empty(facts: &PageFacts) -> bool {
+    let has_images = facts
+        .refs
+        .iter()
+        .any(|r| matches!(r.kind, RefKind::Image | RefKind::Frame) && r.hidden.is_none());
+    chars(&facts.text) < 10 && !has_images
+}
+
+/// Whether the page is already a finding of its own as a blank column or
+/// a blank page: one finding for a nearly blank page is enough.
+pub fn is_blank_page(ctx: &PageContext<'_>, facts: &PageFacts) -> bool {
+    placeholder(ctx, facts).is_some() || nearly_empty(facts)
+}
+
 fn blank(ctx: &PageContext<'_>, at: &str, facts: &PageFacts, out: &mut Vec<NewFinding>) {
     let m = ctx.maker;
-    if facts.list_entries.is_empty()
-        && !ctx.is_homepage
-        && let Some(p) = PLACEHOLDERS.iter().find(|p| facts.text.contains(**p))
-    {
+    if let Some(p) = placeholder(ctx, facts) {
         let name = column_name(ctx, facts);
         out.push(m.make(
             "site.blank-column",
@@ -170,14 +193,7 @@ fn blank(ctx: &PageContext<'_>, at: &str, facts: &PageFacts, out: &mut Vec<NewFi
             &format!("栏目「{name}」没有任何信息，页面显示「{p}」"),
             at,
         ));
-        // A blank column is also a nearly blank page: one finding is enough.
-        return;
-    }
-    let has_images = facts
-        .refs
-        .iter()
-        .any(|r| matches!(r.kind, RefKind::Image | RefKind::Frame) && r.hidden.is_none());
-    if chars(&facts.text) < 10 && !has_images {
+    } else if nearly_empty(facts) {
         out.push(m.make(
             "site.blank-page",
             Severity::Medium,
@@ -190,34 +206,39 @@ fn blank(ctx: &PageContext<'_>, at: &str, facts: &PageFacts, out: &mut Vec<NewFi
             ),
             at,
         ));
-        return;
     }
-    if facts.is_article()
-        && let Some((body, has_media)) = &facts.article_body
-    {
-        let title = facts
-            .meta
-            .article_title
-            .clone()
-            .unwrap_or_else(|| facts.title.clone());
-        // The body container often repeats the title: what is left is the body.
-        let rest = body.replacen(title.as_str(), "", 1);
-        if chars(&rest) < 10 && !has_media {
-            out.push(m.make(
-                "site.blank-article",
-                Severity::Medium,
-                "有标题无正文的文章",
-                "Article with a title and no body",
-                &format!(
-                    "标题「{}」，正文 {} 字：{}",
-                    shorten(&title, 60),
-                    chars(&rest),
-                    shorten(&rest, 60)
-                ),
-                at,
-            ));
-        }
+    // 有标题无正文 needs the other pages of the site, to tell a page's own
+    // content from the template they share: `crate::template` judges it
+    // after the crawl.
+}
+
+/// The title an article page gives itself.
+pub fn article_title(facts: &PageFacts) -> String {
+    facts
+        .meta
+        .article_title
+        .clone()
+        .unwrap_or_else(|| facts.title.clone())
+}
+
+/// The evidence that an article's body container (`#zoom`,
+/// `.TRS_Editor`, …) holds nothing but its title, when it does.
+pub fn blank_container(facts: &PageFacts) -> Option<String> {
+    if !facts.is_article() {
+        return None;
     }
+    let (body, has_media) = facts.article_body.as_ref()?;
+    let title = article_title(facts);
+    // The body container often repeats the title: what is left is the body.
+    let rest = body.replacen(title.as_str(), "", 1);
+    (chars(&rest) < 10 && !has_media).then(|| {
+        format!(
+            "标题「{}」，正文 {} 字：{}",
+            shorten(&title, 60),
+            chars(&rest),
+            shorten(&rest, 60)
+        )
+    })
 }
 
 fn stale(ctx: &PageContext<'_>, at: &str, facts: &PageFacts, out: &mut Vec<NewFinding>) {
@@ -243,8 +264,9 @@ fn stale(ctx: &PageContext<'_>, at: &str, facts: &PageFacts, out: &mut Vec<NewFi
         }
         return;
     }
-    if facts.list_entries.len() < 2 && facts.meta.column_name.is_none() {
-        // One dated link is not yet a column list.
+    if facts.list_entries.len() < 2 && facts.meta.column_name.is_none() && reads_as_article(facts) {
+        // One dated link on an article (上一篇, 相关文章) is not a column
+        // list; on a page that is not an article, it is a column of one.
         return;
     }
     let name = column_name(ctx, facts);
@@ -272,6 +294,33 @@ fn stale(ctx: &PageContext<'_>, at: &str, facts: &PageFacts, out: &mut Vec<NewFi
         ));
     }
 }
+
+/// Whether a page is an article rather than a list: it names its title in
+/// `ArticleTitle`, or its body container holds more than its list entries
+/// and a line or two: a paragraph of its own.
+fn reads_as_article(facts: &PageFacts) -> bool {
+    if facts.meta.article_title.is_some() {
+        return true;
+    }
+    let Some((body, _)) = &facts.article_body else {
+        return false;
+    };
+    let mut rest = body.clone();
+    for e in &facts.list_entries {
+        rest = rest.replacen(e.title.as_str(), "", 1);
+    }
+    let rest: String = rest
+        .chars()
+        .filter(|c| {
+            !c.is_whitespace() && !c.is_ascii_digit() && !"-/.:：年月日[]()（）".contains(*c)
+        })
+        .collect();
+    rest.chars().count() >= ARTICLE_PARAGRAPH
+}
+
+/// Characters of a body container, besides its list entries and dates,
+/// that make a page an article.
+const ARTICLE_PARAGRAPH: usize = 50;
 
 /// Wording rules over visible text: one finding per rule and page, with
 /// the first place it occurs and how often.

@@ -166,6 +166,7 @@ pub async fn run(opts: InspectOptions) -> Result<Report, SiteError> {
     crawl.report_unchecked(&shared, &opts);
 
     let mut findings = merge_template_repeats(crawl.findings);
+    findings.extend(crawl.template.blank_articles(&maker));
     // A footer mark missing from the part of a cut homepage that was read
     // may be in the part that was not.
     if let Some(facts) = crawl.home_facts.as_ref().filter(|f| f.is_complete()) {
@@ -407,6 +408,8 @@ struct Crawl {
     /// Pages and references a budget left unchecked, and which budget.
     unchecked: HashMap<String, FetchFailure>,
     progress: Arc<crate::progress::Progress>,
+    /// The pages compared, for what is a page's own content.
+    template: crate::template::Template,
 }
 
 impl Crawl {
@@ -430,6 +433,7 @@ impl Crawl {
             findings,
             limits_hit: Vec::new(),
             unchecked: HashMap::new(),
+            template: Default::default(),
         }
     }
 
@@ -497,6 +501,11 @@ impl Crawl {
         self.pages += 1;
         self.progress.page_done();
         self.links_found += facts.refs.len();
+        let anchor = outcome.job.anchor.as_deref();
+        let judge = !is_home
+            && facts.is_complete()
+            && !checks::is_blank_page(&shared.ctx(is_home, anchor), &facts);
+        self.template.add(&outcome.job.url, &facts, anchor, judge);
         self.snapshot.pages.insert(
             outcome.job.url.to_string(),
             PageSnapshot::new(&facts.title, &facts.text, is_home),

@@ -3,6 +3,7 @@
 //! to a cap, every failure turned into a value the checks can report.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -167,7 +168,17 @@ struct HostGate {
     next_slot: Mutex<Instant>,
     /// Request time spent on the host so far.
     spent: Mutex<Duration>,
+    /// Requests that could not connect (no name, refused, no route, no
+    /// handshake in time), and whether one ever got further.
+    unreached: AtomicU32,
+    reached: AtomicBool,
 }
+
+/// Requests to another host that could not connect, with none that did,
+/// after which the host is taken as unreachable from here and not asked
+/// again: on a machine without internet access each of thousands of links
+/// would otherwise wait for its own failed lookup.
+const UNREACHABLE_AFTER: u32 = 3;
 
 /// The HTTP side of an inspection.
 pub struct Fetcher {
@@ -202,7 +213,9 @@ impl Fetcher {
             })
             .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            // Shorter than the request's timeout, so that a connection
+            // never made is told from an answer that never came.
+            .connect_timeout((timeout * 3 / 4).min(Duration::from_secs(10)))
             .gzip(true)
             .brotli(true)
             .tls_info(true)
@@ -256,7 +269,29 @@ impl Fetcher {
         if spent >= limit {
             return Err(FetchFailure::HostOutOfTime(Self::gate_key(url)));
         }
+        let gate = self.gate(url);
+        let failed = gate.unreached.load(Ordering::Relaxed);
+        if failed >= UNREACHABLE_AFTER && !gate.reached.load(Ordering::Relaxed) {
+            return Err(FetchFailure::NoAnswerOutside(format!(
+                "{} 已有 {failed} 次无法连接，不再尝试",
+                Self::gate_key(url)
+            )));
+        }
         Ok(())
+    }
+
+    /// Remember whether a request to another host could connect.
+    fn note_reach(&self, url: &Url, result: &Result<reqwest::Response, FetchFailure>) {
+        if !self.budgeted(url) {
+            return;
+        }
+        let gate = self.gate(url);
+        match result {
+            Err(FetchFailure::Connect(_)) => {
+                gate.unreached.fetch_add(1, Ordering::Relaxed);
+            }
+            _ => gate.reached.store(true, Ordering::Relaxed),
+        }
     }
 
     /// An address written in the URL is never resolved, so the resolver
@@ -290,6 +325,8 @@ impl Fetcher {
                     permits: Semaphore::new(self.per_host),
                     next_slot: Mutex::new(Instant::now()),
                     spent: Mutex::new(Duration::ZERO),
+                    unreached: AtomicU32::new(0),
+                    reached: AtomicBool::new(false),
                 })
             })
             .clone()
@@ -440,6 +477,7 @@ impl Fetcher {
         let sent = Instant::now();
         let resp = req.send().await.map_err(|e| classify(&e));
         self.charge(url, sent.elapsed());
+        self.note_reach(url, &resp);
         resp
     }
 }
@@ -483,9 +521,6 @@ fn classify(e: &reqwest::Error) -> FetchFailure {
         }
         source = s.source();
     }
-    if e.is_timeout() {
-        return FetchFailure::Timeout;
-    }
     let mut detail = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
@@ -493,10 +528,21 @@ fn classify(e: &reqwest::Error) -> FetchFailure {
         detail.push_str(&s.to_string());
         source = s.source();
     }
-    let lower = detail.to_ascii_lowercase();
-    if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+    // The URL is in the message: a page named Server_Side_TLS that cannot
+    // be reached is not a TLS error.
+    let lower = match e.url() {
+        Some(url) => detail.replace(url.as_str(), ""),
+        None => detail.clone(),
+    }
+    .to_ascii_lowercase();
+    if e.is_timeout() && !e.is_connect() {
+        // Connected, and no answer in time.
+        FetchFailure::Timeout
+    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
+    {
         FetchFailure::Tls(detail)
     } else if e.is_connect() {
+        // No name, refused, no route, or no connection in time.
         FetchFailure::Connect(detail)
     } else if lower.contains("timed out") {
         FetchFailure::Timeout

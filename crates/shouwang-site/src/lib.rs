@@ -32,6 +32,7 @@ pub mod progress;
 pub mod runtime;
 pub mod score;
 mod snapshot;
+mod template;
 pub mod text;
 
 use std::sync::Arc;
@@ -185,57 +186,10 @@ impl InspectOptions {
     /// `default.aspx` …) without a query is its directory, so
     /// `http://host/index.html` and `host` are the same site.
     pub fn parse_url(input: &str) -> Result<Url, SiteError> {
-        let trimmed = input.trim();
-        let with_scheme = if trimmed.contains("://") {
-            trimmed.to_string()
-        } else {
-            format!("http://{trimmed}")
-        };
-        let url = Url::parse(&with_scheme)
-            .map_err(|e| SiteError::BadUrl(input.to_string(), e.to_string()))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(SiteError::BadUrl(
-                input.to_string(),
-                format!("the scheme {:?} is not http or https", url.scheme()),
-            ));
-        }
-        if url.host_str().is_none_or(str::is_empty) {
-            return Err(SiteError::BadUrl(input.to_string(), "no host".into()));
-        }
-        let mut url = url;
-        url.set_fragment(None);
-        let default_page = url.query().is_none()
-            && url
-                .path_segments()
-                .and_then(|mut s| s.next_back())
-                .is_some_and(|last| DEFAULT_PAGES.contains(&last.to_ascii_lowercase().as_str()));
-        if default_page {
-            let dir = url
-                .path()
-                .rsplit_once('/')
-                .map_or("/", |(d, _)| d)
-                .to_string();
-            url.set_path(&format!("{dir}/"));
-        }
-        Ok(url)
+        shouwang_model::website_url(input)
+            .map_err(|detail| SiteError::BadUrl(input.to_string(), detail))
     }
 }
-
-/// The pages a web server sends for a directory: a site named by one of
-/// them is the same site as its directory.
-const DEFAULT_PAGES: &[&str] = &[
-    "index.html",
-    "index.htm",
-    "index.shtml",
-    "index.php",
-    "index.jsp",
-    "index.asp",
-    "index.aspx",
-    "default.htm",
-    "default.html",
-    "default.asp",
-    "default.aspx",
-];
 
 #[cfg(test)]
 mod url_tests {

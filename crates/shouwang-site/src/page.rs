@@ -2,7 +2,9 @@
 //! and resources (each marked when hidden by CSS), meta tags, list entries
 //! with dates, the article body, inline scripts.
 
+use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 
 use chrono::NaiveDate;
 use ego_tree::NodeRef;
@@ -25,6 +27,8 @@ const MAX_SCRIPT_CHARS: usize = 64 * 1024;
 pub const MAX_NESTING: usize = 1500;
 /// At most this many list entries per page are kept.
 const MAX_LIST_ENTRIES: usize = 2000;
+/// At most this many blocks per page are kept for comparing pages.
+pub const MAX_BLOCKS: usize = 300;
 
 /// What kind of thing a URL on a page is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -70,6 +74,27 @@ pub struct Ref {
 pub struct ListEntry {
     pub title: String,
     pub date: NaiveDate,
+    /// Where the entry's link leads, resolved, without its fragment.
+    pub url: Option<Url>,
+}
+
+/// One block element's visible text, or one picture, video or attachment
+/// on a page: the unit in which pages of one site are compared, so that
+/// what many of them share (header, nav, footer) is told apart from what
+/// is the page's own (`crate::template`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Block {
+    /// A hash of where the block sits (the tags, ids and classes of its
+    /// ancestors) and what it says (its text, or the media's address),
+    /// digits counted as one: a footer's year or a visit counter does not
+    /// make it a page's own.
+    pub key: u64,
+    /// Its text outside links, whitespace left out.
+    pub text: String,
+    /// How many characters of link text it holds.
+    pub link_chars: usize,
+    /// A picture, video, frame or attachment rather than text.
+    pub media: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -98,6 +123,8 @@ pub struct PageFacts {
     /// …) when the page has one, and whether it holds images, video or
     /// attachments.
     pub article_body: Option<(String, bool)>,
+    /// The page's blocks, each as its element closes, at most [`MAX_BLOCKS`].
+    pub blocks: Vec<Block>,
     /// The page nested elements deeper than [`MAX_NESTING`]; only the part
     /// before that point was analysed.
     pub cut_at_nesting: Option<usize>,
@@ -205,7 +232,8 @@ pub fn analyse(html: &str, base: &Url, today: NaiveDate) -> PageFacts {
     } = walker;
     facts.text = collapse(&visible);
     facts.hidden_text = collapse(&hidden);
-    facts.list_entries = list_entries(&doc, &hidden_css, today);
+    facts.list_entries = list_entries(&doc, &hidden_css, &base, today);
+    facts.blocks = blocks(&doc, &hidden_css);
     facts.article_body = article_body(&doc, &hidden_css);
     facts.cut_at_nesting = cut;
     facts.cut_at_budget = parsed.cut_at;
@@ -653,7 +681,7 @@ fn style_hides(decls: &str) -> Option<&'static str> {
 
 /// Rows (`li`, `tr`, `dd`) holding a link and a date: the entries of a
 /// column's list.
-fn list_entries(doc: &Html, css: &HiddenSelectors, today: NaiveDate) -> Vec<ListEntry> {
+fn list_entries(doc: &Html, css: &HiddenSelectors, base: &Url, today: NaiveDate) -> Vec<ListEntry> {
     let sel = Selector::parse("li, tr, dd").expect("static selector");
     let a = Selector::parse("a[href]").expect("static selector");
     let mut out = Vec::new();
@@ -676,8 +704,169 @@ fn list_entries(doc: &Html, css: &HiddenSelectors, today: NaiveDate) -> Vec<List
             out.push(ListEntry {
                 title: collapse(&link.text().collect::<String>()),
                 date,
+                url: link.value().attr("href").and_then(|h| {
+                    let mut u = base.join(h.trim()).ok()?;
+                    u.set_fragment(None);
+                    Some(u)
+                }),
             });
         }
+    }
+    out
+}
+
+/// Where an element sits, as a hash of its parent's and its own tag, id
+/// and classes (digits counted as one, classes sorted). The attributes of
+/// `html` and `body` are left out: CMSes put the column's or the page's
+/// name there, and the header is the same header on every page.
+fn path_step(parent: u64, e: &scraper::node::Element) -> u64 {
+    let mut h = DefaultHasher::new();
+    parent.hash(&mut h);
+    e.name().hash(&mut h);
+    if !matches!(e.name(), "html" | "body") {
+        if let Some(id) = e.id() {
+            digits_as_one(id).hash(&mut h);
+        }
+        let mut classes: Vec<String> = e.classes().map(digits_as_one).collect();
+        classes.sort();
+        classes.hash(&mut h);
+    }
+    h.finish()
+}
+
+/// `s` with every run of digits written as one `0`.
+fn digits_as_one(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut in_digits = false;
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            if !in_digits {
+                out.push('0');
+            }
+            in_digits = true;
+        } else {
+            out.push(c);
+            in_digits = false;
+        }
+    }
+    out
+}
+
+/// The visible blocks of a page, each as its element closes, at most
+/// [`MAX_BLOCKS`]: the text of each block element (nested blocks apart),
+/// and each visible picture, video, frame and attachment link.
+fn blocks(doc: &Html, css: &HiddenSelectors) -> Vec<Block> {
+    enum Step<'a> {
+        Visit(NodeRef<'a, Node>, u64, bool),
+        Close,
+    }
+    struct Open {
+        path: u64,
+        text: String,
+        links: String,
+    }
+    fn emit(out: &mut Vec<Block>, b: Open) {
+        if out.len() >= MAX_BLOCKS || (b.text.is_empty() && b.links.is_empty()) {
+            return;
+        }
+        let mut h = DefaultHasher::new();
+        b.path.hash(&mut h);
+        digits_as_one(&b.text).hash(&mut h);
+        digits_as_one(&b.links).hash(&mut h);
+        out.push(Block {
+            key: h.finish(),
+            link_chars: b.links.chars().count(),
+            text: b.text,
+            media: false,
+        });
+    }
+    let open_block = |path| Open {
+        path,
+        text: String::new(),
+        links: String::new(),
+    };
+    let mut out = Vec::new();
+    let mut open = vec![open_block(0)];
+    // An explicit stack, as in `Walker::walk`: deep pages must not
+    // overflow ours.
+    let mut stack = vec![Step::Visit(doc.tree.root(), 0, false)];
+    while let Some(step) = stack.pop() {
+        if out.len() >= MAX_BLOCKS {
+            break;
+        }
+        let (node, path, in_link) = match step {
+            Step::Close => {
+                if let Some(b) = open.pop() {
+                    emit(&mut out, b);
+                }
+                continue;
+            }
+            Step::Visit(node, path, in_link) => (node, path, in_link),
+        };
+        match node.value() {
+            Node::Text(t) => {
+                if let Some(top) = open.last_mut() {
+                    let to = if in_link {
+                        &mut top.links
+                    } else {
+                        &mut top.text
+                    };
+                    to.extend(t.chars().filter(|c| !c.is_whitespace()));
+                }
+            }
+            Node::Element(e) => {
+                let name = e.name();
+                if hidden_reason(e, css).is_some() || name == "head" {
+                    continue;
+                }
+                let path = path_step(path, e);
+                let media_src = match name {
+                    "img" | "video" | "audio" | "embed" | "iframe" | "frame" => {
+                        e.attr("src").or_else(|| e.attr("data-src"))
+                    }
+                    "object" => e.attr("data"),
+                    "a" => e.attr("href").filter(|h| {
+                        Url::parse("http://x/")
+                            .ok()
+                            .and_then(|b| b.join(h.trim()).ok())
+                            .is_some_and(|u| is_attachment(&u))
+                    }),
+                    _ => None,
+                };
+                if let Some(src) = media_src.filter(|s| !s.trim().is_empty())
+                    && out.len() < MAX_BLOCKS
+                {
+                    let mut h = DefaultHasher::new();
+                    path.hash(&mut h);
+                    src.trim().hash(&mut h);
+                    out.push(Block {
+                        key: h.finish(),
+                        text: String::new(),
+                        link_chars: 0,
+                        media: true,
+                    });
+                }
+                if invisible_container(name) {
+                    continue;
+                }
+                if block_element(name) {
+                    open.push(open_block(path));
+                    stack.push(Step::Close);
+                }
+                let in_link = in_link || name == "a";
+                for child in node.children().rev() {
+                    stack.push(Step::Visit(child, path, in_link));
+                }
+            }
+            _ => {
+                for child in node.children().rev() {
+                    stack.push(Step::Visit(child, path, in_link));
+                }
+            }
+        }
+    }
+    while let Some(b) = open.pop() {
+        emit(&mut out, b);
     }
     out
 }
@@ -809,6 +998,33 @@ mod tests {
         );
         assert!(f.refs.is_empty());
         assert_eq!(f.scripts.len(), 1);
+    }
+
+    #[test]
+    fn blocks_of_one_template_have_the_same_keys_whatever_their_numbers() {
+        let shell = |year: u32, visits: u32, body: &str| {
+            page(&format!(
+                r#"<div class="header"><ul class="nav"><li><a href="/">首页</a></li></ul></div>
+                <div class="main">{body}<img src="/p.jpg" style="display:none"></div>
+                <div class="footer">版权所有 © {year} 某某镇 您是第 {visits} 位访客</div>"#
+            ))
+            .blocks
+        };
+        let a = shell(2024, 17, "<p>正文一</p>");
+        let b = shell(2025, 123_456, "<p>正文二</p>");
+        let keys = |v: &[Block]| v.iter().map(|b| b.key).collect::<HashSet<_>>();
+        let shared: Vec<&Block> = a.iter().filter(|x| keys(&b).contains(&x.key)).collect();
+        // The nav and the footer are shared; the bodies are not; the
+        // hidden picture is no block at all.
+        assert_eq!(shared.len(), 2, "{a:#?}\n{b:#?}");
+        assert!(
+            shared
+                .iter()
+                .any(|x| x.link_chars == 2 && x.text.is_empty())
+        );
+        assert!(shared.iter().any(|x| x.text.starts_with("版权所有")));
+        assert!(a.iter().any(|x| x.text == "正文一"));
+        assert!(!a.iter().any(|x| x.media));
     }
 
     #[test]

@@ -418,8 +418,11 @@ async fn links_to_hosts_that_give_no_answer_are_unverified_not_broken_and_an_err
  {
     // Nothing listens on port 1 of 127.0.0.3: the connection is refused, as
     // it is for every outside host on a machine without internet access.
-    let refused: Vec<String> = (0..3)
-        .map(|i| format!("http://127.0.0.3:1/p{i}.html"))
+    // One named like a TLS error, as the Python documentation's
+    // Server_Side_TLS page is: the address is not the error.
+    let refused: Vec<String> = ["p0.html", "p1.html", "Security/Server_Side_TLS-certificate"]
+        .iter()
+        .map(|p| format!("http://127.0.0.3:1/{p}"))
         .collect();
     // An outside host that answers, with 404: that link is dead.
     let dead = serve_on("127.0.0.4", HashMap::new());
@@ -455,5 +458,69 @@ async fn links_to_hosts_that_give_no_answer_are_unverified_not_broken_and_an_err
         report.limits_hit.iter().any(|l| l.contains("无法核验")),
         "{:?}",
         report.limits_hit
+    );
+}
+
+/// An address where no connection is ever made, as behind a firewall
+/// that drops packets to the internet: a listener with a backlog of one,
+/// already full, that never accepts, so the kernel drops every new SYN.
+fn blackhole(ip: &str) -> SocketAddr {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{ip}:0").parse().unwrap()).unwrap();
+    let listener = socket.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut held = Vec::new();
+    while held.len() < 16 {
+        match TcpStream::connect_timeout(&addr, Duration::from_millis(300)) {
+            Ok(s) => held.push(s),
+            Err(_) => break,
+        }
+    }
+    assert!(
+        TcpStream::connect_timeout(&addr, Duration::from_millis(300)).is_err(),
+        "the backlog of {addr} did not fill"
+    );
+    // Kept until the test process ends.
+    std::mem::forget((listener, held));
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_to_a_host_that_cannot_be_connected_to_are_given_up_after_a_few_tries_and_are_one_finding()
+ {
+    let hole = blackhole("127.0.0.5");
+    let targets: Vec<String> = (0..30)
+        .map(|i| format!("http://{hole}/p{i}.html"))
+        .collect();
+    let site = serve(HashMap::from([(
+        "/".to_string(),
+        homepage_linking(&targets),
+    )]));
+    let mut opts = InspectOptions::new(format!("http://{site}/").parse().unwrap());
+    // Our own site may link to this machine, which stands in for the outside.
+    opts.own_site = true;
+    opts.transport_checks = false;
+    opts.cloaking_pages = 0;
+    opts.timeout = Duration::from_secs(2);
+    opts.host_budget = Duration::from_secs(20);
+    let started = std::time::Instant::now();
+    let report = inspect_within(opts, Duration::from_secs(120)).await;
+    let took = started.elapsed();
+
+    // Each link waited for its own connection would take 30 × 2 × 2 s / 4
+    // at a time, and spend the host's budget.
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+    assert!(
+        of_check(&report, "site.time-budget").is_empty(),
+        "{:#?}",
+        report.findings
+    );
+    assert!(of_check(&report, "site.broken-link").is_empty());
+    let unverified = of_check(&report, "site.external-unverified");
+    assert_eq!(unverified.len(), 1, "{:#?}", report.findings);
+    assert!(
+        unverified[0].evidence.contains("30 个站外链接"),
+        "{}",
+        unverified[0].evidence
     );
 }

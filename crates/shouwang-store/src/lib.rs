@@ -14,6 +14,7 @@ mod audit;
 mod blocking;
 mod file;
 mod incident;
+mod merge_sites;
 mod pool;
 mod postgres;
 mod postgres_incident;
@@ -58,8 +59,10 @@ pub use tx::{RESOLVED_NAMED, RunScope, Tx, resolve_not_seen};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 7;
+/// The newest schema version this build knows: the SQL migrations under
+/// `migrations/` up to 7, then 8, the merge of a website's spellings into
+/// one asset, in Rust (`merge_sites`).
+pub const SCHEMA_VERSION: i64 = 8;
 
 /// Everything that can go wrong in the store, phrased for the person who
 /// has to fix it.

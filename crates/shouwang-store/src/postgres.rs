@@ -46,7 +46,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
 ];
 
 /// An arbitrary constant that names Shouwang's migration lock.
-const MIGRATION_LOCK: i64 = 0x5348_4f55_5741_4e47;
+pub(crate) const MIGRATION_LOCK: i64 = 0x5348_4f55_5741_4e47;
 
 pub struct PostgresStore {
     target: String,
@@ -103,11 +103,13 @@ impl PostgresStore {
         };
         let mut first = connect()?;
         migrate(&mut first, &key)?;
-        Ok(PostgresStore {
+        let store = PostgresStore {
             target,
             pool: Pool::new(first, 8, connect, |c| !c.is_closed()),
             key,
-        })
+        };
+        store.merge_duplicate_sites()?;
+        Ok(store)
     }
 
     pub(crate) fn with<T>(

@@ -7,6 +7,7 @@ use shouwang_model::{
     Asset, AssetRef, Finding, FindingStatus, Incident, NewTimelineEntry, ReportStage,
 };
 
+use crate::merge_sites::{Raw, Val};
 use crate::postgres::{
     PostgresStore, bind, finding_from_row, params, token_from_row, user_from_row,
 };
@@ -59,6 +60,13 @@ impl PostgresStore {
                 tx.commit()?;
             }
             Ok(out)
+        })
+    }
+
+    /// Migration 8, `crate::merge_sites`, in one audited transaction.
+    pub(crate) fn merge_duplicate_sites(&self) -> Result<usize> {
+        self.transaction(true, |t| {
+            Ok((crate::merge_sites::merge_duplicate_sites(t)?, true))
         })
     }
 
@@ -363,6 +371,59 @@ impl Tx for PgTx<'_, '_> {
             insert_timeline(&mut *self.c, e)?;
         }
         self.ledger.changed |= !entries.is_empty();
+        Ok(())
+    }
+}
+
+fn pg_values(values: &[Val]) -> Vec<Box<dyn postgres::types::ToSql + Sync>> {
+    values
+        .iter()
+        .map(|v| -> Box<dyn postgres::types::ToSql + Sync> {
+            match v {
+                Val::Int(i) => Box::new(*i),
+                Val::Text(s) => Box::new(s.clone()),
+            }
+        })
+        .collect()
+}
+
+impl Raw for PgTx<'_, '_> {
+    fn lock_migrations(&mut self) -> Result<()> {
+        self.c.execute(
+            "SELECT pg_advisory_xact_lock($1)",
+            &[&crate::postgres::MIGRATION_LOCK],
+        )?;
+        Ok(())
+    }
+
+    fn rows(&mut self, sql: &str, values: &[Val]) -> Result<Vec<Vec<Val>>> {
+        let boxed = pg_values(values);
+        let rows = self.c.query(sql, &params(&boxed))?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                (0..r.len())
+                    .map(|i| {
+                        if *r.columns()[i].type_() == postgres::types::Type::TEXT {
+                            Val::Text(r.get(i))
+                        } else {
+                            Val::Int(r.get(i))
+                        }
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+
+    fn exec(&mut self, sql: &str, values: &[Val]) -> Result<u64> {
+        let boxed = pg_values(values);
+        let n = self.c.execute(sql, &params(&boxed))?;
+        self.ledger.changed |= n > 0;
+        Ok(n)
+    }
+
+    fn record_migration(&mut self, version: i64) -> Result<()> {
+        self.c.execute(sql::MIGRATE, &[&version, &now()])?;
         Ok(())
     }
 }

@@ -407,7 +407,15 @@ mod tests {
             ("finding_groups", finding_groups("")),
             ("finding_group_samples", finding_group_samples("", 3)),
         ];
-        let all = ALL.iter().map(|(n, s)| (*n, s.to_string())).chain(built);
+        let all = ALL
+            .iter()
+            .map(|(n, s)| (*n, s.to_string()))
+            .chain(built)
+            .chain(
+                crate::merge_sites::STATEMENTS
+                    .iter()
+                    .map(|s| ("merge_sites", s.to_string())),
+            );
         store
             .pool
             .with(|c| {

@@ -116,12 +116,14 @@ impl SqliteStore {
         }
         migrate(path, &first, &key)?;
         let p = path.to_path_buf();
-        Ok(SqliteStore {
+        let store = SqliteStore {
             path: path.to_path_buf(),
             reserve: crate::reserve::Reserve::beside(path),
             pool: Pool::new(first, 8, move || connect(&p), |_| true),
             key,
-        })
+        };
+        store.merge_duplicate_sites()?;
+        Ok(store)
     }
 
     pub(crate) fn with<T>(

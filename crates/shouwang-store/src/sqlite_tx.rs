@@ -7,6 +7,7 @@ use shouwang_model::{
     Asset, AssetRef, Finding, FindingStatus, Incident, NewTimelineEntry, ReportStage,
 };
 
+use crate::merge_sites::{Raw, Val};
 use crate::sqlite::{SqliteStore, bind, finding_from_row, token_from_row, unconv, user_from_row};
 use crate::sqlite_incident::{incident_from_row, insert_timeline, set_setting_tx};
 use crate::tx::{Ledger, Tx};
@@ -66,6 +67,13 @@ impl SqliteStore {
     /// cursors), in a transaction of its own.
     pub(crate) fn write<T>(&self, f: impl FnOnce(&mut SqliteTx<'_>) -> Result<T>) -> Result<T> {
         self.transaction(false, |t| Ok((f(t)?, true)))
+    }
+
+    /// Migration 8, `crate::merge_sites`, in one audited transaction.
+    pub(crate) fn merge_duplicate_sites(&self) -> Result<usize> {
+        self.transaction(true, |t| {
+            Ok((crate::merge_sites::merge_duplicate_sites(t)?, true))
+        })
     }
 
     pub(crate) fn run_audited_impl(&self, f: &mut dyn FnMut(&mut dyn Tx) -> bool) -> Result<()> {
@@ -397,6 +405,55 @@ impl Tx for SqliteTx<'_> {
             insert_timeline(self.c, e)?;
         }
         self.ledger.changed |= !entries.is_empty();
+        Ok(())
+    }
+}
+
+fn sqlite_values(params: &[Val]) -> Vec<rusqlite::types::Value> {
+    params
+        .iter()
+        .map(|v| match v {
+            Val::Int(i) => rusqlite::types::Value::Integer(*i),
+            Val::Text(s) => rusqlite::types::Value::Text(s.clone()),
+        })
+        .collect()
+}
+
+impl Raw for SqliteTx<'_> {
+    fn lock_migrations(&mut self) -> Result<()> {
+        // The IMMEDIATE transaction holds the write lock already.
+        Ok(())
+    }
+
+    fn rows(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Vec<Val>>> {
+        use rusqlite::types::ValueRef;
+        let mut st = self.c.prepare(sql)?;
+        let n = st.column_count();
+        let rows = st.query_map(rusqlite::params_from_iter(sqlite_values(params)), |r| {
+            (0..n)
+                .map(|i| {
+                    Ok(match r.get_ref(i)? {
+                        ValueRef::Integer(v) => Val::Int(v),
+                        ValueRef::Text(t) => Val::Text(String::from_utf8_lossy(t).into_owned()),
+                        _ => Val::Text(String::new()),
+                    })
+                })
+                .collect()
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64> {
+        let n = self
+            .c
+            .execute(sql, rusqlite::params_from_iter(sqlite_values(params)))?;
+        self.ledger.changed |= n > 0;
+        Ok(n as u64)
+    }
+
+    fn record_migration(&mut self, version: i64) -> Result<()> {
+        self.c
+            .execute(sql::MIGRATE, params![version, to_micros(now())])?;
         Ok(())
     }
 }

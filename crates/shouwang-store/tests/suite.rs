@@ -44,6 +44,8 @@ impl AsPerson for dyn Store + '_ {
 struct Harness {
     store: Box<dyn Store>,
     raw: Box<dyn Fn(&str)>,
+    /// The same database opened again, as the next start of Shouwang.
+    reopen: Box<dyn Fn() -> Box<dyn Store>>,
     _cleanup: Option<Box<dyn std::any::Any>>,
 }
 
@@ -52,8 +54,14 @@ fn sqlite() -> Harness {
     let path = dir.path().join("t.db");
     let store = shouwang_store::SqliteStore::open(&path, AuditKey::from_bytes([7; 32])).unwrap();
     let raw_path = path.clone();
+    let again = path.clone();
     Harness {
         store: Box::new(store),
+        reopen: Box::new(move || {
+            Box::new(
+                shouwang_store::SqliteStore::open(&again, AuditKey::from_bytes([7; 32])).unwrap(),
+            )
+        }),
         raw: Box::new(move |sql| {
             rusqlite::Connection::open(&raw_path)
                 .unwrap()
@@ -104,8 +112,15 @@ fn postgres() -> Option<Harness> {
     let store =
         shouwang_store::PostgresStore::connect(&url, AuditKey::from_bytes([7; 32])).unwrap();
     let raw_url = url.clone();
+    let again = url.clone();
     Some(Harness {
         store: Box::new(store),
+        reopen: Box::new(move || {
+            Box::new(
+                shouwang_store::PostgresStore::connect(&again, AuditKey::from_bytes([7; 32]))
+                    .unwrap(),
+            )
+        }),
         raw: Box::new(move |sql| {
             postgres::Client::connect(&raw_url, postgres::NoTls)
                 .unwrap()
@@ -188,6 +203,8 @@ suite!(
     an_assignment_survives_the_next_observation_and_groups_by_check,
     the_staff_roster_is_a_setting_read_back_whole,
     events_are_counted_per_local_day_in_the_database,
+    two_spellings_of_one_site_open_as_one_site_keeping_all_its_history,
+    a_store_without_duplicate_sites_is_left_as_it_was,
 );
 
 fn host() -> AssetRef {
@@ -2120,4 +2137,220 @@ fn events_are_counted_per_local_day_in_the_database(h: &Harness) {
             })
             .is_err()
     );
+}
+
+fn website(locator: &str) -> AssetRef {
+    AssetRef::new(AssetKind::Website, locator)
+}
+
+fn site_finding(site: &str, check: &str, location: &str, evidence: &str) -> NewFinding {
+    NewFinding {
+        asset: website(site),
+        severity: Severity::Medium,
+        title: Text::new("有标题无正文的文章", "Article with a title and no body"),
+        evidence: evidence.into(),
+        location: location.into(),
+        provenance: Provenance::now("site", check, location),
+    }
+}
+
+fn site_event(site: &str) -> NewEvent {
+    NewEvent {
+        time: Utc::now(),
+        kind: "site.inspected".into(),
+        asset: website(site),
+        severity: Severity::Info,
+        summary: "巡查完成".into(),
+        details: serde_json::json!({"pages": 3}),
+        provenance: Provenance::now("site", "site.inspected", site),
+    }
+}
+
+fn add_site(h: &Harness, locator: &str, name: &str) {
+    h.store
+        .as_person(|tx| {
+            tx.upsert_asset(&Asset {
+                id: website(locator),
+                name: name.into(),
+                details: serde_json::json!({"own_site": false}),
+            })
+        })
+        .unwrap();
+}
+
+/// The store as a build before migration 8 left it.
+fn before_the_merge(h: &Harness) {
+    (h.raw)("DELETE FROM schema_migrations WHERE version = 8");
+}
+
+fn two_spellings_of_one_site_open_as_one_site_keeping_all_its_history(h: &Harness) {
+    use shouwang_store::{IncidentBatch, Members};
+    let (typed, normal) = ("127.0.0.1:18950", "http://127.0.0.1:18950/");
+    let page = "http://127.0.0.1:18950/gzdt/a1.html";
+    add_site(h, typed, "某某镇人民政府网站");
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    add_site(h, normal, "某某镇");
+    let s = &h.store;
+    let old = s
+        .record_findings(&[
+            site_finding(typed, "site.blank-article", page, "正文 0 字"),
+            site_finding(
+                typed,
+                "site.stale-column",
+                "http://127.0.0.1:18950/tzgg/",
+                "已 706 天未更新",
+            ),
+        ])
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let new = s
+        .record_findings(&[site_finding(
+            normal,
+            "site.blank-article",
+            page,
+            "正文 2 字",
+        )])
+        .unwrap();
+    s.as_person(|tx| {
+        tx.set_finding_assignment(
+            old[0],
+            &shouwang_model::FindingAssignment {
+                owner: "张三".into(),
+                due: None,
+            },
+        )
+    })
+    .unwrap();
+    s.record_events(&[site_event(typed), site_event(normal)])
+        .unwrap();
+    let typed_event = s
+        .events(&EventFilter {
+            asset: Some(website(typed)),
+            ..Default::default()
+        })
+        .unwrap()[0]
+        .id;
+    let mut incident = new_incident(&format!("site-content|website|{typed}"), 1);
+    incident.asset = website(typed);
+    let incident = s
+        .apply_incident_batch(&IncidentBatch {
+            opened: vec![(
+                incident,
+                Members {
+                    events: vec![typed_event],
+                    findings: vec![old[0]],
+                    last_activity: None,
+                },
+            )],
+            ..Default::default()
+        })
+        .unwrap()[0];
+    before_the_merge(h);
+
+    let s = (h.reopen)();
+    assert_eq!(s.schema_version().unwrap(), 8);
+    let sites: Vec<Asset> = s
+        .assets()
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.id.kind == AssetKind::Website)
+        .collect();
+    assert_eq!(sites.len(), 1, "{sites:?}");
+    assert_eq!(sites[0].id.locator, normal);
+    assert_eq!(sites[0].name, "某某镇人民政府网站", "the oldest is kept");
+    let findings = s
+        .findings(&FindingFilter {
+            asset: Some(website(normal)),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(findings.len(), 2, "{findings:#?}");
+    let blank = findings
+        .iter()
+        .find(|f| f.check_id() == "site.blank-article")
+        .unwrap();
+    assert_eq!(blank.id, new[0]);
+    assert_eq!(blank.evidence, "正文 2 字", "the later observation");
+    let first = s.finding(new[0]).unwrap().unwrap().first_seen;
+    assert!(first < findings.iter().map(|f| f.last_seen).max().unwrap());
+    assert_eq!(s.finding(old[0]).unwrap(), None);
+    assert_eq!(s.finding_assignment(new[0]).unwrap().unwrap().owner, "张三");
+    // The next run of the normalised site is the same finding.
+    let again = s
+        .record_findings(&[site_finding(
+            normal,
+            "site.stale-column",
+            "http://127.0.0.1:18950/tzgg/",
+            "已 707 天未更新",
+        )])
+        .unwrap();
+    assert_eq!(again, [old[1]]);
+    let events = s
+        .events(&EventFilter {
+            asset: Some(website(normal)),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(events.len(), 2);
+    let i = s.incident(incident).unwrap().unwrap();
+    assert_eq!(i.asset, website(normal));
+    assert_eq!(i.group_key, format!("site-content|website|{normal}"));
+    let members: Vec<i64> = s
+        .incident_findings(incident)
+        .unwrap()
+        .iter()
+        .map(|f| f.id)
+        .collect();
+    assert_eq!(members, [new[0]]);
+    let entry = s.last_audit_of("site.merge").unwrap().unwrap();
+    assert_eq!(entry.target, normal);
+    assert!(entry.details.contains(typed), "{}", entry.details);
+    assert!(matches!(
+        s.verify_audit().unwrap(),
+        AuditVerdict::Intact { .. }
+    ));
+
+    // A rerun does nothing.
+    let head = s.audit_head().unwrap();
+    drop(s);
+    let s = (h.reopen)();
+    assert_eq!(s.audit_head().unwrap(), head);
+    assert_eq!(
+        s.findings(&FindingFilter {
+            asset: Some(website(normal)),
+            ..Default::default()
+        })
+        .unwrap()
+        .len(),
+        2
+    );
+}
+
+fn a_store_without_duplicate_sites_is_left_as_it_was(h: &Harness) {
+    let normal = "https://www.example.gov.cn/";
+    add_site(h, normal, "县政府门户网站");
+    add_site(h, "http://www.example.gov.cn/xxgk/", "信息公开");
+    let s = &h.store;
+    s.record_findings(&[
+        site_finding(
+            normal,
+            "site.blank-article",
+            "https://www.example.gov.cn/a.html",
+            "正文 0 字",
+        ),
+        finding("ssh.root", "line 3", Severity::High),
+    ])
+    .unwrap();
+    s.record_events(&[site_event(normal)]).unwrap();
+    let assets = s.assets().unwrap();
+    let findings = s.findings(&FindingFilter::default()).unwrap();
+    let head = s.audit_head().unwrap();
+    before_the_merge(h);
+
+    let s = (h.reopen)();
+    assert_eq!(s.schema_version().unwrap(), 8);
+    assert_eq!(s.audit_head().unwrap(), head, "no merge, no entry");
+    assert_eq!(s.assets().unwrap(), assets);
+    assert_eq!(s.findings(&FindingFilter::default()).unwrap(), findings);
+    assert_eq!(s.event_count().unwrap(), 1);
 }
