@@ -48,11 +48,16 @@ pub fn browser_available() -> bool {
     programs_available(&[CHROMIUM, CHROMEDRIVER])
 }
 
-/// chromedriver, killed when the test ends.
+/// chromedriver in a process group of its own, with the Chromium it
+/// starts: the whole group is killed when the test ends, so that a test
+/// that fails (or never closes its session) leaves no browser running.
 pub struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        if let Some(pid) = rustix::process::Pid::from_raw(self.0.id() as i32) {
+            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -79,6 +84,7 @@ pub async fn start_browser_in(
         .unwrap()
         .port();
     let mut cmd = Command::new(CHROMEDRIVER);
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     cmd.arg(format!("--port={port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null());
