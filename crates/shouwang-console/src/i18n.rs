@@ -211,8 +211,16 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("col.location", "位置", "Location"),
     ("col.sensor", "来源", "Sensor"),
     ("col.check", "检查项", "Check"),
-    ("col.last_seen", "最近发现", "Last seen"),
-    ("col.first_seen", "首次发现", "First seen"),
+    (
+        "col.last_seen",
+        "最近发现（北京时间）",
+        "Last seen (Beijing)",
+    ),
+    (
+        "col.first_seen",
+        "首次发现（北京时间）",
+        "First seen (Beijing)",
+    ),
     ("col.status", "状态", "Status"),
     ("col.time", "时间（北京时间）", "Time (Beijing)"),
     ("col.kind", "类型", "Kind"),
@@ -443,7 +451,11 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("guard.title", "网页防篡改", "Web anti-tamper"),
     ("guard.root", "网站目录", "Web root"),
     ("guard.files", "文件数", "Files"),
-    ("guard.sealed_at", "基线封存时间", "Sealed"),
+    (
+        "guard.sealed_at",
+        "基线封存时间（北京时间）",
+        "Sealed (Beijing)",
+    ),
     ("guard.events", "篡改事件", "Tamper events"),
     ("guard.quarantine", "隔离区", "Quarantine"),
     (
@@ -482,6 +494,11 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ),
     ("guard.state.paused", "维护中", "Maintenance"),
     (
+        "guard.state.starting",
+        "已建立基线，几秒内开始实时防护",
+        "Sealed: real-time guarding starts within seconds",
+    ),
+    (
         "guard.none",
         "尚未封存任何网站目录。请先运行 shouwang guard seal 目录。",
         "No web root is sealed yet: run shouwang guard seal DIR.",
@@ -503,7 +520,7 @@ const MESSAGES: &[(&str, &str, &str)] = &[
         "已发布，变更已纳入基线。",
         "Published: the change is now part of the baseline.",
     ),
-    ("guard.latency", "恢复耗时(毫秒)", "Restore (ms)"),
+    ("guard.latency", "恢复耗时（毫秒）", "Restore (ms)"),
     (
         "guard.diff",
         "篡改内容对比",
@@ -589,9 +606,14 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("sites.remove", "移出巡查列表", "Remove from the list"),
     ("sites.job_started", "开始于", "started"),
     ("sites.job_ended", "结束于", "ended"),
+    ("time.beijing", "北京时间", "Beijing time"),
     ("sites.url", "网址", "URL"),
     ("sites.name", "名称", "Name"),
-    ("sites.last_run", "最近巡查", "Last inspection"),
+    (
+        "sites.last_run",
+        "最近巡查（北京时间）",
+        "Last inspection (Beijing)",
+    ),
     ("sites.homepage", "首页", "Homepage"),
     ("sites.pages", "页面数", "Pages"),
     ("sites.links", "链接与资源", "Links and resources"),

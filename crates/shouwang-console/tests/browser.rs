@@ -9,95 +9,11 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
+use common::browser::*;
 use common::*;
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use shouwang_console::ConsoleConfig;
 use shouwang_model::FindingStatus;
-
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-
-struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn browser_available() -> bool {
-    let present =
-        std::path::Path::new(CHROMIUM).exists() && std::path::Path::new(CHROMEDRIVER).exists();
-    if !present {
-        if std::env::var("SHOUWANG_REQUIRE_BROWSER").as_deref() == Ok("1") {
-            panic!("SHOUWANG_REQUIRE_BROWSER=1 but {CHROMIUM} or {CHROMEDRIVER} is missing");
-        }
-        eprintln!(
-            "SKIPPED: browser test needs {CHROMIUM} and {CHROMEDRIVER} (apt-get install chromium chromium-driver)"
-        );
-    }
-    present
-}
-
-async fn start_browser(profile: &std::path::Path) -> (Driver, Client) {
-    start_browser_with(profile, &["--window-size=1366,900"]).await
-}
-
-async fn start_browser_with(profile: &std::path::Path, extra: &[&str]) -> (Driver, Client) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(CHROMEDRIVER)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver starts");
-    let driver = Driver(child);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "chromedriver did not listen on {port}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let mut args: Vec<String> = [
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-quic",
-        "--no-first-run",
-        "--lang=zh-CN",
-    ]
-    .into_iter()
-    .chain(extra.iter().copied())
-    .map(String::from)
-    .collect();
-    args.push(format!("--user-data-dir={}", profile.display()));
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({ "binary": CHROMIUM, "args": args }),
-    );
-    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("WebDriver session");
-    (driver, client)
-}
 
 async fn login(b: &Client, base: &str, user: &str, pw: &str) {
     b.goto(&format!("{base}/")).await.unwrap();
@@ -126,15 +42,6 @@ async fn login(b: &Client, base: &str, user: &str, pw: &str) {
         .await
         .unwrap();
     b.wait().for_element(Locator::Id("whoami")).await.unwrap();
-}
-
-async fn screenshot(b: &Client, name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, b.screenshot().await.unwrap()).unwrap();
-    eprintln!("screenshot: {}", path.display());
-    path
 }
 
 /// POST a status change from inside the page with fetch(), as a forged or

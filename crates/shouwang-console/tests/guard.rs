@@ -45,12 +45,32 @@ async fn a_defacement_shows_with_its_diff_and_an_operator_publishes() {
     log_in(&c, &con.base, "auditor", AUDITOR_PW).await;
     let list = page(&c, format!("{}/guard", con.base)).await.1;
     assert!(
-        list.contains(&root.replace('/', "&#x2f;")) && list.contains("未在实时防护"),
-        "no watcher has checked the root: {list}"
+        list.contains(&root.replace('/', "&#x2f;"))
+            && list.contains("几秒内开始实时防护")
+            && list.contains("http-equiv=\"refresh\""),
+        "sealed a moment ago, no watcher has checked it yet; the page follows it: {list}"
     );
-    // A watcher's last reconciliation found the root as sealed.
+    // A watcher checked it once, long ago, and promised to come back.
     let now = chrono::Utc::now();
     let b = GuardDir::open(&con.data).unwrap().baseline(&www).unwrap();
+    RootState {
+        root: root.clone(),
+        condition: Condition::Converged,
+        differing: 0,
+        oldest_path: None,
+        oldest_since: None,
+        detail: None,
+        checked_at: now - chrono::Duration::minutes(10),
+        next_check_by: now - chrono::Duration::minutes(9),
+    }
+    .write(&b.dir)
+    .unwrap();
+    let list = page(&c, format!("{}/guard", con.base)).await.1;
+    assert!(
+        list.contains("未在实时防护") && !list.contains("http-equiv=\"refresh\""),
+        "no watcher has checked the root lately: {list}"
+    );
+    // A watcher's last reconciliation found the root as sealed.
     RootState {
         root: root.clone(),
         condition: Condition::Converged,

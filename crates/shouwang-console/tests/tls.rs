@@ -12,92 +12,16 @@ mod common;
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 
+use common::netns::Netns;
 use common::*;
 use shouwang_console::tls::{self, Names, UnitCa};
 use shouwang_console::{ConsoleConfig, TlsSetting};
 
 const LAN_IP: &str = "10.77.0.1";
 
-/// A network namespace with `lo` up and 10.77.0.1/24 on it.
-struct Netns(String);
-
-impl Netns {
-    fn new() -> Option<Netns> {
-        let root = rustix::process::geteuid().is_root();
-        if !root {
-            if std::env::var("SHOUWANG_REQUIRE_NETNS").as_deref() == Ok("1") {
-                panic!("SHOUWANG_REQUIRE_NETNS=1 but the test is not root");
-            }
-            eprintln!("SKIPPED: a network namespace needs root (ip netns add)");
-            return None;
-        }
-        static N: AtomicU32 = AtomicU32::new(0);
-        let name = format!(
-            "swtls-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        );
-        ip(&["netns", "add", &name]);
-        let ns = Netns(name);
-        ip(&["-n", &ns.0, "link", "set", "lo", "up"]);
-        ip(&[
-            "-n",
-            &ns.0,
-            "addr",
-            "add",
-            &format!("{LAN_IP}/24"),
-            "dev",
-            "lo",
-        ]);
-        Some(ns)
-    }
-
-    /// Run `f` on a thread of its own inside the namespace, with a runtime
-    /// of its own: the server and the client both live there.
-    fn run<F, Fut>(&self, f: F)
-    where
-        F: FnOnce() -> Fut + Send + 'static,
-        Fut: Future<Output = ()>,
-    {
-        let path = format!("/var/run/netns/{}", self.0);
-        std::thread::spawn(move || {
-            let ns = std::fs::File::open(&path).unwrap();
-            rustix::thread::move_into_link_name_space(
-                std::os::fd::AsFd::as_fd(&ns),
-                Some(rustix::thread::LinkNameSpaceType::Network),
-            )
-            .expect("setns into the test's network namespace");
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(f());
-        })
-        .join()
-        .unwrap_or_else(|p| std::panic::resume_unwind(p));
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("ip")
-            .args(["netns", "del", &self.0])
-            .status();
-    }
-}
-
-fn ip(args: &[&str]) {
-    let out = std::process::Command::new("ip")
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "ip {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+fn lan_netns() -> Option<Netns> {
+    Netns::new("swtls", &[&format!("{LAN_IP}/24")], false)
 }
 
 /// A client that trusts exactly the certificates in `roots` (PEM).
@@ -145,7 +69,7 @@ fn lan_config(allow: &[&str]) -> ConsoleConfig {
 
 #[test]
 fn a_pc_on_the_lan_trusting_the_unit_ca_reaches_the_console_and_others_do_not() {
-    let Some(ns) = Netns::new() else { return };
+    let Some(ns) = lan_netns() else { return };
     ns.run(|| async {
         let listen: SocketAddr = format!("{LAN_IP}:0").parse().unwrap();
         // tls = "auto": beyond loopback, TLS.
@@ -200,7 +124,7 @@ fn a_pc_on_the_lan_trusting_the_unit_ca_reaches_the_console_and_others_do_not() 
 
 #[test]
 fn a_client_outside_the_allowed_networks_is_disconnected() {
-    let Some(ns) = Netns::new() else { return };
+    let Some(ns) = lan_netns() else { return };
     ns.run(|| async {
         let listen: SocketAddr = format!("{LAN_IP}:0").parse().unwrap();
         // The client's address here is 10.77.0.1 too: outside 10.77.1.0/24.

@@ -352,8 +352,10 @@ fn squash(s: &str) -> String {
     s.chars().filter(|c| !c.is_whitespace()).collect()
 }
 
+/// In the target dir (CARGO_TARGET_DIR when set), never in the source
+/// tree, which may be read-only (scripts/test-fresh-debian mounts it so).
 fn pages_dir() -> PathBuf {
-    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/tmp/report-pages");
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("report-pages");
     std::fs::create_dir_all(&d).unwrap();
     d
 }

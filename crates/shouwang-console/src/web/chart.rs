@@ -106,6 +106,24 @@ pub(crate) fn nice_top(v: f64) -> f64 {
         .unwrap_or(10.0 * mag)
 }
 
+/// The y axis' ticks from 0 to `top` (a [`nice_top`]), each a round
+/// number as shown: steps of 0.2, 0.5 or 1 times `top`'s power of ten
+/// (never quarters, which `num` would show rounded, as 0.3 for 0.25). On
+/// an axis of counts (`integral`) no step is below 1, so a top of 1 or 2
+/// has no fractional tick.
+pub(crate) fn ticks(top: f64, integral: bool) -> Vec<f64> {
+    let mag = 10f64.powf(top.log10().floor());
+    let divisions = if (top / mag).round() == 2.0 { 4.0 } else { 5.0 };
+    let mut step = top / divisions;
+    if integral && step < 1.0 {
+        step = 1.0;
+    }
+    (0..)
+        .map(|k| f64::from(k) * step)
+        .take_while(|v| *v <= top * (1.0 + 1e-9))
+        .collect()
+}
+
 /// A number as people read it: no trailing zeros, at most one decimal.
 pub(crate) fn num(v: f64) -> String {
     let r = (v * 10.0).round() / 10.0;
@@ -196,11 +214,17 @@ impl Chart {
         out
     }
 
+    /// Every value measured is a whole number (counts, not milliseconds).
+    fn integral(&self) -> bool {
+        self.series()
+            .iter()
+            .all(|s| (0..self.points()).all(|i| self.value(s, i).is_none_or(|v| v.fract() == 0.0)))
+    }
+
     fn axes(&self, out: &mut String) {
         let top = self.top();
         let base = H - BOTTOM;
-        for k in 0..=4 {
-            let v = top * f64::from(k) / 4.0;
+        for v in ticks(top, self.integral()) {
             let y = base - self.height_of(v);
             out.push_str(&format!(
                 "<line class=\"grid\" x1=\"{LEFT}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\"/>\
@@ -501,6 +525,49 @@ mod tests {
                 h[..h.find('"').unwrap()].parse().unwrap()
             })
             .collect()
+    }
+
+    /// The tick labels of a chart's y axis, bottom first.
+    fn tick_labels(svg: &str) -> Vec<String> {
+        svg.split("<text class=\"tick\" ")
+            .skip(1)
+            .filter(|t| t.contains("text-anchor=\"end\""))
+            .map(|t| t[t.find('>').unwrap() + 1..t.find("</text>").unwrap()].to_string())
+            .collect()
+    }
+
+    #[test]
+    fn every_tick_is_a_round_number_and_counts_have_no_fractions() {
+        let show = |top: f64, integral: bool| -> Vec<String> {
+            ticks(top, integral).into_iter().map(num).collect()
+        };
+        assert_eq!(show(1.0, true), ["0", "1"]);
+        assert_eq!(show(2.0, true), ["0", "1", "2"]);
+        assert_eq!(show(5.0, true), ["0", "1", "2", "3", "4", "5"]);
+        assert_eq!(show(20.0, true), ["0", "5", "10", "15", "20"]);
+        assert_eq!(show(100.0, false), ["0", "20", "40", "60", "80", "100"]);
+        assert_eq!(show(1.0, false), ["0", "0.2", "0.4", "0.6", "0.8", "1"]);
+        assert_eq!(show(0.5, false), ["0", "0.1", "0.2", "0.3", "0.4", "0.5"]);
+        // Every tick shows exactly the value it stands at (num keeps one
+        // decimal, enough for any top from 0.5).
+        for top in [0.5, 1.0, 2.0, 5.0, 10.0, 50.0, 200.0, 1000.0] {
+            for integral in [false, true] {
+                for v in ticks(top, integral) {
+                    assert_eq!(
+                        num(v).parse::<f64>().unwrap(),
+                        (v * 1e6).round() / 1e6,
+                        "{top}"
+                    );
+                }
+            }
+        }
+        // One broken link on one day: the axis reads 0 and 1.
+        let one = chart(
+            Shape::Stacked,
+            vec![series("死链", "", &[Some(0.0), Some(1.0)])],
+            &["12/01", "12/02"],
+        );
+        assert_eq!(tick_labels(&one.render("zh")), ["0", "1"]);
     }
 
     #[test]

@@ -42,7 +42,8 @@ struct RootRow {
 #[derive(Serialize, Default)]
 struct StateView {
     /// `converged`, `differs`, `displaced`, `baseline-broken`, `paused`,
-    /// or `unwatched` (no watcher has checked it lately).
+    /// `starting` (sealed moments ago, before a watcher could check it), or
+    /// `unwatched` (no watcher has checked it lately).
     condition: &'static str,
     differing: usize,
     oldest_path: Option<String>,
@@ -66,12 +67,24 @@ fn state_view(b: &Baseline) -> StateView {
             oldest_since: s.oldest_since.map(fmt_time),
             checked_at: Some(fmt_time(s.checked_at)),
         },
+        // `up` takes a new seal up within seconds (it looks for one every
+        // few): until then a root no watcher has ever checked is not said
+        // to be unguarded.
+        None if now - b.sealed_at() < JUST_SEALED => StateView {
+            condition: "starting",
+            ..Default::default()
+        },
         _ => StateView {
             condition: "unwatched",
             ..Default::default()
         },
     }
 }
+
+/// How long after its seal a root no watcher has checked yet is shown as
+/// being taken up rather than unguarded: `up` looks for new seals every 3 s
+/// and reconciles the root as its watcher starts.
+const JUST_SEALED: chrono::Duration = chrono::Duration::seconds(30);
 
 async fn guard_events(
     state: &AppState,
@@ -146,7 +159,12 @@ pub(crate) async fn list(State(state): State<AppState>, auth: Auth) -> Response 
             "guard.html",
             &auth.lang,
             Some(&auth),
-            serde_json::json!({ "nav": "guard", "roots": rows }),
+            serde_json::json!({
+                "nav": "guard",
+                // A root just sealed: the page follows it until it is guarded.
+                "refresh": rows.iter().any(|r| r.state.condition == "starting"),
+                "roots": rows,
+            }),
         ))
     }
     .await;
@@ -495,7 +513,7 @@ pub(crate) async fn metrics(state: &AppState) -> String {
     let now = chrono::Utc::now();
     let _ = writeln!(
         out,
-        "# HELP shouwang_guard_root_converged 1 when the watcher's last reconciliation found the web root as sealed; 0 when paths differ, the root is displaced, its baseline is broken, or no watcher checked it lately.\n# TYPE shouwang_guard_root_converged gauge"
+        "# HELP shouwang_guard_root_converged 1 when the watcher's last reconciliation found the web root as sealed; 0 when paths differ, the root is displaced, its baseline is broken, it was sealed moments ago (condition starting), or no watcher checked it lately.\n# TYPE shouwang_guard_root_converged gauge"
     );
     for (root, v, _) in &rows {
         let _ = writeln!(

@@ -32,6 +32,8 @@ struct RunSummary {
     findings: u64,
     seconds: f64,
     homepage: String,
+    /// The estimated score, or "—" for a run that was not scored.
+    score: String,
 }
 
 impl RunSummary {
@@ -57,6 +59,7 @@ impl RunSummary {
             findings: d.findings(),
             seconds: (d.duration_ms as f64 / 100.0).round() / 10.0,
             homepage,
+            score: d.score.map_or_else(|| "—".into(), chart::num),
         }
     }
 }

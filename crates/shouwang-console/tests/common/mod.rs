@@ -2,6 +2,9 @@
 //! dir, with three accounts and a few findings.
 #![allow(dead_code)]
 
+pub mod browser;
+pub mod netns;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 

@@ -43,7 +43,15 @@ impl Reply {
 /// Serve `answer` on a free port of 127.0.0.1, one connection at a time,
 /// each closed after its answer (a HEAD request gets the head only).
 pub fn serve(answer: impl Fn(&Request) -> Reply + Send + 'static) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    serve_on("127.0.0.1:0".parse().unwrap(), answer)
+}
+
+/// [`serve`] on `addr` (port 0: a free one).
+pub fn serve_on(
+    addr: SocketAddr,
+    answer: impl Fn(&Request) -> Reply + Send + 'static,
+) -> SocketAddr {
+    let listener = TcpListener::bind(addr).unwrap();
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {
         for stream in listener.incoming() {
