@@ -231,6 +231,12 @@ fn a_person_adds_inspects_seals_and_guards_over_https_on_the_lan() {
         })
         .await;
         assert!(done.contains("巡查完成"), "{done}");
+        // Once under a loaded CI run the page said 巡查完成 before its run
+        // row was there: wait for the row (reloading), a few seconds at most.
+        until_text(&b, &site_page, "history", Duration::from_secs(15), |t| {
+            !t.is_empty()
+        })
+        .await;
         let score: f64 = b
             .find(Locator::Css("#history td.score"))
             .await
