@@ -334,7 +334,13 @@ fn if_inet6(text: &str) -> Vec<(String, String)> {
         .filter_map(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();
             let (hex, dev) = (f.first()?, f.get(5)?);
-            if hex.len() != 32 || hex.starts_with("fe80") || *dev == "lo" {
+            // ASCII hex only: a crafted root's non-ASCII text must not be
+            // sliced mid-character below.
+            if hex.len() != 32
+                || !hex.bytes().all(|b| b.is_ascii_hexdigit())
+                || hex.starts_with("fe80")
+                || *dev == "lo"
+            {
                 return None;
             }
             let bytes: Vec<u8> = (0..16)
@@ -495,6 +501,28 @@ mod tests {
         let inv = collect(&Root::offline(empty.path()));
         assert!(inv.unknown.iter().any(|u| u.field == "packages"));
         assert!(inv.within_bounds(512, 4096).is_ok());
+    }
+
+    proptest::proptest! {
+        /// An offline root is an image someone else made: its /proc and
+        /// /sys texts are read or left out, never a panic.
+        #[test]
+        fn any_kernel_table_text_is_read_or_left_out(text in "\\PC{0,300}", hexish in "[0-9a-fé ]{30,34} 02 40 00 80 eth0") {
+            let _ = fib_trie_locals(&text);
+            let _ = route_devices(&text);
+            let _ = if_inet6(&text);
+            let _ = if_inet6(&hexish);
+            let _ = cpuinfo(&text);
+            let _ = meminfo_total(&text);
+        }
+    }
+
+    #[test]
+    fn a_non_ascii_address_line_is_left_out() {
+        // 32 bytes, but not 32 characters: slicing it by bytes would panic.
+        let line = format!("{}é0 02 40 00 80 eth0", "0".repeat(29));
+        assert_eq!(line.split_whitespace().next().unwrap().len(), 32);
+        assert!(if_inet6(&line).is_empty());
     }
 
     #[test]

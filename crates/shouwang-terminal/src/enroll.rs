@@ -289,6 +289,15 @@ mod tests {
         assert!(!valid_terminal_id("t-00112233445566AA"));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_text_is_a_credential_or_refused(s in "\\PC{0,120}") {
+            if let Ok(c) = Credential::parse(&s) {
+                proptest::prop_assert!(valid_terminal_id(c.terminal()));
+            }
+        }
+    }
+
     #[test]
     fn the_state_is_written_whole_private_and_read_back() {
         use std::os::unix::fs::PermissionsExt;

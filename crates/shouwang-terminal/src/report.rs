@@ -319,6 +319,25 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Whatever arrives on the report endpoint is a report or a reason,
+        /// never a panic.
+        #[test]
+        fn any_bytes_are_a_report_or_a_reason(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..2048)) {
+            let _ = Report::from_json(&bytes);
+        }
+
+        #[test]
+        fn any_mangled_report_is_a_report_or_a_reason(cut in 0usize..400, byte in proptest::num::u8::ANY) {
+            let mut json = serde_json::to_vec(&usb(2)).unwrap();
+            let at = cut % json.len();
+            json[at] = byte;
+            if let Ok(r) = Report::from_json(&json) {
+                proptest::prop_assert!(r.validate().is_ok());
+            }
+        }
+    }
+
     #[test]
     fn a_report_claiming_another_terminal_is_refused() {
         let r = usb(1);
