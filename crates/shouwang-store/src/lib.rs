@@ -20,6 +20,7 @@ mod postgres;
 mod postgres_incident;
 mod postgres_report;
 mod postgres_tx;
+mod raw;
 mod report;
 mod reserve;
 mod sql;
@@ -27,6 +28,7 @@ mod sqlite;
 mod sqlite_incident;
 mod sqlite_report;
 mod sqlite_tx;
+mod terminal;
 mod tx;
 
 use std::fmt;
@@ -55,6 +57,9 @@ pub use report::{
 };
 pub use reserve::RESERVE_BYTES;
 pub use sqlite::SqliteStore;
+pub use terminal::{
+    NewTerminal, NewTerminalReport, NewTerminalToken, Terminal, TerminalToken, Terminals,
+};
 pub use tx::{RESOLVED_NAMED, RunScope, Tx, resolve_not_seen};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -62,7 +67,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// The newest schema version this build knows: the SQL migrations under
 /// `migrations/` up to 7, then 8, the merge of a website's spellings into
 /// one asset, in Rust (`merge_sites`).
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 /// Everything that can go wrong in the store, phrased for the person who
 /// has to fix it.
@@ -506,7 +511,9 @@ pub struct AuditEntry {
 }
 
 /// The persistence interface every part of Shouwang uses.
-pub trait Store: Aggregates + Incidents + Settings + Send + Sync + std::fmt::Debug {
+pub trait Store:
+    Aggregates + Incidents + Settings + Terminals + Send + Sync + std::fmt::Debug
+{
     fn backend(&self) -> Backend;
     /// A human description of where the data lives (file path or server),
     /// with no password in it.

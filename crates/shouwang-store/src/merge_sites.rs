@@ -18,50 +18,15 @@
 use serde_json::json;
 use shouwang_model::{AssetKind, AssetRef, fingerprint, website_url};
 
+use crate::raw::{Raw, Val};
 use crate::tx::Tx;
 use crate::{NewAuditEntry, Result};
 
 /// The schema version this step brings a store to.
 pub(crate) const MERGE_SITES_VERSION: i64 = 8;
 
-/// A parameter or a cell: the merge passes only ids, versions and text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Val {
-    Int(i64),
-    Text(String),
-}
-
-impl Val {
-    fn int(&self) -> i64 {
-        match self {
-            Val::Int(i) => *i,
-            Val::Text(_) => 0,
-        }
-    }
-
-    fn text(&self) -> &str {
-        match self {
-            Val::Text(s) => s,
-            Val::Int(_) => "",
-        }
-    }
-}
-
 fn t(s: &str) -> Val {
     Val::Text(s.to_string())
-}
-
-/// What the merge needs of a backend's transaction besides [`Tx`]: the
-/// statements are the same text on both (placeholders in order of first
-/// appearance, as in `sql`).
-pub(crate) trait Raw {
-    /// Serialise with other servers opening the same database.
-    fn lock_migrations(&mut self) -> Result<()>;
-    /// Rows of TEXT and BIGINT columns.
-    fn rows(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Vec<Val>>>;
-    /// Rows changed; counted as a change for the audit check.
-    fn exec(&mut self, sql: &str, params: &[Val]) -> Result<u64>;
-    fn record_migration(&mut self, version: i64) -> Result<()>;
 }
 
 const DONE: &str = "SELECT version FROM schema_migrations WHERE version = $1";

@@ -43,6 +43,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
         7,
         include_str!("../migrations/postgres/0007_finding_assignments.sql"),
     ),
+    // 8 is `merge_sites`, in Rust, run after these.
+    (9, include_str!("../migrations/postgres/0009_terminals.sql")),
 ];
 
 /// An arbitrary constant that names Shouwang's migration lock.

@@ -7,11 +7,11 @@ use shouwang_model::{
     Asset, AssetRef, Finding, FindingStatus, Incident, NewTimelineEntry, ReportStage,
 };
 
-use crate::merge_sites::{Raw, Val};
 use crate::postgres::{
     PostgresStore, bind, finding_from_row, params, token_from_row, user_from_row,
 };
 use crate::postgres_incident::{incident_from_row, insert_timeline, set_setting_tx};
+use crate::raw::{Raw, Val};
 use crate::tx::{Ledger, Tx};
 use crate::{
     ApiToken, AuditEntry, AuditKey, ChangeNote, FindingFilter, IncidentChange, LOGIN_FAILURES_KEPT,
@@ -80,7 +80,11 @@ impl PostgresStore {
     }
 }
 
+crate::terminal::impl_terminals!(PostgresStore);
+
 impl Tx for PgTx<'_, '_> {
+    crate::terminal::tx_terminal_methods!();
+
     fn audit(&mut self, entry: &NewAuditEntry) -> Result<AuditEntry> {
         let head = self.c.query_one(
             "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
@@ -375,11 +379,33 @@ impl Tx for PgTx<'_, '_> {
     }
 }
 
+/// SQL NULL for a parameter of any type (`None::<T>` accepts only T's).
+#[derive(Debug)]
+struct AnyNull;
+
+impl postgres::types::ToSql for AnyNull {
+    fn to_sql(
+        &self,
+        _: &postgres::types::Type,
+        _: &mut bytes::BytesMut,
+    ) -> std::result::Result<postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>>
+    {
+        Ok(postgres::types::IsNull::Yes)
+    }
+
+    fn accepts(_: &postgres::types::Type) -> bool {
+        true
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
 fn pg_values(values: &[Val]) -> Vec<Box<dyn postgres::types::ToSql + Sync>> {
     values
         .iter()
         .map(|v| -> Box<dyn postgres::types::ToSql + Sync> {
             match v {
+                Val::Null => Box::new(AnyNull),
                 Val::Int(i) => Box::new(*i),
                 Val::Text(s) => Box::new(s.clone()),
             }
@@ -404,11 +430,18 @@ impl Raw for PgTx<'_, '_> {
             .map(|r| {
                 (0..r.len())
                     .map(|i| {
-                        if *r.columns()[i].type_() == postgres::types::Type::TEXT {
-                            Val::Text(r.get(i))
+                        use postgres::types::Type;
+                        let ty = r.columns()[i].type_();
+                        let v = if *ty == Type::TEXT {
+                            r.get::<_, Option<String>>(i).map(Val::Text)
+                        } else if *ty == Type::INT4 {
+                            r.get::<_, Option<i32>>(i).map(|v| Val::Int(v.into()))
+                        } else if *ty == Type::BOOL {
+                            r.get::<_, Option<bool>>(i).map(|v| Val::Int(v.into()))
                         } else {
-                            Val::Int(r.get(i))
-                        }
+                            r.get::<_, Option<i64>>(i).map(Val::Int)
+                        };
+                        v.unwrap_or(Val::Null)
                     })
                     .collect()
             })

@@ -38,6 +38,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
         7,
         include_str!("../migrations/sqlite/0007_finding_assignments.sql"),
     ),
+    // 8 is `merge_sites`, in Rust, run after these.
+    (9, include_str!("../migrations/sqlite/0009_terminals.sql")),
 ];
 
 pub struct SqliteStore {

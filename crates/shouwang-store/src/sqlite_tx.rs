@@ -7,7 +7,7 @@ use shouwang_model::{
     Asset, AssetRef, Finding, FindingStatus, Incident, NewTimelineEntry, ReportStage,
 };
 
-use crate::merge_sites::{Raw, Val};
+use crate::raw::{Raw, Val};
 use crate::sqlite::{SqliteStore, bind, finding_from_row, token_from_row, unconv, user_from_row};
 use crate::sqlite_incident::{incident_from_row, insert_timeline, set_setting_tx};
 use crate::tx::{Ledger, Tx};
@@ -83,7 +83,11 @@ impl SqliteStore {
     }
 }
 
+crate::terminal::impl_terminals!(SqliteStore);
+
 impl Tx for SqliteTx<'_> {
+    crate::terminal::tx_terminal_methods!();
+
     fn audit(&mut self, entry: &NewAuditEntry) -> Result<AuditEntry> {
         let (head_seq, prev_hash): (i64, String) = self
             .c
@@ -413,6 +417,7 @@ fn sqlite_values(params: &[Val]) -> Vec<rusqlite::types::Value> {
     params
         .iter()
         .map(|v| match v {
+            Val::Null => rusqlite::types::Value::Null,
             Val::Int(i) => rusqlite::types::Value::Integer(*i),
             Val::Text(s) => rusqlite::types::Value::Text(s.clone()),
         })
@@ -435,6 +440,7 @@ impl Raw for SqliteTx<'_> {
                     Ok(match r.get_ref(i)? {
                         ValueRef::Integer(v) => Val::Int(v),
                         ValueRef::Text(t) => Val::Text(String::from_utf8_lossy(t).into_owned()),
+                        ValueRef::Null => Val::Null,
                         _ => Val::Text(String::new()),
                     })
                 })

@@ -18,8 +18,10 @@ use shouwang_model::{
 
 use crate::{
     ApiToken, AuditEntry, ChangeNote, FindingFilter, IncidentChange, LoginFailures, NewApiToken,
-    NewAuditEntry, NewUser, Result, Store, StoreError, User, UserChange,
+    NewAuditEntry, NewTerminal, NewTerminalToken, NewUser, Result, Store, StoreError, Terminal,
+    TerminalToken, User, UserChange,
 };
+use chrono::{DateTime, Utc};
 
 /// What can be read and changed inside an audited transaction. Reads see
 /// the transaction's own writes.
@@ -75,6 +77,23 @@ pub trait Tx {
         note: &ChangeNote,
     ) -> Result<Incident>;
     fn add_timeline(&mut self, entries: &[NewTimelineEntry]) -> Result<()>;
+
+    // --- terminals (see `terminal.rs`) ---
+    fn terminal_token(&mut self, secret_hash: &str) -> Result<Option<TerminalToken>>;
+    fn create_terminal_token(&mut self, token: &NewTerminalToken) -> Result<TerminalToken>;
+    /// Revoke a token not yet used; `None` if unknown, used or revoked.
+    fn revoke_terminal_token(&mut self, id: i64) -> Result<Option<TerminalToken>>;
+    /// Use token `token_id` for `terminal`: false, nothing changed, when
+    /// the token is used, revoked or expired at `at` (decided in one
+    /// conditional update).
+    fn enroll_terminal(
+        &mut self,
+        token_id: i64,
+        terminal: &NewTerminal,
+        at: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Revoke a terminal's credential; `None` if unknown or revoked.
+    fn revoke_terminal(&mut self, id: &str) -> Result<Option<Terminal>>;
 }
 
 /// Bookkeeping both backends' transactions share: did this transaction

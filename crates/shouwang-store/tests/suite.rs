@@ -205,7 +205,145 @@ suite!(
     events_are_counted_per_local_day_in_the_database,
     two_spellings_of_one_site_open_as_one_site_keeping_all_its_history,
     a_store_without_duplicate_sites_is_left_as_it_was,
+    a_token_enrolls_one_terminal_once_and_a_report_counts_once,
+    two_agents_racing_with_one_token_enroll_one_terminal,
 );
+
+fn terminal_token(s: &dyn Store, hash: &str, expires: Duration) -> shouwang_store::TerminalToken {
+    s.as_person(|tx| {
+        tx.create_terminal_token(&shouwang_store::NewTerminalToken {
+            name: "办公室-张三".into(),
+            secret_hash: hash.into(),
+            created_by: "tester".into(),
+            expires_at: Utc::now() + expires,
+        })
+    })
+    .unwrap()
+}
+
+fn new_terminal(id: &str) -> shouwang_store::NewTerminal {
+    shouwang_store::NewTerminal {
+        id: id.into(),
+        hostname: "PC-ZHANG".into(),
+        os: "Debian GNU/Linux 12".into(),
+        credential_hash: format!("cred-{id}"),
+    }
+}
+
+fn a_token_enrolls_one_terminal_once_and_a_report_counts_once(h: &Harness) {
+    let s = &*h.store;
+    let tok = terminal_token(s, "h1", Duration::hours(24));
+    assert_eq!(tok.used_at, None);
+    let now = Utc::now();
+    let enrolled = s
+        .as_person(|tx| {
+            let t = tx.terminal_token("h1")?.unwrap();
+            tx.enroll_terminal(t.id, &new_terminal("t-0000000000000001"), now)
+        })
+        .unwrap();
+    assert!(enrolled);
+    // The same token again: refused, and no second terminal.
+    let again = s
+        .as_person(|tx| tx.enroll_terminal(tok.id, &new_terminal("t-0000000000000002"), now))
+        .unwrap();
+    assert!(!again);
+    let terms = s.terminals().unwrap();
+    assert_eq!(terms.len(), 1);
+    assert_eq!(terms[0].hostname, "PC-ZHANG");
+    assert_eq!(terms[0].credential_hash, "cred-t-0000000000000001");
+    let used = s.terminal_tokens().unwrap();
+    assert_eq!(used[0].used_by.as_deref(), Some("t-0000000000000001"));
+    assert!(used[0].used_at.is_some());
+    // A used token cannot be revoked; an unused one can, and then not used.
+    assert!(
+        s.as_person(|tx| tx.revoke_terminal_token(tok.id))
+            .unwrap()
+            .is_none()
+    );
+    let other = terminal_token(s, "h2", Duration::hours(1));
+    assert!(
+        s.as_person(|tx| tx.revoke_terminal_token(other.id))
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        !s.as_person(|tx| tx.enroll_terminal(other.id, &new_terminal("t-0000000000000003"), now))
+            .unwrap()
+    );
+    // An expired token is not used either.
+    let old = terminal_token(s, "h3", Duration::seconds(-1));
+    assert!(
+        !s.as_person(|tx| tx.enroll_terminal(old.id, &new_terminal("t-0000000000000004"), now))
+            .unwrap()
+    );
+    assert_eq!(s.terminals().unwrap().len(), 1);
+
+    let report = shouwang_store::NewTerminalReport {
+        terminal: "t-0000000000000001".into(),
+        id: "0123456789abcdef0123456789abcdef".into(),
+        seq: 1,
+        kind: "inventory".into(),
+        created_at: now,
+    };
+    assert!(s.accept_terminal_report(&report, now).unwrap());
+    assert!(
+        !s.accept_terminal_report(&report, now).unwrap(),
+        "a duplicate is counted once"
+    );
+    s.forget_terminal_report(&report.terminal, &report.id)
+        .unwrap();
+    assert!(
+        s.accept_terminal_report(&report, now).unwrap(),
+        "forgotten, it is taken again"
+    );
+    s.set_terminal_inventory(
+        &report.terminal,
+        &serde_json::json!({"cpu": "x86_64", "memory_mb": 8192}),
+        now,
+    )
+    .unwrap();
+    let t = s.terminal("t-0000000000000001").unwrap().unwrap();
+    assert_eq!(t.inventory.unwrap()["memory_mb"], 8192);
+    assert!(t.last_seen.is_some());
+    assert_eq!(t.revoked_at, None);
+    let revoked = s
+        .as_person(|tx| tx.revoke_terminal("t-0000000000000001"))
+        .unwrap();
+    assert!(revoked.unwrap().revoked_at.is_some());
+    assert!(
+        s.as_person(|tx| tx.revoke_terminal("t-0000000000000001"))
+            .unwrap()
+            .is_none()
+    );
+    // Reopened, all of it is still there.
+    let again = (h.reopen)();
+    assert_eq!(again.terminals().unwrap()[0].revoked_at.is_some(), true);
+    assert_eq!(again.terminal_tokens().unwrap().len(), 3);
+}
+
+fn two_agents_racing_with_one_token_enroll_one_terminal(h: &Harness) {
+    let tok = terminal_token(&*h.store, "race", Duration::hours(1));
+    let stores: Vec<Box<dyn Store>> = (0..4).map(|_| (h.reopen)()).collect();
+    let won: usize = std::thread::scope(|scope| {
+        let handles: Vec<_> = stores
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                scope.spawn(move || {
+                    let id = format!("t-{:016x}", i + 10);
+                    s.as_person(|tx| tx.enroll_terminal(tok.id, &new_terminal(&id), Utc::now()))
+                        .unwrap()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| usize::from(h.join().unwrap()))
+            .sum()
+    });
+    assert_eq!(won, 1);
+    assert_eq!(h.store.terminals().unwrap().len(), 1);
+}
 
 fn host() -> AssetRef {
     AssetRef::new(AssetKind::Host, "office-pc-01")
@@ -888,6 +1026,9 @@ fn a_token_made_before_scopes_may_operate_and_ends_in_90_days_after_the_upgrade(
              ALTER TABLE api_tokens DROP COLUMN expires_at;
              ALTER TABLE api_tokens DROP COLUMN last_used_at;
              DROP TABLE finding_assignments;
+             DROP TABLE terminal_reports;
+             DROP TABLE terminals;
+             DROP TABLE terminal_tokens;
              DELETE FROM schema_migrations WHERE version >= 6",
         )
         .unwrap();
@@ -922,6 +1063,9 @@ fn a_log_written_before_the_head_was_signed_is_signed_when_the_store_is_upgraded
              ALTER TABLE api_tokens DROP COLUMN expires_at;
              ALTER TABLE api_tokens DROP COLUMN last_used_at;
              DROP TABLE finding_assignments;
+             DROP TABLE terminal_reports;
+             DROP TABLE terminals;
+             DROP TABLE terminal_tokens;
              DELETE FROM schema_migrations WHERE version >= 5",
         )
         .unwrap();
@@ -2248,7 +2392,7 @@ fn two_spellings_of_one_site_open_as_one_site_keeping_all_its_history(h: &Harnes
     before_the_merge(h);
 
     let s = (h.reopen)();
-    assert_eq!(s.schema_version().unwrap(), 8);
+    assert_eq!(s.schema_version().unwrap(), shouwang_store::SCHEMA_VERSION);
     let sites: Vec<Asset> = s
         .assets()
         .unwrap()
@@ -2348,7 +2492,7 @@ fn a_store_without_duplicate_sites_is_left_as_it_was(h: &Harness) {
     before_the_merge(h);
 
     let s = (h.reopen)();
-    assert_eq!(s.schema_version().unwrap(), 8);
+    assert_eq!(s.schema_version().unwrap(), shouwang_store::SCHEMA_VERSION);
     assert_eq!(s.audit_head().unwrap(), head, "no merge, no entry");
     assert_eq!(s.assets().unwrap(), assets);
     assert_eq!(s.findings(&FindingFilter::default()).unwrap(), findings);
