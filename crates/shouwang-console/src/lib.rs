@@ -12,6 +12,7 @@
 pub mod accounts;
 mod config;
 mod i18n;
+pub mod terminals;
 pub mod text;
 pub mod tls;
 mod web;

@@ -34,6 +34,22 @@ const ACTIONS: &[(&str, &str, &str)] = &[
     ("user.logout", "退出登录", "Logged out"),
     ("token.create", "创建接口令牌", "API token created"),
     ("token.revoke", "吊销接口令牌", "API token revoked"),
+    (
+        "terminal.token.create",
+        "生成终端注册令牌",
+        "Terminal enrollment token created",
+    ),
+    (
+        "terminal.token.revoke",
+        "作废终端注册令牌",
+        "Terminal enrollment token revoked",
+    ),
+    ("terminal.enroll", "终端注册", "Terminal enrolled"),
+    (
+        "terminal.revoke",
+        "吊销终端凭据",
+        "Terminal credential revoked",
+    ),
     ("finding.status", "修改问题状态", "Finding status changed"),
     ("finding.resolved", "问题复查已消除", "Findings resolved"),
     (

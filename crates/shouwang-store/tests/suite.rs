@@ -317,7 +317,7 @@ fn a_token_enrolls_one_terminal_once_and_a_report_counts_once(h: &Harness) {
     );
     // Reopened, all of it is still there.
     let again = (h.reopen)();
-    assert_eq!(again.terminals().unwrap()[0].revoked_at.is_some(), true);
+    assert!(again.terminals().unwrap()[0].revoked_at.is_some());
     assert_eq!(again.terminal_tokens().unwrap().len(), 3);
 }
 

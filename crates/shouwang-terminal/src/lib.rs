@@ -17,6 +17,7 @@
 //! The server side (tables, endpoints, console pages) lives with the store
 //! and the console; this crate has no I/O beyond the spool directory.
 
+pub mod agent;
 pub mod enroll;
 pub mod report;
 pub mod spool;

@@ -17,6 +17,7 @@ mod reports;
 mod site_jobs;
 mod sites;
 mod staff;
+mod terminals;
 mod trust;
 mod unit;
 mod users;
@@ -222,6 +223,22 @@ pub fn router(store: Arc<dyn Store>, config: ConsoleConfig) -> Router {
             state.clone(),
             auth::authenticate,
         ))
+        // Agents prove themselves with their token or credential, not a
+        // person's login: these routes are outside the login layer.
+        .merge(
+            Router::new()
+                .route(
+                    shouwang_terminal::enroll::ENROLL_PATH,
+                    post(terminals::enroll)
+                        .layer(DefaultBodyLimit::max(terminals::ENROLL_BODY_LIMIT)),
+                )
+                .route(
+                    shouwang_terminal::enroll::REPORT_PATH,
+                    post(terminals::report).layer(DefaultBodyLimit::max(
+                        shouwang_terminal::report::MAX_REPORT_BYTES,
+                    )),
+                ),
+        )
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
 }
