@@ -237,3 +237,48 @@ async fn a_report_of_another_terminal_or_beyond_its_bounds_is_refused() {
         .unwrap();
     assert_eq!(res.status(), 413);
 }
+
+#[tokio::test]
+async fn a_round_spools_while_the_server_is_away_and_delivers_in_order_when_it_is_back() {
+    let con = console().await;
+    let state = agent::enroll(
+        &con.base,
+        &token(&con, "轮次", Duration::hours(1)),
+        "PC-LI",
+        "UOS",
+        "terminal",
+    )
+    .await
+    .unwrap();
+    let agent_dir = tempfile::tempdir().unwrap();
+    let pc = pc_root();
+    let root = Root::offline(pc.path().to_path_buf());
+    let rules = RuleSet::embedded().unwrap();
+
+    // The server away (a port nothing listens on): both reports wait.
+    let mut away = state.clone();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    away.server = format!("https://127.0.0.1:{port}/");
+    away.save(agent_dir.path()).unwrap();
+    let (dir, r) = (agent_dir.path().to_path_buf(), root.clone());
+    let rules2 = rules.clone();
+    let first = tokio::task::spawn_blocking(move || agent::round(&dir, &r, &rules2).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(first.delivered.sent, 0);
+    assert_eq!(first.waiting, 2);
+    assert!(first.delivered.stopped.unwrap().contains("无法连接"));
+
+    // Back: the next round sends the two waiting and its own two.
+    state.save(agent_dir.path()).unwrap();
+    let dir = agent_dir.path().to_path_buf();
+    let second = tokio::task::spawn_blocking(move || agent::round(&dir, &root, &rules).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(second.delivered.sent, 4);
+    assert_eq!(second.waiting, 0);
+    let t = con.store.terminal(&state.terminal).unwrap().unwrap();
+    assert_eq!(t.inventory.unwrap()["hostname"], "PC-ZHANG");
+}

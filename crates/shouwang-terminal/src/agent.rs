@@ -166,3 +166,80 @@ pub fn client(state: &AgentState) -> Result<reqwest::Client, AgentError> {
     })?;
     Ok(trust::verified_client(&ca)?)
 }
+
+/// What one round of the agent did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Round {
+    /// Reports made this round (a host run and an inventory).
+    pub made: usize,
+    pub delivered: crate::Delivered,
+    /// Reports still waiting in the spool.
+    pub waiting: usize,
+}
+
+/// The spool's directory inside the agent's data dir.
+pub const SPOOL_DIR: &str = "spool";
+
+/// One round of the agent in `dir` (its state and spool): run the host
+/// rules of its profile on `root` and take its inventory, spool both, and
+/// deliver what waits, oldest first. Reports the server cannot take now
+/// stay spooled for the next round; a report it refuses for good (beyond
+/// bounds, another terminal's) is set aside so the rest still go.
+pub fn round(
+    dir: &std::path::Path,
+    root: &shouwang_host::Root,
+    rules: &shouwang_host::RuleSet,
+) -> Result<Round, RoundError> {
+    let state = AgentState::load(dir)?;
+    let selected = rules
+        .profile(&state.profile)
+        .map_err(|e| RoundError::Rules(e.to_string()))?;
+    let spool = crate::Spool::open(&dir.join(SPOOL_DIR), crate::Limits::default())?;
+    let run = shouwang_host::run(root, &state.profile, &selected);
+    let inventory = shouwang_host::inventory::collect(root);
+    for body in [
+        crate::Body::HostCheck { run: Box::new(run) },
+        crate::Body::Inventory {
+            inventory: Box::new(inventory),
+        },
+    ] {
+        let report = Report::new(&state.terminal, spool.next_seq()?, body);
+        spool.push(&report)?;
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| RoundError::Runtime(e.to_string()))?;
+    let client = client(&state)?;
+    let delivered = spool.deliver(|report| {
+        match rt.block_on(send(&client, &state, report)) {
+            Ok(_) => crate::Delivery::Accepted,
+            // Bounds or sender: this report will never be taken.
+            Err(e @ AgentError::Server { status: 400, .. }) => {
+                crate::Delivery::Refused(e.to_string())
+            }
+            // Unreachable, failing, or this terminal refused (revoked):
+            // keep it, and say why, until the person acts.
+            Err(e) => crate::Delivery::Later(e.to_string()),
+        }
+    })?;
+    Ok(Round {
+        made: 2,
+        delivered,
+        waiting: spool.len()?,
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RoundError {
+    #[error(transparent)]
+    State(#[from] crate::enroll::StateError),
+    #[error(transparent)]
+    Spool(#[from] crate::SpoolError),
+    #[error(transparent)]
+    Agent(#[from] AgentError),
+    #[error("the host rules: {0}")]
+    Rules(String),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(String),
+}
