@@ -167,7 +167,7 @@ pub fn enroll(
     let (Some(hostname), Some(os)) = (clean_text(&req.hostname, 253), clean_text(&req.os, 200))
     else {
         return Err(TerminalError::Invalid(
-            "主机名和操作系统须为 1 至 253 个可显示字符".into(),
+            "主机名须为 1 至 253 个、操作系统名称须为 1 至 200 个可显示字符".into(),
         ));
     };
     let id = shouwang_terminal::enroll::new_terminal_id();

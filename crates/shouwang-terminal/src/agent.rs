@@ -78,6 +78,27 @@ fn refusal_or_error(status: u16, body: &[u8]) -> AgentError {
     AgentError::Server { status, message }
 }
 
+/// Send `req`, read the bounded answer, and take a 200 as `T`; anything
+/// else is the server's refusal or error. `what` names the answer in the
+/// message when it is not what the protocol says.
+async fn exchange<T: serde::de::DeserializeOwned>(
+    req: reqwest::RequestBuilder,
+    what: &str,
+) -> Result<T, AgentError> {
+    let res = req
+        .send()
+        .await
+        .map_err(|e| AgentError::Unreachable(e.to_string()))?;
+    let (status, body) = answer(res).await?;
+    if status != 200 {
+        return Err(refusal_or_error(status, &body));
+    }
+    serde_json::from_slice(&body).map_err(|e| AgentError::Server {
+        status,
+        message: format!("{what}格式错误：{e}"),
+    })
+}
+
 /// Enroll at `server` with `token`: the state to save, or why not.
 pub async fn enroll(
     server: &str,
@@ -91,24 +112,12 @@ pub async fn enroll(
     let ca = trust::fetch_pinned_ca(&base, parsed.ca_key_sha256()).await?;
     let client = trust::verified_client(&ca)?;
     let url = base.join(ENROLL_PATH).expect("a fixed path joins");
-    let res = client
-        .post(url)
-        .json(&EnrollRequest {
-            token: token.trim().to_string(),
-            hostname: hostname.to_string(),
-            os: os.to_string(),
-        })
-        .send()
-        .await
-        .map_err(|e| AgentError::Unreachable(e.to_string()))?;
-    let (status, body) = answer(res).await?;
-    if status != 200 {
-        return Err(refusal_or_error(status, &body));
-    }
-    let got: EnrollResponse = serde_json::from_slice(&body).map_err(|e| AgentError::Server {
-        status,
-        message: format!("注册答复格式错误：{e}"),
-    })?;
+    let req = client.post(url).json(&EnrollRequest {
+        token: token.trim().to_string(),
+        hostname: hostname.to_string(),
+        os: os.to_string(),
+    });
+    let got: EnrollResponse = exchange(req, "注册答复").await?;
     Ok(AgentState {
         server: base.to_string(),
         ca_der: STANDARD.encode(&ca),
@@ -139,23 +148,8 @@ pub async fn send(
 ) -> Result<Taken, AgentError> {
     let base = trust::server_url(&state.server)?;
     let url = base.join(REPORT_PATH).expect("a fixed path joins");
-    let res = client
-        .post(url)
-        .bearer_auth(&state.credential)
-        .json(report)
-        .send()
-        .await
-        .map_err(|e| AgentError::Unreachable(e.to_string()))?;
-    let (status, body) = answer(res).await?;
-    if status != 200 {
-        return Err(refusal_or_error(status, &body));
-    }
-    serde_json::from_slice::<TakenBody>(&body)
-        .map(|b| b.result)
-        .map_err(|e| AgentError::Server {
-            status,
-            message: format!("答复格式错误：{e}"),
-        })
+    let req = client.post(url).bearer_auth(&state.credential).json(report);
+    exchange::<TakenBody>(req, "答复").await.map(|b| b.result)
 }
 
 /// A client for `state`'s server, trusting its pinned unit CA only.
